@@ -1,0 +1,16 @@
+// Module init: every family registers its exports. See common.h for the calling convention.
+#include "common.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lr::RegisterCore(env, exports);
+  lr::RegisterRng(env, exports);
+  lr::RegisterGemm(env, exports);
+  lr::RegisterFactor(env, exports);
+  lr::RegisterEig(env, exports);
+  lr::RegisterSparse(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(lowrank, Init)

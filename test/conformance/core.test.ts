@@ -1,0 +1,118 @@
+/** Creation, RNG, element-wise ops, transpose and norms on every backend. */
+import { describe, expect, it } from 'vitest';
+import { uniformStream } from '../../ts/rng/philox.js';
+import { AWKWARD, describeEngines, diffMax, frob, hostRandn, transposeHost } from '../helpers.js';
+
+describeEngines('core', (h) => {
+  it('round-trips host data in every accepted form', async () => {
+    const { eng } = h;
+    expect(Array.from(await eng.matrix([[1, 2, 3], [4, 5, 6]]).toArray())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(await eng.matrix([1, 2, 3, 4], 2, 2).toArray())).toEqual([1, 2, 3, 4]);
+    const col = eng.matrix(new Float64Array([1, 2, 3]));
+    expect([col.rows, col.cols]).toEqual([3, 1]);
+    const inferred = eng.matrix(new Float32Array(6), 3);
+    expect([inferred.rows, inferred.cols]).toEqual([3, 2]);
+    expect((await eng.zeros(2, 3).toArray()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(await eng.eye(2, 3).toArray())).toEqual([1, 0, 0, 0, 1, 0]);
+    const arr = await eng.matrix([0.1]).toArray();
+    expect(arr).toBeInstanceOf(h.dtype === 'f64' ? Float64Array : Float32Array);
+    expect(arr[0]).toBe(h.dtype === 'f64' ? 0.1 : Math.fround(0.1));
+  });
+
+  it('rand follows the documented Philox stream exactly', async () => {
+    for (const [m, n] of [[1, 1], [3, 5], [257, 3]]) {
+      const got = await h.eng.rand(m, n, { seed: 12345 }).toArray();
+      const want = uniformStream(m * n, 12345, h.dtype);
+      expect(diffMax(got, want)).toBe(0);
+      for (const v of got) expect(v > 0 && v < 1).toBe(true);
+    }
+  });
+
+  it('randn has the right moments and is reproducible', async () => {
+    const a = await h.eng.randn(200, 100, { seed: 3 }).toArray();
+    const b = await h.eng.randn(200, 100, { seed: 3 }).toArray();
+    expect(diffMax(a, b)).toBe(0);
+    let s = 0, s2 = 0;
+    for (const v of a) { s += v; s2 += v * v; }
+    const n = a.length;
+    expect(Math.abs(s / n)).toBeLessThan(5 / Math.sqrt(n));
+    expect(Math.abs(s2 / n - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
+    const c = await h.eng.randn(200, 100, { seed: 4 }).toArray();
+    expect(diffMax(a, c)).toBeGreaterThan(0.1);
+  });
+
+  it('add, sub, scale, axpby, hadamard match f64 references', async () => {
+    const { eng } = h;
+    for (const [m, n] of AWKWARD) {
+      const x = hostRandn(m, n, 1), y = hostRandn(m, n, 2);
+      const X = eng.matrix(x, m, n), Y = eng.matrix(y, m, n);
+      const xs = await X.toArray(), ys = await Y.toArray(); // rounded inputs
+      const tol = 4 * h.u * (frob(xs) + frob(ys) + 1);
+      const check = async (p: Promise<{ toArray(): Promise<ArrayLike<number>> }>, f: (a: number, b: number) => number) => {
+        const got = await (await p).toArray();
+        const want = Array.from(xs, (v, i) => f(v, ys[i]));
+        expect(diffMax(got, want)).toBeLessThanOrEqual(tol);
+      };
+      await check(eng.add(X, Y), (a, b) => a + b);
+      await check(eng.sub(X, Y), (a, b) => a - b);
+      await check(eng.scale(X, -2.5), (a) => -2.5 * a);
+      await check(eng.axpby(0.5, X, 3, Y), (a, b) => 0.5 * a + 3 * b);
+      await check(eng.hadamard(X, Y), (a, b) => a * b);
+      X.dispose(); Y.dispose();
+    }
+  });
+
+  it('transpose is exact on awkward shapes', async () => {
+    for (const [m, n] of [...AWKWARD, [1000, 17] as [number, number]]) {
+      const x = hostRandn(m, n, 5);
+      const X = h.eng.matrix(x, m, n);
+      const T = await h.eng.transpose(X);
+      expect([T.rows, T.cols]).toEqual([n, m]);
+      expect(diffMax(await T.toArray(), transposeHost(await X.toArray(), m, n))).toBe(0);
+    }
+  });
+
+  it('norms: fro, max, columns, rows', async () => {
+    for (const [m, n] of [...AWKWARD, [3000, 70] as [number, number]]) {
+      const x = hostRandn(m, n, 9);
+      const X = h.eng.matrix(x, m, n);
+      const xs = await X.toArray();
+      const fro = frob(xs);
+      expect(Math.abs((await h.eng.norm(X)) - fro)).toBeLessThanOrEqual(8 * h.u * Math.sqrt(m * n) * fro);
+      let mx = 0;
+      for (const v of xs) mx = Math.max(mx, Math.abs(v));
+      expect(await h.eng.norm(X, 'max')).toBe(mx);
+      const cn = await h.eng.colNorms(X), rn = await h.eng.rowNorms(X);
+      expect(cn.length).toBe(n);
+      expect(rn.length).toBe(m);
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let i = 0; i < m; i++) s += xs[i * n + j] ** 2;
+        expect(Math.abs(cn[j] - Math.sqrt(s))).toBeLessThanOrEqual(8 * h.u * Math.sqrt(m) * Math.sqrt(s) + 1e-300);
+      }
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += xs[i * n + j] ** 2;
+        expect(Math.abs(rn[i] - Math.sqrt(s))).toBeLessThanOrEqual(8 * h.u * Math.sqrt(n) * Math.sqrt(s) + 1e-300);
+      }
+    }
+  });
+
+  it('norms do not overflow or underflow', async () => {
+    const big = h.dtype === 'f64' ? 1e300 : 1e30, tiny = h.dtype === 'f64' ? 1e-300 : 1e-30;
+    for (const s of [big, tiny]) {
+      const X = h.eng.matrix([3 * s, 4 * s], 1, 2);
+      const xs = await X.toArray();
+      const want = Math.hypot(xs[0], xs[1]);
+      expect(Math.abs((await h.eng.norm(X)) - want) / want).toBeLessThan(1e3 * h.u);
+      expect(Math.abs((await h.eng.rowNorms(X))[0] - want) / want).toBeLessThan(1e3 * h.u);
+    }
+  });
+});
+
+describe('cross-backend RNG', () => {
+  it('f32 rand is bit-identical between the JS reference and both layouts', () => {
+    const a = uniformStream(10, 99, 'f32');
+    for (const v of a) expect(Math.fround(v)).toBe(v);
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * Shared test harness: the backend/dtype matrix every conformance suite runs over, f64 host
+ * references, and tolerance helpers that scale with size and unit roundoff.
+ *
+ * WebGPU: when no adapter is found the WebGPU suites are skipped with a visible message, unless
+ * LOWRANK_REQUIRE_WEBGPU=1 (as in CI), which turns the missing adapter into a failing test.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { engine, type Engine } from '../ts/index.js';
+import { normalStreamF64 } from '../ts/rng/philox.js';
+import type { BackendName, DType } from '../ts/types.js';
+
+export interface Config {
+  backend: BackendName;
+  dtype: DType;
+}
+
+export const CONFIGS: Config[] = [
+  { backend: 'native', dtype: 'f32' },
+  { backend: 'native', dtype: 'f64' },
+  { backend: 'webgpu', dtype: 'f32' },
+];
+
+export const REQUIRE_WEBGPU = process.env.LOWRANK_REQUIRE_WEBGPU === '1';
+
+async function probeWebGPU(): Promise<string | null> {
+  try {
+    const mod = (await import('webgpu')) as unknown as { create(f: string[]): GPU };
+    const gpu = mod.create([]);
+    const adapter = await gpu.requestAdapter();
+    return adapter ? null : 'requestAdapter() returned null';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** null when a WebGPU adapter exists, else the reason. */
+export const webgpuMissing: string | null = await probeWebGPU();
+let warned = false;
+
+/** Unit roundoff of a dtype. */
+export function unitRoundoff(dtype: DType): number {
+  return dtype === 'f64' ? 2 ** -53 : 2 ** -24;
+}
+
+export interface Harness {
+  readonly eng: Engine;
+  readonly backend: BackendName;
+  readonly dtype: DType;
+  /** Unit roundoff. */
+  readonly u: number;
+  /** Short label, e.g. 'webgpu/f32'. */
+  readonly label: string;
+}
+
+/**
+ * Runs `body` once per engine configuration, each in its own describe block with one engine created
+ * in beforeAll and disposed in afterAll.
+ */
+export function describeEngines(
+  title: string,
+  body: (h: Harness) => void,
+  opts: { configs?: Config[] } = {},
+): void {
+  for (const cfg of opts.configs ?? CONFIGS) {
+    const label = `${cfg.backend}/${cfg.dtype}`;
+    const missing = cfg.backend === 'webgpu' ? webgpuMissing : null;
+    if (missing && !REQUIRE_WEBGPU) {
+      if (!warned) {
+        warned = true;
+        console.warn(`[lowrank tests] WebGPU suites SKIPPED: no adapter (${missing}). Set LOWRANK_REQUIRE_WEBGPU=1 to fail instead.`);
+      }
+      describe.skipIf(true)(`${title} [${label}] (skipped: no WebGPU adapter)`, () => {
+        it('needs a WebGPU adapter', () => {});
+      });
+      continue;
+    }
+    describe(`${title} [${label}]`, () => {
+      let eng: Engine | undefined;
+      beforeAll(async () => {
+        eng = await engine({ backend: cfg.backend, dtype: cfg.dtype });
+      });
+      afterAll(async () => {
+        await eng?.dispose();
+      });
+      const h: Harness = {
+        get eng() {
+          if (!eng) throw new Error(`engine ${label} was not created`);
+          return eng;
+        },
+        backend: cfg.backend,
+        dtype: cfg.dtype,
+        u: unitRoundoff(cfg.dtype),
+        label,
+      };
+      body(h);
+    });
+  }
+}
+
+// ---- f64 host references ------------------------------------------------------------------------
+
+export type Host = Float64Array;
+
+/** Gaussian m x n (row-major, f64) from the Philox f64 normal stream. */
+export function hostRandn(m: number, n: number, seed: number): Host {
+  return normalStreamF64(m * n, seed, 7);
+}
+
+/** C = op(A) op(B) in f64. */
+export function refMatmul(A: ArrayLike<number>, ar: number, ac: number, B: ArrayLike<number>, br: number, bc: number, transA = false, transB = false): Host {
+  const m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
+  const C = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let p = 0; p < k; p++) {
+      const a = transA ? A[p * ac + i] : A[i * ac + p];
+      if (a === 0) continue;
+      for (let j = 0; j < n; j++) C[i * n + j] += a * (transB ? B[j * bc + p] : B[p * bc + j]);
+    }
+  return C;
+}
+
+export function transposeHost(A: ArrayLike<number>, m: number, n: number): Host {
+  const T = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) T[j * m + i] = A[i * n + j];
+  return T;
+}
+
+export function frob(A: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < A.length; i++) s += A[i] * A[i];
+  return Math.sqrt(s);
+}
+
+/** ||A - B||_F. */
+export function diffFrob(A: ArrayLike<number>, B: ArrayLike<number>): number {
+  if (A.length !== B.length) throw new Error(`length ${A.length} vs ${B.length}`);
+  let s = 0;
+  for (let i = 0; i < A.length; i++) s += (A[i] - B[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+/** max |A - B|. */
+export function diffMax(A: ArrayLike<number>, B: ArrayLike<number>): number {
+  if (A.length !== B.length) throw new Error(`length ${A.length} vs ${B.length}`);
+  let s = 0;
+  for (let i = 0; i < A.length; i++) s = Math.max(s, Math.abs(A[i] - B[i]));
+  return s;
+}
+
+/** ||Q^T Q - I||_F for an m x n row-major Q (orthonormal columns). */
+export function orthDefect(Q: ArrayLike<number>, m: number, n: number): number {
+  const G = refMatmul(Q, m, n, Q, m, n, true, false);
+  for (let i = 0; i < n; i++) G[i * n + i] -= 1;
+  return frob(G);
+}
+
+/** Orthonormal m x k (k <= m) from a Gaussian seed: two passes of modified Gram-Schmidt in f64. */
+export function randomOrthonormal(m: number, k: number, seed: number): Host {
+  const Q = hostRandn(m, k, seed);
+  for (let pass = 0; pass < 2; pass++)
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < j; i++) {
+        let d = 0;
+        for (let r = 0; r < m; r++) d += Q[r * k + i] * Q[r * k + j];
+        for (let r = 0; r < m; r++) Q[r * k + j] -= d * Q[r * k + i];
+      }
+      let s = 0;
+      for (let r = 0; r < m; r++) s += Q[r * k + j] ** 2;
+      s = Math.sqrt(s);
+      for (let r = 0; r < m; r++) Q[r * k + j] /= s;
+    }
+  return Q;
+}
+
+/** U diag(s) V^T (m x n) with random orthonormal U (m x r), V (n x r), r = s.length. */
+export function withSpectrum(m: number, n: number, s: ArrayLike<number>, seed: number): { A: Host; U: Host; V: Host } {
+  const r = s.length;
+  const U = randomOrthonormal(m, r, seed);
+  const V = randomOrthonormal(n, r, seed + 1000003);
+  const US = new Float64Array(m * r);
+  for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) US[i * r + j] = U[i * r + j] * s[j];
+  return { A: refMatmul(US, m, r, V, n, r, false, true), U, V };
+}
+
+/** Symmetric positive definite n x n: G G^T / n + shift I. */
+export function spd(n: number, seed: number, shift = 1): Host {
+  const G = hostRandn(n, n, seed);
+  const A = refMatmul(G, n, n, G, n, n, false, true);
+  for (let i = 0; i < n * n; i++) A[i] /= n;
+  for (let i = 0; i < n; i++) A[i * n + i] += shift;
+  return A;
+}
+
+/** Awkward shapes every conformance suite should cover. */
+export const AWKWARD: ReadonlyArray<[number, number]> = [
+  [1, 1], [1, 7], [7, 1], [2, 2], [3, 2], [127, 127], [257, 257], [257, 3], [3, 257], [500, 31], [31, 500],
+];

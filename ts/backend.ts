@@ -1,0 +1,79 @@
+/**
+ * The primitive set every backend implements. The engine validates arguments (shapes, dtypes,
+ * ownership) before calling a backend, so backends may assume well-formed input: matrices are
+ * non-empty, belong to this backend, and have compatible shapes.
+ *
+ * Dense stores are row-major. A backend's methods take `DenseRef`s (a Mat satisfies it) and return new
+ * stores; the engine wraps them in Mat handles. Stores are never mutated after they are returned.
+ */
+import type { SparseStructure } from './sparse/csr.js';
+import type { BackendName, DType, EngineInfo, FloatArray, NormKind } from './types.js';
+import type { Store, StructStore } from './mat.js';
+
+export interface DenseRef {
+  readonly _store: Store;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+export interface SparseRef {
+  readonly _structure: SparseStructure;
+  readonly _structStore: { store: StructStore };
+  readonly _values: Store;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly dtype: DType;
+
+  info(): Omit<EngineInfo, 'backend' | 'dtype'>;
+  /** Releases the device (and every store). */
+  dispose(): Promise<void>;
+
+  // ---- storage ----
+  /** Stores host data (already in the backend's dtype). The backend may keep `data`: pass a fresh array. */
+  upload(data: FloatArray, rows: number, cols: number): Store;
+  /** Zero matrix or identity (`eye`, rows x cols with ones on the main diagonal). */
+  fill(rows: number, cols: number, kind: 'zeros' | 'eye'): Store;
+  /** Philox stream fill (README, "Random numbers"); `seed` in [0, 2^53), `stream` in [0, 2^32). */
+  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number): Store;
+  /** Row-major copy on the host. */
+  download(a: DenseRef): Promise<FloatArray>;
+  /** Releases a store. The engine calls it exactly once per store. */
+  free(s: Store): void;
+
+  /** Sparse index structure (CSR + CSC + permutation) on the device. */
+  uploadStructure(s: SparseStructure): StructStore;
+  freeStructure(s: StructStore): void;
+
+  // ---- dense primitives ----
+  /** alpha op(A) op(B). */
+  matmul(a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number): Promise<Store>;
+  /** alpha A + beta B (B null: alpha A). Shapes equal. */
+  axpby(alpha: number, a: DenseRef, beta: number, b: DenseRef | null): Promise<Store>;
+  hadamard(a: DenseRef, b: DenseRef): Promise<Store>;
+  transpose(a: DenseRef): Promise<Store>;
+  norm(a: DenseRef, kind: NormKind): Promise<number>;
+  colNorms(a: DenseRef): Promise<Float64Array>;
+  rowNorms(a: DenseRef): Promise<Float64Array>;
+
+  // ---- factorizations ----
+  /** Thin QR, rows >= cols. */
+  qr(a: DenseRef): Promise<{ Q: Store; R: Store }>;
+  /** Lower Cholesky factor; rejects with a RangeError when A is not (numerically) positive definite. */
+  cholesky(a: DenseRef): Promise<Store>;
+  /** Solves op(T) X = B with T square triangular. */
+  solveTriangular(t: DenseRef, b: DenseRef, lower: boolean, trans: boolean): Promise<Store>;
+  /** argmin ||A X - B||_F (minimum-norm when A is rank-deficient or wide). */
+  lstsq(a: DenseRef, b: DenseRef): Promise<{ X: Store; rank: number }>;
+  /** Symmetric eigendecomposition, values descending. */
+  eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }>;
+  /** Thin SVD, k = min(m, n), S descending. */
+  svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }>;
+
+  // ---- sparse ----
+  /** S B (or S^T B): returns a dense store of shape (S.rows or S.cols) x B.cols. */
+  spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store>;
+  /** Values (U V^T)_ij on the pattern of S, a 1 x nnz store in CSR order. */
+  sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store>;
+}

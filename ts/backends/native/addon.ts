@@ -1,0 +1,49 @@
+/**
+ * Loads the C++ addon (built by `npm install` through cmake-js) and types its entry points. Every
+ * function validates its arguments (throwing TypeError/RangeError synchronously) and returns a Promise;
+ * work above ~1 ms runs on a libuv thread. Arrays are row-major; outputs are caller-allocated.
+ */
+import { createRequire } from 'node:module';
+import { addonPath } from '../../paths.js';
+
+type F = Float32Array | Float64Array;
+
+export interface NativeAddon {
+  info(): { threads: number; isa: string; gemmKernel: string; napiVersion: number };
+  random(out: F, kind: 'uniform' | 'normal', seedLo: number, seedHi: number, stream: number, threads: number): Promise<void>;
+  gemm(A: F, B: F, C: F, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number, threads: number): Promise<void>;
+  axpby(out: F, alpha: number, x: F, beta: number, y: F | null, threads: number): Promise<void>;
+  hadamard(out: F, x: F, y: F, threads: number): Promise<void>;
+  transpose(out: F, x: F, m: number, n: number, threads: number): Promise<void>;
+  norm(x: F, kind: 'fro' | 'max', threads: number): Promise<number>;
+  colNorms(x: F, m: number, n: number, out: Float64Array, threads: number): Promise<void>;
+  rowNorms(x: F, m: number, n: number, out: Float64Array, threads: number): Promise<void>;
+  qr(A: F, m: number, n: number, Q: F, R: F, threads: number): Promise<void>;
+  cholesky(A: F, n: number, L: F, threads: number): Promise<void>;
+  trsm(T: F, n: number, B: F, nrhs: number, lower: boolean, trans: boolean, X: F, threads: number): Promise<void>;
+  lstsq(A: F, m: number, n: number, B: F, nrhs: number, X: F, threads: number): Promise<{ rank: number }>;
+  eigh(A: F, n: number, values: Float64Array, V: F, threads: number): Promise<void>;
+  svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
+  spmm(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, rows: number, cols: number, B: F, p: number, C: F, threads: number): Promise<void>;
+  sddmm(ptr: Int32Array, idx: Int32Array, rows: number, cols: number, U: F, V: F, k: number, out: F, threads: number): Promise<void>;
+}
+
+let cached: NativeAddon | undefined;
+let loadError: Error | undefined;
+
+/** The addon, loaded once. Throws an Error explaining how to build it when it is missing. */
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  if (loadError) throw loadError;
+  const p = addonPath();
+  try {
+    cached = createRequire(import.meta.url)(p) as NativeAddon;
+    return cached;
+  } catch (e) {
+    loadError = new Error(
+      `lowrank: cannot load the native addon at ${p} (${(e as Error).message}). ` +
+        'Build it with `npm run build:native` (needs cmake and a C++17 compiler).',
+    );
+    throw loadError;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Adapter and device acquisition through Dawn's Node binding (npm `webgpu`). The binding is imported
+ * lazily so that the native backend works on machines where it cannot load.
+ */
+
+export interface DeviceBundle {
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  info: { vendor: string; architecture: string; device: string; description: string };
+  features: Set<string>;
+  usage: { STORAGE: number; COPY_SRC: number; COPY_DST: number; MAP_READ: number; UNIFORM: number };
+}
+
+const gpus = new Map<string, GPU>();
+
+/** Limits lowrank raises to the adapter's maximum (the spec defaults are far below real hardware). */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+async function getGpu(flags: string[]): Promise<{ gpu: GPU; globals: Record<string, unknown> }> {
+  const mod = (await import('webgpu')) as unknown as { create(f: string[]): GPU; globals: Record<string, unknown> };
+  const key = flags.join('\u0000');
+  let gpu = gpus.get(key);
+  if (!gpu) {
+    gpu = mod.create(flags);
+    gpus.set(key, gpu);
+  }
+  return { gpu, globals: mod.globals };
+}
+
+/** Requests an adapter and a device with raised limits. Throws an Error when none is available. */
+export async function acquireDevice(opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance' }): Promise<DeviceBundle> {
+  const extra = process.env.LOWRANK_DAWN_FLAGS ? process.env.LOWRANK_DAWN_FLAGS.split(',').filter(Boolean) : [];
+  const { gpu, globals } = await getGpu([...(opts.flags ?? []), ...extra]);
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter found');
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const features: GPUFeatureName[] = [];
+  for (const f of ['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]) {
+    if (adapter.features.has(f)) features.push(f);
+  }
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features, label: 'lowrank' });
+  const ai = adapter.info;
+  const usage = globals.GPUBufferUsage as DeviceBundle['usage'];
+  return {
+    adapter,
+    device,
+    info: { vendor: ai.vendor, architecture: ai.architecture, device: ai.device, description: ai.description },
+    features: new Set(features as string[]),
+    usage,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The WebGPU backend: f32 stores in pooled GPU buffers, every primitive a hand-written WGSL kernel
+ * (kernels/<family>.ts + wgsl/<family>.wgsl). Small dense factorizations (both sides <= 512) may run
+ * on the host through the native addon, as MAGMA does; large-data work always stays on the device.
+ */
+import type { Backend, DenseRef, SparseRef } from '../../backend.js';
+import type { Store, StructStore } from '../../mat.js';
+import type { SparseStructure } from '../../sparse/csr.js';
+import type { EngineInfo, FloatArray, NormKind } from '../../types.js';
+import type { NativeBackend } from '../native/index.js';
+import { GpuContext, type GpuStore } from './context.js';
+import { acquireDevice } from './device.js';
+import type { GpuEnv, GpuStructure } from './env.js';
+import * as fill from './kernels/fill.js';
+import * as ewise from './kernels/ewise.js';
+import * as reduce from './kernels/reduce.js';
+import * as gemm from './kernels/gemm.js';
+import * as factor from './kernels/factor.js';
+import * as eig from './kernels/eig.js';
+import * as sparse from './kernels/sparse.js';
+
+/** The message for an unavailable WebGPU adapter: what happened and what to do. */
+export function webgpuUnavailableReason(e: unknown): string {
+  const why = e instanceof Error ? e.message : String(e);
+  return (
+    `engine: backend 'webgpu' was requested but no WebGPU device could be created (${why}). ` +
+    'On a machine without a GPU, install a Vulkan software driver: Mesa lavapipe from Debian ' +
+    'bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers`, version 25; ' +
+    "bookworm's own 22.3 is refused by Dawn). Otherwise use { backend: 'native' } or 'auto'."
+  );
+}
+
+const st = (r: DenseRef): GpuStore => r._store as GpuStore;
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly dtype = 'f32' as const;
+  /** @internal */ readonly env: GpuEnv;
+  private readonly _info: Omit<EngineInfo, 'backend' | 'dtype'>;
+
+  private constructor(env: GpuEnv) {
+    this.env = env;
+    const l = env.ctx.limits;
+    this._info = {
+      threads: env.host.threads,
+      adapter: { ...env.ctx.bundle.info },
+      limits: {
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxBufferSize: l.maxBufferSize,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      },
+    };
+  }
+
+  static async create(host: NativeBackend, opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance' }): Promise<WebGPUBackend> {
+    const bundle = await acquireDevice(opts);
+    return new WebGPUBackend({ ctx: new GpuContext(bundle), host });
+  }
+
+  info(): Omit<EngineInfo, 'backend' | 'dtype'> {
+    return this._info;
+  }
+
+  async dispose(): Promise<void> {
+    this.env.ctx.destroy();
+  }
+
+  // ---- storage ----
+  upload(data: FloatArray): Store {
+    return this.env.ctx.upload(data);
+  }
+  fill(rows: number, cols: number, kind: 'zeros' | 'eye'): Store {
+    return kind === 'zeros' ? this.env.ctx.zeros(rows * cols * 4) : fill.eye(this.env, rows, cols);
+  }
+  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number): Store {
+    return fill.random(this.env, rows * cols, dist, seed, stream);
+  }
+  async download(a: DenseRef): Promise<FloatArray> {
+    const s = st(a);
+    return new Float32Array(await this.env.ctx.read(s.buffer, 0, a.rows * a.cols * 4));
+  }
+  free(s: Store): void {
+    this.env.ctx.release(s as GpuStore);
+  }
+  uploadStructure(s: SparseStructure): StructStore {
+    const ctx = this.env.ctx;
+    const up = (a: Int32Array): GpuStore => ctx.upload(a.length ? a : new Int32Array(1));
+    const g: GpuStructure = {
+      rowPtr: up(s.rowPtr),
+      colIdx: up(s.colIdx),
+      colPtr: up(s.colPtr),
+      rowIdx: up(s.rowIdx),
+      perm: up(s.perm),
+    };
+    return g;
+  }
+  freeStructure(s: StructStore): void {
+    const g = s as GpuStructure;
+    for (const k of ['rowPtr', 'colIdx', 'colPtr', 'rowIdx', 'perm'] as const) this.env.ctx.release(g[k]);
+  }
+
+  // ---- dense primitives ----
+  async matmul(a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number): Promise<Store> {
+    return gemm.matmul(this.env, a, b, transA, transB, alpha);
+  }
+  async axpby(alpha: number, a: DenseRef, beta: number, b: DenseRef | null): Promise<Store> {
+    return ewise.axpby(this.env, alpha, a, beta, b);
+  }
+  async hadamard(a: DenseRef, b: DenseRef): Promise<Store> {
+    return ewise.hadamard(this.env, a, b);
+  }
+  async transpose(a: DenseRef): Promise<Store> {
+    return ewise.transpose(this.env, a);
+  }
+  norm(a: DenseRef, kind: NormKind): Promise<number> {
+    return reduce.norm(this.env, a, kind);
+  }
+  colNorms(a: DenseRef): Promise<Float64Array> {
+    return reduce.axisNorms(this.env, a, 'cols');
+  }
+  rowNorms(a: DenseRef): Promise<Float64Array> {
+    return reduce.axisNorms(this.env, a, 'rows');
+  }
+
+  // ---- factorizations ----
+  qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
+    return factor.qr(this.env, a);
+  }
+  cholesky(a: DenseRef): Promise<Store> {
+    return factor.cholesky(this.env, a);
+  }
+  solveTriangular(t: DenseRef, b: DenseRef, lower: boolean, trans: boolean): Promise<Store> {
+    return factor.solveTriangular(this.env, t, b, lower, trans);
+  }
+  lstsq(a: DenseRef, b: DenseRef): Promise<{ X: Store; rank: number }> {
+    return factor.lstsq(this.env, a, b);
+  }
+  eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }> {
+    return eig.eigh(this.env, a);
+  }
+  svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }> {
+    return eig.svd(this.env, a);
+  }
+
+  // ---- sparse ----
+  spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store> {
+    return sparse.spmm(this.env, s, b, transS);
+  }
+  sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store> {
+    return sparse.sddmm(this.env, s, u, v);
+  }
+}

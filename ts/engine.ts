@@ -1,0 +1,536 @@
+/**
+ * The engine: picks a backend, validates every argument once, creates Mat / SparseMat handles and
+ * dispatches primitives. Algorithms are written against this class only.
+ */
+import type { Backend, DenseRef } from './backend.js';
+import {
+  checkBool,
+  checkDim,
+  checkFinite,
+  checkInt,
+  checkOneOf,
+  checkOptions,
+  describeValue,
+  firstNonFinite,
+  rangeError,
+  typeError,
+} from './errors.js';
+import { Mat, SparseMat, type Store } from './mat.js';
+import { buildStructure, csrRowOf, type SparseStructure } from './sparse/csr.js';
+import type {
+  ArrayFor,
+  BackendName,
+  CooInput,
+  CooOutput,
+  DType,
+  EngineInfo,
+  EngineOptions,
+  FloatArray,
+  MatmulOptions,
+  NormKind,
+  RandomOptions,
+  SolveTriangularOptions,
+  SpmmOptions,
+} from './types.js';
+
+const ENGINE_OPTIONS = ['backend', 'dtype', 'threads', 'webgpu'] as const;
+
+/**
+ * Creates an engine.
+ *
+ * @example
+ * ```ts
+ * import { engine } from 'lowrank';
+ * const eng = await engine();                       // 'auto': WebGPU if an adapter exists, else native
+ * const A = eng.randn(1000, 200, { seed: 1 });
+ * const { Q, R } = await eng.qr(A);
+ * console.log(eng.backend, await eng.norm(await eng.sub(await eng.matmul(Q, R), A)));
+ * await eng.dispose();
+ * ```
+ */
+export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>): Promise<Engine<D>> {
+  const fn = 'engine';
+  const o = checkOptions<EngineOptions<D>>(fn, options, ENGINE_OPTIONS);
+  const want = checkOneOf(fn, 'backend', o.backend, ['auto', 'webgpu', 'native'] as const, 'auto');
+  const dtype = checkOneOf(fn, 'dtype', o.dtype, ['f32', 'f64'] as const, 'f32') as D;
+  const threads = o.threads === undefined ? undefined : checkInt(fn, 'threads', o.threads, 1, 1024);
+  if (o.webgpu !== undefined) checkOptions(fn, o.webgpu, ['flags', 'powerPreference']);
+
+  const { NativeBackend } = await import('./backends/native/index.js');
+  if (want === 'native') return new Engine<D>(await NativeBackend.create(dtype, threads));
+  if (want === 'webgpu' && dtype === 'f64')
+    throw new Error(
+      "engine: backend 'webgpu' cannot run dtype 'f64' (WGSL has no 64-bit floats). " +
+        "Use { backend: 'native', dtype: 'f64' }, or dtype 'f32' on WebGPU.",
+    );
+  if (dtype === 'f64') return new Engine<D>(await NativeBackend.create(dtype, threads));
+
+  const { WebGPUBackend, webgpuUnavailableReason } = await import('./backends/webgpu/index.js');
+  try {
+    const host = await NativeBackend.create('f32', threads);
+    return new Engine<D>(await WebGPUBackend.create(host, o.webgpu ?? {}));
+  } catch (e) {
+    if (want === 'webgpu') throw new Error(webgpuUnavailableReason(e));
+    return new Engine<D>(await NativeBackend.create(dtype, threads));
+  }
+}
+
+interface Held {
+  store: Store;
+  /** Sparse matrices: the shared structure, freed with its last user. */
+  struct?: { store: unknown; refs: number };
+}
+
+export class Engine<D extends DType = DType> {
+  /** @internal */ readonly _backend: Backend;
+  /** The resolved backend. */
+  readonly backend: BackendName;
+  /** Element type of every matrix of this engine. */
+  readonly dtype: D;
+  private _disposed = false;
+  private _seedCounter = 0;
+  private readonly _registry: FinalizationRegistry<Held>;
+
+  /** @internal Use {@link engine}. */
+  constructor(backend: Backend) {
+    this._backend = backend;
+    this.backend = backend.name;
+    this.dtype = backend.dtype as D;
+    this._registry = new FinalizationRegistry<Held>((held) => {
+      if (this._disposed) return;
+      this._backend.free(held.store);
+      if (held.struct && --held.struct.refs === 0) this._backend.freeStructure(held.struct.store);
+    });
+  }
+
+  /** What this engine runs on. */
+  info(): EngineInfo {
+    return { backend: this.backend, dtype: this.dtype, ...this._backend.info() };
+  }
+
+  /** True after {@link dispose}. */
+  get disposed(): boolean {
+    return this._disposed;
+  }
+
+  /**
+   * Releases the device and every matrix of this engine. On WebGPU this also stops Dawn's event pump,
+   * which otherwise keeps a CPU core busy while a device lives.
+   */
+  async dispose(): Promise<void> {
+    if (this._disposed) return;
+    this._disposed = true;
+    await this._backend.dispose();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // creation
+
+  /**
+   * A dense matrix from host data (row-major). Accepts a typed array or number[] with `rows` and
+   * `cols` (a flat array without them is a column vector; with only `rows`, `cols` is inferred), or a
+   * number[][] of rows. Values are converted to the engine dtype. Non-finite values are rejected with a
+   * RangeError naming the first offending index (NaN/Inf policy: see README).
+   */
+  matrix(data: FloatArray | number[] | number[][], rows?: number, cols?: number): Mat<D> {
+    const fn = 'matrix';
+    this._alive(fn);
+    let flat: ArrayLike<number>;
+    let m: number, n: number;
+    if (Array.isArray(data) && data.length > 0 && Array.isArray(data[0])) {
+      const rowsArr = data as number[][];
+      m = rowsArr.length;
+      n = rowsArr[0].length;
+      if (rows !== undefined && rows !== m) throw rangeError(fn, `'rows' is ${describeValue(rows)} but data has ${m} rows`);
+      if (cols !== undefined && cols !== n) throw rangeError(fn, `'cols' is ${describeValue(cols)} but data has ${n} columns`);
+      checkDim(fn, 'rows', m);
+      checkDim(fn, 'cols', n);
+      const out = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) {
+        const r = rowsArr[i];
+        if (!Array.isArray(r)) throw typeError(fn, `data[${i}] is not an array (data must be number[][] with equal-length rows)`);
+        if (r.length !== n) throw rangeError(fn, `data[${i}] has length ${r.length}, expected ${n} (rows must have equal length)`);
+        for (let j = 0; j < n; j++) {
+          const v = r[j];
+          if (typeof v !== 'number') throw typeError(fn, `data[${i}][${j}] is not a number (${describeValue(v)})`);
+          out[i * n + j] = v;
+        }
+      }
+      flat = out;
+    } else {
+      if (!(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data)))
+        throw typeError(fn, `'data' must be a Float32Array, Float64Array, number[] or number[][], got ${describeValue(data)}`);
+      const len = data.length;
+      if (rows === undefined && cols === undefined) {
+        m = len;
+        n = 1;
+      } else if (cols === undefined) {
+        m = checkDim(fn, 'rows', rows);
+        n = len / m;
+        if (!Number.isInteger(n)) throw rangeError(fn, `'data' has length ${len}, not a multiple of rows = ${m}`);
+      } else if (rows === undefined) {
+        n = checkDim(fn, 'cols', cols);
+        m = len / n;
+        if (!Number.isInteger(m)) throw rangeError(fn, `'data' has length ${len}, not a multiple of cols = ${n}`);
+      } else {
+        m = checkDim(fn, 'rows', rows);
+        n = checkDim(fn, 'cols', cols);
+        if (len !== m * n) throw rangeError(fn, `'data' has length ${len}, expected rows * cols = ${m} * ${n} = ${m * n}`);
+      }
+      if (len === 0) throw rangeError(fn, `'data' is empty (matrices need at least one row and one column)`);
+      checkDim(fn, 'rows', m);
+      checkDim(fn, 'cols', n);
+      if (Array.isArray(data)) {
+        for (let i = 0; i < len; i++)
+          if (typeof data[i] !== 'number') throw typeError(fn, `data[${i}] is not a number (${describeValue(data[i])})`);
+      }
+      flat = data as ArrayLike<number>;
+    }
+    const bad = firstNonFinite(flat);
+    if (bad >= 0)
+      throw rangeError(fn, `data[${bad}] = ${String(flat[bad])} is not finite (lowrank rejects NaN/Infinity at input; see README)`);
+    this._checkSize(fn, m, n);
+    const arr = this.dtype === 'f64' ? Float64Array.from(flat) : Float32Array.from(flat);
+    return this._wrap(this._backend.upload(arr, m, n), m, n);
+  }
+
+  /** An r x c matrix of zeros. */
+  zeros(rows: number, cols: number): Mat<D> {
+    const fn = 'zeros';
+    this._alive(fn);
+    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    this._checkSize(fn, m, n);
+    return this._wrap(this._backend.fill(m, n, 'zeros'), m, n);
+  }
+
+  /** The n x n identity (or n x m with ones on the main diagonal). */
+  eye(n: number, m?: number): Mat<D> {
+    const fn = 'eye';
+    this._alive(fn);
+    const r = checkDim(fn, 'n', n);
+    const c = m === undefined ? r : checkDim(fn, 'm', m);
+    this._checkSize(fn, r, c);
+    return this._wrap(this._backend.fill(r, c, 'eye'), r, c);
+  }
+
+  /** Standard normal entries from the Philox stream of `seed` (same matrix on every backend). */
+  randn(rows: number, cols: number, options?: RandomOptions): Mat<D> {
+    return this._random('randn', rows, cols, 'normal', options);
+  }
+
+  /** Uniform entries in (0, 1) from the Philox stream of `seed` (bit-identical across backends). */
+  rand(rows: number, cols: number, options?: RandomOptions): Mat<D> {
+    return this._random('rand', rows, cols, 'uniform', options);
+  }
+
+  /**
+   * A sparse matrix from COO triplets; duplicates are summed, entries are stored as CSR (+ CSC).
+   * Indices must be integers in range and values finite.
+   */
+  sparse(coo: CooInput): SparseMat<D> {
+    const fn = 'sparse';
+    this._alive(fn);
+    if (coo === null || typeof coo !== 'object') throw typeError(fn, `argument must be { rows, cols, row, col, val }`);
+    checkOptions(fn, coo, ['rows', 'cols', 'row', 'col', 'val']);
+    const { structure, values } = buildStructure(fn, coo.rows, coo.cols, coo.row, coo.col, coo.val);
+    this._checkSize(fn, 1, Math.max(structure.nnz, 1));
+    const vals = this.dtype === 'f64' ? values : Float32Array.from(values);
+    const structStore = { store: this._backend.uploadStructure(structure), refs: 1 };
+    return this._wrapSparse(structure, structStore, this._backend.upload(vals, 1, structure.nnz));
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // dense primitives
+
+  /**
+   * C = alpha op(A) op(B).
+   *
+   * @example
+   * ```ts
+   * const G = await eng.matmul(A, A, { transA: true });   // A^T A
+   * ```
+   */
+  async matmul(A: Mat<D>, B: Mat<D>, options?: MatmulOptions): Promise<Mat<D>> {
+    const fn = 'matmul';
+    this._mats(fn, { A, B });
+    const o = checkOptions<MatmulOptions>(fn, options, ['transA', 'transB', 'alpha']);
+    const transA = checkBool(fn, 'transA', o.transA, false);
+    const transB = checkBool(fn, 'transB', o.transB, false);
+    const alpha = o.alpha === undefined ? 1 : checkFinite(fn, 'alpha', o.alpha);
+    const [m, ka] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
+    const [kb, n] = transB ? [B.cols, B.rows] : [B.rows, B.cols];
+    if (ka !== kb)
+      throw rangeError(fn, `inner dimensions differ: op(A) is ${m} x ${ka}, op(B) is ${kb} x ${n}`);
+    this._checkSize(fn, m, n);
+    return this._wrap(await this._backend.matmul(A, B, transA, transB, alpha), m, n);
+  }
+
+  /** A + B. */
+  async add(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
+    this._sameShape('add', A, B);
+    return this._wrap(await this._backend.axpby(1, A, 1, B), A.rows, A.cols);
+  }
+
+  /** A - B. */
+  async sub(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
+    this._sameShape('sub', A, B);
+    return this._wrap(await this._backend.axpby(1, A, -1, B), A.rows, A.cols);
+  }
+
+  /** s A. */
+  async scale(A: Mat<D>, s: number): Promise<Mat<D>> {
+    const fn = 'scale';
+    this._mats(fn, { A });
+    checkFinite(fn, 's', s);
+    return this._wrap(await this._backend.axpby(s, A, 0, null), A.rows, A.cols);
+  }
+
+  /** alpha A + beta B in one pass. */
+  async axpby(alpha: number, A: Mat<D>, beta: number, B: Mat<D>): Promise<Mat<D>> {
+    const fn = 'axpby';
+    this._sameShape(fn, A, B);
+    checkFinite(fn, 'alpha', alpha);
+    checkFinite(fn, 'beta', beta);
+    return this._wrap(await this._backend.axpby(alpha, A, beta, B), A.rows, A.cols);
+  }
+
+  /** Element-wise product A .* B. */
+  async hadamard(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
+    this._sameShape('hadamard', A, B);
+    return this._wrap(await this._backend.hadamard(A, B), A.rows, A.cols);
+  }
+
+  /** A^T (materialized). */
+  async transpose(A: Mat<D>): Promise<Mat<D>> {
+    this._mats('transpose', { A });
+    return this._wrap(await this._backend.transpose(A), A.cols, A.rows);
+  }
+
+  /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
+  async norm(A: Mat<D>, kind: NormKind = 'fro'): Promise<number> {
+    const fn = 'norm';
+    this._mats(fn, { A });
+    const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
+    return this._backend.norm(A, k);
+  }
+
+  /** Euclidean norm of every column (length cols). */
+  async colNorms(A: Mat<D>): Promise<Float64Array> {
+    this._mats('colNorms', { A });
+    return this._backend.colNorms(A);
+  }
+
+  /** Euclidean norm of every row (length rows). */
+  async rowNorms(A: Mat<D>): Promise<Float64Array> {
+    this._mats('rowNorms', { A });
+    return this._backend.rowNorms(A);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // factorizations
+
+  /** Thin QR of an m x n matrix with m >= n: Q (m x n, orthonormal columns), R (n x n, upper). */
+  async qr(A: Mat<D>): Promise<{ Q: Mat<D>; R: Mat<D> }> {
+    const fn = 'qr';
+    this._mats(fn, { A });
+    if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; thin QR needs rows >= cols (factor A^T instead)`);
+    const { Q, R } = await this._backend.qr(A);
+    return { Q: this._wrap(Q, A.rows, A.cols), R: this._wrap(R, A.cols, A.cols) };
+  }
+
+  /**
+   * Lower-triangular L with A = L L^T. Only the lower triangle of A is read. Rejects with a
+   * RangeError when A is not numerically positive definite.
+   */
+  async cholesky(A: Mat<D>): Promise<Mat<D>> {
+    const fn = 'cholesky';
+    this._mats(fn, { A });
+    this._square(fn, 'A', A);
+    return this._wrap(await this._backend.cholesky(A), A.rows, A.cols);
+  }
+
+  /** Solves T X = B (or T^T X = B) for triangular T; only T's triangle is read. */
+  async solveTriangular(T: Mat<D>, B: Mat<D>, options?: SolveTriangularOptions): Promise<Mat<D>> {
+    const fn = 'solveTriangular';
+    this._mats(fn, { T, B });
+    this._square(fn, 'T', T);
+    const o = checkOptions<SolveTriangularOptions>(fn, options, ['lower', 'trans']);
+    const lower = checkBool(fn, 'lower', o.lower, true);
+    const trans = checkBool(fn, 'trans', o.trans, false);
+    if (B.rows !== T.rows) throw rangeError(fn, `T is ${T.rows} x ${T.cols} but B has ${B.rows} rows`);
+    return this._wrap(await this._backend.solveTriangular(T, B, lower, trans), B.rows, B.cols);
+  }
+
+  /**
+   * X = argmin ||A X - B||_F via QR. When A is rank-deficient (or wide) the minimum-norm solution is
+   * returned (SVD with cutoff max(m, n) u sigma_1); `rank` reports the numerical rank used.
+   */
+  async lstsq(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
+    return (await this.lstsqInfo(A, B)).X;
+  }
+
+  /** {@link lstsq} with the numerical rank. */
+  async lstsqInfo(A: Mat<D>, B: Mat<D>): Promise<{ X: Mat<D>; rank: number }> {
+    const fn = 'lstsq';
+    this._mats(fn, { A, B });
+    if (B.rows !== A.rows) throw rangeError(fn, `A is ${A.rows} x ${A.cols} but B has ${B.rows} rows`);
+    const { X, rank } = await this._backend.lstsq(A, B);
+    return { X: this._wrap(X, A.cols, B.cols), rank };
+  }
+
+  /** Symmetric eigendecomposition (lower triangle read): values descending, orthonormal vectors. */
+  async eigh(A: Mat<D>): Promise<{ values: Float64Array; vectors: Mat<D> }> {
+    const fn = 'eigh';
+    this._mats(fn, { A });
+    this._square(fn, 'A', A);
+    const { values, vectors } = await this._backend.eigh(A);
+    return { values, vectors: this._wrap(vectors, A.rows, A.rows) };
+  }
+
+  /** Thin SVD A = U diag(S) V^T with k = min(m, n), S descending. */
+  async svd(A: Mat<D>): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
+    const fn = 'svd';
+    this._mats(fn, { A });
+    const k = Math.min(A.rows, A.cols);
+    const { U, S, V } = await this._backend.svd(A);
+    return { U: this._wrap(U, A.rows, k), S, V: this._wrap(V, A.cols, k) };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // sparse
+
+  /** S B (or S^T B) for sparse S and dense B. */
+  async spmm(S: SparseMat<D>, B: Mat<D>, options?: SpmmOptions): Promise<Mat<D>> {
+    const fn = 'spmm';
+    this._sparseArg(fn, 'S', S);
+    this._mats(fn, { B });
+    const o = checkOptions<SpmmOptions>(fn, options, ['transS']);
+    const transS = checkBool(fn, 'transS', o.transS, false);
+    const [m, k] = transS ? [S.cols, S.rows] : [S.rows, S.cols];
+    if (B.rows !== k) throw rangeError(fn, `op(S) is ${m} x ${k} but B is ${B.rows} x ${B.cols}`);
+    this._checkSize(fn, m, B.cols);
+    return this._wrap(await this._backend.spmm(S, B, transS), m, B.cols);
+  }
+
+  /** A sparse matrix with S's pattern and values (U V^T)_ij (U: rows x k, V: cols x k). */
+  async sddmm(S: SparseMat<D>, U: Mat<D>, V: Mat<D>): Promise<SparseMat<D>> {
+    const fn = 'sddmm';
+    this._sparseArg(fn, 'S', S);
+    this._mats(fn, { U, V });
+    if (U.rows !== S.rows) throw rangeError(fn, `U has ${U.rows} rows but S has ${S.rows}`);
+    if (V.rows !== S.cols) throw rangeError(fn, `V has ${V.rows} rows but S has ${S.cols} columns`);
+    if (U.cols !== V.cols) throw rangeError(fn, `U has ${U.cols} columns but V has ${V.cols}`);
+    const vals = await this._backend.sddmm(S, U, V);
+    S._structStore.refs++;
+    return this._wrapSparse(S._structure, S._structStore, vals);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // internals used by Mat / SparseMat and by algorithms
+
+  /** @internal */
+  async _download(A: Mat<D>): Promise<ArrayFor<D>> {
+    this._mats('toArray', { A });
+    return (await this._backend.download(A)) as ArrayFor<D>;
+  }
+
+  /** @internal */
+  _disposeMat(A: Mat<D>): void {
+    if (A._disposed) return;
+    A._disposed = true;
+    if (this._disposed) return;
+    this._registry.unregister(A);
+    this._backend.free(A._store);
+  }
+
+  /** @internal */
+  async _sparseToCOO(S: SparseMat<D>): Promise<CooOutput<D>> {
+    this._sparseArg('toCOO', 'S', S);
+    const st = S._structure;
+    const val = st.nnz === 0
+      ? (this.dtype === 'f64' ? new Float64Array(0) : new Float32Array(0))
+      : await this._backend.download({ _store: S._values, rows: 1, cols: st.nnz });
+    return { rows: st.rows, cols: st.cols, row: csrRowOf(st), col: st.colIdx.slice(), val: val as ArrayFor<D> };
+  }
+
+  /** @internal */
+  _disposeSparse(S: SparseMat<D>): void {
+    if (S._disposed) return;
+    S._disposed = true;
+    if (this._disposed) return;
+    this._registry.unregister(S);
+    this._backend.free(S._values);
+    if (--S._structStore.refs === 0) this._backend.freeStructure(S._structStore.store);
+  }
+
+  /** @internal Wraps a backend store in a Mat owned by this engine. */
+  _wrap(store: Store, rows: number, cols: number): Mat<D> {
+    const m = new Mat<D>(this, store, rows, cols);
+    this._registry.register(m, { store }, m);
+    return m;
+  }
+
+  /** @internal Wraps a values store and a (shared) structure in a SparseMat owned by this engine. */
+  _wrapSparse(structure: SparseStructure, structStore: { store: unknown; refs: number }, values: Store): SparseMat<D> {
+    const s = new SparseMat<D>(this, structure, structStore, values);
+    this._registry.register(s, { store: values, struct: structStore }, s);
+    return s;
+  }
+
+  /** @internal Throws if the engine is disposed. */
+  _alive(fn: string): void {
+    if (this._disposed) throw new Error(`${fn}: this engine has been disposed`);
+  }
+
+  /** @internal Validates Mat arguments: right class, this engine, not disposed. */
+  _mats(fn: string, mats: Record<string, unknown>): void {
+    this._alive(fn);
+    for (const [name, v] of Object.entries(mats)) {
+      if (!(v instanceof Mat))
+        throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(v)}`);
+      if (v._engine !== (this as unknown as Engine))
+        throw typeError(fn, `'${name}' belongs to a different engine (${v._engine.backend}/${v._engine.dtype}); matrices cannot be mixed across engines`);
+      if (v._disposed) throw typeError(fn, `'${name}' has been disposed`);
+    }
+  }
+
+  private _sparseArg(fn: string, name: string, v: unknown): void {
+    this._alive(fn);
+    if (!(v instanceof SparseMat)) throw typeError(fn, `'${name}' must be a SparseMat (create one with engine.sparse()), got ${describeValue(v)}`);
+    if (v._engine !== (this as unknown as Engine)) throw typeError(fn, `'${name}' belongs to a different engine`);
+    if (v._disposed) throw typeError(fn, `'${name}' has been disposed`);
+  }
+
+  private _sameShape(fn: string, A: Mat<D>, B: Mat<D>): void {
+    this._mats(fn, { A, B });
+    if (A.rows !== B.rows || A.cols !== B.cols)
+      throw rangeError(fn, `shapes differ: A is ${A.rows} x ${A.cols}, B is ${B.rows} x ${B.cols}`);
+  }
+
+  private _square(fn: string, name: string, A: DenseRef): void {
+    if (A.rows !== A.cols) throw rangeError(fn, `'${name}' must be square, got ${A.rows} x ${A.cols}`);
+  }
+
+  /** Size limits of the backend (e.g. WebGPU's maxStorageBufferBindingSize). */
+  private _checkSize(fn: string, rows: number, cols: number): void {
+    const elems = rows * cols;
+    const bytes = elems * (this.dtype === 'f64' ? 8 : 4);
+    const lim = this._backend.info().limits?.maxStorageBufferBindingSize;
+    if (lim !== undefined && bytes > lim)
+      throw rangeError(
+        fn,
+        `a ${rows} x ${cols} ${this.dtype} matrix needs ${bytes} bytes, above this WebGPU device's ` +
+          `maxStorageBufferBindingSize (${lim}); use the native backend or split the data`,
+      );
+    if (elems > 2 ** 32 - 1) throw rangeError(fn, `a ${rows} x ${cols} matrix has more than 2^32 - 1 entries`);
+  }
+
+  private _random(fn: string, rows: number, cols: number, dist: 'uniform' | 'normal', options?: RandomOptions): Mat<D> {
+    this._alive(fn);
+    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    const o = checkOptions<RandomOptions>(fn, options, ['seed']);
+    const seed = o.seed === undefined ? this._seedCounter++ : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    this._checkSize(fn, m, n);
+    return this._wrap(this._backend.random(m, n, dist, seed, 0), m, n);
+  }
+}

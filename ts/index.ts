@@ -1,0 +1,22 @@
+/**
+ * lowrank: low-rank and subspace methods on WebGPU (hand-written WGSL through Dawn) and a C++ N-API
+ * backend, behind one typed API.
+ */
+export { engine, Engine } from './engine.js';
+export { Mat, SparseMat } from './mat.js';
+export type {
+  ArrayFor,
+  BackendName,
+  CooInput,
+  CooOutput,
+  DType,
+  EngineInfo,
+  EngineOptions,
+  AdapterInfo,
+  FloatArray,
+  MatmulOptions,
+  NormKind,
+  RandomOptions,
+  SolveTriangularOptions,
+  SpmmOptions,
+} from './types.js';
