@@ -69,13 +69,15 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::ensureWorkers(int n) {
   while (static_cast<int>(impl_->workers.size()) < n - 1) {
     int tid = static_cast<int>(impl_->workers.size()) + 1;
-    impl_->workers.emplace_back([this, tid] { workerLoop(tid); });
+    // The worker must start from the generation *before* the job that is about to be published;
+    // reading it inside the new thread could miss that job and deadlock the caller.
+    uint64_t gen0 = impl_->gen.load(std::memory_order_acquire);
+    impl_->workers.emplace_back([this, tid, gen0] { workerLoop(tid, gen0); });
   }
 }
 
-void ThreadPool::workerLoop(int tid) {
+void ThreadPool::workerLoop(int tid, uint64_t seen) {
   Impl& s = *impl_;
-  uint64_t seen = s.gen.load();
   for (;;) {
     // Spin for a short while, then sleep until the generation changes.
     auto t0 = std::chrono::steady_clock::now();

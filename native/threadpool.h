@@ -25,7 +25,7 @@ class ThreadPool {
  private:
   ThreadPool();
   void ensureWorkers(int n);
-  void workerLoop(int tid);
+  void workerLoop(int tid, uint64_t seen);
   struct Impl;
   Impl* impl_;
   int max_threads_;
