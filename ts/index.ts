@@ -20,3 +20,4 @@ export type {
   SolveTriangularOptions,
   SpmmOptions,
 } from './types.js';
+export * from './io/index.js';

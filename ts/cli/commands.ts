@@ -1,0 +1,17 @@
+/**
+ * The subcommand table: name -> module. A new command is one file exporting `command: Command`
+ * (see context.ts) plus one line here. Modules are loaded lazily, so a command's dependencies cost
+ * nothing to the others.
+ */
+import type { Command } from './context.js';
+
+export type CommandLoader = () => Promise<{ command: Command }>;
+
+export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader]> = [
+  ['info', () => import('./info.js')],
+  ['demo', () => import('./demo.js')],
+];
+
+export function findCommand(name: string): CommandLoader | undefined {
+  return COMMANDS.find(([n]) => n === name)?.[1];
+}
