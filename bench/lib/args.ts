@@ -1,0 +1,153 @@
+/** Command-line options of `npm run bench -- <suite> [options]`. */
+import os from 'node:os';
+
+export interface BenchArgs {
+  suite: string;
+  quick: boolean;
+  /** gemm: matrix orders. */
+  sizes?: number[];
+  /** decomp: the m x n shape of A. */
+  shape?: [number, number];
+  /** decomp: element types. */
+  dtypes?: ('f32' | 'f64')[];
+  /** decomp: operations. */
+  ops?: string[];
+  /** Peer id substrings to run (all when empty). */
+  only: string[];
+  /** Peer id substrings to skip. */
+  skip: string[];
+  /** Per-case cap in seconds (warm-up + timed loop). */
+  capS?: number;
+  /** Skip a case whose predicted single run exceeds this many seconds. */
+  maxRunS?: number;
+  /** Machine tag for result file names. */
+  tag: string;
+  /** Write JSON / Markdown files to bench/results/. */
+  write: boolean;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- <suite> [options]
+
+suites:
+  gemm      f32 GEMM GFLOP/s: lowrank native (1 / all threads) and webgpu vs numpy, ml-matrix, tfjs, gpu.js
+  decomp    QR, thin SVD, eigh, least squares (f32, f64) with accuracy, vs numpy/scipy, ml-matrix, tfjs-wasm
+  all       gemm then decomp
+
+options:
+  --quick               smoke run: small sizes, few iterations, short caps (results marked QUICK)
+  --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048; quick 128,256)
+  --shape 2000x500      decomp: shape of A (default 2000x500; quick 300x80)
+  --dtypes f32,f64      decomp: element types (default both)
+  --ops qr,svd,eigh,lstsq   decomp: operations (default all)
+  --only a,b            run only peers whose id contains one of these strings (e.g. lowrank,numpy)
+  --skip a,b            skip peers whose id contains one of these strings (e.g. ml-matrix,gpujs)
+  --cap SECONDS         per-case cap, warm-up included (default 90; quick 15)
+  --max-run SECONDS     skip a case whose predicted single run exceeds this (default 30; quick 5)
+  --tag NAME            machine tag used in result file names (default: BENCH_TAG or the hostname)
+  --no-write            do not write bench/results/ files
+  --list                list the peers of each suite and exit
+
+environment:
+  LOWRANK_NATIVE_ADDON  path of the addon to load (default build/Release/lowrank.node)
+  LOWRANK_DAWN_FLAGS    Dawn toggles for every WebGPU user in the process (lowrank and peers)
+  BENCH_PYTHON          python executable with numpy (default: /usr/bin/python3, then python3)
+`;
+
+function list(v: string | undefined, flag: string): string[] {
+  if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function posNumber(v: string | undefined, flag: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new Error(`${flag} needs a positive number, got ${v}`);
+  return x;
+}
+
+export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
+  const a: BenchArgs & { list: boolean } = {
+    suite: '',
+    quick: false,
+    only: [],
+    skip: [],
+    tag: process.env.BENCH_TAG || os.hostname(),
+    write: true,
+    help: false,
+    list: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') && arg.startsWith('--') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const next = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '--':
+        break;
+      case '--quick':
+        a.quick = true;
+        break;
+      case '--sizes':
+        a.sizes = list(next(), flag).map((s) => {
+          const n = Number(s);
+          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: '${s}' is not a positive integer`);
+          return n;
+        });
+        break;
+      case '--shape': {
+        const v = next() ?? '';
+        const m = /^(\d+)x(\d+)$/.exec(v);
+        if (!m || +m[1] < +m[2] || +m[2] < 1) throw new Error(`--shape needs MxN with M >= N >= 1, got '${v}'`);
+        a.shape = [+m[1], +m[2]];
+        break;
+      }
+      case '--dtypes':
+        a.dtypes = list(next(), flag).map((d) => {
+          if (d !== 'f32' && d !== 'f64') throw new Error(`--dtypes: '${d}' is not f32 or f64`);
+          return d;
+        });
+        break;
+      case '--ops':
+        a.ops = list(next(), flag);
+        for (const op of a.ops)
+          if (!['qr', 'svd', 'eigh', 'lstsq'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
+        break;
+      case '--only':
+        a.only = list(next(), flag);
+        break;
+      case '--skip':
+        a.skip = list(next(), flag);
+        break;
+      case '--cap':
+        a.capS = posNumber(next(), flag);
+        break;
+      case '--max-run':
+        a.maxRunS = posNumber(next(), flag);
+        break;
+      case '--tag':
+        a.tag = list(next(), flag)[0] ?? a.tag;
+        break;
+      case '--no-write':
+        a.write = false;
+        break;
+      case '--list':
+        a.list = true;
+        break;
+      case '-h':
+      case '--help':
+        a.help = true;
+        break;
+      default:
+        if (flag.startsWith('-')) throw new Error(`unknown option '${flag}'`);
+        if (a.suite) throw new Error(`only one suite at a time (got '${a.suite}' and '${flag}')`);
+        a.suite = flag;
+    }
+  }
+  a.tag = a.tag.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return a;
+}
+
+/** Applies --only / --skip to a peer id. */
+export function selected(args: Pick<BenchArgs, 'only' | 'skip'>, id: string): boolean {
+  if (args.only.length && !args.only.some((s) => id.includes(s))) return false;
+  return !args.skip.some((s) => id.includes(s));
+}
