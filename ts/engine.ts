@@ -191,6 +191,10 @@ export class Engine<D extends DType = DType> {
       throw rangeError(fn, `data[${bad}] = ${String(flat[bad])} is not finite (lowrank rejects NaN/Infinity at input; see README)`);
     this._checkSize(fn, m, n);
     const arr = this.dtype === 'f64' ? Float64Array.from(flat) : Float32Array.from(flat);
+    if (this.dtype === 'f32') {
+      const over = firstNonFinite(arr);
+      if (over >= 0) throw rangeError(fn, `data[${over}] = ${String(flat[over])} overflows f32 (|x| > 3.4e38)`);
+    }
     return this._wrap(this._backend.upload(arr, m, n), m, n);
   }
 
@@ -235,6 +239,8 @@ export class Engine<D extends DType = DType> {
     const { structure, values } = buildStructure(fn, coo.rows, coo.cols, coo.row, coo.col, coo.val);
     this._checkSize(fn, 1, Math.max(structure.nnz, 1));
     const vals = this.dtype === 'f64' ? values : Float32Array.from(values);
+    const over = firstNonFinite(vals);
+    if (over >= 0) throw rangeError(fn, `the value of entry ${over} (${values[over]}) overflows ${this.dtype}`);
     const structStore = { store: this._backend.uploadStructure(structure), refs: 1 };
     return this._wrapSparse(structure, structStore, this._backend.upload(vals, 1, structure.nnz));
   }

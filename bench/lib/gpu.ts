@@ -2,12 +2,13 @@
  * `navigator.gpu` for the peers (gpu.js, tfjs-backend-webgpu), from the same `webgpu` package (Dawn)
  * and the same Dawn flags as lowrank (LOWRANK_DAWN_FLAGS), so every GPU figure runs on one adapter.
  */
+import { dawnFlagsFromEnv } from '../../ts/backends/webgpu/device.js';
 import type { PeerMeta } from './peer.js';
 
 let cached: Promise<GPU> | undefined;
 
 export function dawnFlags(): string[] {
-  return process.env.LOWRANK_DAWN_FLAGS ? process.env.LOWRANK_DAWN_FLAGS.split(',').filter(Boolean) : [];
+  return dawnFlagsFromEnv();
 }
 
 /** Installs globalThis.navigator.gpu (and the WebGPU globals such as GPUBufferUsage) once. */

@@ -86,7 +86,7 @@ function fuzzCall(rng: PhiloxRng, spec: Kind[]): unknown[] {
           // a valid row-pointer array for nnz entries
           for (let i = 1; i < len; i++) a[i] = i === len - 1 ? d.nnz : Math.min(d.nnz, a[i - 1] + rng.int(3));
         } else {
-          const hi = kind.t === 'Inull' ? d.nnz : Math.max(d.m, d.n);
+          const hi = kind.t === 'Inull' ? d.nnz : d.n; // CSR column indices live in [0, cols)
           for (let i = 0; i < len; i++) a[i] = rng.next() < 0.05 ? pick([-1, 2 ** 31 - 1, hi]) : rng.int(Math.max(hi, 1));
         }
         return a;

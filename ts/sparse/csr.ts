@@ -58,6 +58,9 @@ export function buildStructure(
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= n)
       throw rangeError(fn, `col[${i}] = ${String(c)} is not an integer in [0, ${n})`);
   }
+  if (Array.isArray(val))
+    for (let i = 0; i < len; i++)
+      if (typeof val[i] !== 'number') throw typeError(fn, `val[${i}] must be a number, got ${typeof val[i]}`);
   const bad = firstNonFinite(val);
   if (bad >= 0) throw rangeError(fn, `val[${bad}] = ${String(val[bad])} is not finite (non-finite input is rejected)`);
 
@@ -96,6 +99,9 @@ export function buildStructure(
       nnz++;
     }
   }
+  for (let q = 0; q < nnz; q++)
+    if (!Number.isFinite(values[q]))
+      throw rangeError(fn, `the values at (${rowOf[q]}, ${colIdxTmp[q]}) sum to ${values[q]} (duplicates are summed; the sum must be finite)`);
   const rowPtr = new Int32Array(m + 1);
   for (let q = 0; q < nnz; q++) rowPtr[rowOf[q] + 1]++;
   for (let r = 0; r < m; r++) rowPtr[r + 1] += rowPtr[r];

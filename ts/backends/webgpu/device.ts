@@ -13,6 +13,11 @@ export interface DeviceBundle {
 
 const gpus = new Map<string, GPU>();
 
+/** Dawn flags from LOWRANK_DAWN_FLAGS (whitespace-separated, so values may contain commas). */
+export function dawnFlagsFromEnv(): string[] {
+  return (process.env.LOWRANK_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** Limits lowrank raises to the adapter's maximum (the spec defaults are far below real hardware). */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -37,9 +42,12 @@ async function getGpu(flags: string[]): Promise<{ gpu: GPU; globals: Record<stri
   return { gpu, globals: mod.globals };
 }
 
-/** Requests an adapter and a device with raised limits. Throws an Error when none is available. */
+/**
+ * Requests an adapter and a device with raised limits. Throws an Error when none is available.
+ * Extra Dawn flags can be given in LOWRANK_DAWN_FLAGS, separated by whitespace (values may contain commas).
+ */
 export async function acquireDevice(opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance' }): Promise<DeviceBundle> {
-  const extra = process.env.LOWRANK_DAWN_FLAGS ? process.env.LOWRANK_DAWN_FLAGS.split(',').filter(Boolean) : [];
+  const extra = dawnFlagsFromEnv();
   const { gpu, globals } = await getGpu([...(opts.flags ?? []), ...extra]);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter found');

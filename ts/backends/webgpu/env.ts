@@ -16,6 +16,11 @@ export interface GpuStructure {
   colPtr: GpuStore;
   rowIdx: GpuStore;
   perm: GpuStore;
+  /**
+   * Arrays derived from the structure on first use by the sparse kernels (row of each CSR entry,
+   * lists of long rows), keyed by purpose; released with the structure.
+   */
+  derived?: Map<string, { store: GpuStore | null; count: number }>;
 }
 
 /** Largest side of a dense factorization that may run on the host. */

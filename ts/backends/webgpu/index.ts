@@ -99,6 +99,7 @@ export class WebGPUBackend implements Backend {
   freeStructure(s: StructStore): void {
     const g = s as GpuStructure;
     for (const k of ['rowPtr', 'colIdx', 'colPtr', 'rowIdx', 'perm'] as const) this.env.ctx.release(g[k]);
+    for (const d of g.derived?.values() ?? []) if (d.store) this.env.ctx.release(d.store);
   }
 
   // ---- dense primitives ----
