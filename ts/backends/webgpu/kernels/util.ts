@@ -1,0 +1,162 @@
+/**
+ * Small dense helpers shared by the factorization kernels (wgsl/util.wgsl): strided block copies and
+ * updates, diagonal shifts, svd_flip signs, column / row scaling and the transposing gather. Also the
+ * `ref()` adaptor that lets a bare store (a temporary) be passed to `matmul` and friends.
+ */
+import type { DenseRef } from '../../../backend.js';
+import type { GpuStore } from '../context.js';
+import { ceilDiv, type GpuEnv } from '../env.js';
+import type { ProgramDesc } from '../program.js';
+
+const BLOCK: ProgramDesc = {
+  name: 'block',
+  file: 'util.wgsl',
+  entry: 'block',
+  bindings: ['read', 'rw'],
+  uniforms: [
+    ['rows', 'u32'], ['cols', 'u32'], ['s_off', 'u32'], ['lds', 'u32'], ['d_off', 'u32'], ['ldd', 'u32'],
+    ['trans', 'u32'], ['uplo', 'u32'], ['alpha', 'f32'], ['beta', 'f32'],
+  ],
+};
+const ADD_DIAG: ProgramDesc = {
+  name: 'add_diag',
+  file: 'util.wgsl',
+  entry: 'add_diag',
+  bindings: ['rw'],
+  uniforms: [['count', 'u32'], ['off', 'u32'], ['ld', 'u32'], ['alpha', 'f32']],
+};
+const signDesc = (entry: 'col_sign' | 'row_sign'): ProgramDesc => ({
+  name: entry,
+  file: 'util.wgsl',
+  entry,
+  bindings: ['read', 'rw'],
+  uniforms: [['rows', 'u32'], ['cols', 'u32']],
+});
+const COL_SIGN = signDesc('col_sign');
+const ROW_SIGN = signDesc('row_sign');
+const SCALE: ProgramDesc = {
+  name: 'scale',
+  file: 'util.wgsl',
+  entry: 'scale',
+  bindings: ['read', 'rw'],
+  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['rows_mode', 'u32']],
+};
+const GATHER_T: ProgramDesc = {
+  name: 'gather_t',
+  file: 'util.wgsl',
+  entry: 'gather_t',
+  bindings: ['read', 'read', 'read', 'rw'],
+  uniforms: [['rows', 'u32'], ['kcols', 'u32'], ['lds', 'u32'], ['tiles_k', 'u32']],
+};
+
+/** A DenseRef view of a store (for temporaries handed to matmul and the other kernels). */
+export function ref(s: GpuStore, rows: number, cols: number): DenseRef {
+  return { _store: s, rows, cols };
+}
+
+export interface BlockArgs {
+  rows: number;
+  cols: number;
+  /** Source offset (elements) and row stride; with `trans` the block read is src^T. */
+  sOff?: number;
+  lds: number;
+  dOff?: number;
+  ldd: number;
+  trans?: boolean;
+  /** Touch only the lower (c <= r) or upper (c >= r) triangle of the block. */
+  uplo?: 'lower' | 'upper';
+  alpha?: number;
+  /** 0 (default): overwrite without reading dst. */
+  beta?: number;
+}
+
+/** dst block = alpha op(src block) + beta dst block (see wgsl/util.wgsl `block`). */
+export function block(env: GpuEnv, src: GpuStore, dst: GpuStore, a: BlockArgs): void {
+  const n = a.rows * a.cols;
+  if (n === 0) return;
+  env.ctx.dispatch(BLOCK, {
+    bindings: [src, dst],
+    uniforms: {
+      rows: a.rows,
+      cols: a.cols,
+      s_off: a.sOff ?? 0,
+      lds: a.lds,
+      d_off: a.dOff ?? 0,
+      ldd: a.ldd,
+      trans: a.trans ? 1 : 0,
+      uplo: a.uplo === 'lower' ? 1 : a.uplo === 'upper' ? 2 : 0,
+      alpha: a.alpha ?? 1,
+      beta: a.beta ?? 0,
+    },
+    workgroups: ceilDiv(n, 256),
+  });
+}
+
+/** A fresh rows x cols copy of a (sub)matrix. */
+export function copyOf(env: GpuEnv, src: GpuStore, rows: number, cols: number, a: Partial<BlockArgs> = {}): GpuStore {
+  const out = env.ctx.alloc(rows * cols * 4);
+  block(env, src, out, { lds: cols, ...a, rows, cols, ldd: cols, dOff: 0, beta: 0 });
+  return out;
+}
+
+/** A fresh n x n matrix holding one triangle of src (the other triangle zero); `trans` reads src^T. */
+export function triangle(env: GpuEnv, src: GpuStore, n: number, uplo: 'lower' | 'upper', trans = false, lds = n): GpuStore {
+  const out = env.ctx.zeros(n * n * 4);
+  block(env, src, out, { rows: n, cols: n, lds, ldd: n, trans, uplo });
+  return out;
+}
+
+/** x[off + i (ld + 1)] += alpha for i < count. */
+export function addDiag(env: GpuEnv, x: GpuStore, count: number, ld: number, alpha: number, off = 0): void {
+  if (count === 0) return;
+  env.ctx.dispatch(ADD_DIAG, { bindings: [x], uniforms: { count, off, ld, alpha }, workgroups: ceilDiv(count, 256) });
+}
+
+/**
+ * ±1 per column (`cols`) or per row (`rows`) of a row-major rows x cols matrix: the sign of its
+ * largest-magnitude entry (first on ties; +1 for a zero vector). The svd_flip convention.
+ */
+export function signs(env: GpuEnv, x: GpuStore, rows: number, cols: number, along: 'cols' | 'rows'): GpuStore {
+  const count = along === 'cols' ? cols : rows;
+  const out = env.ctx.alloc(count * 4);
+  env.ctx.dispatch(along === 'cols' ? COL_SIGN : ROW_SIGN, { bindings: [x, out], uniforms: { rows, cols }, workgroups: count });
+  return out;
+}
+
+/** In place: x[i][k] *= f[k] (`cols`) or x[i][k] *= f[i] (`rows`). */
+export function scaleBy(env: GpuEnv, x: GpuStore, f: GpuStore, rows: number, cols: number, along: 'cols' | 'rows'): void {
+  const n = rows * cols;
+  if (n === 0) return;
+  env.ctx.dispatch(SCALE, {
+    bindings: [f, x],
+    uniforms: { rows, cols, rows_mode: along === 'rows' ? 1 : 0 },
+    workgroups: ceilDiv(n, 256),
+  });
+}
+
+/** out (rows x K) with out[i][k] = f[k] src[perm[k]][i] (src rows have stride lds). */
+export function gatherT(env: GpuEnv, src: GpuStore, lds: number, perm: GpuStore, f: GpuStore, rows: number, K: number): GpuStore {
+  const out = env.ctx.alloc(rows * K * 4);
+  const tilesK = ceilDiv(K, 16);
+  env.ctx.dispatch(GATHER_T, {
+    bindings: [src, perm, f, out],
+    uniforms: { rows, kcols: K, lds, tiles_k: tilesK },
+    workgroups: tilesK * ceilDiv(rows, 16),
+  });
+  return out;
+}
+
+/** Uploads a small host vector (f32). */
+export function upF32(env: GpuEnv, v: ArrayLike<number>): GpuStore {
+  return env.ctx.upload(Float32Array.from(v));
+}
+
+/** Uploads a small host vector (u32). */
+export function upU32(env: GpuEnv, v: ArrayLike<number>): GpuStore {
+  return env.ctx.upload(Uint32Array.from(v));
+}
+
+/** Releases every store given (null entries ignored). */
+export function release(env: GpuEnv, ...s: (GpuStore | null | undefined)[]): void {
+  for (const x of s) if (x) env.ctx.release(x);
+}
