@@ -40,7 +40,8 @@ export function transpose(env: GpuEnv, a: DenseRef): GpuStore {
   env.ctx.dispatch(TRANSPOSE, {
     bindings: [store(a), out],
     uniforms: { rows: a.rows, cols: a.cols },
-    workgroups: [ceilDiv(a.cols, 16), ceilDiv(a.rows, 16)],
+    // linear tile count: the runtime folds it under maxComputeWorkgroupsPerDimension
+    workgroups: ceilDiv(a.cols, 16) * ceilDiv(a.rows, 16),
   });
   return out;
 }
