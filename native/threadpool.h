@@ -61,6 +61,8 @@ template <class F>
 void parallelRanges(int nthreads, int64_t n, int64_t minChunk, F&& fn) {
   if (n <= 0) return;
   int64_t parts = nthreads;
+  // run() never starts more than maxThreads() participants: split only among those that will run.
+  if (parts > ThreadPool::get().maxThreads()) parts = ThreadPool::get().maxThreads();
   if (minChunk > 0 && n / minChunk < parts) parts = n / minChunk;
   if (parts <= 1) {
     fn(int64_t{0}, n, 0);
