@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterFactor(env, exports);
   lr::RegisterEig(env, exports);
   lr::RegisterSparse(env, exports);
+  lr::RegisterPeak(env, exports);
   return exports;
 }
 }  // namespace

@@ -200,5 +200,6 @@ void RegisterGemm(Napi::Env env, Napi::Object exports);      // gemm
 void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, trsm, lstsq
 void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd
 void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
+void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
 
 }  // namespace lr

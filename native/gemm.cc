@@ -1,45 +1,10 @@
-// Reference GEMM (correct, modestly fast). Replaced by the packed BLIS-style kernels.
+// N-API glue for gemm. The implementation is in gemm_driver.cc (driver, dispatch) and the
+// gemm_<isa>.cc kernel sets; see gemm.h.
 #include "gemm.h"
 
-#include <vector>
-
 #include "common.h"
-#include "threadpool.h"
 
 namespace lr {
-
-template <class T>
-void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
-  if (m <= 0 || n <= 0) return;
-  parallelRanges(threads, m, 16, [&](int64_t i0, int64_t i1, int) {
-    std::vector<T> brow(static_cast<size_t>(n));
-    for (int64_t i = i0; i < i1; ++i) {
-      T* c = C + i * ldc;
-      std::vector<T> acc(static_cast<size_t>(n), T(0));
-      for (int64_t p = 0; p < k; ++p) {
-        T a = transA ? A[p * lda + i] : A[i * lda + p];
-        if (a == T(0)) continue;
-        if (!transB) {
-          const T* b = B + p * ldb;
-          for (int64_t j = 0; j < n; ++j) acc[j] += a * b[j];
-        } else {
-          for (int64_t j = 0; j < n; ++j) acc[j] += a * B[j * ldb + p];
-        }
-      }
-      if (beta == T(0)) for (int64_t j = 0; j < n; ++j) c[j] = alpha * acc[j];
-      else for (int64_t j = 0; j < n; ++j) c[j] = alpha * acc[j] + beta * c[j];
-    }
-  });
-}
-
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t, int);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t, int);
-
-const char* gemmKernelName() { return "reference"; }
-const char* isaName() { return "scalar"; }
 
 namespace {
 
@@ -89,8 +54,50 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
+struct SyrkJob : Job {
+  FloatArray A, C;
+  int64_t n, k;
+  bool trans;
+  double alpha, beta;
+  void Execute() override {
+    withDtype(A.dtype, [&](auto z) {
+      using T = decltype(z);
+      syrkLower<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, static_cast<T>(beta), C.ptr<T>(),
+                   n, threads);
+      return 0;
+    });
+  }
+};
+
+// syrk(A, C, n, k, trans, alpha, beta, threads) -> Promise<void>
+// Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C, op(A) n x k (A is k x n when trans);
+// entries above the diagonal are left untouched. Row-major, dense, same dtype, C distinct from A.
+Napi::Value Syrk(const Napi::CallbackInfo& info) {
+  Args a(info, "syrk", 8);
+  auto job = std::make_unique<SyrkJob>();
+  job->A = a.floats(0, "A");
+  job->C = a.floats(1, "C");
+  job->n = a.dim(2, "n");
+  job->k = a.dim(3, "k");
+  job->trans = a.boolean(4, "trans");
+  job->alpha = a.finite(5, "alpha");
+  job->beta = a.finite(6, "beta");
+  job->threads = a.threads(7);
+  a.sameDtype(job->A, job->C, "A", "C");
+  a.needLength(job->A, static_cast<uint64_t>(job->n) * job->k, "A");
+  a.needLength(job->C, static_cast<uint64_t>(job->n) * job->n, "C");
+  a.noAlias(job->C, job->A, "C", "A");
+  job->cost = 1.0 * job->n * job->n * job->k;
+  job->keep(job->A);
+  job->keep(job->C);
+  return Submit(info.Env(), std::move(job));
+}
+
 }  // namespace
 
-void RegisterGemm(Napi::Env env, Napi::Object exports) { exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm")); }
+void RegisterGemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("syrk", Napi::Function::New(env, Syrk, "syrk"));
+}
 
 }  // namespace lr

@@ -1,4 +1,16 @@
 // GEMM and friends: the one dense kernel everything else is built on.
+//
+// Implementation (gemm_driver.cc, gemm_body.h, gemm_<isa>.cc): GotoBLAS/BLIS-style packed GEMM with
+// register-blocked microkernels chosen at load time (AVX-512 f32 32x12 / f64 16x12, AVX2+FMA 16x6 /
+// 8x6, NEON 8x12 / 8x6, portable scalar 4x4), KC/MC/NC blocking from the cache sizes, the ic loop (and
+// the jr loop for small m) shared by the pool threads, and an unpacked, bandwidth-oriented path when m
+// or n is at most 4 (GEMV-like shapes). LOWRANK_ISA=avx2|scalar (read once, at the first call) forces
+// a lower path, for testing; isaName() reports the path in use.
+//
+// Threads and reproducibility: every routine here uses at most `threads` threads of the pool
+// (threadpool.h); pass 1 from inside a parallel region (the pool is never re-entered). Each output
+// entry is computed by one thread with a fixed k order and a KC that does not depend on the thread
+// count, so results are bit-identical for any `threads`. Problems below a few MFLOP run on the caller.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +20,8 @@ namespace lr {
 // Row-major C[m x n] = alpha * op(A) * op(B) + beta * C.
 //   op(A) is m x k: A is stored m x k with row stride lda, or (transA) k x m with row stride lda.
 //   op(B) is k x n: B is stored k x n with row stride ldb, or (transB) n x k with row stride ldb.
-// beta == 0 never reads C (it may hold NaN). Uses up to `threads` threads of the pool; pass 1 from
-// inside a parallel region.
+// beta == 0 never reads C (it may hold NaN). k == 0 or alpha == 0 only scales C by beta (A and B are
+// not read). Uses up to `threads` threads of the pool; pass 1 from inside a parallel region.
 template <class T>
 void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads);
@@ -19,9 +31,26 @@ extern template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, c
 extern template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                                   const double*, int64_t, double, double*, int64_t, int);
 
-// Human-readable name of the kernel chosen at load time, e.g. "avx512 f32 32x12 / f64 16x12".
+// Lower-triangle rank-k update (BLAS syrk, uplo = 'L'), row-major:
+//   C_lower = alpha * op(A) * op(A)^T + beta * C_lower,   op(A) is n x k:
+//   trans == false: A is stored n x k with row stride lda (C = alpha A A^T + beta C);
+//   trans == true:  A is stored k x n with row stride lda (C = alpha A^T A + beta C, a Gram matrix).
+// Only entries C[i * ldc + j] with j <= i are read or written; entries strictly above the diagonal
+// are left untouched (they may hold anything). beta == 0 never reads C. About half the flops of the
+// full product: micro-tiles strictly above the diagonal are skipped. Same threading and
+// reproducibility rules as gemm.
+template <class T>
+void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc,
+               int threads);
+
+extern template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*,
+                                      int64_t, int);
+extern template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*,
+                                       int64_t, int);
+
+// Human-readable name of the kernels chosen at load time, e.g. "avx512 f32 32x12 f64 16x12".
 const char* gemmKernelName();
-// "avx512", "avx2", "neon" or "scalar".
+// "avx512", "avx2", "neon" or "scalar": the path gemm runs on (after any LOWRANK_ISA override).
 const char* isaName();
 
 }  // namespace lr

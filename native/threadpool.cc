@@ -24,12 +24,19 @@ struct ThreadPool::Impl {
   std::atomic<uint64_t> gen{0};
   std::atomic<int> remaining{0};
   std::atomic<bool> stop{false};
-  const std::function<void(int)>* fn = nullptr;
-  int active = 0;  // participants including the caller
+  // Job description, published by the release store of `ticket` (atomics only to keep late readers
+  // free of data races; the ordering comes from the ticket).
+  std::atomic<const std::function<void(int)>*> fn{nullptr};
+  std::atomic<int> active{0};  // participants including the caller
+  // Entry ticket of the current job: (generation tag << 32) | kClosed bit | workers entered so far.
+  // A worker joins only the job whose tag matches the generation it woke up for, so a worker that
+  // wakes late for a closed job can never run (or half-read) the next one.
+  std::atomic<uint64_t> ticket{0};
   std::mutex runLock;
 };
 
 namespace {
+constexpr uint64_t kClosed = 0x80000000u;
 std::mutex g_compute;
 // Spin this long after a job before sleeping (microseconds).
 constexpr int kSpinMicros = 100;
@@ -91,14 +98,23 @@ void ThreadPool::workerLoop(int tid, uint64_t seen) {
     }
     seen = s.gen.load(std::memory_order_acquire);
     if (s.stop.load()) return;
-    if (tid < s.active) {
-      (*s.fn)(tid);
-      s.remaining.fetch_sub(1, std::memory_order_acq_rel);
+    const uint64_t tag = (seen & 0xffffffffu) << 32;
+    uint64_t e = s.ticket.load(std::memory_order_acquire);
+    bool in = false;
+    // The acquire load of a matching ticket makes fn/active/all of that job visible.
+    while ((e & ~uint64_t{0xffffffffu}) == tag && !(e & kClosed) && tid < s.active.load(std::memory_order_relaxed)) {
+      if (s.ticket.compare_exchange_weak(e, e + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        in = true;
+        break;
+      }
     }
+    if (!in) continue;
+    (*s.fn.load(std::memory_order_relaxed))(tid);
+    s.remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
-void ThreadPool::run(int nthreads, const std::function<void(int)>& fn) {
+void ThreadPool::run(int nthreads, const std::function<void(int)>& fn, bool all) {
   int n = nthreads < max_threads_ ? nthreads : max_threads_;
   if (n <= 1) {
     fn(0);
@@ -107,15 +123,23 @@ void ThreadPool::run(int nthreads, const std::function<void(int)>& fn) {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> guard(s.runLock);
   ensureWorkers(n);
-  s.fn = &fn;
-  s.active = n;
-  s.remaining.store(n - 1, std::memory_order_release);
+  const uint64_t next = s.gen.load(std::memory_order_relaxed) + 1;
+  s.fn.store(&fn, std::memory_order_relaxed);
+  s.active.store(n, std::memory_order_relaxed);
+  // Static jobs wait for n - 1 workers; dynamic ones count down from 0 for each worker that entered.
+  s.remaining.store(all ? n - 1 : 0, std::memory_order_release);
+  s.ticket.store((next & 0xffffffffu) << 32, std::memory_order_release);
   {
     std::lock_guard<std::mutex> g(s.m);
-    s.gen.fetch_add(1, std::memory_order_acq_rel);
+    s.gen.store(next, std::memory_order_release);
   }
   s.cv.notify_all();
   fn(0);
+  if (!all) {
+    // Close the job: workers that have not entered skip it; wait only for those that did.
+    uint64_t entered = s.ticket.fetch_or(kClosed, std::memory_order_acq_rel) & 0x7fffffffu;
+    s.remaining.fetch_add(static_cast<int>(entered), std::memory_order_acq_rel);
+  }
   while (s.remaining.load(std::memory_order_acquire) != 0) cpuRelax();
 }
 

@@ -12,6 +12,8 @@ export interface NativeAddon {
   info(): { threads: number; isa: string; gemmKernel: string; napiVersion: number };
   random(out: F, kind: 'uniform' | 'normal', seedLo: number, seedHi: number, stream: number, threads: number): Promise<void>;
   gemm(A: F, B: F, C: F, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number, threads: number): Promise<void>;
+  /** Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C; op(A) is n x k (A stored k x n when trans). The strict upper triangle is not touched. */
+  syrk(A: F, C: F, n: number, k: number, trans: boolean, alpha: number, beta: number, threads: number): Promise<void>;
   axpby(out: F, alpha: number, x: F, beta: number, y: F | null, threads: number): Promise<void>;
   hadamard(out: F, x: F, y: F, threads: number): Promise<void>;
   transpose(out: F, x: F, m: number, n: number, threads: number): Promise<void>;
@@ -26,6 +28,8 @@ export interface NativeAddon {
   svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
   spmm(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, rows: number, cols: number, B: F, p: number, C: F, threads: number): Promise<void>;
   sddmm(ptr: Int32Array, idx: Int32Array, rows: number, cols: number, U: F, V: F, k: number, out: F, threads: number): Promise<void>;
+  /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
+  peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }
 
 let cached: NativeAddon | undefined;

@@ -1,0 +1,460 @@
+// GEMM driver: ISA dispatch, cache blocking, packing buffers, the GotoBLAS/BLIS loop nest and its
+// threading, the GEMV path, and syrkLower. Baseline ISA only: all SIMD code lives in the kernel sets
+// (gemm_body.h compiled by gemm_<isa>.cc) and is reached through function pointers after the CPU
+// check below.
+//
+// Loop nest (kernel land, column-major C' = A' B', see gemm_internal.h):
+//   jc over N' in NC blocks
+//     pc over K in KC blocks: pack alpha * B'(pc, jc) into the shared B~ (caller's thread)
+//       tasks = (ic block of MC rows) x (jr chunk of the NC columns), claimed dynamically by the pool
+//       threads: pack A'(ic, pc) into the thread's private A~ (or read A' in place, "direct", for
+//       small problems whose A' columns are contiguous), run the macro-kernel (jr, ir, microkernel)
+// KC is a function of K and the cache sizes only, never of the thread count, and each C tile is owned
+// by one task, so results are bit-identical for any number of threads. C with at most 4 rows or
+// columns goes to the GEMV kernels instead (no packing; one pass over the big operand).
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(_WIN32)
+#include <malloc.h>
+#endif
+
+#include "gemm.h"
+#include "gemm_internal.h"
+#include "threadpool.h"
+
+namespace lr {
+namespace gk {
+namespace {
+
+// ---- dispatch ----------------------------------------------------------------------------------------
+
+struct CpuIsa {
+  bool avx512 = false, avx2 = false, neon = false;
+};
+
+CpuIsa detectCpu() {
+  CpuIsa c;
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  // libgcc reports the AVX-512 bits only when the OS saves the ZMM state (XCR0), so no xgetbv here.
+  c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  c.avx512 = c.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#elif defined(__aarch64__)
+  c.neon = true;
+#endif
+  return c;
+}
+
+const KernelTable* chooseTable(bool honourEnv) {
+  std::string want;
+  if (honourEnv) {
+    if (const char* e = std::getenv("LOWRANK_ISA")) want = e;
+    for (char& ch : want) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  const CpuIsa cpu = detectCpu();
+  const bool scalarOnly = want == "scalar";
+  if (!scalarOnly && want != "avx2" && cpu.avx512 && avx512Table()) return avx512Table();
+  if (!scalarOnly && cpu.avx2 && avx2Table()) return avx2Table();
+  if (!scalarOnly && cpu.neon && neonTable()) return neonTable();
+  return scalarTable();
+}
+
+// ---- cache sizes and blocking -----------------------------------------------------------------------
+
+struct CacheSizes {
+  int64_t l1 = 32 << 10, l2 = 1 << 20, l3 = 32 << 20;
+};
+
+#if defined(__linux__)
+bool readSmallFile(const std::string& path, char* buf, size_t n) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return false;
+  size_t got = std::fread(buf, 1, n - 1, f);
+  std::fclose(f);
+  buf[got] = 0;
+  return got > 0;
+}
+#endif
+
+CacheSizes readCaches() {
+  CacheSizes c;
+#if defined(__linux__)
+  for (int idx = 0; idx < 8; ++idx) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(idx) + "/";
+    char level[16], type[32], size[32];
+    if (!readSmallFile(dir + "level", level, sizeof level) || !readSmallFile(dir + "type", type, sizeof type) ||
+        !readSmallFile(dir + "size", size, sizeof size))
+      continue;
+    char* end = nullptr;
+    long long v = std::strtoll(size, &end, 10);
+    if (v <= 0) continue;
+    if (end && (*end == 'K' || *end == 'k')) v <<= 10;
+    else if (end && (*end == 'M' || *end == 'm')) v <<= 20;
+    const int lv = std::atoi(level);
+    const bool data = std::strncmp(type, "Data", 4) == 0 || std::strncmp(type, "Unified", 7) == 0;
+    if (!data) continue;
+    if (lv == 1) c.l1 = v;
+    else if (lv == 2) c.l2 = v;
+    else if (lv == 3) c.l3 = v;
+  }
+#endif
+  // Clamp to sane ranges (virtual machines sometimes report nonsense).
+  c.l1 = std::min<int64_t>(std::max<int64_t>(c.l1, 16 << 10), 128 << 10);
+  c.l2 = std::min<int64_t>(std::max<int64_t>(c.l2, 256 << 10), 4 << 20);
+  c.l3 = std::min<int64_t>(std::max<int64_t>(c.l3, 2 << 20), 256 << 20);
+  return c;
+}
+
+template <class T>
+Blocking computeBlocking(const KernelSet<T>& ks, const CacheSizes& cs) {
+  const int64_t s = sizeof(T);
+  Blocking b;
+  // KC: the KC x NR micro-panel of B~ fills about 3/4 of L1 (between half of and the kernel's
+  // preferred KC; on a 32 KiB L1 that is 512 for f32 32x12 and 256 for f64 16x12, measured 2-3 %
+  // faster than half of L1 for f64). Depends only on the machine, never on the thread count.
+  int64_t kc = cs.l1 * 3 / 4 / (ks.nr * s);
+  kc = std::min<int64_t>(std::max<int64_t>(kc, ks.kc / 2), ks.kc);
+  b.kc = std::max<int64_t>(kc - kc % 8, 8);
+  // MC: the private A~ (MC x KC) fills about half of L2.
+  int64_t mc = cs.l2 / 2 / (b.kc * s);
+  mc = std::min<int64_t>(std::max<int64_t>(mc, ks.mc / 2), 2 * ks.mc);
+  b.mc = std::max<int64_t>(mc - mc % ks.mr, ks.mr);
+  // NC: the shared B~ (KC x NC) stays within half of L3.
+  int64_t nc = cs.l3 / 2 / (b.kc * s);
+  nc = std::min<int64_t>(std::max<int64_t>(nc, 8 * ks.nr), ks.nc);
+  b.nc = std::max<int64_t>(nc - nc % ks.nr, ks.nr);
+  return b;
+}
+
+struct BlockingState {
+  Blocking f32, f64;
+  BlockingState() {
+    const KernelTable& t = activeTable();
+    const CacheSizes cs = readCaches();
+    f32 = computeBlocking(t.f32, cs);
+    f64 = computeBlocking(t.f64, cs);
+  }
+};
+BlockingState& blockingState() {
+  static BlockingState s;
+  return s;
+}
+
+// ---- buffers -----------------------------------------------------------------------------------------
+
+// A grow-only, 64-byte aligned scratch buffer (2 MiB aligned, with transparent huge pages requested,
+// once it is large). One per thread and role: first-touch page faults happen once, not per call.
+class Buffer {
+ public:
+  ~Buffer() { release(p_); }
+  template <class T>
+  T* get(int64_t count) {
+    const size_t bytes = static_cast<size_t>(count) * sizeof(T);
+    if (bytes > cap_) grow(bytes);
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void grow(size_t bytes) {
+    size_t cap = std::max(bytes, cap_ + cap_ / 2);
+    release(p_);
+    p_ = nullptr;
+    cap_ = 0;
+    const size_t huge = size_t(2) << 20;
+    const size_t align = cap >= 2 * huge ? huge : 64;
+    cap = (cap + align - 1) / align * align;
+    void* p = nullptr;
+#if defined(_WIN32)
+    p = _aligned_malloc(cap, align);
+#else
+    if (posix_memalign(&p, align, cap) != 0) p = nullptr;
+#endif
+    if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (align == huge) madvise(p, cap, MADV_HUGEPAGE);
+#endif
+    p_ = p;
+    cap_ = cap;
+  }
+  static void release(void* p) {
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    std::free(p);
+#endif
+  }
+  void* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local Buffer tlsPackA;     // private A~ of whichever thread runs a task
+thread_local Buffer tlsPackB;     // shared B~, owned by the calling thread
+thread_local Buffer tlsVec;       // GEMV: the vector operands, alpha folded in (caller's thread)
+thread_local Buffer tlsGemvWork;  // GEMV: column accumulators of axpyRows (each thread)
+
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+// Below this many flops the hand-off to the pool costs more than it saves.
+constexpr double kMinParallelFlops = 4.0e6;
+// Direct (unpacked) A' when N' is at most this, or M' N' K at most kDirectMaxWork (see packedGemm).
+// Measured (1 thread, f32): 20 x 2000 x 150 64 -> 79 % of peak, Q^T A with 20 x 4096 x 4096 35 -> 49 %,
+// 96 x 4096 x 2048 73 -> 78 %, 64^3 73 -> 77 %, 384^3 93 -> 96 %; neutral from 1024^3 up, where the
+// packed copy's contiguity wins back its cost.
+constexpr int64_t kDirectMaxN = 128;
+constexpr double kDirectMaxWork = 384.0 * 384.0 * 384.0;
+// B~ blocks at least this large are packed by all threads.
+constexpr int64_t kParallelPackElems = int64_t(1) << 21;
+// GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
+constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
+
+int clampThreads(int threads) {
+  if (threads <= 1) return 1;
+  const int mx = ThreadPool::get().maxThreads();
+  return threads < mx ? threads : mx;
+}
+
+// ---- helpers -----------------------------------------------------------------------------------------
+
+// C (row-major m x n) *= beta, only the lower triangle (j <= i) when lower; beta == 0 writes zeros.
+template <class T>
+void scaleC(int64_t m, int64_t n, T beta, T* C, int64_t ldc, bool lower) {
+  if (beta == T(1)) return;
+  for (int64_t i = 0; i < m; ++i) {
+    T* c = C + i * ldc;
+    const int64_t e = lower ? std::min(i + 1, n) : n;
+    if (beta == T(0)) for (int64_t j = 0; j < e; ++j) c[j] = T(0);
+    else for (int64_t j = 0; j < e; ++j) c[j] = beta * c[j];
+  }
+}
+
+// The packed loop nest (see the file comment). a: A'(i, p) at a[i * ars + p * acs]; b: B'(p, j) at
+// b[p * brs + j * bcs]; C'(i, j) at C[i + j * ldc]. tri: only i <= j (kernel land) is computed.
+template <class T>
+void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M, int64_t N, int64_t K, T alpha,
+                const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* C,
+                int64_t ldc, int threads) {
+  const int64_t MR = ks.mr, NR = ks.nr;
+  // Balanced splits: no tiny last block. kc depends on K and the caches only.
+  const int64_t kc = ceilDiv(K, ceilDiv(K, bl.kc));
+  const int64_t nc = roundUp(ceilDiv(N, ceilDiv(N, bl.nc)), NR);
+  int64_t mc = roundUp(ceilDiv(M, ceilDiv(M, bl.mc)), MR);
+  if (threads > 1) {
+    // At least two row blocks per thread so dynamic claiming can balance; MC stays a multiple of MR.
+    const int64_t want = 2 * threads;
+    if (ceilDiv(M, mc) < want) mc = std::max(MR, roundUp(ceilDiv(M, want), MR));
+  }
+  const int64_t nIc = ceilDiv(M, mc);
+  T* pb = tlsPackB.get<T>(kc * nc);
+  // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
+  // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
+  const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork);
+
+  for (int64_t jc = 0; jc < N; jc += nc) {
+    const int64_t ncur = std::min(nc, N - jc);
+    const int64_t npan = ceilDiv(ncur, NR);
+    // Too few row blocks for the threads (small M'): also split the jr loop.
+    int64_t nJr = 1;
+    if (threads > 1 && nIc < 2 * threads) nJr = std::min(npan, ceilDiv(2 * threads, nIc));
+    for (int64_t pc = 0; pc < K; pc += kc) {
+      const int64_t kcur = std::min(kc, K - pc);
+      const T* bsrc = b + pc * brs + jc * bcs;
+      auto packRange = [&](int64_t p0, int64_t p1, int) {
+        ks.packB(kcur, std::min(p1 * NR, ncur) - p0 * NR, bsrc + p0 * NR * bcs, brs, bcs, alpha,
+                 pb + p0 * NR * kcur);
+      };
+      // Pack B~ on the caller unless it is large: each extra fork-join costs ~1 us on an idle machine
+      // but a scheduler time slice when the cores are oversubscribed (the worker must wake up even
+      // when it gets no work), and packing is well under 1 % of the block's flops.
+      if (threads > 1 && kcur * ncur >= kParallelPackElems) parallelRanges(threads, npan, 8, packRange);
+      else packRange(0, npan, 0);
+
+      const T betaEff = pc == 0 ? beta : T(1);
+      const T* asrc = a + pc * acs;
+      parallelFor(threads, nIc * nJr, [&](int64_t t, int) {
+        const int64_t ic = (t / nJr) * mc, jrb = t % nJr;
+        int64_t mcur = std::min(mc, M - ic);
+        const int64_t p0 = npan * jrb / nJr, p1 = npan * (jrb + 1) / nJr;
+        if (p0 >= p1) return;
+        const int64_t j0 = p0 * NR, j1 = std::min(p1 * NR, ncur);
+        if (tri) {
+          // Rows below the last column of this range hold no upper-triangle entries.
+          const int64_t lastCol = jc + j1 - 1;
+          if (ic > lastCol) return;
+          mcur = std::min(mcur, lastCol - ic + 1);
+        }
+        T* pa = tlsPackA.get<T>(kc * roundUp(mc, MR));
+        const T* ad = nullptr;
+        if (directA) {
+          // Only a trailing partial micro-panel is packed (the kernels need MR rows to exist).
+          const int64_t mfull = mcur - mcur % MR;
+          if (mfull < mcur)
+            ks.packA(mcur - mfull, kcur, asrc + (ic + mfull) * ars, ars, acs, pa + (mfull / MR) * kcur * MR);
+          ad = asrc + ic * ars;
+        } else {
+          ks.packA(mcur, kcur, asrc + ic * ars, ars, acs, pa);
+        }
+        ks.macro(mcur, j1 - j0, kcur, pa, ad, acs, pb + p0 * NR * kcur, C + ic + (jc + j0) * ldc, ldc, betaEff,
+                 tri, jc + j0 - ic);
+      });
+    }
+  }
+}
+
+// m or n in [1, kMaxVec]: memory-bound matrix-vector products against up to kMaxVec vectors, reading
+// the matrix operand once, unpacked. The small side is copied (times alpha) into contiguous vectors.
+template <class T>
+void gemvPath(const KernelSet<T>& ks, bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha,
+              const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+  const T* Mat;
+  int64_t ldm, outputs, incy, incv;
+  bool dotForm;
+  int nv;
+  T* X = tlsVec.get<T>(kMaxVec * k);
+  if (n <= kMaxVec) {
+    // Column c of C = alpha op(A) x_c with x_c = op(B)[:, c]; op(A) rows are contiguous unless transA.
+    nv = static_cast<int>(n);
+    for (int c = 0; c < nv; ++c)
+      for (int64_t p = 0; p < k; ++p) X[c * k + p] = alpha * (transB ? B[c * ldb + p] : B[p * ldb + c]);
+    Mat = A;
+    ldm = lda;
+    dotForm = !transA;
+    outputs = m;
+    incy = ldc;
+    incv = 1;
+  } else {
+    // Row r of C = alpha x_r^T op(B) with x_r = op(A)[r, :]; op(B) columns are contiguous only when transB.
+    nv = static_cast<int>(m);
+    for (int r = 0; r < nv; ++r)
+      for (int64_t p = 0; p < k; ++p) X[r * k + p] = alpha * (transA ? A[p * lda + r] : A[r * lda + p]);
+    Mat = B;
+    ldm = ldb;
+    dotForm = transB;
+    outputs = n;
+    incy = 1;
+    incv = ldc;
+  }
+
+  const bool par = threads > 1 && k * outputs >= kMinParallelGemv;
+  if (dotForm) {
+    auto rows = [&](int64_t r0, int64_t r1, int) {
+      ks.dotRows(r1 - r0, k, Mat + r0 * ldm, ldm, X, k, nv, beta, C + r0 * incy, incy, incv);
+    };
+    if (par) parallelRanges(threads, outputs, 16, rows);
+    else rows(0, outputs, 0);
+  } else {
+    constexpr int64_t kChunk = 256;  // column chunks of the thread split
+    auto cols = [&](int64_t c0, int64_t c1, int) {
+      const int64_t j0 = c0 * kChunk, j1 = std::min(c1 * kChunk, outputs);
+      T* work = tlsGemvWork.get<T>(kMaxVec * kAxpyWorkBytes / sizeof(T));
+      ks.axpyRows(j1 - j0, k, Mat + j0, ldm, X, k, nv, beta, C + j0 * incy, incy, incv, work);
+    };
+    const int64_t nChunks = ceilDiv(outputs, kChunk);
+    if (par) parallelRanges(threads, nChunks, 1, cols);
+    else cols(0, nChunks, 0);
+  }
+}
+
+}  // namespace
+
+// ---- gk entry points -------------------------------------------------------------------------------------
+
+const KernelTable& activeTable() {
+  static const KernelTable* t = chooseTable(true);
+  return *t;
+}
+
+const char* hardwareIsa() {
+  static const KernelTable* t = chooseTable(false);
+  return t->isa;
+}
+
+template <>
+Blocking activeBlocking<float>() {
+  return blockingState().f32;
+}
+template <>
+Blocking activeBlocking<double>() {
+  return blockingState().f64;
+}
+template <>
+void overrideBlocking<float>(Blocking b) {
+  Blocking& d = blockingState().f32;
+  if (b.kc > 0) d.kc = b.kc;
+  if (b.mc > 0) d.mc = roundUp(b.mc, activeTable().f32.mr);
+  if (b.nc > 0) d.nc = roundUp(b.nc, activeTable().f32.nr);
+}
+template <>
+void overrideBlocking<double>(Blocking b) {
+  Blocking& d = blockingState().f64;
+  if (b.kc > 0) d.kc = b.kc;
+  if (b.mc > 0) d.mc = roundUp(b.mc, activeTable().f64.mr);
+  if (b.nc > 0) d.nc = roundUp(b.nc, activeTable().f64.nr);
+}
+
+}  // namespace gk
+
+// ---- public API -------------------------------------------------------------------------------------------
+
+template <class T>
+void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+  using namespace gk;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scaleC(m, n, beta, C, ldc, false);
+    return;
+  }
+  const KernelSet<T>& ks = activeTable().get<T>();
+  threads = clampThreads(threads);
+  // One side of C is 1..4 wide: matrix-vector products (a packed tile would be mostly padding).
+  if (m <= kMaxVec || n <= kMaxVec) {
+    gemvPath(ks, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+    return;
+  }
+  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kMinParallelFlops) threads = 1;
+  // Row-major C = op(A) op(B) is column-major C' = C^T = op(B)^T op(A)^T: swap the operands.
+  packedGemm<T>(ks, activeBlocking<T>(), false, n, m, k, alpha, B, transB ? ldb : 1, transB ? 1 : ldb, A,
+                transA ? lda : 1, transA ? 1 : lda, beta, C, ldc, threads);
+}
+
+template <class T>
+void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc,
+               int threads) {
+  using namespace gk;
+  if (n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scaleC(n, n, beta, C, ldc, true);
+    return;
+  }
+  const KernelSet<T>& ks = activeTable().get<T>();
+  threads = clampThreads(threads);
+  if (static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(k) < kMinParallelFlops) threads = 1;
+  // op(A)(i, p) = trans ? A[p * lda + i] : A[i * lda + p]. Kernel land computes the upper triangle of
+  // C' = C^T = op(A) op(A)^T, which is the row-major lower triangle of C.
+  const int64_t rsI = trans ? 1 : lda, csP = trans ? lda : 1;
+  packedGemm<T>(ks, activeBlocking<T>(), true, n, n, k, alpha, A, rsI, csP, A, csP, rsI, beta, C, ldc, threads);
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                          int64_t, float, float*, int64_t, int);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                           int64_t, double, double*, int64_t, int);
+template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*, int64_t, int);
+template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t,
+                                int);
+
+const char* gemmKernelName() { return gk::activeTable().desc; }
+const char* isaName() { return gk::activeTable().isa; }
+
+}  // namespace lr
