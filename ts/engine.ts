@@ -268,19 +268,19 @@ export class Engine<D extends DType = DType> {
     if (ka !== kb)
       throw rangeError(fn, `inner dimensions differ: op(A) is ${m} x ${ka}, op(B) is ${kb} x ${n}`);
     this._checkSize(fn, m, n);
-    return this._wrap(await this._backend.matmul(A, B, transA, transB, alpha), m, n);
+    return this._wrap(await this._use([A, B], () => this._backend.matmul(A, B, transA, transB, alpha)), m, n);
   }
 
   /** A + B. */
   async add(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('add', A, B);
-    return this._wrap(await this._backend.axpby(1, A, 1, B), A.rows, A.cols);
+    return this._wrap(await this._use([A, B], () => this._backend.axpby(1, A, 1, B)), A.rows, A.cols);
   }
 
   /** A - B. */
   async sub(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('sub', A, B);
-    return this._wrap(await this._backend.axpby(1, A, -1, B), A.rows, A.cols);
+    return this._wrap(await this._use([A, B], () => this._backend.axpby(1, A, -1, B)), A.rows, A.cols);
   }
 
   /** s A. */
@@ -288,7 +288,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'scale';
     this._mats(fn, { A });
     checkFinite(fn, 's', s);
-    return this._wrap(await this._backend.axpby(s, A, 0, null), A.rows, A.cols);
+    return this._wrap(await this._use([A], () => this._backend.axpby(s, A, 0, null)), A.rows, A.cols);
   }
 
   /** alpha A + beta B in one pass. */
@@ -297,19 +297,19 @@ export class Engine<D extends DType = DType> {
     this._sameShape(fn, A, B);
     checkFinite(fn, 'alpha', alpha);
     checkFinite(fn, 'beta', beta);
-    return this._wrap(await this._backend.axpby(alpha, A, beta, B), A.rows, A.cols);
+    return this._wrap(await this._use([A, B], () => this._backend.axpby(alpha, A, beta, B)), A.rows, A.cols);
   }
 
   /** Element-wise product A .* B. */
   async hadamard(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('hadamard', A, B);
-    return this._wrap(await this._backend.hadamard(A, B), A.rows, A.cols);
+    return this._wrap(await this._use([A, B], () => this._backend.hadamard(A, B)), A.rows, A.cols);
   }
 
   /** A^T (materialized). */
   async transpose(A: Mat<D>): Promise<Mat<D>> {
     this._mats('transpose', { A });
-    return this._wrap(await this._backend.transpose(A), A.cols, A.rows);
+    return this._wrap(await this._use([A], () => this._backend.transpose(A)), A.cols, A.rows);
   }
 
   /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
@@ -317,19 +317,19 @@ export class Engine<D extends DType = DType> {
     const fn = 'norm';
     this._mats(fn, { A });
     const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
-    return this._backend.norm(A, k);
+    return this._use([A], () => this._backend.norm(A, k));
   }
 
   /** Euclidean norm of every column (length cols). */
   async colNorms(A: Mat<D>): Promise<Float64Array> {
     this._mats('colNorms', { A });
-    return this._backend.colNorms(A);
+    return this._use([A], () => this._backend.colNorms(A));
   }
 
   /** Euclidean norm of every row (length rows). */
   async rowNorms(A: Mat<D>): Promise<Float64Array> {
     this._mats('rowNorms', { A });
-    return this._backend.rowNorms(A);
+    return this._use([A], () => this._backend.rowNorms(A));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'qr';
     this._mats(fn, { A });
     if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; thin QR needs rows >= cols (factor A^T instead)`);
-    const { Q, R } = await this._backend.qr(A);
+    const { Q, R } = await this._use([A], () => this._backend.qr(A));
     return { Q: this._wrap(Q, A.rows, A.cols), R: this._wrap(R, A.cols, A.cols) };
   }
 
@@ -352,7 +352,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'cholesky';
     this._mats(fn, { A });
     this._square(fn, 'A', A);
-    return this._wrap(await this._backend.cholesky(A), A.rows, A.cols);
+    return this._wrap(await this._use([A], () => this._backend.cholesky(A)), A.rows, A.cols);
   }
 
   /** Solves T X = B (or T^T X = B) for triangular T; only T's triangle is read. */
@@ -364,7 +364,7 @@ export class Engine<D extends DType = DType> {
     const lower = checkBool(fn, 'lower', o.lower, true);
     const trans = checkBool(fn, 'trans', o.trans, false);
     if (B.rows !== T.rows) throw rangeError(fn, `T is ${T.rows} x ${T.cols} but B has ${B.rows} rows`);
-    return this._wrap(await this._backend.solveTriangular(T, B, lower, trans), B.rows, B.cols);
+    return this._wrap(await this._use([T, B], () => this._backend.solveTriangular(T, B, lower, trans)), B.rows, B.cols);
   }
 
   /**
@@ -380,7 +380,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'lstsq';
     this._mats(fn, { A, B });
     if (B.rows !== A.rows) throw rangeError(fn, `A is ${A.rows} x ${A.cols} but B has ${B.rows} rows`);
-    const { X, rank } = await this._backend.lstsq(A, B);
+    const { X, rank } = await this._use([A, B], () => this._backend.lstsq(A, B));
     return { X: this._wrap(X, A.cols, B.cols), rank };
   }
 
@@ -389,7 +389,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'eigh';
     this._mats(fn, { A });
     this._square(fn, 'A', A);
-    const { values, vectors } = await this._backend.eigh(A);
+    const { values, vectors } = await this._use([A], () => this._backend.eigh(A));
     return { values, vectors: this._wrap(vectors, A.rows, A.rows) };
   }
 
@@ -398,7 +398,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'svd';
     this._mats(fn, { A });
     const k = Math.min(A.rows, A.cols);
-    const { U, S, V } = await this._backend.svd(A);
+    const { U, S, V } = await this._use([A], () => this._backend.svd(A));
     return { U: this._wrap(U, A.rows, k), S, V: this._wrap(V, A.cols, k) };
   }
 
@@ -415,7 +415,7 @@ export class Engine<D extends DType = DType> {
     const [m, k] = transS ? [S.cols, S.rows] : [S.rows, S.cols];
     if (B.rows !== k) throw rangeError(fn, `op(S) is ${m} x ${k} but B is ${B.rows} x ${B.cols}`);
     this._checkSize(fn, m, B.cols);
-    return this._wrap(await this._backend.spmm(S, B, transS), m, B.cols);
+    return this._wrap(await this._use([S, B], () => this._backend.spmm(S, B, transS)), m, B.cols);
   }
 
   /** A sparse matrix with S's pattern and values (U V^T)_ij (U: rows x k, V: cols x k). */
@@ -426,7 +426,7 @@ export class Engine<D extends DType = DType> {
     if (U.rows !== S.rows) throw rangeError(fn, `U has ${U.rows} rows but S has ${S.rows}`);
     if (V.rows !== S.cols) throw rangeError(fn, `V has ${V.rows} rows but S has ${S.cols} columns`);
     if (U.cols !== V.cols) throw rangeError(fn, `U has ${U.cols} columns but V has ${V.cols}`);
-    const vals = await this._backend.sddmm(S, U, V);
+    const vals = await this._use([S, U, V], () => this._backend.sddmm(S, U, V));
     S._structStore.refs++;
     return this._wrapSparse(S._structure, S._structStore, vals);
   }
@@ -437,7 +437,7 @@ export class Engine<D extends DType = DType> {
   /** @internal */
   async _download(A: Mat<D>): Promise<ArrayFor<D>> {
     this._mats('toArray', { A });
-    return (await this._backend.download(A)) as ArrayFor<D>;
+    return (await this._use([A], () => this._backend.download(A))) as ArrayFor<D>;
   }
 
   /** @internal */
@@ -446,7 +446,8 @@ export class Engine<D extends DType = DType> {
     A._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(A);
-    this._backend.free(A._store);
+    const store = A._store;
+    this._freeWhenIdle(store, () => this._backend.free(store));
   }
 
   /** @internal */
@@ -455,7 +456,7 @@ export class Engine<D extends DType = DType> {
     const st = S._structure;
     const val = st.nnz === 0
       ? (this.dtype === 'f64' ? new Float64Array(0) : new Float32Array(0))
-      : await this._backend.download({ _store: S._values, rows: 1, cols: st.nnz });
+      : await this._use([S], () => this._backend.download({ _store: S._values, rows: 1, cols: st.nnz }));
     return { rows: st.rows, cols: st.cols, row: csrRowOf(st), col: st.colIdx.slice(), val: val as ArrayFor<D> };
   }
 
@@ -465,8 +466,49 @@ export class Engine<D extends DType = DType> {
     S._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(S);
-    this._backend.free(S._values);
-    if (--S._structStore.refs === 0) this._backend.freeStructure(S._structStore.store);
+    const values = S._values, struct = S._structStore;
+    this._freeWhenIdle(values, () => this._backend.free(values));
+    if (--struct.refs === 0) this._freeWhenIdle(struct, () => this._backend.freeStructure(struct.store));
+  }
+
+  // Stores used by calls in flight. A matrix disposed while a call still reads it (for example
+  // `const p = eng.qr(A); A.dispose()`, with qr awaiting a readback before its second pass over A)
+  // is freed only when the last such call settles, so its memory cannot be recycled under the call.
+  private readonly _held = new Map<unknown, number>();
+  private readonly _deferredFree = new Map<unknown, () => void>();
+
+  /**
+   * @internal Runs a backend call with the stores of `args` held until it settles. `run` starts
+   * synchronously, before any other JS can dispose an argument.
+   */
+  async _use<T>(args: ReadonlyArray<Mat<D> | SparseMat<D>>, run: () => Promise<T>): Promise<T> {
+    const stores: unknown[] = [];
+    for (const a of args) {
+      if (a instanceof Mat) stores.push(a._store);
+      else stores.push(a._values, a._structStore);
+    }
+    for (const s of stores) this._held.set(s, (this._held.get(s) ?? 0) + 1);
+    try {
+      return await run();
+    } finally {
+      for (const s of stores) {
+        const c = (this._held.get(s) ?? 1) - 1;
+        if (c > 0) this._held.set(s, c);
+        else {
+          this._held.delete(s);
+          const free = this._deferredFree.get(s);
+          if (free) {
+            this._deferredFree.delete(s);
+            if (!this._disposed) free();
+          }
+        }
+      }
+    }
+  }
+
+  private _freeWhenIdle(store: unknown, free: () => void): void {
+    if (this._held.has(store)) this._deferredFree.set(store, free);
+    else free();
   }
 
   /** @internal Wraps a backend store in a Mat owned by this engine. */

@@ -98,6 +98,21 @@ describeEngines('core', (h) => {
     }
   });
 
+  it('a matrix disposed while a call still reads it is not recycled under that call', async () => {
+    const { eng } = h;
+    const n = 300;
+    const A = eng.randn(n, n, { seed: 21 }), B = eng.randn(n, n, { seed: 22 });
+    const a = await A.toArray();
+    const pending = eng.qr(A); // reads A on a worker thread (native) or twice around a readback (webgpu)
+    A.dispose();
+    const churn = [];
+    for (let i = 0; i < 4; i++) churn.push(await eng.add(B, B)); // same-size allocations reuse freed memory
+    const { Q, R } = await pending;
+    const QR = await (await eng.matmul(Q, R)).toArray();
+    expect(diffMax(QR, a) / Math.max(...Array.from(a, Math.abs))).toBeLessThan(200 * n * h.u);
+    for (const c of churn) c.dispose();
+  });
+
   it('norms do not overflow or underflow', async () => {
     const big = h.dtype === 'f64' ? 1e300 : 1e30, tiny = h.dtype === 'f64' ? 1e-300 : 1e-30;
     for (const s of [big, tiny]) {

@@ -37,11 +37,38 @@ export class NativeBackend implements Backend {
     return { threads: this.threads, isa: this._info.isa, gemmKernel: this._info.gemmKernel };
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.pool.clear();
+    this.poolBytes = 0;
+  }
 
-  /** A new zeroed host array of this backend's dtype. */
+  // ---- output-array pool ------------------------------------------------------------------------
+  // Large outputs are recycled from disposed matrices: a fresh typed array costs page faults on first
+  // touch (by both compute threads), which doubled the time of a 512^3 GEMM. The engine frees a store
+  // only once no call in flight uses it (Engine._use), so a recycled array is never still being read.
+
+  private readonly pool = new Map<number, Arr[]>();
+  private poolBytes = 0;
+
+  /** A zeroed host array of this backend's dtype (recycled when a large one is available). */
   alloc(n: number): Arr {
+    const bytes = n * (this.dtype === 'f64' ? 8 : 4);
+    if (bytes >= POOL_MIN_BYTES) {
+      const a = this.pool.get(n)?.pop();
+      if (a) {
+        this.poolBytes -= a.byteLength;
+        return a.fill(0);
+      }
+    }
     return this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  private recycle(a: Arr): void {
+    if (a.byteLength < POOL_MIN_BYTES || this.poolBytes + a.byteLength > POOL_MAX_BYTES) return;
+    let list = this.pool.get(a.length);
+    if (!list) this.pool.set(a.length, (list = []));
+    list.push(a);
+    this.poolBytes += a.byteLength;
   }
 
   // ---- storage ----
@@ -64,12 +91,15 @@ export class NativeBackend implements Backend {
   }
 
   async download(a: DenseRef): Promise<FloatArray> {
-    const s = await ready(arr(a));
-    return s.slice();
+    return (await ready(arr(a))).slice();
   }
 
-  free(_s: Store): void {
-    // Host memory: released by the garbage collector once the handle is gone.
+  free(s: Store): void {
+    // Large arrays are recycled (after a pending random fill, if any); the rest is left to the GC.
+    const a = s as Arr;
+    const fill = pendingFills.get(a);
+    if (fill) void fill.then(() => this.recycle(a), () => undefined);
+    else this.recycle(a);
   }
 
   uploadStructure(s: SparseStructure): StructStore {
@@ -79,109 +109,149 @@ export class NativeBackend implements Backend {
   freeStructure(_s: StructStore): void {}
 
   // ---- dense primitives ----
-  async matmul(a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number): Promise<Store> {
+
+  /** Runs `body` once the inputs' pending random fills (if any) are complete. */
+  private async using<T>(inputs: Arr[], body: (...ready: Arr[]) => Promise<T>): Promise<T> {
+    const ins: Arr[] = [];
+    for (const a of inputs) ins.push(await ready(a));
+    return body(...ins);
+  }
+
+  matmul(a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number): Promise<Store> {
     const m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols;
-    const out = this.alloc(m * n);
-    await this.addon.gemm(await ready(arr(a)), await ready(arr(b)), out, m, n, k, transA, transB, alpha, 0, this.threads);
-    return out;
+    return this.using([arr(a), arr(b)], async (A, B) => {
+      const out = this.alloc(m * n);
+      await this.addon.gemm(A, B, out, m, n, k, transA, transB, alpha, 0, this.threads);
+      return out;
+    });
   }
 
-  async axpby(alpha: number, a: DenseRef, beta: number, b: DenseRef | null): Promise<Store> {
-    const out = this.alloc(a.rows * a.cols);
-    await this.addon.axpby(out, alpha, await ready(arr(a)), beta, b ? await ready(arr(b)) : null, this.threads);
-    return out;
+  axpby(alpha: number, a: DenseRef, beta: number, b: DenseRef | null): Promise<Store> {
+    return this.using(b ? [arr(a), arr(b)] : [arr(a)], async (A, B) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.axpby(out, alpha, A, beta, B ?? null, this.threads);
+      return out;
+    });
   }
 
-  async hadamard(a: DenseRef, b: DenseRef): Promise<Store> {
-    const out = this.alloc(a.rows * a.cols);
-    await this.addon.hadamard(out, await ready(arr(a)), await ready(arr(b)), this.threads);
-    return out;
+  hadamard(a: DenseRef, b: DenseRef): Promise<Store> {
+    return this.using([arr(a), arr(b)], async (A, B) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.hadamard(out, A, B, this.threads);
+      return out;
+    });
   }
 
-  async transpose(a: DenseRef): Promise<Store> {
-    const out = this.alloc(a.rows * a.cols);
-    await this.addon.transpose(out, await ready(arr(a)), a.rows, a.cols, this.threads);
-    return out;
+  transpose(a: DenseRef): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.transpose(out, A, a.rows, a.cols, this.threads);
+      return out;
+    });
   }
 
-  async norm(a: DenseRef, kind: NormKind): Promise<number> {
-    return this.addon.norm(await ready(arr(a)), kind, this.threads);
+  norm(a: DenseRef, kind: NormKind): Promise<number> {
+    return this.using([arr(a)], (A) => this.addon.norm(A, kind, this.threads));
   }
 
-  async colNorms(a: DenseRef): Promise<Float64Array> {
-    const out = new Float64Array(a.cols);
-    await this.addon.colNorms(await ready(arr(a)), a.rows, a.cols, out, this.threads);
-    return out;
+  colNorms(a: DenseRef): Promise<Float64Array> {
+    return this.using([arr(a)], async (A) => {
+      const out = new Float64Array(a.cols);
+      await this.addon.colNorms(A, a.rows, a.cols, out, this.threads);
+      return out;
+    });
   }
 
-  async rowNorms(a: DenseRef): Promise<Float64Array> {
-    const out = new Float64Array(a.rows);
-    await this.addon.rowNorms(await ready(arr(a)), a.rows, a.cols, out, this.threads);
-    return out;
+  rowNorms(a: DenseRef): Promise<Float64Array> {
+    return this.using([arr(a)], async (A) => {
+      const out = new Float64Array(a.rows);
+      await this.addon.rowNorms(A, a.rows, a.cols, out, this.threads);
+      return out;
+    });
   }
 
   // ---- factorizations ----
-  async qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
+  qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
     const { rows: m, cols: n } = a;
-    const Q = this.alloc(m * n), R = this.alloc(n * n);
-    await this.addon.qr(await ready(arr(a)), m, n, Q, R, this.threads);
-    return { Q, R };
+    return this.using([arr(a)], async (A) => {
+      const Q = this.alloc(m * n), R = this.alloc(n * n);
+      await this.addon.qr(A, m, n, Q, R, this.threads);
+      return { Q, R };
+    });
   }
 
-  async cholesky(a: DenseRef): Promise<Store> {
-    const L = this.alloc(a.rows * a.rows);
-    await this.addon.cholesky(await ready(arr(a)), a.rows, L, this.threads);
-    return L;
+  cholesky(a: DenseRef): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const L = this.alloc(a.rows * a.rows);
+      await this.addon.cholesky(A, a.rows, L, this.threads);
+      return L;
+    });
   }
 
-  async solveTriangular(t: DenseRef, b: DenseRef, lower: boolean, trans: boolean): Promise<Store> {
-    const X = this.alloc(b.rows * b.cols);
-    await this.addon.trsm(await ready(arr(t)), t.rows, await ready(arr(b)), b.cols, lower, trans, X, this.threads);
-    return X;
+  solveTriangular(t: DenseRef, b: DenseRef, lower: boolean, trans: boolean): Promise<Store> {
+    return this.using([arr(t), arr(b)], async (T, B) => {
+      const X = this.alloc(b.rows * b.cols);
+      await this.addon.trsm(T, t.rows, B, b.cols, lower, trans, X, this.threads);
+      return X;
+    });
   }
 
-  async lstsq(a: DenseRef, b: DenseRef): Promise<{ X: Store; rank: number }> {
-    const X = this.alloc(a.cols * b.cols);
-    const { rank } = await this.addon.lstsq(await ready(arr(a)), a.rows, a.cols, await ready(arr(b)), b.cols, X, this.threads);
-    return { X, rank };
+  lstsq(a: DenseRef, b: DenseRef): Promise<{ X: Store; rank: number }> {
+    return this.using([arr(a), arr(b)], async (A, B) => {
+      const X = this.alloc(a.cols * b.cols);
+      const { rank } = await this.addon.lstsq(A, a.rows, a.cols, B, b.cols, X, this.threads);
+      return { X, rank };
+    });
   }
 
-  async eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }> {
+  eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }> {
     const n = a.rows;
-    const values = new Float64Array(n), V = this.alloc(n * n);
-    await this.addon.eigh(await ready(arr(a)), n, values, V, this.threads);
-    return { values, vectors: V };
+    return this.using([arr(a)], async (A) => {
+      const values = new Float64Array(n), V = this.alloc(n * n);
+      await this.addon.eigh(A, n, values, V, this.threads);
+      return { values, vectors: V };
+    });
   }
 
-  async svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }> {
+  svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }> {
     const { rows: m, cols: n } = a;
     const k = Math.min(m, n);
-    const U = this.alloc(m * k), S = new Float64Array(k), V = this.alloc(n * k);
-    await this.addon.svd(await ready(arr(a)), m, n, U, S, V, this.threads);
-    return { U, S, V };
+    return this.using([arr(a)], async (A) => {
+      const U = this.alloc(m * k), S = new Float64Array(k), V = this.alloc(n * k);
+      await this.addon.svd(A, m, n, U, S, V, this.threads);
+      return { U, S, V };
+    });
   }
 
   // ---- sparse ----
-  async spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store> {
+  spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store> {
     const st = s._structure;
-    const vals = await ready(s._values as Arr);
     const rows = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
-    const out = this.alloc(rows * b.cols);
-    if (transS) await this.addon.spmm(st.colPtr, st.rowIdx, vals, st.perm, rows, cols, await ready(arr(b)), b.cols, out, this.threads);
-    else await this.addon.spmm(st.rowPtr, st.colIdx, vals, null, rows, cols, await ready(arr(b)), b.cols, out, this.threads);
-    return out;
+    return this.using([s._values as Arr, arr(b)], async (vals, B) => {
+      const out = this.alloc(rows * b.cols);
+      if (transS) await this.addon.spmm(st.colPtr, st.rowIdx, vals, st.perm, rows, cols, B, b.cols, out, this.threads);
+      else await this.addon.spmm(st.rowPtr, st.colIdx, vals, null, rows, cols, B, b.cols, out, this.threads);
+      return out;
+    });
   }
 
-  async sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store> {
+  sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store> {
     const st = s._structure;
-    const out = this.alloc(st.nnz);
-    await this.addon.sddmm(st.rowPtr, st.colIdx, st.rows, st.cols, await ready(arr(u)), await ready(arr(v)), u.cols, out, this.threads);
-    return out;
+    return this.using([arr(u), arr(v)], async (U, V) => {
+      const out = this.alloc(st.nnz);
+      await this.addon.sddmm(st.rowPtr, st.colIdx, st.rows, st.cols, U, V, u.cols, out, this.threads);
+      return out;
+    });
   }
 }
 
 /** Random fills started by `random()` and not yet awaited by a reader. */
 const pendingFills = new WeakMap<Arr, Promise<void>>();
+
+/** Arrays below this size are not pooled (malloc serves them without page faults). */
+const POOL_MIN_BYTES = 64 * 1024;
+/** At most this much memory is kept in the output pool of one backend. */
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
 /** The array, once any pending fill of it has finished. */
 async function ready(a: Arr): Promise<Arr> {
