@@ -160,8 +160,14 @@ class Args {
 
 // ---- jobs ---------------------------------------------------------------------------------------
 
-// Work estimated above this many flops (about 1 ms on one core) runs in an AsyncWorker.
-constexpr double kAsyncFlops = 2.0e6;
+// Job cost unit: GEMM-flop equivalents, i.e. about 1e5 units per microsecond of one core (GEMM runs
+// near 100 GFLOP/s per core). Memory-bound work counts its time, not its flops: an element-wise pass
+// is ~kPerElement units per element, factorizations count their flops times kFactorWeight.
+// Jobs above kAsyncFlops (~0.5 ms) run in an AsyncWorker; smaller ones run inline on the JS thread,
+// using the pool when no background job holds it.
+constexpr double kAsyncFlops = 5.0e7;
+constexpr double kPerElement = 100.0;
+constexpr double kFactorWeight = 3.0;
 
 class Job {
  public:

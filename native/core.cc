@@ -61,7 +61,7 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   job->threads = a.threads(5);
   a.sameDtype(job->out, job->x, "out", "x");
   a.needLength(job->x, job->out.length, "x");
-  job->cost = 2.0 * job->out.length;
+  job->cost = kPerElement * job->out.length;
   job->keep(job->out);
   job->keep(job->x);
   return Submit(info.Env(), std::move(job));
@@ -93,7 +93,7 @@ Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   a.sameDtype(job->out, job->y, "out", "y");
   a.needLength(job->x, job->out.length, "x");
   a.needLength(job->y, job->out.length, "y");
-  job->cost = 2.0 * job->out.length;
+  job->cost = kPerElement * job->out.length;
   job->keep(job->out);
   job->keep(job->x);
   job->keep(job->y);
@@ -139,7 +139,7 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
   a.needLength(job->out, static_cast<uint64_t>(job->m) * job->n, "out");
   a.noAlias(job->out, job->x, "out", "x");
-  job->cost = 4.0 * job->out.length;
+  job->cost = 1.5 * kPerElement * job->out.length;
   job->keep(job->out);
   job->keep(job->x);
   return Submit(info.Env(), std::move(job));
@@ -252,7 +252,7 @@ Napi::Value Norm(const Napi::CallbackInfo& info) {
   if (kind != "fro" && kind != "max") jsRangeError(a.env(), a.where("kind") + " must be 'fro' or 'max'");
   job->fro = kind == "fro";
   job->threads = a.threads(2);
-  job->cost = 3.0 * job->x.length;
+  job->cost = kPerElement * job->x.length;
   job->keep(job->x);
   return Submit(info.Env(), std::move(job));
 }
@@ -314,7 +314,7 @@ Napi::Value AxisNorms(const Napi::CallbackInfo& info, bool cols) {
   a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
   a.needLength(job->out, static_cast<uint64_t>(cols ? job->n : job->m), "out");
   a.noAlias(job->out, job->x, "out", "x");
-  job->cost = 4.0 * job->x.length;
+  job->cost = 2.0 * kPerElement * job->x.length;
   job->keep(job->x);
   job->keep(job->out);
   return Submit(info.Env(), std::move(job));

@@ -37,7 +37,7 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
   a.noAlias(job->w, job->A, "values", "A");
   a.noAlias(job->w, job->V, "values", "V");
   double n = static_cast<double>(job->n);
-  job->cost = 9 * n * n * n + n * n;
+  job->cost = kFactorWeight * (9 * n * n * n + n * n);
   job->keep(job->A);
   job->keep(job->w);
   job->keep(job->V);
@@ -83,7 +83,7 @@ Napi::Value Svd(const Napi::CallbackInfo& info) {
   a.noAlias(job->U, job->S, "U", "S");
   a.noAlias(job->V, job->S, "V", "S");
   double dm = static_cast<double>(std::max(m, n)), dk = static_cast<double>(k);
-  job->cost = 6 * dm * dk * dk + 20 * dk * dk * dk + dm * dk;
+  job->cost = kFactorWeight * (6 * dm * dk * dk + 20 * dk * dk * dk + dm * dk);
   job->keep(job->A);
   job->keep(job->U);
   job->keep(job->S);

@@ -47,7 +47,7 @@ Napi::Value Qr(const Napi::CallbackInfo& info) {
   a.noAlias(job->Q, job->A, "Q", "A");
   a.noAlias(job->R, job->A, "R", "A");
   a.noAlias(job->R, job->Q, "R", "Q");
-  job->cost = qrCost(static_cast<double>(job->m), static_cast<double>(job->n));
+  job->cost = kFactorWeight * qrCost(static_cast<double>(job->m), static_cast<double>(job->n));
   job->keep(job->A);
   job->keep(job->Q);
   job->keep(job->R);
@@ -85,7 +85,7 @@ Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   a.needLength(job->L, static_cast<uint64_t>(job->n) * job->n, "L");
   a.noAlias(job->L, job->A, "L", "A");
   double n = static_cast<double>(job->n);
-  job->cost = n * n * n / 3 + n * n;
+  job->cost = kFactorWeight * (n * n * n / 3 + n * n);
   job->keep(job->A);
   job->keep(job->L);
   return Submit(info.Env(), std::move(job));
@@ -130,7 +130,7 @@ Napi::Value Trsm(const Napi::CallbackInfo& info) {
   a.noAlias(job->X, job->Tm, "X", "T");
   a.noAlias(job->X, job->B, "X", "B");
   double n = static_cast<double>(job->n);
-  job->cost = n * n * static_cast<double>(job->nrhs) + n;
+  job->cost = kFactorWeight * (n * n * static_cast<double>(job->nrhs) + n);
   job->keep(job->Tm);
   job->keep(job->B);
   job->keep(job->X);
@@ -175,7 +175,7 @@ Napi::Value Lstsq(const Napi::CallbackInfo& info) {
   a.noAlias(job->X, job->B, "X", "B");
   double m = static_cast<double>(job->m), n = static_cast<double>(job->n), r = static_cast<double>(job->nrhs);
   double k = std::min(m, n);
-  job->cost = 2 * std::max(m, n) * k * k + 4 * m * n * r + m * n;
+  job->cost = kFactorWeight * (2 * std::max(m, n) * k * k + 4 * m * n * r + m * n);
   job->keep(job->A);
   job->keep(job->B);
   job->keep(job->X);

@@ -61,14 +61,17 @@ class JobWorker : public Napi::AsyncWorker {
 
 Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job) {
   if (job->cost >= kAsyncFlops) {
+    if (job->threads > 1) ThreadPool::get().prewake();
     auto* w = new JobWorker(env, std::move(job));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
   }
-  // Small work: run on the JS thread, single-threaded (never touches the pool), resolve at once.
+  // Small work: run on the JS thread and resolve at once. It may use the pool only when no background
+  // job owns it (never wait for one here: that would block the event loop).
   auto deferred = Napi::Promise::Deferred::New(env);
-  job->threads = 1;
+  ComputeLock lock(/*tryOnly=*/true);
+  if (!lock.owns()) job->threads = 1;
   try {
     job->Execute();
     deferred.Resolve(job->Result(env));

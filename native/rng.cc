@@ -117,7 +117,7 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
   job->k1 = word(3, "seedHi");
   job->stream = word(4, "stream");
   job->threads = a.threads(5);
-  job->cost = static_cast<double>(job->out.length) * (job->normal ? 40.0 : 12.0);
+  job->cost = static_cast<double>(job->out.length) * (job->normal ? 10.0 : 2.5) * kPerElement;
   job->keep(job->out);
   return Submit(info.Env(), std::move(job));
 }

@@ -391,13 +391,15 @@ void checkPerm(const Args& A, const IntArray& perm, int64_t nnz) {
   }
 }
 
-// Cost in the units of kAsyncFlops (2e6 ~ 1 ms of one core). Both kernels gather one row of B / V per
-// entry; measured at 100000 x 100000 with 2M entries (one core, f32): ~3.5 ns per entry at width 16
-// (gathered rows in L3) and ~30 ns at width 64 (in DRAM), i.e. roughly 0.2-0.5 units per gathered
-// element. Count 1 per element plus a per-entry and per-row overhead: errs towards the background.
+// Cost in GEMM-flop equivalents (common.h: ~1e5 per microsecond of one core). Both kernels gather one
+// row of B / V per entry; measured at 100000 x 100000 with 2M entries (one core, f32): ~3.5 ns per
+// entry at width 16 (gathered rows in L3) and ~30 ns at width 64 (in DRAM), i.e. roughly 0.2-0.5 ns
+// per gathered element. Count 0.5 ns (kPerElement / 2) per element plus a per-entry and per-row
+// overhead: errs towards the background.
 double gatherCost(int64_t nnz, int64_t rows, int64_t width) {
-  return static_cast<double>(nnz) * (static_cast<double>(width) + 8.0) +
-         static_cast<double>(rows) * (static_cast<double>(width) + 4.0);
+  return 0.5 * kPerElement *
+         (static_cast<double>(nnz) * (static_cast<double>(width) + 8.0) +
+          static_cast<double>(rows) * (static_cast<double>(width) + 4.0));
 }
 
 // ---- spmm ---------------------------------------------------------------------------------------------
@@ -473,7 +475,7 @@ Napi::Value Spmm(const Napi::CallbackInfo& info) {
   noAliasInt(a, j.C, j.idx, fn, "C", "idx");
   if (j.hasPerm) noAliasInt(a, j.C, j.perm, fn, "C", "perm");
 
-  j.cost = gatherCost(j.nnz, j.rows, j.p) + (j.hasPerm ? 4.0 * static_cast<double>(j.nnz) : 0.0);
+  j.cost = gatherCost(j.nnz, j.rows, j.p) + (j.hasPerm ? 2.0 * kPerElement * static_cast<double>(j.nnz) : 0.0);
   job->keep(j.ptr);
   job->keep(j.idx);
   if (j.hasPerm) job->keep(j.perm);

@@ -22,6 +22,7 @@ struct ThreadPool::Impl {
   std::mutex m;
   std::condition_variable cv;
   std::atomic<uint64_t> gen{0};
+  std::atomic<uint64_t> wakeups{0};  // bumped by prewake()
   std::atomic<int> remaining{0};
   std::atomic<bool> stop{false};
   // Job description, published by the release store of `ticket` (atomics only to keep late readers
@@ -40,10 +41,15 @@ constexpr uint64_t kClosed = 0x80000000u;
 std::mutex g_compute;
 // Spin this long after a job before sleeping (microseconds).
 constexpr int kSpinMicros = 100;
+// After a prewake(), spin this long waiting for the job that caused it.
+constexpr int kPrewakeSpinMicros = 2000;
 }  // namespace
 
 ComputeLock::ComputeLock() { g_compute.lock(); }
-ComputeLock::~ComputeLock() { g_compute.unlock(); }
+ComputeLock::ComputeLock(bool tryOnly) { owns_ = tryOnly ? g_compute.try_lock() : (g_compute.lock(), true); }
+ComputeLock::~ComputeLock() {
+  if (owns_) g_compute.unlock();
+}
 
 ThreadPool& ThreadPool::get() {
   static ThreadPool pool;
@@ -85,17 +91,23 @@ void ThreadPool::ensureWorkers(int n) {
 
 void ThreadPool::workerLoop(int tid, uint64_t seen) {
   Impl& s = *impl_;
+  int spin = kSpinMicros;
   for (;;) {
-    // Spin for a short while, then sleep until the generation changes.
+    // Spin for a short while, then sleep until the generation changes (or a prewake: spin again).
     auto t0 = std::chrono::steady_clock::now();
     while (s.gen.load(std::memory_order_acquire) == seen) {
       cpuRelax();
-      if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(kSpinMicros)) {
+      if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(spin)) {
+        const uint64_t w = s.wakeups.load(std::memory_order_acquire);
         std::unique_lock<std::mutex> lk(s.m);
-        s.cv.wait(lk, [&] { return s.gen.load(std::memory_order_acquire) != seen; });
-        break;
+        s.cv.wait(lk, [&] {
+          return s.gen.load(std::memory_order_acquire) != seen || s.wakeups.load(std::memory_order_acquire) != w;
+        });
+        spin = kPrewakeSpinMicros;
+        t0 = std::chrono::steady_clock::now();
       }
     }
+    spin = kSpinMicros;
     seen = s.gen.load(std::memory_order_acquire);
     if (s.stop.load()) return;
     const uint64_t tag = (seen & 0xffffffffu) << 32;
@@ -112,6 +124,15 @@ void ThreadPool::workerLoop(int tid, uint64_t seen) {
     (*s.fn.load(std::memory_order_relaxed))(tid);
     s.remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
+}
+
+void ThreadPool::prewake() {
+  if (max_threads_ <= 1 || impl_->workers.empty()) return;
+  {
+    std::lock_guard<std::mutex> g(impl_->m);
+    impl_->wakeups.fetch_add(1, std::memory_order_acq_rel);
+  }
+  impl_->cv.notify_all();
 }
 
 void ThreadPool::run(int nthreads, const std::function<void(int)>& fn, bool all) {
