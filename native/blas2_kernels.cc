@@ -3,6 +3,7 @@
 // compiled per ISA inside its own namespace and `#pragma GCC target` region (the same scheme as the
 // GEMM kernels); kernels() picks a set once, after __builtin_cpu_supports() (LOWRANK_ISA=avx2|scalar
 // forces a lower path). Sums use several independent accumulators, combined in a fixed order.
+#include "isa.h"
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -300,16 +301,10 @@ LR_B2_BODY
 
 // ---- x86 ------------------------------------------------------------------------------------------------
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#define LR_B2_X86 1
+#if LR_X86
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+LR_TARGET_AVX2_BEGIN
 namespace lr {
 namespace b2 {
 namespace avx2 {
@@ -362,14 +357,8 @@ LR_B2_BODY
 }  // namespace avx2
 }  // namespace b2
 }  // namespace lr
-#if defined(__clang__)
-#pragma clang attribute pop
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
-#endif
+LR_TARGET_END
+LR_TARGET_AVX512_BEGIN
 namespace lr {
 namespace b2 {
 namespace avx512 {
@@ -426,45 +415,25 @@ LR_B2_BODY
 }  // namespace avx512
 }  // namespace b2
 }  // namespace lr
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+LR_TARGET_END
 #endif
 
 namespace lr {
 namespace la {
 namespace {
 
-struct Choice {
-  bool avx2 = false, avx512 = false;
-  Choice() {
-#ifdef LR_B2_X86
-    __builtin_cpu_init();
-    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-    if (const char* e = std::getenv("LOWRANK_ISA")) {
-      if (std::strcmp(e, "avx2") == 0) avx512 = false;
-      else if (std::strcmp(e, "scalar") == 0) avx512 = avx2 = false;
-    }
-#endif
-  }
-};
-
 template <class T>
 B2Kernels<T> pick() {
-  static const Choice c;
+  const Isa isa = kernelIsa();
   B2Kernels<T> k;
   b2::scalar::fill<b2::scalar::Vs<T>>(k);
-#ifdef LR_B2_X86
+#if LR_X86
   if constexpr (sizeof(T) == 4) {
-    if (c.avx512) b2::avx512::fill<b2::avx512::Vf>(k);
-    else if (c.avx2) b2::avx2::fill<b2::avx2::Vf>(k);
+    if (isa == Isa::Avx512) b2::avx512::fill<b2::avx512::Vf>(k);
+    else if (isa == Isa::Avx2) b2::avx2::fill<b2::avx2::Vf>(k);
   } else {
-    if (c.avx512) b2::avx512::fill<b2::avx512::Vd>(k);
-    else if (c.avx2) b2::avx2::fill<b2::avx2::Vd>(k);
+    if (isa == Isa::Avx512) b2::avx512::fill<b2::avx512::Vd>(k);
+    else if (isa == Isa::Avx2) b2::avx2::fill<b2::avx2::Vd>(k);
   }
 #endif
   return k;

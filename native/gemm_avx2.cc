@@ -1,19 +1,15 @@
 // AVX2 + FMA GEMM kernels: f32 16x6 (2 ymm x 6 columns), f64 8x6, i.e. 12 accumulators of 16 registers.
 // Compiled with the baseline flags; the ISA is enabled only inside the target region below, and the
 // driver calls in only after __builtin_cpu_supports() said yes (see gemm_driver.cc).
+#include "isa.h"
 #include "gemm_internal.h"
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if LR_X86
 #include <immintrin.h>
 
 #include <cstdint>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+LR_TARGET_AVX2_BEGIN
 
 namespace lr {
 namespace gk {
@@ -105,11 +101,7 @@ template struct Kern<Vd, 2, 6>;
 }  // namespace gk
 }  // namespace lr
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+LR_TARGET_END
 
 namespace lr {
 namespace gk {

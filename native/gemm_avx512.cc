@@ -1,19 +1,15 @@
 // AVX-512 GEMM kernels: f32 32x12 (2 zmm x 12 columns), f64 16x12, i.e. 24 accumulators each.
 // Compiled with the baseline flags; the ISA is enabled only inside the target region below, and the
 // driver calls in only after __builtin_cpu_supports() said yes (see gemm_driver.cc).
+#include "isa.h"
 #include "gemm_internal.h"
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if LR_X86
 #include <immintrin.h>
 
 #include <cstdint>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
-#endif
+LR_TARGET_AVX512_BEGIN
 
 namespace lr {
 namespace gk {
@@ -104,11 +100,7 @@ template struct Kern<Vd, 2, 12>;
 }  // namespace gk
 }  // namespace lr
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+LR_TARGET_END
 
 namespace lr {
 namespace gk {

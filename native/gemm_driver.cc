@@ -28,6 +28,7 @@
 #endif
 
 #include "gemm.h"
+#include "isa.h"
 #include "gemm_internal.h"
 #include "threadpool.h"
 
@@ -37,36 +38,20 @@ namespace {
 
 // ---- dispatch ----------------------------------------------------------------------------------------
 
-struct CpuIsa {
-  bool avx512 = false, avx2 = false, neon = false;
-};
-
-CpuIsa detectCpu() {
-  CpuIsa c;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  // libgcc reports the AVX-512 bits only when the OS saves the ZMM state (XCR0), so no xgetbv here.
-  c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  c.avx512 = c.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-#elif defined(__aarch64__)
-  c.neon = true;
-#endif
-  return c;
-}
-
 const KernelTable* chooseTable(bool honourEnv) {
-  std::string want;
-  if (honourEnv) {
-    if (const char* e = std::getenv("LOWRANK_ISA")) want = e;
-    for (char& ch : want) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  switch (honourEnv ? lr::kernelIsa() : lr::hardwareIsa()) {
+    case Isa::Avx512:
+      if (avx512Table()) return avx512Table();
+      [[fallthrough]];
+    case Isa::Avx2:
+      if (avx2Table()) return avx2Table();
+      return scalarTable();
+    case Isa::Neon:
+      if (neonTable()) return neonTable();
+      return scalarTable();
+    default:
+      return scalarTable();
   }
-  const CpuIsa cpu = detectCpu();
-  const bool scalarOnly = want == "scalar";
-  if (!scalarOnly && want != "avx2" && cpu.avx512 && avx512Table()) return avx512Table();
-  if (!scalarOnly && cpu.avx2 && avx2Table()) return avx2Table();
-  if (!scalarOnly && cpu.neon && neonTable()) return neonTable();
-  return scalarTable();
 }
 
 // ---- cache sizes and blocking -----------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // latency times the number of FMA pipes on current cores) on the widest ISA the CPU supports (ignoring
 // LOWRANK_ISA), for about `millis` ms; the result is total flops / wall time. It is the yardstick for
 // "% of peak" of the GEMM. Runs as an AsyncWorker job (it holds the pool for the whole interval).
+#include "isa.h"
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,7 +15,7 @@
 #include "gemm_internal.h"
 #include "threadpool.h"
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if LR_X86
 #define LR_PEAK_X86 1
 #include <immintrin.h>
 #elif defined(__aarch64__)
@@ -35,12 +36,7 @@ constexpr int kChains = 24;
 volatile double g_sink = 0;
 #if LR_PEAK_X86
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
-#endif
+LR_TARGET_AVX512_BEGIN
 namespace avx512 {
 template <class T>
 double loop(int64_t iters);
@@ -77,18 +73,9 @@ double loop<double>(int64_t iters) {
   return out[0];
 }
 }  // namespace avx512
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+LR_TARGET_END
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+LR_TARGET_AVX2_BEGIN
 namespace avx2 {
 // 16 ymm registers: 12 chains plus the two constants.
 constexpr int kChains2 = 12;
@@ -127,11 +114,7 @@ double loop<double>(int64_t iters) {
   return out[0];
 }
 }  // namespace avx2
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+LR_TARGET_END
 
 #elif defined(__aarch64__)
 namespace neon {

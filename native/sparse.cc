@@ -22,13 +22,8 @@
 #include <cstring>
 
 #include "common.h"
+#include "isa.h"
 #include "threadpool.h"
-
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define LR_SPARSE_X86 1
-#else
-#define LR_SPARSE_X86 0
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LR_SPARSE_VEC 1
@@ -255,27 +250,23 @@ struct Kernels {
   }
 
 LR_SPARSE_ISA(base, , 16)
-#if LR_SPARSE_X86
+#if LR_X86
 LR_SPARSE_ISA(avx2, __attribute__((target("avx2,fma"))), 32)
 LR_SPARSE_ISA(avx512, __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), 64)
 #endif
 #undef LR_SPARSE_ISA
 
-enum class Isa { Base, Avx2, Avx512 };
+enum class SparseIsa { Base, Avx2, Avx512 };
 
-Isa detectIsa() {
+SparseIsa detectIsa() {
 #if defined(LR_SPARSE_FORCE_ISA)  // testing hook: -DLR_SPARSE_FORCE_ISA=0|1|2
-  return static_cast<Isa>(LR_SPARSE_FORCE_ISA);
-#elif LR_SPARSE_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-  return Isa::Base;
+  return static_cast<SparseIsa>(LR_SPARSE_FORCE_ISA);
 #else
-  return Isa::Base;
+  switch (kernelIsa()) {
+    case Isa::Avx512: return SparseIsa::Avx512;
+    case Isa::Avx2: return SparseIsa::Avx2;
+    default: return SparseIsa::Base;
+  }
 #endif
 }
 
@@ -283,9 +274,9 @@ template <class T>
 const Kernels<T>& kernels() {
   static const Kernels<T> k = [] {
     switch (detectIsa()) {
-#if LR_SPARSE_X86
-      case Isa::Avx512: return kernels_avx512<T>();
-      case Isa::Avx2: return kernels_avx2<T>();
+#if LR_X86
+      case SparseIsa::Avx512: return kernels_avx512<T>();
+      case SparseIsa::Avx2: return kernels_avx2<T>();
 #endif
       default: return kernels_base<T>();
     }

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { engine, type Engine } from '../ts/index.js';
+import { randomOrthonormalHost, withSpectrumHost } from '../ts/gen/spectrum.js';
 import { normalStreamF64 } from '../ts/rng/philox.js';
 import type { BackendName, DType } from '../ts/types.js';
 
@@ -155,33 +156,11 @@ export function orthDefect(Q: ArrayLike<number>, m: number, n: number): number {
   return frob(G);
 }
 
-/** Orthonormal m x k (k <= m) from a Gaussian seed: two passes of modified Gram-Schmidt in f64. */
-export function randomOrthonormal(m: number, k: number, seed: number): Host {
-  const Q = hostRandn(m, k, seed);
-  for (let pass = 0; pass < 2; pass++)
-    for (let j = 0; j < k; j++) {
-      for (let i = 0; i < j; i++) {
-        let d = 0;
-        for (let r = 0; r < m; r++) d += Q[r * k + i] * Q[r * k + j];
-        for (let r = 0; r < m; r++) Q[r * k + j] -= d * Q[r * k + i];
-      }
-      let s = 0;
-      for (let r = 0; r < m; r++) s += Q[r * k + j] ** 2;
-      s = Math.sqrt(s);
-      for (let r = 0; r < m; r++) Q[r * k + j] /= s;
-    }
-  return Q;
-}
+/** Orthonormal m x k (k <= m) from a seed (f64, host). */
+export const randomOrthonormal = randomOrthonormalHost;
 
 /** U diag(s) V^T (m x n) with random orthonormal U (m x r), V (n x r), r = s.length. */
-export function withSpectrum(m: number, n: number, s: ArrayLike<number>, seed: number): { A: Host; U: Host; V: Host } {
-  const r = s.length;
-  const U = randomOrthonormal(m, r, seed);
-  const V = randomOrthonormal(n, r, seed + 1000003);
-  const US = new Float64Array(m * r);
-  for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) US[i * r + j] = U[i * r + j] * s[j];
-  return { A: refMatmul(US, m, r, V, n, r, false, true), U, V };
-}
+export const withSpectrum = withSpectrumHost;
 
 /** Symmetric positive definite n x n: G G^T / n + shift I. */
 export function spd(n: number, seed: number, shift = 1): Host {

@@ -3,6 +3,8 @@
  * on the chosen backend and prints wall times and accuracy relations, each checked against a loose
  * tolerance (the exit code is 1 when a step fails or a check does not hold).
  */
+import { orthonormalizeHost } from '../gen/spectrum.js';
+import { PhiloxRng } from '../rng/philox.js';
 import type { Engine } from '../engine.js';
 import type { Mat } from '../mat.js';
 import { UsageError } from './args.js';
@@ -46,36 +48,11 @@ function parseSteps(raw: string): Step[] {
   return STEPS.filter((s) => list.includes(s));
 }
 
-/** Orthonormalizes the columns of a row-major m x k matrix in place (two passes of modified Gram-Schmidt, f64). */
-function orthonormalize(Q: Float64Array, m: number, k: number): void {
-  for (let pass = 0; pass < 2; pass++)
-    for (let j = 0; j < k; j++) {
-      for (let i = 0; i < j; i++) {
-        let d = 0;
-        for (let r = 0; r < m; r++) d += Q[r * k + i] * Q[r * k + j];
-        for (let r = 0; r < m; r++) Q[r * k + j] -= d * Q[r * k + i];
-      }
-      let s = 0;
-      for (let r = 0; r < m; r++) s += Q[r * k + j] ** 2;
-      s = Math.sqrt(s);
-      for (let r = 0; r < m; r++) Q[r * k + j] /= s;
-    }
-}
-
 /** The known singular values: `rank` values log-spaced from 100 down to 1. */
 export function knownSpectrum(rank: number): Float64Array {
   const s = new Float64Array(rank);
   for (let i = 0; i < rank; i++) s[i] = 100 * 10 ** (-2 * (rank > 1 ? i / (rank - 1) : 0));
   return s;
-}
-
-/** Deterministic pseudo-random integers in [0, n) (a small LCG; only picks sample positions). */
-function sampler(seed: number): (n: number) => number {
-  let x = (seed * 2654435761 + 12345) >>> 0;
-  return (n) => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x % n;
-  };
 }
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -167,8 +144,8 @@ export const command: Command = {
         const s = knownSpectrum(rank);
         const gu = Float64Array.from(await eng.randn(m, rank, { seed }).toArray());
         const gv = Float64Array.from(await eng.randn(n, rank, { seed: seed + 1 }).toArray());
-        orthonormalize(gu, m, rank);
-        orthonormalize(gv, n, rank);
+        orthonormalizeHost(gu, m, rank);
+        orthonormalizeHost(gv, n, rank);
         for (let i = 0; i < m; i++) for (let j = 0; j < rank; j++) gu[i * rank + j] *= s[j];
         const US = eng.matrix(gu, m, rank), V = eng.matrix(gv, n, rank);
         const L = await eng.matmul(US, V, { transB: true });
@@ -234,7 +211,8 @@ export const command: Command = {
           const colNorm = new Float64Array(n);
           for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) colNorm[j] += hA[i * n + j] ** 2;
           for (let j = 0; j < n; j++) colNorm[j] = Math.sqrt(colNorm[j]);
-          const pick = sampler(seed);
+          const rng = new PhiloxRng(seed, 3);
+          const pick = (k: number): number => rng.int(k);
           const samples = Math.min(256, n * n);
           let worst = 0;
           for (let t = 0; t < samples; t++) {
