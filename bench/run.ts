@@ -28,6 +28,7 @@ async function main(): Promise<number> {
   for (const s of suites) {
     if (s === 'gemm') await (await import('./gemm.js')).runGemm(args);
     else if (s === 'decomp') await (await import('./decomp.js')).runDecomp(args);
+    else if (s === 'rsvd') await (await import('./rsvd.js')).runRsvd(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);
       return 2;

@@ -10,6 +10,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterEig(env, exports);
   lr::RegisterSparse(env, exports);
   lr::RegisterPeak(env, exports);
+  lr::RegisterBlock(env, exports);
+  lr::RegisterLu(env, exports);
   return exports;
 }
 }  // namespace

@@ -207,5 +207,7 @@ void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, tr
 void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd
 void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
+void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, scaleAxis, colAbsMax
+void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
 
 }  // namespace lr

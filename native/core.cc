@@ -153,7 +153,8 @@ struct Ssq {
   void add(double v) {
     double a = std::fabs(v);
     if (a == 0) return;
-    if (std::isnan(a)) { scale = a; return; }
+    if (std::isnan(a) || std::isnan(scale)) { scale = std::nan(""); return; }
+    if (std::isinf(a) || std::isinf(scale)) { scale = HUGE_VAL; ssq = 1; return; }
     if (scale < a) {
       ssq = 1 + ssq * (scale / a) * (scale / a);
       scale = a;
@@ -164,6 +165,7 @@ struct Ssq {
   void merge(const Ssq& o) {
     if (o.scale == 0) return;
     if (std::isnan(o.scale) || std::isnan(scale)) { scale = std::nan(""); return; }
+    if (std::isinf(o.scale) || std::isinf(scale)) { scale = HUGE_VAL; ssq = 1; return; }  // Inf/Inf would give NaN
     if (scale < o.scale) {
       ssq = o.ssq + ssq * (scale / o.scale) * (scale / o.scale);
       scale = o.scale;

@@ -35,8 +35,15 @@ export interface Backend {
   upload(data: FloatArray, rows: number, cols: number): Store;
   /** Zero matrix or identity (`eye`, rows x cols with ones on the main diagonal). */
   fill(rows: number, cols: number, kind: 'zeros' | 'eye'): Store;
-  /** Philox stream fill (README, "Random numbers"); `seed` in [0, 2^53), `stream` in [0, 2^32). */
-  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number): Store;
+  /** Every entry equal to `value` (finite). */
+  full(rows: number, cols: number, value: number): Store;
+  /**
+   * Philox stream fill (README, "Random numbers"); `seed` in [0, 2^53), `stream` in [0, 2^32).
+   * Entry e (row-major) is element `offset + e` of the stream, offset an integer in [0, 2^53), so a
+   * block of rows of a huge random matrix can be generated on its own and equals the same rows of
+   * the whole matrix, bit for bit (rand) or to a few ulps (randn).
+   */
+  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset: number): Store;
   /** Row-major copy on the host. */
   download(a: DenseRef): Promise<FloatArray>;
   /** Releases a store. The engine calls it exactly once per store. */
@@ -57,7 +64,26 @@ export interface Backend {
   colNorms(a: DenseRef): Promise<Float64Array>;
   rowNorms(a: DenseRef): Promise<Float64Array>;
 
+  /** Copy of the block a[r0 : r0 + rows, c0 : c0 + cols] (in range). */
+  slice(a: DenseRef, r0: number, c0: number, rows: number, cols: number): Promise<Store>;
+  /** Concatenation: 'h' side by side (equal rows), 'v' stacked (equal cols). At least one matrix. */
+  concat(mats: readonly DenseRef[], axis: 'h' | 'v'): Promise<Store>;
+  /** a diag(s) (axis 'cols', s.length = cols) or diag(s) a (axis 'rows', s.length = rows); s finite. */
+  scaleAxis(a: DenseRef, s: Float64Array, axis: 'rows' | 'cols'): Promise<Store>;
+  /**
+   * For every column j: the row index of the entry of largest magnitude (the first such row on ties)
+   * and that entry's value (signed). Used for sign conventions without reading a tall matrix back.
+   */
+  colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }>;
+
   // ---- factorizations ----
+  /**
+   * LU with partial pivoting of an m x n matrix, m >= n, in scipy's `lu(a, permute_l=True)` form:
+   * a = PL U with PL = P L (m x n: unit lower trapezoidal L with its rows in a's row order) and U
+   * (n x n, upper). Pivot: the largest |.| in the column among rows not yet pivoted, the first such
+   * row on ties; a zero column gets zero multipliers (LAPACK getrf behaviour, no error).
+   */
+  lu(a: DenseRef): Promise<{ PL: Store; U: Store }>;
   /** Thin QR, rows >= cols. */
   qr(a: DenseRef): Promise<{ Q: Store; R: Store }>;
   /** Lower Cholesky factor; rejects with a RangeError when A is not (numerically) positive definite. */

@@ -217,6 +217,22 @@ export class Engine<D extends DType = DType> {
     return this._wrap(this._backend.fill(r, c, 'eye'), r, c);
   }
 
+  /** An r x c matrix with every entry equal to `value`. */
+  full(rows: number, cols: number, value: number): Mat<D> {
+    const fn = 'full';
+    this._alive(fn);
+    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    checkFinite(fn, 'value', value);
+    if (this.dtype === 'f32' && !Number.isFinite(Math.fround(value))) throw rangeError(fn, `'value' ${value} overflows f32`);
+    this._checkSize(fn, m, n);
+    return this._wrap(this._backend.full(m, n, value), m, n);
+  }
+
+  /** An r x c matrix of ones. */
+  ones(rows: number, cols: number): Mat<D> {
+    return this.full(rows, cols, 1);
+  }
+
   /** Standard normal entries from the Philox stream of `seed` (same matrix on every backend). */
   randn(rows: number, cols: number, options?: RandomOptions): Mat<D> {
     return this._random('randn', rows, cols, 'normal', options);
@@ -312,6 +328,61 @@ export class Engine<D extends DType = DType> {
     return this._wrap(await this._use([A], () => this._backend.transpose(A)), A.cols, A.rows);
   }
 
+  /**
+   * A copy of a block of A: `rows` and `cols` are half-open ranges [start, end) (default: all).
+   *
+   * @example
+   * ```ts
+   * const Uk = await eng.slice(U, { cols: [0, k] });   // the first k columns
+   * ```
+   */
+  async slice(A: Mat<D>, range: { rows?: [number, number]; cols?: [number, number] } = {}): Promise<Mat<D>> {
+    const fn = 'slice';
+    this._mats(fn, { A });
+    const o = checkOptions<{ rows: [number, number]; cols: [number, number] }>(fn, range, ['rows', 'cols']);
+    const span = (name: string, v: unknown, len: number): [number, number] => {
+      if (v === undefined) return [0, len];
+      if (!Array.isArray(v) || v.length !== 2) throw typeError(fn, `'${name}' must be a [start, end) pair`);
+      const a = checkInt(fn, `${name}[0]`, v[0], 0, len - 1);
+      const b = checkInt(fn, `${name}[1]`, v[1], a + 1, len);
+      return [a, b];
+    };
+    const [r0, r1] = span('rows', o.rows, A.rows);
+    const [c0, c1] = span('cols', o.cols, A.cols);
+    if (r0 === 0 && c0 === 0 && r1 === A.rows && c1 === A.cols)
+      return this._wrap(await this._use([A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), A.rows, A.cols);
+    return this._wrap(await this._use([A], () => this._backend.slice(A, r0, c0, r1 - r0, c1 - c0)), r1 - r0, c1 - c0);
+  }
+
+  /** [A, B, ...] side by side (equal row counts). */
+  async hstack(mats: Mat<D>[]): Promise<Mat<D>> {
+    return this._concat('hstack', mats, 'h');
+  }
+
+  /** [A; B; ...] stacked vertically (equal column counts). */
+  async vstack(mats: Mat<D>[]): Promise<Mat<D>> {
+    return this._concat('vstack', mats, 'v');
+  }
+
+  /** A diag(s): column j scaled by s[j]. */
+  async scaleColumns(A: Mat<D>, s: ArrayLike<number>): Promise<Mat<D>> {
+    return this._scaleAxis('scaleColumns', A, s, 'cols');
+  }
+
+  /** diag(s) A: row i scaled by s[i]. */
+  async scaleRows(A: Mat<D>, s: ArrayLike<number>): Promise<Mat<D>> {
+    return this._scaleAxis('scaleRows', A, s, 'rows');
+  }
+
+  /**
+   * For every column: the row of its largest-magnitude entry (the first on ties) and that entry.
+   * A few bytes per column come back to the host; the matrix does not.
+   */
+  async colAbsMax(A: Mat<D>): Promise<{ index: Int32Array; value: Float64Array }> {
+    this._mats('colAbsMax', { A });
+    return this._use([A], () => this._backend.colAbsMax(A));
+  }
+
   /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
   async norm(A: Mat<D>, kind: NormKind = 'fro'): Promise<number> {
     const fn = 'norm';
@@ -342,6 +413,20 @@ export class Engine<D extends DType = DType> {
     if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; thin QR needs rows >= cols (factor A^T instead)`);
     const { Q, R } = await this._use([A], () => this._backend.qr(A));
     return { Q: this._wrap(Q, A.rows, A.cols), R: this._wrap(R, A.cols, A.cols) };
+  }
+
+  /**
+   * LU with partial pivoting of an m x n matrix (m >= n) in scipy's `lu(A, permute_l=True)` form:
+   * A = PL U, PL (m x n) = P L with L unit lower trapezoidal, U (n x n) upper. PL is not orthonormal,
+   * but its entries are bounded by 1 in magnitude: a cheap normalizer for power iterations (sklearn,
+   * fbpca). A zero pivot column does not fail (LAPACK getrf behaviour).
+   */
+  async lu(A: Mat<D>): Promise<{ PL: Mat<D>; U: Mat<D> }> {
+    const fn = 'lu';
+    this._mats(fn, { A });
+    if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; lu needs rows >= cols (factor A^T instead)`);
+    const { PL, U } = await this._use([A], () => this._backend.lu(A));
+    return { PL: this._wrap(PL, A.rows, A.cols), U: this._wrap(U, A.cols, A.cols) };
   }
 
   /**
@@ -573,12 +658,49 @@ export class Engine<D extends DType = DType> {
     if (elems > 2 ** 32 - 1) throw rangeError(fn, `a ${rows} x ${cols} matrix has more than 2^32 - 1 entries`);
   }
 
+  private async _concat(fn: string, mats: Mat<D>[], axis: 'h' | 'v'): Promise<Mat<D>> {
+    this._alive(fn);
+    if (!Array.isArray(mats) || mats.length === 0) throw typeError(fn, `expects a non-empty array of matrices`);
+    const named: Record<string, unknown> = {};
+    mats.forEach((m, i) => (named[`mats[${i}]`] = m));
+    this._mats(fn, named);
+    const first = mats[0];
+    let rows = 0, cols = 0;
+    mats.forEach((m, i) => {
+      if (axis === 'h') {
+        if (m.rows !== first.rows) throw rangeError(fn, `mats[${i}] has ${m.rows} rows, mats[0] has ${first.rows}`);
+        cols += m.cols;
+      } else {
+        if (m.cols !== first.cols) throw rangeError(fn, `mats[${i}] has ${m.cols} columns, mats[0] has ${first.cols}`);
+        rows += m.rows;
+      }
+    });
+    if (axis === 'h') rows = first.rows;
+    else cols = first.cols;
+    this._checkSize(fn, rows, cols);
+    return this._wrap(await this._use(mats, () => this._backend.concat(mats, axis)), rows, cols);
+  }
+
+  private async _scaleAxis(fn: string, A: Mat<D>, s: ArrayLike<number>, axis: 'rows' | 'cols'): Promise<Mat<D>> {
+    this._mats(fn, { A });
+    if (!(Array.isArray(s) || s instanceof Float64Array || s instanceof Float32Array))
+      throw typeError(fn, `'s' must be a Float64Array, Float32Array or number[]`);
+    const want = axis === 'cols' ? A.cols : A.rows;
+    if (s.length !== want) throw rangeError(fn, `'s' has length ${s.length}, expected ${want} (the number of ${axis === 'cols' ? 'columns' : 'rows'})`);
+    const bad = firstNonFinite(s);
+    if (bad >= 0) throw rangeError(fn, `s[${bad}] = ${String(s[bad])} is not finite`);
+    const s64 = Float64Array.from(s);
+    return this._wrap(await this._use([A], () => this._backend.scaleAxis(A, s64, axis)), A.rows, A.cols);
+  }
+
   private _random(fn: string, rows: number, cols: number, dist: 'uniform' | 'normal', options?: RandomOptions): Mat<D> {
     this._alive(fn);
     const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
-    const o = checkOptions<RandomOptions>(fn, options, ['seed']);
+    const o = checkOptions<RandomOptions>(fn, options, ['seed', 'offset']);
     const seed = o.seed === undefined ? this._seedCounter++ : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    const offset = o.offset === undefined ? 0 : checkInt(fn, 'offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
+    if (offset + m * n > Number.MAX_SAFE_INTEGER) throw rangeError(fn, `'offset' + rows * cols exceeds 2^53`);
     this._checkSize(fn, m, n);
-    return this._wrap(this._backend.random(m, n, dist, seed, 0), m, n);
+    return this._wrap(this._backend.random(m, n, dist, seed, 0, offset), m, n);
   }
 }

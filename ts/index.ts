@@ -21,3 +21,5 @@ export type {
   SpmmOptions,
 } from './types.js';
 export * from './io/index.js';
+export type { LinearOperator, MatrixLike } from './algorithms/operator.js';
+export * from './algorithms/rsvd/index.js';

@@ -73,6 +73,11 @@ export interface RandomOptions {
    * so a program that creates random matrices in a fixed order is reproducible without seeds.
    */
   seed?: number;
+  /**
+   * Start position (element index) in the seed's stream, default 0: rows r0..r1 of a huge random
+   * matrix can be generated alone with `offset = r0 * cols`. An integer in [0, 2^53).
+   */
+  offset?: number;
 }
 
 export interface SolveTriangularOptions {

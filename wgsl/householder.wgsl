@@ -40,8 +40,8 @@ fn reflector(@builtin(local_invocation_index) li: u32) {
     var tau = 0.0;
     var beta = x1;
     var f = 0.0;
-    if (tail.x == 0.0) {
-      // Tail already zero: H = I, or the reflection -e1 e1^T flip when x1 < 0 (keeps r_jj >= 0).
+    if (tail.x == 0.0 && tail.y >= 0.0) {
+      // Tail already zero (tail.y < 0 flags a NaN in the tail, which must propagate): H = I, or the reflection -e1 e1^T flip when x1 < 0 (keeps r_jj >= 0).
       if (x1 < 0.0) {
         tau = 2.0;
         beta = -x1;

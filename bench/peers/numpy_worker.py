@@ -251,8 +251,31 @@ def decomp(req):
     return {"timing": timing, "acc": acc, "method": method}
 
 
+def rsvd(req):
+    """sklearn.utils.extmath.randomized_svd on A (m x n, raw little-endian f64 in req['file'])."""
+    from sklearn.utils.extmath import randomized_svd
+    import sklearn
+
+    m, n, k = int(req["m"]), int(req["n"]), int(req["k"])
+    dt = np.float32 if req["dtype"] == "f32" else np.float64
+    A = np.ascontiguousarray(np.fromfile(req["file"], dtype="<f8")[: m * n].reshape(m, n).astype(dt))
+    Ar = A.astype(np.float64)
+    opts = dict(n_components=k, n_oversamples=int(req.get("oversample", 10)), n_iter=req.get("nIter", "auto"),
+                power_iteration_normalizer=req.get("normalizer", "auto"), random_state=int(req.get("seed", 0)))
+
+    def run():
+        return randomized_svd(A, **opts)
+
+    def check(f):
+        U, s, Vt = (np.asarray(x, dtype=np.float64) for x in f)
+        return {"residFro": fro(Ar - (U * s) @ Vt), "orth": max(orth(U), orth(Vt.T)), "s": [float(x) for x in s]}
+
+    timing, acc = time_case(run, check, req["timing"])
+    return {"timing": timing, "acc": acc, "method": "sklearn %s randomized_svd(%s)" % (sklearn.__version__, ", ".join("%s=%r" % kv for kv in opts.items() if kv[0] != "random_state"))}
+
+
 def main():
-    handlers = {"info": lambda r: info(), "gemm": gemm, "decomp": decomp}
+    handlers = {"info": lambda r: info(), "gemm": gemm, "decomp": decomp, "rsvd": rsvd}
     for line in sys.stdin:
         line = line.strip()
         if not line:

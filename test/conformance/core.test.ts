@@ -113,6 +113,30 @@ describeEngines('core', (h) => {
     for (const c of churn) c.dispose();
   });
 
+  it('norms propagate Infinity and NaN produced inside the library', async () => {
+    const { eng } = h;
+    const big = h.dtype === 'f64' ? 1e300 : 1e30;
+    for (const [m, n] of [[3, 2], [700, 130]]) {
+      const Inf = await eng.scale(eng.full(m, n, big), big); // every entry overflows to +Infinity
+      const NaNs = await eng.sub(Inf, Inf);
+      // one NaN column (col 0) and one Inf entry (row 0) among finite ones
+      const mixed = await eng.hstack([await eng.slice(NaNs, { cols: [0, 1] }), eng.ones(m, n - 1)]);
+      const withInf = await eng.vstack([await eng.slice(Inf, { rows: [0, 1] }), eng.ones(m - 1, n)]);
+      expect(await eng.norm(Inf, 'max')).toBe(Infinity);
+      expect(await eng.norm(Inf)).toBe(Infinity);
+      expect(await eng.norm(withInf)).toBe(Infinity);
+      expect(await eng.norm(NaNs)).toBeNaN();
+      expect(await eng.norm(mixed)).toBeNaN();
+      expect(await eng.norm(mixed, 'max')).toBeNaN();
+      const cn = await eng.colNorms(mixed), rn = await eng.rowNorms(mixed);
+      expect(cn[0]).toBeNaN();
+      expect(cn[1]).toBeCloseTo(Math.sqrt(m), 4);
+      for (const v of rn) expect(v).toBeNaN();
+      expect((await eng.rowNorms(withInf))[0]).toBe(Infinity);
+      expect((await eng.colNorms(withInf))[n - 1]).toBe(Infinity);
+    }
+  });
+
   it('norms do not overflow or underflow', async () => {
     const big = h.dtype === 'f64' ? 1e300 : 1e30, tiny = h.dtype === 'f64' ? 1e-300 : 1e-30;
     for (const s of [big, tiny]) {

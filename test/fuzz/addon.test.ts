@@ -19,7 +19,8 @@ type Kind =
   | { t: 'num' }
   | { t: 'word' }
   | { t: 'str'; options: string[] }
-  | { t: 'threads' };
+  | { t: 'threads' }
+  | { t: 'int'; v: (d: Dims) => number };
 
 interface Dims {
   m: number; n: number; k: number; p: number; nnz: number;
@@ -31,6 +32,8 @@ const I = (len: (d: Dims) => number, csr = false): Kind => ({ t: 'I', len, csr }
 const T: Kind = { t: 'threads' };
 const B: Kind = { t: 'bool' };
 const N: Kind = { t: 'num' };
+const W: Kind = { t: 'word' };
+const int = (v: (d: Dims) => number): Kind => ({ t: 'int', v });
 
 const SPECS: Record<string, Kind[]> = {
   gemm: [F((d) => d.m * d.k), F((d) => d.k * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), dim('k'), B, B, N, N, T],
@@ -40,7 +43,12 @@ const SPECS: Record<string, Kind[]> = {
   norm: [F((d) => d.m * d.n), { t: 'str', options: ['fro', 'max'] }, T],
   colNorms: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.n, true), T],
   rowNorms: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m, true), T],
-  random: [F((d) => d.m), { t: 'str', options: ['uniform', 'normal'] }, { t: 'word' }, { t: 'word' }, { t: 'word' }, T],
+  random: [F((d) => d.m), { t: 'str', options: ['uniform', 'normal'] }, W, W, W, W, W, T],
+  full: [F((d) => d.m * d.n), N, T],
+  copy2d: [F((d) => d.m * d.n), int((d) => d.n * Math.min(1, d.m - 1)), int((d) => d.n), F((d) => d.m * d.n + d.k), int((d) => d.k), int((d) => d.n), int((d) => Math.max(0, d.m - 1)), dim('n'), T],
+  scaleAxis: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.n, true), B, T],
+  colAbsMax: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.n), F((d) => d.n, true), T],
+  lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   qr: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   cholesky: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.n), T],
   trsm: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.p), dim('p'), B, B, F((d) => d.n * d.p), T],
@@ -101,6 +109,8 @@ function fuzzCall(rng: PhiloxRng, spec: Kind[]): unknown[] {
         return rng.next() < 0.05 ? pick([-1, 2 ** 32, 0.5]) : rng.int(2 ** 32);
       case 'str':
         return rng.next() < 0.1 ? pick(['', 'nuc', 'FRO']) : pick(kind.options);
+      case 'int':
+        return rng.next() < 0.05 ? pick([-1, 1.5, NaN, 2 ** 53, 1e9]) : kind.v(d);
       case 'threads':
         return rng.next() < 0.05 ? pick([0, -1, 2.5, 2000]) : 1 + rng.int(3);
     }

@@ -10,6 +10,7 @@ export type CommandLoader = () => Promise<{ command: Command }>;
 export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader]> = [
   ['info', () => import('./info.js')],
   ['demo', () => import('./demo.js')],
+  ['svd', () => import('./svd.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

@@ -42,34 +42,43 @@ export function unitF64(a: number, b: number): number {
   return ((a >>> 6) * 67108864 + (b >>> 6) + 0.5) * 2 ** -52;
 }
 
-/** The `rand` stream: n uniforms in the layout of the given dtype (identical to every backend). */
-export function uniformStream(n: number, seed: number, dtype: 'f32' | 'f64', stream = 0): Float64Array {
+/**
+ * The `rand` stream: n uniforms in the layout of the given dtype (identical to every backend). Entry i
+ * is stream element `offset + i` (offset an integer in [0, 2^53)), as `rand(..., { offset })`.
+ */
+export function uniformStream(n: number, seed: number, dtype: 'f32' | 'f64', stream = 0, offset = 0): Float64Array {
   const [k0, k1] = seedKey(seed);
   const out = new Float64Array(n);
-  if (dtype === 'f32') {
-    for (let b = 0; 4 * b < n; b++) {
-      const r = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
-      for (let j = 0; j < 4 && 4 * b + j < n; j++) out[4 * b + j] = unitF32(r[j]);
-    }
-  } else {
-    for (let b = 0; 2 * b < n; b++) {
-      const r = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
-      for (let j = 0; j < 2 && 2 * b + j < n; j++) out[2 * b + j] = unitF64(r[2 * j], r[2 * j + 1]);
+  const w = dtype === 'f32' ? 4 : 2;
+  const b0 = Math.floor(offset / w), r = offset - b0 * w;
+  for (let t = 0; w * t - r < n; t++) {
+    const b = b0 + t;
+    const x = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
+    for (let j = 0; j < w; j++) {
+      const e = w * t + j - r;
+      if (e < 0 || e >= n) continue;
+      out[e] = w === 4 ? unitF32(x[j]) : unitF64(x[2 * j], x[2 * j + 1]);
     }
   }
   return out;
 }
 
-/** The f64 `randn` stream (Box-Muller on pairs of 52-bit uniforms), computed in double precision. */
-export function normalStreamF64(n: number, seed: number, stream = 0): Float64Array {
+/**
+ * The f64 `randn` stream (Box-Muller on pairs of 52-bit uniforms), computed in double precision.
+ * Entry i is stream element `offset + i`.
+ */
+export function normalStreamF64(n: number, seed: number, stream = 0, offset = 0): Float64Array {
   const [k0, k1] = seedKey(seed);
   const out = new Float64Array(n);
-  for (let b = 0; 2 * b < n; b++) {
-    const r = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
-    const u0 = unitF64(r[0], r[1]), u1 = unitF64(r[2], r[3]);
-    const rad = Math.sqrt(-2 * Math.log(u0)), t = 2 * Math.PI * u1;
-    out[2 * b] = rad * Math.cos(t);
-    if (2 * b + 1 < n) out[2 * b + 1] = rad * Math.sin(t);
+  const b0 = Math.floor(offset / 2), r = offset - 2 * b0;
+  for (let t = 0; 2 * t - r < n; t++) {
+    const b = b0 + t;
+    const x = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
+    const u0 = unitF64(x[0], x[1]), u1 = unitF64(x[2], x[3]);
+    const rad = Math.sqrt(-2 * Math.log(u0)), th = 2 * Math.PI * u1;
+    const e = 2 * t - r;
+    if (e >= 0) out[e] = rad * Math.cos(th);
+    if (e + 1 < n) out[e + 1] = rad * Math.sin(th);
   }
   return out;
 }

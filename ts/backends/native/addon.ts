@@ -10,7 +10,18 @@ type F = Float32Array | Float64Array;
 
 export interface NativeAddon {
   info(): { threads: number; isa: string; gemmKernel: string; napiVersion: number };
-  random(out: F, kind: 'uniform' | 'normal', seedLo: number, seedHi: number, stream: number, threads: number): Promise<void>;
+  /** out[i] = element offsetHi 2^32 + offsetLo + i of the Philox stream (README, "Random numbers"). */
+  random(out: F, kind: 'uniform' | 'normal', seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** Every entry of out = value (finite). */
+  full(out: F, value: number, threads: number): Promise<void>;
+  /** dst[dstOffset + r dstStride + c] = src[srcOffset + r srcStride + c] for r < rows, c < cols (offsets < 2^53). */
+  copy2d(src: F, srcOffset: number, srcStride: number, dst: F, dstOffset: number, dstStride: number, rows: number, cols: number, threads: number): Promise<void>;
+  /** out = x diag(s) (cols, s.length = n) or diag(s) x (rows, s.length = m); x, out m x n. */
+  scaleAxis(out: F, x: F, m: number, n: number, s: Float64Array, cols: boolean, threads: number): Promise<void>;
+  /** Per column: row of the largest-|.| entry (first on ties) and the entry. */
+  colAbsMax(x: F, m: number, n: number, index: Int32Array, value: Float64Array, threads: number): Promise<void>;
+  /** A (m x n, m >= n) = PL U, partial pivoting, scipy's permute_l form. */
+  lu(A: F, m: number, n: number, PL: F, U: F, threads: number): Promise<void>;
   gemm(A: F, B: F, C: F, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number, threads: number): Promise<void>;
   /** Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C; op(A) is n x k (A stored k x n when trans). The strict upper triangle is not touched. */
   syrk(A: F, C: F, n: number, k: number, trans: boolean, alpha: number, beta: number, threads: number): Promise<void>;

@@ -82,10 +82,18 @@ export class NativeBackend implements Backend {
     return a;
   }
 
-  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number): Store {
+  full(rows: number, cols: number, value: number): Store {
+    const a = this.alloc(rows * cols);
+    if (value !== 0) pendingFills.set(a, this.addon.full(a, value, this.threads));
+    return a;
+  }
+
+  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset: number): Store {
     const a = this.alloc(rows * cols);
     // The fill is synchronous for the caller's purposes: the promise is awaited by the first reader.
-    const pending = this.addon.random(a, dist, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, this.threads);
+    const pending = this.addon.random(
+      a, dist, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads,
+    );
     pendingFills.set(a, pending);
     return a;
   }
@@ -170,7 +178,57 @@ export class NativeBackend implements Backend {
     });
   }
 
+  slice(a: DenseRef, r0: number, c0: number, rows: number, cols: number): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const out = this.alloc(rows * cols);
+      await this.addon.copy2d(A, r0 * a.cols + c0, a.cols, out, 0, cols, rows, cols, this.threads);
+      return out;
+    });
+  }
+
+  concat(mats: readonly DenseRef[], axis: 'h' | 'v'): Promise<Store> {
+    const rows = axis === 'h' ? mats[0].rows : mats.reduce((s, m) => s + m.rows, 0);
+    const cols = axis === 'v' ? mats[0].cols : mats.reduce((s, m) => s + m.cols, 0);
+    return this.using(mats.map(arr), async (...ins) => {
+      const out = this.alloc(rows * cols);
+      const jobs: Promise<void>[] = [];
+      let at = 0; // first row ('v') or column ('h') of the next block
+      mats.forEach((m, i) => {
+        const dstOffset = axis === 'v' ? at * cols : at;
+        jobs.push(this.addon.copy2d(ins[i], 0, m.cols, out, dstOffset, cols, m.rows, m.cols, this.threads));
+        at += axis === 'v' ? m.rows : m.cols;
+      });
+      await Promise.all(jobs);
+      return out;
+    });
+  }
+
+  scaleAxis(a: DenseRef, s: Float64Array, axis: 'rows' | 'cols'): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.scaleAxis(out, A, a.rows, a.cols, s, axis === 'cols', this.threads);
+      return out;
+    });
+  }
+
+  colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
+    return this.using([arr(a)], async (A) => {
+      const index = new Int32Array(a.cols), value = new Float64Array(a.cols);
+      await this.addon.colAbsMax(A, a.rows, a.cols, index, value, this.threads);
+      return { index, value };
+    });
+  }
+
   // ---- factorizations ----
+  lu(a: DenseRef): Promise<{ PL: Store; U: Store }> {
+    const { rows: m, cols: n } = a;
+    return this.using([arr(a)], async (A) => {
+      const PL = this.alloc(m * n), U = this.alloc(n * n);
+      await this.addon.lu(A, m, n, PL, U, this.threads);
+      return { PL, U };
+    });
+  }
+
   qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
     const { rows: m, cols: n } = a;
     return this.using([arr(a)], async (A) => {

@@ -18,6 +18,8 @@ import * as gemm from './kernels/gemm.js';
 import * as factor from './kernels/factor.js';
 import * as eig from './kernels/eig.js';
 import * as sparse from './kernels/sparse.js';
+import * as block from './kernels/block.js';
+import * as lu from './kernels/lu.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -74,8 +76,11 @@ export class WebGPUBackend implements Backend {
   fill(rows: number, cols: number, kind: 'zeros' | 'eye'): Store {
     return kind === 'zeros' ? this.env.ctx.zeros(rows * cols * 4) : fill.eye(this.env, rows, cols);
   }
-  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number): Store {
-    return fill.random(this.env, rows * cols, dist, seed, stream);
+  full(rows: number, cols: number, value: number): Store {
+    return fill.full(this.env, rows * cols, value);
+  }
+  random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset: number): Store {
+    return fill.random(this.env, rows * cols, dist, seed, stream, offset);
   }
   async download(a: DenseRef): Promise<FloatArray> {
     const s = st(a);
@@ -125,7 +130,23 @@ export class WebGPUBackend implements Backend {
     return reduce.axisNorms(this.env, a, 'rows');
   }
 
+  async slice(a: DenseRef, r0: number, c0: number, rows: number, cols: number): Promise<Store> {
+    return block.slice(this.env, a, r0, c0, rows, cols);
+  }
+  async concat(mats: readonly DenseRef[], axis: 'h' | 'v'): Promise<Store> {
+    return block.concat(this.env, mats, axis);
+  }
+  async scaleAxis(a: DenseRef, s: Float64Array, axis: 'rows' | 'cols'): Promise<Store> {
+    return block.scaleAxis(this.env, a, s, axis);
+  }
+  colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
+    return block.colAbsMax(this.env, a);
+  }
+
   // ---- factorizations ----
+  async lu(a: DenseRef): Promise<{ PL: Store; U: Store }> {
+    return lu.lu(this.env, a);
+  }
   qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
     return factor.qr(this.env, a);
   }

@@ -13,12 +13,17 @@ const COLS: ProgramDesc = { ...base, name: 'colNorms', entry: 'cols' };
 const ROWS_WIDE: ProgramDesc = { ...base, name: 'rowNorms(wide)', entry: 'rows_wide' };
 const ROWS_NARROW: ProgramDesc = { ...base, name: 'rowNorms(narrow)', entry: 'rows_narrow' };
 
-/** Merges (scale, ssq) pairs in f64: returns [scale, ssq]. */
+/**
+ * Merges (scale, ssq) pairs in f64: returns [scale, ssq]. A negative ssq marks a partial that saw a
+ * NaN (wgsl/ssq.wgsl); the merged result is then [NaN, NaN].
+ */
 function merge(parts: Float32Array, from: number, count: number, stride: number): [number, number] {
-  let scale = 0, ssq = 1;
+  let scale = 0, ssq = 1, inf = false;
   for (let i = 0; i < count; i++) {
     const s = parts[2 * (from + i * stride)], q = parts[2 * (from + i * stride) + 1];
-    if (s === 0) continue;
+    if (q < 0 || Number.isNaN(q) || Number.isNaN(s)) return [NaN, NaN];
+    if (s === Infinity) inf = true;
+    if (inf || s === 0) continue;
     if (scale < s) {
       const r = scale / s;
       ssq = q + ssq * r * r;
@@ -28,7 +33,7 @@ function merge(parts: Float32Array, from: number, count: number, stride: number)
       ssq += q * r * r;
     }
   }
-  return [scale, ssq];
+  return inf ? [Infinity, 1] : [scale, ssq];
 }
 
 export async function norm(env: GpuEnv, a: DenseRef, kind: NormKind): Promise<number> {
@@ -70,7 +75,7 @@ export async function axisNorms(env: GpuEnv, a: DenseRef, axis: 'rows' | 'cols')
     else env.ctx.dispatch(ROWS_NARROW, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: ceilDiv(rows, 256) });
     const p = new Float32Array(await env.ctx.read(part.buffer, 0, rows * 8));
     const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = p[2 * r] * Math.sqrt(p[2 * r + 1]);
+    for (let r = 0; r < rows; r++) out[r] = p[2 * r + 1] < 0 ? NaN : p[2 * r] * Math.sqrt(p[2 * r + 1]);
     return out;
   } finally {
     env.ctx.release(part);

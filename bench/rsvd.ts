@@ -1,0 +1,288 @@
+/**
+ * `npm run bench -- rsvd`: randomized SVD of one m x n matrix (default 4000 x 2000) of rank 50 plus
+ * noise, target rank k = 50: lowrank (native f32 on 1 and all threads, native f64, webgpu; subspace
+ * iteration with the defaults p = 10, q = auto = 7, and block Krylov) against sklearn's
+ * randomized_svd (same p and q; child process, Debian's python3-sklearn) and ml-matrix's full SVD.
+ *
+ * Accuracy of every answer is the Frobenius ratio ||A - U S V^T||_F / tau_{k+1}, with tau_{k+1} the
+ * optimal rank-k error from a dense f64 SVD of A (lowrank native), so "1.0000" is optimal.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { engine, rsvd, svdError, type Engine, type RsvdOptions } from '../ts/index.js';
+import type { BenchArgs } from './lib/args.js';
+import { selected } from './lib/args.js';
+import { cores } from './lib/machine.js';
+import { findPython, pythonMissingReason, PythonWorker } from './lib/python.js';
+import { fmtErr, fmtMs, fmtRatio, headerMd, headerText, markers, mdTable, textTable, writeResults } from './lib/report.js';
+import { errMessage, progress, resetClock } from './lib/runner.js';
+import { startHeader, timingFor } from './lib/suite.js';
+import { timeCase, type Timing, type TimingOptions } from './lib/timing.js';
+
+type DType = 'f32' | 'f64';
+
+interface Row {
+  id: string;
+  label: string;
+  dtype: DType;
+  kind: 'cpu' | 'gpu';
+  threads: number | 'GPU';
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  method?: string;
+  timing?: Timing;
+  froRatio?: number;
+  orth?: number;
+  sigmaErr?: number;
+  matvecs?: number;
+  /** Set for a figure measured on a smaller problem and extrapolated. */
+  extrapolatedFrom?: string;
+}
+
+/** A = U diag(s) V^T + noise N(0, noise^2): s log-spaced 100 .. 10 over the first `rank` values. */
+async function makeProblem(eng: Engine<'f64'>, m: number, n: number, rank: number, noise: number): Promise<Float64Array> {
+  const s = Float64Array.from({ length: rank }, (_, i) => 10 ** (2 - i / Math.max(1, rank - 1)));
+  const { Q: U, R: R1 } = await eng.qr(eng.randn(m, rank, { seed: 1001 }));
+  const { Q: V, R: R2 } = await eng.qr(eng.randn(n, rank, { seed: 1002 }));
+  const US = await eng.scaleColumns(U, s);
+  const L = await eng.matmul(US, V, { transB: true });
+  const N = eng.randn(m, n, { seed: 1003 });
+  const A = await eng.axpby(1, L, noise, N);
+  const out = Float64Array.from(await A.toArray());
+  for (const x of [U, R1, V, R2, US, L, N, A]) x.dispose();
+  return out;
+}
+
+export async function runRsvd(args: BenchArgs): Promise<void> {
+  resetClock();
+  const suite = 'rsvd';
+  const [m, n] = args.shape ?? (args.quick ? [800, 400] : [4000, 2000]);
+  const k = Math.min(50, n);
+  const noise = 0.01;
+  const timing: TimingOptions = timingFor(args);
+  const maxRunMs = (args.maxRunS ?? (args.quick ? 5 : 30)) * 1000;
+  const header = startHeader(suite, args);
+  progress(suite, `A ${m} x ${n}, rank ${k} + N(0, ${noise}^2) noise; k = ${k}, p = 10, q = auto`);
+
+  // ---- the problem and its optimal error (dense f64 SVD) ----
+  const ref = await engine({ backend: 'native', dtype: 'f64' });
+  const a64 = await makeProblem(ref, m, n, k, noise);
+  const A64 = ref.matrix(a64, m, n);
+  progress(suite, 'reference: dense f64 SVD of A');
+  const t0 = performance.now();
+  const full = await ref.svd(A64);
+  const refMs = performance.now() - t0;
+  full.U.dispose();
+  full.V.dispose();
+  const sigma = full.S;
+  let tail = 0;
+  for (let j = k; j < sigma.length; j++) tail += sigma[j] ** 2;
+  const tau = Math.sqrt(tail);
+  progress(suite, `sigma_1 = ${sigma[0].toPrecision(4)}, sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_k+1 = ${sigma[k].toPrecision(4)}, tau_k+1 = ${tau.toPrecision(5)} (${fmtMs(refMs)})`);
+
+  /** Accuracy of host factors, in f64 on the reference engine. */
+  const accuracy = async (u: ArrayLike<number>, s: ArrayLike<number>, v: ArrayLike<number>): Promise<Pick<Row, 'froRatio' | 'orth' | 'sigmaErr'>> => {
+    const U = ref.matrix(Float64Array.from(u), m, k), V = ref.matrix(Float64Array.from(v), n, k);
+    const e = await svdError(A64, { U, S: Float64Array.from(s), V }, { iters: 1 });
+    U.dispose();
+    V.dispose();
+    let se = 0;
+    for (let i = 0; i < k; i++) se = Math.max(se, Math.abs(s[i] - sigma[i]) / sigma[i]);
+    return { froRatio: e.residualFro / tau, orth: Math.max(e.orthU, e.orthV), sigmaErr: se };
+  };
+
+  const rows: Row[] = [];
+  const N = cores();
+
+  // ---- lowrank ----
+  const lowrankConfigs: { id: string; backend: 'native' | 'webgpu'; dtype: DType; threads?: number; opts: Partial<RsvdOptions>; what: string }[] = [
+    { id: 'lowrank-native-f32-1t', backend: 'native', dtype: 'f32', threads: 1, opts: {}, what: 'subspace' },
+    { id: 'lowrank-native-f32', backend: 'native', dtype: 'f32', opts: {}, what: 'subspace' },
+    { id: 'lowrank-native-f32-krylov', backend: 'native', dtype: 'f32', opts: { method: 'krylov' }, what: 'krylov' },
+    { id: 'lowrank-native-f32-sklearn', backend: 'native', dtype: 'f32', opts: { preset: 'sklearn' }, what: "preset 'sklearn' (LU)" },
+    { id: 'lowrank-native-f64', backend: 'native', dtype: 'f64', opts: {}, what: 'subspace' },
+    { id: 'lowrank-webgpu-f32', backend: 'webgpu', dtype: 'f32', opts: {}, what: 'subspace' },
+  ];
+  for (const c of lowrankConfigs) {
+    if (!selected(args, c.id)) continue;
+    const threads = c.backend === 'webgpu' ? 'GPU' : c.threads ?? N;
+    const row: Row = {
+      id: c.id, dtype: c.dtype, kind: c.backend === 'webgpu' ? 'gpu' : 'cpu', threads,
+      label: `lowrank ${c.backend} ${c.what}${c.backend === 'native' ? ` (${threads} thread${threads === 1 ? '' : 's'})` : ''}`,
+      status: 'ok',
+    };
+    rows.push(row);
+    let eng: Engine | undefined;
+    try {
+      eng = await engine({ backend: c.backend, dtype: c.dtype, ...(c.threads ? { threads: c.threads } : {}) });
+      if (c.backend === 'webgpu') row.label += ` (${eng.info().adapter?.description ?? 'adapter'})`;
+      const A = eng.matrix(c.dtype === 'f64' ? a64 : Float32Array.from(a64), m, n);
+      const opts: RsvdOptions = { rank: k, seed: 0, ...c.opts };
+      progress(suite, `${row.label} ${c.dtype}`);
+      // one warm-up on a small matrix compiles pipelines / starts threads outside the timing
+      const W = eng.randn(200, 100, { seed: 5 });
+      const w = await rsvd(W, { ...opts, rank: 5 });
+      for (const x of [W, w.U, w.V]) x.dispose();
+      const r = await timeCase(
+        async () => {
+          const res = await rsvd(A, opts);
+          const u = await res.U.toArray(), v = await res.V.toArray(); // the answer on the host, as sklearn's
+          res.U.dispose();
+          res.V.dispose();
+          return { u, v, S: res.S, info: res.info };
+        },
+        () => undefined,
+        async (res) => ({ ...(await accuracy(res.u, res.S, res.v)), matvecs: res.info.matvecs, method: `${res.info.method}, q = ${res.info.powerIters}, p = ${res.info.oversample}, normalizer ${res.info.normalizer}` }),
+        timing,
+      );
+      Object.assign(row, r.acc, { timing: r.timing });
+      A.dispose();
+    } catch (e) {
+      row.status = 'failed';
+      row.reason = errMessage(e);
+    } finally {
+      await eng?.dispose();
+    }
+    progress(suite, row.status === 'ok' ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}` : `  ${row.status}: ${row.reason}`);
+  }
+
+  // ---- sklearn ----
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-bench-rsvd-'));
+  try {
+    const file = path.join(dir, 'A.f64');
+    writeFileSync(file, Buffer.from(a64.buffer, a64.byteOffset, a64.byteLength));
+    for (const dtype of ['f32', 'f64'] as const) {
+      const id = `sklearn-${dtype}`;
+      if (!selected(args, id)) continue;
+      const row: Row = { id, dtype, kind: 'cpu', threads: N, label: `sklearn randomized_svd (OpenBLAS, ${N} threads)`, status: 'ok' };
+      rows.push(row);
+      const py = findPython();
+      if (!py) {
+        Object.assign(row, { status: 'skipped', reason: pythonMissingReason() });
+        continue;
+      }
+      const worker = new PythonWorker(py.exe, { OPENBLAS_NUM_THREADS: String(N), OMP_NUM_THREADS: String(N) });
+      try {
+        progress(suite, `${row.label} ${dtype}`);
+        const r = await worker.request<{ timing: Timing; acc: { residFro: number; orth: number; s: number[] }; method: string }>(
+          { cmd: 'rsvd', file, m, n, k, dtype, oversample: 10, nIter: 'auto', seed: 0, timing },
+          timing.capMs * 2 + 120_000,
+        );
+        let se = 0;
+        for (let i = 0; i < k; i++) se = Math.max(se, Math.abs(r.acc.s[i] - sigma[i]) / sigma[i]);
+        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: 2 * (7 + 1) * (k + 10) });
+      } catch (e) {
+        const msg = errMessage(e);
+        Object.assign(row, /No module named 'sklearn'/.test(msg) ? { status: 'skipped', reason: 'python3-sklearn is not installed' } : { status: 'failed', reason: msg });
+      } finally {
+        await worker.close();
+      }
+      progress(suite, row.status === 'ok' ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}` : `  ${row.status}: ${row.reason}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // ---- ml-matrix: full SVD (pure JS, blocks the event loop): pilots decide the size ----
+  if (selected(args, 'ml-matrix')) {
+    const row: Row = { id: 'ml-matrix', dtype: 'f64', kind: 'cpu', threads: 1, label: 'ml-matrix full SVD (pure JS)', status: 'ok', method: 'new SingularValueDecomposition(A, { autoTranspose: true }), truncated to k' };
+    rows.push(row);
+    try {
+      const lib = await import('ml-matrix');
+      const svdOf = (rowsN: number, colsN: number, data: Float64Array) => {
+        const M = new lib.Matrix(rowsN, colsN);
+        for (let i = 0; i < rowsN; i++) for (let j = 0; j < colsN; j++) M.set(i, j, data[i * colsN + j]);
+        const t = performance.now();
+        const s = new lib.SingularValueDecomposition(M, { autoTranspose: true });
+        return { ms: performance.now() - t, s };
+      };
+      // pilots on leading blocks of A, both dimensions divided by d; cost grows like m n^2
+      let done = false;
+      for (const d of [8, 4, 2, 1]) {
+        const pm = Math.max(k + 1, Math.round(m / d)), pn = Math.max(k + 1, Math.round(n / d));
+        const sub = new Float64Array(pm * pn);
+        for (let i = 0; i < pm; i++) sub.set(a64.subarray(i * n, i * n + pn), i * pn);
+        const next = d === 1 ? 0 : (m / (d / 2)) * (n / (d / 2)) ** 2;
+        progress(suite, `ml-matrix pilot ${pm} x ${pn}`);
+        const { ms, s } = svdOf(pm, pn, sub);
+        if (d === 1) {
+          const U = s.leftSingularVectors, V = s.rightSingularVectors, S = s.diagonal;
+          const u = new Float64Array(m * k), v = new Float64Array(n * k);
+          for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) u[i * k + j] = U.get(i, j);
+          for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) v[i * k + j] = V.get(i, j);
+          Object.assign(row, await accuracy(u, S, v), { timing: { bestMs: ms, medianMs: ms, meanMs: ms, n: 1, samplesMs: [ms], warmupMs: 0, cold: true } });
+          done = true;
+          break;
+        }
+        const predicted = (ms * next) / (pm * pn * pn);
+        if (predicted > maxRunMs) {
+          const full = (ms * m * n * n) / (pm * pn * pn);
+          Object.assign(row, {
+            status: 'ok',
+            timing: { bestMs: full, medianMs: full, meanMs: full, n: 1, samplesMs: [ms], warmupMs: 0, cold: true },
+            extrapolatedFrom: `${pm} x ${pn} measured ${fmtMs(ms)}, scaled by m n^2`,
+          });
+          done = true;
+          break;
+        }
+      }
+      if (!done) Object.assign(row, { status: 'skipped', reason: 'no pilot fitted' });
+    } catch (e) {
+      Object.assign(row, { status: 'failed', reason: errMessage(e) });
+    }
+    progress(suite, row.status === 'ok' ? `  ${fmtMs(row.timing!.bestMs)}${row.extrapolatedFrom ? ` (extrapolated from ${row.extrapolatedFrom})` : ''}` : `  ${row.status}: ${row.reason}`);
+  }
+  A64.dispose();
+  await ref.dispose();
+
+  // ---- report ----
+  const base = (dtype: DType) => rows.find((r) => r.id === (dtype === 'f32' ? 'lowrank-native-f32' : 'lowrank-native-f64') && r.status === 'ok');
+  const headers = ['configuration', 'dtype', 'threads', 'best', 'median', 'runs', 'Frobenius ratio', 'max sigma rel err', 'orth', 'matvecs', 'lowrank native speed-up'];
+  const trs = rows.map((r) => {
+    if (r.status !== 'ok' || !r.timing) return [r.label, r.dtype, String(r.threads), `${r.status} (${(r.reason ?? '').slice(0, 80)})`, '', '', '', '', '', '', ''];
+    const b = base(r.dtype);
+    const sp = b && b !== r && b.timing ? r.timing.bestMs / b.timing.bestMs : undefined;
+    return [
+      r.label + (r.extrapolatedFrom ? ' [extrapolated]' : ''),
+      r.dtype,
+      String(r.threads),
+      fmtMs(r.timing.bestMs) + (r.timing.cold ? '*' : ''),
+      fmtMs(r.timing.medianMs),
+      String(r.timing.n),
+      r.froRatio !== undefined ? r.froRatio.toFixed(5) : '—',
+      fmtErr(r.sigmaErr),
+      fmtErr(r.orth),
+      r.matvecs !== undefined ? String(r.matvecs) : '—',
+      sp !== undefined ? fmtRatio(sp) : b === r ? '(baseline)' : '—',
+    ];
+  });
+  const title = `lowrank benchmark: randomized SVD${args.quick ? ' — QUICK SMOKE RUN (small shape, few iterations; not for publication)' : ''}`;
+  const what = [
+    `A is ${m} x ${n}: U diag(s) V^T with s log-spaced 100 .. 10 over ${k} values (random orthonormal U, V) plus N(0, ${noise}^2) noise, the same f64 data for everyone (rounded once to f32 for f32 runs). Target rank k = ${k}, oversampling p = 10, power iterations q = 'auto' (sklearn's rule: 7 here), seed 0.`,
+    `Optimal rank-k error tau_{k+1} = ${tau.toPrecision(6)} from a dense f64 SVD (lowrank native, ${fmtMs(refMs)}); sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_{k+1} = ${sigma[k].toPrecision(4)}. Frobenius ratio = ||A - U S V^T||_F / tau_{k+1} (1 is optimal), in f64 from the returned factors; max sigma rel err over the top k against the dense SVD; orth = max(||U^T U - I||_F, ||V^T V - I||_F).`,
+    `Times include bringing U and V to the host (sklearn returns host arrays). Best and median of the timed runs after one warm-up (* = a single cold run). Speed-up = t_row / t_lowrank-native (same dtype, all threads): > 1 means lowrank native is faster.`,
+    `ml-matrix computes the full SVD (it has no truncated one); when its pilots predict more than ${maxRunMs / 1000} s per run, its time is extrapolated from the largest pilot by m n^2 and marked [extrapolated].`,
+  ];
+  const methods = rows.filter((r) => r.method).map((r) => `${r.label} ${r.dtype}: ${r.method}`);
+  const text = [title, ...headerText(header), '', ...what, '', textTable(headers, trs), '', 'methods:', ...methods.map((s) => `  - ${s}`)].join('\n');
+  const mk = markers(suite);
+  const md = [
+    mk.start,
+    `### Randomized SVD of a ${m} x ${n} matrix, k = ${k}${args.quick ? ' — quick smoke run, not for publication' : ''}`,
+    '',
+    ...headerMd(header),
+    '',
+    ...what.map((w) => w + '\n'),
+    mdTable(headers, trs),
+    '',
+    ...methods.map((s) => `- ${s}`),
+    mk.end,
+  ].join('\n');
+  process.stdout.write(text + '\n\n' + md + '\n');
+  if (args.write) {
+    const json = { suite, schema: 1, quick: args.quick, options: { m, n, k, noise, p: 10, q: 'auto', timing, maxRunMs }, reference: { tau, sigma: Array.from(sigma.subarray(0, k + 5)), ms: refMs }, machine: header.machine, versions: header.versions, python: header.python ?? { missing: header.pythonMissing }, addon: header.addon, results: rows };
+    const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
+    progress(suite, `wrote ${files.json} and ${files.md}`);
+  }
+}

@@ -1,0 +1,120 @@
+/** `lowrank svd`: dense .npy, sparse .mtx and --stream inputs; outputs; usage errors. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../ts/cli/main.js';
+import { readNpy, writeMtx, writeNpy } from '../../ts/index.js';
+import { withSpectrum } from '../helpers.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
+  return { code, out, err };
+}
+
+describe('lowrank svd', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-svd-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const m = 300, n = 120;
+  const s = Float64Array.from([50, 20, 10, 5, 2]);
+  const { A: a } = withSpectrum(m, n, s, 3);
+
+  /** max over entries of |U S V^T - A| / max |A| from the written files. */
+  function reconstructionError(out: string, k: number): number {
+    const U = readNpySync(path.join(out, 'U.npy')), S = readNpySync(path.join(out, 'S.npy')), V = readNpySync(path.join(out, 'V.npy'));
+    expect(U.shape).toEqual([m, k]);
+    expect(V.shape).toEqual([n, k]);
+    expect(S.shape[0]).toBe(k);
+    let worst = 0, amax = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let x = 0;
+        for (let c = 0; c < k; c++) x += U.data[i * k + c] * S.data[c] * V.data[j * k + c];
+        worst = Math.max(worst, Math.abs(x - a[i * n + j]));
+        amax = Math.max(amax, Math.abs(a[i * n + j]));
+      }
+    return worst / amax;
+  }
+
+  it('dense .npy: writes U, S, V and the spectrum plot; exact for an exactly low-rank input', async () => {
+    const file = path.join(dir, 'A.npy');
+    await writeNpy(file, a, [m, n]);
+    const out = path.join(dir, 'out-dense');
+    const r = await run(['svd', file, '--rank', '5', '--out', out, '--backend', 'native', '--dtype', 'f64', '--error']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/300 x 120, rank 5 on native\/f64/);
+    expect(r.out).toMatch(/subspace, q = 7, p = 10/);
+    expect(r.out).toMatch(/\|\|A - U S V\^T\|\|_F \/ \|\|A\|\|_F = /);
+    expect(reconstructionError(out, 5)).toBeLessThan(1e-12);
+    const S = (await readNpy(path.join(out, 'S.npy'))).data;
+    for (let i = 0; i < 5; i++) expect(Math.abs(S[i] - s[i]) / s[i]).toBeLessThan(1e-12);
+    const svg = readFileSync(path.join(out, 'spectrum.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toMatch(/Leading singular values/);
+  });
+
+  it('krylov on f32, and --stream in row blocks with a progress line per block', async () => {
+    const file = path.join(dir, 'A32.npy');
+    await writeNpy(file, Float32Array.from(a), [m, n]);
+    const r = await run(['svd', file, '-k', '3', '-o', path.join(dir, 'out-kr'), '--method', 'krylov', '--backend', 'native']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/krylov/);
+    const Sk = readNpySync(path.join(dir, 'out-kr', 'S.npy')).data;
+    for (let i = 0; i < 3; i++) expect(Math.abs(Sk[i] - s[i]) / s[i]).toBeLessThan(1e-5);
+    const st = await run(['svd', file, '--rank', '5', '--stream', '--block-rows', '64', '--out', path.join(dir, 'out-st'), '--backend', 'native']);
+    expect(st.code, st.err).toBe(0);
+    expect(st.out).toMatch(/single-pass sketch, range 11, co-range 23, 5 blocks/);
+    expect(reconstructionError(path.join(dir, 'out-st'), 5)).toBeLessThan(1e-4);
+  });
+
+  it('sparse .mtx input uses the sparse path', async () => {
+    const row: number[] = [], col: number[] = [], val: number[] = [];
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++)
+        if ((i * 7 + j * 3) % 11 === 0) {
+          row.push(i); col.push(j); val.push(a[i * n + j]);
+        }
+    const file = path.join(dir, 'S.mtx');
+    await writeMtx(file, { kind: 'coordinate', rows: m, cols: n, row, col, val });
+    const r = await run(['svd', file, '--rank', '4', '--out', path.join(dir, 'out-sp'), '--backend', 'native', '--dtype', 'f64']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`sparse \\(nnz ${row.length}\\)`));
+  });
+
+  it('usage errors exit with code 2 and say what is wrong', async () => {
+    const file = path.join(dir, 'A.npy');
+    await writeNpy(file, a, [m, n]);
+    const cases: [string[], RegExp][] = [
+      [['svd', file, '--out', dir], /--rank is required/],
+      [['svd', file, '--rank', '3'], /--out DIR is required/],
+      [['svd', file, '--rank', '121', '--out', path.join(dir, 'x'), '--backend', 'native'], /--rank 121 exceeds min\(m, n\) = 120/],
+      [['svd', path.join(dir, 'S.mtx'), '--rank', '2', '--stream', '--out', dir], /--stream reads \.npy files/],
+      [['svd', file, '--rank', '2', '--block-rows', '4', '--out', dir], /--block-rows needs --stream/],
+      [['svd', file, '--rank', '2', '--stream', '--method', 'krylov', '--out', dir], /--method does not apply to --stream/],
+      [['svd', file, '--rank', '2', '-q', 'x', '--out', dir], /--power-iters/],
+      [['svd', path.join(dir, 'A.txt'), '--rank', '2', '--out', dir, '--backend', 'native'], /cannot tell the format/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(re);
+    }
+    const missing = await run(['svd', path.join(dir, 'nope.npy'), '--rank', '2', '--out', path.join(dir, 'y'), '--backend', 'native']);
+    expect(missing.code).toBe(1);
+  });
+});
+
+/** Synchronous .npy reader for the tests' small outputs (little-endian f4/f8, C order). */
+function readNpySync(file: string): { shape: number[]; data: Float64Array } {
+  const b = readFileSync(file);
+  const hlen = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + hlen).toString('latin1');
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  const f8 = /<f8/.test(header);
+  const body = b.subarray(10 + hlen);
+  const count = shape.reduce((x, y) => x * y, 1);
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) data[i] = f8 ? body.readDoubleLE(8 * i) : body.readFloatLE(4 * i);
+  return { shape, data };
+}

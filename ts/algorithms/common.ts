@@ -1,0 +1,39 @@
+/** Small helpers shared by the algorithms (engine primitives only). */
+import type { Engine } from '../engine.js';
+import type { Mat } from '../mat.js';
+import type { DType } from '../types.js';
+
+/** Disposes every argument that is a matrix (null/undefined ignored). */
+export function disposeAll(...mats: ReadonlyArray<Mat | null | undefined>): void {
+  for (const m of mats) m?.dispose();
+}
+
+/**
+ * sklearn's `svd_flip` (u-based): for every column of U, make its largest-magnitude entry positive and
+ * flip the same column of V. Only the k signs come back to the host. Consumes U and V (disposed) and
+ * returns the flipped pair.
+ */
+export async function svdFlip<D extends DType>(eng: Engine<D>, U: Mat<D>, V: Mat<D>): Promise<{ U: Mat<D>; V: Mat<D> }> {
+  const { value } = await eng.colAbsMax(U);
+  const signs = Float64Array.from(value, (v) => (v < 0 ? -1 : 1));
+  if (signs.every((s) => s === 1)) return { U, V };
+  const U2 = await eng.scaleColumns(U, signs);
+  const V2 = await eng.scaleColumns(V, signs);
+  U.dispose();
+  V.dispose();
+  return { U: U2, V: V2 };
+}
+
+/**
+ * True when every matrix holds only finite values (one scalar reduction each comes back to the host):
+ * the check an algorithm makes on its outputs before returning them.
+ */
+export async function allFinite<D extends DType>(eng: Engine<D>, ...mats: Mat<D>[]): Promise<boolean> {
+  for (const m of mats) if (!Number.isFinite(await eng.norm(m, 'max'))) return false;
+  return true;
+}
+
+/** Seconds since `t0` (performance.now() milliseconds). */
+export function secondsSince(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}

@@ -1,0 +1,152 @@
+/**
+ * `lowrank svd <input> --rank K --out DIR`: randomized SVD of a .npy (dense) or .mtx (sparse or dense)
+ * matrix. Writes U.npy (m x k), S.npy (k), V.npy (n x k) and spectrum.svg; a progress bar on stderr
+ * follows the passes over the data (or the rows read, with --stream).
+ */
+import path from 'node:path';
+import { rsvd, type RsvdOptions } from '../algorithms/rsvd/rsvd.js';
+import { rsvdStream } from '../algorithms/rsvd/sketch.js';
+import { svdError } from '../algorithms/rsvd/error.js';
+import type { Engine } from '../engine.js';
+import { readNpyHeader, writeNpy } from '../io/npy.js';
+import type { Mat, SparseMat } from '../mat.js';
+import { UsageError } from './args.js';
+import { fmtMs, fmtNum, type Command, type Context } from './context.js';
+import { loadMatrix, prepareOutDir } from './files.js';
+import { writePlotSvg } from './svg.js';
+
+function parseIters(raw: string): number | 'auto' {
+  if (raw === 'auto') return 'auto';
+  const q = Number(raw);
+  if (!Number.isInteger(q) || q < 0 || q > 1000) throw new Error(`expected 'auto' or an integer in [0, 1000], got ${JSON.stringify(raw)}`);
+  return q;
+}
+
+export const command: Command = {
+  name: 'svd',
+  summary: 'randomized truncated SVD of a .npy or .mtx matrix; writes U.npy, S.npy, V.npy, spectrum.svg',
+  description: [
+    'Computes the rank-K truncated SVD A ~ U diag(S) V^T with the randomized range finder (subspace',
+    'iteration, or block Krylov with --method krylov) on the chosen backend. A .mtx coordinate file is',
+    'used as a sparse matrix (CSR products, never densified); .npy and .mtx array files are dense.',
+    'With --stream a .npy file is read once, in row blocks, into a single-pass sketch (Tropp et al.),',
+    'so it may be larger than memory; the answer is less accurate than the multi-pass default.',
+    'Signs follow sklearn\'s svd_flip (the largest-|.| entry of each column of U is positive).',
+  ].join('\n'),
+  positionals: [{ name: 'input', description: 'matrix file: .npy (2-D, f32/f64) or .mtx (Matrix Market)' }],
+  flags: [
+    { name: 'rank', short: 'k', type: 'int', min: 1, value: 'K', description: 'target rank (required), 1 <= K <= min(m, n)' },
+    { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
+    { name: 'method', type: 'choice', choices: ['subspace', 'krylov'], default: 'subspace', description: 'range finder: subspace (power) iteration or block Krylov' },
+    { name: 'oversample', short: 'p', type: 'int', min: 0, value: 'P', description: 'oversampling (default 10)' },
+    { name: 'power-iters', short: 'q', type: 'string', value: 'Q', parse: parseIters, description: "power or Krylov iterations, or 'auto' (default: sklearn's rule)" },
+    { name: 'normalizer', type: 'choice', choices: ['auto', 'qr', 'cholqr2', 'lu', 'none'], default: 'auto', description: 'normalizer between products' },
+    { name: 'center', type: 'boolean', default: false, description: 'PCA: subtract the column means implicitly (never formed)' },
+    { name: 'stream', type: 'boolean', default: false, description: 'single pass over a .npy file in row blocks (bounded memory)' },
+    { name: 'block-rows', type: 'int', min: 1, value: 'N', description: 'rows per block with --stream (default: about 32 MiB per block)' },
+    { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of the random test matrices' },
+    { name: 'error', type: 'boolean', default: false, description: 'also estimate ||A - U S V^T|| (spectral by 20 power iterations, and Frobenius)' },
+  ],
+  examples: [
+    'lowrank svd A.npy --rank 50 --out result',
+    'lowrank svd ratings.mtx --rank 20 --method krylov --out result',
+    'lowrank svd huge.npy --rank 10 --stream --out result --backend native',
+  ],
+  async run(ctx: Context): Promise<number> {
+    const input = ctx.resolve(ctx.positionals[0]);
+    const k = ctx.flag<number | undefined>('rank');
+    if (k === undefined) throw new UsageError('--rank is required');
+    const outFlag = ctx.flag<string | undefined>('out');
+    if (outFlag === undefined) throw new UsageError('--out DIR is required');
+    const stream = ctx.flag<boolean>('stream');
+    const ext = path.extname(input).toLowerCase();
+    if (stream && ext !== '.npy') throw new UsageError('--stream reads .npy files (a .mtx file is loaded whole; drop --stream)');
+    if (!stream && ctx.args.given.has('block-rows')) throw new UsageError('--block-rows needs --stream');
+    if (stream) {
+      for (const f of ['method', 'oversample', 'power-iters', 'normalizer', 'center'])
+        if (ctx.args.given.has(f)) throw new UsageError(`--${f} does not apply to --stream (single-pass sketch)`);
+    }
+    const outDir = await prepareOutDir(ctx.resolve(outFlag));
+    const eng = await ctx.openEngine();
+    try {
+      return await runSvd(ctx, eng, input, outDir, k, stream);
+    } finally {
+      await eng.dispose();
+    }
+  },
+};
+
+async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, k: number, stream: boolean): Promise<number> {
+  const seed = ctx.flag<number>('seed');
+  const t0 = performance.now();
+  let U: Mat, S: Float64Array, V: Mat;
+  let A: Mat | SparseMat | null = null;
+  let m: number, n: number;
+  let what: string;
+  if (stream) {
+    const h = await readNpyHeader(input);
+    if (h.ndim !== 2) throw new Error(`${input}: expected a 2-D array, got a 1-D one of length ${h.shape[0]}`);
+    [m, n] = h.shape;
+    if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
+    const bar = ctx.progress({ total: m, label: 'stream', unit: 'rows' });
+    const blockRows = ctx.flag<number | undefined>('block-rows');
+    const r = await rsvdStream(input, { engine: eng, rank: k, seed, ...(blockRows ? { blockRows } : {}), onProgress: (p) => bar.update(p.rows) });
+    bar.finish();
+    ({ U, S, V } = r);
+    what = `single-pass sketch, range ${r.info.rangeSize}, co-range ${r.info.corangeSize}, ${r.info.blocks} blocks, 1 pass`;
+  } else {
+    const loadAct = ctx.activity(`reading ${path.basename(input)}`);
+    let loaded;
+    try {
+      loaded = await loadMatrix(input);
+    } finally {
+      loadAct.stop();
+    }
+    ({ rows: m, cols: n } = loaded);
+    if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
+    A = loaded.kind === 'dense'
+      ? eng.matrix(loaded.data, loaded.rows, loaded.cols)
+      : eng.sparse({ rows: loaded.rows, cols: loaded.cols, row: loaded.row, col: loaded.col, val: loaded.val });
+    const opts: RsvdOptions = { rank: k, seed, method: ctx.flag('method'), normalizer: ctx.flag('normalizer'), center: ctx.flag('center') };
+    if (ctx.args.given.has('oversample')) opts.oversample = ctx.flag<number>('oversample');
+    if (ctx.args.given.has('power-iters')) opts.powerIters = ctx.flag<number | 'auto'>('power-iters');
+    const bar = ctx.progress({ label: 'passes', unit: 'passes' });
+    opts.onPass = (p) => bar.update(p.pass, p.passes, `${p.stage}`);
+    const r = await rsvd(A, opts);
+    bar.finish();
+    ({ U, S, V } = r);
+    const i = r.info;
+    what = `${i.method}, q = ${i.powerIters}, p = ${i.oversample}, normalizer ${i.normalizer}, ${i.passes} passes, ${i.matvecs} matvecs${A && 'nnz' in A ? `, sparse (nnz ${A.nnz})` : ''}`;
+  }
+  const ms = performance.now() - t0;
+  const [u, v] = [await U.toArray(), await V.toArray()];
+  await writeNpy(path.join(outDir, 'U.npy'), u, [m, S.length]);
+  await writeNpy(path.join(outDir, 'S.npy'), S, [S.length]);
+  await writeNpy(path.join(outDir, 'V.npy'), v, [n, S.length]);
+  await writePlotSvg(path.join(outDir, 'spectrum.svg'), [{ name: 'sigma_i', y: S, style: 'line+markers' }], {
+    title: `Leading singular values of ${path.basename(input)} (${m} x ${n}, rank ${S.length})`,
+    xLabel: 'i',
+    yLabel: 'sigma_i',
+    logY: S.every((s) => s > 0),
+  });
+  ctx.out(`${path.basename(input)}: ${m} x ${n}, rank ${S.length} on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`);
+  ctx.out(`  ${what}`);
+  const show = Array.from(S.subarray(0, Math.min(10, S.length)), (s) => fmtNum(s, 5)).join(', ');
+  ctx.out(`  sigma: ${show}${S.length > 10 ? ', ...' : ''}`);
+  if (ctx.flag<boolean>('error')) {
+    if (!A) {
+      ctx.err('  --error is skipped with --stream (it needs more passes over the data)');
+    } else {
+      const act = ctx.activity('estimating the error');
+      try {
+        const e = await svdError(A, { U, S, V });
+        ctx.out(`  ||A - U S V^T||_F / ||A||_F = ${fmtNum(e.relResidualFro)}, ||A - U S V^T||_2 ~ ${fmtNum(e.residualSpectral)} (power iteration), ||U^T U - I||_F = ${fmtNum(e.orthU)}`);
+      } finally {
+        act.stop();
+      }
+    }
+  }
+  ctx.out(`  wrote ${['U.npy', 'S.npy', 'V.npy', 'spectrum.svg'].map((f) => path.join(outDir, f)).join(', ')}`);
+  for (const x of [U, V, A]) x?.dispose();
+  return 0;
+}

@@ -1,0 +1,124 @@
+// Block operations on row-major f32 matrices: strided block copy (slice, hstack, vstack), row or
+// column scaling by a vector, and the per-column largest-magnitude entry (partials merged on the host).
+// Each entry point has its own bindings (same binding numbers, distinct names).
+// Linear index = (wg.x + wg.y * nwg.x) * 256 + local index (the runtime folds large grids into 2-D).
+
+fn lin(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+  return (wg.x + wg.y * nwg.x) * 256u + li;
+}
+
+// ---- copy2d: dst[d_off + r * ldd + c] = src[s_off + r * lds + c], r < rows, c < cols ------------------
+
+struct CopyParams { rows: u32, cols: u32, s_off: u32, lds: u32, d_off: u32, ldd: u32 }
+
+@group(0) @binding(0) var<uniform> PC: CopyParams;
+@group(0) @binding(1) var<storage, read> c_src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c_dst: array<f32>;
+
+@compute @workgroup_size(256)
+fn copy2d(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) li: u32) {
+  let e = lin(wg, nwg, li);
+  if (e >= PC.rows * PC.cols) {
+    return;
+  }
+  let r = e / PC.cols;
+  let c = e - r * PC.cols;
+  c_dst[PC.d_off + r * PC.ldd + c] = c_src[PC.s_off + r * PC.lds + c];
+}
+
+// ---- scale_axis: out[r][c] = x[r][c] * s[c] (by_rows = 0) or x[r][c] * s[r] (by_rows = 1) --------------
+
+struct ScaleParams { rows: u32, cols: u32, by_rows: u32 }
+
+@group(0) @binding(0) var<uniform> PS: ScaleParams;
+@group(0) @binding(1) var<storage, read> s_x: array<f32>;
+@group(0) @binding(2) var<storage, read> s_s: array<f32>;
+@group(0) @binding(3) var<storage, read_write> s_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn scale_axis(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+  let e = lin(wg, nwg, li);
+  if (e >= PS.rows * PS.cols) {
+    return;
+  }
+  let r = e / PS.cols;
+  var f: f32;
+  if (PS.by_rows != 0u) {
+    f = s_s[r];
+  } else {
+    f = s_s[e - r * PS.cols];
+  }
+  s_out[e] = s_x[e] * f;
+}
+
+// ---- col_absmax: per (row chunk, column) the row of the largest |x| and that entry ------------------
+// Search key (shared with wgsl/lu.wgsl and native/block.cc): |x| (as its bit pattern + 1), NaN -> 0,
+// compared as u32, then the smaller row index; "no entry" is key 0 with row 0xffffffff, so NaN beats
+// only "no entry". A workgroup is 16 columns x 16 row lanes; workgroup w takes column tile
+// w mod tiles_c and row chunk w / tiles_c (rows [chunk * chunk_rows, ...)).
+// partial[chunk * cols + c] = (row, bits of the entry); row 0xffffffff when the chunk is empty.
+
+struct AbsMaxParams { rows: u32, cols: u32, chunk_rows: u32, tiles_c: u32, chunks: u32 }
+
+@group(0) @binding(0) var<uniform> PA: AbsMaxParams;
+@group(0) @binding(1) var<storage, read> a_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> a_part: array<vec2<u32>>;
+
+var<workgroup> a_key: array<u32, 256>;
+var<workgroup> a_row: array<u32, 256>;
+
+fn abs_key(v: f32) -> u32 {
+  let b = bitcast<u32>(v) & 0x7fffffffu;
+  return select(b + 1u, 0u, b > 0x7f800000u);
+}
+
+fn key_better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+  return ka > kb || (ka == kb && ia < ib);
+}
+
+@compute @workgroup_size(16, 16)
+fn col_absmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = wg.x + wg.y * nwg.x;
+  let tile = w % PA.tiles_c;
+  let chunk = w / PA.tiles_c;
+  let live = chunk < PA.chunks;
+  let c = tile * 16u + lid.x;
+  let slot = lid.y * 16u + lid.x;
+  var bk = 0u;
+  var bi = 0xffffffffu;
+  if (live && c < PA.cols) {
+    let r0 = chunk * PA.chunk_rows;
+    let r1 = min(PA.rows, r0 + PA.chunk_rows);
+    for (var r = r0 + lid.y; r < r1; r = r + 16u) {
+      let k = abs_key(a_x[r * PA.cols + c]);
+      if (key_better(k, r, bk, bi)) {
+        bk = k;
+        bi = r;
+      }
+    }
+  }
+  a_key[slot] = bk;
+  a_row[slot] = bi;
+  workgroupBarrier();
+  for (var s = 8u; s > 0u; s = s >> 1u) {
+    if (lid.y < s) {
+      let o = slot + s * 16u;
+      if (key_better(a_key[o], a_row[o], a_key[slot], a_row[slot])) {
+        a_key[slot] = a_key[o];
+        a_row[slot] = a_row[o];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid.y == 0u && live && c < PA.cols) {
+    let i = a_row[lid.x];
+    var bits = 0u;
+    if (i != 0xffffffffu) {
+      bits = bitcast<u32>(a_x[i * PA.cols + c]);
+    }
+    a_part[chunk * PA.cols + c] = vec2<u32>(i, bits);
+  }
+}
