@@ -15,9 +15,9 @@ import type { BenchArgs } from './lib/args.js';
 import { selected } from './lib/args.js';
 import { cores } from './lib/machine.js';
 import { findPython, pythonMissingReason, PythonWorker } from './lib/python.js';
-import { fmtErr, fmtMs, fmtRatio, headerMd, headerText, markers, mdTable, textTable, writeResults } from './lib/report.js';
+import { fmtErr, fmtMs, fmtRatio, headerPairs, markers, mdTable, textTable, writeResults } from './lib/report.js';
 import { errMessage, progress, resetClock } from './lib/runner.js';
-import { startHeader, timingFor } from './lib/suite.js';
+import { probePeak, startHeader, timingFor } from './lib/suite.js';
 import { timeCase, type Timing, type TimingOptions } from './lib/timing.js';
 
 type DType = 'f32' | 'f64';
@@ -94,6 +94,8 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
 
   const rows: Row[] = [];
   const N = cores();
+  const sklearnQ = k < 0.1 * Math.min(m, n) ? 7 : 4; // sklearn's n_iter='auto' (and ours)
+  await probePeak(suite, header.peak, args.quick, 'start');
 
   // ---- lowrank ----
   const lowrankConfigs: { id: string; backend: 'native' | 'webgpu'; dtype: DType; threads?: number; opts: Partial<RsvdOptions>; what: string }[] = [
@@ -171,7 +173,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
         );
         let se = 0;
         for (let i = 0; i < k; i++) se = Math.max(se, Math.abs(r.acc.s[i] - sigma[i]) / sigma[i]);
-        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: 2 * (7 + 1) * (k + 10) });
+        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: (2 * sklearnQ + 2) * (k + 10) });
       } catch (e) {
         const msg = errMessage(e);
         Object.assign(row, /No module named 'sklearn'/.test(msg) ? { status: 'skipped', reason: 'python3-sklearn is not installed' } : { status: 'failed', reason: msg });
@@ -257,21 +259,29 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       sp !== undefined ? fmtRatio(sp) : b === r ? '(baseline)' : '—',
     ];
   });
+  // The shared header, with the adapter this suite used and without the per-peer thread line (the
+  // table has a threads column).
+  const adapter = rows.find((r) => r.kind === 'gpu' && r.status === 'ok')?.label.replace(/^.*\((.*)\)$/, '$1');
+  const pairs = headerPairs(header)
+    .filter(([key]) => key !== 'threads')
+    .map(([key, v]): [string, string] => (key === 'adapter' ? [key, adapter ?? 'none used'] : [key, v]));
+  const headerText = () => pairs.map(([key, v]) => `${key.padEnd(8)}: ${v}`);
+  const headerMd = () => pairs.map(([key, v]) => `- **${key}**: ${v}`);
   const title = `lowrank benchmark: randomized SVD${args.quick ? ' — QUICK SMOKE RUN (small shape, few iterations; not for publication)' : ''}`;
   const what = [
-    `A is ${m} x ${n}: U diag(s) V^T with s log-spaced 100 .. 10 over ${k} values (random orthonormal U, V) plus N(0, ${noise}^2) noise, the same f64 data for everyone (rounded once to f32 for f32 runs). Target rank k = ${k}, oversampling p = 10, power iterations q = 'auto' (sklearn's rule: 7 here), seed 0.`,
+    `A is ${m} x ${n}: U diag(s) V^T with s log-spaced 100 .. 10 over ${k} values (random orthonormal U, V) plus N(0, ${noise}^2) noise, the same f64 data for everyone (rounded once to f32 for f32 runs). Target rank k = ${k}, oversampling p = 10, power iterations q = 'auto' (sklearn's rule: ${sklearnQ} here), seed 0.`,
     `Optimal rank-k error tau_{k+1} = ${tau.toPrecision(6)} from a dense f64 SVD (lowrank native, ${fmtMs(refMs)}); sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_{k+1} = ${sigma[k].toPrecision(4)}. Frobenius ratio = ||A - U S V^T||_F / tau_{k+1} (1 is optimal), in f64 from the returned factors; max sigma rel err over the top k against the dense SVD; orth = max(||U^T U - I||_F, ||V^T V - I||_F).`,
     `Times include bringing U and V to the host (sklearn returns host arrays). Best and median of the timed runs after one warm-up (* = a single cold run). Speed-up = t_row / t_lowrank-native (same dtype, all threads): > 1 means lowrank native is faster.`,
     `ml-matrix computes the full SVD (it has no truncated one); when its pilots predict more than ${maxRunMs / 1000} s per run, its time is extrapolated from the largest pilot by m n^2 and marked [extrapolated].`,
   ];
   const methods = rows.filter((r) => r.method).map((r) => `${r.label} ${r.dtype}: ${r.method}`);
-  const text = [title, ...headerText(header), '', ...what, '', textTable(headers, trs), '', 'methods:', ...methods.map((s) => `  - ${s}`)].join('\n');
+  const text = [title, ...headerText(), '', ...what, '', textTable(headers, trs), '', 'methods:', ...methods.map((s) => `  - ${s}`)].join('\n');
   const mk = markers(suite);
   const md = [
     mk.start,
     `### Randomized SVD of a ${m} x ${n} matrix, k = ${k}${args.quick ? ' — quick smoke run, not for publication' : ''}`,
     '',
-    ...headerMd(header),
+    ...headerMd(),
     '',
     ...what.map((w) => w + '\n'),
     mdTable(headers, trs),

@@ -121,11 +121,16 @@ Blocking computeBlocking(const KernelSet<T>& ks, const CacheSizes& cs) {
   return b;
 }
 
+const CacheSizes& readCachesOnce() {
+  static const CacheSizes c = readCaches();
+  return c;
+}
+
 struct BlockingState {
   Blocking f32, f64;
   BlockingState() {
     const KernelTable& t = activeTable();
-    const CacheSizes cs = readCaches();
+    const CacheSizes& cs = readCachesOnce();
     f32 = computeBlocking(t.f32, cs);
     f64 = computeBlocking(t.f64, cs);
   }
@@ -202,6 +207,10 @@ constexpr double kDirectMaxWork = 384.0 * 384.0 * 384.0;
 constexpr int64_t kParallelPackElems = int64_t(1) << 21;
 // GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
 constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
+// Skinny path (see gemm): C with at most this many columns and at least this much work (m n k) is
+// split by rows of C, each task packing its own L2-sized block of the big operand.
+constexpr int64_t kSkinnyMaxM = 256;
+constexpr double kSkinnyMinWork = 1.0e7;
 
 int clampThreads(int threads) {
   if (threads <= 1) return 1;
@@ -409,8 +418,27 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
   }
   if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kMinParallelFlops) threads = 1;
   // Row-major C = op(A) op(B) is column-major C' = C^T = op(B)^T op(A)^T: swap the operands.
-  packedGemm<T>(ks, activeBlocking<T>(), false, n, m, k, alpha, B, transB ? ldb : 1, transB ? 1 : ldb, A,
-                transA ? lda : 1, transA ? 1 : lda, beta, C, ldc, threads);
+  const int64_t ars = transB ? ldb : 1, acs = transB ? 1 : ldb;  // A' = op(B)^T, n x k
+  const int64_t brs = transA ? lda : 1, bcs = transA ? 1 : lda;  // B' = op(A)^T, k x m
+  const Blocking bl = activeBlocking<T>();
+  if (n <= kSkinnyMaxM && m >= 4 * threads * ks.nr && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
+    // Skinny: few rows of C' (n small) against a long B' (the big operand op(A), e.g. A X with X n x 60
+    // in randomized SVD). The loop nest would pack all of B' on the caller's thread into one large
+    // shared B~; here each task takes a slice of C' columns (rows of C) whose B~ block fits in half of
+    // L2, packs it itself and multiplies all of A' into it, so the big operand is packed by every thread
+    // and re-read from L2, not L3. Per-element arithmetic (kc blocks, kernel order) is that of the
+    // single-task nest, so results stay bit-identical for any thread count.
+    const int64_t kc = ceilDiv(k, ceilDiv(k, bl.kc));
+    int64_t w = roundUp(std::max<int64_t>(readCachesOnce().l2 / 2 / (kc * static_cast<int64_t>(sizeof(T))), ks.nr), ks.nr);
+    w = std::min(w, roundUp(ceilDiv(m, 4 * threads), ks.nr));  // at least 4 tasks per thread
+    const int64_t tasks = ceilDiv(m, w);
+    parallelFor(threads, tasks, [&](int64_t t, int) {
+      const int64_t j0 = t * w, j1 = std::min(m, j0 + w);
+      packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc, 1);
+    });
+    return;
+  }
+  packedGemm<T>(ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads);
 }
 
 template <class T>

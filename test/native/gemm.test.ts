@@ -170,6 +170,12 @@ describe('native gemm', () => {
       expect(await sweep(dtype, shapes, dtype === 'f32' ? 100 : 200)).toEqual([]);
     });
 
+    it(`${dtype}: skinny products (few columns of C, many rows: the row-split path), all transposes`, async () => {
+      // m n k >= 1e7 with n <= 256: C is split by rows, each task packing its own slice of op(A).
+      const shapes: Array<[number, number, number]> = [[3001, 61, 1100], [997, 250, 2050], [5000, 7, 300], [600, 256, 70]];
+      expect(await sweep(dtype, shapes, dtype === 'f32' ? 500 : 600)).toEqual([]);
+    });
+
     it(`${dtype}: k much larger than KC`, async () => {
       expect(await sweep(dtype, [[37, 45, 4099], [20, 30, 9000]], 300)).toEqual([]);
     });
@@ -193,6 +199,8 @@ describe('native gemm', () => {
         { m: 1, n: 4000, k: 600, ta: false, tb: true, alpha: 1, beta: 0 },
         { m: 4000, n: 4, k: 600, ta: false, tb: true, alpha: 1, beta: 0 },
         { m: 3, n: 4000, k: 600, ta: true, tb: false, alpha: 0.5, beta: 0 },
+        { m: 3001, n: 61, k: 1100, ta: false, tb: false, alpha: 1, beta: 0 },
+        { m: 997, n: 250, k: 2050, ta: true, tb: true, alpha: 1, beta: 0.25 },
       ];
       for (const [i, c] of cases.entries()) {
         const one = await runGemm(dtype, c, 500 + i, 1);
