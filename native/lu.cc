@@ -31,7 +31,7 @@ namespace lr {
 namespace {
 
 // Columns per panel.
-static int64_t kPanel = getenv("LUNB") ? atoi(getenv("LUNB")) : 32;
+constexpr int64_t kPanel = 32;
 // Rows per task of a parallel pass.
 constexpr int64_t kRowChunk = 2048;
 

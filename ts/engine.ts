@@ -384,8 +384,16 @@ export class Engine<D extends DType = DType> {
   }
 
   /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
-  async norm(A: Mat<D>, kind: NormKind = 'fro'): Promise<number> {
+  async norm(A: Mat<D> | SparseMat<D>, kind: NormKind = 'fro'): Promise<number> {
     const fn = 'norm';
+    if (A instanceof SparseMat) {
+      // Over the stored values (on the device); an empty pattern has norm 0.
+      this._sparseArg(fn, 'A', A);
+      const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
+      const nnz = A._structure.nnz;
+      if (nnz === 0) return 0;
+      return this._use([A], () => this._backend.norm({ _store: A._values, rows: 1, cols: nnz }, k));
+    }
     this._mats(fn, { A });
     const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
     return this._use([A], () => this._backend.norm(A, k));

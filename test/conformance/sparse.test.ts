@@ -393,4 +393,15 @@ describeEngines('sparse', (h) => {
     await expect(eng.sddmm(S, eng.zeros(3, 2), eng.zeros(3, 2))).rejects.toThrow(/V has 3 rows/);
     await expect(eng.sddmm(S, eng.zeros(3, 2), eng.zeros(4, 3))).rejects.toThrow(/columns/);
   });
+
+  it('norm of a sparse matrix runs over its stored values (duplicates summed), nnz = 0 gives 0', async () => {
+    const { eng } = h;
+    const S = eng.sparse({ rows: 5, cols: 4, row: [0, 0, 3, 4, 4], col: [1, 1, 2, 0, 3], val: [1.5, 1.5, -4, 2, 0.5] });
+    const want = Math.sqrt(3 ** 2 + 4 ** 2 + 2 ** 2 + 0.5 ** 2);
+    expect(Math.abs((await eng.norm(S)) - want) / want).toBeLessThan(10 * h.u);
+    expect(await eng.norm(S, 'max')).toBe(4);
+    expect(await eng.norm(eng.sparse({ rows: 3, cols: 3, row: [], col: [], val: [] }))).toBe(0);
+    S.dispose();
+    await expect(eng.norm(S)).rejects.toThrow(/disposed/);
+  });
 });

@@ -6,7 +6,7 @@
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOptions, firstNonFinite, rangeError, typeError } from '../../errors.js';
-import { Mat } from '../../mat.js';
+import { Mat, SparseMat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
 import { toOperator, type MatrixLike, type Operator } from '../operator.js';
@@ -200,9 +200,7 @@ async function frobenius<D extends DType>(A: MatrixLike<D>, op: Operator<D>, E: 
   if (op.kind === 'sparse') {
     // ||E||^2 = ||A||^2 - 2 sum_i s_i u_i^T A v_i + sum_ij s_i s_j (U^T U)_ij (V^T V)_ij. Accurate to about
     // u ||A||^2 / ||E||^2 relative (cancellation), which is ample unless the residual is tiny.
-    const coo = await (A as unknown as { toCOO(): Promise<{ val: ArrayLike<number> }> }).toCOO();
-    let a2 = 0;
-    for (let i = 0; i < coo.val.length; i++) a2 += coo.val[i] * coo.val[i];
+    const a2 = (await eng.norm(A as SparseMat<D>)) ** 2; // over the stored values, on the device
     const AV = await op.apply(V);
     const W = await eng.matmul(U, AV, { transA: true });
     const GU = await eng.matmul(U, U, { transA: true });
