@@ -36,6 +36,8 @@ interface Row {
   orth?: number;
   sigmaErr?: number;
   matvecs?: number;
+  /** Row id the speed-up is taken against (default: lowrank native, same dtype, default options). */
+  vs?: string;
   /** Set for a figure measured on a smaller problem and extrapolated. */
   extrapolatedFrom?: string;
 }
@@ -103,6 +105,8 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
     { id: 'lowrank-native-f32', backend: 'native', dtype: 'f32', opts: {}, what: 'subspace' },
     { id: 'lowrank-native-f32-krylov', backend: 'native', dtype: 'f32', opts: { method: 'krylov' }, what: 'krylov' },
     { id: 'lowrank-native-f32-sklearn', backend: 'native', dtype: 'f32', opts: { preset: 'sklearn' }, what: "preset 'sklearn' (LU)" },
+    { id: 'lowrank-native-f32-q2', backend: 'native', dtype: 'f32', opts: { powerIters: 2 }, what: 'subspace q = 2' },
+    { id: 'lowrank-native-f32-krylov-q2', backend: 'native', dtype: 'f32', opts: { method: 'krylov', powerIters: 2 }, what: 'krylov q = 2' },
     { id: 'lowrank-native-f64', backend: 'native', dtype: 'f64', opts: {}, what: 'subspace' },
     { id: 'lowrank-webgpu-f32', backend: 'webgpu', dtype: 'f32', opts: {}, what: 'subspace' },
   ];
@@ -154,10 +158,15 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   try {
     const file = path.join(dir, 'A.f64');
     writeFileSync(file, Buffer.from(a64.buffer, a64.byteOffset, a64.byteLength));
-    for (const dtype of ['f32', 'f64'] as const) {
-      const id = `sklearn-${dtype}`;
+    for (const [dtype, nIter] of [['f32', 'auto'], ['f32', 2], ['f64', 'auto']] as const) {
+      const id = `sklearn-${dtype}${nIter === 'auto' ? '' : `-q${nIter}`}`;
       if (!selected(args, id)) continue;
-      const row: Row = { id, dtype, kind: 'cpu', threads: N, label: `sklearn randomized_svd (OpenBLAS, ${N} threads)`, status: 'ok' };
+      const q = nIter === 'auto' ? sklearnQ : nIter;
+      const row: Row = {
+        id, dtype, kind: 'cpu', threads: N, status: 'ok',
+        label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (OpenBLAS, ${N} threads)`,
+        vs: nIter === 'auto' ? undefined : 'lowrank-native-f32-q2',
+      };
       rows.push(row);
       const py = findPython();
       if (!py) {
@@ -168,12 +177,12 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       try {
         progress(suite, `${row.label} ${dtype}`);
         const r = await worker.request<{ timing: Timing; acc: { residFro: number; orth: number; s: number[] }; method: string }>(
-          { cmd: 'rsvd', file, m, n, k, dtype, oversample: 10, nIter: 'auto', seed: 0, timing },
+          { cmd: 'rsvd', file, m, n, k, dtype, oversample: 10, nIter, seed: 0, timing },
           timing.capMs * 2 + 120_000,
         );
         let se = 0;
         for (let i = 0; i < k; i++) se = Math.max(se, Math.abs(r.acc.s[i] - sigma[i]) / sigma[i]);
-        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: (2 * sklearnQ + 2) * (k + 10) });
+        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: (2 * q + 2) * (k + 10) });
       } catch (e) {
         const msg = errMessage(e);
         Object.assign(row, /No module named 'sklearn'/.test(msg) ? { status: 'skipped', reason: 'python3-sklearn is not installed' } : { status: 'failed', reason: msg });
@@ -243,7 +252,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   const headers = ['configuration', 'dtype', 'threads', 'best', 'median', 'runs', 'Frobenius ratio', 'max sigma rel err', 'orth', 'matvecs', 'lowrank native speed-up'];
   const trs = rows.map((r) => {
     if (r.status !== 'ok' || !r.timing) return [r.label, r.dtype, String(r.threads), `${r.status} (${(r.reason ?? '').slice(0, 80)})`, '', '', '', '', '', '', ''];
-    const b = base(r.dtype);
+    const b = r.vs ? rows.find((x) => x.id === r.vs && x.status === 'ok') : base(r.dtype);
     const sp = b && b !== r && b.timing ? r.timing.bestMs / b.timing.bestMs : undefined;
     return [
       r.label + (r.extrapolatedFrom ? ' [extrapolated]' : ''),
@@ -256,7 +265,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       fmtErr(r.sigmaErr),
       fmtErr(r.orth),
       r.matvecs !== undefined ? String(r.matvecs) : '—',
-      sp !== undefined ? fmtRatio(sp) : b === r ? '(baseline)' : '—',
+      sp !== undefined ? `${fmtRatio(sp)}${r.vs && b ? ` (vs ${b.label})` : ''}` : b === r ? '(baseline)' : '—',
     ];
   });
   // The shared header, with the adapter this suite used and without the per-peer thread line (the
@@ -271,7 +280,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   const what = [
     `A is ${m} x ${n}: U diag(s) V^T with s log-spaced 100 .. 10 over ${k} values (random orthonormal U, V) plus N(0, ${noise}^2) noise, the same f64 data for everyone (rounded once to f32 for f32 runs). Target rank k = ${k}, oversampling p = 10, power iterations q = 'auto' (sklearn's rule: ${sklearnQ} here), seed 0.`,
     `Optimal rank-k error tau_{k+1} = ${tau.toPrecision(6)} from a dense f64 SVD (lowrank native, ${fmtMs(refMs)}); sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_{k+1} = ${sigma[k].toPrecision(4)}. Frobenius ratio = ||A - U S V^T||_F / tau_{k+1} (1 is optimal), in f64 from the returned factors; max sigma rel err over the top k against the dense SVD; orth = max(||U^T U - I||_F, ||V^T V - I||_F).`,
-    `Times include bringing U and V to the host (sklearn returns host arrays). Best and median of the timed runs after one warm-up (* = a single cold run). Speed-up = t_row / t_lowrank-native (same dtype, all threads): > 1 means lowrank native is faster.`,
+    `Times include bringing U and V to the host (sklearn returns host arrays). Best and median of the timed runs after one warm-up (* = a single cold run). Speed-up = t_row / t_lowrank-native (same dtype, all threads, default options; sklearn n_iter = 2 against lowrank subspace q = 2): > 1 means lowrank native is faster.`,
     `ml-matrix computes the full SVD (it has no truncated one); when its pilots predict more than ${maxRunMs / 1000} s per run, its time is extrapolated from the largest pilot by m n^2 and marked [extrapolated].`,
   ];
   const methods = rows.filter((r) => r.method).map((r) => `${r.label} ${r.dtype}: ${r.method}`);

@@ -47,9 +47,9 @@ void geqr2t(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
 // W (p x q) = V^T A for column-major V (k x p), A (k x q) with small p, q and long k: dot-product
 // kernels below ~16 x 16 (gemm's packing overhead dominates there), gemm above. beta: 0 or 1.
 template <class T>
-void smallTN(idx p, idx q, idx k, const T* V, idx ldv, const T* A, idx lda, T beta, T* W, idx ldw) {
+void smallTN(idx p, idx q, idx k, const T* V, idx ldv, const T* A, idx lda, T beta, T* W, idx ldw, int threads) {
   if (p * q > 256) {
-    gemmCM(true, false, p, q, k, T(1), V, ldv, A, lda, beta, W, ldw, 1);
+    gemmCM(true, false, p, q, k, T(1), V, ldv, A, lda, beta, W, ldw, threads);
     return;
   }
   const B2Kernels<T>& kk = b2k<T>();
@@ -63,9 +63,9 @@ void smallTN(idx p, idx q, idx k, const T* V, idx ldv, const T* A, idx lda, T be
 
 // A (k x q) -= V (k x p) W (p x q), small p.
 template <class T>
-void smallNNsub(idx k, idx q, idx p, const T* V, idx ldv, const T* W, idx ldw, T* A, idx lda) {
+void smallNNsub(idx k, idx q, idx p, const T* V, idx ldv, const T* W, idx ldw, T* A, idx lda, int threads) {
   if (p > 16) {
-    gemmCM(false, false, k, q, p, T(-1), V, ldv, W, ldw, T(1), A, lda, 1);
+    gemmCM(false, false, k, q, p, T(-1), V, ldv, W, ldw, T(1), A, lda, threads);
     return;
   }
   const B2Kernels<T>& kk = b2k<T>();
@@ -77,15 +77,17 @@ void smallNNsub(idx k, idx q, idx p, const T* V, idx ldv, const T* W, idx ldw, T
 }
 
 // Recursive QR of the column-major panel A (m x n, m >= n) with T (n x n, ld ldt, zeros below).
-// V is unit lower trapezoidal in A (implicit ones), R in the upper triangle.
+// V is unit lower trapezoidal in A (implicit ones), R in the upper triangle. The gemm calls of the
+// upper recursion levels (most of the flops of a tall panel) use `threads`; gemm is bit-identical for
+// any thread count, so the factorization is too.
 template <class T>
-void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
+void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt, int threads) {
   if (n <= 8) {
     geqr2t(m, n, A, lda, Tm, ldt);
     return;
   }
   idx n1 = n / 2, n2 = n - n1;
-  geqrt3(m, n1, A, lda, Tm, ldt);
+  geqrt3(m, n1, A, lda, Tm, ldt, threads);
   // Apply H1^T = I - V1 T11^T V1^T to A2 = A(:, n1:n). W lives in T(0:n1, n1:n).
   T* W = Tm + n1 * ldt;
   const T* V1 = A;
@@ -97,7 +99,7 @@ void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
       for (idx r = i + 1; r < n1; ++r) s += V1[r + i * lda] * A2[r + c * lda];
       W[i + c * ldt] = s;
     }
-  smallTN(n1, n2, m - n1, V1 + n1, lda, A2 + n1, lda, T(1), W, ldt);
+  smallTN(n1, n2, m - n1, V1 + n1, lda, A2 + n1, lda, T(1), W, ldt, threads);
   // W = T11^T W (T11 upper): row i of the result uses rows l <= i; go downwards.
   for (idx c = 0; c < n2; ++c)
     for (idx i = n1 - 1; i >= 0; --i) {
@@ -106,7 +108,7 @@ void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
       W[i + c * ldt] = s;
     }
   // A2b -= V1b W; A2a -= V1a W.
-  smallNNsub(m - n1, n2, n1, V1 + n1, lda, W, ldt, A2 + n1, lda);
+  smallNNsub(m - n1, n2, n1, V1 + n1, lda, W, ldt, A2 + n1, lda, threads);
   for (idx c = 0; c < n2; ++c)
     for (idx i = 0; i < n1; ++i) {
       T s = W[i + c * ldt];
@@ -114,7 +116,7 @@ void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
       A2[i + c * lda] -= s;
     }
   // Factor the lower right part.
-  geqrt3(m - n1, n2, A2 + n1, lda, Tm + n1 + n1 * ldt, ldt);
+  geqrt3(m - n1, n2, A2 + n1, lda, Tm + n1 + n1 * ldt, ldt, threads);
   // T12 = -T11 (V1^T V2) T22, V1^T V2 = V1(n1:n, :)^T V2a + V1(n:m, :)^T V2b (V2a unit lower n2 x n2).
   T* X = W;  // n1 x n2, reuse
   const T* V2 = A2 + n1;  // rows n1.. of column n1..
@@ -124,7 +126,7 @@ void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt) {
       for (idx r = c + 1; r < n2; ++r) s += V1[(n1 + r) + i * lda] * V2[r + c * lda];
       X[i + c * ldt] = s;
     }
-  if (m > n) smallTN(n1, n2, m - n, V1 + n, lda, V2 + n2, lda, T(1), X, ldt);
+  if (m > n) smallTN(n1, n2, m - n, V1 + n, lda, V2 + n2, lda, T(1), X, ldt, threads);
   const T* T22 = Tm + n1 + n1 * ldt;
   // X = X T22 (upper): column c uses columns l <= c; go right to left.
   for (idx i = 0; i < n1; ++i)
@@ -178,7 +180,7 @@ void geqrf(idx m, idx n, T* A, idx lda, T* R, idx ldr, QRFactors<T>& f, int thre
     T* Tm = f.Tf.data() + p * nb * nb;
     // Copy the panel A(j:m, j:j+jb) (row-major) into P (column-major).
     transposeCopy(mr, jb, A + j * lda + j, lda, P, mr, threads);
-    geqrt3(mr, jb, P, mr, Tm, nb);
+    geqrt3(mr, jb, P, mr, Tm, nb, threads);
     // R(j:j+jb, j:j+jb) from the panel's upper triangle; make V explicit (unit diagonal, zeros above).
     for (idx c = 0; c < jb; ++c) {
       for (idx r = 0; r <= c; ++r) R[(j + r) * ldr + (j + c)] = P[r + c * mr];
