@@ -23,3 +23,4 @@ export type {
 export * from './io/index.js';
 export type { LinearOperator, MatrixLike } from './algorithms/operator.js';
 export * from './algorithms/rsvd/index.js';
+export * from './algorithms/sampling/index.js';
