@@ -29,6 +29,7 @@ async function main(): Promise<number> {
     if (s === 'gemm') await (await import('./gemm.js')).runGemm(args);
     else if (s === 'decomp') await (await import('./decomp.js')).runDecomp(args);
     else if (s === 'rsvd') await (await import('./rsvd.js')).runRsvd(args);
+    else if (s === 'sampling') await (await import('./sampling.js')).runSampling(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);
       return 2;

@@ -33,12 +33,13 @@ suites:
   gemm      f32 GEMM GFLOP/s: lowrank native (1 / all threads) and webgpu vs numpy, ml-matrix, tfjs, gpu.js
   decomp    QR, thin SVD, eigh, least squares (f32, f64) with accuracy, vs numpy/scipy, ml-matrix, tfjs-wasm
   rsvd      randomized SVD (4000 x 2000, k = 50): lowrank native/webgpu vs sklearn randomized_svd, ml-matrix
+  sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
   all       gemm then decomp
 
 options:
   --quick               smoke run: small sizes, few iterations, short caps (results marked QUICK)
   --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048; quick 128,256)
-  --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400)
+  --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400; sampling 1000000x32, quick 20000x16)
   --dtypes f32,f64      decomp: element types (default both)
   --ops qr,svd,eigh,lstsq   decomp: operations (default all)
   --only a,b            run only peers whose id contains one of these strings (e.g. lowrank,numpy)

@@ -11,6 +11,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['info', () => import('./info.js')],
   ['demo', () => import('./demo.js')],
   ['svd', () => import('./svd.js')],
+  ['coreset', () => import('./coreset.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

@@ -38,7 +38,10 @@ export interface RegressionOptions {
   coreset?: { size: number; scores?: SampleScores };
   /** IRLS iteration cap (default 100). */
   iters?: number;
-  /** Stop when the relative change of the objective falls below tol (default 1e-12). */
+  /**
+   * Stop when the relative change of the objective falls below tol (and, for p < 2, delta reached its
+   * floor). Default 1e-10 on f64 engines, 1e-6 on f32.
+   */
   tol?: number;
   /** Seed of the coreset sample (default 0). */
   seed?: number;
@@ -74,7 +77,7 @@ export async function lpRegression<D extends DType>(
   const o = checkOptions<RegressionOptions>(fn, options, ['p', 'coreset', 'iters', 'tol', 'seed']);
   const p = checkP(fn, o.p, 1, true);
   const iters = o.iters === undefined ? 100 : checkInt(fn, 'iters', o.iters, 1, 100000);
-  const tol = o.tol === undefined ? 1e-12 : o.tol;
+  const tol = o.tol === undefined ? (M.dtype === 'f64' ? 1e-10 : 1e-6) : o.tol;
   if (typeof tol !== 'number' || !(tol > 0)) throw rangeError(fn, `'tol' must be a positive number`);
   const seed = o.seed === undefined ? 0 : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
   const n = M.rows, d = M.cols;

@@ -78,7 +78,8 @@ export interface LewisOptions {
   /**
    * Stop when the distance to the fixed point, max_i |log w_i - log w*_i|, is below tol (default 1e-10):
    * estimated as change rho / (1 - rho) with change = max_i |log w'_i - log w_i| and rho = |1 - p/2| the
-   * contraction factor (0 < p < 4); for p >= 4, change < tol.
+   * contraction factor (0 < p < 4); for p >= 4, change < tol. Default 1e-10 for f64 engines, 1e-5 for
+   * f32 (the roundoff floor of f32 leverage scores is about 1e-6).
    */
   tol?: number;
   /** Return { weights, iterations, residual, ... } instead of the bare weights. */
@@ -101,6 +102,11 @@ export interface LewisDetails {
   method: 'cohen-peng' | 'damped';
   /** Notes for the caller (never printed), e.g. that 0 < p < 1 voids the sampling guarantees. */
   warnings: string[];
+}
+
+/** Default Lewis tolerance: 1e-10 in f64; 1e-5 in f32, whose leverage scores carry ~1e-6 relative noise. */
+export function defaultLewisTol(dtype: DType): number {
+  return dtype === 'f64' ? 1e-10 : 1e-5;
 }
 
 export const P_LT_1_WARNING =
@@ -129,7 +135,7 @@ export async function lewisWeights<D extends DType>(A: Mat<D>, options: LewisOpt
   const o = checkOptions<LewisOptions>(fn, options, ['p', 'iters', 'tol', 'details']);
   const p = checkP(fn, o.p);
   const iters = o.iters === undefined ? 200 : checkInt(fn, 'iters', o.iters, 1, 100000);
-  const tol = o.tol === undefined ? 1e-10 : o.tol;
+  const tol = o.tol === undefined ? defaultLewisTol(M.dtype) : o.tol;
   if (typeof tol !== 'number' || !(tol > 0) || !Number.isFinite(tol)) throw rangeError(fn, `'tol' must be a positive finite number`);
   const details = checkBool(fn, 'details', o.details, false);
   const res = await lewisIterate(M, p, iters, tol);
@@ -228,7 +234,7 @@ export async function lpSensitivities<D extends DType>(A: Mat<D>, options: Sensi
   const method = checkOneOf(fn, 'method', o.method, ['lewis-bound', 'leverage-bound', 'exact'] as const, 'lewis-bound');
   const n = M.rows;
   if (method === 'lewis-bound') {
-    const r = await lewisIterate(M, p, 200, 1e-10);
+    const r = await lewisIterate(M, p, 200, defaultLewisTol(M.dtype));
     const f = p < 2 ? r.rank ** (1 - p / 2) : r.rank ** (p / 2 - 1);
     return Float64Array.from(r.weights, (x) => Math.min(1, f * x));
   }
