@@ -187,3 +187,10 @@ export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array
   }
   return xv;
 }
+
+/** max_i |v_i| (0 for an empty vector), without spreading the array into arguments. */
+export function maxAbs(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}

@@ -18,7 +18,7 @@ import { checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeErr
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
-import { ladPolish, matvec, medianAbs, sumAbsPow } from './host.js';
+import { ladPolish, matvec, maxAbs, medianAbs, sumAbsPow } from './host.js';
 import { drawSample, sampleScores, type Sample, type SampleScores } from './sample.js';
 import { checkMat, checkP } from './scores.js';
 
@@ -159,9 +159,11 @@ async function irlsDevice<D extends DType>(eng: Engine<D>, A: Mat<D>, B: Mat<D>,
     let obj = sumAbsPow(r, p);
     let best = Float64Array.from(await X.toArray());
     let bestObj = obj;
-    const scale = Math.max(...Array.from(r, Math.abs), 0) || 1;
-    const floor = (eng.dtype === 'f64' ? 1e-14 : 1e-7) * scale;
-    let delta = Math.max(medianAbs(r), floor);
+    // delta starts at median |r| and halves down to a floor relative to it (not to max |r|, which heavy
+    // tails make huge): 2^-40 ~ 1e-12 in f64, 2^-20 ~ 1e-6 in f32.
+    const med = medianAbs(r) || maxAbs(r) || 1;
+    const floor = (eng.dtype === 'f64' ? 1e-12 : 1e-6) * med;
+    let delta = Math.max(med, floor);
     let it = 0;
     for (; it < iters; it++) {
       const s = new Float64Array(r.length);

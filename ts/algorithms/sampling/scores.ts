@@ -14,7 +14,7 @@ import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } 
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
-import { weightedLstsq, sumAbsPow, medianAbs, matvec } from './host.js';
+import { weightedLstsq, sumAbsPow, medianAbs, matvec, maxAbs } from './host.js';
 
 /** Validates an exponent p: finite and > 0 (`min` raises the floor, e.g. 1 for regression). */
 export function checkP(fn: string, p: unknown, min = 0, inclusive = false): number {
@@ -35,9 +35,57 @@ function unitRoundoff(dtype: DType): number {
   return dtype === 'f64' ? 2 ** -53 : 2 ** -24;
 }
 
-/** Leverage scores tau_i = ||U_r[i, :]||^2 of the numerical-rank-r left singular basis, and r. */
+/**
+ * Tall, well-conditioned A (kappa^2 u <= 1e-4): an orthonormal basis of range(A) from the Gram matrix,
+ * Q1 = A V diag(lambda)^(-1/2) (G = A^T A = V diag(lambda) V^T), refined once as in CholeskyQR2
+ * (Q = Q1 L^-T, L L^T = Q1^T Q1), so Q is orthonormal to about u: five streaming passes over A instead of
+ * a Householder QR. Returns null when A is not that well conditioned (the caller takes the SVD route).
+ */
+async function gramBasis<D extends DType>(eng: Engine<D>, A: Mat<D>): Promise<Mat<D> | null> {
+  const d = A.cols;
+  const G = await eng.matmul(A, A, { transA: true });
+  const { values, vectors } = await eng.eigh(G);
+  G.dispose();
+  const lmax = values[0], lmin = values[d - 1];
+  if (!(lmax > 0) || !(lmin >= (lmax * unitRoundoff(eng.dtype)) / 1e-4) || !values.every(Number.isFinite)) {
+    vectors.dispose();
+    return null;
+  }
+  const Vs = await eng.scaleColumns(vectors, Float64Array.from(values, (l) => 1 / Math.sqrt(l)));
+  vectors.dispose();
+  const Q1 = await eng.matmul(A, Vs);
+  Vs.dispose();
+  const G1 = await eng.matmul(Q1, Q1, { transA: true });
+  let L: Mat<D>;
+  try {
+    L = await eng.cholesky(G1);
+  } catch (e) {
+    disposeAll(G1, Q1);
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+  const I = eng.eye(d);
+  const Linv = await eng.solveTriangular(L, I, { lower: true });
+  const Q = await eng.matmul(Q1, Linv, { transB: true });
+  disposeAll(G1, L, I, Linv, Q1);
+  return Q;
+}
+
+/**
+ * Leverage scores tau_i = ||U_r[i, :]||^2 of an orthonormal basis of the numerical range of A, and its
+ * rank r: from the Gram route above for tall well-conditioned A (rank d), else from the thin SVD,
+ * keeping the singular values above max(n, d) u sigma_1 (rank-deficient A sums to its rank).
+ */
 export async function leverageWithRank<D extends DType>(eng: Engine<D>, A: Mat<D>): Promise<{ tau: Float64Array; rank: number }> {
   const n = A.rows;
+  if (n >= 4 * A.cols) {
+    const Q = await gramBasis(eng, A);
+    if (Q) {
+      const norms = await eng.rowNorms(Q);
+      Q.dispose();
+      return { tau: Float64Array.from(norms, (x) => Math.min(1, x * x)), rank: A.cols };
+    }
+  }
   const { U, S, V } = await eng.svd(A);
   V.dispose();
   try {
@@ -322,7 +370,7 @@ export function irlsHost(M: Float64Array, n: number, d: number, y: Float64Array,
   let obj = sumAbsPow(r, p);
   if (p === 2) return { x, objective: obj, iterations: 0 };
   let delta = medianAbs(r);
-  const floor = 1e-15 * (Math.max(...Array.from(y, Math.abs)) || 1);
+  const floor = 1e-15 * (maxAbs(y) || 1);
   let it = 0;
   for (; it < iters; it++) {
     const s = new Float64Array(n);
