@@ -33,6 +33,32 @@ export async function allFinite<D extends DType>(eng: Engine<D>, ...mats: Mat<D>
   return true;
 }
 
+/** Unit roundoff of a dtype (2^-53 or 2^-24). */
+export function unitRoundoff(dtype: DType): number {
+  return dtype === 'f64' ? 2 ** -53 : 2 ** -24;
+}
+
+/**
+ * One CholeskyQR pass from engine primitives: G = Y^T Y, L = chol(G), returns Y L^-T (Y is kept). Null
+ * when G is not numerically positive definite (the caller falls back to Householder QR or another route).
+ */
+export async function cholQRPass<D extends DType>(eng: Engine<D>, Y: Mat<D>): Promise<Mat<D> | null> {
+  const G = await eng.matmul(Y, Y, { transA: true });
+  let L: Mat<D>;
+  try {
+    L = await eng.cholesky(G);
+  } catch (e) {
+    G.dispose();
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+  const I = eng.eye(L.rows);
+  const Linv = await eng.solveTriangular(L, I, { lower: true });
+  const Q = await eng.matmul(Y, Linv, { transB: true });
+  disposeAll(G, L, I, Linv);
+  return Q;
+}
+
 /** Seconds since `t0` (performance.now() milliseconds). */
 export function secondsSince(t0: number): number {
   return (performance.now() - t0) / 1000;

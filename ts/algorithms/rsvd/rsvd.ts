@@ -15,7 +15,7 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { allFinite, disposeAll, secondsSince, svdFlip } from '../common.js';
+import { allFinite, cholQRPass, disposeAll, secondsSince, svdFlip } from '../common.js';
 import { centered, toOperator, type MatrixLike, type Operator } from '../operator.js';
 
 export type RsvdMethod = 'subspace' | 'krylov';
@@ -259,30 +259,15 @@ export async function normalize<D extends DType>(
 }
 
 /**
- * CholeskyQR2 from engine primitives: G = Y^T Y, L = chol(G), Q = Y L^-T, twice. Returns null when a
- * Gram matrix is not numerically positive definite (the caller then uses Householder/engine QR).
+ * CholeskyQR2 from engine primitives (two cholQRPass). Returns null when a Gram matrix is not
+ * numerically positive definite (the caller then uses Householder/engine QR).
  */
 async function cholQR2<D extends DType>(eng: Engine<D>, Y: Mat<D>): Promise<Mat<D> | null> {
-  let cur = Y;
-  for (let pass = 0; pass < 2; pass++) {
-    const G = await eng.matmul(cur, cur, { transA: true });
-    let L: Mat<D>;
-    try {
-      L = await eng.cholesky(G);
-    } catch (e) {
-      disposeAll(G);
-      if (cur !== Y) cur.dispose();
-      if (e instanceof RangeError) return null;
-      throw e;
-    }
-    const I = eng.eye(L.rows);
-    const Linv = await eng.solveTriangular(L, I, { lower: true });
-    const next = await eng.matmul(cur, Linv, { transB: true });
-    disposeAll(G, L, I, Linv);
-    if (cur !== Y) cur.dispose();
-    cur = next;
-  }
-  return cur;
+  const Q1 = await cholQRPass(eng, Y);
+  if (!Q1) return null;
+  const Q = await cholQRPass(eng, Q1);
+  Q1.dispose();
+  return Q;
 }
 
 /** HMT range finder with subspace iteration: an orthonormal m x l basis. */

@@ -69,6 +69,13 @@ export function medianAbs(v: ArrayLike<number>): number {
   return k % 2 ? a[(k - 1) / 2] : 0.5 * (a[k / 2 - 1] + a[k / 2]);
 }
 
+/** r = M x - y for a row-major n x d M. */
+export function residual(M: ArrayLike<number>, n: number, d: number, y: ArrayLike<number>, x: ArrayLike<number>): Float64Array {
+  const r = matvec(M, n, d, x);
+  for (let i = 0; i < n; i++) r[i] -= y[i];
+  return r;
+}
+
 /** y = M x for a row-major n x d M. */
 export function matvec(M: ArrayLike<number>, n: number, d: number, x: ArrayLike<number>): Float64Array {
   const y = new Float64Array(n);
@@ -89,24 +96,8 @@ export function matvec(M: ArrayLike<number>, n: number, d: number, x: ArrayLike<
  * LP optimum when it stops) or null when no independent active set is found. M row-major n x d, f64.
  */
 export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array, x: Float64Array, maxPivots = 50 * d): Float64Array | null {
-  const objective = (z: Float64Array) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      let v = -y[i];
-      for (let j = 0; j < d; j++) v += M[i * d + j] * z[j];
-      s += Math.abs(v);
-    }
-    return s;
-  };
-  const resid = (z: Float64Array) => {
-    const r = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let v = -y[i];
-      for (let j = 0; j < d; j++) v += M[i * d + j] * z[j];
-      r[i] = v;
-    }
-    return r;
-  };
+  const resid = (z: Float64Array) => residual(M, n, d, y, z);
+  const objective = (z: Float64Array) => sumAbsPow(resid(z), 1);
   // Active set: rows by increasing |r|, kept when independent of those already chosen (Gram-Schmidt).
   const r0 = resid(x);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Math.abs(r0[a]) - Math.abs(r0[b]));
@@ -193,4 +184,41 @@ export function maxAbs(v: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
   return m;
+}
+
+/**
+ * Host IRLS for min_x ||M x - y||_p^p (M row-major n x d, f64), as lpRegression (C.5): 1 <= p < 2 with the
+ * delta floor, p > 2 with the damped (Newton) step.
+ */
+export function irlsHost(M: Float64Array, n: number, d: number, y: Float64Array, p: number, iters: number, tol: number): { x: Float64Array; objective: number; iterations: number } {
+  let x = weightedLstsq(M, n, d, y);
+  const resid = (z: Float64Array) => residual(M, n, d, y, z);
+  let r = resid(x);
+  let obj = sumAbsPow(r, p);
+  if (p === 2) return { x, objective: obj, iterations: 0 };
+  let delta = medianAbs(r);
+  const floor = 1e-15 * (maxAbs(y) || 1);
+  let it = 0;
+  for (; it < iters; it++) {
+    const s = new Float64Array(n);
+    if (p < 2) for (let i = 0; i < n; i++) s[i] = Math.max(Math.abs(r[i]), delta, floor) ** ((p - 2) / 2);
+    else for (let i = 0; i < n; i++) s[i] = Math.abs(r[i]) ** ((p - 2) / 2);
+    let xn = weightedLstsq(M, n, d, y, s);
+    if (p > 2) xn = Float64Array.from(xn, (v, j) => x[j] + (v - x[j]) / (p - 1));
+    const rn = resid(xn);
+    const on = sumAbsPow(rn, p);
+    const improved = on <= obj;
+    if (improved) {
+      x = xn;
+      r = rn;
+    }
+    const rel = Math.abs(obj - on) / Math.max(obj, 1e-300);
+    if (improved) obj = on;
+    if (p < 2) delta = Math.max(delta / 2, floor);
+    if (rel < tol && (p > 2 || delta <= floor * 2)) {
+      it++;
+      break;
+    }
+  }
+  return { x, objective: obj, iterations: it };
 }

@@ -18,18 +18,12 @@ import { checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeErr
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
-import { ladPolish, matvec, maxAbs, medianAbs, sumAbsPow } from './host.js';
+import { ladPolish, maxAbs, medianAbs, residual, sumAbsPow } from './host.js';
 import { drawSample, sampleScores, type Sample, type SampleScores } from './sample.js';
 import { checkMat, checkP } from './scores.js';
 
 /** p = 1 problems (the coreset, or the full data) up to this many entries get the exact vertex polish. */
 const POLISH_MAX = 4_000_000;
-
-function residualHost(a: Float64Array, n: number, d: number, y: Float64Array, x: Float64Array): Float64Array {
-  const r = matvec(a, n, d, x);
-  for (let i = 0; i < n; i++) r[i] -= y[i];
-  return r;
-}
 
 export interface RegressionOptions {
   /** 1 <= p < Infinity (required). */
@@ -127,7 +121,7 @@ export async function lpRegression<D extends DType>(
       // the vertex it points at finishes the job (on the host: the solved problem is small).
       const a = Float64Array.from(await SA.toArray()), y = Float64Array.from(await Sb.toArray());
       const v = ladPolish(a, SA.rows, d, y, r.x);
-      if (v && sumAbsPow(residualHost(a, SA.rows, d, y, v), 1) <= sumAbsPow(residualHost(a, SA.rows, d, y, r.x), 1)) r.x = v;
+      if (v && sumAbsPow(residual(a, SA.rows, d, y, v), 1) <= sumAbsPow(residual(a, SA.rows, d, y, r.x), 1)) r.x = v;
     }
     // objective on the full data
     const X = eng.matrix(eng.dtype === 'f64' ? r.x : Float32Array.from(r.x), d, 1);
@@ -146,7 +140,7 @@ export async function lpRegression<D extends DType>(
 /** IRLS on the engine; returns the best iterate (lowest objective). */
 async function irlsDevice<D extends DType>(eng: Engine<D>, A: Mat<D>, B: Mat<D>, p: number, iters: number, tol: number): Promise<{ x: Float64Array; iterations: number }> {
   let X = await eng.lstsq(A, B);
-  const residual = async (Xc: Mat<D>): Promise<Float64Array> => {
+  const deviceResidual = async (Xc: Mat<D>): Promise<Float64Array> => {
     const AX = await eng.matmul(A, Xc);
     const R = await eng.sub(B, AX);
     const r = Float64Array.from(await R.toArray());
@@ -155,7 +149,7 @@ async function irlsDevice<D extends DType>(eng: Engine<D>, A: Mat<D>, B: Mat<D>,
   };
   try {
     if (p === 2) return { x: Float64Array.from(await X.toArray()), iterations: 0 };
-    let r = await residual(X);
+    let r = await deviceResidual(X);
     let obj = sumAbsPow(r, p);
     let best = Float64Array.from(await X.toArray());
     let bestObj = obj;
@@ -187,7 +181,7 @@ async function irlsDevice<D extends DType>(eng: Engine<D>, A: Mat<D>, B: Mat<D>,
       }
       X.dispose();
       X = Xn;
-      r = await residual(X);
+      r = await deviceResidual(X);
       const on = sumAbsPow(r, p);
       const rel = Math.abs(obj - on) / Math.max(obj, 1e-300);
       obj = on;

@@ -13,8 +13,8 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
-import { weightedLstsq, sumAbsPow, medianAbs, matvec, maxAbs } from './host.js';
+import { cholQRPass, unitRoundoff } from '../common.js';
+import { irlsHost, sumAbsPow } from './host.js';
 
 /** Validates an exponent p: finite and > 0 (`min` raises the floor, e.g. 1 for regression). */
 export function checkP(fn: string, p: unknown, min = 0, inclusive = false): number {
@@ -29,10 +29,6 @@ export function checkMat<D extends DType>(fn: string, name: string, A: unknown):
   if (!(A instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat (a dense n x d matrix of an engine)`);
   (A as Mat<D>).engine._mats(fn, { [name]: A });
   return A as Mat<D>;
-}
-
-function unitRoundoff(dtype: DType): number {
-  return dtype === 'f64' ? 2 ** -53 : 2 ** -24;
 }
 
 /**
@@ -55,19 +51,8 @@ async function gramBasis<D extends DType>(eng: Engine<D>, A: Mat<D>): Promise<Ma
   vectors.dispose();
   const Q1 = await eng.matmul(A, Vs);
   Vs.dispose();
-  const G1 = await eng.matmul(Q1, Q1, { transA: true });
-  let L: Mat<D>;
-  try {
-    L = await eng.cholesky(G1);
-  } catch (e) {
-    disposeAll(G1, Q1);
-    if (e instanceof RangeError) return null;
-    throw e;
-  }
-  const I = eng.eye(d);
-  const Linv = await eng.solveTriangular(L, I, { lower: true });
-  const Q = await eng.matmul(Q1, Linv, { transB: true });
-  disposeAll(G1, L, I, Linv, Q1);
+  const Q = await cholQRPass(eng, Q1);
+  Q1.dispose();
   return Q;
 }
 
@@ -353,45 +338,4 @@ function nullBasis(v: ArrayLike<number>, d: number): Float64Array {
     c++;
   }
   return N;
-}
-
-/**
- * Host IRLS for min_x ||M x - y||_p^p (M row-major n x d, f64), as lpRegression (C.5): 1 <= p < 2 with the
- * delta floor, p > 2 with the damped (Newton) step.
- */
-export function irlsHost(M: Float64Array, n: number, d: number, y: Float64Array, p: number, iters: number, tol: number): { x: Float64Array; objective: number; iterations: number } {
-  let x = weightedLstsq(M, n, d, y);
-  const resid = (z: Float64Array) => {
-    const r = matvec(M, n, d, z);
-    for (let i = 0; i < n; i++) r[i] = y[i] - r[i];
-    return r;
-  };
-  let r = resid(x);
-  let obj = sumAbsPow(r, p);
-  if (p === 2) return { x, objective: obj, iterations: 0 };
-  let delta = medianAbs(r);
-  const floor = 1e-15 * (maxAbs(y) || 1);
-  let it = 0;
-  for (; it < iters; it++) {
-    const s = new Float64Array(n);
-    if (p < 2) for (let i = 0; i < n; i++) s[i] = Math.max(Math.abs(r[i]), delta, floor) ** ((p - 2) / 2);
-    else for (let i = 0; i < n; i++) s[i] = Math.abs(r[i]) ** ((p - 2) / 2);
-    let xn = weightedLstsq(M, n, d, y, s);
-    if (p > 2) xn = Float64Array.from(xn, (v, j) => x[j] + (v - x[j]) / (p - 1));
-    const rn = resid(xn);
-    const on = sumAbsPow(rn, p);
-    const improved = on <= obj;
-    if (improved) {
-      x = xn;
-      r = rn;
-    }
-    const rel = Math.abs(obj - on) / Math.max(obj, 1e-300);
-    if (improved) obj = on;
-    if (p < 2) delta = Math.max(delta / 2, floor);
-    if (rel < tol && (p > 2 || delta <= floor * 2)) {
-      it++;
-      break;
-    }
-  }
-  return { x, objective: obj, iterations: it };
 }
