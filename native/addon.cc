@@ -12,6 +12,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterPeak(env, exports);
   lr::RegisterBlock(env, exports);
   lr::RegisterLu(env, exports);
+  lr::RegisterEigGeneral(env, exports);
+  lr::RegisterSsm(env, exports);
   return exports;
 }
 }  // namespace

@@ -102,4 +102,22 @@ export interface Backend {
   spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store>;
   /** Values (U V^T)_ij on the pattern of S, a 1 x nnz store in CSR order. */
   sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store>;
+
+  // ---- state-space models ----
+  /**
+   * Vandermonde kernel: K[h, l] = Re sum_n w[h, n] exp(l z[h, n]) for l < L, an H x L store. `table`
+   * holds (wRe, wIm, zRe, zIm) per (h, n), row-major over (h, n), in f64; z is the per-step log node
+   * (dt Lambda for ZOH), so long L needs an accurate phase l Im(z) (see wgsl/ssm_kernel.wgsl).
+   */
+  ssmVandermonde(table: Float64Array, h: number, n: number, l: number): Promise<Store>;
+  /**
+   * Causal convolution y[r, l] = sum_{j <= l} K[r mod H, j] u[r, l - j] (+ D[r mod H] u[r, l]) of the
+   * rows of u (R x L) with the rows of K (H x L), R a multiple of H; by FFT (zero-padded to >= 2L).
+   */
+  ssmConv(u: DenseRef, k: DenseRef, d: Float64Array | null): Promise<Store>;
+  /**
+   * Diagonal linear recurrence: x_l = a x_{l-1} + b u[r, l], y[r, l] = Re sum_n c_n x_{l,n}, x_{-1} = 0,
+   * with complex (a, b, c) of channel h = r mod H: `table` rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n).
+   */
+  ssmScan(u: DenseRef, table: Float64Array, h: number, n: number): Promise<Store>;
 }

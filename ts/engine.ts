@@ -525,6 +525,67 @@ export class Engine<D extends DType = DType> {
   }
 
   // ------------------------------------------------------------------------------------------------
+  // state-space models (building blocks of the `ssm` namespace; see ts/algorithms/ssm/)
+
+  /**
+   * Vandermonde kernel K (H x L): K[h, l] = Re sum_n w[h, n] exp(l z[h, n]), from a f64 `table` of
+   * (wRe, wIm, zRe, zIm) per (h, n), row-major over (h, n). O(H N L) on the device, the phase
+   * l Im(z) kept accurate for long L on every backend.
+   */
+  async ssmVandermonde(table: Float64Array, H: number, N: number, L: number): Promise<Mat<D>> {
+    const fn = 'ssmVandermonde';
+    this._alive(fn);
+    checkDim(fn, 'H', H, 1);
+    checkDim(fn, 'N', N, 1);
+    checkDim(fn, 'L', L, 1);
+    this._ssmTable(fn, table, H * N * 4);
+    this._checkSize(fn, H, L);
+    return this._wrap(await this._backend.ssmVandermonde(table, H, N, L), H, L);
+  }
+
+  /**
+   * Causal convolution of the rows of u ((batch H) x L) with the rows of K (H x L): row r uses
+   * channel r mod H; plus D[h] u when D (length H) is given. By FFT, O(rows L log L).
+   */
+  async ssmConv(u: Mat<D>, K: Mat<D>, D?: ArrayLike<number> | null): Promise<Mat<D>> {
+    const fn = 'ssmConv';
+    this._mats(fn, { u, K });
+    if (K.cols !== u.cols) throw rangeError(fn, `u has ${u.cols} columns (L) but K has ${K.cols}`);
+    if (u.rows % K.rows !== 0) throw rangeError(fn, `u has ${u.rows} rows, not a multiple of K's ${K.rows} channels`);
+    let d: Float64Array | null = null;
+    if (D !== undefined && D !== null) {
+      if (typeof D !== 'object' || typeof (D as ArrayLike<number>).length !== 'number') throw typeError(fn, `'D' must be an array of numbers, got ${describeValue(D)}`);
+      if (D.length !== K.rows) throw rangeError(fn, `'D' has length ${D.length}, expected ${K.rows} (one per channel)`);
+      d = Float64Array.from(D);
+      const bad = firstNonFinite(d);
+      if (bad >= 0) throw rangeError(fn, `'D' has a non-finite entry at index ${bad}`);
+    }
+    return this._wrap(await this._use([u, K], () => this._backend.ssmConv(u, K, d)), u.rows, u.cols);
+  }
+
+  /**
+   * Diagonal complex recurrence over the rows of u ((batch H) x L): x_l = a x_{l-1} + b u_l and
+   * y_l = Re sum_n c_n x_{l,n} with (a, b, c) of channel r mod H, from a f64 `table` of
+   * (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). An associative scan on the device.
+   */
+  async ssmScan(u: Mat<D>, table: Float64Array, H: number, N: number): Promise<Mat<D>> {
+    const fn = 'ssmScan';
+    this._mats(fn, { u });
+    checkDim(fn, 'H', H, 1);
+    checkDim(fn, 'N', N, 1);
+    if (u.rows % H !== 0) throw rangeError(fn, `u has ${u.rows} rows, not a multiple of H = ${H}`);
+    this._ssmTable(fn, table, H * N * 6);
+    return this._wrap(await this._use([u], () => this._backend.ssmScan(u, table, H, N)), u.rows, u.cols);
+  }
+
+  private _ssmTable(fn: string, table: Float64Array, length: number): void {
+    if (!(table instanceof Float64Array)) throw typeError(fn, `'table' must be a Float64Array, got ${describeValue(table)}`);
+    if (table.length !== length) throw rangeError(fn, `'table' has length ${table.length}, expected ${length}`);
+    const bad = firstNonFinite(table);
+    if (bad >= 0) throw rangeError(fn, `'table' has a non-finite entry at index ${bad}`);
+  }
+
+  // ------------------------------------------------------------------------------------------------
   // internals used by Mat / SparseMat and by algorithms
 
   /** @internal */

@@ -39,6 +39,15 @@ export interface NativeAddon {
   svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
   spmm(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, rows: number, cols: number, B: F, p: number, C: F, threads: number): Promise<void>;
   sddmm(ptr: Int32Array, idx: Int32Array, rows: number, cols: number, U: F, V: F, k: number, out: F, threads: number): Promise<void>;
+  // ---- state-space models (native/eig_general.cc, native/ssm.cc) ----
+  /** Real non-symmetric eigendecomposition (f64): A V = V diag(values), unit-2-norm complex columns. */
+  eigGeneral(A: Float64Array, n: number, valuesRe: Float64Array, valuesIm: Float64Array, vectorsRe: Float64Array, vectorsIm: Float64Array, threads: number): Promise<void>;
+  /** out[h L + l] = Re sum_n w[h, n] exp(l z[h, n]); table rows (wRe, wIm, zRe, zIm) per (h, n). */
+  ssmVandermonde(table: Float64Array, H: number, N: number, L: number, out: F, threads: number): Promise<void>;
+  /** Causal FFT convolution of u rows (R x L) with K rows (H x L, row r uses r mod H), + D u (D empty: none). */
+  ssmConv(u: F, K: F, R: number, H: number, L: number, D: Float64Array, y: F, threads: number): Promise<void>;
+  /** x_l = a x_{l-1} + b u_l, y_l = Re sum_n c_n x_{l,n}; table rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
+  ssmScan(u: F, table: Float64Array, R: number, H: number, N: number, L: number, y: F, threads: number): Promise<void>;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

@@ -301,6 +301,29 @@ export class NativeBackend implements Backend {
       return out;
     });
   }
+
+  // ---- state-space models ----
+  async ssmVandermonde(table: Float64Array, h: number, n: number, l: number): Promise<Store> {
+    const out = this.alloc(h * l);
+    await this.addon.ssmVandermonde(table, h, n, l, out, this.threads);
+    return out;
+  }
+
+  ssmConv(u: DenseRef, k: DenseRef, d: Float64Array | null): Promise<Store> {
+    return this.using([arr(u), arr(k)], async (U, K) => {
+      const y = this.alloc(u.rows * u.cols);
+      await this.addon.ssmConv(U, K, u.rows, k.rows, u.cols, d ?? new Float64Array(0), y, this.threads);
+      return y;
+    });
+  }
+
+  ssmScan(u: DenseRef, table: Float64Array, h: number, n: number): Promise<Store> {
+    return this.using([arr(u)], async (U) => {
+      const y = this.alloc(u.rows * u.cols);
+      await this.addon.ssmScan(U, table, u.rows, h, n, u.cols, y, this.threads);
+      return y;
+    });
+  }
 }
 
 /** Random fills started by `random()` and not yet awaited by a reader. */

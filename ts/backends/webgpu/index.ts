@@ -20,6 +20,7 @@ import * as eig from './kernels/eig.js';
 import * as sparse from './kernels/sparse.js';
 import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
+import * as ssm from './kernels/ssm.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -172,5 +173,16 @@ export class WebGPUBackend implements Backend {
   }
   sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store> {
     return sparse.sddmm(this.env, s, u, v);
+  }
+
+  // ---- state-space models ----
+  async ssmVandermonde(table: Float64Array, h: number, n: number, l: number): Promise<Store> {
+    return ssm.vandermonde(this.env, table, h, n, l);
+  }
+  async ssmConv(u: DenseRef, k: DenseRef, d: Float64Array | null): Promise<Store> {
+    return ssm.conv(this.env, u, k, d);
+  }
+  async ssmScan(u: DenseRef, table: Float64Array, h: number, n: number): Promise<Store> {
+    return ssm.scan(this.env, u, table, h, n);
   }
 }

@@ -1,0 +1,263 @@
+// State-space model kernels (ssm.kernel / ssm.conv / ssm.scan):
+//   ssmVandermonde: K[h, l] = Re sum_n w[h, n] exp(l z[h, n]) for l < L, from a table of (w, z) per (h, n).
+//     Blocked powers: exp(l0 z) is formed directly (exp, cos, sin in f64) at the start of every block of
+//     kBlock steps, then p <- p exp(z) inside the block, so the phase error stays at a few ulps of f64 for
+//     any L (no accumulation over the whole sequence). Computed in f64 for both output dtypes.
+//   ssmConv: causal convolution y[r, :] = K[r mod H, :] * u[r, :] (+ D[r mod H] u[r, :]) by FFT:
+//     zero-padding to n = 2^k >= 2L, two real rows of the same channel packed in one complex FFT
+//     (u_a + i u_b), pointwise multiply by the channel's kernel spectrum, one inverse FFT gives
+//     y_a + i y_b. Iterative radix-2 FFT in f64 with a precomputed twiddle table; threads over channels.
+//   ssmScan: the recurrence x_l = a x_{l-1} + b u_l, y_l = Re sum_n c_n x_{l,n}, complex diagonal state,
+//     evaluated sequentially per row in f64 (threads over rows); the device version is an associative scan.
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <vector>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace lr {
+namespace {
+
+using cd = std::complex<double>;
+constexpr int64_t kBlock = 64;
+constexpr int64_t kChunk = 2048;
+
+template <class T>
+void vandermonde(const double* tab, int64_t H, int64_t N, int64_t L, T* out, int threads) {
+  const int64_t chunks = (L + kChunk - 1) / kChunk;
+  parallelFor(threads, H * chunks, [&](int64_t task, int) {
+    const int64_t h = task / chunks, l0 = (task % chunks) * kChunk, l1 = std::min(L, l0 + kChunk);
+    std::vector<double> acc(static_cast<size_t>(l1 - l0), 0.0);
+    for (int64_t n = 0; n < N; ++n) {
+      const double* e = tab + 4 * (h * N + n);
+      const double wr = e[0], wi = e[1], zr = e[2], zi = e[3];
+      const cd step = std::exp(cd(zr, zi));
+      for (int64_t b = l0; b < l1; b += kBlock) {
+        const double fb = static_cast<double>(b);
+        cd p = std::exp(fb * zr) * cd(std::cos(fb * zi), std::sin(fb * zi));
+        const int64_t e1 = std::min(l1, b + kBlock);
+        for (int64_t l = b; l < e1; ++l) {
+          acc[l - l0] += wr * p.real() - wi * p.imag();
+          p *= step;
+        }
+      }
+    }
+    for (int64_t l = l0; l < l1; ++l) out[h * L + l] = static_cast<T>(acc[l - l0]);
+  });
+}
+
+struct VandermondeJob : Job {
+  FloatArray tab, out;
+  int64_t H = 0, N = 0, L = 0;
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      vandermonde<T>(tab.ptr<double>(), H, N, L, out.ptr<T>(), threads);
+      return 0;
+    });
+  }
+};
+
+// ssmVandermonde(table: Float64Array(H*N*4) rows (wRe, wIm, zRe, zIm), H, N, L, out (H*L), threads).
+Napi::Value SsmVandermonde(const Napi::CallbackInfo& info) {
+  Args a(info, "ssmVandermonde", 6);
+  auto job = std::make_unique<VandermondeJob>();
+  job->tab = a.floats(0, "table");
+  job->H = a.dim(1, "H");
+  job->N = a.dim(2, "N");
+  job->L = a.dim(3, "L");
+  job->out = a.floats(4, "out");
+  job->threads = a.threads(5);
+  a.needDtype(job->tab, DType::F64, "table");
+  uint64_t H = job->H, N = job->N, L = job->L;
+  a.needLength(job->tab, H * N * 4, "table");
+  a.needLength(job->out, H * L, "out");
+  a.noAlias(job->out, job->tab, "out", "table");
+  job->cost = 8.0 * static_cast<double>(H) * N * L;
+  job->keep(job->tab);
+  job->keep(job->out);
+  return Submit(info.Env(), std::move(job));
+}
+
+// In-place iterative radix-2 FFT of length n (power of two); tw[k] = exp(-2 pi i k / n), k < n / 2.
+void fft(cd* x, int64_t n, const std::vector<cd>& tw, bool inverse) {
+  for (int64_t i = 1, j = 0; i < n; ++i) {
+    int64_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(x[i], x[j]);
+  }
+  for (int64_t len = 2; len <= n; len <<= 1) {
+    const int64_t half = len >> 1, stride = n / len;
+    for (int64_t s = 0; s < n; s += len) {
+      for (int64_t k = 0; k < half; ++k) {
+        cd w = tw[k * stride];
+        if (inverse) w = std::conj(w);
+        const cd t = w * x[s + k + half];
+        x[s + k + half] = x[s + k] - t;
+        x[s + k] += t;
+      }
+    }
+  }
+}
+
+template <class T>
+void conv(const T* u, const T* K, const double* D, int64_t R, int64_t H, int64_t L, T* y, int threads) {
+  int64_t n = 1;
+  while (n < 2 * L) n <<= 1;
+  std::vector<cd> tw(static_cast<size_t>(std::max<int64_t>(n / 2, 1)));
+  for (int64_t k = 0; k < n / 2; ++k) {
+    const double ang = -2.0 * M_PI * static_cast<double>(k) / static_cast<double>(n);
+    tw[k] = cd(std::cos(ang), std::sin(ang));
+  }
+  const int64_t batch = R / H, pairs = (batch + 1) / 2;
+  const double inv = 1.0 / static_cast<double>(n);
+  // Tasks: (channel, group of pairs); the channel's spectrum is recomputed per task (cheap vs the rows).
+  const int64_t perTask = std::max<int64_t>(1, std::min<int64_t>(pairs, 8));
+  const int64_t groups = (pairs + perTask - 1) / perTask;
+  parallelFor(threads, H * groups, [&](int64_t task, int) {
+    const int64_t h = task / groups, p0 = (task % groups) * perTask, p1 = std::min(pairs, p0 + perTask);
+    std::vector<cd> kf(static_cast<size_t>(n), cd(0, 0)), z(static_cast<size_t>(n));
+    for (int64_t l = 0; l < L; ++l) kf[l] = cd(static_cast<double>(K[h * L + l]), 0.0);
+    fft(kf.data(), n, tw, false);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t ra = (2 * p) * H + h, rb = (2 * p + 1) * H + h;
+      const bool hasB = 2 * p + 1 < batch;
+      std::fill(z.begin(), z.end(), cd(0, 0));
+      for (int64_t l = 0; l < L; ++l)
+        z[l] = cd(static_cast<double>(u[ra * L + l]), hasB ? static_cast<double>(u[rb * L + l]) : 0.0);
+      fft(z.data(), n, tw, false);
+      for (int64_t k = 0; k < n; ++k) z[k] *= kf[k];
+      fft(z.data(), n, tw, true);
+      const double d = D ? D[h] : 0.0;
+      for (int64_t l = 0; l < L; ++l) {
+        y[ra * L + l] = static_cast<T>(z[l].real() * inv + d * static_cast<double>(u[ra * L + l]));
+        if (hasB) y[rb * L + l] = static_cast<T>(z[l].imag() * inv + d * static_cast<double>(u[rb * L + l]));
+      }
+    }
+  });
+}
+
+struct ConvJob : Job {
+  FloatArray u, K, D, y;
+  int64_t R = 0, H = 0, L = 0;
+  bool hasD = false;
+  void Execute() override {
+    withDtype(u.dtype, [&](auto z) {
+      using T = decltype(z);
+      conv<T>(u.ptr<T>(), K.ptr<T>(), hasD ? D.ptr<double>() : nullptr, R, H, L, y.ptr<T>(), threads);
+      return 0;
+    });
+  }
+};
+
+// ssmConv(u (R*L), K (H*L), R, H, L, D: Float64Array(H) or Float64Array(0) for none, y (R*L), threads).
+Napi::Value SsmConv(const Napi::CallbackInfo& info) {
+  Args a(info, "ssmConv", 8);
+  auto job = std::make_unique<ConvJob>();
+  job->u = a.floats(0, "u");
+  job->K = a.floats(1, "K");
+  job->R = a.dim(2, "R");
+  job->H = a.dim(3, "H");
+  job->L = a.dim(4, "L");
+  job->D = a.floats(5, "D");
+  job->y = a.floats(6, "y");
+  job->threads = a.threads(7);
+  a.sameDtype(job->u, job->K, "u", "K");
+  a.sameDtype(job->u, job->y, "u", "y");
+  a.needDtype(job->D, DType::F64, "D");
+  if (job->H == 0 || job->R % job->H != 0)
+    jsRangeError(info.Env(), "ssmConv: argument 'R' must be a positive multiple of 'H'");
+  uint64_t R = job->R, H = job->H, L = job->L;
+  a.needLength(job->u, R * L, "u");
+  a.needLength(job->K, H * L, "K");
+  job->hasD = job->D.length != 0;
+  if (job->hasD) a.needLength(job->D, H, "D");
+  a.needLength(job->y, R * L, "y");
+  a.noAlias(job->y, job->u, "y", "u");
+  a.noAlias(job->y, job->K, "y", "K");
+  double n = 2.0 * static_cast<double>(std::max<uint64_t>(L, 1));
+  job->cost = 40.0 * static_cast<double>(R) * n * std::log2(n + 1);
+  job->keep(job->u);
+  job->keep(job->K);
+  job->keep(job->D);
+  job->keep(job->y);
+  return Submit(info.Env(), std::move(job));
+}
+
+template <class T>
+void scan(const T* u, const double* tab, int64_t R, int64_t H, int64_t N, int64_t L, T* y, int threads) {
+  parallelFor(threads, R, [&](int64_t r, int) {
+    const int64_t h = r % H;
+    const double* e = tab + 6 * h * N;
+    std::vector<cd> x(static_cast<size_t>(N), cd(0, 0)), a(static_cast<size_t>(N)), b(static_cast<size_t>(N)),
+        c(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) {
+      a[n] = cd(e[6 * n], e[6 * n + 1]);
+      b[n] = cd(e[6 * n + 2], e[6 * n + 3]);
+      c[n] = cd(e[6 * n + 4], e[6 * n + 5]);
+    }
+    for (int64_t l = 0; l < L; ++l) {
+      const double ul = static_cast<double>(u[r * L + l]);
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        x[n] = a[n] * x[n] + b[n] * ul;
+        acc += c[n].real() * x[n].real() - c[n].imag() * x[n].imag();
+      }
+      y[r * L + l] = static_cast<T>(acc);
+    }
+  });
+}
+
+struct ScanJob : Job {
+  FloatArray u, tab, y;
+  int64_t R = 0, H = 0, N = 0, L = 0;
+  void Execute() override {
+    withDtype(u.dtype, [&](auto z) {
+      using T = decltype(z);
+      scan<T>(u.ptr<T>(), tab.ptr<double>(), R, H, N, L, y.ptr<T>(), threads);
+      return 0;
+    });
+  }
+};
+
+// ssmScan(u (R*L), table: Float64Array(H*N*6) rows (aRe, aIm, bRe, bIm, cRe, cIm), R, H, N, L, y, threads).
+Napi::Value SsmScan(const Napi::CallbackInfo& info) {
+  Args a(info, "ssmScan", 8);
+  auto job = std::make_unique<ScanJob>();
+  job->u = a.floats(0, "u");
+  job->tab = a.floats(1, "table");
+  job->R = a.dim(2, "R");
+  job->H = a.dim(3, "H");
+  job->N = a.dim(4, "N");
+  job->L = a.dim(5, "L");
+  job->y = a.floats(6, "y");
+  job->threads = a.threads(7);
+  a.sameDtype(job->u, job->y, "u", "y");
+  a.needDtype(job->tab, DType::F64, "table");
+  if (job->H == 0 || job->R % job->H != 0)
+    jsRangeError(info.Env(), "ssmScan: argument 'R' must be a positive multiple of 'H'");
+  uint64_t R = job->R, H = job->H, N = job->N, L = job->L;
+  a.needLength(job->u, R * L, "u");
+  a.needLength(job->tab, H * N * 6, "table");
+  a.needLength(job->y, R * L, "y");
+  a.noAlias(job->y, job->u, "y", "u");
+  a.noAlias(job->y, job->tab, "y", "table");
+  job->cost = 8.0 * static_cast<double>(R) * N * L;
+  job->keep(job->u);
+  job->keep(job->tab);
+  job->keep(job->y);
+  return Submit(info.Env(), std::move(job));
+}
+
+}  // namespace
+
+void RegisterSsm(Napi::Env env, Napi::Object exports) {
+  exports.Set("ssmVandermonde", Napi::Function::New(env, SsmVandermonde, "ssmVandermonde"));
+  exports.Set("ssmConv", Napi::Function::New(env, SsmConv, "ssmConv"));
+  exports.Set("ssmScan", Napi::Function::New(env, SsmScan, "ssmScan"));
+}
+
+}  // namespace lr

@@ -1,0 +1,145 @@
+/**
+ * State-space model kernels (wgsl/ssm_kernel.wgsl, wgsl/fft.wgsl, wgsl/ssm_scan.wgsl): the Vandermonde
+ * kernel with an exact modular phase, the batched FFT convolution (pair packing, radix-4/2 Stockham
+ * passes, channel-wise product, unpacking with D u), and the associative-scan recurrence.
+ */
+import type { DenseRef } from '../../../backend.js';
+import type { GpuStore } from '../context.js';
+import { ceilDiv, store, type GpuEnv } from '../env.js';
+import type { ProgramDesc } from '../program.js';
+
+const VANDERMONDE: ProgramDesc = {
+  name: 'ssm_vandermonde',
+  file: 'ssm_kernel.wgsl',
+  entry: 'vandermonde',
+  bindings: ['read', 'rw'],
+  uniforms: [['H', 'u32'], ['N', 'u32'], ['L', 'u32'], ['tiles_l', 'u32']],
+};
+
+const FFT_UNIFORMS = [
+  ['rows', 'u32'], ['n', 'u32'], ['L', 'u32'], ['H', 'u32'], ['ns', 'u32'], ['radix', 'u32'],
+  ['inverse', 'u32'], ['p0', 'u32'], ['batch', 'u32'], ['has_d', 'u32'],
+] as const;
+const fftProgram = (entry: string, bindings: ProgramDesc['bindings']): ProgramDesc => ({ name: `fft_${entry}`, file: 'fft.wgsl', entry, bindings, uniforms: FFT_UNIFORMS });
+const PACK_PAIRS = fftProgram('pack_pairs', ['read', 'rw']);
+const PACK_REAL = fftProgram('pack_real', ['read', 'rw']);
+const STOCKHAM = fftProgram('stockham', ['read', 'rw', 'read']);
+const MUL_CHANNEL = fftProgram('mul_channel', ['rw', 'read']);
+const UNPACK_PAIRS = fftProgram('unpack_pairs', ['read', 'read', 'read', 'rw']);
+
+const SCAN: ProgramDesc = {
+  name: 'ssm_scan',
+  file: 'ssm_scan.wgsl',
+  entry: 'scan',
+  bindings: ['read', 'read', 'rw'],
+  uniforms: [['R', 'u32'], ['H', 'u32'], ['N', 'u32'], ['L', 'u32'], ['chunk', 'u32']],
+};
+
+/** K[h, l] = Re sum_n w exp(l z) from the f64 table (wRe, wIm, zRe, zIm) per (h, n). */
+export function vandermonde(env: GpuEnv, table: Float64Array, H: number, N: number, L: number): GpuStore {
+  const words = new Uint32Array(H * N * 5);
+  const f = new Float32Array(words.buffer);
+  const TWO32 = 2 ** 32;
+  for (let i = 0; i < H * N; i++) {
+    f[5 * i] = table[4 * i];
+    f[5 * i + 1] = table[4 * i + 1];
+    f[5 * i + 2] = table[4 * i + 2];
+    // per-step rotation in turns modulo 1 as a 64-bit fixed-point fraction (hi, lo)
+    const turns = table[4 * i + 3] / (2 * Math.PI);
+    const t = turns - Math.floor(turns);
+    const hiF = t * TWO32;
+    const hi = Math.min(Math.floor(hiF), TWO32 - 1);
+    const lo = Math.min(Math.floor((hiF - hi) * TWO32), TWO32 - 1);
+    words[5 * i + 3] = hi >>> 0;
+    words[5 * i + 4] = lo >>> 0;
+  }
+  const out = env.ctx.alloc(H * L * 4);
+  const tab = env.ctx.upload(words);
+  const tilesL = ceilDiv(L, 256);
+  try {
+    env.ctx.dispatch(VANDERMONDE, { bindings: [tab, out], uniforms: { H, N, L, tiles_l: tilesL }, workgroups: H * tilesL });
+  } finally {
+    env.ctx.release(tab);
+  }
+  return out;
+}
+
+/** Radices of the Stockham passes for n = 2^m: radix 4, and one radix-2 pass when m is odd. */
+function radices(n: number): number[] {
+  const m = Math.round(Math.log2(n));
+  const r: number[] = [];
+  if (m % 2 === 1) r.push(2);
+  for (let i = 0; i < Math.floor(m / 2); i++) r.push(4);
+  return r;
+}
+
+/** In-place (ping-pong) FFT of `rows` complex rows of length n in `a`; returns the buffer holding the result. */
+function fftRows(env: GpuEnv, a: GpuStore, b: GpuStore, tw: GpuStore, rows: number, n: number, inverse: boolean): GpuStore {
+  let src = a, dst = b, ns = 1;
+  for (const radix of radices(n)) {
+    env.ctx.dispatch(STOCKHAM, {
+      bindings: [src, dst, tw],
+      uniforms: { rows, n, L: 0, H: 1, ns, radix, inverse: inverse ? 1 : 0, p0: 0, batch: 0, has_d: 0 },
+      workgroups: ceilDiv((rows * n) / radix, 256),
+    });
+    ns *= radix;
+    [src, dst] = [dst, src];
+  }
+  return src;
+}
+
+/** Causal convolution of u ((batch H) x L) with K (H x L) (+ D u), by FFT with n = 2^k >= 2L. */
+export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | null): GpuStore {
+  const H = k.rows, L = u.cols, batch = u.rows / H;
+  let n = 1;
+  while (n < 2 * L) n *= 2;
+  const limit = Math.min(env.ctx.limits.maxStorageBufferBindingSize, 256 * 2 ** 20);
+  const rowBytes = n * 8;
+  if (H * rowBytes > limit)
+    throw new RangeError(`ssmConv: ${H} channels of ${n}-point complex spectra need ${H * rowBytes} bytes, above this WebGPU device's buffer limit (${limit}); use fewer channels per call or the native backend`);
+  const pairs = Math.ceil(batch / 2);
+  const chunkPairs = Math.max(1, Math.min(pairs, Math.floor(limit / (H * rowBytes))));
+  const ctx = env.ctx;
+  const twHost = new Float32Array(n);
+  for (let t = 0; t < n / 2; t++) {
+    const ang = (-2 * Math.PI * t) / n;
+    twHost[2 * t] = Math.cos(ang);
+    twHost[2 * t + 1] = Math.sin(ang);
+  }
+  const tw = ctx.upload(twHost);
+  const y = ctx.alloc(u.rows * L * 4);
+  const dBuf = ctx.upload(d ? Float32Array.from(d) : new Float32Array(1));
+  const kA = ctx.alloc(H * rowBytes), kB = ctx.alloc(H * rowBytes);
+  const zA = ctx.alloc(chunkPairs * H * rowBytes), zB = ctx.alloc(chunkPairs * H * rowBytes);
+  const base = { n, L, H, ns: 1, radix: 2, inverse: 0, p0: 0, batch, has_d: d ? 1 : 0 };
+  try {
+    ctx.dispatch(PACK_REAL, { bindings: [store(k), kA], uniforms: { ...base, rows: H }, workgroups: ceilDiv(H * n, 256) });
+    const kSpec = fftRows(env, kA, kB, tw, H, n, false);
+    for (let p0 = 0; p0 < pairs; p0 += chunkPairs) {
+      const rows = Math.min(chunkPairs, pairs - p0) * H;
+      const uni = { ...base, rows, p0 };
+      ctx.dispatch(PACK_PAIRS, { bindings: [store(u), zA], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      const f = fftRows(env, zA, zB, tw, rows, n, false);
+      ctx.dispatch(MUL_CHANNEL, { bindings: [f, kSpec], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      const other = f === zA ? zB : zA;
+      const g = fftRows(env, f, other, tw, rows, n, true);
+      ctx.dispatch(UNPACK_PAIRS, { bindings: [g, store(u), dBuf, y], uniforms: uni, workgroups: ceilDiv(rows * L, 256) });
+    }
+  } finally {
+    for (const s of [tw, dBuf, kA, kB, zA, zB]) ctx.release(s);
+  }
+  return y;
+}
+
+/** The diagonal recurrence from the f64 table (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
+export function scan(env: GpuEnv, u: DenseRef, table: Float64Array, H: number, N: number): GpuStore {
+  const R = u.rows, L = u.cols;
+  const y = env.ctx.alloc(R * L * 4);
+  const tab = env.ctx.upload(Float32Array.from(table));
+  try {
+    env.ctx.dispatch(SCAN, { bindings: [store(u), tab, y], uniforms: { R, H, N, L, chunk: ceilDiv(L, 256) }, workgroups: R });
+  } finally {
+    env.ctx.release(tab);
+  }
+  return y;
+}
