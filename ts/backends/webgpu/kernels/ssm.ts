@@ -100,8 +100,8 @@ export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | nu
   const pairs = Math.ceil(batch / 2);
   const chunkPairs = Math.max(1, Math.min(pairs, Math.floor(limit / (H * rowBytes))));
   const ctx = env.ctx;
-  const twHost = new Float32Array(n);
-  for (let t = 0; t < n / 2; t++) {
+  const twHost = new Float32Array(2 * n); // r k stride < n: the full circle
+  for (let t = 0; t < n; t++) {
     const ang = (-2 * Math.PI * t) / n;
     twHost[2 * t] = Math.cos(ang);
     twHost[2 * t + 1] = Math.sin(ang);
