@@ -57,6 +57,10 @@ const SPECS: Record<string, Kind[]> = {
   svd: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * Math.min(d.m, d.n)), F((d) => Math.min(d.m, d.n), true), F((d) => d.n * Math.min(d.m, d.n)), T],
   spmm: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), { t: 'Inull', len: (d) => d.nnz }, dim('m'), dim('n'), F((d) => d.n * d.p), dim('p'), F((d) => d.m * d.p), T],
   sddmm: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.m * d.k), F((d) => d.n * d.k), dim('k'), F((d) => d.nnz), T],
+  eigGeneral: [F((d) => d.n * d.n, true), dim('n'), F((d) => d.n, true), F((d) => d.n, true), F((d) => d.n * d.n, true), F((d) => d.n * d.n, true), T],
+  ssmVandermonde: [F((d) => d.m * d.n * 4, true), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.k), T],
+  ssmConv: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.k), int((d) => d.m * d.p), dim('m'), dim('k'), F((d) => d.m, true), F((d) => d.m * d.p * d.k), T],
+  ssmScan: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.n * 6, true), int((d) => d.m * d.p), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.p * d.k), T],
 };
 
 const JUNK: unknown[] = [undefined, null, -1, 0.5, NaN, Infinity, 2 ** 31, 1e12, '3', 'x', {}, [], [1, 2], true, () => 0, new Uint8Array(4), new Int32Array(3), new Float32Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];
