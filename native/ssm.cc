@@ -22,6 +22,12 @@ namespace {
 
 using cd = std::complex<double>;
 constexpr int64_t kBlock = 64;
+
+// Plain complex product (std::complex's operator* goes through the C99 Annex G NaN/Inf recovery,
+// __muldc3, which is several times slower; here a NaN input simply gives NaN).
+inline cd mul(cd a, cd b) {
+  return cd(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
+}
 constexpr int64_t kChunk = 2048;
 
 template <class T>
@@ -34,13 +40,17 @@ void vandermonde(const double* tab, int64_t H, int64_t N, int64_t L, T* out, int
       const double* e = tab + 4 * (h * N + n);
       const double wr = e[0], wi = e[1], zr = e[2], zi = e[3];
       const cd step = std::exp(cd(zr, zi));
+      const double sr = step.real(), si = step.imag();
       for (int64_t b = l0; b < l1; b += kBlock) {
-        const double fb = static_cast<double>(b);
-        cd p = std::exp(fb * zr) * cd(std::cos(fb * zi), std::sin(fb * zi));
+        const double fb = static_cast<double>(b), m = std::exp(fb * zr);
+        double pr = m * std::cos(fb * zi), pi = m * std::sin(fb * zi);
         const int64_t e1 = std::min(l1, b + kBlock);
+        double* a = acc.data() - l0;
         for (int64_t l = b; l < e1; ++l) {
-          acc[l - l0] += wr * p.real() - wi * p.imag();
-          p *= step;
+          a[l] += wr * pr - wi * pi;
+          const double t = pr * sr - pi * si;
+          pi = pr * si + pi * sr;
+          pr = t;
         }
       }
     }
@@ -95,7 +105,7 @@ void fft(cd* x, int64_t n, const std::vector<cd>& tw, bool inverse) {
       for (int64_t k = 0; k < half; ++k) {
         cd w = tw[k * stride];
         if (inverse) w = std::conj(w);
-        const cd t = w * x[s + k + half];
+        const cd t = mul(w, x[s + k + half]);
         x[s + k + half] = x[s + k] - t;
         x[s + k] += t;
       }
@@ -129,7 +139,7 @@ void conv(const T* u, const T* K, const double* D, int64_t R, int64_t H, int64_t
       for (int64_t l = 0; l < L; ++l)
         z[l] = cd(static_cast<double>(u[ra * L + l]), hasB ? static_cast<double>(u[rb * L + l]) : 0.0);
       fft(z.data(), n, tw, false);
-      for (int64_t k = 0; k < n; ++k) z[k] *= kf[k];
+      for (int64_t k = 0; k < n; ++k) z[k] = mul(z[k], kf[k]);
       fft(z.data(), n, tw, true);
       const double d = D ? D[h] : 0.0;
       for (int64_t l = 0; l < L; ++l) {
@@ -203,7 +213,7 @@ void scan(const T* u, const double* tab, int64_t R, int64_t H, int64_t N, int64_
       const double ul = static_cast<double>(u[r * L + l]);
       double acc = 0;
       for (int64_t n = 0; n < N; ++n) {
-        x[n] = a[n] * x[n] + b[n] * ul;
+        x[n] = mul(a[n], x[n]) + b[n] * ul;
         acc += c[n].real() * x[n].real() - c[n].imag() * x[n].imag();
       }
       y[r * L + l] = static_cast<T>(acc);

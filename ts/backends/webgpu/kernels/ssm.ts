@@ -1,7 +1,8 @@
 /**
  * State-space model kernels (wgsl/ssm_kernel.wgsl, wgsl/fft.wgsl, wgsl/ssm_scan.wgsl): the Vandermonde
- * kernel with an exact modular phase, the batched FFT convolution (pair packing, radix-4/2 Stockham
- * passes, channel-wise product, unpacking with D u), and the associative-scan recurrence.
+ * kernel with an exact modular phase, the batched FFT convolution (pair packing, radix-2 DIF / DIT FFTs
+ * whose short spans run in workgroup memory, channel-wise product in bit-reversed order, unpacking with
+ * D u), and the associative-scan recurrence.
  */
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
@@ -17,13 +18,18 @@ const VANDERMONDE: ProgramDesc = {
 };
 
 const FFT_UNIFORMS = [
-  ['rows', 'u32'], ['n', 'u32'], ['L', 'u32'], ['H', 'u32'], ['ns', 'u32'], ['radix', 'u32'],
-  ['inverse', 'u32'], ['p0', 'u32'], ['batch', 'u32'], ['has_d', 'u32'],
+  ['rows', 'u32'], ['n', 'u32'], ['L', 'u32'], ['H', 'u32'], ['ns', 'u32'], ['p0', 'u32'], ['batch', 'u32'],
+  ['has_d', 'u32'], ['blk', 'u32'],
 ] as const;
 const fftProgram = (entry: string, bindings: ProgramDesc['bindings']): ProgramDesc => ({ name: `fft_${entry}`, file: 'fft.wgsl', entry, bindings, uniforms: FFT_UNIFORMS });
 const PACK_PAIRS = fftProgram('pack_pairs', ['read', 'rw']);
 const PACK_REAL = fftProgram('pack_real', ['read', 'rw']);
-const STOCKHAM = fftProgram('stockham', ['read', 'rw', 'read']);
+const DIF_GLOBAL = fftProgram('dif_global', ['rw', 'read']);
+const DIF_LOCAL = fftProgram('dif_local', ['rw', 'read']);
+const DIT_GLOBAL = fftProgram('dit_global', ['rw', 'read']);
+const DIT_LOCAL = fftProgram('dit_local', ['rw', 'read']);
+/** Points per workgroup-memory block of the local FFT stages (2048 x 8 bytes = 16 KiB, the WebGPU minimum limit). */
+const BLOCK = 2048;
 const MUL_CHANNEL = fftProgram('mul_channel', ['rw', 'read']);
 const UNPACK_PAIRS = fftProgram('unpack_pairs', ['read', 'read', 'read', 'rw']);
 
@@ -64,28 +70,26 @@ export function vandermonde(env: GpuEnv, table: Float64Array, H: number, N: numb
   return out;
 }
 
-/** Radices of the Stockham passes for n = 2^m: radix 4, and one radix-2 pass when m is odd. */
-function radices(n: number): number[] {
-  const m = Math.round(Math.log2(n));
-  const r: number[] = [];
-  if (m % 2 === 1) r.push(2);
-  for (let i = 0; i < Math.floor(m / 2); i++) r.push(4);
-  return r;
-}
-
-/** In-place (ping-pong) FFT of `rows` complex rows of length n in `a`; returns the buffer holding the result. */
-function fftRows(env: GpuEnv, a: GpuStore, b: GpuStore, tw: GpuStore, rows: number, n: number, inverse: boolean): GpuStore {
-  let src = a, dst = b, ns = 1;
-  for (const radix of radices(n)) {
-    env.ctx.dispatch(STOCKHAM, {
-      bindings: [src, dst, tw],
-      uniforms: { rows, n, L: 0, H: 1, ns, radix, inverse: inverse ? 1 : 0, p0: 0, batch: 0, has_d: 0 },
-      workgroups: ceilDiv((rows * n) / radix, 256),
-    });
-    ns *= radix;
-    [src, dst] = [dst, src];
+/**
+ * In-place FFT of `rows` complex rows of length n (a power of two) in `z`. Forward: decimation in
+ * frequency, the output in bit-reversed order; inverse (unscaled): decimation in time from bit-reversed
+ * input to natural order. Spans above BLOCK take one global dispatch each, the rest one workgroup-memory
+ * dispatch.
+ */
+function fftInPlace(env: GpuEnv, z: GpuStore, tw: GpuStore, rows: number, n: number, inverse: boolean): void {
+  const blk = Math.min(n, BLOCK);
+  const uni = (ns: number) => ({ rows, n, L: 0, H: 1, ns, p0: 0, batch: 0, has_d: 0, blk });
+  const globalSpans: number[] = [];
+  for (let s = n; s > blk; s /= 2) globalSpans.push(s);
+  const local = () => env.ctx.dispatch(inverse ? DIT_LOCAL : DIF_LOCAL, { bindings: [z, tw], uniforms: uni(blk), workgroups: rows * (n / blk) });
+  const global = (s: number) => env.ctx.dispatch(inverse ? DIT_GLOBAL : DIF_GLOBAL, { bindings: [z, tw], uniforms: uni(s), workgroups: ceilDiv((rows * n) / 2, 256) });
+  if (!inverse) {
+    for (const s of globalSpans) global(s);
+    local();
+  } else {
+    local();
+    for (const s of globalSpans.reverse()) global(s);
   }
-  return src;
 }
 
 /** Causal convolution of u ((batch H) x L) with K (H x L) (+ D u), by FFT with n = 2^k >= 2L. */
@@ -100,8 +104,8 @@ export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | nu
   const pairs = Math.ceil(batch / 2);
   const chunkPairs = Math.max(1, Math.min(pairs, Math.floor(limit / (H * rowBytes))));
   const ctx = env.ctx;
-  const twHost = new Float32Array(2 * n); // r k stride < n: the full circle
-  for (let t = 0; t < n; t++) {
+  const twHost = new Float32Array(n); // tw[t] = exp(-2 pi i t / n), t < n / 2
+  for (let t = 0; t < n / 2; t++) {
     const ang = (-2 * Math.PI * t) / n;
     twHost[2 * t] = Math.cos(ang);
     twHost[2 * t + 1] = Math.sin(ang);
@@ -109,24 +113,24 @@ export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | nu
   const tw = ctx.upload(twHost);
   const y = ctx.alloc(u.rows * L * 4);
   const dBuf = ctx.upload(d ? Float32Array.from(d) : new Float32Array(1));
-  const kA = ctx.alloc(H * rowBytes), kB = ctx.alloc(H * rowBytes);
-  const zA = ctx.alloc(chunkPairs * H * rowBytes), zB = ctx.alloc(chunkPairs * H * rowBytes);
-  const base = { n, L, H, ns: 1, radix: 2, inverse: 0, p0: 0, batch, has_d: d ? 1 : 0 };
+  const kz = ctx.alloc(H * rowBytes);
+  const z = ctx.alloc(chunkPairs * H * rowBytes);
+  const base = { n, L, H, ns: 1, p0: 0, batch, has_d: d ? 1 : 0, blk: Math.min(n, BLOCK) };
   try {
-    ctx.dispatch(PACK_REAL, { bindings: [store(k), kA], uniforms: { ...base, rows: H }, workgroups: ceilDiv(H * n, 256) });
-    const kSpec = fftRows(env, kA, kB, tw, H, n, false);
+    ctx.dispatch(PACK_REAL, { bindings: [store(k), kz], uniforms: { ...base, rows: H }, workgroups: ceilDiv(H * n, 256) });
+    fftInPlace(env, kz, tw, H, n, false);
     for (let p0 = 0; p0 < pairs; p0 += chunkPairs) {
       const rows = Math.min(chunkPairs, pairs - p0) * H;
       const uni = { ...base, rows, p0 };
-      ctx.dispatch(PACK_PAIRS, { bindings: [store(u), zA], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
-      const f = fftRows(env, zA, zB, tw, rows, n, false);
-      ctx.dispatch(MUL_CHANNEL, { bindings: [f, kSpec], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
-      const other = f === zA ? zB : zA;
-      const g = fftRows(env, f, other, tw, rows, n, true);
-      ctx.dispatch(UNPACK_PAIRS, { bindings: [g, store(u), dBuf, y], uniforms: uni, workgroups: ceilDiv(rows * L, 256) });
+      ctx.dispatch(PACK_PAIRS, { bindings: [store(u), z], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      fftInPlace(env, z, tw, rows, n, false);
+      // both spectra are in the same bit-reversed order: the product needs no reordering
+      ctx.dispatch(MUL_CHANNEL, { bindings: [z, kz], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      fftInPlace(env, z, tw, rows, n, true);
+      ctx.dispatch(UNPACK_PAIRS, { bindings: [z, store(u), dBuf, y], uniforms: uni, workgroups: ceilDiv(rows * L, 256) });
     }
   } finally {
-    for (const s of [tw, dBuf, kA, kB, zA, zB]) ctx.release(s);
+    for (const s of [tw, dBuf, kz, z]) ctx.release(s);
   }
   return y;
 }
