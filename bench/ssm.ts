@@ -107,6 +107,9 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   progress(suite, `PTD N = ${N}, optimize (defaults: deterministic start at 0.07, gamma 10, 600 Adam steps)`);
   const [opt, optS] = await sec(() => ssm.ptd(A, N, { method: 'optimize', iters: args.quick ? 100 : 600, reflect: false }));
   const optRow = { cond: opt.condV, delta: opt.relPerturbation, gap: ptdGap(opt, B, C, N, s, GH), pos: opt.Lambda.re.filter((x) => x > 0).length, seconds: optS };
+  progress(suite, `PTD N = ${N}, optimize with complex E (start exp(i(jk + j + 2k + 1)) at 0.02)`);
+  const [optc, optcS] = await sec(() => ssm.ptd(A, N, { method: 'optimize', complex: true, iters: args.quick ? 100 : 600, reflect: false }));
+  const optcRow = { cond: optc.condV, delta: optc.relPerturbation, gap: ptdGap(optc, B, C, N, s, GH), pos: optc.Lambda.re.filter((x) => x > 0).length, seconds: optcS };
   const s4d = maxGap(GH, (() => {
     const nrm = ssm.hippoNormal(N);
     return ssm.transfer({ Lambda: nrm.Lambda, B: nrm.B, C: cmatmul({ re: C, im: new Float64Array(N) }, nrm.V, 1, N, N) }, s);
@@ -201,6 +204,7 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   const h1 = ['delta = ||E||_2/||A||_2', 'deterministic E: cond(V~)', 'gap (#Re>0)', `Gaussian E (${seeds.length} seeds): cond(V~) median [min, max]`, 'gap median'];
   const r1 = trade.map((t) => [String(t.delta), e3(t.detCond), `${e3(t.detGap)} (${t.detPos})`, `${e3(median(t.rndCond))} [${e3(Math.min(...t.rndCond))}, ${e3(Math.max(...t.rndCond))}]`, e3(median(t.rndGap))]);
   r1.push([`${optRow.delta.toFixed(4)} (optimized)`, optRow.cond.toFixed(3), `${e3(optRow.gap)} (${optRow.pos})`, `${optRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`, '']);
+  r1.push([`${optcRow.delta.toFixed(4)} (optimized, complex E)`, optcRow.cond.toFixed(3), `${e3(optcRow.gap)} (${optcRow.pos})`, `${optcRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`, '']);
   r1.push(['S4D (normal part, no E)', '1 (unitary V)', e3(s4d.value), '', '']);
   const h2 = ['N', 'sup |G_H - G_S4D|', '/ N^2', 'at omega', 'omega / (N^2/pi)'];
   const r2 = spikes.map((p) => [String(p.N), p.sup.toPrecision(6), (p.sup / p.N ** 2).toFixed(4), p.omega.toPrecision(6), (p.omega / (p.N ** 2 / Math.PI)).toFixed(4)]);
@@ -216,7 +220,7 @@ export async function runSsm(args: BenchArgs): Promise<void> {
     .filter(([k]) => k !== 'threads' && k !== 'FMA peak' && k !== 'python')
     .map(([k, v]): [string, string] => (k === 'adapter' ? [k, adapter ?? 'none used'] : [k, v]));
   const what = [
-    `(1) HiPPO-LegS N = ${N}, B_n = sqrt(2n+1), C = B^T (||B|| ||C|| = N^2 = 4096). gap = max |G_HiPPO(i w) - G_PTD(i w)| over the spec's 16001-point grid w = 10^(-3 + 8j/16000), with the unreflected eigenvalues of A + E (#Re>0 counts the right-half-plane ones that ssm.ptd reflects by default). Gaussian E: Philox seeds 0..${seeds.length - 1} (not numpy's streams; compare medians with the spec, not single values). Optimized: Adam on cond(V)^2 + 10 ||E||_F with the analytic gradient, real E, deterministic start at delta = 0.07.`,
+    `(1) HiPPO-LegS N = ${N}, B_n = sqrt(2n+1), C = B^T (||B|| ||C|| = N^2 = 4096). gap = max |G_HiPPO(i w) - G_PTD(i w)| over the spec's 16001-point grid w = 10^(-3 + 8j/16000), with the unreflected eigenvalues of A + E (#Re>0 counts the right-half-plane ones that ssm.ptd reflects by default). Gaussian E: Philox seeds 0..${seeds.length - 1} (not numpy's streams; compare medians with the spec, not single values). Optimized: Adam on cond(V)^2 + 10 ||E||_F with the analytic gradient, 600 steps; real E from the deterministic start at delta = 0.07, complex E from exp(i(jk + j + 2k + 1)) at 0.02 (complex Schur eigensolver; the gap then uses the unreflected, not conjugate-paired modes).`,
     `S4D spike: sup over a 4001-point log grid to 50 N^2 plus the modes' frequencies, refined by golden section around the 4 largest values.`,
     `(2) Kernel: K[h, l] = 2 Re sum_n C[h, n] Bfac LambdaBar_n^l (ZOH) with the ${N / 2} upper modes of HiPPO-N${N}, dt log-spaced in [1e-3, 1e-1] over the ${H} channels; one warm-up, best of 2 runs (time to a completed device result: a max-norm reduction is awaited). FFT convolution: u = randn(${batch * H} x ${L}), n = ${2 * L} point transforms (two real rows per complex FFT), best of 2 runs (WebGPU: 1 run). lavapipe runs the WGSL on the 2 CPU cores of this VM, so the webgpu row measures a CPU emulation, not a GPU.`,
   ];
@@ -255,7 +259,7 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick: args.quick, options: { N, H, L, batch, deltas, seeds }, machine: header.machine, versions: header.versions, addon: header.addon, results: { trade, optimized: optRow, s4d: s4d.value, spikes, device: dev } };
+    const json = { suite, schema: 1, quick: args.quick, options: { N, H, L, batch, deltas, seeds }, machine: header.machine, versions: header.versions, addon: header.addon, results: { trade, optimized: optRow, optimizedComplex: optcRow, s4d: s4d.value, spikes, device: dev } };
     const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

@@ -9,6 +9,7 @@
 // Automatic Computation vol. II); the code is written from that description.
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <limits>
 #include <vector>
 
@@ -433,10 +434,217 @@ Napi::Value EigGeneral(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
+// ---- complex variant (for complex perturbations): Householder Hessenberg reduction, single-shift
+// complex QR (Wilkinson shift, exceptional shifts) to the complex Schur form T = Z^H A Z, eigenvectors of
+// the triangular T by back-substitution, multiplied by Z, unit columns.
+using cx = std::complex<double>;
+
+inline cx cmul(cx a, cx b) { return cx(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()); }
+inline double cabs1(cx a) { return std::fabs(a.real()) + std::fabs(a.imag()); }
+
+struct CMat {
+  cx* a;
+  int64_t n;
+  cx& operator()(int64_t i, int64_t j) const { return a[i * n + j]; }
+};
+
+void hessenbergComplex(CMat H, CMat Z) {
+  const int64_t n = H.n;
+  std::vector<cx> u(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) Z(i, j) = i == j ? cx(1, 0) : cx(0, 0);
+  for (int64_t m = 1; m + 1 < n; ++m) {
+    double scale = 0;
+    for (int64_t i = m; i < n; ++i) scale += cabs1(H(i, m - 1));
+    if (scale == 0) continue;
+    double ss = 0;
+    for (int64_t i = m; i < n; ++i) {
+      u[i] = H(i, m - 1) / scale;
+      ss += std::norm(u[i]);
+    }
+    const double nx = std::sqrt(ss), a0 = std::abs(u[m]);
+    const cx phase = a0 > 0 ? u[m] / a0 : cx(1, 0);
+    const cx alpha = -phase * nx;  // P x = alpha e_m (scaled)
+    u[m] -= alpha;
+    double uu = 0;
+    for (int64_t i = m; i < n; ++i) uu += std::norm(u[i]);
+    if (uu == 0) continue;
+    const double f2 = 2.0 / uu;
+    for (int64_t j = m; j < n; ++j) {  // H <- P H, P = I - 2 u u^H / uu
+      cx f = 0;
+      for (int64_t i = m; i < n; ++i) f += cmul(std::conj(u[i]), H(i, j));
+      f *= f2;
+      for (int64_t i = m; i < n; ++i) H(i, j) -= cmul(u[i], f);
+    }
+    for (int64_t i = 0; i < n; ++i) {  // H <- H P
+      cx f = 0;
+      for (int64_t j = m; j < n; ++j) f += cmul(H(i, j), u[j]);
+      f *= f2;
+      for (int64_t j = m; j < n; ++j) H(i, j) -= cmul(f, std::conj(u[j]));
+    }
+    for (int64_t i = 0; i < n; ++i) {  // Z <- Z P
+      cx f = 0;
+      for (int64_t j = m; j < n; ++j) f += cmul(Z(i, j), u[j]);
+      f *= f2;
+      for (int64_t j = m; j < n; ++j) Z(i, j) -= cmul(f, std::conj(u[j]));
+    }
+    H(m, m - 1) = alpha * scale;
+    for (int64_t i = m + 1; i < n; ++i) H(i, m - 1) = 0;
+  }
+}
+
+// Rotation G = [[c, s], [-conj(s), c]] (c real) with G [x; y] = [r; 0].
+void givens(cx x, cx y, double& c, cx& s) {
+  const double ax = std::abs(x), ay = std::abs(y);
+  if (ay == 0) { c = 1; s = 0; return; }
+  if (ax == 0) { c = 0; s = std::conj(y) / ay; return; }
+  const double nrm = std::hypot(ax, ay);
+  c = ax / nrm;
+  s = cmul(x / ax, std::conj(y)) / nrm;
+}
+
+void schurComplex(CMat H, CMat Z) {
+  const int64_t n = H.n;
+  const double eps = std::numeric_limits<double>::epsilon();
+  double norm = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = std::max<int64_t>(i - 1, 0); j < n; ++j) norm = std::max(norm, cabs1(H(i, j)));
+  int64_t hi = n - 1, iter = 0, total = 0;
+  const int64_t maxTotal = 100 * std::max<int64_t>(n, 10);
+  while (hi > 0) {
+    int64_t l = hi;
+    for (; l > 0; --l) {
+      double s = cabs1(H(l - 1, l - 1)) + cabs1(H(l, l));
+      if (s == 0) s = norm;
+      if (cabs1(H(l, l - 1)) <= eps * s) { H(l, l - 1) = 0; break; }
+    }
+    if (l == hi) { --hi; iter = 0; continue; }
+    if (++total > maxTotal) throwGeneric("eigGeneralComplex: the QR iteration did not converge");
+    ++iter;
+    cx mu;
+    if (iter % 10 == 0) {  // exceptional shift
+      mu = H(hi, hi) + cx(0.75 * cabs1(H(hi, hi - 1)), 0);
+    } else {  // Wilkinson: the eigenvalue of the trailing 2 x 2 block nearer to H(hi, hi)
+      const cx a = H(hi - 1, hi - 1), b = H(hi - 1, hi), c = H(hi, hi - 1), d = H(hi, hi);
+      const cx tr2 = (a + d) * 0.5, det = cmul(a, d) - cmul(b, c);
+      const cx disc = std::sqrt(cmul(tr2, tr2) - det);
+      const cx e1 = tr2 + disc, e2 = tr2 - disc;
+      mu = std::abs(e1 - d) < std::abs(e2 - d) ? e1 : e2;
+    }
+    cx x = H(l, l) - mu, y = H(l + 1, l);
+    for (int64_t k = l; k < hi; ++k) {
+      if (k > l) { x = H(k, k - 1); y = H(k + 1, k - 1); }
+      double c;
+      cx s;
+      givens(x, y, c, s);
+      if (k > l) { H(k, k - 1) = c * x + cmul(s, y); H(k + 1, k - 1) = 0; }
+      for (int64_t j = k > l ? k : l; j < n; ++j) {
+        const cx p = H(k, j), q = H(k + 1, j);
+        H(k, j) = c * p + cmul(s, q);
+        H(k + 1, j) = -cmul(std::conj(s), p) + c * q;
+      }
+      const int64_t last = std::min(k + 2, hi);
+      for (int64_t i = 0; i <= last; ++i) {
+        const cx p = H(i, k), q = H(i, k + 1);
+        H(i, k) = c * p + cmul(q, std::conj(s));
+        H(i, k + 1) = -cmul(p, s) + c * q;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const cx p = Z(i, k), q = Z(i, k + 1);
+        Z(i, k) = c * p + cmul(q, std::conj(s));
+        Z(i, k + 1) = -cmul(p, s) + c * q;
+      }
+    }
+  }
+}
+
+struct EigComplexJob : Job {
+  FloatArray ar, ai, wr, wi, vr, vi;
+  int64_t n = 0;
+  void Execute() override {
+    const size_t nn = static_cast<size_t>(n);
+    std::vector<cx> h(nn * nn), z(nn * nn), y(nn);
+    for (size_t i = 0; i < nn * nn; ++i) {
+      const double re = ar.ptr<double>()[i], im = ai.ptr<double>()[i];
+      if (!std::isfinite(re) || !std::isfinite(im)) throwRange("eigGeneralComplex: argument 'A' has a non-finite entry");
+      h[i] = cx(re, im);
+    }
+    if (n == 0) return;
+    CMat H{h.data(), n}, Z{z.data(), n};
+    hessenbergComplex(H, Z);
+    schurComplex(H, Z);
+    const double eps = std::numeric_limits<double>::epsilon();
+    double norm = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i; j < n; ++j) norm = std::max(norm, cabs1(H(i, j)));
+    const double smin = std::max(eps * norm, std::numeric_limits<double>::min());
+    for (int64_t k = 0; k < n; ++k) {
+      wr.ptr<double>()[k] = H(k, k).real();
+      wi.ptr<double>()[k] = H(k, k).imag();
+      const cx lam = H(k, k);
+      for (int64_t i = 0; i < n; ++i) y[i] = 0;
+      y[k] = 1;
+      for (int64_t i = k - 1; i >= 0; --i) {
+        cx r = 0;
+        for (int64_t j = i + 1; j <= k; ++j) r += cmul(H(i, j), y[j]);
+        cx d = H(i, i) - lam;
+        if (cabs1(d) < smin) d = cx(smin, 0);
+        y[i] = -r / d;
+        // rescale against overflow
+        const double t = cabs1(y[i]);
+        if (t > 1e100)
+          for (int64_t j = i; j <= k; ++j) y[j] /= t;
+      }
+      double s = 0;
+      std::vector<cx> v(nn);
+      for (int64_t i = 0; i < n; ++i) {
+        cx acc = 0;
+        for (int64_t j = 0; j <= k; ++j) acc += cmul(Z(i, j), y[j]);
+        v[i] = acc;
+        s += std::norm(acc);
+      }
+      s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        vr.ptr<double>()[i * n + k] = v[i].real() * s;
+        vi.ptr<double>()[i * n + k] = v[i].imag() * s;
+      }
+    }
+  }
+};
+
+// eigGeneralComplex(Are, Aim: Float64Array(n*n), n, valuesRe, valuesIm (n), vectorsRe, vectorsIm (n*n), threads).
+Napi::Value EigGeneralComplex(const Napi::CallbackInfo& info) {
+  Args a(info, "eigGeneralComplex", 8);
+  auto job = std::make_unique<EigComplexJob>();
+  job->ar = a.floats(0, "Are");
+  job->ai = a.floats(1, "Aim");
+  job->n = a.dim(2, "n");
+  job->wr = a.floats(3, "valuesRe");
+  job->wi = a.floats(4, "valuesIm");
+  job->vr = a.floats(5, "vectorsRe");
+  job->vi = a.floats(6, "vectorsIm");
+  job->threads = a.threads(7);
+  FloatArray* all[] = {&job->ar, &job->ai, &job->wr, &job->wi, &job->vr, &job->vi};
+  const char* names[] = {"Are", "Aim", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
+  for (int i = 0; i < 6; ++i) a.needDtype(*all[i], DType::F64, names[i]);
+  uint64_t n = static_cast<uint64_t>(job->n);
+  const uint64_t lens[] = {n * n, n * n, n, n, n * n, n * n};
+  for (int i = 0; i < 6; ++i) a.needLength(*all[i], lens[i], names[i]);
+  for (int i = 2; i < 6; ++i) {
+    for (int k = 0; k < 6; ++k)
+      if (k != i) a.noAlias(*all[i], *all[k], names[i], names[k]);
+  }
+  double dn = static_cast<double>(n);
+  job->cost = kFactorWeight * 100 * dn * dn * dn;
+  for (auto* x : all) job->keep(*x);
+  return Submit(info.Env(), std::move(job));
+}
+
 }  // namespace
 
 void RegisterEigGeneral(Napi::Env env, Napi::Object exports) {
   exports.Set("eigGeneral", Napi::Function::New(env, EigGeneral, "eigGeneral"));
+  exports.Set("eigGeneralComplex", Napi::Function::New(env, EigGeneralComplex, "eigGeneralComplex"));
 }
 
 }  // namespace lr

@@ -123,7 +123,8 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
       expect(Math.abs(gap.value / c.sup - 1)).toBeLessThan(1e-3);
       // eigen form against a dense resolvent solve on A + E (every 400th grid point)
       const AE = new Float64Array(N * N);
-      for (let i = 0; i < N * N; i++) AE[i] = A[i] + raw.E[i];
+      for (let i = 0; i < N * N; i++) AE[i] = A[i] + raw.E.re[i];
+      expect(raw.E.im.every((x) => x === 0)).toBe(true);
       const sub: Complex = { re: new Float64Array(41), im: new Float64Array(41) };
       for (let k = 0; k < 41; k++) sub.im[k] = s.im[400 * k];
       const Gd = transferDense(AE, N, B, C, sub);
@@ -148,6 +149,30 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
     expect(opt.relPerturbation).toBeLessThanOrEqual(0.1);
     expect(Math.max(...opt.Lambda.re)).toBeLessThanOrEqual(0);
   }, 120_000);
+
+  it('PTD with complex E: V diag(Lambda) V^-1 = A + E (complex eigensolver); optimize reaches cond <= 20, ||E|| / ||A|| <= 0.1', async () => {
+    const N = 64;
+    const { A } = ssm.hippo('legs', N);
+    const r = await ssm.ptd(A, N, { method: 'deterministic', delta: 1e-2, complex: true, reflect: false });
+    expect(Math.abs(r.relPerturbation - 1e-2)).toBeLessThan(1e-12);
+    expect(r.E.im.some((x) => x !== 0)).toBe(true);
+    // not conjugate-closed: some eigenvalue has no conjugate partner
+    const VL: Complex = { re: new Float64Array(N * N), im: new Float64Array(N * N) };
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) {
+        const vr = r.V.re[i * N + j], vi = r.V.im[i * N + j];
+        VL.re[i * N + j] = vr * r.Lambda.re[j] - vi * r.Lambda.im[j];
+        VL.im[i * N + j] = vr * r.Lambda.im[j] + vi * r.Lambda.re[j];
+      }
+    const R = cmatmul(VL, r.Vinv, N, N, N);
+    let worst = 0;
+    for (let i = 0; i < N * N; i++) worst = Math.max(worst, Math.hypot(R.re[i] - A[i] - r.E.re[i], R.im[i] - r.E.im[i]));
+    expect(worst / 2607.65).toBeLessThan(1e-9 * r.condV);
+    const opt = await ssm.ptd(A, N, { method: 'optimize', complex: true });
+    expect(opt.condV).toBeLessThanOrEqual(20);
+    expect(opt.relPerturbation).toBeLessThanOrEqual(0.1);
+    expect(Math.max(...opt.Lambda.re)).toBeLessThanOrEqual(0);
+  }, 180_000);
 
   it('discretize: the spec ZOH LambdaBar / BBar of K1; transfer = sum C B / (s - lambda)', () => {
     const { LambdaBar, BBar } = ssm.discretize({ Lambda: { re: [-0.5, -0.2], im: [1, 3] }, B: [1, 1] }, 0.1, 'zoh');
@@ -181,6 +206,7 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
     await expect(ssm.ptd([1, 0, 0, 1], 2, { method: 'random' })).rejects.toThrow(/seed/);
     await expect(ssm.ptd([1, 0, 0, 1], 2, { method: 'deterministic', delta: -1 })).rejects.toThrow(/'delta'/);
     await expect(ssm.ptd([1, 0, 0, 1], 2, { method: 'deterministic', bogus: 1 } as { method: 'deterministic' })).rejects.toThrow(/bogus/);
+    await expect(ssm.ptd([1, 0, 0, 1], 2, { method: 'deterministic', complex: 1 as unknown as boolean })).rejects.toThrow(/'complex'/);
     expect(() => ssm.discretize({ Lambda: [-1], B: [1] }, 0, 'zoh')).toThrow(/'dt'/);
     expect(() => ssm.discretize({ Lambda: [-1], B: [1, 2] }, 0.1, 'zoh')).toThrow(/'B'/);
     expect(() => ssm.discretize({ Lambda: [-1], B: [1] }, 0.1, 'euler' as 'zoh')).toThrow(/'method'/);

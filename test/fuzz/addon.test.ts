@@ -58,6 +58,7 @@ const SPECS: Record<string, Kind[]> = {
   spmm: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), { t: 'Inull', len: (d) => d.nnz }, dim('m'), dim('n'), F((d) => d.n * d.p), dim('p'), F((d) => d.m * d.p), T],
   sddmm: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.m * d.k), F((d) => d.n * d.k), dim('k'), F((d) => d.nnz), T],
   eigGeneral: [F((d) => d.n * d.n, true), dim('n'), F((d) => d.n, true), F((d) => d.n, true), F((d) => d.n * d.n, true), F((d) => d.n * d.n, true), T],
+  eigGeneralComplex: [F((d) => d.n * d.n, true), F((d) => d.n * d.n, true), dim('n'), F((d) => d.n, true), F((d) => d.n, true), F((d) => d.n * d.n, true), F((d) => d.n * d.n, true), T],
   ssmVandermonde: [F((d) => d.m * d.n * 4, true), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.k), T],
   ssmConv: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.k), int((d) => d.m * d.p), dim('m'), dim('k'), F((d) => d.m, true), F((d) => d.m * d.p * d.k), T],
   ssmScan: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.n * 6, true), int((d) => d.m * d.p), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.p * d.k), T],

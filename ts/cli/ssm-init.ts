@@ -42,6 +42,7 @@ export const command: Command = {
     { name: 'gamma', type: 'number', min: 0, value: 'G', description: "weight of ||E||_F in the 'optimize' objective (default 10)" },
     { name: 'iters', type: 'int', min: 0, value: 'K', description: "Adam steps of 'optimize' (default 600)" },
     { name: 'seed', type: 'int', min: 0, value: 'S', description: "seed of the Gaussian E ('random'; 'optimize': Gaussian start)" },
+    { name: 'complex', type: 'boolean', default: false, description: 'complex E (modes no longer in conjugate pairs; optimize then starts at delta 0.02)' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
     { name: 'plot', type: 'boolean', default: false, description: 'write transfer.svg: |G| of HiPPO, S4D and PTD over frequency' },
   ],
@@ -51,7 +52,7 @@ export const command: Command = {
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
     const N = ctx.flag<number>('N');
     const method = ctx.flag<PtdOptions['method']>('method');
-    const opts: PtdOptions = { method };
+    const opts: PtdOptions = { method, complex: ctx.flag<boolean>('complex') };
     for (const k of ['delta', 'gamma', 'iters', 'seed'] as const) if (ctx.args.given.has(k)) opts[k] = ctx.flag<number>(k);
     if (method === 'random' && opts.seed === undefined) opts.seed = 0;
     const outDir = await prepareOutDir(ctx.resolve(outFlag));
@@ -75,7 +76,7 @@ export const command: Command = {
     const GH = transferDense(A, N, B, C, s);
     const GP = transfer({ Lambda: r.Lambda, B: Bt, C: Ct }, s);
     const gap = maxGap(GH, GP, s);
-    ctx.out(`HiPPO-LegS N = ${N}, PTD (${method}) in ${fmtMs(ms)}`);
+    ctx.out(`HiPPO-LegS N = ${N}, PTD (${method}${opts.complex ? ', complex E' : ''}) in ${fmtMs(ms)}`);
     ctx.out(`  cond(V) = ${fmtNum(r.condV, 6)}, ||E||_2 / ||A||_2 = ${fmtNum(r.relPerturbation, 4)}, reflected eigenvalues: ${r.reflected}`);
     ctx.out(`  transfer error max |G_HiPPO - G_PTD| on i[1e-3, 1e5] = ${fmtNum(gap.value, 5)} (at w = ${fmtNum(gap.omega, 5)}; C = B^T, ||B||^2 = ${N * N})`);
     let GD: Complex | undefined;

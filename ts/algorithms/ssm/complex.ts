@@ -157,6 +157,12 @@ export async function cond2(A: Complex, n: number): Promise<number> {
   return S[m - 1] > 0 ? S[0] / S[m - 1] : Infinity;
 }
 
+/** Spectral norm of a complex n x n matrix. */
+export async function cnorm2(A: Complex, n: number): Promise<number> {
+  const { S } = await hostSvd(embed(A, n), 2 * n, 2 * n);
+  return S[0];
+}
+
 /** Spectral norm of a real row-major m x n matrix. */
 export async function norm2(A: Float64Array, m: number, n: number): Promise<number> {
   const { S } = await hostSvd(A, m, n);

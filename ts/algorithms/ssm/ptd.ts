@@ -5,9 +5,9 @@
  * gradient of cond(V) (no autograd). Everything runs on the host in f64 (N <= 1024).
  */
 import { checkFinite, checkInt, checkOneOf, checkOptions, checkBool, rangeError } from '../../errors.js';
-import { hostEig } from '../../backends/native/host.js';
+import { hostEig, hostEigComplex } from '../../backends/native/host.js';
 import { normalStreamF64 } from '../../rng/philox.js';
-import { cinv, cmatmul, cond2, extremeSingular, norm2, type Complex } from './complex.js';
+import { cinv, cmatmul, cnorm2, cond2, extremeSingular, norm2, type Complex } from './complex.js';
 import { squareArg } from './eig.js';
 
 export interface PtdOptions {
@@ -22,6 +22,12 @@ export interface PtdOptions {
   seed?: number;
   /** Reflect right-half-plane eigenvalues (Re <- -|Re|). Default true. */
   reflect?: boolean;
+  /**
+   * Complex E (the eigenvalues are then no longer conjugate pairs; use conj 'full' kernels, or 2 Re as
+   * S4-PTD does). 'deterministic' uses exp(i (jk + j + 2k + 1)) scaled like the real M, 'random' a complex
+   * Gaussian; 'optimize' starts from either and updates both parts. Default false.
+   */
+  complex?: boolean;
 }
 
 export interface PtdResult {
@@ -32,43 +38,59 @@ export interface PtdResult {
   Vinv: Complex;
   /** cond_2(V). */
   condV: number;
-  /** The perturbation (real, row-major N x N), ||E||_2 and ||E||_2 / ||A||_2. */
-  E: Float64Array;
+  /** The perturbation (row-major N x N; E.im is zero unless `complex`), ||E||_2 and ||E||_2 / ||A||_2. */
+  E: Complex;
   perturbationNorm: number;
   relPerturbation: number;
   /** Number of eigenvalues with Re > 0 that were reflected. */
   reflected: number;
 }
 
-/** The spec's deterministic direction M_jk = cos(jk + j + 2k + 1), scaled to unit 2-norm. */
-async function deterministicDirection(N: number): Promise<Float64Array> {
-  const M = new Float64Array(N * N);
-  for (let j = 0; j < N; j++) for (let k = 0; k < N; k++) M[j * N + k] = Math.cos(j * k + j + 2 * k + 1);
-  const s = await norm2(M, N, N);
-  for (let i = 0; i < M.length; i++) M[i] /= s;
+/** The spec's deterministic direction M_jk = cos(jk + j + 2k + 1) (complex: exp(i (jk + j + 2k + 1))), unit 2-norm. */
+async function deterministicDirection(N: number, complex: boolean): Promise<Complex> {
+  const M: Complex = { re: new Float64Array(N * N), im: new Float64Array(N * N) };
+  for (let j = 0; j < N; j++)
+    for (let k = 0; k < N; k++) {
+      M.re[j * N + k] = Math.cos(j * k + j + 2 * k + 1);
+      if (complex) M.im[j * N + k] = Math.sin(j * k + j + 2 * k + 1);
+    }
+  return normalized(M, N);
+}
+
+/** Philox Gaussian direction (complex: independent real and imaginary parts), unit 2-norm. */
+async function randomDirection(N: number, seed: number, complex: boolean): Promise<Complex> {
+  const g = normalStreamF64((complex ? 2 : 1) * N * N, seed);
+  return normalized({ re: g.slice(0, N * N), im: complex ? g.slice(N * N) : new Float64Array(N * N) }, N);
+}
+
+async function normalized(M: Complex, N: number): Promise<Complex> {
+  const s = await cnorm2(M, N);
+  for (let i = 0; i < N * N; i++) {
+    M.re[i] /= s;
+    M.im[i] /= s;
+  }
   return M;
 }
 
-async function randomDirection(N: number, seed: number): Promise<Float64Array> {
-  const M = normalStreamF64(N * N, seed);
-  const s = await norm2(M, N, N);
-  for (let i = 0; i < M.length; i++) M[i] /= s;
-  return M;
+function isReal(E: Complex): boolean {
+  return E.im.every((v) => v === 0);
 }
 
-function addTo(A: Float64Array, E: Float64Array): Float64Array {
-  const B = new Float64Array(A.length);
-  for (let i = 0; i < A.length; i++) B[i] = A[i] + E[i];
-  return B;
+/** Eigendecomposition of A + E (the real solver when E is real). */
+function eigOf(A: Float64Array, E: Complex, N: number): ReturnType<typeof hostEig> {
+  const re = new Float64Array(A.length);
+  for (let i = 0; i < A.length; i++) re[i] = A[i] + E.re[i];
+  return isReal(E) ? hostEig(re, N) : hostEigComplex({ re, im: E.im.slice() }, N);
 }
 
 /**
- * cond_2(V) of A~ = V Lambda V^{-1} (unit columns) and its gradient with respect to a real perturbation
- * of A~ (spec ptd-ssm.md section 2): G = kappa (u1 q1^H / s1 - un qn^H / sn), H = V^H G,
- * H' = H - (V^H V) diag(Re diag H), F_ij = 1 / (lambda_j - lambda_i), grad = W^H (conj(F) o H') V^H.
+ * cond_2(V) of A~ = A + E = V Lambda V^{-1} (unit columns) and its gradient with respect to E
+ * (spec ptd-ssm.md section 2): G = kappa (u1 q1^H / s1 - un qn^H / sn), H = V^H G,
+ * H' = H - (V^H V) diag(Re diag H), F_ij = 1 / (lambda_j - lambda_i), grad = W^H (conj(F) o H') V^H;
+ * d kappa = Re tr(grad^H dE), i.e. (d/dRe E, d/dIm E) = (Re grad, Im grad).
  */
-export async function condAndGradient(At: Float64Array, N: number): Promise<{ kappa: number; grad: Float64Array }> {
-  const { values: lam, vectors: V } = await hostEig(At, N);
+export async function condAndGradient(A: Float64Array, E: Complex, N: number): Promise<{ kappa: number; grad: Complex }> {
+  const { values: lam, vectors: V } = await eigOf(A, E, N);
   const W = cinv('ssm.ptd', V, N);
   const { s1, sn, u1, q1, un, qn } = await extremeSingular(V, N);
   const kappa = s1 / sn;
@@ -96,8 +118,7 @@ export async function condAndGradient(At: Float64Array, N: number): Promise<{ ka
       Y.im[i * N + j] = fr * hi + fi * hr;
     }
   const WhY = cmatmul(W, Y, N, N, N, true, false);
-  const Gr = cmatmul(WhY, V, N, N, N, false, true);
-  return { kappa, grad: Gr.re };
+  return { kappa, grad: cmatmul(WhY, V, N, N, N, false, true) };
 }
 
 /**
@@ -112,9 +133,10 @@ export async function condAndGradient(At: Float64Array, N: number): Promise<{ ka
 export async function ptd(A: ArrayLike<number>, N: number, options: PtdOptions): Promise<PtdResult> {
   const fn = 'ssm.ptd';
   const a = squareArg(fn, A, N);
-  const o = checkOptions<PtdOptions>(fn, options, ['delta', 'gamma', 'method', 'iters', 'seed', 'reflect']);
+  const o = checkOptions<PtdOptions>(fn, options, ['delta', 'gamma', 'method', 'iters', 'seed', 'reflect', 'complex']);
   const method = checkOneOf(fn, 'method', o.method, ['deterministic', 'random', 'optimize'] as const);
-  const delta = o.delta === undefined ? (method === 'optimize' ? 0.07 : 1e-2) : checkFinite(fn, 'delta', o.delta);
+  const complex = checkBool(fn, 'complex', o.complex, false);
+  const delta = o.delta === undefined ? (method === 'optimize' ? (complex ? 0.02 : 0.07) : 1e-2) : checkFinite(fn, 'delta', o.delta);
   if (!(delta >= 0)) throw rangeError(fn, `'delta' must be >= 0, got ${delta}`);
   const gamma = o.gamma === undefined ? 10 : checkFinite(fn, 'gamma', o.gamma);
   if (!(gamma >= 0)) throw rangeError(fn, `'gamma' must be >= 0, got ${gamma}`);
@@ -125,14 +147,13 @@ export async function ptd(A: ArrayLike<number>, N: number, options: PtdOptions):
 
   const nA = await norm2(a, N, N);
   const dir = method === 'random' || (method === 'optimize' && seed !== undefined)
-    ? await randomDirection(N, seed as number)
-    : await deterministicDirection(N);
-  let E: Float64Array = new Float64Array(N * N);
-  for (let i = 0; i < E.length; i++) E[i] = delta * nA * dir[i];
+    ? await randomDirection(N, seed as number, complex)
+    : await deterministicDirection(N, complex);
+  let E: Complex = { re: dir.re.map((v) => delta * nA * v), im: dir.im.map((v) => delta * nA * v) };
 
-  if (method === 'optimize' && iters > 0) E = await optimize(a, N, E, gamma, iters);
+  if (method === 'optimize' && iters > 0) E = await optimize(a, N, E, gamma, iters, complex);
 
-  const { values, vectors: V } = await hostEig(addTo(a, E), N);
+  const { values, vectors: V } = await eigOf(a, E, N);
   const Vinv = cinv(fn, V, N);
   const condV = await cond2(V, N);
   let reflected = 0;
@@ -143,37 +164,40 @@ export async function ptd(A: ArrayLike<number>, N: number, options: PtdOptions):
         Lambda.re[i] = -Lambda.re[i];
         reflected++;
       }
-  const perturbationNorm = await norm2(E, N, N);
+  const perturbationNorm = await cnorm2(E, N);
   return { Lambda, V, Vinv, condV, E, perturbationNorm, relPerturbation: nA > 0 ? perturbationNorm / nA : 0, reflected };
 }
 
-/** Adam on the real E, lr 0.3 decaying geometrically to 1e-3; returns the best E seen. */
-async function optimize(A: Float64Array, N: number, E0: Float64Array, gamma: number, iters: number): Promise<Float64Array> {
+/** Adam on E (real, or both parts of a complex E), lr 0.3 decaying geometrically to 1e-3; returns the best E seen. */
+async function optimize(A: Float64Array, N: number, E0: Complex, gamma: number, iters: number, complex: boolean): Promise<Complex> {
   const lr0 = 0.3, lr1 = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  let E: Float64Array = E0.slice();
-  const m = new Float64Array(E.length), v = new Float64Array(E.length);
-  let best: Float64Array = E.slice(), bestLoss = Infinity;
+  const parts = complex ? 2 : 1, n2 = N * N;
+  const x = new Float64Array(parts * n2); // [Re E, Im E]
+  x.set(E0.re);
+  if (complex) x.set(E0.im, n2);
+  const m = new Float64Array(x.length), v = new Float64Array(x.length);
+  const asE = (y: Float64Array): Complex => ({ re: y.slice(0, n2), im: complex ? y.slice(n2) : new Float64Array(n2) });
+  let best = x.slice(), bestLoss = Infinity;
   for (let t = 1; t <= iters; t++) {
-    const { kappa, grad } = await condAndGradient(addTo(A, E), N);
+    const { kappa, grad } = await condAndGradient(A, asE(x), N);
     let nE = 0;
-    for (let i = 0; i < E.length; i++) nE += E[i] * E[i];
+    for (let i = 0; i < x.length; i++) nE += x[i] * x[i];
     nE = Math.sqrt(nE);
     const loss = kappa * kappa + gamma * nE;
     if (Number.isFinite(loss) && loss < bestLoss) {
       bestLoss = loss;
-      best = E.slice();
+      best = x.slice();
     }
     if (!Number.isFinite(kappa)) break;
     const lr = lr0 * (lr1 / lr0) ** (t / iters);
     const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
-    const next = new Float64Array(E.length);
-    for (let i = 0; i < E.length; i++) {
-      const g = 2 * kappa * grad[i] + (nE > 0 ? (gamma * E[i]) / nE : 0);
+    for (let i = 0; i < x.length; i++) {
+      const gk = i < n2 ? grad.re[i] : grad.im[i - n2];
+      const g = 2 * kappa * gk + (nE > 0 ? (gamma * x[i]) / nE : 0);
       m[i] = b1 * m[i] + (1 - b1) * g;
       v[i] = b2 * v[i] + (1 - b2) * g * g;
-      next[i] = E[i] - (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+      x[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
     }
-    E = next;
   }
-  return best;
+  return asE(best);
 }

@@ -42,6 +42,8 @@ export interface NativeAddon {
   // ---- state-space models (native/eig_general.cc, native/ssm.cc) ----
   /** Real non-symmetric eigendecomposition (f64): A V = V diag(values), unit-2-norm complex columns. */
   eigGeneral(A: Float64Array, n: number, valuesRe: Float64Array, valuesIm: Float64Array, vectorsRe: Float64Array, vectorsIm: Float64Array, threads: number): Promise<void>;
+  /** Complex non-symmetric eigendecomposition (f64, complex Schur form + back-substitution), unit columns. */
+  eigGeneralComplex(Are: Float64Array, Aim: Float64Array, n: number, valuesRe: Float64Array, valuesIm: Float64Array, vectorsRe: Float64Array, vectorsIm: Float64Array, threads: number): Promise<void>;
   /** out[h L + l] = Re sum_n w[h, n] exp(l z[h, n]); table rows (wRe, wIm, zRe, zIm) per (h, n). */
   ssmVandermonde(table: Float64Array, H: number, N: number, L: number, out: F, threads: number): Promise<void>;
   /** Causal FFT convolution of u rows (R x L) with K rows (H x L, row r uses r mod H), + D u (D empty: none). */

@@ -28,6 +28,14 @@ export async function hostEig(A: Float64Array, n: number): Promise<{ values: Hos
   return { values, vectors };
 }
 
+/** Eigendecomposition of a complex row-major n x n matrix (complex Schur form + back-substitution), unit columns. */
+export async function hostEigComplex(A: HostComplex, n: number): Promise<{ values: HostComplex; vectors: HostComplex }> {
+  const values = { re: new Float64Array(n), im: new Float64Array(n) };
+  const vectors = { re: new Float64Array(n * n), im: new Float64Array(n * n) };
+  await loadAddon().eigGeneralComplex(A.re.slice(), A.im.slice(), n, values.re, values.im, vectors.re, vectors.im, threads());
+  return { values, vectors };
+}
+
 /** Thin SVD of a real row-major m x n matrix in f64: U (m x k), S (k, descending), V (n x k), k = min(m, n). */
 export async function hostSvd(A: Float64Array, m: number, n: number): Promise<{ U: Float64Array; S: Float64Array; V: Float64Array }> {
   const k = Math.min(m, n);
