@@ -30,27 +30,47 @@ inline cd mul(cd a, cd b) {
 }
 constexpr int64_t kChunk = 2048;
 
+// Modes advanced together in the inner loop: independent recurrences hide the multiply latency and
+// vectorize (a single p <- p z chain is latency-bound).
+constexpr int64_t kGroup = 8;
+
 template <class T>
 void vandermonde(const double* tab, int64_t H, int64_t N, int64_t L, T* out, int threads) {
   const int64_t chunks = (L + kChunk - 1) / kChunk;
   parallelFor(threads, H * chunks, [&](int64_t task, int) {
     const int64_t h = task / chunks, l0 = (task % chunks) * kChunk, l1 = std::min(L, l0 + kChunk);
     std::vector<double> acc(static_cast<size_t>(l1 - l0), 0.0);
-    for (int64_t n = 0; n < N; ++n) {
-      const double* e = tab + 4 * (h * N + n);
-      const double wr = e[0], wi = e[1], zr = e[2], zi = e[3];
-      const cd step = std::exp(cd(zr, zi));
-      const double sr = step.real(), si = step.imag();
+    double* a = acc.data() - l0;
+    for (int64_t n0 = 0; n0 < N; n0 += kGroup) {
+      double wr[kGroup], wi[kGroup], zr[kGroup], zi[kGroup], sr[kGroup], si[kGroup], pr[kGroup], pi[kGroup];
+      for (int64_t g = 0; g < kGroup; ++g) {
+        const bool in = n0 + g < N;
+        const double* e = tab + 4 * (h * N + (in ? n0 + g : n0));
+        wr[g] = in ? e[0] : 0.0;
+        wi[g] = in ? e[1] : 0.0;
+        zr[g] = e[2];
+        zi[g] = e[3];
+        const cd step = std::exp(cd(zr[g], zi[g]));
+        sr[g] = step.real();
+        si[g] = step.imag();
+      }
       for (int64_t b = l0; b < l1; b += kBlock) {
-        const double fb = static_cast<double>(b), m = std::exp(fb * zr);
-        double pr = m * std::cos(fb * zi), pi = m * std::sin(fb * zi);
+        const double fb = static_cast<double>(b);
+        for (int64_t g = 0; g < kGroup; ++g) {
+          const double m = std::exp(fb * zr[g]);
+          pr[g] = m * std::cos(fb * zi[g]);
+          pi[g] = m * std::sin(fb * zi[g]);
+        }
         const int64_t e1 = std::min(l1, b + kBlock);
-        double* a = acc.data() - l0;
         for (int64_t l = b; l < e1; ++l) {
-          a[l] += wr * pr - wi * pi;
-          const double t = pr * sr - pi * si;
-          pi = pr * si + pi * sr;
-          pr = t;
+          double s = 0;
+          for (int64_t g = 0; g < kGroup; ++g) {
+            s += wr[g] * pr[g] - wi[g] * pi[g];
+            const double t = pr[g] * sr[g] - pi[g] * si[g];
+            pi[g] = pr[g] * si[g] + pi[g] * sr[g];
+            pr[g] = t;
+          }
+          a[l] += s;
         }
       }
     }
