@@ -209,7 +209,7 @@ void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
 void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, scaleAxis, colAbsMax
 void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
-void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral (real non-symmetric, f64)
+void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral, eigGeneralComplex (non-symmetric, f64)
 void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
 
 }  // namespace lr
