@@ -39,6 +39,12 @@ export interface NativeAddon {
   svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
   spmm(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, rows: number, cols: number, B: F, p: number, C: F, threads: number): Promise<void>;
   sddmm(ptr: Int32Array, idx: Int32Array, rows: number, cols: number, U: F, V: F, k: number, out: F, threads: number): Promise<void>;
+  /** out[i] = sum_e A[i, e] x[e], A[i, e] = Philox normal stream element offset + i N + e (native/sensing.cc). */
+  gaussApply(x: F, N: number, m: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[e] = sum_i A[i, e] r[i] (the adjoint of gaussApply). */
+  gaussAdjoint(r: F, m: number, N: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
+  sign(out: F, x: F, threads: number): Promise<void>;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

@@ -20,6 +20,7 @@ import * as eig from './kernels/eig.js';
 import * as sparse from './kernels/sparse.js';
 import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
+import * as sensing from './kernels/sensing.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -172,5 +173,16 @@ export class WebGPUBackend implements Backend {
   }
   sddmm(s: SparseRef, u: DenseRef, v: DenseRef): Promise<Store> {
     return sparse.sddmm(this.env, s, u, v);
+  }
+
+  // ---- matrix-free Gaussian measurements ----
+  async gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return sensing.gaussApply(this.env, x, m, seed, stream, offset);
+  }
+  async gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return sensing.gaussAdjoint(this.env, r, n, seed, stream, offset);
+  }
+  async sign(a: DenseRef): Promise<Store> {
+    return sensing.sign(this.env, a);
   }
 }
