@@ -57,6 +57,9 @@ const SPECS: Record<string, Kind[]> = {
   svd: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * Math.min(d.m, d.n)), F((d) => Math.min(d.m, d.n), true), F((d) => d.n * Math.min(d.m, d.n)), T],
   spmm: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), { t: 'Inull', len: (d) => d.nnz }, dim('m'), dim('n'), F((d) => d.n * d.p), dim('p'), F((d) => d.m * d.p), T],
   sddmm: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.m * d.k), F((d) => d.n * d.k), dim('k'), F((d) => d.nnz), T],
+  gaussApply: [F((d) => d.n), dim('n'), dim('m'), F((d) => d.m), W, W, W, W, W, T],
+  gaussAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
+  sign: [F((d) => d.m * d.n), F((d) => d.m * d.n), T],
 };
 
 const JUNK: unknown[] = [undefined, null, -1, 0.5, NaN, Infinity, 2 ** 31, 1e12, '3', 'x', {}, [], [1, 2], true, () => 0, new Uint8Array(4), new Int32Array(3), new Float32Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];
