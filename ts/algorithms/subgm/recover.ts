@@ -91,6 +91,9 @@ export interface RecoverResult<D extends DType = DType> {
   };
 }
 
+/** Safety factor of the automatic warm-up end (see warmupAuto). */
+const AUTO_MARGIN = 1.3;
+
 /**
  * Upper bound of the automatic warm-up (spec B.2): ceil(1.3 ln(1/alpha_rel) / (eta0 * 0.8 * 0.3)), the
  * step budget the growth phase needs from alpha_rel when phi ~ 0.8 and s_r(X*)/||X*||_F ~ 0.3.
@@ -103,8 +106,6 @@ export interface RecoverResult<D extends DType = DType> {
  * f64: median 1.3e-6 for T1 = 200, 8e-6 for 250, 5.9e-4 for 374; 'auto' 4.8e-6, and at p = 0.4 median
  * 1.4e-4, max 6.8e-3, where T1 = 250 gives 1.1e-4 / 1.5e-3).
  */
-const AUTO_MARGIN = 1.3;
-
 export function warmupAuto(initScale: number, eta0: number): number {
   return Math.ceil((1.3 * Math.log(1 / Math.min(initScale, 0.5))) / (eta0 * 0.8 * 0.3));
 }
