@@ -93,12 +93,14 @@ export interface RecoverResult<D extends DType = DType> {
 
 /** Safety factor of the automatic warm-up end (see warmupAuto). */
 const AUTO_MARGIN = 1.3;
+/** While the automatic warm-up is open, ||U||_F is read every this many iterations (one scalar). */
+const WARMUP_WATCH = 10;
 
 /**
  * Upper bound of the automatic warm-up (spec B.2): ceil(1.3 ln(1/alpha_rel) / (eta0 * 0.8 * 0.3)), the
  * step budget the growth phase needs from alpha_rel when phi ~ 0.8 and s_r(X*)/||X*||_F ~ 0.3.
  *
- * warmup: 'auto' usually ends the warm-up earlier: at 1.3 t_d, where t_d is the first loss evaluation
+ * warmup: 'auto' usually ends the warm-up earlier: at 1.3 t_d, where t_d is the first multiple of 10
  * at which ||U||_F has grown at least 10-fold from ||U_0||_F and changed by less than 1 % over the last
  * 20 iterations (the leading components have escaped; the margin 1.3 leaves time for slower ones).
  * Ending the warm-up early matters: with r' > r a constant step longer than needed lets the spurious
@@ -167,6 +169,20 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
     // ||U||_F at the loss evaluations, for the automatic end of the warm-up.
     const norms: { iter: number; norm: number }[] = [];
     let warmupOpen = autoWarmup;
+    const watchWarmup = (t: number, normU: number): void => {
+      if (!warmupOpen) return;
+      if (t >= warmup) {
+        warmupOpen = false;
+        return;
+      }
+      let prev: number | undefined;
+      for (const h of norms) if (h.iter <= t - 20) prev = h.norm;
+      if (prev !== undefined && normU >= 10 * norms[0].norm && Math.abs(normU / prev - 1) < 0.01) {
+        warmup = Math.min(warmup, Math.ceil(AUTO_MARGIN * t));
+        warmupOpen = false;
+      }
+      norms.push({ iter: t, norm: normU });
+    };
 
     // Residual r = A(X) - y and the (sub)gradient weights g = sign(r) (l1) or r (l2).
     const residual = async (): Promise<{ r: Mat<D>; g: Mat<D> }> => {
@@ -177,7 +193,7 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       const g = l1 ? track(await eng.sign(r)) : r;
       return { r, g };
     };
-    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<void> => {
+    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<number> => {
       const s = track(await eng.matmul(g, r, { transA: true }));
       const loss = (await s.toArray())[0] / (l1 ? m : 2 * m);
       const normU = await eng.norm(U as Mat<D>);
@@ -188,24 +204,14 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
             `use a smaller step.initial (now ${eta0}) or check the measurements`,
         );
       history.push({ iter: t, loss });
-      if (warmupOpen) {
-        if (t >= warmup) warmupOpen = false;
-        else {
-          let prev: number | undefined;
-          for (const h of norms) if (h.iter <= t - 20) prev = h.norm;
-          if (prev !== undefined && normU >= 10 * norms[0].norm && Math.abs(normU / prev - 1) < 0.01) {
-            warmup = Math.min(warmup, Math.ceil(AUTO_MARGIN * t));
-            warmupOpen = false;
-          }
-          norms.push({ iter: t, norm: normU });
-        }
-      }
       if (o.onIter) await o.onIter({ iter: t, loss, eta: etaAt(t), U: U as Mat<D>, ...(V ? { V } : {}) });
+      return normU;
     };
 
     for (let t = 0; t < iters; t++) {
       const { r, g } = await residual();
-      if (t % logEvery === 0) await report(t, r, g);
+      const normU = t % logEvery === 0 ? await report(t, r, g) : undefined;
+      if (warmupOpen && t % WARMUP_WATCH === 0) watchWarmup(t, normU ?? (await eng.norm(U)));
       const Z = track(await op.adjoint(g));
       if (Z.rows !== op.rows || Z.cols !== op.cols) throw rangeError(fn, `the operator's adjoint returned ${Z.rows} x ${Z.cols}, expected ${op.rows} x ${op.cols}`);
       const eta = etaAt(t);
