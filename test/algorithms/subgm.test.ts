@@ -5,9 +5,10 @@
  *
  * Setup (B.6): n = 20, r = 2, r' = 5, m = 600, alpha = 1e-6, eta0 = 0.2, rho = 0.98, T1 = 250,
  * T = 1500, ||X*||_F = 1; the problem seed equals the init seed. Metric ||U U^T - X*||_F.
- * Native engines run seeds 0-4 for every row. WebGPU (Mesa lavapipe in CI, ~3 s per 1500-iteration run)
- * runs seeds 0-2 for the main rows and skips the one-sided-outlier, second noise level, asymmetric and
- * custom-operator rows, which exercise no primitive the other rows do not.
+ * Native engines run seeds 0-4 for every row. WebGPU (Mesa lavapipe here: 3-6 s per 1500-iteration run)
+ * runs seeds 0-2 for the no-outlier and 20 %-outlier rows and seed 0 for the other rows, and skips the
+ * one-sided-outlier, second noise level, asymmetric and custom-operator rows, which exercise no
+ * primitive the other rows do not.
  */
 import { describe, expect, it } from 'vitest';
 import { engine, robustRecover, sensingProblem, type Engine, type IterInfo, type RecoverOptions, type SensingProblemOptions } from '../../ts/index.js';
@@ -35,7 +36,7 @@ async function run(eng: Engine, p: POpts, r: ROpts = {}, track = false): Promise
       }
     : undefined;
   const symmetric = p.symmetric ?? true;
-  const res = await robustRecover(problem, { rank: 5, seed, step: { warmup: 250 }, logEvery: 10, symmetric, ...(onIter ? { onIter } : {}), ...r });
+  const res = await robustRecover(problem, { rank: 5, seed, step: { warmup: 250 }, logEvery: track ? 10 : 100, symmetric, ...(onIter ? { onIter } : {}), ...r });
   const X = await eng.matmul(res.U, res.V ?? res.U, { transB: true });
   const D = await eng.sub(X, truth.X);
   const err = await eng.norm(D);
@@ -53,6 +54,7 @@ async function errors(eng: Engine, seeds: number[], p: POpts, r: ROpts = {}): Pr
 describeEngines('robustRecover (SubGM)', (h: Harness) => {
   const gpu = h.backend === 'webgpu';
   const seeds = gpu ? [0, 1, 2] : [0, 1, 2, 3, 4];
+  const few = gpu ? [0] : seeds;
   const f64 = h.dtype === 'f64';
 
   it('recovers X* exactly without outliers (median <= 1e-6 f64, 1e-4 f32)', T, async () => {
@@ -66,7 +68,7 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
   });
 
   it('recovers X* under Cauchy and one-sided outliers (median <= 1e-3)', T, async () => {
-    const c = await errors(h.eng, seeds, { outlierFraction: 0.2, outlierKind: 'cauchy' });
+    const c = await errors(h.eng, few, { outlierFraction: 0.2, outlierKind: 'cauchy' });
     expect(median(c)).toBeLessThanOrEqual(1e-3);
     if (gpu) return;
     const o = await errors(h.eng, seeds, { outlierFraction: 0.2, outlierKind: 'one-sided' });
@@ -75,7 +77,7 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
 
   it('error under dense Gaussian noise is proportional to nu (err / nu in [0.2, 0.6])', T, async () => {
     for (const nu of gpu ? [1e-2] : [1e-2, 1e-1]) {
-      const e = await errors(h.eng, seeds, { noiseStd: nu });
+      const e = await errors(h.eng, few, { noiseStd: nu });
       const ratio = median(e) / nu;
       expect(ratio).toBeGreaterThanOrEqual(0.2);
       expect(ratio).toBeLessThanOrEqual(0.6);
@@ -88,9 +90,9 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
   });
 
   it('negative controls: l2-loss GD breaks under outliers, a large init leaves a floor, pure geometric decay never escapes', T, async () => {
-    const l2 = await errors(h.eng, seeds, { outlierFraction: 0.2 }, { loss: 'l2', step: { initial: 0.05, warmup: 1500 } });
+    const l2 = await errors(h.eng, few, { outlierFraction: 0.2 }, { loss: 'l2', step: { initial: 0.05, warmup: 1500 } });
     expect(median(l2)).toBeGreaterThanOrEqual(0.5);
-    const big = await errors(h.eng, gpu ? [0] : seeds, { outlierFraction: 0 }, { rank: 20, initScale: 1, step: { warmup: 100 } });
+    const big = await errors(h.eng, few, { outlierFraction: 0 }, { rank: 20, initScale: 1, step: { warmup: 100 } });
     expect(median(big)).toBeGreaterThanOrEqual(1e-3);
     const { err } = await run(h.eng, { outlierFraction: 0.2, seed: 0 }, { step: { warmup: 0 } });
     expect(err).toBeGreaterThanOrEqual(0.9);
@@ -121,7 +123,7 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
       ny = Math.max(ny, Math.abs(dense.problem.y[i]));
     }
     expect(dy).toBeLessThanOrEqual(200 * h.u * ny);
-    const opts = { rank: 4, seed: 4, iters: 800, step: { warmup: 200 } };
+    const opts = { rank: 4, seed: 4, iters: 700, step: { warmup: 150 }, logEvery: 100 };
     const a = await robustRecover(dense.problem, opts);
     const b = await robustRecover(free.problem, opts);
     const Xa = await eng.matmul(a.U, a.U, { transB: true }), Xb = await eng.matmul(b.U, b.U, { transB: true });
@@ -221,9 +223,9 @@ describe.skipIf(webgpuMissing !== null && !REQUIRE_WEBGPU)('robustRecover: backe
       const xs: Float64Array[] = [];
       const ys: Float64Array[] = [];
       for (const eng of engines) {
-        const { problem, truth } = await sensingProblem(eng, { n: 12, rank: 2, m: 400, outlierFraction: 0.2, seed: 5, storage: 'matrix-free' });
+        const { problem, truth } = await sensingProblem(eng, { n: 10, rank: 2, m: 300, outlierFraction: 0.2, seed: 5, storage: 'matrix-free' });
         ys.push(Float64Array.from(problem.y));
-        const { U } = await robustRecover(problem, { rank: 4, seed: 5, iters: 1000, step: { warmup: 200 } });
+        const { U } = await robustRecover(problem, { rank: 4, seed: 5, iters: 700, step: { warmup: 150 }, logEvery: 100 });
         const X = await eng.matmul(U, U, { transB: true });
         xs.push(Float64Array.from(await X.toArray()));
         expect(await eng.norm(await eng.sub(X, truth.X))).toBeLessThanOrEqual(1e-3);

@@ -8,9 +8,10 @@
  *   eta_t = eta0 rho^max(0, t - T1)       (constant warm-up of T1 steps, then geometric decay).
  *
  * The loop runs on the engine: X = U U^T (GEMM), the measurement operator, residual, sign, adjoint,
- * symmetrization, one GEMM for Q U and an axpby. Only the loss (one scalar, <sign(r), r> / m) and
- * ||U||_F come back every `logEvery` steps. symmetric: false runs the asymmetric extension of spec B.3
- * (X = U V^T, U <- U - eta Q V and V <- V - eta Q^T U simultaneously, Q unsymmetrized).
+ * symmetrization, one GEMM for Q U and an axpby. Only the loss (one scalar, <sign(r), r> / m) comes
+ * back every `logEvery` steps (and ||U||_F every 10 steps while the automatic warm-up watches it).
+ * symmetric: false runs the asymmetric extension of spec B.3 (X = U V^T, U <- U - eta Q V and
+ * V <- V - eta Q^T U simultaneously, Q unsymmetrized).
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkDim, checkFinite, checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeError } from '../../errors.js';
@@ -193,25 +194,22 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       const g = l1 ? track(await eng.sign(r)) : r;
       return { r, g };
     };
-    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<number> => {
+    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<void> => {
       const s = track(await eng.matmul(g, r, { transA: true }));
       const loss = (await s.toArray())[0] / (l1 ? m : 2 * m);
-      const normU = await eng.norm(U as Mat<D>);
-      const normV = V ? await eng.norm(V) : 0;
-      if (!Number.isFinite(loss) || !Number.isFinite(normU) || !Number.isFinite(normV))
-        throw new Error(
-          `${fn}: the iteration diverged at step ${t} (loss ${loss}, ||U||_F ${normU}); ` +
-            `use a smaller step.initial (now ${eta0}) or check the measurements`,
-        );
+      // A non-finite entry of U or V makes X, the residual and so the loss non-finite: the loss alone
+      // is checked here (one scalar), ||U||_F and ||V||_F at the end.
+      if (!Number.isFinite(loss)) throw diverged(t, `loss ${loss}`);
       history.push({ iter: t, loss });
       if (o.onIter) await o.onIter({ iter: t, loss, eta: etaAt(t), U: U as Mat<D>, ...(V ? { V } : {}) });
-      return normU;
     };
+    const diverged = (t: number, what: string): Error =>
+      new Error(`${fn}: the iteration diverged at step ${t} (${what}); use a smaller step.initial (now ${eta0}) or check the measurements`);
 
     for (let t = 0; t < iters; t++) {
       const { r, g } = await residual();
-      const normU = t % logEvery === 0 ? await report(t, r, g) : undefined;
-      if (warmupOpen && t % WARMUP_WATCH === 0) watchWarmup(t, normU ?? (await eng.norm(U)));
+      if (t % logEvery === 0) await report(t, r, g);
+      if (warmupOpen && t % WARMUP_WATCH === 0) watchWarmup(t, await eng.norm(U));
       const Z = track(await op.adjoint(g));
       if (Z.rows !== op.rows || Z.cols !== op.cols) throw rangeError(fn, `the operator's adjoint returned ${Z.rows} x ${Z.cols}, expected ${op.rows} x ${op.cols}`);
       const eta = etaAt(t);
@@ -237,6 +235,8 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
     const { r, g } = await residual();
     await report(iters, r, g);
     drop();
+    const normU = await eng.norm(U), normV = V ? await eng.norm(V) : 0;
+    if (!Number.isFinite(normU) || !Number.isFinite(normV)) throw diverged(iters, `||U||_F ${normU}, ||V||_F ${normV}`);
     const out: RecoverResult<D> = { U, info: { history, iterations: iters, warmup, alpha, scale } };
     if (V) out.V = V;
     U = V = null;
