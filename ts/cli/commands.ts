@@ -12,6 +12,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['demo', () => import('./demo.js')],
   ['svd', () => import('./svd.js')],
   ['coreset', () => import('./coreset.js')],
+  ['recover', () => import('./recover.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {
