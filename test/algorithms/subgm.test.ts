@@ -171,6 +171,10 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     expect(info.warmup).toBeGreaterThan(100);
     expect(info.warmup).toBeLessThanOrEqual(374); // the step-budget bound for alpha = 1e-6, eta0 = 0.2
     expect(info.alpha).toBeCloseTo(1e-6 * Math.sqrt(info.scale), 12);
+    expect(info.stopped).toBe(false);
+    const early = await robustRecover(problem, { rank: 5, iters: 600, logEvery: 50, onIter: ({ iter }) => iter < 100 });
+    expect([early.info.iterations, early.info.stopped, early.info.history.at(-1)?.iter]).toEqual([100, true, 100]);
+    expect(early.info.history[2].loss).toBe(info.history[2].loss);
   });
 
   it('stops with a clear error when the iteration diverges', T, async () => {

@@ -69,8 +69,12 @@ export interface RecoverOptions<D extends DType = DType> {
   seed?: number;
   /** Loss evaluation and callback period (default 10). */
   logEvery?: number;
-  /** Called every logEvery iterations and at the end (may be async). */
-  onIter?: (info: IterInfo<D>) => void | Promise<void>;
+  /**
+   * Called every logEvery iterations and at the end (may be async). Returning (or resolving to) false
+   * stops the iteration there: the current U is returned (a user-side stopping rule, e.g. an error
+   * target on a problem with known truth).
+   */
+  onIter?: (info: IterInfo<D>) => void | boolean | Promise<void | boolean>;
   /** 'l1' (default): the robust sub-gradient method; 'l2': plain gradient descent on the squared loss (a non-robust baseline). */
   loss?: 'l1' | 'l2';
 }
@@ -82,7 +86,10 @@ export interface RecoverResult<D extends DType = DType> {
   info: {
     /** Loss every logEvery iterations and of the returned factor (iter = iters). */
     history: { iter: number; loss: number }[];
+    /** Updates made (iters, or fewer when onIter stopped the run). */
     iterations: number;
+    /** True when onIter returned false. */
+    stopped: boolean;
     /** Warm-up length used. */
     warmup: number;
     /** ||U_0||_2. */
@@ -194,21 +201,26 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       const g = l1 ? track(await eng.sign(r)) : r;
       return { r, g };
     };
-    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<void> => {
+    const report = async (t: number, r: Mat<D>, g: Mat<D>): Promise<boolean> => {
       const s = track(await eng.matmul(g, r, { transA: true }));
       const loss = (await s.toArray())[0] / (l1 ? m : 2 * m);
       // A non-finite entry of U or V makes X, the residual and so the loss non-finite: the loss alone
       // is checked here (one scalar), ||U||_F and ||V||_F at the end.
       if (!Number.isFinite(loss)) throw diverged(t, `loss ${loss}`);
       history.push({ iter: t, loss });
-      if (o.onIter) await o.onIter({ iter: t, loss, eta: etaAt(t), U: U as Mat<D>, ...(V ? { V } : {}) });
+      if (!o.onIter) return true;
+      return (await o.onIter({ iter: t, loss, eta: etaAt(t), U: U as Mat<D>, ...(V ? { V } : {}) })) !== false;
     };
     const diverged = (t: number, what: string): Error =>
       new Error(`${fn}: the iteration diverged at step ${t} (${what}); use a smaller step.initial (now ${eta0}) or check the measurements`);
 
+    let done = iters;
     for (let t = 0; t < iters; t++) {
       const { r, g } = await residual();
-      if (t % logEvery === 0) await report(t, r, g);
+      if (t % logEvery === 0 && !(await report(t, r, g))) {
+        done = t;
+        break;
+      }
       if (warmupOpen && t % WARMUP_WATCH === 0) watchWarmup(t, await eng.norm(U));
       const Z = track(await op.adjoint(g));
       if (Z.rows !== op.rows || Z.cols !== op.cols) throw rangeError(fn, `the operator's adjoint returned ${Z.rows} x ${Z.cols}, expected ${op.rows} x ${op.cols}`);
@@ -232,12 +244,15 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       }
       drop();
     }
-    const { r, g } = await residual();
-    await report(iters, r, g);
     drop();
+    if (done === iters) {
+      const { r, g } = await residual();
+      await report(iters, r, g);
+      drop();
+    }
     const normU = await eng.norm(U), normV = V ? await eng.norm(V) : 0;
-    if (!Number.isFinite(normU) || !Number.isFinite(normV)) throw diverged(iters, `||U||_F ${normU}, ||V||_F ${normV}`);
-    const out: RecoverResult<D> = { U, info: { history, iterations: iters, warmup, alpha, scale } };
+    if (!Number.isFinite(normU) || !Number.isFinite(normV)) throw diverged(done, `||U||_F ${normU}, ||V||_F ${normV}`);
+    const out: RecoverResult<D> = { U, info: { history, iterations: done, stopped: done < iters, warmup, alpha, scale } };
     if (V) out.V = V;
     U = V = null;
     return out;
