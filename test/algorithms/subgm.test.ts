@@ -20,19 +20,19 @@ const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(
 type POpts = Partial<SensingProblemOptions>;
 type ROpts = Partial<RecoverOptions>;
 
-/** Final error of one run, and (track) the first logged iteration with error <= 1e-3. */
+/** Final error of one run, or (track) the first logged iteration with error <= 1e-3 (the run stops there). */
 async function run(eng: Engine, p: POpts, r: ROpts = {}, track = false): Promise<{ err: number; hit: number }> {
   const seed = p.seed ?? 0;
   const { problem, truth } = await sensingProblem(eng, { n: 20, rank: 2, m: 600, ...p, seed });
   let hit = -1;
   const onIter = track
     ? async ({ iter, U, V }: IterInfo) => {
-        if (hit >= 0) return;
         const X = await eng.matmul(U, V ?? U, { transB: true });
         const D = await eng.sub(X, truth.X);
         if ((await eng.norm(D)) <= 1e-3) hit = iter;
         X.dispose();
         D.dispose();
+        return hit < 0; // stop once there
       }
     : undefined;
   const symmetric = p.symmetric ?? true;
