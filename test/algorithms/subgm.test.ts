@@ -11,7 +11,7 @@
  * primitive the other rows do not.
  */
 import { describe, expect, it } from 'vitest';
-import { engine, robustRecover, sensingProblem, type Engine, type IterInfo, type RecoverOptions, type SensingProblemOptions } from '../../ts/index.js';
+import { denseMeasurements, engine, entryMeasurements, gaussianMeasurements, robustRecover, sensingProblem, type Engine, type IterInfo, type RecoverOptions, type SensingProblemOptions } from '../../ts/index.js';
 import { describeEngines, REQUIRE_WEBGPU, webgpuMissing, type Harness } from '../helpers.js';
 
 const T = { timeout: 300_000 };
@@ -132,6 +132,30 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     expect(Math.max(ea, eb)).toBeLessThanOrEqual(f64 ? 1e-5 : 1e-3);
     // f64: the same trajectory to roundoff; f32: sign flips of near-zero residuals near the end
     expect(dab).toBeLessThanOrEqual(f64 ? 1e-9 : 2 * (ea + eb));
+  });
+
+  it('operators: entries read scale * X_ij in CSR order, every adjoint satisfies <A(X), r> = <X, A^T(r)>', T, async () => {
+    const { eng } = h;
+    const n = 5;
+    const S = eng.sparse({ rows: n, cols: n, row: [3, 0, 4, 0], col: [1, 2, 4, 0], val: [1, 1, 1, 1] });
+    const x = Float64Array.from({ length: n * n }, (_, e) => Math.sin(e + 1));
+    const X = eng.matrix(x, n, n);
+    const E = entryMeasurements(S);
+    const y = await (await E.apply(X)).toArray();
+    const want = [[0, 0], [0, 2], [3, 1], [4, 4]].map(([i, j]) => n * x[i * n + j]);
+    for (let q = 0; q < 4; q++) expect(Math.abs(y[q] - want[q])).toBeLessThanOrEqual(8 * h.u * n);
+    const ops = [E, await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'dense' }), await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'matrix-free' }),
+      denseMeasurements(eng.randn(7, n * n, { seed: 8 }), n)];
+    for (const op of ops) {
+      const r = eng.matrix(Float64Array.from({ length: op.m }, (_, i) => Math.cos(3 * i)), op.m, 1);
+      const ax = await (await op.apply(X)).toArray(), rv = await r.toArray();
+      const z = await (await op.adjoint(r)).toArray(), xv = await X.toArray();
+      let lhs = 0, rhs = 0, mag = 0;
+      for (let i = 0; i < op.m; i++) (lhs += ax[i] * rv[i]), (mag += Math.abs(ax[i] * rv[i]));
+      for (let e = 0; e < n * n; e++) rhs += xv[e] * z[e];
+      expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(64 * h.u * (mag + 1) * n);
+      op.dispose();
+    }
   });
 
   it('entry-sampling measurements recover a PSD X* from 200 of its 400 entries', T, async () => {
