@@ -132,6 +132,7 @@ export async function runSubgm(args: BenchArgs): Promise<void> {
     { id: 'lowrank-webgpu-f32', backend: 'webgpu', dtype: 'f32' },
   ];
   const rows: MfRow[] = [];
+  let adapter: string | undefined;
   for (const c of configs) {
     if (!selected(args, c.id)) continue;
     const row: MfRow = { id: c.id, label: `lowrank ${c.backend} ${c.dtype}`, status: 'ok', sweep: {} };
@@ -139,7 +140,10 @@ export async function runSubgm(args: BenchArgs): Promise<void> {
     let eng: Engine | undefined;
     try {
       eng = await engine({ backend: c.backend, dtype: c.dtype });
-      if (c.backend === 'webgpu') row.label += ` (${eng.info().adapter?.description ?? 'adapter'})`;
+      if (c.backend === 'webgpu') {
+        adapter = eng.info().adapter?.description ?? 'adapter';
+        row.label += ` (${adapter})`;
+      }
       await perIteration(eng, 20, 2, 5, 200, 'matrix-free', 2); // warm-up: pipelines, pools
       for (const mm of sweepM) {
         const s = await perIteration(eng, n, r, rp, mm, 'matrix-free', timedIters);
@@ -174,7 +178,6 @@ export async function runSubgm(args: BenchArgs): Promise<void> {
       : [r0.label, 'matrix-free', conv?.hit ? String(conv.iters) : '—', `${f(r0.secPerIter)} (over ${r0.measuredIters} it)`, r0.secToTarget === undefined ? '—' : `${f(r0.secToTarget, 0)} (${r0.extrapolated ? 'EXTRAPOLATED' : 'measured'})`, '—']);
   const h2 = ['m', 'native f32 dense', ...rows.map((r0) => `${r0.label.replace(/ \(.*\)$/, '')} matrix-free`)];
   const t2 = sweepM.map((mm) => [String(mm), f(denseSweep[mm], 4), ...rows.map((r0) => f(r0.sweep[mm], 4))]);
-  const adapter = rows.find((r0) => r0.id.includes('webgpu') && r0.status === 'ok')?.label.replace(/^.*\((.*)\)$/, '$1');
   const pairs = headerPairs(header)
     .filter(([k]) => k !== 'threads' && k !== 'FMA peak' && k !== 'python')
     .map(([k, v]): [string, string] => (k === 'adapter' ? [k, adapter ?? 'none used'] : [k, v]));
