@@ -182,6 +182,10 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const b = await robustRecover({ n: 12, measurements: custom, y: problem.y, engine: eng }, opts);
     expect(await eng.norm(await eng.sub(a.U, b.U))).toBe(0);
     expect(b.info.history.length).toBe(a.info.history.length);
+    // a plain m x n^2 Mat is taken as the dense operator
+    const A = eng.randn(300, 144, { seed: 2 });
+    const c = await robustRecover({ n: 12, measurements: A, y: problem.y }, opts);
+    expect(await eng.norm(await eng.sub(a.U, c.U))).toBeLessThanOrEqual(1e3 * h.u * (await eng.norm(a.U)));
   });
 
   it('reports the loss history and the automatic warm-up', T, async () => {
