@@ -22,13 +22,13 @@ export const command: Command = {
   name: 'recover',
   summary: 'robust low-rank recovery (SubGM, l1 loss) of a generated sensing problem; prints the error curve',
   description: [
-    'Generates X* (n x n, PSD, rank --rank, ||X*||_F = 1) and m measurements y_i = <A_i, X*> + s_i,',
-    'a fraction --outliers of them grossly corrupted, then runs the sub-gradient method on',
-    '(1/m) sum |<A_i, U U^T> - y_i| from a small random U (n x r\', r\' = --overparam) with a constant',
-    'step during a warm-up and a geometric decay after it. Prints ||U U^T - X*||_F / ||X*||_F and the',
-    'loss every --every iterations; with --out DIR writes recovery.svg (error and loss vs iteration).',
-    'Gaussian A_i are kept as a dense m x n^2 matrix up to 2^24 entries and regenerated on the fly',
-    '(matrix-free) above, unless --storage says otherwise.',
+    'Generates X* (n x n, PSD, rank --rank, ||X*||_F = 1) and m measurements y_i = <A_i, X*> + s_i, a ' +
+      'fraction --outliers of them grossly corrupted, then runs the sub-gradient method on ' +
+      "(1/m) sum |<A_i, U U^T> - y_i| from a small random U (n x r', r' = --overparam) with a constant step " +
+      'during a warm-up and a geometric decay after it. Prints ||U U^T - X*||_F / ||X*||_F and the loss every ' +
+      '--every iterations; with --out DIR writes recovery.svg (error and loss vs iteration).',
+    'Gaussian A_i are kept as a dense m x n^2 matrix up to 2^24 entries and regenerated on the fly ' +
+      '(matrix-free) above, unless --storage says otherwise.',
   ].join('\n'),
   flags: [
     { name: 'n', type: 'int', min: 1, value: 'N', description: 'X* is n x n (required)' },
