@@ -130,7 +130,7 @@ export function warmupAuto(initScale: number, eta0: number): number {
  */
 export async function robustRecover<D extends DType>(problem: SensingProblem<D>, options: RecoverOptions<D>): Promise<RecoverResult<D>> {
   const fn = 'robustRecover';
-  const { op, y, n, owned } = checkProblem<D>(fn, problem);
+  const { op, y, owned } = checkProblem<D>(fn, problem);
   const eng = op.engine;
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { rank, ... } are required`);
   const o = checkOptions<RecoverOptions<D>>(fn, options, ['rank', 'initScale', 'step', 'iters', 'symmetric', 'seed', 'logEvery', 'onIter', 'loss']);
@@ -153,7 +153,6 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
   if (o.onIter !== undefined && typeof o.onIter !== 'function') throw typeError(fn, `'onIter' must be a function`);
   const l1 = checkOneOf(fn, 'loss', o.loss, ['l1', 'l2'] as const, 'l1') === 'l1';
   const m = op.m;
-  void n;
 
   // Scale estimate (median |y| / 0.6745 ~ ||X*||_F for Gaussian measurements and < 50% outliers).
   const absY = Float64Array.from(y, Math.abs).sort();
@@ -174,7 +173,7 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
     if (!symmetric) V = await initFactor(eng, op.cols, rank, seed, op.rows * rank, alpha);
     const history: { iter: number; loss: number }[] = [];
     const etaAt = (t: number): number => eta0 * rho ** Math.max(0, t - warmup);
-    // ||U||_F at the loss evaluations, for the automatic end of the warm-up.
+    // ||U||_F every WARMUP_WATCH iterations, for the automatic end of the warm-up.
     const norms: { iter: number; norm: number }[] = [];
     let warmupOpen = autoWarmup;
     const watchWarmup = (t: number, normU: number): void => {
