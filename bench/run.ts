@@ -31,6 +31,7 @@ async function main(): Promise<number> {
     else if (s === 'rsvd') await (await import('./rsvd.js')).runRsvd(args);
     else if (s === 'sampling') await (await import('./sampling.js')).runSampling(args);
     else if (s === 'ssm') await (await import('./ssm.js')).runSsm(args);
+    else if (s === 'subgm') await (await import('./subgm.js')).runSubgm(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);
       return 2;

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterLu(env, exports);
   lr::RegisterEigGeneral(env, exports);
   lr::RegisterSsm(env, exports);
+  lr::RegisterSensing(env, exports);
   return exports;
 }
 }  // namespace

@@ -211,5 +211,6 @@ void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, sc
 void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
 void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral, eigGeneralComplex (non-symmetric, f64)
 void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
+void RegisterSensing(Napi::Env env, Napi::Object exports);   // gaussApply, gaussAdjoint, sign
 
 }  // namespace lr

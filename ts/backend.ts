@@ -120,4 +120,16 @@ export interface Backend {
    * with complex (a, b, c) of channel h = r mod H: `table` rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n).
    */
   ssmScan(u: DenseRef, table: Float64Array, h: number, n: number): Promise<Store>;
+
+  // ---- matrix-free Gaussian measurements (robust matrix sensing) ----
+  /**
+   * y (m x 1) = A vec(x) with A[i, e] = element offset + i N + e of the Philox normal stream of
+   * (seed, stream), N = x.rows * x.cols: the entries random(m, N, 'normal', seed, stream, offset) holds,
+   * generated on the fly (A is never stored). offset + m N < 2^53.
+   */
+  gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store>;
+  /** The adjoint: z (N entries, returned as a store of N elements) = A^T r for r with m entries. */
+  gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store>;
+  /** Element-wise sign: 1 (x > 0), -1 (x < 0), 0 (x = 0, either zero), NaN for NaN. */
+  sign(a: DenseRef): Promise<Store>;
 }

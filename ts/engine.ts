@@ -586,6 +586,89 @@ export class Engine<D extends DType = DType> {
   }
 
   // ------------------------------------------------------------------------------------------------
+  // matrix sensing: matrix-free Gaussian measurements, sign, reshapes and sparse values
+
+  /**
+   * Matrix-free Gaussian measurements y = A vec(X), an m x 1 matrix, where A (m x N, N = X.rows * X.cols,
+   * vec row-major) is `randn(m, N, { seed, offset })` generated on the fly inside the kernel: the m x N
+   * matrix is never stored, and the result equals `matmul(randn(m, N, { seed, offset }), vec(X))` up to
+   * summation order. `seed` is required (the operator must be the same on every call).
+   *
+   * @example
+   * ```ts
+   * const y = await eng.gaussianApply(X, 20000, { seed: 7 });            // 20000 x 1
+   * const Z = await eng.gaussianAdjoint(r, X.rows, X.cols, { seed: 7 });  // reshape(A^T r)
+   * ```
+   */
+  async gaussianApply(X: Mat<D>, m: number, options: { seed: number; offset?: number }): Promise<Mat<D>> {
+    const fn = 'gaussianApply';
+    this._mats(fn, { X });
+    const rows = checkDim(fn, 'm', m);
+    const { seed, offset } = this._gaussStream(fn, options, rows, X.rows * X.cols);
+    this._checkSize(fn, rows, 1);
+    return this._wrap(await this._use([X], () => this._backend.gaussApply(X, rows, seed, 0, offset)), rows, 1);
+  }
+
+  /**
+   * The adjoint of {@link gaussianApply}: reshape(A^T r, rows, cols) for r with m = r.rows * r.cols
+   * entries (any shape, read row-major), A = `randn(m, rows * cols, { seed, offset })`.
+   */
+  async gaussianAdjoint(r: Mat<D>, rows: number, cols: number, options: { seed: number; offset?: number }): Promise<Mat<D>> {
+    const fn = 'gaussianAdjoint';
+    this._mats(fn, { r });
+    const nr = checkDim(fn, 'rows', rows), nc = checkDim(fn, 'cols', cols);
+    this._checkSize(fn, nr, nc);
+    const { seed, offset } = this._gaussStream(fn, options, r.rows * r.cols, nr * nc);
+    return this._wrap(await this._use([r], () => this._backend.gaussAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
+  }
+
+  /** Element-wise sign: 1, -1, or 0 for a zero entry (a NaN entry stays NaN). */
+  async sign(A: Mat<D>): Promise<Mat<D>> {
+    this._mats('sign', { A });
+    return this._wrap(await this._use([A], () => this._backend.sign(A)), A.rows, A.cols);
+  }
+
+  /** A copy of A with another shape (same number of entries, same row-major order). */
+  async reshape(A: Mat<D>, rows: number, cols: number): Promise<Mat<D>> {
+    const fn = 'reshape';
+    this._mats(fn, { A });
+    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    if (m * n !== A.rows * A.cols) throw rangeError(fn, `cannot reshape ${A.rows} x ${A.cols} (${A.rows * A.cols} entries) to ${m} x ${n}`);
+    return this._wrap(await this._use([A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), m, n);
+  }
+
+  /** The stored values of S in CSR order, as an nnz x 1 matrix (S must store at least one entry). */
+  async sparseValues(S: SparseMat<D>): Promise<Mat<D>> {
+    const fn = 'sparseValues';
+    this._sparseArg(fn, 'S', S);
+    const nnz = S._structure.nnz;
+    if (nnz === 0) throw rangeError(fn, `S stores no entries`);
+    return this._wrap(await this._use([S], () => this._backend.slice({ _store: S._values, rows: 1, cols: nnz }, 0, 0, 1, nnz)), nnz, 1);
+  }
+
+  /** A sparse matrix with S's pattern and the values of v (nnz entries, CSR order, any shape). */
+  async withValues(S: SparseMat<D>, v: Mat<D>): Promise<SparseMat<D>> {
+    const fn = 'withValues';
+    this._sparseArg(fn, 'S', S);
+    this._mats(fn, { v });
+    const nnz = S._structure.nnz;
+    if (v.rows * v.cols !== nnz) throw rangeError(fn, `v has ${v.rows * v.cols} entries but S stores ${nnz}`);
+    const vals = await this._use([S, v], () => this._backend.slice(v, 0, 0, v.rows, v.cols));
+    S._structStore.refs++;
+    return this._wrapSparse(S._structure, S._structStore, vals);
+  }
+
+  private _gaussStream(fn: string, options: unknown, m: number, n: number): { seed: number; offset: number } {
+    if (options === null || typeof options !== 'object') throw typeError(fn, `options { seed, offset? } are required`);
+    const o = checkOptions<{ seed: number; offset: number }>(fn, options, ['seed', 'offset']);
+    if (o.seed === undefined) throw typeError(fn, `'seed' is required (it defines the measurement operator)`);
+    const seed = checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    const offset = o.offset === undefined ? 0 : checkInt(fn, 'offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
+    if (offset + m * n > Number.MAX_SAFE_INTEGER) throw rangeError(fn, `'offset' + m * N exceeds 2^53`);
+    return { seed, offset };
+  }
+
+  // ------------------------------------------------------------------------------------------------
   // internals used by Mat / SparseMat and by algorithms
 
   /** @internal */

@@ -25,3 +25,4 @@ export type { LinearOperator, MatrixLike } from './algorithms/operator.js';
 export * from './algorithms/rsvd/index.js';
 export * from './algorithms/sampling/index.js';
 export * as ssm from './algorithms/ssm/index.js';
+export * from './algorithms/subgm/index.js';

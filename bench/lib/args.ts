@@ -35,12 +35,13 @@ suites:
   rsvd      randomized SVD (4000 x 2000, k = 50): lowrank native/webgpu vs sklearn randomized_svd, ml-matrix
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
   ssm       PTD trade-off (cond(V), transfer gap vs delta), S4D spike; SSM kernel + FFT convolution H = 256, L = 16384
+  subgm     robust matrix sensing by SubGM (n = 100, r' = 20, m = 20000, 20 % outliers): dense vs matrix-free Gaussian
   all       gemm then decomp
 
 options:
   --quick               smoke run: small sizes, few iterations, short caps (results marked QUICK)
   --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048; quick 128,256)
-  --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400; sampling 1000000x32, quick 20000x16)
+  --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400; sampling 1000000x32, quick 20000x16; subgm MxN = m x n, 20000x100, quick 3000x30)
   --dtypes f32,f64      decomp: element types (default both)
   --ops qr,svd,eigh,lstsq   decomp: operations (default all)
   --only a,b            run only peers whose id contains one of these strings (e.g. lowrank,numpy)

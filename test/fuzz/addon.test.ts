@@ -62,6 +62,9 @@ const SPECS: Record<string, Kind[]> = {
   ssmVandermonde: [F((d) => d.m * d.n * 4, true), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.k), T],
   ssmConv: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.k), int((d) => d.m * d.p), dim('m'), dim('k'), F((d) => d.m, true), F((d) => d.m * d.p * d.k), T],
   ssmScan: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.n * 6, true), int((d) => d.m * d.p), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.p * d.k), T],
+  gaussApply: [F((d) => d.n), dim('n'), dim('m'), F((d) => d.m), W, W, W, W, W, T],
+  gaussAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
+  sign: [F((d) => d.m * d.n), F((d) => d.m * d.n), T],
 };
 
 const JUNK: unknown[] = [undefined, null, -1, 0.5, NaN, Infinity, 2 ** 31, 1e12, '3', 'x', {}, [], [1, 2], true, () => 0, new Uint8Array(4), new Int32Array(3), new Float32Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];

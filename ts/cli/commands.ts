@@ -13,6 +13,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['svd', () => import('./svd.js')],
   ['coreset', () => import('./coreset.js')],
   ['ssm-init', () => import('./ssm-init.js')],
+  ['recover', () => import('./recover.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

@@ -50,6 +50,12 @@ export interface NativeAddon {
   ssmConv(u: F, K: F, R: number, H: number, L: number, D: Float64Array, y: F, threads: number): Promise<void>;
   /** x_l = a x_{l-1} + b u_l, y_l = Re sum_n c_n x_{l,n}; table rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
   ssmScan(u: F, table: Float64Array, R: number, H: number, N: number, L: number, y: F, threads: number): Promise<void>;
+  /** out[i] = sum_e A[i, e] x[e], A[i, e] = Philox normal stream element offset + i N + e (native/sensing.cc). */
+  gaussApply(x: F, N: number, m: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[e] = sum_i A[i, e] r[i] (the adjoint of gaussApply). */
+  gaussAdjoint(r: F, m: number, N: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
+  sign(out: F, x: F, threads: number): Promise<void>;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

@@ -324,6 +324,31 @@ export class NativeBackend implements Backend {
       return y;
     });
   }
+
+  // ---- matrix-free Gaussian measurements ----
+  gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return this.using([arr(x)], async (X) => {
+      const out = this.alloc(m);
+      await this.addon.gaussApply(X, x.rows * x.cols, m, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      return out;
+    });
+  }
+
+  gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return this.using([arr(r)], async (R) => {
+      const out = this.alloc(n);
+      await this.addon.gaussAdjoint(R, r.rows * r.cols, n, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      return out;
+    });
+  }
+
+  sign(a: DenseRef): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.sign(out, A, this.threads);
+      return out;
+    });
+  }
 }
 
 /** Random fills started by `random()` and not yet awaited by a reader. */

@@ -21,6 +21,7 @@ import * as sparse from './kernels/sparse.js';
 import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
 import * as ssm from './kernels/ssm.js';
+import * as sensing from './kernels/sensing.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -184,5 +185,16 @@ export class WebGPUBackend implements Backend {
   }
   async ssmScan(u: DenseRef, table: Float64Array, h: number, n: number): Promise<Store> {
     return ssm.scan(this.env, u, table, h, n);
+  }
+
+  // ---- matrix-free Gaussian measurements ----
+  async gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return sensing.gaussApply(this.env, x, m, seed, stream, offset);
+  }
+  async gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return sensing.gaussAdjoint(this.env, r, n, seed, stream, offset);
+  }
+  async sign(a: DenseRef): Promise<Store> {
+    return sensing.sign(this.env, a);
   }
 }

@@ -1,0 +1,207 @@
+// Matrix-free Gaussian measurements and the element-wise sign, for robust matrix sensing (SubGM).
+//
+// The measurement matrix A (m x N) is never stored: A[i, e] is element offset + i N + e of the Philox
+// normal stream of (seed, stream), i.e. exactly the entry engine.randn(m, N, { seed, offset }) holds
+// (same transform as native/rng.cc: f32 Box-Muller on 4 words per block, f64 on 2 uniforms per block).
+//
+//   gaussApply(x, N, m, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
+//     out[i] = sum_e A[i, e] x[e]        (x: N, out: m)
+//   gaussAdjoint(r, m, N, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
+//     out[e] = sum_i A[i, e] r[i]        (r: m, out: N)
+//   sign(out, x, threads)
+//     out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN)
+//
+// Both products regenerate every entry of A once per call, so they are bound by the generator (about
+// 10 ns per normal and core), not by memory. apply owns one measurement per task; the adjoint owns a
+// block of entries per task and walks all measurements, so every output is accumulated by one thread
+// in a fixed order (in double): results do not depend on the thread count.
+#include <algorithm>
+#include <vector>
+
+#include "common.h"
+#include "philox.h"
+#include "threadpool.h"
+
+namespace lr {
+namespace {
+
+struct Stream {
+  uint32_t k0, k1, stream;
+};
+
+inline Philox4 blockAt(uint64_t b, const Stream& s) {
+  return philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), s.stream, 0, s.k0, s.k1);
+}
+
+// out[j] = normal stream element first + j for j < len (sequential; the transform of native/rng.cc).
+template <class T>
+void normalSegment(T* out, int64_t len, uint64_t first, const Stream& s);
+
+template <>
+void normalSegment<float>(float* out, int64_t len, uint64_t first, const Stream& s) {
+  uint64_t b = first / 4;
+  int64_t e = -static_cast<int64_t>(first % 4);  // output index of the block's word 0
+  for (; e < len; e += 4, ++b) {
+    Philox4 r = blockAt(b, s);
+    float z[4];
+    for (int p = 0; p < 2; ++p) {
+      float u0 = u32ToUnitF32(r.v[2 * p]), u1 = u32ToUnitF32(r.v[2 * p + 1]);
+      float rad = std::sqrt(-2.0f * std::log(u0));
+      float t = kTwoPiF * u1;
+      z[2 * p] = rad * std::cos(t);
+      z[2 * p + 1] = rad * std::sin(t);
+    }
+    for (int j = 0; j < 4; ++j)
+      if (e + j >= 0 && e + j < len) out[e + j] = z[j];
+  }
+}
+
+template <>
+void normalSegment<double>(double* out, int64_t len, uint64_t first, const Stream& s) {
+  uint64_t b = first / 2;
+  int64_t e = -static_cast<int64_t>(first % 2);
+  for (; e < len; e += 2, ++b) {
+    Philox4 r = blockAt(b, s);
+    double u0 = u32x2ToUnitF64(r.v[0], r.v[1]), u1 = u32x2ToUnitF64(r.v[2], r.v[3]);
+    double rad = std::sqrt(-2.0 * std::log(u0));
+    double t = kTwoPi * u1;
+    if (e >= 0) out[e] = rad * std::cos(t);
+    if (e + 1 < len) out[e + 1] = rad * std::sin(t);
+  }
+}
+
+constexpr int64_t kChunk = 1024;  // normals generated per segment
+
+struct GaussJob : Job {
+  FloatArray in, out;
+  int64_t m = 0, n = 0;  // A is m x n
+  Stream s{};
+  uint64_t offset = 0;
+  bool adjoint = false;
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      if (adjoint) runAdjoint<T>();
+      else runApply<T>();
+      return 0;
+    });
+  }
+  template <class T>
+  void runApply() {
+    const T* x = in.ptr<T>();
+    T* y = out.ptr<T>();
+    const int64_t rowsPerTask = std::max<int64_t>(1, (64 * 1024) / std::max<int64_t>(n, 1));
+    const int64_t tasks = (m + rowsPerTask - 1) / rowsPerTask;
+    parallelFor(threads, tasks, [&](int64_t t, int) {
+      std::vector<T> buf(static_cast<size_t>(std::min(n, kChunk)));
+      const int64_t i1 = std::min(m, (t + 1) * rowsPerTask);
+      for (int64_t i = t * rowsPerTask; i < i1; ++i) {
+        const uint64_t row = offset + static_cast<uint64_t>(i) * static_cast<uint64_t>(n);
+        double acc = 0;
+        for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+          const int64_t len = std::min(kChunk, n - c0);
+          normalSegment<T>(buf.data(), len, row + static_cast<uint64_t>(c0), s);
+          for (int64_t j = 0; j < len; ++j) acc += static_cast<double>(buf[j]) * static_cast<double>(x[c0 + j]);
+        }
+        y[i] = static_cast<T>(acc);
+      }
+    });
+  }
+  template <class T>
+  void runAdjoint() {
+    const T* r = in.ptr<T>();
+    T* z = out.ptr<T>();
+    // Entry blocks: small enough to give every thread work, large enough to waste little of the
+    // partial Philox blocks at segment ends.
+    const int64_t want = (n + 4 * static_cast<int64_t>(threads) - 1) / (4 * static_cast<int64_t>(threads));
+    const int64_t chunk = std::min(kChunk, std::max<int64_t>(128, want));
+    const int64_t tasks = (n + chunk - 1) / chunk;
+    parallelFor(threads, tasks, [&](int64_t t, int) {
+      const int64_t e0 = t * chunk, len = std::min(chunk, n - e0);
+      std::vector<T> buf(static_cast<size_t>(len));
+      std::vector<double> acc(static_cast<size_t>(len), 0.0);
+      for (int64_t i = 0; i < m; ++i) {
+        const double ri = static_cast<double>(r[i]);
+        normalSegment<T>(buf.data(), len, offset + static_cast<uint64_t>(i) * static_cast<uint64_t>(n) + static_cast<uint64_t>(e0), s);
+        for (int64_t j = 0; j < len; ++j) acc[j] += ri * static_cast<double>(buf[j]);
+      }
+      for (int64_t j = 0; j < len; ++j) z[e0 + j] = static_cast<T>(acc[j]);
+    });
+  }
+};
+
+uint32_t word(const Args& a, size_t i, const char* name) {
+  double d = a.number(i, name);
+  if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d)) jsRangeError(a.env(), a.where(name) + " must be an integer in [0, 2^32)");
+  return static_cast<uint32_t>(d);
+}
+
+// gaussApply(x, N, m, out, ...) and gaussAdjoint(r, m, N, out, ...): shared parsing.
+Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
+  const char* fn = adjoint ? "gaussAdjoint" : "gaussApply";
+  Args a(info, fn, 10);
+  auto job = std::make_unique<GaussJob>();
+  job->adjoint = adjoint;
+  job->in = a.floats(0, adjoint ? "r" : "x");
+  int64_t d1 = a.dim(1, adjoint ? "m" : "N");
+  int64_t d2 = a.dim(2, adjoint ? "N" : "m");
+  job->out = a.floats(3, "out");
+  job->m = adjoint ? d1 : d2;
+  job->n = adjoint ? d2 : d1;
+  a.sameDtype(job->out, job->in, "out", adjoint ? "r" : "x");
+  a.needLength(job->in, static_cast<uint64_t>(d1), adjoint ? "r" : "x");
+  a.needLength(job->out, static_cast<uint64_t>(d2), "out");
+  a.noAlias(job->out, job->in, "out", adjoint ? "r" : "x");
+  job->s.k0 = word(a, 4, "seedLo");
+  job->s.k1 = word(a, 5, "seedHi");
+  job->s.stream = word(a, 6, "stream");
+  uint32_t lo = word(a, 7, "offsetLo"), hi = word(a, 8, "offsetHi");
+  job->offset = (static_cast<uint64_t>(hi) << 32) | lo;
+  job->threads = a.threads(9);
+  job->cost = static_cast<double>(job->m) * static_cast<double>(job->n) * 12.0 * kPerElement;
+  job->keep(job->in);
+  job->keep(job->out);
+  return Submit(info.Env(), std::move(job));
+}
+
+struct SignJob : Job {
+  FloatArray out, x;
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      T* o = out.ptr<T>();
+      const T* xp = x.ptr<T>();
+      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          T v = xp[i];
+          o[i] = v > T(0) ? T(1) : (v < T(0) ? T(-1) : (v == T(0) ? T(0) : v));
+        }
+      });
+      return 0;
+    });
+  }
+};
+
+Napi::Value Sign(const Napi::CallbackInfo& info) {
+  Args a(info, "sign", 3);
+  auto job = std::make_unique<SignJob>();
+  job->out = a.floats(0, "out");
+  job->x = a.floats(1, "x");
+  job->threads = a.threads(2);
+  a.sameDtype(job->out, job->x, "out", "x");
+  a.needLength(job->x, job->out.length, "x");
+  job->cost = kPerElement * job->out.length;
+  job->keep(job->out);
+  job->keep(job->x);
+  return Submit(info.Env(), std::move(job));
+}
+
+}  // namespace
+
+void RegisterSensing(Napi::Env env, Napi::Object exports) {
+  exports.Set("gaussApply", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, false); }, "gaussApply"));
+  exports.Set("gaussAdjoint", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, true); }, "gaussAdjoint"));
+  exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
+}
+
+}  // namespace lr

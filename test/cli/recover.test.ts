@@ -1,0 +1,54 @@
+/** `lowrank recover`: the printed error curve, recovery.svg, usage errors. */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../ts/cli/main.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
+  return { code, out, err };
+}
+
+describe('lowrank recover', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-recover-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints a decreasing error curve and writes recovery.svg', { timeout: 120_000 }, async () => {
+    const out = path.join(dir, 'run');
+    const r = await run(['recover', '--n', '12', '--rank', '2', '--overparam', '4', '--outliers', '0.2', '--m', '400', '--iters', '800',
+      '--every', '100', '--seed', '3', '--backend', 'native', '--dtype', 'f64', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/X\*: 12 x 12, rank 2; 400 Gaussian measurements \(dense\), \d+ corrupted \(uniform\); U: 12 x 4; native\/f64/);
+    const rows = [...r.out.matchAll(/^\s+(\d+)\s+([\d.e+-]+)\s+([\d.e+-]+)\s+([\d.e+-]+)$/gm)].map((m) => ({ iter: Number(m[1]), err: Number(m[2]) }));
+    expect(rows.map((x) => x.iter)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800]);
+    expect(rows[0].err).toBeCloseTo(1, 2);
+    expect(rows[4].err).toBeLessThan(rows[0].err);
+    expect(rows[8].err).toBeLessThan(rows[4].err);
+    const fin = /final relative error ([\d.e+-]+) after 800 iterations/.exec(r.out);
+    expect(fin).not.toBeNull();
+    expect(Number(fin![1])).toBeLessThan(1e-3);
+    expect(Number(fin![1])).toBe(rows[rows.length - 1].err);
+    const svg = path.join(out, 'recovery.svg');
+    expect(existsSync(svg)).toBe(true);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+  });
+
+  it('usage errors exit with code 2', async () => {
+    for (const [argv, re] of [
+      [['recover', '--rank', '2'], /--n is required/],
+      [['recover', '--n', '5'], /--rank is required/],
+      [['recover', '--n', '5', '--rank', '6'], /exceeds --n/],
+      [['recover', '--n', '5', '--rank', '2', '--overparam', '9'], /--overparam 9 exceeds/],
+      [['recover', '--n', '5', '--rank', '2', '--outliers', '1'], /--outliers/],
+      [['recover', '--n', '5', '--rank', '2', '--step', '2'], /--step/],
+      [['recover', '--n', '5', '--rank', '2', '--warmup', 'soon'], /--warmup/],
+      [['recover', '--n', '5', '--rank', '2', '--measurements', 'entries', '--m', '26'], /n\^2/],
+    ] as [string[], RegExp][]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(re);
+    }
+  });
+});

@@ -1,0 +1,58 @@
+/** Matrix-free Gaussian measurements and the element-wise sign (wgsl/sensing.wgsl). */
+import type { DenseRef } from '../../../backend.js';
+import type { GpuStore } from '../context.js';
+import { ceilDiv, store, type GpuEnv } from '../env.js';
+import type { ProgramDesc } from '../program.js';
+
+const gaussUniforms = [
+  ['n', 'u32'], ['m', 'u32'], ['k0', 'u32'], ['k1', 'u32'], ['stream', 'u32'],
+  ['b0_lo', 'u32'], ['b0_hi', 'u32'], ['r', 'u32'], ['chunk', 'u32'],
+] as const;
+const APPLY: ProgramDesc = { name: 'gaussApply', file: 'sensing.wgsl', entry: 'apply', bindings: ['read', 'rw'], uniforms: gaussUniforms };
+const ADJ_PART: ProgramDesc = { name: 'gaussAdjoint(partial)', file: 'sensing.wgsl', entry: 'adjoint_partial', bindings: ['read', 'rw'], uniforms: gaussUniforms };
+const ADJ_SUM: ProgramDesc = { name: 'gaussAdjoint(sum)', file: 'sensing.wgsl', entry: 'adjoint_sum', bindings: ['read', 'rw'], uniforms: gaussUniforms };
+const SIGN: ProgramDesc = { name: 'sign', file: 'sensing.wgsl', entry: 'sign_map', bindings: ['read', 'rw'], uniforms: [['n', 'u32']] };
+
+function streamUniforms(n: number, m: number, seed: number, stream: number, offset: number, chunk: number): Record<string, number> {
+  const b0 = Math.floor(offset / 4);
+  return {
+    n, m, k0: seed % 2 ** 32, k1: Math.floor(seed / 2 ** 32), stream,
+    b0_lo: b0 % 2 ** 32, b0_hi: Math.floor(b0 / 2 ** 32), r: offset - 4 * b0, chunk,
+  };
+}
+
+/** y (m x 1) = A vec(x), A[i, e] = normal stream element offset + i N + e (N = entries of x). */
+export function gaussApply(env: GpuEnv, x: DenseRef, m: number, seed: number, stream: number, offset: number): GpuStore {
+  const n = x.rows * x.cols;
+  const out = env.ctx.alloc(m * 4);
+  env.ctx.dispatch(APPLY, { bindings: [store(x), out], uniforms: streamUniforms(n, m, seed, stream, offset, 0), workgroups: m });
+  return out;
+}
+
+/** z (N entries) = A^T r for r (m entries). Two stages: row chunks of partial sums, then their sum. */
+export function gaussAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: number, stream: number, offset: number): GpuStore {
+  const m = r.rows * r.cols;
+  const out = env.ctx.alloc(n * 4);
+  const colGroups = ceilDiv(n, 1024);
+  // Enough row chunks to fill the device when N is small, each long enough to amortize its store.
+  const chunks = Math.max(1, Math.min(64, ceilDiv(m, 64), Math.floor(65535 / colGroups) || 1, ceilDiv(256, colGroups)));
+  const chunk = ceilDiv(m, chunks);
+  const used = ceilDiv(m, chunk);
+  if (used === 1) {
+    env.ctx.dispatch(ADJ_PART, { bindings: [store(r), out], uniforms: streamUniforms(n, m, seed, stream, offset, chunk), workgroups: [colGroups, 1] });
+    return out;
+  }
+  const part = env.ctx.alloc(used * n * 4);
+  env.ctx.dispatch(ADJ_PART, { bindings: [store(r), part], uniforms: streamUniforms(n, m, seed, stream, offset, chunk), workgroups: [colGroups, used] });
+  env.ctx.dispatch(ADJ_SUM, { bindings: [part, out], uniforms: streamUniforms(n, used, seed, stream, offset, chunk), workgroups: ceilDiv(n, 256) });
+  env.ctx.release(part);
+  return out;
+}
+
+/** Element-wise sign: 1, -1, 0; NaN stays NaN. */
+export function sign(env: GpuEnv, a: DenseRef): GpuStore {
+  const n = a.rows * a.cols;
+  const out = env.ctx.alloc(n * 4);
+  env.ctx.dispatch(SIGN, { bindings: [store(a), out], uniforms: { n }, workgroups: ceilDiv(n, 256) });
+  return out;
+}
