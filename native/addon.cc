@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterPeak(env, exports);
   lr::RegisterBlock(env, exports);
   lr::RegisterLu(env, exports);
+  lr::RegisterCompletion(env, exports);
   return exports;
 }
 }  // namespace

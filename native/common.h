@@ -209,5 +209,6 @@ void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
 void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, scaleAxis, colAbsMax
 void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
+void RegisterCompletion(Napi::Env env, Napi::Object exports); // segGram, cholBatch, cholSolveBatch, segCg
 
 }  // namespace lr

@@ -1,0 +1,558 @@
+// Segmented kernels for alternating least squares on a sparsity pattern (matrix completion).
+//
+// A "segment" is one row of S (CSR: ptr = rowPtr, idx = colIdx) or one column (CSC: ptr = colPtr,
+// idx = rowIdx, values through perm). For segment j with entries t in [ptr[j], ptr[j + 1]) the design
+// matrix is A_j = F[idx[t], :] (F is cols x k) and the right-hand side b_j = vals(t).
+//
+//   segGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, diag, out, threads)
+//     diag false: out (segs x k*k, full symmetric) = A_j^T A_j, or (order given) (S_j A_j)^T (S_j A_j)
+//     for a CountSketch S_j with s_j = min(len_j, sketchRows) balanced buckets: order[ptr[j] + t] encodes
+//     sign * (position + 1) of the t-th entry of a random permutation of the segment, and bucket b sums
+//     the permuted entries b, b + s_j, b + 2 s_j, ... with their signs.
+//     diag true (order must be null): out (segs x k) = diag(A_j^T A_j).
+//   cholBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
+//     Lower Cholesky factor of G_j + lambda_j I with lambda_j = ridge[j] trace(G_j) / k (ridge: a
+//     Float64Array of length segs, or null for 0). When the factorization breaks down (a pivot below
+//     k u trace, or non-finite) it is retried with lambda = max(lambda_j, fallback trace / k): status 1.
+//     When that fails too (or trace is 0 / non-finite) L_j = 0: status 2. Otherwise status 0.
+//     inverse: L_j is replaced by L_j^{-1} (lower), the form segCg applies as a preconditioner.
+//   cholSolveBatch(L, segs, k, H, X, threads)
+//     X_j = (L_j L_j^T)^{-1} h_j (forward + back substitution); X_j = 0 where L_j[0, 0] == 0.
+//   segCg(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, threads)
+//     `steps` steps of preconditioned CG on A_j^T A_j x = A_j^T b_j from x = X0_j, per segment.
+//     P (segs x pw): pw == k*k: W_j = L_j^{-1} (lower), preconditioner M^{-1} = W_j^T W_j; pw == k: a
+//     diagonal d_j, M^{-1} = diag(1 / d_j) (0 where d_j <= 0). A step that would divide by a
+//     non-positive curvature or residual stops that segment's iteration.
+//
+// Every segment is independent: parallel over segments (dynamic), fixed summation order inside a
+// segment, so results do not depend on the thread count. Validation on the JS thread as in sparse.cc;
+// the kernels re-check every loaded index.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace lr {
+namespace {
+
+[[noreturn]] void changed(const char* fn) {
+  throwRange(std::string(fn) + ": the index arrays changed while the call was running");
+}
+
+int64_t checkSegments(const Args& A, const IntArray& ptr, const IntArray& idx, int64_t segs, int64_t cols) {
+  A.needLength(ptr, static_cast<uint64_t>(segs) + 1, "ptr");
+  const int32_t* p = ptr.data;
+  if (p[0] != 0) jsRangeError(A.env(), A.where("ptr") + ": ptr[0] must be 0, got " + std::to_string(p[0]));
+  for (int64_t r = 0; r < segs; ++r)
+    if (p[r + 1] < p[r]) jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing at " + std::to_string(r + 1));
+  const int64_t nnz = p[segs];
+  A.needLength(idx, static_cast<uint64_t>(nnz), "idx");
+  for (int64_t q = 0; q < nnz; ++q)
+    if (idx.data[q] < 0 || idx.data[q] >= cols)
+      jsRangeError(A.env(), A.where("idx") + ": idx[" + std::to_string(q) + "] = " + std::to_string(idx.data[q]) +
+                                " is out of range [0, " + std::to_string(cols) + ")");
+  return nnz;
+}
+
+void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* name, bool signedPos) {
+  A.needLength(a, static_cast<uint64_t>(nnz), name);
+  for (int64_t q = 0; q < nnz; ++q) {
+    const int64_t v = a.data[q];
+    const int64_t pos = signedPos ? (v < 0 ? -v : v) - 1 : v;
+    if (pos < 0 || pos >= nnz)
+      jsRangeError(A.env(), A.where(name) + ": entry " + std::to_string(q) + " = " + std::to_string(v) +
+                                " does not name a position in [0, " + std::to_string(nnz) + ")");
+  }
+}
+
+// Segment j's range, re-checked against the live arrays.
+inline bool segRange(const int32_t* ptr, int64_t j, int64_t nnz, int64_t& b, int64_t& e) {
+  b = ptr[j];
+  e = ptr[j + 1];
+  return b >= 0 && b <= e && e <= nnz;
+}
+
+// ---- segGram -------------------------------------------------------------------------------------
+
+struct SegGramJob : Job {
+  IntArray ptr, idx, order;
+  bool hasOrder = false, diag = false;
+  FloatArray F, out;
+  int64_t segs = 0, cols = 0, nnz = 0, k = 0, sketchRows = 0;
+
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      const T* Fp = F.ptr<T>();
+      T* O = out.ptr<T>();
+      const int64_t kk = k;
+      const int64_t width = diag ? kk : kk * kk;
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)));
+      std::atomic<bool> ok{true};
+      parallelFor(threads, segs, [&](int64_t j, int tid) {
+        T* g = O + j * width;
+        std::fill(g, g + width, T(0));
+        int64_t b, e;
+        if (!segRange(ptr.data, j, nnz, b, e)) { ok.store(false); return; }
+        const int64_t len = e - b;
+        if (len == 0) return;
+        auto row = [&](int64_t q) -> const T* {
+          const int64_t c = idx.data[q];
+          if (c < 0 || c >= cols) return nullptr;
+          return Fp + c * kk;
+        };
+        if (diag) {
+          for (int64_t q = b; q < e; ++q) {
+            const T* f = row(q);
+            if (!f) { ok.store(false); return; }
+            for (int64_t a = 0; a < kk; ++a) g[a] += f[a] * f[a];
+          }
+          return;
+        }
+        auto rank1 = [&](const T* f) {
+          for (int64_t a = 0; a < kk; ++a) {
+            const T fa = f[a];
+            T* ga = g + a * kk;
+            for (int64_t c = 0; c <= a; ++c) ga[c] += fa * f[c];
+          }
+        };
+        const int64_t s = hasOrder ? std::min(len, sketchRows) : len;
+        if (!hasOrder || s == len) {
+          // Exact Gram (a sketch with one bucket per entry is a signed permutation: same Gram).
+          for (int64_t q = b; q < e; ++q) {
+            const T* f = row(q);
+            if (!f) { ok.store(false); return; }
+            rank1(f);
+          }
+        } else {
+          std::vector<T>& y = scratch[static_cast<size_t>(tid)];
+          y.assign(static_cast<size_t>(kk), T(0));
+          for (int64_t bk = 0; bk < s; ++bk) {
+            std::fill(y.begin(), y.end(), T(0));
+            for (int64_t t = bk; t < len; t += s) {
+              const int64_t v = order.data[b + t];
+              const int64_t pos = (v < 0 ? -v : v) - 1;
+              if (pos < b || pos >= e) { ok.store(false); return; }
+              const T* f = row(pos);
+              if (!f) { ok.store(false); return; }
+              if (v < 0) for (int64_t a = 0; a < kk; ++a) y[a] -= f[a];
+              else for (int64_t a = 0; a < kk; ++a) y[a] += f[a];
+            }
+            rank1(y.data());
+          }
+        }
+        for (int64_t a = 0; a < kk; ++a)
+          for (int64_t c = a + 1; c < kk; ++c) g[a * kk + c] = g[c * kk + a];
+      });
+      if (!ok.load()) changed("segGram");
+      return 0;
+    });
+  }
+};
+
+Napi::Value SegGram(const Napi::CallbackInfo& info) {
+  const char* fn = "segGram";
+  Args a(info, fn, 11);
+  auto job = std::make_unique<SegGramJob>();
+  SegGramJob& j = *job;
+  j.ptr = a.ints(0, "ptr");
+  j.idx = a.ints(1, "idx");
+  j.segs = a.dim(2, "segs");
+  j.cols = a.dim(3, "cols");
+  j.F = a.floats(4, "F");
+  j.k = a.dim(5, "k");
+  j.hasOrder = !info[6].IsNull();
+  if (j.hasOrder) j.order = a.ints(6, "order");
+  j.sketchRows = a.dim(7, "sketchRows");
+  j.diag = a.boolean(8, "diag");
+  j.out = a.floats(9, "out");
+  j.threads = a.threads(10);
+  a.sameDtype(j.out, j.F, "out", "F");
+  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
+  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
+  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
+  if (j.hasOrder) {
+    if (j.diag) jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') cannot be combined with diag");
+    if (j.sketchRows < 1) jsRangeError(a.env(), a.where("sketchRows") + " must be at least 1 with a sketch");
+    checkIndexRange(a, j.order, j.nnz, "order", true);
+  }
+  a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
+  a.needLength(j.out, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.diag ? j.k : j.k * j.k), "out");
+  a.noAlias(j.out, j.F, "out", "F");
+  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
+  job->keep(j.ptr);
+  job->keep(j.idx);
+  if (j.hasOrder) job->keep(j.order);
+  job->keep(j.F);
+  job->keep(j.out);
+  return Submit(info.Env(), std::move(job));
+}
+
+// ---- cholBatch ------------------------------------------------------------------------------------
+
+template <class T>
+bool cholInPlace(T* L, int64_t k, T lambda, T tiny) {
+  for (int64_t j = 0; j < k; ++j) {
+    T* lj = L + j * k;
+    T d = lj[j] + lambda;
+    for (int64_t c = 0; c < j; ++c) d -= lj[c] * lj[c];
+    if (!(d > tiny) || !std::isfinite(d)) return false;
+    const T r = std::sqrt(d);
+    lj[j] = r;
+    for (int64_t i = j + 1; i < k; ++i) {
+      T* li = L + i * k;
+      T s = li[j];
+      for (int64_t c = 0; c < j; ++c) s -= li[c] * lj[c];
+      li[j] = s / r;
+    }
+  }
+  return true;
+}
+
+struct CholBatchJob : Job {
+  FloatArray G, L, status;
+  FloatArray ridge;  // Float64Array or absent
+  bool hasRidge = false, inverse = false;
+  double fallback = 0;
+  int64_t segs = 0, k = 0;
+
+  void Execute() override {
+    withDtype(L.dtype, [&](auto z) {
+      using T = decltype(z);
+      const T* Gp = G.ptr<T>();
+      T* Lp = L.ptr<T>();
+      T* St = status.ptr<T>();
+      const double* rp = hasRidge ? ridge.ptr<double>() : nullptr;
+      const int64_t kk = k;
+      const T u = std::numeric_limits<T>::epsilon() / 2;
+      parallelFor(threads, segs, [&](int64_t j, int) {
+        const T* g = Gp + j * kk * kk;
+        T* l = Lp + j * kk * kk;
+        T tr = 0;
+        for (int64_t a = 0; a < kk; ++a) tr += g[a * kk + a];
+        auto load = [&] {
+          for (int64_t a = 0; a < kk; ++a)
+            for (int64_t c = 0; c < kk; ++c) l[a * kk + c] = c <= a ? g[a * kk + c] : T(0);
+        };
+        const T tiny = static_cast<T>(kk) * u * tr;
+        T st = 0;
+        bool good = std::isfinite(tr) && tr > 0;
+        if (good) {
+          const T lam = static_cast<T>((rp ? rp[j] : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
+          load();
+          good = cholInPlace(l, kk, lam, tiny);
+          if (!good && fallback > 0) {
+            const T lam2 = std::max(lam, static_cast<T>(fallback * static_cast<double>(tr) / static_cast<double>(kk)));
+            load();
+            good = cholInPlace(l, kk, lam2, tiny);
+            st = 1;
+          }
+        }
+        if (!good) {
+          std::fill(l, l + kk * kk, T(0));
+          St[j] = 2;
+          return;
+        }
+        St[j] = st;
+        if (inverse) {
+          // Column c of L^{-1} (solve L w = e_c; rows < c are 0) reads only the lower triangle of L,
+          // so the columns are computed right to left and parked transposed in the strict upper
+          // triangle; the diagonal 1 / L[c, c] and the move to the lower triangle come last.
+          std::vector<T> w(static_cast<size_t>(kk));
+          for (int64_t c = kk - 1; c >= 0; --c) {
+            for (int64_t i = c; i < kk; ++i) {
+              T s = i == c ? T(1) : T(0);
+              for (int64_t t = c; t < i; ++t) s -= l[i * kk + t] * w[t];
+              w[i] = s / l[i * kk + i];
+            }
+            for (int64_t i = c + 1; i < kk; ++i) l[c * kk + i] = w[i];
+          }
+          for (int64_t c = 0; c < kk; ++c) {
+            l[c * kk + c] = T(1) / l[c * kk + c];
+            for (int64_t i = c + 1; i < kk; ++i) {
+              l[i * kk + c] = l[c * kk + i];
+              l[c * kk + i] = 0;
+            }
+          }
+        }
+      });
+      return 0;
+    });
+  }
+};
+
+Napi::Value CholBatch(const Napi::CallbackInfo& info) {
+  const char* fn = "cholBatch";
+  Args a(info, fn, 9);
+  auto job = std::make_unique<CholBatchJob>();
+  CholBatchJob& j = *job;
+  j.G = a.floats(0, "G");
+  j.segs = a.dim(1, "segs");
+  j.k = a.dim(2, "k");
+  j.hasRidge = !info[3].IsNull();
+  if (j.hasRidge) {
+    j.ridge = a.floats(3, "ridge");
+    a.needDtype(j.ridge, DType::F64, "ridge");
+    a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
+    const double* r = j.ridge.ptr<double>();
+    for (int64_t s = 0; s < j.segs; ++s)
+      if (!(r[s] >= 0) || !std::isfinite(r[s])) jsRangeError(a.env(), a.where("ridge") + ": entries must be finite and >= 0");
+  }
+  j.fallback = a.finite(4, "fallback");
+  if (j.fallback < 0) jsRangeError(a.env(), a.where("fallback") + " must be >= 0");
+  j.inverse = a.boolean(5, "inverse");
+  j.L = a.floats(6, "L");
+  j.status = a.floats(7, "status");
+  j.threads = a.threads(8);
+  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
+  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
+  a.sameDtype(j.L, j.G, "L", "G");
+  a.sameDtype(j.status, j.G, "status", "G");
+  const uint64_t kk = static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k);
+  a.needLength(j.G, static_cast<uint64_t>(j.segs) * kk, "G");
+  a.needLength(j.L, static_cast<uint64_t>(j.segs) * kk, "L");
+  a.needLength(j.status, static_cast<uint64_t>(j.segs), "status");
+  a.noAlias(j.L, j.G, "L", "G");
+  a.noAlias(j.status, j.G, "status", "G");
+  a.noAlias(j.status, j.L, "status", "L");
+  if (j.hasRidge) {
+    a.noAlias(j.L, j.ridge, "L", "ridge");
+    a.noAlias(j.status, j.ridge, "status", "ridge");
+  }
+  j.cost = kFactorWeight * static_cast<double>(j.segs) * static_cast<double>(j.k) * static_cast<double>(kk) * (j.inverse ? 1.0 : 0.34);
+  job->keep(j.G);
+  if (j.hasRidge) job->keep(j.ridge);
+  job->keep(j.L);
+  job->keep(j.status);
+  return Submit(info.Env(), std::move(job));
+}
+
+// ---- cholSolveBatch -------------------------------------------------------------------------------
+
+struct CholSolveBatchJob : Job {
+  FloatArray L, H, X;
+  int64_t segs = 0, k = 0;
+
+  void Execute() override {
+    withDtype(X.dtype, [&](auto z) {
+      using T = decltype(z);
+      const int64_t kk = k;
+      const T* Lp = L.ptr<T>();
+      const T* Hp = H.ptr<T>();
+      T* Xp = X.ptr<T>();
+      parallelFor(threads, segs, [&](int64_t j, int) {
+        const T* l = Lp + j * kk * kk;
+        const T* h = Hp + j * kk;
+        T* x = Xp + j * kk;
+        if (l[0] == T(0)) {
+          std::fill(x, x + kk, T(0));
+          return;
+        }
+        for (int64_t i = 0; i < kk; ++i) {
+          T s = h[i];
+          for (int64_t t = 0; t < i; ++t) s -= l[i * kk + t] * x[t];
+          x[i] = s / l[i * kk + i];
+        }
+        for (int64_t i = kk - 1; i >= 0; --i) {
+          T s = x[i];
+          for (int64_t t = i + 1; t < kk; ++t) s -= l[t * kk + i] * x[t];
+          x[i] = s / l[i * kk + i];
+        }
+      });
+      return 0;
+    });
+  }
+};
+
+Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
+  const char* fn = "cholSolveBatch";
+  Args a(info, fn, 6);
+  auto job = std::make_unique<CholSolveBatchJob>();
+  CholSolveBatchJob& j = *job;
+  j.L = a.floats(0, "L");
+  j.segs = a.dim(1, "segs");
+  j.k = a.dim(2, "k");
+  j.H = a.floats(3, "H");
+  j.X = a.floats(4, "X");
+  j.threads = a.threads(5);
+  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
+  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
+  a.sameDtype(j.X, j.L, "X", "L");
+  a.sameDtype(j.X, j.H, "X", "H");
+  a.needLength(j.L, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k), "L");
+  a.needLength(j.H, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "H");
+  a.needLength(j.X, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X");
+  a.noAlias(j.X, j.L, "X", "L");
+  a.noAlias(j.X, j.H, "X", "H");
+  j.cost = static_cast<double>(j.segs) * 2.0 * static_cast<double>(j.k) * static_cast<double>(j.k);
+  job->keep(j.L);
+  job->keep(j.H);
+  job->keep(j.X);
+  return Submit(info.Env(), std::move(job));
+}
+
+// ---- segCg -----------------------------------------------------------------------------------------
+
+struct SegCgJob : Job {
+  IntArray ptr, idx, perm;
+  bool hasPerm = false;
+  FloatArray vals, F, X0, P, X;
+  int64_t segs = 0, cols = 0, nnz = 0, k = 0, pw = 0, steps = 0;
+
+  void Execute() override {
+    withDtype(X.dtype, [&](auto z) {
+      using T = decltype(z);
+      const int64_t kk = k;
+      const T* Fp = F.ptr<T>();
+      const T* V = vals.ptr<T>();
+      const T* X0p = X0.ptr<T>();
+      const T* Pp = P.ptr<T>();
+      T* Xp = X.ptr<T>();
+      const int nt = std::max(threads, 1);
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(nt));
+      std::atomic<bool> ok{true};
+      parallelFor(threads, segs, [&](int64_t j, int tid) {
+        std::vector<T>& buf = scratch[static_cast<size_t>(tid)];
+        buf.assign(static_cast<size_t>(5 * kk), T(0));
+        T* r = buf.data();
+        T* zz = r + kk;
+        T* p = zz + kk;
+        T* q = p + kk;
+        T* y = q + kk;
+        T* x = Xp + j * kk;
+        std::copy(X0p + j * kk, X0p + (j + 1) * kk, x);
+        int64_t b, e;
+        if (!segRange(ptr.data, j, nnz, b, e)) { ok.store(false); return; }
+        if (b == e) return;
+        const T* pre = Pp + j * pw;
+        auto rowOf = [&](int64_t t, T& val) -> const T* {
+          const int64_t c = idx.data[t];
+          int64_t vq = t;
+          if (hasPerm) vq = perm.data[t];
+          if (c < 0 || c >= cols || vq < 0 || vq >= nnz) return nullptr;
+          val = V[vq];
+          return Fp + c * kk;
+        };
+        auto dot = [&](const T* a, const T* c) {
+          T s = 0;
+          for (int64_t i = 0; i < kk; ++i) s += a[i] * c[i];
+          return s;
+        };
+        auto precond = [&](const T* rin, T* out) {
+          if (pw == kk) {
+            for (int64_t i = 0; i < kk; ++i) out[i] = pre[i] > T(0) ? rin[i] / pre[i] : T(0);
+            return;
+          }
+          for (int64_t i = 0; i < kk; ++i) {  // y = W r
+            T s = 0;
+            for (int64_t c = 0; c <= i; ++c) s += pre[i * kk + c] * rin[c];
+            y[i] = s;
+          }
+          for (int64_t c = 0; c < kk; ++c) {  // out = W^T y
+            T s = 0;
+            for (int64_t i = c; i < kk; ++i) s += pre[i * kk + c] * y[i];
+            out[c] = s;
+          }
+        };
+        // r = A^T (b - A x)
+        for (int64_t t = b; t < e; ++t) {
+          T val;
+          const T* f = rowOf(t, val);
+          if (!f) { ok.store(false); return; }
+          const T res = val - dot(f, x);
+          for (int64_t i = 0; i < kk; ++i) r[i] += res * f[i];
+        }
+        precond(r, zz);
+        std::copy(zz, zz + kk, p);
+        T rz = dot(r, zz);
+        for (int64_t s = 0; s < steps; ++s) {
+          if (!(rz > T(0)) || !std::isfinite(rz)) break;
+          std::fill(q, q + kk, T(0));
+          for (int64_t t = b; t < e; ++t) {
+            T val;
+            const T* f = rowOf(t, val);
+            if (!f) { ok.store(false); return; }
+            const T w = dot(f, p);
+            for (int64_t i = 0; i < kk; ++i) q[i] += w * f[i];
+          }
+          const T pq = dot(p, q);
+          if (!(pq > T(0)) || !std::isfinite(pq)) break;
+          const T alpha = rz / pq;
+          for (int64_t i = 0; i < kk; ++i) x[i] += alpha * p[i];
+          if (s + 1 == steps) break;
+          for (int64_t i = 0; i < kk; ++i) r[i] -= alpha * q[i];
+          precond(r, zz);
+          const T rz2 = dot(r, zz);
+          const T beta = rz2 / rz;
+          for (int64_t i = 0; i < kk; ++i) p[i] = zz[i] + beta * p[i];
+          rz = rz2;
+        }
+      });
+      if (!ok.load()) changed("segCg");
+      return 0;
+    });
+  }
+};
+
+Napi::Value SegCg(const Napi::CallbackInfo& info) {
+  const char* fn = "segCg";
+  Args a(info, fn, 14);
+  auto job = std::make_unique<SegCgJob>();
+  SegCgJob& j = *job;
+  j.ptr = a.ints(0, "ptr");
+  j.idx = a.ints(1, "idx");
+  j.vals = a.floats(2, "vals");
+  j.hasPerm = !info[3].IsNull();
+  if (j.hasPerm) j.perm = a.ints(3, "perm");
+  j.segs = a.dim(4, "segs");
+  j.cols = a.dim(5, "cols");
+  j.F = a.floats(6, "F");
+  j.k = a.dim(7, "k");
+  j.X0 = a.floats(8, "X0");
+  j.P = a.floats(9, "P");
+  j.pw = a.dim(10, "pw");
+  j.steps = a.dim(11, "steps");
+  j.X = a.floats(12, "X");
+  j.threads = a.threads(13);
+  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
+  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
+  if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
+  for (const FloatArray* f : {&j.vals, &j.F, &j.X0, &j.P}) a.sameDtype(j.X, *f, "X", "inputs");
+  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
+  if (j.hasPerm) checkIndexRange(a, j.perm, j.nnz, "perm", false);
+  a.needLength(j.vals, static_cast<uint64_t>(j.nnz), "vals");
+  a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
+  a.needLength(j.X0, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X0");
+  a.needLength(j.P, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.pw), "P");
+  a.needLength(j.X, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X");
+  a.noAlias(j.X, j.vals, "X", "vals");
+  a.noAlias(j.X, j.F, "X", "F");
+  a.noAlias(j.X, j.X0, "X", "X0");
+  a.noAlias(j.X, j.P, "X", "P");
+  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * static_cast<double>(j.steps + 1) +
+           static_cast<double>(j.segs) * static_cast<double>(j.pw) * 2.0 * static_cast<double>(j.steps);
+  job->keep(j.ptr);
+  job->keep(j.idx);
+  if (j.hasPerm) job->keep(j.perm);
+  job->keep(j.vals);
+  job->keep(j.F);
+  job->keep(j.X0);
+  job->keep(j.P);
+  job->keep(j.X);
+  return Submit(info.Env(), std::move(job));
+}
+
+}  // namespace
+
+void RegisterCompletion(Napi::Env env, Napi::Object exports) {
+  exports.Set("segGram", Napi::Function::New(env, SegGram, "segGram"));
+  exports.Set("cholBatch", Napi::Function::New(env, CholBatch, "cholBatch"));
+  exports.Set("cholSolveBatch", Napi::Function::New(env, CholSolveBatch, "cholSolveBatch"));
+  exports.Set("segCg", Napi::Function::New(env, SegCg, "segCg"));
+}
+
+}  // namespace lr
