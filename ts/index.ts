@@ -24,3 +24,4 @@ export * from './io/index.js';
 export type { LinearOperator, MatrixLike } from './algorithms/operator.js';
 export * from './algorithms/rsvd/index.js';
 export * from './algorithms/sampling/index.js';
+export * from './algorithms/completion/index.js';
