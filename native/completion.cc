@@ -4,16 +4,19 @@
 // idx = rowIdx, values through perm). For segment j with entries t in [ptr[j], ptr[j + 1]) the design
 // matrix is A_j = F[idx[t], :] (F is cols x k) and the right-hand side b_j = vals(t).
 //
-//   segGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, diag, out, threads)
-//     diag false: out (segs x k*k, full symmetric) = A_j^T A_j, or (order given) (S_j A_j)^T (S_j A_j)
+//   segGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, out, threads)
+//     out of length segs*k*k: out (segs x k*k, full symmetric) = A_j^T A_j, or (order given) (S_j A_j)^T (S_j A_j)
 //     for a CountSketch S_j with s_j = min(len_j, sketchRows) balanced buckets: order[ptr[j] + t] encodes
-//     sign * (position + 1) of the t-th entry of a random permutation of the segment, and bucket b sums
+//     the t-th entry of a random permutation of the segment as its position (sign +1) or as
+//     -(position + 1) (sign -1), and bucket b sums
 //     the permuted entries b, b + s_j, b + 2 s_j, ... with their signs.
-//     diag true (order must be null): out (segs x k) = diag(A_j^T A_j).
+//     out of length segs*k (order must be null): out (segs x k) = diag(A_j^T A_j) (for k = 1 the two
+//     coincide).
 //   cholBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
 //     Lower Cholesky factor of G_j + lambda_j I with lambda_j = ridge[j] trace(G_j) / k (ridge: a
-//     Float64Array of length segs, or null for 0). When the factorization breaks down (a pivot below
-//     k u trace, or non-finite) it is retried with lambda = max(lambda_j, fallback trace / k): status 1.
+//     Float64Array of length segs, or null for 0; negative entries count as 0). When the factorization breaks down (a pivot below
+//     k u trace, or non-finite) it is retried with lambda = max(lambda_j, fallback trace / k) when
+//     fallback > 0: status 1.
 //     When that fails too (or trace is 0 / non-finite) L_j = 0: status 2. Otherwise status 0.
 //     inverse: L_j is replaced by L_j^{-1} (lower), the form segCg applies as a preconditioner.
 //   cholSolveBatch(L, segs, k, H, X, threads)
@@ -62,7 +65,7 @@ void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* 
   A.needLength(a, static_cast<uint64_t>(nnz), name);
   for (int64_t q = 0; q < nnz; ++q) {
     const int64_t v = a.data[q];
-    const int64_t pos = signedPos ? (v < 0 ? -v : v) - 1 : v;
+    const int64_t pos = signedPos && v < 0 ? -v - 1 : v;
     if (pos < 0 || pos >= nnz)
       jsRangeError(A.env(), A.where(name) + ": entry " + std::to_string(q) + " = " + std::to_string(v) +
                                 " does not name a position in [0, " + std::to_string(nnz) + ")");
@@ -135,7 +138,7 @@ struct SegGramJob : Job {
             std::fill(y.begin(), y.end(), T(0));
             for (int64_t t = bk; t < len; t += s) {
               const int64_t v = order.data[b + t];
-              const int64_t pos = (v < 0 ? -v : v) - 1;
+              const int64_t pos = v < 0 ? -v - 1 : v;
               if (pos < b || pos >= e) { ok.store(false); return; }
               const T* f = row(pos);
               if (!f) { ok.store(false); return; }
@@ -156,7 +159,7 @@ struct SegGramJob : Job {
 
 Napi::Value SegGram(const Napi::CallbackInfo& info) {
   const char* fn = "segGram";
-  Args a(info, fn, 11);
+  Args a(info, fn, 10);
   auto job = std::make_unique<SegGramJob>();
   SegGramJob& j = *job;
   j.ptr = a.ints(0, "ptr");
@@ -168,20 +171,20 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
   j.hasOrder = !info[6].IsNull();
   if (j.hasOrder) j.order = a.ints(6, "order");
   j.sketchRows = a.dim(7, "sketchRows");
-  j.diag = a.boolean(8, "diag");
-  j.out = a.floats(9, "out");
-  j.threads = a.threads(10);
+  j.out = a.floats(8, "out");
+  j.threads = a.threads(9);
   a.sameDtype(j.out, j.F, "out", "F");
-  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
+  const uint64_t full = static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k);
+  j.diag = j.k != 1 && j.out.length == static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k);
+  if (!j.diag) a.needLength(j.out, full, "out");
   if (j.hasOrder) {
-    if (j.diag) jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') cannot be combined with diag");
+    if (j.diag) jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') needs the full Gram (out of length segs * k * k)");
     if (j.sketchRows < 1) jsRangeError(a.env(), a.where("sketchRows") + " must be at least 1 with a sketch");
     checkIndexRange(a, j.order, j.nnz, "order", true);
   }
   a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
-  a.needLength(j.out, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.diag ? j.k : j.k * j.k), "out");
   a.noAlias(j.out, j.F, "out", "F");
   j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
   job->keep(j.ptr);
@@ -242,7 +245,7 @@ struct CholBatchJob : Job {
         T st = 0;
         bool good = std::isfinite(tr) && tr > 0;
         if (good) {
-          const T lam = static_cast<T>((rp ? rp[j] : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
+          const T lam = static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
           load();
           good = cholInPlace(l, kk, lam, tiny);
           if (!good && fallback > 0) {
@@ -300,15 +303,13 @@ Napi::Value CholBatch(const Napi::CallbackInfo& info) {
     a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
     const double* r = j.ridge.ptr<double>();
     for (int64_t s = 0; s < j.segs; ++s)
-      if (!(r[s] >= 0) || !std::isfinite(r[s])) jsRangeError(a.env(), a.where("ridge") + ": entries must be finite and >= 0");
+      if (!std::isfinite(r[s])) jsRangeError(a.env(), a.where("ridge") + ": entries must be finite");
   }
   j.fallback = a.finite(4, "fallback");
-  if (j.fallback < 0) jsRangeError(a.env(), a.where("fallback") + " must be >= 0");
   j.inverse = a.boolean(5, "inverse");
   j.L = a.floats(6, "L");
   j.status = a.floats(7, "status");
   j.threads = a.threads(8);
-  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   a.sameDtype(j.L, j.G, "L", "G");
   a.sameDtype(j.status, j.G, "status", "G");
@@ -338,6 +339,7 @@ struct CholSolveBatchJob : Job {
   int64_t segs = 0, k = 0;
 
   void Execute() override {
+    if (k == 0) return;
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
       const int64_t kk = k;
@@ -379,7 +381,6 @@ Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
   j.H = a.floats(3, "H");
   j.X = a.floats(4, "X");
   j.threads = a.threads(5);
-  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   a.sameDtype(j.X, j.L, "X", "L");
   a.sameDtype(j.X, j.H, "X", "H");
@@ -518,7 +519,6 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   j.steps = a.dim(11, "steps");
   j.X = a.floats(12, "X");
   j.threads = a.threads(13);
-  if (j.k < 1) jsRangeError(a.env(), a.where("k") + " must be at least 1");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
   for (const FloatArray* f : {&j.vals, &j.F, &j.X0, &j.P}) a.sameDtype(j.X, *f, "X", "inputs");

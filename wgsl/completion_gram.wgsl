@@ -4,7 +4,8 @@
 // every output element has exactly one writer (no atomics).
 //   seg_gram  out[j] = A_j^T A_j (k x k, row-major, both triangles), or with SKETCH the Gram of a
 //             balanced CountSketch: s = min(len, P.srows) buckets, bucket r = sum over the permuted
-//             entries r, r + s, ... of sign * F row (order[ptr[j] + t] = sign * (position + 1)).
+//             entries r, r + s, ... of sign * F row (order[ptr[j] + t] = position, or
+//             -(position + 1) for sign -1).
 //             Rows of A_j (or buckets) are staged CH at a time in workgroup memory; each invocation
 //             accumulates up to PPT entries of the k x k output, in blocks of 256 * PPT entries.
 //   seg_diag  out[j] = diag(A_j^T A_j) (k values).
@@ -63,7 +64,7 @@ fn seg_gram(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
         if (SKETCH) {
           for (var t = bk; t < len; t = t + s) {
             let v = order[b + t];
-            let pos = u32(abs(v)) - 1u;
+            let pos = select(u32(v), u32(-(v + 1)), v < 0);
             let f = F[idx[pos] * k + a];
             if (v < 0) {
               y = y - f;

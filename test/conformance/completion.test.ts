@@ -129,11 +129,11 @@ describeEngines('completion primitives', (h) => {
         for (let bk = 0; bk < s; bk++) {
           const y = new Float64Array(k), ya = new Float64Array(k);
           for (let q = bk; q < len; q += s) {
-            const v = order[b + q], pos = Math.abs(v) - 1;
+            const v = order[b + q], pos = v < 0 ? -v - 1 : v, sg = v < 0 ? -1 : 1;
             expect(pos >= b && pos < b + len).toBe(true);
             seen.add(pos);
             for (let a = 0; a < k; a++) {
-              y[a] += Math.sign(v) * f[idx[pos] * k + a];
+              y[a] += sg * f[idx[pos] * k + a];
               ya[a] += Math.abs(f[idx[pos] * k + a]);
             }
           }

@@ -1,8 +1,8 @@
 /**
  * Balanced CountSketch of every segment (row or column) of a sparse pattern, for the sketched Gram of
  * `Engine.segmentGram`. For a segment with entries at positions [b, e) of its orientation (CSR for
- * rows, CSC for columns), `order[b + t]` = sign * (position + 1) for a uniformly random permutation of
- * the segment's positions and independent random signs. With s buckets, bucket r sums the permuted
+ * rows, CSC for columns), `order[b + t]` is the t-th position of a uniformly random permutation of the
+ * segment, stored as the position for sign +1 and as -(position + 1) for sign -1 (independent signs). With s buckets, bucket r sums the permuted
  * entries r, r + s, r + 2s, ...: a CountSketch whose buckets have equal sizes (ceil or floor of len/s),
  * so no bucket is empty. The arrays are built once per (structure, orientation, seed) on the host in
  * linear time and cached with the structure.
@@ -31,7 +31,7 @@ export function segmentSketchOrder(st: SparseStructure, transS: boolean, seed: n
         order[t] = order[u];
         order[u] = x;
       }
-      for (let t = b; t < e; t++) order[t] = (order[t] + 1) * (rng.next() < 0.5 ? -1 : 1);
+      for (let t = b; t < e; t++) if (rng.next() < 0.5) order[t] = -order[t] - 1;
     }
     m.set(key, order);
   }

@@ -40,9 +40,9 @@ export interface NativeAddon {
   spmm(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, rows: number, cols: number, B: F, p: number, C: F, threads: number): Promise<void>;
   sddmm(ptr: Int32Array, idx: Int32Array, rows: number, cols: number, U: F, V: F, k: number, out: F, threads: number): Promise<void>;
   // ---- segmented least squares (matrix completion; native/completion.cc) ----
-  /** Per segment (CSR/CSC row of S): out = A^T A (segs x k*k) or its diagonal (diag: segs x k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
-  segGram(ptr: Int32Array, idx: Int32Array, segs: number, cols: number, F: F, k: number, order: Int32Array | null, sketchRows: number, diag: boolean, out: F, threads: number): Promise<void>;
-  /** Batched lower Cholesky of G_j + ridge_j tr(G_j)/k I (fallback ridge on breakdown); status 0 ok, 1 fallback, 2 failed (L_j = 0); inverse: L_j^{-1}. */
+  /** Per segment (CSR/CSC row of S): out = A^T A (out of length segs*k*k) or its diagonal (length segs*k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
+  segGram(ptr: Int32Array, idx: Int32Array, segs: number, cols: number, F: F, k: number, order: Int32Array | null, sketchRows: number, out: F, threads: number): Promise<void>;
+  /** Batched lower Cholesky of G_j + ridge_j tr(G_j)/k I (ridge < 0 counts as 0; fallback ridge on breakdown when fallback > 0); status 0 ok, 1 fallback, 2 failed (L_j = 0); inverse: L_j^{-1}. */
   cholBatch(G: F, segs: number, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean, L: F, status: F, threads: number): Promise<void>;
   /** X_j = (L_j L_j^T)^{-1} h_j; 0 where L_j[0] == 0. */
   cholSolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;

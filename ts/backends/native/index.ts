@@ -311,7 +311,7 @@ export class NativeBackend implements Backend {
       const out = this.alloc(segs * (mode === 'diag' ? k : k * k));
       await this.addon.segGram(
         transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, segs, cols, F, k,
-        sketch ? sketch.order : null, sketch ? sketch.rows : 0, mode === 'diag', out, this.threads,
+        sketch ? sketch.order : null, sketch ? sketch.rows : 0, out, this.threads,
       );
       return out;
     });
