@@ -12,6 +12,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['demo', () => import('./demo.js')],
   ['svd', () => import('./svd.js')],
   ['coreset', () => import('./coreset.js')],
+  ['complete', () => import('./complete.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

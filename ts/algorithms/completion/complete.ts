@@ -58,8 +58,12 @@ export interface CompleteOptions<D extends DType = DType> {
   ridge?: number;
   /** Seed of the initialisation (randomized SVD) and of the sketches (default 0). */
   seed?: number;
-  /** Called after every sweep. */
-  onIter?: (it: CompletionIter) => void;
+  /**
+   * Called after every sweep with the sweep's numbers and its factors (U~ and V, owned by the
+   * algorithm: read them, do not dispose them, do not keep them past the callback). A returned
+   * promise is awaited before the next sweep (for example to evaluate held-out entries).
+   */
+  onIter?: (it: CompletionIter, factors: { U: Mat<D>; V: Mat<D> }) => void | Promise<void>;
   /** The engine, required when `obs` is given as COO triplets. */
   engine?: Engine<D>;
 }
@@ -304,7 +308,7 @@ export async function completeMatrix<D extends DType>(
         } else pred.dispose();
         const rec = { iter: t, trainRmse, seconds: secondsSince(t0) };
         history.push(rec);
-        o.onIter?.(rec);
+        if (o.onIter) await o.onIter(rec, { U: Ut, V: Vq });
         if (!Number.isFinite(trainRmse)) throw new Error(`${fn}: the iteration diverged (train RMSE ${trainRmse} at sweep ${t})`);
         if (change < tol) {
           stopped = 'tol';
