@@ -30,6 +30,7 @@ async function main(): Promise<number> {
     else if (s === 'decomp') await (await import('./decomp.js')).runDecomp(args);
     else if (s === 'rsvd') await (await import('./rsvd.js')).runRsvd(args);
     else if (s === 'sampling') await (await import('./sampling.js')).runSampling(args);
+    else if (s === 'completion') await (await import('./completion.js')).runCompletion(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);
       return 2;

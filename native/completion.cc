@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "common.h"
+#include "isa.h"
 #include "threadpool.h"
 
 namespace lr {
@@ -79,6 +80,70 @@ inline bool segRange(const int32_t* ptr, int64_t j, int64_t nnz, int64_t& b, int
   return b >= 0 && b <= e && e <= nnz;
 }
 
+// ---- per-ISA kernels (completion_body.h) -------------------------------------------------------------
+
+template <class T>
+struct GramArgs {
+  const int32_t* ptr;
+  const int32_t* idx;
+  const int32_t* order;  // null: exact Gram
+  int64_t nnz, cols, k, sketchRows;
+  bool diag;
+  const T* F;
+  T* out;
+};
+
+template <class T>
+struct CgArgs {
+  const int32_t* ptr;
+  const int32_t* idx;
+  const int32_t* perm;  // null: values in the order of idx
+  int64_t nnz, cols, k, pw, steps;
+  const T* vals;
+  const T* F;
+  const T* X0;
+  const T* P;
+  T* X;
+};
+
+namespace k_base {
+#include "completion_body.h"
+}
+#if LR_X86
+LR_TARGET_AVX2_BEGIN
+namespace k_avx2 {
+#include "completion_body.h"
+}
+LR_TARGET_END
+LR_TARGET_AVX512_BEGIN
+namespace k_avx512 {
+#include "completion_body.h"
+}
+LR_TARGET_END
+#endif
+
+template <class T>
+struct SegKernels {
+  bool (*gram)(const GramArgs<T>&, int64_t, T*);
+  bool (*cg)(const CgArgs<T>&, int64_t, T*);
+  bool (*chol)(T*, int64_t, T, T);
+};
+
+template <class T>
+const SegKernels<T>& segKernels() {
+  static const SegKernels<T> s = [] {
+#if LR_X86
+    switch (kernelIsa()) {
+      case Isa::Avx512: return SegKernels<T>{&k_avx512::gramSegment<T>, &k_avx512::cgSegment<T>, &k_avx512::cholSegment<T>};
+      case Isa::Avx2: return SegKernels<T>{&k_avx2::gramSegment<T>, &k_avx2::cgSegment<T>, &k_avx2::cholSegment<T>};
+      default: break;
+    }
+#endif
+    return SegKernels<T>{&k_base::gramSegment<T>, &k_base::cgSegment<T>, &k_base::cholSegment<T>};
+  }();
+  return s;
+}
+
 // ---- segGram -------------------------------------------------------------------------------------
 
 struct SegGramJob : Job {
@@ -90,66 +155,12 @@ struct SegGramJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* Fp = F.ptr<T>();
-      T* O = out.ptr<T>();
-      const int64_t kk = k;
-      const int64_t width = diag ? kk : kk * kk;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)));
+      GramArgs<T> a{ptr.data, idx.data, hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag, F.ptr<T>(), out.ptr<T>()};
+      auto* kern = segKernels<T>().gram;
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(k) + 1));
       std::atomic<bool> ok{true};
       parallelFor(threads, segs, [&](int64_t j, int tid) {
-        T* g = O + j * width;
-        std::fill(g, g + width, T(0));
-        int64_t b, e;
-        if (!segRange(ptr.data, j, nnz, b, e)) { ok.store(false); return; }
-        const int64_t len = e - b;
-        if (len == 0) return;
-        auto row = [&](int64_t q) -> const T* {
-          const int64_t c = idx.data[q];
-          if (c < 0 || c >= cols) return nullptr;
-          return Fp + c * kk;
-        };
-        if (diag) {
-          for (int64_t q = b; q < e; ++q) {
-            const T* f = row(q);
-            if (!f) { ok.store(false); return; }
-            for (int64_t a = 0; a < kk; ++a) g[a] += f[a] * f[a];
-          }
-          return;
-        }
-        auto rank1 = [&](const T* f) {
-          for (int64_t a = 0; a < kk; ++a) {
-            const T fa = f[a];
-            T* ga = g + a * kk;
-            for (int64_t c = 0; c <= a; ++c) ga[c] += fa * f[c];
-          }
-        };
-        const int64_t s = hasOrder ? std::min(len, sketchRows) : len;
-        if (!hasOrder || s == len) {
-          // Exact Gram (a sketch with one bucket per entry is a signed permutation: same Gram).
-          for (int64_t q = b; q < e; ++q) {
-            const T* f = row(q);
-            if (!f) { ok.store(false); return; }
-            rank1(f);
-          }
-        } else {
-          std::vector<T>& y = scratch[static_cast<size_t>(tid)];
-          y.assign(static_cast<size_t>(kk), T(0));
-          for (int64_t bk = 0; bk < s; ++bk) {
-            std::fill(y.begin(), y.end(), T(0));
-            for (int64_t t = bk; t < len; t += s) {
-              const int64_t v = order.data[b + t];
-              const int64_t pos = v < 0 ? -v - 1 : v;
-              if (pos < b || pos >= e) { ok.store(false); return; }
-              const T* f = row(pos);
-              if (!f) { ok.store(false); return; }
-              if (v < 0) for (int64_t a = 0; a < kk; ++a) y[a] -= f[a];
-              else for (int64_t a = 0; a < kk; ++a) y[a] += f[a];
-            }
-            rank1(y.data());
-          }
-        }
-        for (int64_t a = 0; a < kk; ++a)
-          for (int64_t c = a + 1; c < kk; ++c) g[a * kk + c] = g[c * kk + a];
+        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
       });
       if (!ok.load()) changed("segGram");
       return 0;
@@ -197,25 +208,6 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
 
 // ---- cholBatch ------------------------------------------------------------------------------------
 
-template <class T>
-bool cholInPlace(T* L, int64_t k, T lambda, T tiny) {
-  for (int64_t j = 0; j < k; ++j) {
-    T* lj = L + j * k;
-    T d = lj[j] + lambda;
-    for (int64_t c = 0; c < j; ++c) d -= lj[c] * lj[c];
-    if (!(d > tiny) || !std::isfinite(d)) return false;
-    const T r = std::sqrt(d);
-    lj[j] = r;
-    for (int64_t i = j + 1; i < k; ++i) {
-      T* li = L + i * k;
-      T s = li[j];
-      for (int64_t c = 0; c < j; ++c) s -= li[c] * lj[c];
-      li[j] = s / r;
-    }
-  }
-  return true;
-}
-
 struct CholBatchJob : Job {
   FloatArray G, L, status;
   FloatArray ridge;  // Float64Array or absent
@@ -247,11 +239,11 @@ struct CholBatchJob : Job {
         if (good) {
           const T lam = static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
           load();
-          good = cholInPlace(l, kk, lam, tiny);
+          good = segKernels<T>().chol(l, kk, lam, tiny);
           if (!good && fallback > 0) {
             const T lam2 = std::max(lam, static_cast<T>(fallback * static_cast<double>(tr) / static_cast<double>(kk)));
             load();
-            good = cholInPlace(l, kk, lam2, tiny);
+            good = segKernels<T>().chol(l, kk, lam2, tiny);
             st = 1;
           }
         }
@@ -407,91 +399,13 @@ struct SegCgJob : Job {
   void Execute() override {
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
-      const int64_t kk = k;
-      const T* Fp = F.ptr<T>();
-      const T* V = vals.ptr<T>();
-      const T* X0p = X0.ptr<T>();
-      const T* Pp = P.ptr<T>();
-      T* Xp = X.ptr<T>();
-      const int nt = std::max(threads, 1);
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(nt));
+      CgArgs<T> a{ptr.data, idx.data, hasPerm ? perm.data : nullptr, nnz, cols, k, pw, steps,
+                  vals.ptr<T>(), F.ptr<T>(), X0.ptr<T>(), P.ptr<T>(), X.ptr<T>()};
+      auto* kern = segKernels<T>().cg;
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(5 * k) + 1));
       std::atomic<bool> ok{true};
       parallelFor(threads, segs, [&](int64_t j, int tid) {
-        std::vector<T>& buf = scratch[static_cast<size_t>(tid)];
-        buf.assign(static_cast<size_t>(5 * kk), T(0));
-        T* r = buf.data();
-        T* zz = r + kk;
-        T* p = zz + kk;
-        T* q = p + kk;
-        T* y = q + kk;
-        T* x = Xp + j * kk;
-        std::copy(X0p + j * kk, X0p + (j + 1) * kk, x);
-        int64_t b, e;
-        if (!segRange(ptr.data, j, nnz, b, e)) { ok.store(false); return; }
-        if (b == e) return;
-        const T* pre = Pp + j * pw;
-        auto rowOf = [&](int64_t t, T& val) -> const T* {
-          const int64_t c = idx.data[t];
-          int64_t vq = t;
-          if (hasPerm) vq = perm.data[t];
-          if (c < 0 || c >= cols || vq < 0 || vq >= nnz) return nullptr;
-          val = V[vq];
-          return Fp + c * kk;
-        };
-        auto dot = [&](const T* a, const T* c) {
-          T s = 0;
-          for (int64_t i = 0; i < kk; ++i) s += a[i] * c[i];
-          return s;
-        };
-        auto precond = [&](const T* rin, T* out) {
-          if (pw == kk) {
-            for (int64_t i = 0; i < kk; ++i) out[i] = pre[i] > T(0) ? rin[i] / pre[i] : T(0);
-            return;
-          }
-          for (int64_t i = 0; i < kk; ++i) {  // y = W r
-            T s = 0;
-            for (int64_t c = 0; c <= i; ++c) s += pre[i * kk + c] * rin[c];
-            y[i] = s;
-          }
-          for (int64_t c = 0; c < kk; ++c) {  // out = W^T y
-            T s = 0;
-            for (int64_t i = c; i < kk; ++i) s += pre[i * kk + c] * y[i];
-            out[c] = s;
-          }
-        };
-        // r = A^T (b - A x)
-        for (int64_t t = b; t < e; ++t) {
-          T val;
-          const T* f = rowOf(t, val);
-          if (!f) { ok.store(false); return; }
-          const T res = val - dot(f, x);
-          for (int64_t i = 0; i < kk; ++i) r[i] += res * f[i];
-        }
-        precond(r, zz);
-        std::copy(zz, zz + kk, p);
-        T rz = dot(r, zz);
-        for (int64_t s = 0; s < steps; ++s) {
-          if (!(rz > T(0)) || !std::isfinite(rz)) break;
-          std::fill(q, q + kk, T(0));
-          for (int64_t t = b; t < e; ++t) {
-            T val;
-            const T* f = rowOf(t, val);
-            if (!f) { ok.store(false); return; }
-            const T w = dot(f, p);
-            for (int64_t i = 0; i < kk; ++i) q[i] += w * f[i];
-          }
-          const T pq = dot(p, q);
-          if (!(pq > T(0)) || !std::isfinite(pq)) break;
-          const T alpha = rz / pq;
-          for (int64_t i = 0; i < kk; ++i) x[i] += alpha * p[i];
-          if (s + 1 == steps) break;
-          for (int64_t i = 0; i < kk; ++i) r[i] -= alpha * q[i];
-          precond(r, zz);
-          const T rz2 = dot(r, zz);
-          const T beta = rz2 / rz;
-          for (int64_t i = 0; i < kk; ++i) p[i] = zz[i] + beta * p[i];
-          rz = rz2;
-        }
+        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
       });
       if (!ok.load()) changed("segCg");
       return 0;

@@ -34,6 +34,7 @@ suites:
   decomp    QR, thin SVD, eigh, least squares (f32, f64) with accuracy, vs numpy/scipy, ml-matrix, tfjs-wasm
   rsvd      randomized SVD (4000 x 2000, k = 50): lowrank native/webgpu vs sklearn randomized_svd, ml-matrix
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
+  completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
   all       gemm then decomp
 
 options:
