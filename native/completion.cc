@@ -21,8 +21,10 @@
 //     inverse: L_j is replaced by L_j^{-1} (lower), the form segCg applies as a preconditioner.
 //   cholSolveBatch(L, segs, k, H, X, threads)
 //     X_j = (L_j L_j^T)^{-1} h_j (forward + back substitution); X_j = 0 where L_j[0, 0] == 0.
-//   segCg(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, threads)
-//     `steps` steps of preconditioned CG on A_j^T A_j x = A_j^T b_j from x = X0_j, per segment.
+//   segCg(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, ridge | null, threads)
+//     `steps` steps of preconditioned CG on (A_j^T A_j + lambda_j I) x = A_j^T b_j from x = X0_j, per
+//     segment; lambda_j = ridge[j] trace(A_j^T A_j) / k (ridge: segs values of X's dtype; <= 0 or null:
+//     no ridge; a diagonal preconditioner is shifted by lambda_j too).
 //     P (segs x pw): pw == k*k: W_j = L_j^{-1} (lower), preconditioner M^{-1} = W_j^T W_j; pw == k: a
 //     diagonal d_j, M^{-1} = diag(1 / d_j) (0 where d_j <= 0). A step that would divide by a
 //     non-positive curvature or residual stops that segment's iteration.
@@ -104,6 +106,7 @@ struct CgArgs {
   const T* X0;
   const T* P;
   T* X;
+  const T* ridge;  // null: no ridge
 };
 
 namespace k_base {
@@ -393,14 +396,15 @@ Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
 struct SegCgJob : Job {
   IntArray ptr, idx, perm;
   bool hasPerm = false;
-  FloatArray vals, F, X0, P, X;
+  FloatArray vals, F, X0, P, X, ridge;
+  bool hasRidge = false;
   int64_t segs = 0, cols = 0, nnz = 0, k = 0, pw = 0, steps = 0;
 
   void Execute() override {
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
       CgArgs<T> a{ptr.data, idx.data, hasPerm ? perm.data : nullptr, nnz, cols, k, pw, steps,
-                  vals.ptr<T>(), F.ptr<T>(), X0.ptr<T>(), P.ptr<T>(), X.ptr<T>()};
+                  vals.ptr<T>(), F.ptr<T>(), X0.ptr<T>(), P.ptr<T>(), X.ptr<T>(), hasRidge ? ridge.ptr<T>() : nullptr};
       auto* kern = segKernels<T>().cg;
       std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(5 * k) + 1));
       std::atomic<bool> ok{true};
@@ -415,7 +419,7 @@ struct SegCgJob : Job {
 
 Napi::Value SegCg(const Napi::CallbackInfo& info) {
   const char* fn = "segCg";
-  Args a(info, fn, 14);
+  Args a(info, fn, 15);
   auto job = std::make_unique<SegCgJob>();
   SegCgJob& j = *job;
   j.ptr = a.ints(0, "ptr");
@@ -432,7 +436,9 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   j.pw = a.dim(10, "pw");
   j.steps = a.dim(11, "steps");
   j.X = a.floats(12, "X");
-  j.threads = a.threads(13);
+  j.hasRidge = !info[13].IsNull();
+  if (j.hasRidge) j.ridge = a.floats(13, "ridge");
+  j.threads = a.threads(14);
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
   for (const FloatArray* f : {&j.vals, &j.F, &j.X0, &j.P}) a.sameDtype(j.X, *f, "X", "inputs");
@@ -447,6 +453,11 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   a.noAlias(j.X, j.F, "X", "F");
   a.noAlias(j.X, j.X0, "X", "X0");
   a.noAlias(j.X, j.P, "X", "P");
+  if (j.hasRidge) {
+    a.sameDtype(j.X, j.ridge, "X", "ridge");
+    a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
+    a.noAlias(j.X, j.ridge, "X", "ridge");
+  }
   j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * static_cast<double>(j.steps + 1) +
            static_cast<double>(j.segs) * static_cast<double>(j.pw) * 2.0 * static_cast<double>(j.steps);
   job->keep(j.ptr);
@@ -457,6 +468,7 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   job->keep(j.X0);
   job->keep(j.P);
   job->keep(j.X);
+  if (j.hasRidge) job->keep(j.ridge);
   return Submit(info.Env(), std::move(job));
 }
 

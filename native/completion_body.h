@@ -90,9 +90,13 @@ bool cgSegment(const CgArgs<T>& a, int64_t j, T* buf) {
   if (b < 0 || b > e || e > a.nnz) return false;
   if (b == e) return true;
   const T* pre = a.P + j * a.pw;
+  T lambda = 0;  // ridge: set after the first pass (it needs trace(A^T A) = sum of |f|^2)
   auto precond = [&](const T* rin, T* out) {
     if (a.pw == kk) {
-      for (int64_t i = 0; i < kk; ++i) out[i] = pre[i] > T(0) ? rin[i] / pre[i] : T(0);
+      for (int64_t i = 0; i < kk; ++i) {
+        const T d = pre[i] + lambda;
+        out[i] = d > T(0) ? rin[i] / d : T(0);
+      }
       return;
     }
     for (int64_t i = 0; i < kk; ++i) y[i] = dot8(pre + i * kk, rin, i + 1);  // y = W r
@@ -103,14 +107,20 @@ bool cgSegment(const CgArgs<T>& a, int64_t j, T* buf) {
       for (int64_t c = 0; c <= i; ++c) out[c] += wi[c] * yi;
     }
   };
-  // r = A^T (b - A x)
+  // r = A^T (b - A x) - lambda x, lambda = ridge_j trace(A^T A) / k
+  T tr = 0;
   for (int64_t t = b; t < e; ++t) {
     const int64_t c = a.idx[t];
     const int64_t vq = a.perm ? a.perm[t] : t;
     if (c < 0 || c >= a.cols || vq < 0 || vq >= a.nnz) return false;
     const T* f = a.F + c * kk;
     const T res = a.vals[vq] - dot8(f, x, kk);
+    if (a.ridge) tr += dot8(f, f, kk);
     for (int64_t i = 0; i < kk; ++i) r[i] += res * f[i];
+  }
+  if (a.ridge && a.ridge[j] > T(0)) {
+    lambda = a.ridge[j] * tr / static_cast<T>(kk);
+    for (int64_t i = 0; i < kk; ++i) r[i] -= lambda * x[i];
   }
   precond(r, zz);
   for (int64_t i = 0; i < kk; ++i) p[i] = zz[i];
@@ -125,6 +135,8 @@ bool cgSegment(const CgArgs<T>& a, int64_t j, T* buf) {
       const T w = dot8(f, p, kk);
       for (int64_t i = 0; i < kk; ++i) q[i] += w * f[i];
     }
+    if (lambda > T(0))
+      for (int64_t i = 0; i < kk; ++i) q[i] += lambda * p[i];
     const T pq = dot8(p, q, kk);
     if (!(pq > T(0)) || !std::isfinite(pq)) break;
     const T alpha = rz / pq;

@@ -128,8 +128,10 @@ export interface Backend {
   /** X_j = (L_j L_j^T)^{-1} h_j (l: segments x k*k lower factors, h: segments x k); 0 where L_j = 0. */
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store>;
   /**
-   * `steps` steps of preconditioned CG per segment on A_j^T A_j x = A_j^T b_j from x0_j (segments x
-   * k). p: segments x k*k inverse factors W_j (M^{-1} = W_j^T W_j) or segments x k diagonals.
+   * `steps` steps of preconditioned CG per segment on (A_j^T A_j + lambda_j I) x = A_j^T b_j from x0_j
+   * (segments x k), lambda_j = ridge_j trace(A_j^T A_j) / k (ridge: segments x 1, entries <= 0 mean no
+   * ridge; null: none). p: segments x k*k inverse factors W_j (M^{-1} = W_j^T W_j) or segments x k
+   * diagonals (shifted by lambda_j).
    */
-  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number): Promise<Store>;
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store>;
 }

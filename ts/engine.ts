@@ -636,19 +636,21 @@ export class Engine<D extends DType = DType> {
    * values of the segment), started at row j of X0 (segments x k). P is the preconditioner: segments x
    * k*k inverse Cholesky factors W_j ({@link choleskyBatch} with inverse: M_j^{-1} = W_j^T W_j), or
    * segments x k diagonals d_j (M_j = diag(d_j); entries <= 0 are skipped). A segment stops early when
-   * its residual or curvature vanishes.
+   * its residual or curvature vanishes. `ridge` (segments x 1 Mat): solve (A_j^T A_j + lambda_j I) x =
+   * A_j^T b_j instead, lambda_j = ridge_j trace(A_j^T A_j) / k (entries <= 0: no ridge); a diagonal
+   * preconditioner is shifted by lambda_j too.
    */
   async segmentCG(
     S: SparseMat<D>,
     F: Mat<D>,
     X0: Mat<D>,
     P: Mat<D>,
-    options?: { transS?: boolean; steps?: number },
+    options?: { transS?: boolean; steps?: number; ridge?: Mat<D> },
   ): Promise<Mat<D>> {
     const fn = 'segmentCG';
     this._sparseArg(fn, 'S', S);
     this._mats(fn, { F, X0, P });
-    const o = checkOptions<{ transS: boolean; steps: number }>(fn, options, ['transS', 'steps']);
+    const o = checkOptions<{ transS: boolean; steps: number; ridge: Mat<D> }>(fn, options, ['transS', 'steps', 'ridge']);
     const transS = checkBool(fn, 'transS', o.transS, false);
     const steps = o.steps === undefined ? 2 : checkInt(fn, 'steps', o.steps, 0, 1 << 20);
     const st = S._structure;
@@ -658,7 +660,13 @@ export class Engine<D extends DType = DType> {
     if (X0.rows !== segs || X0.cols !== k) throw rangeError(fn, `X0 is ${X0.rows} x ${X0.cols}, expected ${segs} x ${k}`);
     if (P.rows !== segs || (P.cols !== k && P.cols !== k * k))
       throw rangeError(fn, `P is ${P.rows} x ${P.cols}, expected ${segs} x ${k * k} (inverse factors) or ${segs} x ${k} (diagonals)`);
-    return this._wrap(await this._use([S, F, X0, P], () => this._backend.segmentCG(S, F, X0, P, transS, steps)), segs, k);
+    const ridge = o.ridge ?? null;
+    if (ridge) {
+      this._mats(fn, { ridge });
+      if (ridge.rows !== segs || ridge.cols !== 1) throw rangeError(fn, `ridge is ${ridge.rows} x ${ridge.cols}, expected ${segs} x 1`);
+    }
+    const args = ridge ? [S, F, X0, P, ridge] : [S, F, X0, P];
+    return this._wrap(await this._use(args, () => this._backend.segmentCG(S, F, X0, P, transS, steps, ridge)), segs, k);
   }
 
   // ------------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 // per entry computes a dot product with a k-vector held in workgroup memory, then one invocation per
 // coordinate accumulates the weighted rows), so every output has one writer and nothing is atomic.
 // Preconditioner row P_j: pw == k*k: W_j = L_j^{-1} (lower), M^{-1} = W_j^T W_j; pw == k: a diagonal.
+// With has_ridge the system is A_j^T A_j + lambda_j I, lambda_j = ridge[j] trace(A_j^T A_j) / k (the
+// trace accumulated in the first pass; a diagonal preconditioner is shifted by lambda_j too).
 // Scalars that steer the loop (r.z, p.q) go through workgroupUniformLoad, so control flow around the
 // barriers is uniform.
 
@@ -11,7 +13,7 @@ override PERM: bool = false;
 const MAXK: u32 = 256u;
 const WG: u32 = 64u;
 
-struct Params { segs: u32, k: u32, pw: u32, steps: u32 }
+struct Params { segs: u32, k: u32, pw: u32, steps: u32, has_ridge: u32 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> ptr: array<u32>;
@@ -22,6 +24,7 @@ struct Params { segs: u32, k: u32, pw: u32, steps: u32 }
 @group(0) @binding(6) var<storage, read> X0: array<f32>;
 @group(0) @binding(7) var<storage, read> PC: array<f32>;
 @group(0) @binding(8) var<storage, read_write> X: array<f32>;
+@group(0) @binding(9) var<storage, read> ridge: array<f32>;
 
 var<workgroup> x: array<f32, MAXK>;
 var<workgroup> r: array<f32, MAXK>;
@@ -32,6 +35,7 @@ var<workgroup> y: array<f32, MAXK>;
 var<workgroup> tv: array<f32, WG>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> scal: f32;
+var<workgroup> lambda: f32;
 var<workgroup> wb: u32;
 var<workgroup> we: u32;
 
@@ -84,7 +88,7 @@ fn precond(j: u32, li: u32) {
   let k = P.k;
   if (P.pw == k) {
     for (var a = li; a < k; a = a + WG) {
-      let d = PC[j * k + a];
+      let d = PC[j * k + a] + lambda;
       if (d > 0.0) {
         z[a] = r[a] / d;
       } else {
@@ -132,7 +136,8 @@ fn seg_cg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     r[a] = 0.0;
   }
   workgroupBarrier();
-  // r = A^T (b - A x)
+  // r = A^T (b - A x) - lambda x
+  var trp = 0.0;
   for (var t0 = b; t0 < e; t0 = t0 + WG) {
     let t = t0 + li;
     var v = 0.0;
@@ -140,7 +145,9 @@ fn seg_cg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
       let o = idx[t] * k;
       var s = 0.0;
       for (var a = 0u; a < k; a = a + 1u) {
-        s = s + F[o + a] * x[a];
+        let fa = F[o + a];
+        s = s + fa * x[a];
+        trp = trp + fa * fa;
       }
       v = value(t) - s;
     }
@@ -156,6 +163,21 @@ fn seg_cg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     workgroupBarrier();
   }
+  red[li] = trp;
+  let tr = reduce(li);
+  if (li == 0u) {
+    var lam = 0.0;
+    if (P.has_ridge != 0u && ridge[j] > 0.0) {
+      lam = ridge[j] * tr / f32(k);
+    }
+    lambda = lam;
+  }
+  workgroupBarrier();
+  let lam = lambda;
+  for (var a = li; a < k; a = a + WG) {
+    r[a] = r[a] - lam * x[a];
+  }
+  workgroupBarrier();
   precond(j, li);
   for (var a = li; a < k; a = a + WG) {
     p[a] = z[a];
@@ -189,6 +211,9 @@ fn seg_cg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
         q[a] = s;
       }
       workgroupBarrier();
+    }
+    for (var a = li; a < k; a = a + WG) {
+      q[a] = q[a] + lam * p[a];
     }
     let pq = dot_pq(li);
     if (!is_finite(pq) || !(pq > 0.0)) {

@@ -269,7 +269,26 @@ describeEngines('completion primitives', (h) => {
         }
       }
       expect(Array.from(xz)).toEqual(Array.from(x0));
-      for (const z of [S, F, X0, G, W, L, Hm, Xex, X1, D, Xj, Xz]) z.dispose();
+      // ridge: (A^T A + 0.3 tr/k I) x = A^T b; one step with the matching exact preconditioner, and many
+      // Jacobi steps, both reach the ridge solution
+      const R = eng.full(segs, 1, 0.3);
+      const { L: Wr } = await eng.choleskyBatch(G, { ridge: 0.3, inverse: true });
+      const { L: Lr } = await eng.choleskyBatch(G, { ridge: 0.3 });
+      const Xr = await eng.choleskySolveBatch(Lr, Hm);
+      const X1r = await eng.segmentCG(S, F, X0, Wr, { transS, steps: 1, ridge: R });
+      const Xjr = await eng.segmentCG(S, F, X0, D, { transS, steps: 3 * k, ridge: R });
+      const xr = await Xr.toArray(), x1r = await X1r.toArray(), xjr = await Xjr.toArray();
+      const sr = Math.max(...Array.from(xr, Math.abs));
+      for (let j = 0; j < segs; j++) {
+        if (seg[j].other.length === 0) continue;
+        for (let a = 0; a < k; a++) {
+          const i = j * k + a;
+          expect(Math.abs(x1r[i] - xr[i]), `ridge pcg seg ${j}`).toBeLessThanOrEqual(tol * sr);
+          expect(Math.abs(xjr[i] - xr[i]), `ridge jacobi seg ${j}`).toBeLessThanOrEqual(tol * sr);
+        }
+      }
+      await expect(eng.segmentCG(S, F, X0, D, { transS, ridge: eng.zeros(segs + 1, 1) })).rejects.toThrow(/ridge/);
+      for (const z of [S, F, X0, G, W, L, Hm, Xex, X1, D, Xj, Xz, R, Wr, Lr, Xr, X1r, Xjr]) z.dispose();
     });
   }
 

@@ -52,8 +52,8 @@ export interface CompleteOptions<D extends DType = DType> {
   /** Stop when ||P(X_t) - P(X_{t-1})||_F / ||P(X_t)||_F < tol on Omega (default 0: run all sweeps). */
   tol?: number;
   /**
-   * Relative ridge (lambda = ridge trace(G_j) / k) of the rows / columns with fewer than k
-   * observations in the 'exact' solver (default 1e-3); well-determined ones are solved exactly.
+   * Relative ridge (lambda = ridge trace(A_j^T A_j) / k) of the rows / columns with fewer than k
+   * observations (default 1e-3), in every solver; well-determined ones are solved without one.
    */
   ridge?: number;
   /** Seed of the initialisation (randomized SVD) and of the sketches (default 0). */
@@ -245,6 +245,13 @@ export async function completeMatrix<D extends DType>(
       disposeAll(init.U, init.V);
     }
 
+    // Relative ridges of the CG solvers on the device (segments x 1), only when some segment needs one.
+    const ridgeMats = new Map<Float64Array, Mat<D> | null>();
+    const ridgeMat = (r: Float64Array, segs: number): Mat<D> | null => {
+      if (!ridgeMats.has(r)) ridgeMats.set(r, r.some((x) => x > 0) ? eng.matrix(r, segs, 1) : null);
+      return ridgeMats.get(r) ?? null;
+    };
+
     // ---- one half-sweep: the factor of every segment given the other factor F
     const solve = async (transS: boolean, F: Mat<D>, warm: Mat<D> | null, ridge: Float64Array): Promise<Mat<D>> => {
       if (solver === 'exact') {
@@ -257,18 +264,27 @@ export async function completeMatrix<D extends DType>(
         disposeAll(L, H);
         return X;
       }
+      // The CG system gets the same relative ridge as the preconditioner: the underdetermined segments'
+      // ridge, plus the fallback ridge where the sketched Gram was singular (status 1; status 2 leaves a
+      // zero preconditioner, i.e. the warm start).
+      const segs = transS ? n : m;
+      const base = ridgeMat(ridge, segs);
       let P: Mat<D>;
+      let R: Mat<D> | null = base;
       if (precond === 'jacobi') P = await eng.segmentGram(S, F, { transS, diagonal: true });
       else {
         const Gs = await eng.segmentGram(S, F, { transS, sketch: { rows: sketchRows * k, seed } });
         const { L: W, status } = await eng.choleskyBatch(Gs, { ridge, fallback, inverse: true });
-        disposeAll(Gs, status);
+        Gs.dispose();
+        R = base ? await eng.axpby(1, base, fallback, status) : await eng.scale(status, fallback);
+        status.dispose();
         P = W;
       }
-      const X0 = warm ?? eng.zeros(transS ? n : m, k);
-      const X = await eng.segmentCG(S, F, X0, P, { transS, steps: inner });
+      const X0 = warm ?? eng.zeros(segs, k);
+      const X = await eng.segmentCG(S, F, X0, P, { transS, steps: inner, ...(R ? { ridge: R } : {}) });
       if (!warm) X0.dispose();
       P.dispose();
+      if (R !== base) R?.dispose();
       return X;
     };
 
@@ -326,7 +342,7 @@ export async function completeMatrix<D extends DType>(
       disposeAll(Ut, Vq);
       throw e;
     } finally {
-      disposeAll(U, Vw, prevPred, vals);
+      disposeAll(U, Vw, prevPred, vals, ...ridgeMats.values());
     }
     const muHat = Math.max(await incoherence(eng, Ut as Mat<D>), await incoherence(eng, Vq as Mat<D>));
     return {

@@ -46,8 +46,8 @@ export interface NativeAddon {
   cholBatch(G: F, segs: number, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean, L: F, status: F, threads: number): Promise<void>;
   /** X_j = (L_j L_j^T)^{-1} h_j; 0 where L_j[0] == 0. */
   cholSolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;
-  /** `steps` preconditioned CG steps per segment on A^T A x = A^T b from X0 (P: W = L^{-1} when pw = k*k, a diagonal when pw = k). */
-  segCg(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, threads: number): Promise<void>;
+  /** `steps` preconditioned CG steps per segment on (A^T A + ridge_j tr/k I) x = A^T b from X0 (P: W = L^{-1} when pw = k*k, a diagonal when pw = k). */
+  segCg(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, ridge: F | null, threads: number): Promise<void>;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

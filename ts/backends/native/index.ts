@@ -333,15 +333,17 @@ export class NativeBackend implements Backend {
     });
   }
 
-  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number): Promise<Store> {
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
     const st = s._structure;
     const segs = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
     const k = f.cols;
-    return this.using([s._values as Arr, arr(f), arr(x0), arr(p)], async (vals, F, X0, P) => {
+    const ins = [s._values as Arr, arr(f), arr(x0), arr(p)];
+    if (ridge) ins.push(arr(ridge));
+    return this.using(ins, async (vals, F, X0, P, R) => {
       const X = this.alloc(segs * k);
       await this.addon.segCg(
         transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, vals, transS ? st.perm : null,
-        segs, cols, F, k, X0, P, p.cols, steps, X, this.threads,
+        segs, cols, F, k, X0, P, p.cols, steps, X, R ?? null, this.threads,
       );
       return X;
     });

@@ -185,7 +185,7 @@ export class WebGPUBackend implements Backend {
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {
     return completion.choleskySolveBatch(this.env, l, h);
   }
-  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number): Promise<Store> {
-    return completion.segmentCG(this.env, s, f, x0, p, transS, steps);
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
+    return completion.segmentCG(this.env, s, f, x0, p, transS, steps, ridge);
   }
 }

@@ -40,9 +40,9 @@ const SEG_CG: ProgramDesc = {
   name: 'seg_cg',
   file: 'completion_cg.wgsl',
   entry: 'seg_cg',
-  // ptr, idx, vals, perm, F, X0, P, X
-  bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
-  uniforms: [['segs', 'u32'], ['k', 'u32'], ['pw', 'u32'], ['steps', 'u32']],
+  // ptr, idx, vals, perm, F, X0, P, X, ridge
+  bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read'],
+  uniforms: [['segs', 'u32'], ['k', 'u32'], ['pw', 'u32'], ['steps', 'u32'], ['has_ridge', 'u32']],
 };
 
 /** Largest k of the staged Gram tile (2048 floats) and of the CG kernel's workgroup vectors. */
@@ -111,14 +111,14 @@ export async function choleskySolveBatch(env: GpuEnv, l: DenseRef, h: DenseRef):
   return X;
 }
 
-export async function segmentCG(env: GpuEnv, s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number): Promise<GpuStore> {
+export async function segmentCG(env: GpuEnv, s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<GpuStore> {
   const k = f.cols;
   if (k > CG_MAX_K) throw new RangeError(`segmentCG: k = ${k} exceeds the WebGPU kernel's limit ${CG_MAX_K}`);
   const { g, segs, ptr, idx } = orientation(s, transS);
   const X = env.ctx.alloc(segs * k * 4);
   env.ctx.dispatch(specialize(SEG_CG, { PERM: transS ? 1 : 0 }), {
-    bindings: [ptr, idx, s._values as GpuStore, g.perm, store(f), store(x0), store(p), X],
-    uniforms: { segs, k, pw: p.cols, steps },
+    bindings: [ptr, idx, s._values as GpuStore, g.perm, store(f), store(x0), store(p), X, ridge ? store(ridge) : store(x0)],
+    uniforms: { segs, k, pw: p.cols, steps, has_ridge: ridge ? 1 : 0 },
     workgroups: segs,
   });
   return X;
