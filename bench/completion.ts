@@ -207,13 +207,13 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
         ok ? sl.toFixed(2) : '—',
       ]);
     }
-  const lheaders = ['solver', 'seconds per sweep', 'init (rsvd) s', `train RMSE / rms after ${sweeps} sweeps`];
+  const lheaders = ['solver', 'seconds per sweep', 'init + finish s (rsvd; muHat)', `train RMSE / rms after ${sweeps} sweeps`];
   const ltrs = (largeRes?.rows ?? []).map((c) => [solverName[c.solver], c.status === 'ok' ? c.sweepS!.toFixed(2) : `failed: ${c.reason}`, c.status === 'ok' ? c.initS!.toFixed(2) : '', c.status === 'ok' ? c.relTrain!.toExponential(2) : '']);
   const pairs = headerPairs(header)
     .filter(([k]) => k !== 'FMA peak' && k !== 'python' && k !== 'threads')
     .map(([k, v]): [string, string] => (k === 'adapter' ? [k, adapter ?? 'none used'] : [k, v]));
   const what = [
-    `Observed entries: ${perRow} distinct uniformly random columns per row of a rank-8 Gaussian product (rank 10 for the large run); f32. Seconds per sweep = the median over sweeps 2..${sweeps} of one completeMatrix run (a sweep: the V and U half-sweeps, two thin QRs, the warm-start products, and the train RMSE, one scalar read back); the init (randomized SVD) is reported apart. inner = 2 CG steps for the sketch solver; the CountSketch has s = min(|I_j|, 4k) rows, so with ${perRow} entries per row/column it is smaller than A_j only for k < ${perRow / 4}.`,
+    `Observed entries: ${perRow} distinct uniformly random columns per row of a rank-8 Gaussian product (rank 10 for the large run); f32. Seconds per sweep = the median over sweeps 2..${sweeps} of one completeMatrix run (a sweep: the V and U half-sweeps, two thin QRs, the warm-start products, and the train RMSE, one scalar read back); the rest of the run (the randomized-SVD init and the final muHat) is reported apart for the large run. inner = 2 CG steps for the sketch solver; the CountSketch has s = min(|I_j|, 4k) rows, so with ${perRow} entries per row/column it is smaller than A_j only for k < ${perRow / 4}.`,
     `Costs per sweep (|Omega| = N, m + n segments): exact ~ N k^2 (Gram) + (m + n) k^3 / 3 (Cholesky); sketch (CountSketch) ~ N k + (m + n)(s k^2 + k^3) (sketch Gram, Cholesky and inverse of the k x k factor) + 3 N k (CG with inner = 2); sketch (Jacobi) ~ 4 N k. The slope is the least-squares fit of log(seconds) on log(k) over k in {${ks.join(', ')}}.`,
     `The WebGPU rows use ${gpuM} x ${gpuM} (${(gpuM * perRow / 1e3).toFixed(0)}k entries: the same ${perRow} per row): lavapipe runs the shaders on the CPU.`,
     `This machine's 2 cores were shared with other jobs during the run (see load average): treat the figures as rough.`,
