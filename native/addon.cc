@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterEigGeneral(env, exports);
   lr::RegisterSsm(env, exports);
   lr::RegisterSensing(env, exports);
+  lr::RegisterCompletion(env, exports);
   return exports;
 }
 }  // namespace

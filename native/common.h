@@ -212,5 +212,6 @@ void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivo
 void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral, eigGeneralComplex (non-symmetric, f64)
 void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
 void RegisterSensing(Napi::Env env, Napi::Object exports);   // gaussApply, gaussAdjoint, sign
+void RegisterCompletion(Napi::Env env, Napi::Object exports); // segGram, cholBatch, cholSolveBatch, segCg
 
 }  // namespace lr

@@ -22,6 +22,13 @@ export interface SparseRef {
   readonly _values: Store;
 }
 
+/** A balanced CountSketch of every segment (see Backend.segmentGram). */
+export interface SegmentSketch {
+  order: Int32Array;
+  rows: number;
+  key: string;
+}
+
 export interface Backend {
   readonly name: BackendName;
   readonly dtype: DType;
@@ -132,4 +139,29 @@ export interface Backend {
   gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store>;
   /** Element-wise sign: 1 (x > 0), -1 (x < 0), 0 (x = 0, either zero), NaN for NaN. */
   sign(a: DenseRef): Promise<Store>;
+
+  // ---- segmented least squares (matrix completion) ----
+  // A segment is one row of S (transS false: entries of the CSR row) or one column (transS true: the
+  // CSC column, values through perm). For segment j, A_j = F[cols of its entries, :] and b_j = values.
+  /**
+   * Per segment: A_j^T A_j (segments x k*k, full symmetric), or its diagonal (mode 'diag', segments x
+   * k), or the Gram of the balanced CountSketch `sketch` of A_j (min(len_j, sketch.rows) rows; `order`
+   * as built by ts/sparse/sketch.ts, `key` identifies it for caching).
+   */
+  segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store>;
+  /**
+   * Batched lower Cholesky factors of G_j + lambda_j I (g: segments x k*k), lambda_j = ridge[j]
+   * trace(G_j) / k; on breakdown retried with max(lambda_j, fallback trace / k). status (segments x
+   * 1): 0 ok, 1 fallback ridge used, 2 failed (factor 0). inverse: returns L_j^{-1} instead.
+   */
+  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }>;
+  /** X_j = (L_j L_j^T)^{-1} h_j (l: segments x k*k lower factors, h: segments x k); 0 where L_j = 0. */
+  choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store>;
+  /**
+   * `steps` steps of preconditioned CG per segment on (A_j^T A_j + lambda_j I) x = A_j^T b_j from x0_j
+   * (segments x k), lambda_j = ridge_j trace(A_j^T A_j) / k (ridge: segments x 1, entries <= 0 mean no
+   * ridge; null: none). p: segments x k*k inverse factors W_j (M^{-1} = W_j^T W_j) or segments x k
+   * diagonals (shifted by lambda_j).
+   */
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store>;
 }

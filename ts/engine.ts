@@ -2,7 +2,7 @@
  * The engine: picks a backend, validates every argument once, creates Mat / SparseMat handles and
  * dispatches primitives. Algorithms are written against this class only.
  */
-import type { Backend, DenseRef } from './backend.js';
+import type { Backend, DenseRef, SegmentSketch } from './backend.js';
 import {
   checkBool,
   checkDim,
@@ -17,6 +17,7 @@ import {
 } from './errors.js';
 import { Mat, SparseMat, type Store } from './mat.js';
 import { buildStructure, csrRowOf, type SparseStructure } from './sparse/csr.js';
+import { segmentSketchOrder } from './sparse/sketch.js';
 import type {
   ArrayFor,
   BackendName,
@@ -666,6 +667,138 @@ export class Engine<D extends DType = DType> {
     const offset = o.offset === undefined ? 0 : checkInt(fn, 'offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
     if (offset + m * n > Number.MAX_SAFE_INTEGER) throw rangeError(fn, `'offset' + m * N exceeds 2^53`);
     return { seed, offset };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // segmented least squares (per-row / per-column problems on a sparsity pattern)
+
+  /**
+   * Per-segment Gram matrices on the pattern of S. A segment is a row of S (or a column, `transS`);
+   * for segment j with stored entries at columns I_j (rows, transS), A_j = F[I_j, :] (F: S.cols x k, or
+   * S.rows x k with transS). Returns A_j^T A_j for every segment as a segments x k*k matrix (row j =
+   * the k x k Gram, row-major), or with `diagonal` only its diagonal (segments x k). With
+   * `sketch: { rows, seed }` the Gram is that of S_j A_j for a CountSketch S_j with min(|I_j|, rows)
+   * rows (balanced buckets, random signs; fixed per pattern, orientation and seed). Values of S are not
+   * read. Empty segments give zeros.
+   */
+  async segmentGram(
+    S: SparseMat<D>,
+    F: Mat<D>,
+    options?: { transS?: boolean; diagonal?: boolean; sketch?: { rows: number; seed?: number } },
+  ): Promise<Mat<D>> {
+    const fn = 'segmentGram';
+    this._sparseArg(fn, 'S', S);
+    this._mats(fn, { F });
+    const o = checkOptions<{ transS: boolean; diagonal: boolean; sketch: { rows: number; seed?: number } }>(fn, options, ['transS', 'diagonal', 'sketch']);
+    const transS = checkBool(fn, 'transS', o.transS, false);
+    const diagonal = checkBool(fn, 'diagonal', o.diagonal, false);
+    const st = S._structure;
+    const segs = transS ? st.cols : st.rows, other = transS ? st.rows : st.cols;
+    if (F.rows !== other)
+      throw rangeError(fn, `F has ${F.rows} rows but S has ${other} ${transS ? 'rows' : 'columns'} (F must be ${other} x k)`);
+    const k = F.cols;
+    let sketch: SegmentSketch | null = null;
+    if (o.sketch !== undefined) {
+      if (diagonal) throw rangeError(fn, `'sketch' and 'diagonal' cannot be combined`);
+      const so = checkOptions<{ rows: number; seed: number }>(fn, o.sketch, ['rows', 'seed']);
+      const rows = checkInt(fn, 'sketch.rows', so.rows, 1, 2 ** 31 - 1);
+      const seed = so.seed === undefined ? 0 : checkInt(fn, 'sketch.seed', so.seed, 0, Number.MAX_SAFE_INTEGER);
+      sketch = { ...segmentSketchOrder(st, transS, seed), rows };
+    }
+    const width = diagonal ? k : k * k;
+    this._checkSize(fn, segs, width);
+    const out = await this._use([S, F], () => this._backend.segmentGram(S, F, transS, diagonal ? 'diag' : 'full', sketch));
+    return this._wrap(out, segs, width);
+  }
+
+  /**
+   * Batched Cholesky: G holds one symmetric k x k matrix per row (segments x k*k, e.g. from
+   * {@link segmentGram}); returns the lower factors L_j of G_j + lambda_j I (same shape) and a status
+   * column (segments x 1: 0 ok, 1 the fallback ridge was needed, 2 failed: the factor is 0, e.g. an
+   * empty segment). lambda_j = ridge_j trace(G_j) / k (`ridge`: one number or one per segment,
+   * default 0); on breakdown the factorization is retried with max(lambda_j, fallback trace(G_j) / k)
+   * (`fallback`, default 0: no retry). `inverse: true` returns L_j^{-1} instead of L_j.
+   */
+  async choleskyBatch(
+    G: Mat<D>,
+    options?: { ridge?: number | Float64Array | number[]; fallback?: number; inverse?: boolean },
+  ): Promise<{ L: Mat<D>; status: Mat<D> }> {
+    const fn = 'choleskyBatch';
+    this._mats(fn, { G });
+    const o = checkOptions<{ ridge: number | Float64Array | number[]; fallback: number; inverse: boolean }>(fn, options, ['ridge', 'fallback', 'inverse']);
+    const k = Math.round(Math.sqrt(G.cols));
+    if (k * k !== G.cols) throw rangeError(fn, `G has ${G.cols} columns, not a square k * k (one k x k matrix per row)`);
+    const segs = G.rows;
+    let ridge: Float64Array | null = null;
+    if (o.ridge !== undefined) {
+      if (typeof o.ridge === 'number') {
+        checkFinite(fn, 'ridge', o.ridge);
+        if (o.ridge < 0) throw rangeError(fn, `'ridge' must be >= 0, got ${o.ridge}`);
+        if (o.ridge > 0) ridge = new Float64Array(segs).fill(o.ridge);
+      } else {
+        if (!(o.ridge instanceof Float64Array || Array.isArray(o.ridge))) throw typeError(fn, `'ridge' must be a number, a Float64Array or number[]`);
+        if (o.ridge.length !== segs) throw rangeError(fn, `'ridge' has length ${o.ridge.length}, expected ${segs} (one per row of G)`);
+        ridge = Float64Array.from(o.ridge);
+        for (let i = 0; i < segs; i++)
+          if (!(ridge[i] >= 0) || !Number.isFinite(ridge[i])) throw rangeError(fn, `ridge[${i}] = ${String(o.ridge[i])} must be finite and >= 0`);
+      }
+    }
+    const fallback = o.fallback === undefined ? 0 : checkFinite(fn, 'fallback', o.fallback);
+    if (fallback < 0) throw rangeError(fn, `'fallback' must be >= 0, got ${fallback}`);
+    const inverse = checkBool(fn, 'inverse', o.inverse, false);
+    const { L, status } = await this._use([G], () => this._backend.choleskyBatch(G, k, ridge, fallback, inverse));
+    return { L: this._wrap(L, segs, k * k), status: this._wrap(status, segs, 1) };
+  }
+
+  /**
+   * X_j = (L_j L_j^T)^{-1} h_j for every row j: L from {@link choleskyBatch} (segments x k*k, lower
+   * factors), H segments x k. Rows whose factor is 0 (status 2) get X_j = 0.
+   */
+  async choleskySolveBatch(L: Mat<D>, H: Mat<D>): Promise<Mat<D>> {
+    const fn = 'choleskySolveBatch';
+    this._mats(fn, { L, H });
+    if (L.rows !== H.rows) throw rangeError(fn, `L has ${L.rows} rows but H has ${H.rows}`);
+    if (L.cols !== H.cols * H.cols) throw rangeError(fn, `L has ${L.cols} columns, expected k * k = ${H.cols * H.cols} for H with k = ${H.cols} columns`);
+    return this._wrap(await this._use([L, H], () => this._backend.choleskySolveBatch(L, H)), H.rows, H.cols);
+  }
+
+  /**
+   * `steps` steps of preconditioned conjugate gradients per segment on the normal equations
+   * A_j^T A_j x = A_j^T b_j of min ||A_j x - b_j|| (A_j as in {@link segmentGram}, b_j the stored
+   * values of the segment), started at row j of X0 (segments x k). P is the preconditioner: segments x
+   * k*k inverse Cholesky factors W_j ({@link choleskyBatch} with inverse: M_j^{-1} = W_j^T W_j), or
+   * segments x k diagonals d_j (M_j = diag(d_j); entries <= 0 are skipped). A segment stops early when
+   * its residual or curvature vanishes. `ridge` (segments x 1 Mat): solve (A_j^T A_j + lambda_j I) x =
+   * A_j^T b_j instead, lambda_j = ridge_j trace(A_j^T A_j) / k (entries <= 0: no ridge); a diagonal
+   * preconditioner is shifted by lambda_j too.
+   */
+  async segmentCG(
+    S: SparseMat<D>,
+    F: Mat<D>,
+    X0: Mat<D>,
+    P: Mat<D>,
+    options?: { transS?: boolean; steps?: number; ridge?: Mat<D> },
+  ): Promise<Mat<D>> {
+    const fn = 'segmentCG';
+    this._sparseArg(fn, 'S', S);
+    this._mats(fn, { F, X0, P });
+    const o = checkOptions<{ transS: boolean; steps: number; ridge: Mat<D> }>(fn, options, ['transS', 'steps', 'ridge']);
+    const transS = checkBool(fn, 'transS', o.transS, false);
+    const steps = o.steps === undefined ? 2 : checkInt(fn, 'steps', o.steps, 0, 1 << 20);
+    const st = S._structure;
+    const segs = transS ? st.cols : st.rows, other = transS ? st.rows : st.cols;
+    if (F.rows !== other) throw rangeError(fn, `F has ${F.rows} rows but S has ${other} ${transS ? 'rows' : 'columns'}`);
+    const k = F.cols;
+    if (X0.rows !== segs || X0.cols !== k) throw rangeError(fn, `X0 is ${X0.rows} x ${X0.cols}, expected ${segs} x ${k}`);
+    if (P.rows !== segs || (P.cols !== k && P.cols !== k * k))
+      throw rangeError(fn, `P is ${P.rows} x ${P.cols}, expected ${segs} x ${k * k} (inverse factors) or ${segs} x ${k} (diagonals)`);
+    const ridge = o.ridge ?? null;
+    if (ridge) {
+      this._mats(fn, { ridge });
+      if (ridge.rows !== segs || ridge.cols !== 1) throw rangeError(fn, `ridge is ${ridge.rows} x ${ridge.cols}, expected ${segs} x 1`);
+    }
+    const args = ridge ? [S, F, X0, P, ridge] : [S, F, X0, P];
+    return this._wrap(await this._use(args, () => this._backend.segmentCG(S, F, X0, P, transS, steps, ridge)), segs, k);
   }
 
   // ------------------------------------------------------------------------------------------------

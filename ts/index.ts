@@ -26,3 +26,4 @@ export * from './algorithms/rsvd/index.js';
 export * from './algorithms/sampling/index.js';
 export * as ssm from './algorithms/ssm/index.js';
 export * from './algorithms/subgm/index.js';
+export * from './algorithms/completion/index.js';

@@ -36,6 +36,7 @@ suites:
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
   ssm       PTD trade-off (cond(V), transfer gap vs delta), S4D spike; SSM kernel + FFT convolution H = 256, L = 16384
   subgm     robust matrix sensing by SubGM (n = 100, r' = 20, m = 20000, 20 % outliers): dense vs matrix-free Gaussian
+  completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
   all       gemm then decomp
 
 options:

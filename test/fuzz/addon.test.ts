@@ -65,6 +65,11 @@ const SPECS: Record<string, Kind[]> = {
   gaussApply: [F((d) => d.n), dim('n'), dim('m'), F((d) => d.m), W, W, W, W, W, T],
   gaussAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
   sign: [F((d) => d.m * d.n), F((d) => d.m * d.n), T],
+  // segmented least squares (native/completion.cc): segments = m, other side n
+  segGram: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), { t: 'Inull', len: (d) => d.nnz }, int((d) => d.p), F((d) => d.m * d.k * d.k), T],
+  cholBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), { t: 'Fnull', len: (d) => d.m }, N, B, F((d) => d.m * d.k * d.k), F((d) => d.m), T],
+  cholSolveBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k), T],
+  segCg: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), { t: 'Inull', len: (d) => d.nnz }, dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k * d.k), int((d) => d.k * d.k), int((d) => d.p), F((d) => d.m * d.k), { t: 'Fnull', len: (d) => d.m }, T],
 };
 
 const JUNK: unknown[] = [undefined, null, -1, 0.5, NaN, Infinity, 2 ** 31, 1e12, '3', 'x', {}, [], [1, 2], true, () => 0, new Uint8Array(4), new Int32Array(3), new Float32Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];
@@ -145,7 +150,9 @@ describe('addon fuzz', () => {
       expect(typeof addon[name]).toBe('function');
       const rng = new PhiloxRng(20261126, name.length * 131 + name.charCodeAt(0));
       let ran = 0;
-      for (let iter = 0; iter < 300; iter++) {
+      // long signatures (10+ arguments) get more calls: each argument can be junk or off by one
+      const calls = spec.length >= 10 ? 900 : 300;
+      for (let iter = 0; iter < calls; iter++) {
         const args = fuzzCall(rng, spec);
         let ret: unknown;
         try {

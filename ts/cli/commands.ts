@@ -14,6 +14,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['coreset', () => import('./coreset.js')],
   ['ssm-init', () => import('./ssm-init.js')],
   ['recover', () => import('./recover.js')],
+  ['complete', () => import('./complete.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

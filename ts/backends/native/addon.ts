@@ -56,6 +56,15 @@ export interface NativeAddon {
   gaussAdjoint(r: F, m: number, N: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
   /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
   sign(out: F, x: F, threads: number): Promise<void>;
+  // ---- segmented least squares (matrix completion; native/completion.cc) ----
+  /** Per segment (CSR/CSC row of S): out = A^T A (out of length segs*k*k) or its diagonal (length segs*k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
+  segGram(ptr: Int32Array, idx: Int32Array, segs: number, cols: number, F: F, k: number, order: Int32Array | null, sketchRows: number, out: F, threads: number): Promise<void>;
+  /** Batched lower Cholesky of G_j + ridge_j tr(G_j)/k I (ridge < 0 counts as 0; fallback ridge on breakdown when fallback > 0); status 0 ok, 1 fallback, 2 failed (L_j = 0); inverse: L_j^{-1}. */
+  cholBatch(G: F, segs: number, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean, L: F, status: F, threads: number): Promise<void>;
+  /** X_j = (L_j L_j^T)^{-1} h_j; 0 where L_j[0] == 0. */
+  cholSolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;
+  /** `steps` preconditioned CG steps per segment on (A^T A + ridge_j tr/k I) x = A^T b from X0 (P: W = L^{-1} when pw = k*k, a diagonal when pw = k). */
+  segCg(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, ridge: F | null, threads: number): Promise<void>;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

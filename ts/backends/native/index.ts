@@ -2,7 +2,7 @@
  * The native backend: stores are host typed arrays owned by the engine; every primitive is one call
  * into the C++ addon (see native/), which runs large work off the JS thread.
  */
-import type { Backend, DenseRef, SparseRef } from '../../backend.js';
+import type { Backend, DenseRef, SegmentSketch, SparseRef } from '../../backend.js';
 import type { Store, StructStore } from '../../mat.js';
 import type { SparseStructure } from '../../sparse/csr.js';
 import type { DType, EngineInfo, FloatArray, NormKind } from '../../types.js';
@@ -347,6 +347,53 @@ export class NativeBackend implements Backend {
       const out = this.alloc(a.rows * a.cols);
       await this.addon.sign(out, A, this.threads);
       return out;
+    });
+  }
+
+  // ---- segmented least squares ----
+  segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
+    const st = s._structure;
+    const segs = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
+    const k = f.cols;
+    return this.using([arr(f)], async (F) => {
+      const out = this.alloc(segs * (mode === 'diag' ? k : k * k));
+      await this.addon.segGram(
+        transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, segs, cols, F, k,
+        sketch ? sketch.order : null, sketch ? sketch.rows : 0, out, this.threads,
+      );
+      return out;
+    });
+  }
+
+  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
+    return this.using([arr(g)], async (G) => {
+      const L = this.alloc(g.rows * k * k), status = this.alloc(g.rows);
+      await this.addon.cholBatch(G, g.rows, k, ridge, fallback, inverse, L, status, this.threads);
+      return { L, status };
+    });
+  }
+
+  choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {
+    return this.using([arr(l), arr(h)], async (L, H) => {
+      const X = this.alloc(h.rows * h.cols);
+      await this.addon.cholSolveBatch(L, h.rows, h.cols, H, X, this.threads);
+      return X;
+    });
+  }
+
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
+    const st = s._structure;
+    const segs = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
+    const k = f.cols;
+    const ins = [s._values as Arr, arr(f), arr(x0), arr(p)];
+    if (ridge) ins.push(arr(ridge));
+    return this.using(ins, async (vals, F, X0, P, R) => {
+      const X = this.alloc(segs * k);
+      await this.addon.segCg(
+        transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, vals, transS ? st.perm : null,
+        segs, cols, F, k, X0, P, p.cols, steps, X, R ?? null, this.threads,
+      );
+      return X;
     });
   }
 }

@@ -3,7 +3,7 @@
  * (kernels/<family>.ts + wgsl/<family>.wgsl). Small dense factorizations (both sides <= 512) may run
  * on the host through the native addon, as MAGMA does; large-data work always stays on the device.
  */
-import type { Backend, DenseRef, SparseRef } from '../../backend.js';
+import type { Backend, DenseRef, SegmentSketch, SparseRef } from '../../backend.js';
 import type { Store, StructStore } from '../../mat.js';
 import type { SparseStructure } from '../../sparse/csr.js';
 import type { EngineInfo, FloatArray, NormKind } from '../../types.js';
@@ -22,6 +22,7 @@ import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
 import * as ssm from './kernels/ssm.js';
 import * as sensing from './kernels/sensing.js';
+import * as completion from './kernels/completion.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -196,5 +197,19 @@ export class WebGPUBackend implements Backend {
   }
   async sign(a: DenseRef): Promise<Store> {
     return sensing.sign(this.env, a);
+  }
+
+  // ---- segmented least squares ----
+  segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
+    return completion.segmentGram(this.env, s, f, transS, mode, sketch);
+  }
+  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
+    return completion.choleskyBatch(this.env, g, k, ridge, fallback, inverse);
+  }
+  choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {
+    return completion.choleskySolveBatch(this.env, l, h);
+  }
+  segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
+    return completion.segmentCG(this.env, s, f, x0, p, transS, steps, ridge);
   }
 }

@@ -1,0 +1,87 @@
+/** `lowrank complete`: a low-rank .mtx with a hold-out split, outputs, duplicates, usage errors. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../ts/cli/main.js';
+import { readNpy, writeMtx, writeNpy } from '../../ts/index.js';
+import { PhiloxRng } from '../../ts/rng/philox.js';
+import { withSpectrum } from '../helpers.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
+  return { code, out, err };
+}
+
+describe('lowrank complete', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-complete-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const m = 150, n = 120, k = 3;
+  const { A } = withSpectrum(m, n, [3, 2, 1], 4);
+  const rng = new PhiloxRng(8, 1);
+  const row: number[] = [], col: number[] = [], val: number[] = [];
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++)
+      if (rng.next() < 0.3) {
+        row.push(i);
+        col.push(j);
+        val.push(A[i * n + j]);
+      }
+  const file = path.join(dir, 'ratings.mtx');
+
+  it('exact solver with --holdout: per-sweep train and held-out RMSE, U.npy, V.npy, convergence.svg; U V^T recovers M', async () => {
+    await writeMtx(file, { kind: 'coordinate', rows: m, cols: n, row, col, val });
+    const out = path.join(dir, 'out-exact');
+    const r = await run(['complete', file, '--rank', '3', '--holdout', '0.1', '--solver', 'exact', '--iters', '25', '--out', out, '--backend', 'native', '--dtype', 'f64']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/150 x 120, \d+ observed entries/);
+    expect(r.out).toMatch(/rank 3, solver exact on native\/f64/);
+    const sweeps = r.out.split('\n').filter((l) => /^\s+\d+\s+\S+\s+\S+\s+\d+\.\d\d$/.test(l));
+    expect(sweeps.length).toBe(25);
+    const last = sweeps[24].trim().split(/\s+/).map(Number);
+    expect(last[0]).toBe(25);
+    expect(last[1]).toBeLessThan(1e-8); // train RMSE (entries of M are ~0.03)
+    expect(last[2]).toBeLessThan(1e-8); // held-out RMSE
+    const U = await readNpy(path.join(out, 'U.npy')), V = await readNpy(path.join(out, 'V.npy'));
+    expect(U.shape).toEqual([m, k]);
+    expect(V.shape).toEqual([n, k]);
+    let num = 0, den = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < k; t++) s += U.data[i * k + t] * V.data[j * k + t];
+        num += (s - A[i * n + j]) ** 2;
+        den += A[i * n + j] ** 2;
+      }
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-7);
+    const svg = readFileSync(path.join(out, 'convergence.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toMatch(/held-out RMSE/);
+  });
+
+  it('sketch solver (default) on f32 with duplicates averaged', async () => {
+    const dup = path.join(dir, 'dup.mtx');
+    await writeMtx(dup, { kind: 'coordinate', rows: m, cols: n, row: [...row, row[0], row[1]], col: [...col, col[0], col[1]], val: [...val, val[0], val[1]] });
+    const r = await run(['complete', dup, '-k', '3', '-o', path.join(dir, 'out-sketch'), '--backend', 'native', '--iters', '20']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/2 duplicates averaged/);
+    expect(r.out).toMatch(/solver sketch \(sketch preconditioner, 2 CG steps\) on native\/f32/);
+    const sweeps = r.out.split('\n').filter((l) => /^\s+\d+\s+\S+\s+-\s+\d+\.\d\d$/.test(l));
+    expect(sweeps.length).toBe(20);
+    expect(Number(sweeps[19].trim().split(/\s+/)[1])).toBeLessThan(1e-5);
+  });
+
+  it('usage and input errors', async () => {
+    expect((await run(['complete', file, '--out', path.join(dir, 'x')])).err).toMatch(/--rank is required/);
+    expect((await run(['complete', file, '--rank', '3'])).err).toMatch(/--out DIR is required/);
+    expect((await run(['complete', file, '--rank', '120', '--out', path.join(dir, 'x'), '--backend', 'native'])).err).toMatch(/below min\(m, n\)/);
+    expect((await run(['complete', file, '--rank', '3', '--holdout', '1', '--out', path.join(dir, 'x')])).err).toMatch(/fraction in \[0, 1\)/);
+    expect((await run(['complete', file, '--rank', '3', '--solver', 'exact', '--inner', '3', '--out', path.join(dir, 'x')])).err).toMatch(/--inner applies/);
+    const npy = path.join(dir, 'A.npy');
+    await writeNpy(npy, A, [m, n]);
+    const r = await run(['complete', npy, '--rank', '3', '--out', path.join(dir, 'x')]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/\.mtx coordinate file/);
+  });
+});
