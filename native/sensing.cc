@@ -11,15 +11,15 @@
 //   sign(out, x, threads)
 //     out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN)
 //
-// Both products regenerate every entry of A once per call, so they are bound by the generator (about
-// 10 ns per normal and core), not by memory. apply owns one measurement per task; the adjoint owns a
+// Both products regenerate every entry of A once per call, so they are bound by the generator (see
+// native/normals.h), not by memory. apply owns one measurement per task; the adjoint owns a
 // block of entries per task and walks all measurements, so every output is accumulated by one thread
 // in a fixed order (in double): results do not depend on the thread count.
 #include <algorithm>
 #include <vector>
 
 #include "common.h"
-#include "philox.h"
+#include "normals.h"
 #include "threadpool.h"
 
 namespace lr {
@@ -29,45 +29,10 @@ struct Stream {
   uint32_t k0, k1, stream;
 };
 
-inline Philox4 blockAt(uint64_t b, const Stream& s) {
-  return philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), s.stream, 0, s.k0, s.k1);
-}
-
-// out[j] = normal stream element first + j for j < len (sequential; the transform of native/rng.cc).
+// out[j] = normal stream element first + j for j < len (sequential; the transform of randn).
 template <class T>
-void normalSegment(T* out, int64_t len, uint64_t first, const Stream& s);
-
-template <>
-void normalSegment<float>(float* out, int64_t len, uint64_t first, const Stream& s) {
-  uint64_t b = first / 4;
-  int64_t e = -static_cast<int64_t>(first % 4);  // output index of the block's word 0
-  for (; e < len; e += 4, ++b) {
-    Philox4 r = blockAt(b, s);
-    float z[4];
-    for (int p = 0; p < 2; ++p) {
-      float u0 = u32ToUnitF32(r.v[2 * p]), u1 = u32ToUnitF32(r.v[2 * p + 1]);
-      float rad = std::sqrt(-2.0f * std::log(u0));
-      float t = kTwoPiF * u1;
-      z[2 * p] = rad * std::cos(t);
-      z[2 * p + 1] = rad * std::sin(t);
-    }
-    for (int j = 0; j < 4; ++j)
-      if (e + j >= 0 && e + j < len) out[e + j] = z[j];
-  }
-}
-
-template <>
-void normalSegment<double>(double* out, int64_t len, uint64_t first, const Stream& s) {
-  uint64_t b = first / 2;
-  int64_t e = -static_cast<int64_t>(first % 2);
-  for (; e < len; e += 2, ++b) {
-    Philox4 r = blockAt(b, s);
-    double u0 = u32x2ToUnitF64(r.v[0], r.v[1]), u1 = u32x2ToUnitF64(r.v[2], r.v[3]);
-    double rad = std::sqrt(-2.0 * std::log(u0));
-    double t = kTwoPi * u1;
-    if (e >= 0) out[e] = rad * std::cos(t);
-    if (e + 1 < len) out[e + 1] = rad * std::sin(t);
-  }
+inline void normalSegment(T* out, int64_t len, uint64_t first, const Stream& s) {
+  philoxNormals(out, len, first, PhiloxKey{s.k0, s.k1, s.stream});
 }
 
 constexpr int64_t kChunk = 1024;  // normals generated per segment
