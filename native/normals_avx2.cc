@@ -52,7 +52,20 @@ struct Traits {
   static LR_GK_INLINE VF castif(VI a) { return _mm256_castsi256_ps(a); }
   static LR_GK_INLINE VF xorf(VF a, VI bits) { return _mm256_xor_ps(a, _mm256_castsi256_ps(bits)); }
   static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(q, 31))); }
-  static LR_GK_INLINE void storef(float* p, VF v) { _mm256_store_ps(p, v); }
+  // p[4 j + k] = v_k[j] (unaligned): 4 x 8 transpose
+  static LR_GK_INLINE void storeInterleave4(float* p, VF a, VF b, VF c, VF d) {
+    const __m256 ab0 = _mm256_unpacklo_ps(a, b), ab1 = _mm256_unpackhi_ps(a, b);
+    const __m256 cd0 = _mm256_unpacklo_ps(c, d), cd1 = _mm256_unpackhi_ps(c, d);
+    // r_i: blocks i and i + 4, each 128-bit half one block's 4 values
+    const __m256 r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(ab0), _mm256_castps_pd(cd0)));
+    const __m256 r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(ab0), _mm256_castps_pd(cd0)));
+    const __m256 r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(ab1), _mm256_castps_pd(cd1)));
+    const __m256 r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(ab1), _mm256_castps_pd(cd1)));
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(r0, r1, 0x20));
+    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(r2, r3, 0x20));
+    _mm256_storeu_ps(p + 16, _mm256_permute2f128_ps(r0, r1, 0x31));
+    _mm256_storeu_ps(p + 24, _mm256_permute2f128_ps(r2, r3, 0x31));
+  }
   // f64 / u64 lanes
   static LR_GK_INLINE VQ widen(const uint32_t* p) { return _mm256_cvtepu32_epi64(_mm_load_si128(reinterpret_cast<const __m128i*>(p))); }
   static LR_GK_INLINE VQ set1q(uint64_t x) { return _mm256_set1_epi64x(static_cast<long long>(x)); }
@@ -73,7 +86,12 @@ struct Traits {
   static LR_GK_INLINE VD castid(VQ a) { return _mm256_castsi256_pd(a); }
   static LR_GK_INLINE VD xord(VD a, VQ bits) { return _mm256_xor_pd(a, _mm256_castsi256_pd(bits)); }
   static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(_mm256_slli_epi64(q, 63))); }
-  static LR_GK_INLINE void stored(double* p, VD v) { _mm256_store_pd(p, v); }
+  // p[2 j] = a[j], p[2 j + 1] = b[j] (unaligned)
+  static LR_GK_INLINE void storeInterleave2(double* p, VD a, VD b) {
+    const __m256d lo = _mm256_unpacklo_pd(a, b), hi = _mm256_unpackhi_pd(a, b);
+    _mm256_storeu_pd(p, _mm256_permute2f128_pd(lo, hi, 0x20));
+    _mm256_storeu_pd(p + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+  }
 };
 
 using V = Traits;

@@ -58,7 +58,22 @@ struct Traits {
   static LR_GK_INLINE VF castif(VI a) { return _mm512_castsi512_ps(a); }
   static LR_GK_INLINE VF xorf(VF a, VI bits) { return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), bits)); }
   static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) { return _mm512_mask_blend_ps(_mm512_test_epi32_mask(q, _mm512_set1_epi32(1)), a, b); }
-  static LR_GK_INLINE void storef(float* p, VF v) { _mm512_store_ps(p, v); }
+  // p[4 j + k] = v_k[j] (unaligned): 4 x 16 transpose
+  static LR_GK_INLINE void storeInterleave4(float* p, VF a, VF b, VF c, VF d) {
+    const __m512 ab0 = _mm512_unpacklo_ps(a, b), ab1 = _mm512_unpackhi_ps(a, b);
+    const __m512 cd0 = _mm512_unpacklo_ps(c, d), cd1 = _mm512_unpackhi_ps(c, d);
+    // r_i: blocks i, i + 4, i + 8, i + 12, each 128-bit lane one block's 4 values
+    const __m512 r0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab0), _mm512_castps_pd(cd0)));
+    const __m512 r1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab0), _mm512_castps_pd(cd0)));
+    const __m512 r2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab1), _mm512_castps_pd(cd1)));
+    const __m512 r3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab1), _mm512_castps_pd(cd1)));
+    const __m512 t0 = _mm512_shuffle_f32x4(r0, r1, 0x44), t1 = _mm512_shuffle_f32x4(r2, r3, 0x44);
+    const __m512 t2 = _mm512_shuffle_f32x4(r0, r1, 0xEE), t3 = _mm512_shuffle_f32x4(r2, r3, 0xEE);
+    _mm512_storeu_ps(p, _mm512_shuffle_f32x4(t0, t1, 0x88));
+    _mm512_storeu_ps(p + 16, _mm512_shuffle_f32x4(t0, t1, 0xDD));
+    _mm512_storeu_ps(p + 32, _mm512_shuffle_f32x4(t2, t3, 0x88));
+    _mm512_storeu_ps(p + 48, _mm512_shuffle_f32x4(t2, t3, 0xDD));
+  }
   // f64 / u64 lanes
   static LR_GK_INLINE VQ widen(const uint32_t* p) { return _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(p))); }
   static LR_GK_INLINE VQ set1q(uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
@@ -79,7 +94,12 @@ struct Traits {
   static LR_GK_INLINE VD castid(VQ a) { return _mm512_castsi512_pd(a); }
   static LR_GK_INLINE VD xord(VD a, VQ bits) { return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), bits)); }
   static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) { return _mm512_mask_blend_pd(_mm512_test_epi64_mask(q, _mm512_set1_epi64(1)), a, b); }
-  static LR_GK_INLINE void stored(double* p, VD v) { _mm512_store_pd(p, v); }
+  // p[2 j] = a[j], p[2 j + 1] = b[j] (unaligned)
+  static LR_GK_INLINE void storeInterleave2(double* p, VD a, VD b) {
+    const __m512d lo = _mm512_unpacklo_pd(a, b), hi = _mm512_unpackhi_pd(a, b);  // (a0 b0 | a2 b2 | ..), (a1 b1 | a3 b3 | ..)
+    _mm512_storeu_pd(p, _mm512_permutex2var_pd(lo, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), hi));
+    _mm512_storeu_pd(p + 8, _mm512_permutex2var_pd(lo, _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15), hi));
+  }
 };
 
 using V = Traits;

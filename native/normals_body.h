@@ -116,16 +116,15 @@ LR_GK_INLINE void sincosF(typename V::VF u, typename V::VF& c, typename V::VF& s
 LR_GK_INLINE void groupOf(uint64_t b, const PhiloxKey& key, float* dst) {
   alignas(64) uint32_t w[4][V::L];
   philoxGroup(b, key, w);
-  alignas(64) float z[4][V::L];
+  typename V::VF z[4];
   for (int p = 0; p < 2; ++p) {
     typename V::VF c, s;
     const typename V::VF r = radiusF(unitF(V::load(w[2 * p])));
     sincosF(unitF(V::load(w[2 * p + 1])), c, s);
-    V::storef(z[2 * p], V::mulf(r, c));
-    V::storef(z[2 * p + 1], V::mulf(r, s));
+    z[2 * p] = V::mulf(r, c);
+    z[2 * p + 1] = V::mulf(r, s);
   }
-  for (int j = 0; j < V::L; ++j)
-    for (int k = 0; k < 4; ++k) dst[4 * j + k] = z[k][j];
+  V::storeInterleave4(dst, z[0], z[1], z[2], z[3]);  // dst[4 j + k] = z[k][j]
 }
 
 // ---- f64 ----
@@ -194,17 +193,11 @@ LR_GK_INLINE void groupOf(uint64_t b, const PhiloxKey& key, double* dst) {
   alignas(64) uint32_t w[4][V::L];
   philoxGroup(b, key, w);
   constexpr int H = V::L / 2;
-  alignas(64) double z[2][V::L];
   for (int h = 0; h < 2; ++h) {
     typename V::VD c, s;
     const typename V::VD r = radiusD(unitD(w[0] + h * H, w[1] + h * H));
     sincosD(unitD(w[2] + h * H, w[3] + h * H), c, s);
-    V::stored(z[0] + h * H, V::muld(r, c));
-    V::stored(z[1] + h * H, V::muld(r, s));
-  }
-  for (int j = 0; j < V::L; ++j) {
-    dst[2 * j] = z[0][j];
-    dst[2 * j + 1] = z[1][j];
+    V::storeInterleave2(dst + 2 * h * H, V::muld(r, c), V::muld(r, s));  // d[2 j] = cos part, d[2 j + 1] = sin part
   }
 }
 
