@@ -9,7 +9,8 @@
 //   sincos: t = 2 pi u rounded in the target precision (as the scalar path), q = round(t 2/pi),
 //           x = t - q pi/2 with a three-part pi/2 (FMA), Taylor series of sin x, cos x on
 //           [-pi/4, pi/4] (to degree 9/10 in f32, 17/18 in f64), the quadrant q selects / negates.
-// Truncation errors are below 0.05 ulp; the results are within a few ulps of the scalar path.
+// Truncation errors are below 0.05 ulp; the results are within a few ulps of the scalar path
+// (measured over 2^24 normals, f32 and f64: at most 4 ulp and 4 u r apart, 78 % bit-identical).
 // This header has no include guard on purpose (one copy per ISA namespace).
 
 // 1 / n! and 1 / n, rounded once from long double.
