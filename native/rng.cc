@@ -9,6 +9,7 @@
 // Entry i of an output is stream element e = offset + i (offset: a 64-bit element index, arithmetic
 // mod 2^64), so a block of rows of a large matrix can be generated on its own.
 #include "common.h"
+#include "normals.h"
 #include "philox.h"
 #include "threadpool.h"
 
@@ -57,37 +58,12 @@ void fillUniform<double>(double* out, int64_t n, uint64_t offset, uint32_t k0, u
   });
 }
 
+// Normals: contiguous chunks of the output, each through philoxNormals (SIMD where the CPU has it).
 template <class T>
-void fillNormal(T* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads);
-
-template <>
-void fillNormal<float>(float* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads) {
-  forBlocks<4>(n, offset, 1 << 12, threads, [&](uint64_t b, int64_t e0) {
-    Philox4 r = block(b, k0, k1, stream);
-    float z[4];
-    for (int p = 0; p < 2; ++p) {
-      float u0 = u32ToUnitF32(r.v[2 * p]), u1 = u32ToUnitF32(r.v[2 * p + 1]);
-      float rad = std::sqrt(-2.0f * std::log(u0));
-      float t = kTwoPiF * u1;
-      z[2 * p] = rad * std::cos(t);
-      z[2 * p + 1] = rad * std::sin(t);
-    }
-    for (int j = 0; j < 4; ++j) {
-      int64_t e = e0 + j;
-      if (e >= 0 && e < n) out[e] = z[j];
-    }
-  });
-}
-
-template <>
-void fillNormal<double>(double* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads) {
-  forBlocks<2>(n, offset, 1 << 12, threads, [&](uint64_t b, int64_t e0) {
-    Philox4 r = block(b, k0, k1, stream);
-    double u0 = u32x2ToUnitF64(r.v[0], r.v[1]), u1 = u32x2ToUnitF64(r.v[2], r.v[3]);
-    double rad = std::sqrt(-2.0 * std::log(u0));
-    double t = kTwoPi * u1;
-    if (e0 >= 0 && e0 < n) out[e0] = rad * std::cos(t);
-    if (e0 + 1 >= 0 && e0 + 1 < n) out[e0 + 1] = rad * std::sin(t);
+void fillNormal(T* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads) {
+  const PhiloxKey key{k0, k1, stream};
+  parallelRanges(threads, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
+    philoxNormals(out + i0, i1 - i0, offset + static_cast<uint64_t>(i0), key);
   });
 }
 

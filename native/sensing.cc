@@ -11,15 +11,15 @@
 //   sign(out, x, threads)
 //     out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN)
 //
-// Both products regenerate every entry of A once per call, so they are bound by the generator (about
-// 10 ns per normal and core), not by memory. apply owns one measurement per task; the adjoint owns a
+// Both products regenerate every entry of A once per call, so they are bound by the generator (see
+// native/normals.h), not by memory. apply owns one measurement per task; the adjoint owns a
 // block of entries per task and walks all measurements, so every output is accumulated by one thread
 // in a fixed order (in double): results do not depend on the thread count.
 #include <algorithm>
 #include <vector>
 
 #include "common.h"
-#include "philox.h"
+#include "normals.h"
 #include "threadpool.h"
 
 namespace lr {
@@ -29,48 +29,13 @@ struct Stream {
   uint32_t k0, k1, stream;
 };
 
-inline Philox4 blockAt(uint64_t b, const Stream& s) {
-  return philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), s.stream, 0, s.k0, s.k1);
-}
-
-// out[j] = normal stream element first + j for j < len (sequential; the transform of native/rng.cc).
+// out[j] = normal stream element first + j for j < len (sequential; the transform of randn).
 template <class T>
-void normalSegment(T* out, int64_t len, uint64_t first, const Stream& s);
-
-template <>
-void normalSegment<float>(float* out, int64_t len, uint64_t first, const Stream& s) {
-  uint64_t b = first / 4;
-  int64_t e = -static_cast<int64_t>(first % 4);  // output index of the block's word 0
-  for (; e < len; e += 4, ++b) {
-    Philox4 r = blockAt(b, s);
-    float z[4];
-    for (int p = 0; p < 2; ++p) {
-      float u0 = u32ToUnitF32(r.v[2 * p]), u1 = u32ToUnitF32(r.v[2 * p + 1]);
-      float rad = std::sqrt(-2.0f * std::log(u0));
-      float t = kTwoPiF * u1;
-      z[2 * p] = rad * std::cos(t);
-      z[2 * p + 1] = rad * std::sin(t);
-    }
-    for (int j = 0; j < 4; ++j)
-      if (e + j >= 0 && e + j < len) out[e + j] = z[j];
-  }
+inline void normalSegment(T* out, int64_t len, uint64_t first, const Stream& s) {
+  philoxNormals(out, len, first, PhiloxKey{s.k0, s.k1, s.stream});
 }
 
-template <>
-void normalSegment<double>(double* out, int64_t len, uint64_t first, const Stream& s) {
-  uint64_t b = first / 2;
-  int64_t e = -static_cast<int64_t>(first % 2);
-  for (; e < len; e += 2, ++b) {
-    Philox4 r = blockAt(b, s);
-    double u0 = u32x2ToUnitF64(r.v[0], r.v[1]), u1 = u32x2ToUnitF64(r.v[2], r.v[3]);
-    double rad = std::sqrt(-2.0 * std::log(u0));
-    double t = kTwoPi * u1;
-    if (e >= 0) out[e] = rad * std::cos(t);
-    if (e + 1 < len) out[e + 1] = rad * std::sin(t);
-  }
-}
-
-constexpr int64_t kChunk = 1024;  // normals generated per segment
+constexpr int64_t kChunk = 1024;  // normals generated per segment (a multiple of 8)
 
 struct GaussJob : Job {
   FloatArray in, out;
@@ -97,13 +62,19 @@ struct GaussJob : Job {
       const int64_t i1 = std::min(m, (t + 1) * rowsPerTask);
       for (int64_t i = t * rowsPerTask; i < i1; ++i) {
         const uint64_t row = offset + static_cast<uint64_t>(i) * static_cast<uint64_t>(n);
-        double acc = 0;
+        // 8 partial sums (entry e goes to sum e mod 8; kChunk is a multiple of 8), added in a fixed
+        // order: independent add chains, and the same result for every thread count.
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
           const int64_t len = std::min(kChunk, n - c0);
           normalSegment<T>(buf.data(), len, row + static_cast<uint64_t>(c0), s);
-          for (int64_t j = 0; j < len; ++j) acc += static_cast<double>(buf[j]) * static_cast<double>(x[c0 + j]);
+          const T* xc = x + c0;
+          int64_t j = 0;
+          for (; j + 8 <= len; j += 8)
+            for (int l = 0; l < 8; ++l) acc[l] += static_cast<double>(buf[j + l]) * static_cast<double>(xc[j + l]);
+          for (int l = 0; j < len; ++j, ++l) acc[l] += static_cast<double>(buf[j]) * static_cast<double>(xc[j]);
         }
-        y[i] = static_cast<T>(acc);
+        y[i] = static_cast<T>(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
       }
     });
   }
