@@ -63,3 +63,10 @@ export async function cholQRPass<D extends DType>(eng: Engine<D>, Y: Mat<D>): Pr
 export function secondsSince(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
+
+/** The median of |v| (v non-empty). */
+export function medianAbs(v: ArrayLike<number>): number {
+  const a = Float64Array.from(v, Math.abs).sort();
+  const k = a.length;
+  return k % 2 ? a[(k - 1) / 2] : 0.5 * (a[k / 2 - 1] + a[k / 2]);
+}

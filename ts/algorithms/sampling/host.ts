@@ -3,6 +3,7 @@
  * QR), l_p norms of vectors, and quantiles. Only used on data that is small by construction (coresets,
  * the per-row problems of exact sensitivities, validation); large data stays on the engine.
  */
+import { medianAbs } from '../common.js';
 
 /**
  * min_x ||diag(s) (M x - y)||_2 for a row-major n x d M (n >= 1), by Householder QR in f64. Columns whose
@@ -60,13 +61,6 @@ export function sumAbsPow(v: ArrayLike<number>, p: number): number {
   else if (p === 2) for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   else for (let i = 0; i < v.length; i++) s += Math.abs(v[i]) ** p;
   return s;
-}
-
-/** The median of |v| (v non-empty). */
-export function medianAbs(v: ArrayLike<number>): number {
-  const a = Float64Array.from(v, Math.abs).sort();
-  const k = a.length;
-  return k % 2 ? a[(k - 1) / 2] : 0.5 * (a[k / 2 - 1] + a[k / 2]);
 }
 
 /** r = M x - y for a row-major n x d M. */

@@ -18,7 +18,8 @@ import { checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeErr
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
-import { ladPolish, maxAbs, medianAbs, residual, sumAbsPow } from './host.js';
+import { ladPolish, maxAbs, residual, sumAbsPow } from './host.js';
+import { medianAbs } from '../common.js';
 import { drawSample, sampleScores, type Sample, type SampleScores } from './sample.js';
 import { checkMat, checkP } from './scores.js';
 

@@ -17,7 +17,7 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkDim, checkFinite, checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeError } from '../../errors.js';
 import { Mat, SparseMat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
+import { disposeAll, medianAbs } from '../common.js';
 import { denseMeasurements, entryMeasurements, type CustomMeasurements, type MeasurementOperator } from './operators.js';
 
 export interface SensingProblem<D extends DType = DType> {
@@ -155,9 +155,9 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
   const m = op.m;
 
   // Scale estimate (median |y| / 0.6745 ~ ||X*||_F for Gaussian measurements and < 50% outliers).
-  const absY = Float64Array.from(y, Math.abs).sort();
-  const med = m % 2 ? absY[(m - 1) / 2] : 0.5 * (absY[m / 2 - 1] + absY[m / 2]);
-  const scale = med > 0 ? med / 0.6745 : absY[m - 1] > 0 ? absY[m - 1] : 1;
+  const med = medianAbs(y);
+  const top = med > 0 ? 0 : y.reduce((a: number, v: number) => Math.max(a, Math.abs(v)), 0);
+  const scale = med > 0 ? med / 0.6745 : top > 0 ? top : 1;
   const alpha = initScale * Math.sqrt(scale);
 
   const Y = eng.matrix(y, m, 1);
