@@ -56,6 +56,11 @@ export interface EngineInfo {
   /** Native only: instruction set and GEMM kernel chosen at load time. */
   isa?: string;
   gemmKernel?: string;
+  /**
+   * Backend 'auto' only: why it resolved to this backend, e.g. that the only WebGPU adapter is a
+   * software rasterizer (lavapipe/llvmpipe, SwiftShader) so native was chosen.
+   */
+  autoReason?: string;
 }
 
 export interface MatmulOptions {
