@@ -165,7 +165,10 @@ describe('lowrank CLI (in-process)', () => {
       expect(j.webgpu.available).toBe(true);
       expect(j.webgpu.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
       expect(typeof j.webgpu.adapter.description).toBe('string');
-      expect(j.auto).toEqual({ dtype: 'f32', backend: 'webgpu' });
+      // 'auto' declines a software adapter (lavapipe / llvmpipe, SwiftShader) for native, saying why
+      if (/llvmpipe|lavapipe|swiftshader|software/i.test(`${j.webgpu.adapter.description} ${j.webgpu.adapter.device} ${j.webgpu.adapter.architecture}`))
+        expect(j.auto).toEqual({ dtype: 'f32', backend: 'native', reason: expect.stringMatching(/software rasterizer.*native is faster/) });
+      else expect(j.auto).toEqual({ dtype: 'f32', backend: 'webgpu' });
     } else {
       expect(j.webgpu.available).toBe(false);
       expect(j.webgpu.reason).toMatch(/webgpu/i);
