@@ -228,7 +228,11 @@ describe('lowrank CLI (in-process)', () => {
 
   it('runtime errors: one line on stderr, exit 1, stack only with LOWRANK_DEBUG=1', async () => {
     // a 100000 x 100000 matrix exceeds the 2^32 - 1 entries limit: a runtime (not usage) error
-    const argv = ['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm'];
+    // (--max-memory lifted: by default the memory estimate refuses this size first, also in one line)
+    const refused = await run(['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '8G']);
+    expect(refused.code).toBe(1);
+    expect(clean(refused.err).trim()).toMatch(/^lowrank demo: demo on a 100000 x 100000 matrix would need about [\d.]+ GiB .*more than the limit 8 GiB[^\n]*$/);
+    const argv = ['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '1000T'];
     const r = await run(argv);
     expect(r.code).toBe(1);
     expect(r.out).not.toContain('FAILED'); // the error happens while building the problem
