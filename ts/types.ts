@@ -13,7 +13,7 @@ export type ArrayFor<D extends DType> = D extends 'f64' ? Float64Array : Float32
 export type FloatArray = Float32Array | Float64Array;
 
 export interface EngineOptions<D extends DType = DType> {
-  /** `'auto'` (default): WebGPU when an adapter is found and dtype is `f32`, else native. */
+  /** `'auto'` (default): WebGPU when a hardware (not CPU/software) adapter is found and dtype is `f32`, else native; see `EngineInfo.autoReason`. */
   backend?: BackendName | 'auto';
   /** Element type, default `'f32'`. */
   dtype?: D;
