@@ -272,6 +272,11 @@ describeEngines('rsvd', (h) => {
     await expect(rsvdStream([host(a)], { engine: eng, cols: 100, rank: 3, testSize: -1 })).rejects.toThrow(/testSize/);
     off.U.dispose();
     off.V.dispose();
+    // a NaN in a later block is reported at its row in the whole matrix
+    const withNan = host(a).slice();
+    withNan[153 * 100 + 5] = NaN;
+    const blocks = [withNan.subarray(0, 100 * 100), withNan.subarray(100 * 100)];
+    await expect(rsvdStream(blocks, { engine: eng, cols: 100, rank: 3 })).rejects.toThrow(/entry \(row 153, col 5\).* = NaN is not finite/);
   });
 
   it('streaming with the default sketch sizes: sigma_1 is sane on slowly decaying spectra (i^-1/2, 1/i)', async () => {

@@ -206,7 +206,13 @@ export class RsvdSketch<D extends DType = DType> {
     } else if (block instanceof Float32Array || block instanceof Float64Array) {
       if (block.length === 0 || block.length % this.cols !== 0)
         throw rangeError(fn, `a typed-array block must hold whole rows: length ${block.length} is not a positive multiple of cols = ${this.cols}`);
-      B = this.eng.matrix(block, block.length / this.cols, this.cols); // rejects NaN/Inf with the index
+      const f32 = this.eng.dtype === 'f32';
+      for (let i = 0; i < block.length; i++)
+        if (!Number.isFinite(f32 ? Math.fround(block[i]) : block[i])) {
+          const r = (row ?? this.nextRow) + Math.floor(i / this.cols);
+          throw rangeError(fn, `entry (row ${r}, col ${i % this.cols}) (0-based, of the whole matrix) = ${String(block[i])} is not finite${Number.isFinite(block[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`);
+        }
+      B = this.eng.matrix(block, block.length / this.cols, this.cols);
       owned = true;
     } else {
       throw typeError(fn, `'block' must be a Mat or a Float32Array/Float64Array of whole rows`);
