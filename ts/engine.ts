@@ -42,7 +42,7 @@ const ENGINE_OPTIONS = ['backend', 'dtype', 'threads', 'webgpu'] as const;
  * @example
  * ```ts
  * import { engine } from 'lowrank';
- * const eng = await engine();                       // 'auto': WebGPU if an adapter exists, else native
+ * const eng = await engine();   // 'auto': WebGPU on a hardware adapter, else native (see info().autoReason)
  * const A = eng.randn(1000, 200, { seed: 1 });
  * const { Q, R } = await eng.qr(A);
  * console.log(eng.backend, await eng.norm(await eng.sub(await eng.matmul(Q, R), A)));
@@ -64,15 +64,29 @@ export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>
       "engine: backend 'webgpu' cannot run dtype 'f64' (WGSL has no 64-bit floats). " +
         "Use { backend: 'native', dtype: 'f64' }, or dtype 'f32' on WebGPU.",
     );
-  if (dtype === 'f64') return new Engine<D>(await NativeBackend.create(dtype, threads));
+  const auto = (eng: Engine<D>, reason: string): Engine<D> => {
+    eng._autoReason = reason;
+    return eng;
+  };
+  if (dtype === 'f64') return auto(new Engine<D>(await NativeBackend.create(dtype, threads)), "dtype 'f64' runs on native (WGSL has no 64-bit floats)");
 
   const { WebGPUBackend, webgpuUnavailableReason } = await import('./backends/webgpu/index.js');
+  const { SoftwareAdapterError } = await import('./backends/webgpu/device.js');
   try {
     const host = await NativeBackend.create('f32', threads);
-    return new Engine<D>(await WebGPUBackend.create(host, o.webgpu ?? {}));
+    // 'auto' declines a CPU/software adapter (lavapipe, SwiftShader, ...): the native backend runs the
+    // same work on the same CPU without the rasterizer in between, typically tens of times faster.
+    const gpu = await WebGPUBackend.create(host, { ...(o.webgpu ?? {}), rejectSoftware: want === 'auto' });
+    const eng = new Engine<D>(gpu);
+    if (want === 'webgpu') return eng;
+    const a = gpu.info().adapter;
+    return auto(eng, `hardware WebGPU adapter${a ? ` (${[a.vendor, a.device || a.description].filter(Boolean).join(' ')})` : ''}`);
   } catch (e) {
     if (want === 'webgpu') throw new Error(webgpuUnavailableReason(e));
-    return new Engine<D>(await NativeBackend.create(dtype, threads));
+    const native = new Engine<D>(await NativeBackend.create(dtype, threads));
+    if (e instanceof SoftwareAdapterError)
+      return auto(native, `native: ${e.reason}, which is slower than the native backend on the same CPU (backend 'webgpu' still uses it)`);
+    return auto(native, `native: no usable WebGPU adapter (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 
@@ -104,9 +118,12 @@ export class Engine<D extends DType = DType> {
     });
   }
 
-  /** What this engine runs on. */
+  /** @internal Set by {@link engine} for backend 'auto': why it resolved as it did. */
+  _autoReason: string | undefined;
+
+  /** What this engine runs on (and, for backend 'auto', why: `autoReason`). */
   info(): EngineInfo {
-    return { backend: this.backend, dtype: this.dtype, ...this._backend.info() };
+    return { backend: this.backend, dtype: this.dtype, ...this._backend.info(), ...(this._autoReason ? { autoReason: this._autoReason } : {}) };
   }
 
   /** True after {@link dispose}. */

@@ -13,7 +13,7 @@ export type ArrayFor<D extends DType> = D extends 'f64' ? Float64Array : Float32
 export type FloatArray = Float32Array | Float64Array;
 
 export interface EngineOptions<D extends DType = DType> {
-  /** `'auto'` (default): WebGPU when an adapter is found and dtype is `f32`, else native. */
+  /** `'auto'` (default): WebGPU when a hardware (not CPU/software) adapter is found and dtype is `f32`, else native; see `EngineInfo.autoReason`. */
   backend?: BackendName | 'auto';
   /** Element type, default `'f32'`. */
   dtype?: D;
@@ -56,6 +56,11 @@ export interface EngineInfo {
   /** Native only: instruction set and GEMM kernel chosen at load time. */
   isa?: string;
   gemmKernel?: string;
+  /**
+   * Backend 'auto' only: why it resolved to this backend, e.g. that the only WebGPU adapter is a
+   * software rasterizer (lavapipe/llvmpipe, SwiftShader) so native was chosen.
+   */
+  autoReason?: string;
 }
 
 export interface MatmulOptions {

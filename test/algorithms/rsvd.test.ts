@@ -222,6 +222,75 @@ describeEngines('rsvd', (h) => {
     for (const x of [one, w1, w2, w2b, bad, other]) x.dispose();
   });
 
+  it('streaming: the a-posteriori error estimate tracks the true error, flags a heavy tail, survives export/merge', async () => {
+    const { eng } = h;
+    const host = (a: Float64Array) => (h.dtype === 'f64' ? a : Float32Array.from(a));
+    const cases = [
+      { name: 'exponential 0.8', mm: 600, nn: 300, r: 5, s: spectra.exponential(300, 0.8), poor: false },
+      { name: 'flat', mm: 600, nn: 300, r: 10, s: Float64Array.from({ length: 300 }, () => 1), poor: true },
+    ];
+    for (const c of cases) {
+      const a = await spectrumMatrix(c.mm, c.nn, c.s, 21);
+      const res = await rsvdStream([host(a)], { engine: eng, cols: c.nn, rank: c.r, seed: 9 });
+      const A = eng.matrix(a, c.mm, c.nn);
+      const truth = (await svdError(A, res)).residualFro;
+      const est = res.info.errorEstimate!;
+      expect(est.testSize, c.name).toBe(10);
+      // unbiased estimate of ||A - U S V^T||_F^2 from 10 Gaussian test vectors: at worst chi^2_10 / 10
+      // times the truth, in [0.25, 2.56] with probability ~0.99 (seeded here)
+      expect(est.fro / truth, c.name).toBeGreaterThan(0.5);
+      expect(est.fro / truth, c.name).toBeLessThan(1.6);
+      expect(Math.abs(est.normFro - tailFro(c.s, 0)) / tailFro(c.s, 0), c.name).toBeLessThan(h.dtype === 'f64' ? 1e-10 : 1e-5);
+      expect(est.relFro).toBeCloseTo(est.fro / est.normFro, 12);
+      if (c.poor) {
+        // a flat spectrum: the single-pass reconstruction inflates sigma_1 (a property of the method)
+        expect(res.S[0]).toBeGreaterThan(1.5);
+        expect(est.relFro).toBeGreaterThan(0.9);
+        expect(est.warning).toMatch(/inflated|missed/);
+      } else {
+        expect(est.relFro).toBeLessThan((2 * tailFro(c.s, c.r)) / tailFro(c.s, 0)); // optimal 0.33
+        expect(est.warning).toBeUndefined();
+      }
+      // the same estimate from two workers merged through export/load
+      const w1 = RsvdSketch.create(eng, { cols: c.nn, rank: c.r, seed: 9 });
+      await w1.add(host(a).subarray(0, 250 * c.nn), 0);
+      const w2 = RsvdSketch.create(eng, { cols: c.nn, rank: c.r, seed: 9 });
+      await w2.add(host(a).subarray(250 * c.nn), 250);
+      const w2b = await RsvdSketch.load(eng, await w2.export());
+      await w1.merge(w2b);
+      const merged = await w1.finalize();
+      const tol = h.dtype === 'f64' ? 1e-9 : 1e-3;
+      expect(Math.abs(merged.info.errorEstimate!.fro - est.fro) / est.fro, c.name).toBeLessThan(tol);
+      expect(Math.abs(merged.info.errorEstimate!.normFro - est.normFro) / est.normFro, c.name).toBeLessThan(tol);
+      for (const x of [w1, w2, w2b]) x.dispose();
+      for (const x of [A, res.U, res.V, merged.U, merged.V]) x.dispose();
+    }
+    // testSize 0: no estimate
+    const a = await spectrumMatrix(200, 100, spectra.exponential(100, 0.5), 2);
+    const off = await rsvdStream([host(a)], { engine: eng, cols: 100, rank: 3, testSize: 0 });
+    expect(off.info.errorEstimate).toBeUndefined();
+    await expect(rsvdStream([host(a)], { engine: eng, cols: 100, rank: 3, testSize: -1 })).rejects.toThrow(/testSize/);
+    off.U.dispose();
+    off.V.dispose();
+    // a NaN in a later block is reported at its row in the whole matrix
+    const withNan = host(a).slice();
+    withNan[153 * 100 + 5] = NaN;
+    const blocks = [withNan.subarray(0, 100 * 100), withNan.subarray(100 * 100)];
+    await expect(rsvdStream(blocks, { engine: eng, cols: 100, rank: 3 })).rejects.toThrow(/entry \(row 153, col 5\).* = NaN is not finite/);
+  });
+
+  it('streaming with the default sketch sizes: sigma_1 is sane on slowly decaying spectra (i^-1/2, 1/i)', async () => {
+    const { eng } = h;
+    for (const [name, s] of [['sqrt', spectra.sqrt(400)], ['harmonic', spectra.harmonic(400)]] as const) {
+      const a = await spectrumMatrix(1000, 400, s, 5);
+      const res = await rsvdStream([h.dtype === 'f64' ? a : Float32Array.from(a)], { engine: eng, cols: 400, rank: 20, seed: 1 });
+      expect(Math.abs(res.S[0] - 1), name).toBeLessThan(0.05); // sigma_1 = 1
+      expect(res.S[19] / s[19], name).toBeLessThan(1.5);
+      res.U.dispose();
+      res.V.dispose();
+    }
+  });
+
   it('bad input gets clear errors', async () => {
     const { eng } = h;
     const A = eng.randn(20, 10, { seed: 1 });

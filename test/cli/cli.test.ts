@@ -165,7 +165,10 @@ describe('lowrank CLI (in-process)', () => {
       expect(j.webgpu.available).toBe(true);
       expect(j.webgpu.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
       expect(typeof j.webgpu.adapter.description).toBe('string');
-      expect(j.auto).toEqual({ dtype: 'f32', backend: 'webgpu' });
+      // 'auto' declines a software adapter (lavapipe / llvmpipe, SwiftShader) for native, saying why
+      if (/llvmpipe|lavapipe|swiftshader|software/i.test(`${j.webgpu.adapter.description} ${j.webgpu.adapter.device} ${j.webgpu.adapter.architecture}`))
+        expect(j.auto).toEqual({ dtype: 'f32', backend: 'native', reason: expect.stringMatching(/software rasterizer.*native is faster/) });
+      else expect(j.auto).toEqual({ dtype: 'f32', backend: 'webgpu' });
     } else {
       expect(j.webgpu.available).toBe(false);
       expect(j.webgpu.reason).toMatch(/webgpu/i);
@@ -225,7 +228,11 @@ describe('lowrank CLI (in-process)', () => {
 
   it('runtime errors: one line on stderr, exit 1, stack only with LOWRANK_DEBUG=1', async () => {
     // a 100000 x 100000 matrix exceeds the 2^32 - 1 entries limit: a runtime (not usage) error
-    const argv = ['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm'];
+    // (--max-memory lifted: by default the memory estimate refuses this size first, also in one line)
+    const refused = await run(['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '8G']);
+    expect(refused.code).toBe(1);
+    expect(clean(refused.err).trim()).toMatch(/^lowrank demo: demo on a 100000 x 100000 matrix would need about [\d.]+ GiB .*more than the limit 8 GiB[^\n]*$/);
+    const argv = ['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '1000T'];
     const r = await run(argv);
     expect(r.code).toBe(1);
     expect(r.out).not.toContain('FAILED'); // the error happens while building the problem

@@ -1,5 +1,5 @@
 /** `lowrank complete`: a low-rank .mtx with a hold-out split, outputs, duplicates, usage errors. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,28 @@ describe('lowrank complete', () => {
     const sweeps = r.out.split('\n').filter((l) => /^\s+\d+\s+\S+\s+-\s+\d+\.\d\d$/.test(l));
     expect(sweeps.length).toBe(20);
     expect(Number(sweeps[19].trim().split(/\s+/)[1])).toBeLessThan(1e-5);
+  });
+
+  it('refuses a declared 10^8 x 10^8 file before allocating', async () => {
+    const huge = path.join(dir, 'huge.mtx');
+    writeFileSync(huge, '%%MatrixMarket matrix coordinate real general\n100000000 100000000 1\n1 1 1.0\n');
+    const r = await run(['complete', huge, '--rank', '10', '--out', path.join(dir, 'out-huge'), '--backend', 'native', '--max-memory', '16G']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/completion of the 100000000 x 100000000 matrix in huge\.mtx at rank 10 would need about [\d.]+ [GT]iB .*more than the limit 16 GiB/);
+    const small = await run(['complete', file, '--rank', '3', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '64K']);
+    expect(small.code).toBe(1);
+    expect(small.err).toMatch(/150 x 120 matrix .*more than the limit 64 KiB/);
+  });
+
+  it('--tol stopping early: the progress summary counts the sweeps run, like the report', async () => {
+    const r = await run(['complete', file, '--rank', '3', '--iters', '30', '--tol', '1e-2', '--out', path.join(dir, 'out-tol'), '--backend', 'native', '--dtype', 'f64']);
+    expect(r.code, r.err).toBe(0);
+    const ran = Number(/(\d+) sweeps in .*stopped: change below/.exec(r.out)?.[1]);
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(30);
+    const done = /done (\d+)\/(\d+) sweeps in/.exec(r.err);
+    expect(done, r.err).not.toBeNull();
+    expect([Number(done![1]), Number(done![2])]).toEqual([ran, ran]);
   });
 
   it('usage and input errors', async () => {

@@ -20,6 +20,14 @@ describe('lowrank coreset', () => {
   const rng = new PhiloxRng(3, 0);
   const a = Float64Array.from({ length: n * d }, (_, e) => rng.normal() * (Math.floor(e / d) < 10 ? 30 : 1));
 
+  it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
+    const file = path.join(dir, 'M.npy');
+    await writeNpy(file, a, [n, d]);
+    const r = await run(['coreset', file, '--p', '1', '--size', '300', '--out', path.join(dir, 'mm'), '--backend', 'native', '--max-memory', '64K']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/coreset of the 1500 x 4 matrix in M\.npy would need about [\d.]+ KiB .*more than the limit 64 KiB/);
+  });
+
   it('writes indices.npy and weights.npy and prints the distortion', async () => {
     const file = path.join(dir, 'A.npy');
     await writeNpy(file, a, [n, d]);

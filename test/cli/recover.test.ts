@@ -15,6 +15,13 @@ describe('lowrank recover', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-recover-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
+    const r = await run(['recover', '--n', '2000', '--rank', '2', '--m', '100000', '--measurements', 'gaussian', '--storage', 'dense', '--backend', 'native', '--max-memory', '1G']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/recovery with n = 2000, rank 2, 100000 measurements would need about [\d.]+ TiB of memory \(stored measurement matrix/);
+    expect(r.err).toMatch(/more than the limit 1 GiB/);
+  });
+
   it('prints a decreasing error curve and writes recovery.svg', { timeout: 120_000 }, async () => {
     const out = path.join(dir, 'run');
     const r = await run(['recover', '--n', '12', '--rank', '2', '--overparam', '4', '--outliers', '0.2', '--m', '400', '--iters', '800',

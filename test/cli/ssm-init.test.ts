@@ -16,6 +16,12 @@ describe('lowrank ssm-init', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-ssm-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
+    const r = await run(['ssm-init', '--N', '64', '--method', 'deterministic', '--out', path.join(dir, 'mm'), '--max-memory', '1M']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ssm-init with N = 64 would need about [\d.]+ MiB .*more than the limit 1 MiB/);
+  });
+
   it('deterministic E, N = 64, delta 1e-4: the spec cond(V) and transfer error; N x 2 outputs; transfer.svg', async () => {
     const out = path.join(dir, 'det');
     const r = await run(['ssm-init', '--N', '64', '--method', 'deterministic', '--delta', '1e-4', '--out', out, '--plot']);

@@ -1,5 +1,5 @@
 /** `lowrank svd`: dense .npy, sparse .mtx and --stream inputs; outputs; usage errors. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,78 @@ describe('lowrank svd', () => {
     const r = await run(['svd', file, '--rank', '4', '--out', path.join(dir, 'out-sp'), '--backend', 'native', '--dtype', 'f64']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(new RegExp(`sparse \\(nnz ${row.length}\\)`));
+  });
+
+  it('refuses, before allocating, runs whose declared sizes exceed --max-memory', async () => {
+    // a 3-line Matrix Market file declaring 10^8 x 10^8 with one entry (used to end in an OOM kill)
+    const huge = path.join(dir, 'huge.mtx');
+    writeFileSync(huge, '%%MatrixMarket matrix coordinate real general\n100000000 100000000 1\n1 1 1.0\n');
+    // (an explicit limit so that the test does not depend on this machine's memory; the default is half of it)
+    const r = await run(['svd', huge, '--rank', '5', '--out', path.join(dir, 'out-huge'), '--backend', 'native', '--max-memory', '16G']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/more than the limit 16 GiB/);
+    expect(r.err).toMatch(/svd of the 100000000 x 100000000 matrix in huge\.mtx at rank 5 would need about [\d.]+ [GT]iB of memory \(.*dense blocks.*\), more than the limit [\d.]+ [MGT]iB/);
+    expect(r.err).toMatch(/--max-memory/);
+    // a real small file under a small limit: refused, naming the size and the limit; fine with a larger one
+    const file = path.join(dir, 'A.npy');
+    await writeNpy(file, a, [m, n]);
+    const small = await run(['svd', file, '--rank', '5', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '100K']);
+    expect(small.code).toBe(1);
+    expect(small.err).toMatch(/300 x 120 matrix .* would need about [\d.]+ KiB .*more than the limit 100 KiB/);
+    const st = await run(['svd', file, '--rank', '5', '--stream', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '100K']);
+    expect(st.code).toBe(1);
+    expect(st.err).toMatch(/range and test sketches/);
+    const ok = await run(['svd', file, '--rank', '5', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '64M']);
+    expect(ok.code, ok.err).toBe(0);
+    const bad = await run(['svd', file, '--rank', '5', '--out', path.join(dir, 'out-small'), '--max-memory', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--max-memory/);
+  });
+
+  it('--stream --error prints the a-posteriori error estimate; a poor single-pass answer gets a warning', async () => {
+    // exactly low rank: tiny estimated error, no warning
+    const file = path.join(dir, 'A.npy');
+    await writeNpy(file, a, [m, n]);
+    const good = await run(['svd', file, '--rank', '5', '--stream', '--error', '--out', path.join(dir, 'out-est'), '--backend', 'native', '--dtype', 'f64']);
+    expect(good.code, good.err).toBe(0);
+    const g = /\|\|A - U S V\^T\|\|_F \/ \|\|A\|\|_F ~ (\S+) \(a-posteriori estimate from 10 Gaussian test vectors/.exec(good.out);
+    expect(g, good.out).not.toBeNull();
+    expect(Number(g![1])).toBeLessThan(1e-10);
+    expect(good.err).not.toMatch(/warning/);
+    // a flat spectrum (noise): the single-pass sigma_1 is inflated; the estimate says so, with a warning
+    const mm = 400, nn = 200;
+    const { A: noise } = withSpectrum(mm, nn, Float64Array.from({ length: nn }, () => 1), 7);
+    const nfile = path.join(dir, 'noise.npy');
+    await writeNpy(nfile, Float32Array.from(noise), [mm, nn]);
+    const out = path.join(dir, 'out-noise');
+    const bad = await run(['svd', nfile, '--rank', '10', '--stream', '--error', '--out', out, '--backend', 'native']);
+    expect(bad.code, bad.err).toBe(0);
+    expect(bad.err).toMatch(/warning: .*(inflated|missed)/);
+    const e = /\|\|A - U S V\^T\|\|_F \/ \|\|A\|\|_F ~ (\S+)/.exec(bad.out);
+    // the true relative error of the written factors, which the estimate must track (within a factor 2)
+    const U = readNpySync(path.join(out, 'U.npy')), S = readNpySync(path.join(out, 'S.npy')), V = readNpySync(path.join(out, 'V.npy'));
+    let num = 0, den = 0;
+    for (let i = 0; i < mm; i++)
+      for (let j = 0; j < nn; j++) {
+        let x = 0;
+        for (let c = 0; c < 10; c++) x += U.data[i * 10 + c] * S.data[c] * V.data[j * 10 + c];
+        num += (x - noise[i * nn + j]) ** 2;
+        den += noise[i * nn + j] ** 2;
+      }
+    const rel = Math.sqrt(num / den);
+    expect(rel).toBeGreaterThan(1); // worse than the zero matrix
+    expect(Number(e![1]) / rel).toBeGreaterThan(0.5);
+    expect(Number(e![1]) / rel).toBeLessThan(2);
+  });
+
+  it('--stream reports a NaN at its (row, col) in the file, not in the block', async () => {
+    const bad = Float32Array.from(a);
+    bad[200 * n + 7] = NaN; // row 200: in the 4th block of 64 rows
+    const file = path.join(dir, 'nan.npy');
+    await writeNpy(file, bad, [m, n]);
+    const r = await run(['svd', file, '--rank', '3', '--stream', '--block-rows', '64', '--out', path.join(dir, 'out-nan'), '--backend', 'native']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/entry \(row 200, col 7\) \(0-based\) = NaN is not finite/);
   });
 
   it('usage errors exit with code 2 and say what is wrong', async () => {

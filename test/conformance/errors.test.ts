@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { engine, Mat } from '../../ts/index.js';
+import { softwareAdapterReason } from '../../ts/backends/webgpu/device.js';
 import { describeEngines, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
 
 describe('engine()', () => {
@@ -19,15 +20,43 @@ describe('engine()', () => {
     await expect(engine({ backend: 'webgpu', dtype: 'f64' })).rejects.toThrow(/WGSL has no 64-bit floats/);
   });
 
-  it("'auto' picks native for f64 and WebGPU for f32 when an adapter exists", async () => {
+  it("'auto' picks native for f64, WebGPU for f32 on a hardware adapter, native (with the reason) on a software one", async () => {
     const e64 = await engine({ dtype: 'f64' });
     expect(e64.backend).toBe('native');
+    expect(e64.info().autoReason).toMatch(/f64/);
     await e64.dispose();
     if (webgpuMissing && !REQUIRE_WEBGPU) return;
+    // What adapter is there? backend 'webgpu' takes any adapter, software ones included.
+    const gpu = await engine({ backend: 'webgpu' });
+    const software = softwareAdapterReason({ info: gpu.info().adapter });
+    expect(gpu.info().autoReason).toBeUndefined();
+    await gpu.dispose();
     const e32 = await engine();
-    expect(e32.backend).toBe('webgpu');
     expect(e32.dtype).toBe('f32');
+    if (software) {
+      // e.g. Mesa lavapipe (llvmpipe) on a machine without a GPU: WebGPU would run on the CPU rasterizer
+      expect(e32.backend).toBe('native');
+      expect(e32.info().autoReason).toMatch(/software|fallback|CPU/);
+    } else {
+      expect(e32.backend).toBe('webgpu');
+      expect(e32.info().autoReason).toMatch(/hardware WebGPU adapter/);
+    }
     await e32.dispose();
+  });
+
+  it('softwareAdapterReason recognizes software adapters by every hint, and not hardware ones', () => {
+    const hw = { vendor: 'nvidia', architecture: 'hopper', device: 'H100', description: 'NVIDIA H100 80GB HBM3' };
+    expect(softwareAdapterReason({ info: hw })).toBeUndefined();
+    expect(softwareAdapterReason({ info: { vendor: 'amd', architecture: 'rdna-3', device: '', description: 'AMD Radeon RX 7900 XTX' } })).toBeUndefined();
+    expect(softwareAdapterReason({ info: { ...hw, isFallbackAdapter: true } })).toMatch(/fallback/);
+    expect(softwareAdapterReason({ info: hw, isFallbackAdapter: true })).toMatch(/fallback/);
+    expect(softwareAdapterReason({ info: { ...hw, type: 'CPU' } })).toMatch(/CPU device/);
+    expect(softwareAdapterReason({ info: { ...hw, adapterType: 'cpu' } })).toMatch(/CPU device/);
+    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: '' } })).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: '', description: 'lavapipe' } })).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({ info: { vendor: 'google', architecture: '', device: 'SwiftShader Device (Subzero)', description: '' } })).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: 'software', device: '', description: '' } })).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({})).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { averageDuplicates, completeMatrix, maskedRmse } from '../algorithms/completion/complete.js';
 import { writeNpy } from '../io/npy.js';
 import { readMtx } from '../io/mtx.js';
+import { declaredShape, inputBytes } from './memory.js';
 import { PhiloxRng } from '../rng/philox.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
@@ -63,6 +64,16 @@ export const command: Command = {
     if (path.extname(input).toLowerCase() !== '.mtx') throw new UsageError(`expected a .mtx coordinate file of observed entries, got ${JSON.stringify(ctx.positionals[0])}`);
     const solver = ctx.flag<'sketch' | 'exact'>('solver');
     if (solver === 'exact') for (const f of ['inner', 'preconditioner']) if (ctx.args.given.has(f)) throw new UsageError(`--${f} applies to --solver sketch only`);
+    const declared = await declaredShape(input);
+    if (declared) {
+      const { rows: m, cols: n } = declared;
+      const e = ctx.elemBytes, kk = Math.min(k, m, n);
+      ctx.checkMemory(`completion of the ${m} x ${n} matrix in ${path.basename(input)} at rank ${k}`, {
+        'observations (host and engine)': inputBytes(declared, e) + (declared.nnz ?? 0) * 48,
+        'factors U, V and their updates (m x k, n x k)': 6 * e * (m + n) * kk,
+        'per-row and per-column Gram matrices (k x k each)': 2 * e * (m + n) * kk * kk,
+      });
+    }
     const outDir = await prepareOutDir(ctx.resolve(outFlag));
     const act = ctx.activity(`reading ${path.basename(input)}`);
     let mtx;
@@ -117,6 +128,8 @@ export const command: Command = {
           ctx.out(`  ${String(it.iter).padStart(5)}   ${fmtNum(it.trainRmse).padStart(10)}   ${(test ? fmtNum(held) : '-').padStart(13)}   ${it.seconds.toFixed(2).padStart(7)}`);
         },
       });
+      // Stopped early by --tol: the bar's total becomes the sweeps run, so that it agrees with the report.
+      if (r.info.iters < iters) bar.update(r.info.iters, r.info.iters);
       bar.finish();
       const ms = performance.now() - t0;
       const info = r.info;

@@ -9,6 +9,7 @@ import { engine, type Engine } from '../engine.js';
 import { packageRoot } from '../paths.js';
 import type { DType } from '../types.js';
 import { UsageError, type FlagSpec, type ParsedArgs, type PositionalSpec } from './args.js';
+import { checkMemory, defaultMaxMemory, parseBytes } from './memory.js';
 import { activity, Progress, type ProgressOptions } from './progress.js';
 
 /** A text sink: process.stdout / process.stderr, or a capture in tests. */
@@ -31,9 +32,10 @@ export type BackendChoice = 'auto' | 'webgpu' | 'native';
 
 /** Flags accepted by every command. */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
-  { name: 'backend', type: 'choice', choices: ['auto', 'webgpu', 'native'], default: 'auto', description: 'compute backend (auto: WebGPU when an adapter exists and dtype is f32, else native)' },
+  { name: 'backend', type: 'choice', choices: ['auto', 'webgpu', 'native'], default: 'auto', description: 'compute backend (auto: WebGPU on a hardware adapter with dtype f32, else native; a software adapter such as lavapipe is skipped)' },
   { name: 'dtype', type: 'choice', choices: ['f32', 'f64'], default: 'f32', description: 'element type (f64 needs the native backend)' },
   { name: 'threads', type: 'int', min: 1, max: 1024, value: 'N', description: 'native compute threads (default: all hardware threads, or LOWRANK_THREADS)' },
+  { name: 'max-memory', type: 'string', value: 'SIZE', parse: parseBytes, description: 'refuse runs estimated to need more memory than SIZE (e.g. 4G; default: half the physical memory)' },
   { name: 'help', short: 'h', type: 'boolean', description: 'show help for this command' },
 ];
 
@@ -100,6 +102,24 @@ export class Context {
     if (this.backend === 'webgpu' && this.dtype === 'f64')
       throw new UsageError("--backend webgpu cannot run --dtype f64 (WGSL has no 64-bit floats); use --backend native or --dtype f32");
     return engine({ backend: this.backend, dtype: this.dtype, threads: this.threads });
+  }
+
+  /** The memory limit in bytes (--max-memory, default half the physical memory). */
+  get maxMemory(): number {
+    return this.flag<number | undefined>('max-memory') ?? defaultMaxMemory();
+  }
+
+  /** Bytes per value of the chosen dtype. */
+  get elemBytes(): number {
+    return this.dtype === 'f64' ? 8 : 4;
+  }
+
+  /**
+   * Refuses (throws) before any allocation when the estimated parts (label -> bytes) exceed
+   * --max-memory; see memory.ts.
+   */
+  checkMemory(what: string, parts: Record<string, number>): void {
+    checkMemory(what, parts, this.maxMemory);
   }
 
   /** An elapsed-time "working" line on stderr for steps without progress information (TTY only). */

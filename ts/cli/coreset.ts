@@ -10,6 +10,7 @@ import { writeNpy } from '../io/npy.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
 import { loadMatrix, prepareOutDir } from './files.js';
+import { declaredShape, inputBytes } from './memory.js';
 
 export const command: Command = {
   name: 'coreset',
@@ -41,6 +42,16 @@ export const command: Command = {
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
     const p = ctx.flag<number>('p');
     if (!Number.isFinite(p)) throw new UsageError('--p must be finite');
+    const declared = await declaredShape(input);
+    if (declared?.kind === 'dense') {
+      const { rows: m, cols: n } = declared;
+      const e = ctx.elemBytes;
+      ctx.checkMemory(`coreset of the ${m} x ${n} matrix in ${path.basename(input)}`, {
+        input: inputBytes(declared, e),
+        'scores (QR / Lewis weights of A, m x n)': 3 * e * m * n,
+        'sample and directions': e * Math.min(size, m) * n + 16 * m,
+      });
+    }
     const act = ctx.activity(`reading ${path.basename(input)}`);
     let loaded;
     try {

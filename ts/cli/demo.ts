@@ -126,6 +126,8 @@ export const command: Command = {
     const json = ctx.flag<boolean>('json') === true;
     if (rank > Math.min(m, n)) throw new UsageError(`--rank ${rank} exceeds min(M, N) = ${Math.min(m, n)}`);
 
+    // A, QR's Q, the SVD's factors and the products compared against A are all m x n.
+    ctx.checkMemory(`demo on a ${m} x ${n} matrix`, { 'dense m x n matrices (A, Q, products)': 6 * ctx.elemBytes * m * n, 'host copies': 3 * 8 * m * n });
     const eng = await ctx.openEngine();
     const say = (line = '') => {
       if (!json) ctx.out(line);
@@ -138,6 +140,7 @@ export const command: Command = {
           ? `adapter ${info.adapter?.description || info.adapter?.device || '?'}`
           : `${info.threads} threads, ISA ${info.isa ?? '?'}, GEMM ${info.gemmKernel ?? '?'}`;
       say(`lowrank demo on ${eng.backend}/${eng.dtype} (${where})`);
+      if (info.autoReason) say(`  backend 'auto': ${info.autoReason}`);
 
       // ---- the test problem ----------------------------------------------------------------------
       const [A, build] = await timed(async () => {

@@ -1,6 +1,7 @@
 /** `lowrank info`: which backends are available here, and what they run on. */
 import os from 'node:os';
 import { engine } from '../engine.js';
+import { softwareAdapterReason } from '../backends/webgpu/device.js';
 import { addonPath } from '../paths.js';
 import type { EngineInfo } from '../types.js';
 import { fmtBytes, packageVersion, type Command, type Context } from './context.js';
@@ -35,7 +36,9 @@ export const command: Command = {
     const native = want === 'webgpu' ? skipped() : await probe('native', ctx.threads);
     const webgpu = want === 'native' ? skipped() : await probe('webgpu', ctx.threads);
     // What 'auto' resolves to for the requested dtype (mirrors engine()).
-    const auto = ctx.dtype === 'f32' && webgpu.available ? 'webgpu' : native.available ? 'native' : null;
+    const software = webgpu.available && webgpu.adapter ? softwareAdapterReason({ info: webgpu.adapter }) : undefined;
+    const auto = ctx.dtype === 'f32' && webgpu.available && !software ? 'webgpu' : native.available ? 'native' : null;
+    const autoReason = auto === 'native' && ctx.dtype === 'f32' && software ? `${software}; native is faster on the same CPU` : undefined;
     const report = {
       version: packageVersion(),
       node: process.version,
@@ -48,7 +51,7 @@ export const command: Command = {
       ),
       native,
       webgpu,
-      auto: want === 'auto' ? { dtype: ctx.dtype, backend: auto } : undefined,
+      auto: want === 'auto' ? { dtype: ctx.dtype, backend: auto, ...(autoReason ? { reason: autoReason } : {}) } : undefined,
     };
     const ok = native.available === true || webgpu.available === true;
     if (ctx.flag<boolean>('json')) {
@@ -91,7 +94,7 @@ export const command: Command = {
     };
     show('native', native);
     show('webgpu', webgpu);
-    if (report.auto) ctx.out(`\nauto    -> ${auto ?? 'nothing available'} (for dtype ${ctx.dtype})`);
+    if (report.auto) ctx.out(`\nauto    -> ${auto ?? 'nothing available'} (for dtype ${ctx.dtype}${autoReason ? `: ${autoReason}` : ''})`);
     return ok ? 0 : 1;
   },
 };

@@ -69,6 +69,17 @@ export const command: Command = {
     const iters = ctx.flag<number>('iters');
     const every = ctx.flag<number | undefined>('every') ?? Math.max(10, Math.round(iters / 300) * 10);
     const seed = ctx.flag<number>('seed');
+    {
+      const e = ctx.elemBytes;
+      const storage = ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage');
+      const stored = kind === 'gaussian' && (storage === 'dense' || (storage === 'auto' && m * n * n <= 2 ** 24));
+      ctx.checkMemory(`recovery with n = ${n}, rank ${r}, ${m} measurements`, {
+        'X* and the residual matrices (n x n)': 4 * e * n * n,
+        'stored measurement matrix (m x n^2)': stored ? e * m * n * n : 0,
+        'measurements and residuals (m)': 4 * 8 * m,
+        'factors (n x r\')': 6 * e * n * rp,
+      });
+    }
     const outFlag = ctx.flag<string | undefined>('out');
     const outDir = outFlag === undefined ? undefined : await prepareOutDir(ctx.resolve(outFlag));
     if (p >= 0.5) ctx.err(`  note: with ${Math.round(p * 100)} % outliers recovery needs many measurements (spec B.5: m = 600 for n = 20 gives errors up to 1e-2 at p = 0.5)`);

@@ -55,6 +55,8 @@ export const command: Command = {
     const opts: PtdOptions = { method, complex: ctx.flag<boolean>('complex') };
     for (const k of ['delta', 'gamma', 'iters', 'seed'] as const) if (ctx.args.given.has(k)) opts[k] = ctx.flag<number>(k);
     if (method === 'random' && opts.seed === undefined) opts.seed = 0;
+    // Complex N x N matrices on the host (A, E, V, V^-1, workspaces) and N transfer values per frequency.
+    ctx.checkMemory(`ssm-init with N = ${N}`, { 'N x N complex matrices': 40 * 16 * N * N, 'transfer functions over the frequency grid': 4 * 16 * 16001 * N });
     const outDir = await prepareOutDir(ctx.resolve(outFlag));
     const { A, B } = hippo('legs', N);
     const C = B.slice();

@@ -42,15 +42,46 @@ async function getGpu(flags: string[]): Promise<{ gpu: GPU; globals: Record<stri
   return { gpu, globals: mod.globals };
 }
 
+/** Thrown by {@link acquireDevice} with `rejectSoftware` when the only adapter is a CPU/software one. */
+export class SoftwareAdapterError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'SoftwareAdapterError';
+  }
+}
+
+/**
+ * Why an adapter is a CPU/software implementation (a string), or undefined for a hardware one. Looks
+ * at every hint an implementation may give: `info.isFallbackAdapter` / `adapter.isFallbackAdapter`,
+ * Dawn's `info.type` ('cpu'), an architecture 'software', and the names of the software rasterizers
+ * (llvmpipe / lavapipe, SwiftShader, WARP / Microsoft Basic Render Driver).
+ */
+export function softwareAdapterReason(adapter: unknown): string | undefined {
+  const a = adapter as { info?: Record<string, unknown>; isFallbackAdapter?: unknown };
+  const info = a.info ?? {};
+  const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => typeof x === 'string' && x).join(' ');
+  const label = name ? ` (${name})` : '';
+  if (info.isFallbackAdapter === true || a.isFallbackAdapter === true) return `the only WebGPU adapter is a fallback (software) adapter${label}`;
+  if (typeof info.type === 'string' && /cpu/i.test(info.type)) return `the only WebGPU adapter is a CPU device${label}`;
+  if (typeof info.adapterType === 'string' && /cpu/i.test(info.adapterType)) return `the only WebGPU adapter is a CPU device${label}`;
+  if (/llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i.test(name) || info.architecture === 'software')
+    return `the only WebGPU adapter is a software rasterizer${label}`;
+  return undefined;
+}
+
 /**
  * Requests an adapter and a device with raised limits. Throws an Error when none is available.
  * Extra Dawn flags can be given in LOWRANK_DAWN_FLAGS, separated by whitespace (values may contain commas).
  */
-export async function acquireDevice(opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance' }): Promise<DeviceBundle> {
+export async function acquireDevice(opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance'; rejectSoftware?: boolean }): Promise<DeviceBundle> {
   const extra = dawnFlagsFromEnv();
   const { gpu, globals } = await getGpu([...(opts.flags ?? []), ...extra]);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter found');
+  if (opts.rejectSoftware) {
+    const why = softwareAdapterReason(adapter);
+    if (why) throw new SoftwareAdapterError(why);
+  }
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];

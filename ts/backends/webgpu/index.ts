@@ -59,7 +59,7 @@ export class WebGPUBackend implements Backend {
     };
   }
 
-  static async create(host: NativeBackend, opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance' }): Promise<WebGPUBackend> {
+  static async create(host: NativeBackend, opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance'; rejectSoftware?: boolean }): Promise<WebGPUBackend> {
     const bundle = await acquireDevice(opts);
     return new WebGPUBackend({ ctx: new GpuContext(bundle), host });
   }
