@@ -1,6 +1,7 @@
 // Level-2 kernels for the reductions (tridiagonal, bidiagonal): column-major gemv and symv, split
 // across the pool threads when large. Each output entry is accumulated by one thread in a fixed order
-// (partial symv vectors are summed in thread order), so results do not depend on timing.
+// that depends neither on timing nor on the thread count (symv's partial vectors come from a fixed
+// split, see kSymvParts; the kernels compute an entry the same way wherever a split puts it).
 // Splitting only pays off for a few hundred microseconds of work: a fork/join costs ~1 us on idle
 // cores but a scheduler quantum when the cores are contended, and the reductions issue thousands of
 // these calls, so the thresholds below are deliberately high.
@@ -95,20 +96,28 @@ inline void gemvT(idx r, idx c, T alpha, const T* A, idx lda, const T* x, T beta
   else body(0, c, 0);
 }
 
+// Column parts of a split symvLower: a fixed count, never the thread count (the partial vectors are
+// summed, so the split decides the rounding). Costs (parts - 1) m extra adds against m^2 / 2 matrix
+// entries streamed.
+constexpr int kSymvParts = 8;
+
 // y = A x for the symmetric m x m matrix whose lower triangle is stored column-major in A.
-// ws: scratch of (threads) * m entries when threads > 1.
+// ws: scratch of kSymvParts * m entries. Bit-identical for any thread count: from m^2 >=
+// 2 kB2ParallelMin the columns are always cut into kSymvParts parts at the same places (even on one
+// thread), each part accumulated into its own vector, and the parts summed in part order.
 template <class T>
 inline void symvLower(idx m, const T* A, idx lda, const T* x, T* y, int threads, T* ws) {
   const B2Kernels<T>& k = b2k<T>();
   auto cols = [&](idx j0, idx j1, T* acc) { k.symvCols(m, j0, j1, A, lda, x, acc); };
-  if (threads <= 1 || m * m < 2 * kB2ParallelMin) {
+  if (m * m < 2 * kB2ParallelMin) {
     std::fill(y, y + m, T(0));
     cols(0, m, y);
     return;
   }
-  int p = threads;
-  // Split columns so every part holds about the same share of the triangle.
-  std::vector<idx> cut(p + 1);
+  constexpr int p = kSymvParts;
+  // Split columns so every part holds about the same share of the triangle; cuts are multiples of 4
+  // (the kernel's column groups).
+  idx cut[p + 1];
   cut[0] = 0;
   cut[p] = m;
   double total = 0.5 * static_cast<double>(m) * static_cast<double>(m + 1);
@@ -117,10 +126,10 @@ inline void symvLower(idx m, const T* A, idx lda, const T* x, T* y, int threads,
     // columns [0, c) hold c m - c (c - 1) / 2 entries
     double mm = static_cast<double>(m) + 0.5;
     double c = mm - std::sqrt(std::max(0.0, mm * mm - 2.0 * target));
-    cut[q] = std::min<idx>(m, std::max<idx>(cut[q - 1], static_cast<idx>(c)));
+    cut[q] = std::min<idx>(m, std::max<idx>(cut[q - 1], static_cast<idx>(c) / 4 * 4));
   }
   // Part t only touches rows >= cut[t]; its partial vector lives in ws + t * m.
-  parallelFor(p, p, [&](int64_t t, int) {
+  parallelFor(threads, p, [&](int64_t t, int) {
     T* acc = ws + t * m;
     std::fill(acc + cut[t], acc + m, T(0));
     cols(cut[t], cut[t + 1], acc);

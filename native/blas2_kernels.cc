@@ -3,6 +3,10 @@
 // compiled per ISA inside its own namespace and `#pragma GCC target` region (the same scheme as the
 // GEMM kernels); kernels() picks a set once, after __builtin_cpu_supports() (LOWRANK_ISA=avx2|scalar
 // forces a lower path). Sums use several independent accumulators, combined in a fixed order.
+// Thread-count independence: callers split rows or columns of gemv/axpy across threads at boundaries
+// that depend on the thread count, so every output entry is computed the same way wherever it falls
+// in a call (scalar tails use V::fma1, one lane of V::fma; leftover gemvT columns use the per-column
+// sum of the groups of 4). A dot's result depends on its length only.
 #include "isa.h"
 #include <cstdint>
 #include <cstdlib>
@@ -55,7 +59,7 @@
         V::storep(y + i, V::fma(va, V::loadp(x + i, r), V::loadp(y + i, r)), r);                          \
       }                                                                                                   \
     } else {                                                                                              \
-      for (; i < n; ++i) y[i] += a * x[i];                                                                \
+      for (; i < n; ++i) y[i] = V::fma1(a, x[i], y[i]);                                                   \
     }                                                                                                     \
   }                                                                                                       \
                                                                                                           \
@@ -82,7 +86,14 @@
         acc = V::fma(V::loadu(a3 + i), b3, acc);                                                          \
         V::storeu(y + i, acc);                                                                            \
       }                                                                                                   \
-      for (; i < r; ++i) y[i] += ((a0[i] * x[j] + a1[i] * x[j + 1]) + (a2[i] * x[j + 2] + a3[i] * x[j + 3])); \
+      for (; i < r; ++i) {                                                                                \
+        T acc = y[i];                                                                                     \
+        acc = V::fma1(a0[i], x[j], acc);                                                                  \
+        acc = V::fma1(a1[i], x[j + 1], acc);                                                              \
+        acc = V::fma1(a2[i], x[j + 2], acc);                                                              \
+        acc = V::fma1(a3[i], x[j + 3], acc);                                                              \
+        y[i] = acc;                                                                                       \
+      }                                                                                                   \
     }                                                                                                     \
     for (; j < c; ++j) axpyK<V>(r, x[j], A + j * lda, y);                                                 \
   }                                                                                                       \
@@ -132,7 +143,24 @@
       y[j + 2] = V::hsum(s2) + t2;                                                                        \
       y[j + 3] = V::hsum(s3) + t3;                                                                        \
     }                                                                                                     \
-    for (; j < c; ++j) y[j] = dotK<V>(r, A + j * lda, x);                                                 \
+    /* Remaining columns: the same single-accumulator sum as a column of a group of 4 (a column's value \
+       must not depend on its position in a call: callers split columns across threads freely). */      \
+    for (; j < c; ++j) {                                                                                  \
+      const T* a0 = A + j * lda;                                                                          \
+      R s0 = V::zero();                                                                                   \
+      int64_t i = 0;                                                                                      \
+      for (; i + W <= r; i += W) s0 = V::fma(V::loadu(a0 + i), V::loadu(x + i), s0);                      \
+      T t0 = 0;                                                                                           \
+      if constexpr (V::kMask) {                                                                           \
+        if (i < r) {                                                                                      \
+          int q = static_cast<int>(r - i);                                                                \
+          s0 = V::fma(V::loadp(a0 + i, q), V::loadp(x + i, q), s0);                                       \
+        }                                                                                                 \
+      } else {                                                                                            \
+        for (; i < r; ++i) t0 += a0[i] * x[i];                                                            \
+      }                                                                                                   \
+      y[j] = V::hsum(s0) + t0;                                                                            \
+    }                                                                                                     \
   }                                                                                                       \
                                                                                                           \
   /* Columns [j0, j1) of y = A x, A symmetric with its lower triangle stored column-major (m x m):     \
@@ -274,6 +302,7 @@ struct Vs {
     for (int i = 0; i < 4; ++i) c.v[i] += a.v[i] * b.v[i];
     return c;
   }
+  static T fma1(T a, T b, T c) { return c + a * b; }  // one lane of fma
   static R add(R a, R b) {
     for (int i = 0; i < 4; ++i) a.v[i] += b.v[i];
     return a;
@@ -318,6 +347,7 @@ struct Vf {
   static LR_B2_INLINE void storeu(T* p, R v) { _mm256_storeu_ps(p, v); }
   static LR_B2_INLINE R set1(T x) { return _mm256_set1_ps(x); }
   static LR_B2_INLINE R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static LR_B2_INLINE T fma1(T a, T b, T c) { return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c))); }
   static LR_B2_INLINE R add(R a, R b) { return _mm256_add_ps(a, b); }
   static LR_B2_INLINE R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static LR_B2_INLINE R mul(R a, R b) { return _mm256_mul_ps(a, b); }
@@ -341,6 +371,7 @@ struct Vd {
   static LR_B2_INLINE void storeu(T* p, R v) { _mm256_storeu_pd(p, v); }
   static LR_B2_INLINE R set1(T x) { return _mm256_set1_pd(x); }
   static LR_B2_INLINE R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static LR_B2_INLINE T fma1(T a, T b, T c) { return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c))); }
   static LR_B2_INLINE R add(R a, R b) { return _mm256_add_pd(a, b); }
   static LR_B2_INLINE R sub(R a, R b) { return _mm256_sub_pd(a, b); }
   static LR_B2_INLINE R mul(R a, R b) { return _mm256_mul_pd(a, b); }
@@ -372,6 +403,7 @@ struct Vf {
   static LR_B2_INLINE void storeu(T* p, R v) { _mm512_storeu_ps(p, v); }
   static LR_B2_INLINE R set1(T x) { return _mm512_set1_ps(x); }
   static LR_B2_INLINE R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static LR_B2_INLINE T fma1(T a, T b, T c) { return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c))); }
   static LR_B2_INLINE R add(R a, R b) { return _mm512_add_ps(a, b); }
   static LR_B2_INLINE R sub(R a, R b) { return _mm512_sub_ps(a, b); }
   static LR_B2_INLINE R mul(R a, R b) { return _mm512_mul_ps(a, b); }
@@ -397,6 +429,7 @@ struct Vd {
   static LR_B2_INLINE void storeu(T* p, R v) { _mm512_storeu_pd(p, v); }
   static LR_B2_INLINE R set1(T x) { return _mm512_set1_pd(x); }
   static LR_B2_INLINE R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static LR_B2_INLINE T fma1(T a, T b, T c) { return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c))); }
   static LR_B2_INLINE R add(R a, R b) { return _mm512_add_pd(a, b); }
   static LR_B2_INLINE R sub(R a, R b) { return _mm512_sub_pd(a, b); }
   static LR_B2_INLINE R mul(R a, R b) { return _mm512_mul_pd(a, b); }

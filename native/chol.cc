@@ -60,6 +60,7 @@ void trsmRLTLeaf(idx r, idx k, const T* L, idx ld, T* B, idx ldb, int threads) {
         for (idx j = 0; j < k; ++j) B[(b0 + i) * ldb + j] = tmp[j * RB + i];
     }
   };
+  // Rows are independent (kaxpy gives an entry the same value wherever a row range starts).
   if (threads > 1 && r * k * k >= 200000) parallelRanges(threads, r, 64, body);
   else body(0, r, 0);
 }
@@ -196,7 +197,9 @@ template <class T>
 void trsmLeft(bool lower, bool trans, idx n, idx nrhs, const T* Tm, idx ldt, T* X, idx ldx, int threads) {
   if (n <= 0 || nrhs <= 0) return;
   if (threads > 1 && nrhs >= 64 && static_cast<double>(n) * n * nrhs >= 4e6) {
-    // Independent column blocks, one sequential solve per thread.
+    // Independent column blocks, one sequential solve per thread. The split may follow the thread
+    // count: no sum crosses columns, and gemm and the axpy kernel compute an entry the same way
+    // wherever a block starts (so results are bit-identical for any thread count).
     idx parts = std::min<idx>(threads, nrhs / 32);
     parallelRanges(static_cast<int>(parts), parts, 1, [&](idx p0, idx p1, int) {
       for (idx p = p0; p < p1; ++p) {

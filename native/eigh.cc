@@ -62,7 +62,7 @@ void latrdLower(idx m, idx nb, T* A, idx lda, T* e, T* tau, T* W, idx ldw, T* tm
 template <class T>
 void sytrdLower(idx n, T* A, idx lda, T* d, T* e, T* tau, int threads) {
   const idx nb = 32;
-  Buf<T> W(n * nb), X(n * 2 * nb), Y(n * 2 * nb), tmp(nb + 1), ws(std::max<idx>(threads, 1) * n);
+  Buf<T> W(n * nb), X(n * 2 * nb), Y(n * 2 * nb), tmp(nb + 1), ws(kSymvParts * n);
   for (idx i0 = 0; i0 < n - 1;) {
     idx m = n - i0;
     idx jb = std::min(nb, m - 1);

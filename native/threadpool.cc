@@ -59,6 +59,12 @@ ThreadPool& ThreadPool::get() {
 ThreadPool::ThreadPool() : impl_(new Impl) {
   unsigned hc = std::thread::hardware_concurrency();
   int n = hc == 0 ? 1 : static_cast<int>(hc);
+  // LOWRANK_POOL_THREADS: exact pool size, above the hardware count too (oversubscribed). For tests
+  // of thread-count independence on small machines; LOWRANK_THREADS still caps it.
+  if (const char* env = std::getenv("LOWRANK_POOL_THREADS")) {
+    int v = std::atoi(env);
+    if (v >= 1) n = v;
+  }
   if (const char* env = std::getenv("LOWRANK_THREADS")) {
     int v = std::atoi(env);
     if (v >= 1 && v < n) n = v;

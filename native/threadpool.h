@@ -16,7 +16,8 @@ namespace lr {
 class ThreadPool {
  public:
   static ThreadPool& get();
-  // Largest useful thread count: hardware threads, capped by LOWRANK_THREADS when set.
+  // Largest useful thread count: hardware threads (LOWRANK_POOL_THREADS when set), capped by
+  // LOWRANK_THREADS when set.
   int maxThreads() const { return max_threads_; }
   // Runs fn(tid) for tid in [0, n) with n = min(nthreads, maxThreads()); tid 0 is the caller. Blocks.
   // all == true: every tid runs (static work split by tid). all == false: the job is "dynamic" (any
