@@ -510,6 +510,14 @@ struct BidiagDC {
       sig[j] = std::sqrt(std::max(po * po + tau[j], T(0)));
     }
     recomputeZ(K, Dl.data(), dif, zs.data(), zh.data());
+    if (K == 1) {
+      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|, v = -sign(z_0),
+      // u = -1. The formula below would divide 0 by 0 when z_0 = 0 (alpha = beta = 0 and every pole
+      // zero, so tol = 0): the singular value is then exactly zero and the old column is kept.
+      sig[0] = std::abs(zs[0]);
+      Dl[0] = zs[0] < T(0) ? T(1) : T(-1);
+      Um[0] = T(-1);
+    } else
     // v_j = zhat ./ (d^2 - sigma_j^2); u_j = (-1, d_i zhat_i / (d_i^2 - sigma_j^2)); both normalized.
     parallelRanges(K >= 64 ? threads : 1, K, 16, [&](idx j0, idx j1, int) {
       for (idx j = j0; j < j1; ++j) {
