@@ -408,6 +408,21 @@ struct BidiagDC {
   void merge(idx lo, idx n, int sq, idx k, T alpha, T beta, int threads) {
     const T eps = epsilon<T>();
     const idx nv = n + sq;
+    // Scale the merged problem to max 1 by a power of two (exact; LAPACK's dlasd1 scales likewise): the
+    // secular equation works with squares, which underflow in f32 for a block whose values are all
+    // below ~1e-19 (tiny trailing blocks of rank-deficient inputs), giving NaN roots and vectors.
+    T orgnrm = std::max(std::abs(alpha), std::abs(beta));
+    for (idx c = 0; c < n; ++c)
+      if (c != k) orgnrm = std::max(orgnrm, d[lo + c]);
+    T unscale = 1;
+    if (orgnrm > T(0)) {
+      unscale = std::ldexp(T(1), std::ilogb(orgnrm) + 1);  // orgnrm / unscale in [0.5, 1)
+      const T sc = T(1) / unscale;
+      alpha *= sc;
+      beta *= sc;
+      for (idx c = 0; c < n; ++c)
+        if (c != k) d[lo + c] *= sc;
+    }
     auto gc = [&](idx c) -> idx { return c == 0 ? lo + k : (c <= k ? lo + c - 1 : lo + c); };
     // Column c of the merged problem, restricted to the block's rows (V: [lo, lo + nv), U: [lo, lo + n)).
     auto vcol = [&](idx c) { return V + lo + gc(c) * ldv; };
@@ -570,7 +585,7 @@ struct BidiagDC {
     for (idx f = 0; f < n; ++f) {
       std::memcpy(U + lo + (lo + f) * ldu, FU.data() + f * n, sizeof(T) * n);
       std::memcpy(V + lo + (lo + f) * ldv, FV.data() + f * nv, sizeof(T) * nv);
-      d[lo + f] = all[f].first;
+      d[lo + f] = all[f].first * unscale;
     }
   }
 };
