@@ -375,6 +375,15 @@ struct BidiagDC {
         V[lo + lo * ldv] = 1;
       } else {
         T e0 = e[lo];
+        // Scale by a power of two first: with subnormal d0, e0 the rounded norm would make the
+        // rotation below non-orthogonal (tiny trailing entries of rank-deficient inputs in f32).
+        int ex = 0;
+        T big = std::max(std::abs(d0), std::abs(e0));
+        if (big > T(0)) {
+          ex = std::ilogb(big) + 1;
+          d0 = std::ldexp(d0, -ex);
+          e0 = std::ldexp(e0, -ex);
+        }
         T s = lapy2(d0, e0);
         U[lo + lo * ldu] = 1;
         if (s == T(0)) {
@@ -388,7 +397,7 @@ struct BidiagDC {
           V[lo + (lo + 1) * ldv] = -e0 / s;
           V[(lo + 1) + (lo + 1) * ldv] = d0 / s;
         }
-        d[lo] = s;
+        d[lo] = std::ldexp(s, ex);
       }
       return;
     }
@@ -414,14 +423,13 @@ struct BidiagDC {
     T orgnrm = std::max(std::abs(alpha), std::abs(beta));
     for (idx c = 0; c < n; ++c)
       if (c != k) orgnrm = std::max(orgnrm, d[lo + c]);
-    T unscale = 1;
+    int ex = 0;  // orgnrm / 2^ex in [0.5, 1); ldexp, since 2^-ex can overflow for subnormal orgnrm
     if (orgnrm > T(0)) {
-      unscale = std::ldexp(T(1), std::ilogb(orgnrm) + 1);  // orgnrm / unscale in [0.5, 1)
-      const T sc = T(1) / unscale;
-      alpha *= sc;
-      beta *= sc;
+      ex = std::ilogb(orgnrm) + 1;
+      alpha = std::ldexp(alpha, -ex);
+      beta = std::ldexp(beta, -ex);
       for (idx c = 0; c < n; ++c)
-        if (c != k) d[lo + c] *= sc;
+        if (c != k) d[lo + c] = std::ldexp(d[lo + c], -ex);
     }
     auto gc = [&](idx c) -> idx { return c == 0 ? lo + k : (c <= k ? lo + c - 1 : lo + c); };
     // Column c of the merged problem, restricted to the block's rows (V: [lo, lo + nv), U: [lo, lo + n)).
@@ -585,7 +593,7 @@ struct BidiagDC {
     for (idx f = 0; f < n; ++f) {
       std::memcpy(U + lo + (lo + f) * ldu, FU.data() + f * n, sizeof(T) * n);
       std::memcpy(V + lo + (lo + f) * ldv, FV.data() + f * nv, sizeof(T) * nv);
-      d[lo + f] = all[f].first * unscale;
+      d[lo + f] = std::ldexp(all[f].first, ex);
     }
   }
 };
