@@ -465,7 +465,6 @@ struct BidiagDC {
     T scale = std::max(std::abs(alpha), std::abs(beta));
     for (idx c = 1; c < n; ++c) scale = std::max(scale, dm[c]);
     const T tol = T(8) * eps * scale;
-    if (std::abs(z[0]) <= tol) z[0] = tol;
     std::vector<idx> ord;
     for (idx c = 1; c < n; ++c) ord.push_back(c);
     std::stable_sort(ord.begin(), ord.end(), [&](idx a, idx b) { return dm[a] < dm[b]; });
@@ -516,6 +515,10 @@ struct BidiagDC {
     for (idx c : ord)
       if (!defl[c]) J.push_back(c);
     const idx K = static_cast<idx>(J.size());
+    // With K > 1, z_0 is raised to tol (dlasd2) so that the first root stays off the pole d_0 = 0. A
+    // K = 1 merge keeps the true value: raising it would invent a singular value of size tol (16 u
+    // relative) in every such merge, above the rank cutoffs of small constant or rank-1 matrices.
+    if (K > 1 && std::abs(z[0]) <= tol) z[0] = tol;
     std::vector<T> w(K), zs(K), zh(K), tau(K), sig(K);
     std::vector<idx> org(K), gcols(K);
     for (idx i = 0; i < K; ++i) {
@@ -534,9 +537,8 @@ struct BidiagDC {
     }
     recomputeZ(K, Dl.data(), dif, zs.data(), zh.data());
     if (K == 1) {
-      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|, v = -sign(z_0),
-      // u = -1. The formula below would divide 0 by 0 when z_0 = 0 (alpha = beta = 0 and every pole
-      // zero, so tol = 0): the singular value is then exactly zero and the old column is kept.
+      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|,
+      // v = -sign(z_0), u = -1. The formula below would divide 0 by 0 when z_0 = 0.
       sig[0] = std::abs(zs[0]);
       Dl[0] = zs[0] < T(0) ? T(1) : T(-1);
       Um[0] = T(-1);
