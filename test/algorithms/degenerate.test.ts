@@ -13,7 +13,7 @@
 import { expect, it } from 'vitest';
 import type { Engine } from '../../ts/engine.js';
 import type { Mat } from '../../ts/mat.js';
-import { leverageScores, lewisWeights, rsvd, rsvdStream, svdError, RsvdSketch } from '../../ts/index.js';
+import { completeMatrix, denseMeasurements, leverageScores, lewisWeights, robustRecover, rsvd, rsvdStream, svdError, RsvdSketch } from '../../ts/index.js';
 import type { RsvdOptions } from '../../ts/index.js';
 import { describeEngines, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, type Host } from '../helpers.js';
 
@@ -314,6 +314,45 @@ describeEngines('degenerate inputs: algorithms', (h) => {
       }
       if (w) expect(allFinite(w), `lewisWeights ${kind}: finite`).toBe(true);
       A.dispose();
+    }
+  });
+});
+
+describeEngines('degenerate inputs: completion and SubGM', (h) => {
+  it('completeMatrix on zero, constant and one-hot observations (both solvers): finite factors', async () => {
+    const { eng } = h;
+    const [m, n] = [30, 20];
+    for (const kind of ['zero', 'ones', 'onehot'] as const) {
+      const row: number[] = [], col: number[] = [], val: number[] = [];
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++)
+          if ((i * 7 + j * 3) % 3 === 0) {
+            row.push(i);
+            col.push(j);
+            val.push(kind === 'zero' ? 0 : kind === 'ones' ? 1 : i === 3 && j === 0 ? 2 : 0);
+          }
+      for (const solver of ['sketch', 'exact'] as const) {
+        const S = eng.sparse({ rows: m, cols: n, row, col, val });
+        const r = await completeMatrix(S, { rank: 2, solver, iters: 4, seed: 1 });
+        const [uh, vh] = [await r.U.toArray(), await r.V.toArray()];
+        expect(allFinite(uh) && allFinite(vh), `completeMatrix ${kind} ${solver}: finite`).toBe(true);
+        expect(Number.isFinite(r.info.history.at(-1)!.trainRmse), `completeMatrix ${kind} ${solver}: rmse`).toBe(true);
+        disposeAll(r.U, r.V);
+        S.dispose();
+      }
+    }
+  });
+
+  it('robustRecover with zero, constant and one-hot measurements: finite factors', async () => {
+    const { eng } = h;
+    const [N, M] = [6, 80];
+    for (const kind of ['zero', 'ones', 'onehot'] as const) {
+      const y = new Float64Array(M).fill(kind === 'ones' ? 1 : 0);
+      if (kind === 'onehot') y[3] = 1;
+      const A = eng.randn(M, N * N, { seed: 2 });
+      const r = await robustRecover({ n: N, measurements: denseMeasurements(A, N), y }, { rank: 2, seed: 1, iters: 40 });
+      expect(allFinite(await r.U.toArray()), `robustRecover ${kind}: finite`).toBe(true);
+      disposeAll(A, r.U, r.V);
     }
   });
 });
