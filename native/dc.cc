@@ -536,13 +536,6 @@ struct BidiagDC {
       sig[j] = std::sqrt(std::max(po * po + tau[j], T(0)));
     }
     recomputeZ(K, Dl.data(), dif, zs.data(), zh.data());
-    if (K == 1) {
-      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|,
-      // v = -sign(z_0), u = -1. The formula below would divide 0 by 0 when z_0 = 0.
-      sig[0] = std::abs(zs[0]);
-      Dl[0] = zs[0] < T(0) ? T(1) : T(-1);
-      Um[0] = T(-1);
-    } else
     // v_j = zhat ./ (d^2 - sigma_j^2); u_j = (-1, d_i zhat_i / (d_i^2 - sigma_j^2)); both normalized.
     parallelRanges(K >= 64 ? threads : 1, K, 16, [&](idx j0, idx j1, int) {
       for (idx j = j0; j < j1; ++j) {
@@ -561,6 +554,13 @@ struct BidiagDC {
         }
       }
     });
+    if (K == 1) {
+      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|,
+      // v = -sign(z_0), u = -1. The formula above divides 0 by 0 when z_0 = 0.
+      sig[0] = std::abs(zs[0]);
+      Dl[0] = zs[0] < T(0) ? T(1) : T(-1);
+      Um[0] = T(-1);
+    }
     Buf<T> Uo(n * K), Vo(nv * K);
     std::vector<uint8_t> jut(K), jvt(K);
     for (idx i = 0; i < K; ++i) {
