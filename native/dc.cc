@@ -375,6 +375,15 @@ struct BidiagDC {
         V[lo + lo * ldv] = 1;
       } else {
         T e0 = e[lo];
+        // Scale by a power of two first: with subnormal d0, e0 the rounded norm would make the
+        // rotation below non-orthogonal (tiny trailing entries of rank-deficient inputs in f32).
+        int ex = 0;
+        T big = std::max(std::abs(d0), std::abs(e0));
+        if (big > T(0)) {
+          ex = std::ilogb(big) + 1;
+          d0 = std::ldexp(d0, -ex);
+          e0 = std::ldexp(e0, -ex);
+        }
         T s = lapy2(d0, e0);
         U[lo + lo * ldu] = 1;
         if (s == T(0)) {
@@ -388,7 +397,7 @@ struct BidiagDC {
           V[lo + (lo + 1) * ldv] = -e0 / s;
           V[(lo + 1) + (lo + 1) * ldv] = d0 / s;
         }
-        d[lo] = s;
+        d[lo] = std::ldexp(s, ex);
       }
       return;
     }
@@ -408,6 +417,20 @@ struct BidiagDC {
   void merge(idx lo, idx n, int sq, idx k, T alpha, T beta, int threads) {
     const T eps = epsilon<T>();
     const idx nv = n + sq;
+    // Scale the merged problem to max 1 by a power of two (exact; LAPACK's dlasd1 scales likewise): the
+    // secular equation works with squares, which underflow in f32 for a block whose values are all
+    // below ~1e-19 (tiny trailing blocks of rank-deficient inputs), giving NaN roots and vectors.
+    T orgnrm = std::max(std::abs(alpha), std::abs(beta));
+    for (idx c = 0; c < n; ++c)
+      if (c != k) orgnrm = std::max(orgnrm, d[lo + c]);
+    int ex = 0;  // orgnrm / 2^ex in [0.5, 1); ldexp, since 2^-ex can overflow for subnormal orgnrm
+    if (orgnrm > T(0)) {
+      ex = std::ilogb(orgnrm) + 1;
+      alpha = std::ldexp(alpha, -ex);
+      beta = std::ldexp(beta, -ex);
+      for (idx c = 0; c < n; ++c)
+        if (c != k) d[lo + c] = std::ldexp(d[lo + c], -ex);
+    }
     auto gc = [&](idx c) -> idx { return c == 0 ? lo + k : (c <= k ? lo + c - 1 : lo + c); };
     // Column c of the merged problem, restricted to the block's rows (V: [lo, lo + nv), U: [lo, lo + n)).
     auto vcol = [&](idx c) { return V + lo + gc(c) * ldv; };
@@ -442,7 +465,6 @@ struct BidiagDC {
     T scale = std::max(std::abs(alpha), std::abs(beta));
     for (idx c = 1; c < n; ++c) scale = std::max(scale, dm[c]);
     const T tol = T(8) * eps * scale;
-    if (std::abs(z[0]) <= tol) z[0] = tol;
     std::vector<idx> ord;
     for (idx c = 1; c < n; ++c) ord.push_back(c);
     std::stable_sort(ord.begin(), ord.end(), [&](idx a, idx b) { return dm[a] < dm[b]; });
@@ -493,6 +515,10 @@ struct BidiagDC {
     for (idx c : ord)
       if (!defl[c]) J.push_back(c);
     const idx K = static_cast<idx>(J.size());
+    // With K > 1, z_0 is raised to tol (dlasd2) so that the first root stays off the pole d_0 = 0. A
+    // K = 1 merge keeps the true value: raising it would invent a singular value of size tol (16 u
+    // relative) in every such merge, above the rank cutoffs of small constant or rank-1 matrices.
+    if (K > 1 && std::abs(z[0]) <= tol) z[0] = tol;
     std::vector<T> w(K), zs(K), zh(K), tau(K), sig(K);
     std::vector<idx> org(K), gcols(K);
     for (idx i = 0; i < K; ++i) {
@@ -528,6 +554,13 @@ struct BidiagDC {
         }
       }
     });
+    if (K == 1) {
+      // Only the d_0 = 0 column survives (as LAPACK's dlasd3 special case): sigma = |z_0|,
+      // v = -sign(z_0), u = -1. The formula above divides 0 by 0 when z_0 = 0.
+      sig[0] = std::abs(zs[0]);
+      Dl[0] = zs[0] < T(0) ? T(1) : T(-1);
+      Um[0] = T(-1);
+    }
     Buf<T> Uo(n * K), Vo(nv * K);
     std::vector<uint8_t> jut(K), jvt(K);
     for (idx i = 0; i < K; ++i) {
@@ -562,7 +595,7 @@ struct BidiagDC {
     for (idx f = 0; f < n; ++f) {
       std::memcpy(U + lo + (lo + f) * ldu, FU.data() + f * n, sizeof(T) * n);
       std::memcpy(V + lo + (lo + f) * ldv, FV.data() + f * nv, sizeof(T) * nv);
-      d[lo + f] = all[f].first;
+      d[lo + f] = std::ldexp(all[f].first, ex);
     }
   }
 };
