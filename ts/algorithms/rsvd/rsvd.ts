@@ -10,6 +10,8 @@
  * 'lu'/'none' the final product is orthonormalized by QR, exactly as sklearn and fbpca do.
  * Block Krylov: K = [Q_0, Q_1, ..., Q_q] with Q_0 = N(A Omega), Q_i = N(A A^T Q_{i-1}); Q = orth(K);
  * Rayleigh-Ritz on Q.
+ * The stages (rangeBasis, rayleighRitzOp, svdFlip) are public through stages.ts (rangeFinder,
+ * rayleighRitz, svdFlip).
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
@@ -109,8 +111,8 @@ interface Plan extends RangePlan {
 }
 
 /**
- * Resolves and checks the 'normalizer' option (shared by rsvd and rangeFinder): `auto` is what 'auto'
- * stands for; 'none' is refused for q > 1 in f32.
+ * Resolves and checks the 'normalizer' option (shared by rsvd and rangeFinder): `auto(q)` gives what
+ * 'auto' resolves to; 'none' is refused for q > 1 in f32.
  */
 export function resolveNormalizer(
   fn: string,
