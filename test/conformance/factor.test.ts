@@ -8,33 +8,9 @@ import {
   describeEngines, diffFrob, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, spd, transposeHost,
   withSpectrum, type Host,
 } from '../helpers.js';
+import { hostSpdSolve } from '../host-linalg.js';
 
 // ---- small f64 host helpers ---------------------------------------------------------------------
-
-/** Solves the SPD system G X = C (G k x k, C k x p) in f64 by Cholesky. */
-function hostSpdSolve(G: ArrayLike<number>, k: number, C: ArrayLike<number>, p: number): Host {
-  const L = new Float64Array(k * k);
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = G[i * k + j];
-      for (let l = 0; l < j; l++) s -= L[i * k + l] * L[j * k + l];
-      L[i * k + j] = i === j ? Math.sqrt(s) : s / L[j * k + j];
-    }
-  const X = Float64Array.from(C);
-  for (let c = 0; c < p; c++) {
-    for (let i = 0; i < k; i++) {
-      let s = X[i * p + c];
-      for (let l = 0; l < i; l++) s -= L[i * k + l] * X[l * p + c];
-      X[i * p + c] = s / L[i * k + i];
-    }
-    for (let i = k - 1; i >= 0; i--) {
-      let s = X[i * p + c];
-      for (let l = i + 1; l < k; l++) s -= L[l * k + i] * X[l * p + c];
-      X[i * p + c] = s / L[i * k + i];
-    }
-  }
-  return X;
-}
 
 /** Entries of the strictly lower (or upper) triangle, as max |.|. */
 function offTriangle(M: ArrayLike<number>, n: number, lower: boolean): number {

@@ -25,33 +25,9 @@ import {
   withSpectrum,
   type Harness,
 } from '../helpers.js';
+import { hostSpdSolve } from '../host-linalg.js';
 
 const logspace = (n: number, kappa: number): Float64Array => Float64Array.from({ length: n }, (_, i) => kappa ** (-i / (n - 1)));
-
-/** Solves M X = B for symmetric positive definite M (n x n) in f64 (Cholesky). */
-function solveSpd(M: Float64Array, n: number, B: ArrayLike<number>, k: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = M[i * n + j];
-      for (let p = 0; p < j; p++) s -= L[i * n + p] * L[j * n + p];
-      L[i * n + j] = i === j ? Math.sqrt(s) : s / L[j * n + j];
-    }
-  const X = Float64Array.from(B);
-  for (let c = 0; c < k; c++) {
-    for (let i = 0; i < n; i++) {
-      let s = X[i * k + c];
-      for (let p = 0; p < i; p++) s -= L[i * n + p] * X[p * k + c];
-      X[i * k + c] = s / L[i * n + i];
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = X[i * k + c];
-      for (let p = i + 1; p < n; p++) s -= L[p * n + i] * X[p * k + c];
-      X[i * k + c] = s / L[i * n + i];
-    }
-  }
-  return X;
-}
 
 describeEngines(
   'webgpu factorizations',
@@ -361,9 +337,9 @@ describeEngines(
           for (let i = 0; i < rank; i++) for (let j = 0; j < nrhs; j++) UtB[i * nrhs + j] /= s[i];
           ref = refMatmul(spec.V, n, rank, UtB, rank, nrhs);
         } else if (m >= n) {
-          ref = solveSpd(refMatmul(a, m, n, a, m, n, true, false), n, refMatmul(a, m, n, b, m, nrhs, true, false), nrhs);
+          ref = hostSpdSolve(refMatmul(a, m, n, a, m, n, true, false), n, refMatmul(a, m, n, b, m, nrhs, true, false), nrhs);
         } else {
-          const y = solveSpd(refMatmul(a, m, n, a, m, n, false, true), m, b, nrhs);
+          const y = hostSpdSolve(refMatmul(a, m, n, a, m, n, false, true), m, b, nrhs);
           ref = refMatmul(a, m, n, y, m, nrhs, true, false);
         }
         expect(diffFrob(X, ref)).toBeLessThanOrEqual(1e3 * h.u * frob(ref));

@@ -14,14 +14,19 @@ export function disposeAll(...mats: ReadonlyArray<Mat | null | undefined>): void
  * returns the flipped pair.
  */
 export async function svdFlip<D extends DType>(eng: Engine<D>, U: Mat<D>, V: Mat<D>): Promise<{ U: Mat<D>; V: Mat<D> }> {
-  const { value } = await eng.colAbsMax(U);
-  const signs = Float64Array.from(value, (v) => (v < 0 ? -1 : 1));
+  const signs = await flipSigns(eng, U);
   if (signs.every((s) => s === 1)) return { U, V };
   const U2 = await eng.scaleColumns(U, signs);
   const V2 = await eng.scaleColumns(V, signs);
   U.dispose();
   V.dispose();
   return { U: U2, V: V2 };
+}
+
+/** svd_flip's signs: -1 for the columns of U whose largest-magnitude entry is negative, else 1. */
+export async function flipSigns<D extends DType>(eng: Engine<D>, U: Mat<D>): Promise<Float64Array> {
+  const { value } = await eng.colAbsMax(U);
+  return Float64Array.from(value, (v) => (v < 0 ? -1 : 1));
 }
 
 /**

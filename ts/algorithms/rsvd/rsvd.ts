@@ -10,6 +10,8 @@
  * 'lu'/'none' the final product is orthonormalized by QR, exactly as sklearn and fbpca do.
  * Block Krylov: K = [Q_0, Q_1, ..., Q_q] with Q_0 = N(A Omega), Q_i = N(A A^T Q_{i-1}); Q = orth(K);
  * Rayleigh-Ritz on Q.
+ * The stages (rangeBasis, rayleighRitzOp, svdFlip) are public through stages.ts (rangeFinder,
+ * rayleighRitz, svdFlip).
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
@@ -86,19 +88,52 @@ export interface RsvdResult<D extends DType = DType> {
 
 const OPTIONS = ['rank', 'oversample', 'powerIters', 'method', 'normalizer', 'center', 'preset', 'seed', 'onPass'] as const;
 
-interface Plan {
-  k: number;
+/** What the range finders need: the stage shared by rsvd and the public `rangeFinder`. */
+export interface RangePlan {
+  /** Columns of the test matrix. */
   l: number;
-  p: number;
+  /** Power (subspace) or Krylov iterations. */
   q: number;
   method: RsvdMethod;
   norm: Exclude<RsvdNormalizer, 'auto'>;
+  seed: number;
+  /** uniform[-1, 1] test matrix (fbpca) instead of Gaussian. */
+  uniform: boolean;
+}
+
+interface Plan extends RangePlan {
+  k: number;
+  p: number;
   center: boolean;
   preset?: RsvdPreset;
-  seed: number;
-  uniform: boolean;
   exactFallback: boolean;
   onPass?: RsvdOptions['onPass'];
+}
+
+/**
+ * Resolves and checks the 'normalizer' option (shared by rsvd and rangeFinder): `auto(q)` gives what
+ * 'auto' resolves to; 'none' is refused for q > 1 in f32.
+ */
+export function resolveNormalizer(
+  fn: string,
+  v: unknown,
+  auto: (q: number) => Exclude<RsvdNormalizer, 'auto'>,
+  q: number,
+  dtype: DType,
+): Exclude<RsvdNormalizer, 'auto'> {
+  let norm = checkOneOf(fn, 'normalizer', v, ['auto', 'qr', 'cholqr2', 'lu', 'none'] as const, 'auto');
+  if (norm === 'auto') norm = auto(q);
+  if (norm === 'none' && q > 1 && dtype === 'f32')
+    throw rangeError(
+      fn,
+      `normalizer 'none' with powerIters = ${q} > 1 is refused in f32: the sketch columns grow like sigma^(2q+1) and overflow or lose all but the top direction. Use 'lu', 'qr' or 'cholqr2'.`,
+    );
+  return norm;
+}
+
+/** The 'seed' option (default 0). */
+export function checkSeed(fn: string, v: unknown): number {
+  return v === undefined ? 0 : checkInt(fn, 'seed', v, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** Validates options against the shape and resolves presets and 'auto' values. */
@@ -118,19 +153,19 @@ export function planRsvd(fn: string, m: number, n: number, dtype: DType, options
     o.powerIters === undefined || o.powerIters === 'auto'
       ? presetQ
       : checkInt(fn, 'powerIters', o.powerIters, 0, 1000);
-  let norm = checkOneOf(fn, 'normalizer', o.normalizer, ['auto', 'qr', 'cholqr2', 'lu', 'none'] as const, 'auto');
-  if (norm === 'auto') norm = preset === 'sklearn' ? (q <= 2 ? 'none' : 'lu') : preset === 'fbpca' ? 'lu' : 'qr';
-  if (norm === 'none' && q > 1 && dtype === 'f32')
-    throw rangeError(
-      fn,
-      `normalizer 'none' with powerIters = ${q} > 1 is refused in f32: the sketch columns grow like sigma^(2q+1) and overflow or lose all but the top direction. Use 'lu', 'qr' or 'cholqr2'.`,
-    );
+  const norm = resolveNormalizer(
+    fn,
+    o.normalizer,
+    (qq) => (preset === 'sklearn' ? (qq <= 2 ? 'none' : 'lu') : preset === 'fbpca' ? 'lu' : 'qr'),
+    q,
+    dtype,
+  );
   const center = checkBool(fn, 'center', o.center, false);
-  const seed = o.seed === undefined ? 0 : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+  const seed = checkSeed(fn, o.seed);
   if (o.onPass !== undefined && typeof o.onPass !== 'function') throw typeError(fn, `'onPass' must be a function`);
   const l = Math.min(k + p, mn);
   return {
-    k, l, p, q, method, norm: norm as Plan['norm'], center, preset, seed,
+    k, l, p, q, method, norm, center, preset, seed,
     uniform: preset === 'fbpca',
     exactFallback: preset === 'fbpca' && (l >= m / 1.25 || l >= n / 1.25),
     onPass: o.onPass,
@@ -196,13 +231,15 @@ export async function rsvd<D extends DType>(A: MatrixLike<D>, options: RsvdOptio
   };
   try {
     stage = 'range';
-    const Q = plan.method === 'krylov' ? await krylovBasis(counted, plan) : await subspaceBasis(counted, plan);
+    const Q = await rangeBasis(counted, plan);
     stage = 'project';
-    const res = await rayleighRitz(counted, Q, plan.k);
-    if (!res.S.every(Number.isFinite) || !(await allFinite(eng, res.U, res.V))) {
-      disposeAll(res.U, res.V);
-      throw rangeError(fn, 'non-finite singular values: A (or the values an operator returned) contains NaN or Infinity, or overflowed');
+    let res: { U: Mat<D>; S: Float64Array; V: Mat<D> };
+    try {
+      res = await rayleighRitzOp(counted, Q, plan.k);
+    } finally {
+      Q.dispose();
     }
+    await checkFiniteTriplets(fn, eng, res);
     return { ...res, info: info(false) };
   } finally {
     op.dispose();
@@ -216,8 +253,19 @@ function expectedPasses(plan: Plan): number {
   return c + 1 + 2 * plan.q + 1;
 }
 
+/**
+ * Rejects (and disposes) factors with NaN/Infinity: A, or the values an operator returned, held
+ * non-finite values or the products overflowed.
+ */
+export async function checkFiniteTriplets<D extends DType>(fn: string, eng: Engine<D>, res: { U: Mat<D>; S: Float64Array; V: Mat<D> }): Promise<void> {
+  if (!res.S.every(Number.isFinite) || !(await allFinite(eng, res.U, res.V))) {
+    disposeAll(res.U, res.V);
+    throw rangeError(fn, 'non-finite singular values: A (or the values an operator returned) contains NaN or Infinity, or overflowed');
+  }
+}
+
 /** The test matrix Omega (n x l): Gaussian, or uniform[-1, 1] for the fbpca preset. */
-async function testMatrix<D extends DType>(eng: Engine<D>, n: number, plan: Plan): Promise<Mat<D>> {
+async function testMatrix<D extends DType>(eng: Engine<D>, n: number, plan: RangePlan): Promise<Mat<D>> {
   if (!plan.uniform) return eng.randn(n, plan.l, { seed: plan.seed });
   const U = eng.rand(n, plan.l, { seed: plan.seed });
   const ones = eng.ones(n, plan.l);
@@ -270,8 +318,16 @@ async function cholQR2<D extends DType>(eng: Engine<D>, Y: Mat<D>): Promise<Mat<
   return Q;
 }
 
+/**
+ * The range finder: an orthonormal basis (m x l for 'subspace', m x min(l (q + 1), min(m, n)) for
+ * 'krylov') of the approximate range of op. The caller owns (and disposes) it.
+ */
+export function rangeBasis<D extends DType>(op: Operator<D>, plan: RangePlan): Promise<Mat<D>> {
+  return plan.method === 'krylov' ? krylovBasis(op, plan) : subspaceBasis(op, plan);
+}
+
 /** HMT range finder with subspace iteration: an orthonormal m x l basis. */
-async function subspaceBasis<D extends DType>(op: Operator<D>, plan: Plan): Promise<Mat<D>> {
+async function subspaceBasis<D extends DType>(op: Operator<D>, plan: RangePlan): Promise<Mat<D>> {
   const { eng } = op;
   const Omega = await testMatrix(eng, op.cols, plan);
   let Y = await op.apply(Omega);
@@ -289,7 +345,7 @@ async function subspaceBasis<D extends DType>(op: Operator<D>, plan: Plan): Prom
 }
 
 /** Randomized block Krylov: an orthonormal basis of [Q_0, (A A^T) Q_0, ..., (A A^T)^q Q_0]. */
-async function krylovBasis<D extends DType>(op: Operator<D>, plan: Plan): Promise<Mat<D>> {
+async function krylovBasis<D extends DType>(op: Operator<D>, plan: RangePlan): Promise<Mat<D>> {
   const { eng } = op;
   const Omega = await testMatrix(eng, op.cols, plan);
   const Y0 = await op.apply(Omega);
@@ -323,9 +379,9 @@ async function krylovBasis<D extends DType>(op: Operator<D>, plan: Plan): Promis
 
 /**
  * Rayleigh-Ritz on an orthonormal basis Q (m x c): svd of B^T = A^T Q (n x c, tall), then the top k
- * triplets with sklearn's sign convention. Consumes Q.
+ * triplets with sklearn's sign convention. Q stays the caller's (not disposed).
  */
-export async function rayleighRitz<D extends DType>(op: Operator<D>, Q: Mat<D>, k: number): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
+export async function rayleighRitzOp<D extends DType>(op: Operator<D>, Q: Mat<D>, k: number): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
   const { eng } = op;
   const Bt = await op.applyT(Q); // n x c = (Q^T A)^T
   const { U: Ub, S, V: Vb } = await eng.svd(Bt); // Bt = Ub S Vb^T  =>  B = Vb S Ub^T
@@ -334,7 +390,7 @@ export async function rayleighRitz<D extends DType>(op: Operator<D>, Q: Mat<D>, 
   const Vk = await eng.slice(Vb, { cols: [0, kk] }); // c x k
   const U0 = await eng.matmul(Q, Vk); // m x k
   const V0 = await eng.slice(Ub, { cols: [0, kk] }); // n x k
-  disposeAll(Q, Ub, Vb, Vk);
+  disposeAll(Ub, Vb, Vk);
   const { U, V } = await svdFlip(eng, U0, V0);
   return { U, S: S.slice(0, kk), V };
 }
