@@ -33,7 +33,7 @@ export class NativeBackend implements Backend {
     return new NativeBackend(loadAddon(), dtype, threads);
   }
 
-  info(): Omit<EngineInfo, 'backend' | 'dtype'> {
+  info(): Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> {
     return { threads: this.threads, isa: this._info.isa, gemmKernel: this._info.gemmKernel };
   }
 
