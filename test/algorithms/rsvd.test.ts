@@ -126,6 +126,7 @@ describeEngines('rsvd', (h) => {
     expect(Math.abs(e.relResidualFro - e2.relResidualFro)).toBeLessThan(h.dtype === 'f64' ? 1e-8 : 1e-3);
     const e3 = await svdError(op, c);
     expect(Math.abs(e3.relResidualFro - e2.relResidualFro)).toBeLessThan(h.dtype === 'f64' ? 1e-8 : 1e-3);
+    for (const x of [D, Sp, a.U, a.V, b.U, b.V, c.U, c.V]) x.dispose();
   });
 
   it('implicit centering equals the SVD of the explicitly centered matrix', async () => {
