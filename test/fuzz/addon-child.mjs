@@ -51,6 +51,7 @@ const T = { t: 'threads' }, B = { t: 'bool' }, N = { t: 'num' }, W = { t: 'word'
 
 export const SPECS = {
   info: [],
+  own: [F((d) => d.m * d.n)],
   peak: [str(['f32', 'f64']), T, { t: 'millis' }],
   gemm: [F((d) => d.m * d.k), F((d) => d.k * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), dim('k'), B, B, N, N, T],
   syrk: [F((d) => d.n * d.k), F((d) => d.n * d.n), dim('n'), dim('k'), B, N, N, T],
@@ -219,7 +220,7 @@ async function call1(name, args, after) {
     return { kind: 'sync', error };
   }
   if (after) after();
-  if (name === 'info') return { kind: 'resolved', value: ret };
+  if (name === 'info' || name === 'own') return { kind: 'resolved', value: ret };
   if (!(ret instanceof Promise)) return { kind: 'bad', value: ret };
   try {
     return { kind: 'resolved', value: await ret };
