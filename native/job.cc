@@ -96,11 +96,27 @@ class JobWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
+// Buffers tagged by own(): host stores of the native backend, private to the library (never handed to a
+// caller), so that a background call need not copy them.
+const napi_type_tag kOwnedTag = {0x6c6f7772616e6b2dULL, 0x6f776e65642d7631ULL};
+
+static bool isOwned(napi_env env, napi_value typedArray) {
+  napi_typedarray_type type;
+  size_t len = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool owned = false;
+  if (napi_get_typedarray_info(env, typedArray, &type, &len, &data, &buffer, &offset) != napi_ok) return false;
+  if (napi_check_object_type_tag(env, buffer, &kOwnedTag, &owned) != napi_ok) return false;
+  return owned;
+}
+
 void Job::detach() {
   // An array passed twice gets two copies: inputs are only read, and an output never aliases an input
   // (Args::noAlias), so the result is the same.
   for (Arg& a : args_) {
     if (!*a.data || a.bytes == 0) continue;
+    if (isOwned(refs_[a.ref].Env(), refs_[a.ref].Value())) continue;
     copies_.emplace_back(new uint8_t[a.bytes]);
     a.copy = copies_.back().get();
     std::memcpy(a.copy, *a.data, a.bytes);
@@ -167,5 +183,26 @@ Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job) {
   }
   return deferred.Promise();
 }
+
+namespace {
+// own(array): marks the ArrayBuffer behind a typed array as private to the library (see kOwnedTag).
+// Only the native backend calls it, on the host stores it allocates; the memory is then used in place
+// by background calls, so it must never be handed to code that could detach or resize it.
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  Args a(info, "own", 1);
+  FloatArray f = a.floats(0, "array");
+  napi_typedarray_type type;
+  size_t len = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool owned = false;
+  if (napi_get_typedarray_info(info.Env(), f.value, &type, &len, &data, &buffer, &offset) == napi_ok &&
+      napi_check_object_type_tag(info.Env(), buffer, &kOwnedTag, &owned) == napi_ok && !owned)
+    napi_type_tag_object(info.Env(), buffer, &kOwnedTag);
+  return info.Env().Undefined();
+}
+}  // namespace
+
+void RegisterJob(Napi::Env env, Napi::Object exports) { exports.Set("own", Napi::Function::New(env, Own, "own")); }
 
 }  // namespace lr
