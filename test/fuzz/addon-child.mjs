@@ -41,7 +41,7 @@ function makeRng(seed) {
 
 // ---- signatures --------------------------------------------------------------------------------
 const F = (len, f64 = false) => ({ t: 'F', len, f64 });
-const Fnull = (len) => ({ t: 'Fnull', len });
+const Fnull = (len, f64 = false) => ({ t: 'Fnull', len, f64 });
 const I = (len, csr = false) => ({ t: 'I', len, csr });
 const Inull = (len) => ({ t: 'Inull', len });
 const dim = (name) => ({ t: 'dim', name });
@@ -63,7 +63,7 @@ export const SPECS = {
   rowNorms: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m, true), T],
   random: [F((d) => d.m), str(['uniform', 'normal']), W, W, W, W, W, T],
   full: [F((d) => d.m * d.n), N, T],
-  copy2d: [F((d) => d.m * d.n), int((d) => d.n * Math.min(1, d.m - 1)), int((d) => d.n), F((d) => d.m * d.n + d.k), int((d) => d.k), int((d) => d.n), int((d) => Math.max(0, d.m - 1)), dim('n'), T],
+  copy2d: [F((d) => d.m * d.n), int((d) => d.n * Math.max(0, Math.min(1, d.m - 1))), int((d) => d.n), F((d) => d.m * d.n + d.k), int((d) => d.k), int((d) => d.n), int((d) => Math.max(0, d.m - 1)), dim('n'), T],
   scaleAxis: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.n, true), B, T],
   colAbsMax: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.n), F((d) => d.n, true), T],
   lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
@@ -84,7 +84,7 @@ export const SPECS = {
   gaussAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
   sign: [F((d) => d.m * d.n), F((d) => d.m * d.n), T],
   segGram: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), Inull((d) => d.nnz), int((d) => d.p), F((d) => d.m * d.k * d.k), T],
-  cholBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), Fnull((d) => d.m), N, B, F((d) => d.m * d.k * d.k), F((d) => d.m), T],
+  cholBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), Fnull((d) => d.m, true), N, B, F((d) => d.m * d.k * d.k), F((d) => d.m), T],
   cholSolveBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k), T],
   segCg: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), Inull((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k * d.k), int((d) => d.k * d.k), int((d) => d.p), F((d) => d.m * d.k), Fnull((d) => d.m), T],
 };
@@ -116,7 +116,7 @@ function makeArgs(rng, spec, { valid, huge, big }) {
         let len = kind.len(d);
         if (!valid && rng.next() < 0.08) len = Math.max(0, len + pick([-1, 1, 5]));
         if (len > MAX_LEN) { tooBig = true; return null; }
-        const wide = kind.t === 'F' && kind.f64 ? true : !valid && rng.next() < 0.03 ? !f64 : f64;
+        const wide = kind.f64 ? true : !valid && rng.next() < 0.03 ? !f64 : f64;
         const a = wide ? new Float64Array(len) : new Float32Array(len);
         const special = !valid && rng.next() < 0.15;
         for (let i = 0; i < len; i++) a[i] = special && rng.next() < 0.2 ? pick([NaN, Infinity, -Infinity, 0, 1e38, -1e-40]) : rng.normal();

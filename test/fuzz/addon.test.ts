@@ -10,7 +10,7 @@
  * The fuzzing runs in a child process: a segfault or abort in the addon would otherwise kill vitest's
  * worker. The child's exit status is asserted (0, no signal).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,11 +34,14 @@ interface Report {
   violations: string[];
 }
 
-function fuzz(name: string, calls: number, seed: number): { status: number | null; signal: string | null; report: Report | null; stderr: string } {
-  const r = spawnSync(process.execPath, ['--expose-gc', CHILD, JSON.stringify([name]), String(seed), String(calls)], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: process.env,
+/** Runs the child asynchronously (a blocking spawnSync would starve vitest's worker RPC). */
+async function fuzz(name: string, calls: number, seed: number): Promise<{ status: number | null; signal: string | null; report: Report | null; stderr: string }> {
+  const r = await new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ['--expose-gc', CHILD, JSON.stringify([name]), String(seed), String(calls)], { env: process.env, timeout: 60_000 });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   let report: Report | null = null;
@@ -57,8 +60,8 @@ describe('addon fuzz (child process)', () => {
   });
 
   for (const [name, calls] of Object.entries(EXPORTS)) {
-    it(`${name}: no crash, every call resolves or fails with a TypeError/RangeError naming it`, () => {
-      const r = fuzz(name, calls, 20261207);
+    it(`${name}: no crash, every call resolves or fails with a TypeError/RangeError naming it`, async () => {
+      const r = await fuzz(name, calls, 20261207);
       expect({ status: r.status, signal: r.signal, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
       expect(r.report, 'child report').not.toBeNull();
       expect(r.report!.violations).toEqual([]);
