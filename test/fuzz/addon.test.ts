@@ -25,7 +25,7 @@ const EXPORTS: Record<string, number> = {
   rowNorms: 300, random: 300, full: 300, copy2d: 400, scaleAxis: 300, colAbsMax: 300, lu: 300, qr: 300,
   cholesky: 300, trsm: 300, lstsq: 300, eigh: 300, svd: 300, spmm: 500, sddmm: 400, eigGeneral: 200,
   eigGeneralComplex: 200, ssmVandermonde: 300, ssmConv: 300, ssmScan: 300, gaussApply: 400, gaussAdjoint: 400,
-  sign: 300, segGram: 500, cholBatch: 400, cholSolveBatch: 300, segCg: 600,
+  sign: 300, segGram: 250, cholBatch: 200, cholSolveBatch: 300, segCg: 400,
 };
 
 interface Report {
