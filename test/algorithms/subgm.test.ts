@@ -221,7 +221,13 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
   it('stops with a clear error when the iteration diverges', T, async () => {
     const { eng } = h;
     const big = f64 ? 1e300 : 3e38;
-    const custom = { apply: async () => eng.scale(eng.full(50, 1, big), 1e10), adjoint: async () => eng.zeros(4, 4) };
+    const apply = async () => {
+      const F = eng.full(50, 1, big);
+      const out = await eng.scale(F, 1e10);
+      F.dispose();
+      return out;
+    };
+    const custom = { apply, adjoint: async () => eng.zeros(4, 4) };
     await expect(robustRecover({ n: 4, measurements: custom, y: new Float64Array(50).fill(1), engine: eng }, { rank: 2 })).rejects.toThrow(/diverged/);
   });
 

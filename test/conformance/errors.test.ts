@@ -144,7 +144,9 @@ describeEngines(
       expect(() => h.eng.zeros(n, n)).toThrow(RangeError);
       expect(() => h.eng.zeros(n, n)).toThrow(/maxStorageBufferBindingSize/);
       // and keeps working
-      expect(h.eng.zeros(2, 2).rows).toBe(2);
+      const Z = h.eng.zeros(2, 2);
+      expect(Z.rows).toBe(2);
+      Z.dispose();
     });
   },
   { configs: [{ backend: 'webgpu', dtype: 'f32' }] },
