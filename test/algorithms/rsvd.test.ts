@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { engine, rsvd, rsvdStream, RsvdSketch, svdError, writeNpy, type Engine, type LinearOperator, type Mat } from '../../ts/index.js';
-import { describeEngines, diffMax, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
+import { describeEngines, diffMax, disposeAll, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
 import { spectra, spectrumMatrix, tailFro } from './fixtures.js';
 
 const m = 2000, n = 1000, k = 10;
@@ -37,6 +37,7 @@ describeEngines('rsvd', (h) => {
     // sign convention: the largest-|.| entry of every column of U is positive
     const { value } = await h.eng.colAbsMax(U);
     for (const v of value) expect(v).toBeGreaterThan(0);
+    disposeAll(A, U, V);
   });
 
   it('s_i = 1/i with q = 2: spectral and Frobenius ratios <= 1.01', async () => {
@@ -138,10 +139,12 @@ describeEngines('rsvd', (h) => {
     const mean = new Float64Array(nn);
     for (let i = 0; i < mm; i++) for (let j = 0; j < nn; j++) mean[j] += shifted[i * nn + j] / mm;
     const centeredHost = Float64Array.from(shifted, (v, i) => v - mean[i % nn]);
-    const r1 = await rsvd(eng.matrix(shifted, mm, nn), { rank: 6, center: true, seed: 2, powerIters: 4 });
-    const r2 = await rsvd(eng.matrix(centeredHost, mm, nn), { rank: 6, seed: 2, powerIters: 4 });
+    const M1 = eng.matrix(shifted, mm, nn), M2 = eng.matrix(centeredHost, mm, nn);
+    const r1 = await rsvd(M1, { rank: 6, center: true, seed: 2, powerIters: 4 });
+    const r2 = await rsvd(M2, { rank: 6, seed: 2, powerIters: 4 });
     for (let i = 0; i < 6; i++) expect(Math.abs(r1.S[i] - r2.S[i]) / r2.S[0]).toBeLessThan(h.dtype === 'f64' ? 1e-10 : 1e-4);
     expect(r1.info.passes).toBe(r2.info.passes + 1);
+    disposeAll(M1, M2, r1.U, r1.V, r2.U, r2.V);
   });
 
   it('normalizers cholqr2, lu, none and presets torch/fbpca give accurate results', async () => {
@@ -237,7 +240,12 @@ describeEngines('rsvd', (h) => {
     const nanOp: LinearOperator = {
       engine: eng, rows: 20, cols: 10,
       // an operator whose output overflows to Infinity (Mats themselves never hold NaN/Inf from input)
-      apply: async (X) => eng.scale(eng.full(20, X.cols, h.dtype === 'f32' ? 1e30 : 1e300), h.dtype === 'f32' ? 1e30 : 1e300),
+      apply: async (X) => {
+        const F = eng.full(20, X.cols, h.dtype === 'f32' ? 1e30 : 1e300);
+        const out = await eng.scale(F, h.dtype === 'f32' ? 1e30 : 1e300);
+        F.dispose();
+        return out;
+      },
       applyT: async (Y) => eng.full(10, Y.cols, 1),
     };
     await expect(rsvd(nanOp, { rank: 2 })).rejects.toThrow(RangeError);
@@ -251,6 +259,7 @@ describeEngines('rsvd', (h) => {
     await expect(sk.finalize()).rejects.toThrow(/empty/);
     sk.dispose();
     await expect(rsvdStream('/nonexistent/A.npy', { engine: eng, rank: 2 })).rejects.toThrow();
+    A.dispose();
   });
 });
 
