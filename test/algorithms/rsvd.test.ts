@@ -48,12 +48,14 @@ describeEngines('rsvd', (h) => {
     expect(e.spectralRatio!).toBeLessThanOrEqual(1.01);
     expect(e.frobeniusRatio!).toBeLessThanOrEqual(1.01);
     expect(e.spectralRatio!).toBeGreaterThan(0.99); // the estimate is close to the truth, not a vacuous 0
+    disposeAll(A, U, V);
   });
 
   it("preset 'sklearn' (q = 7, LU normalizer) gets the leading singular values to 1e-6 (f64)", async () => {
     const s = spectra.harmonic(n);
     const A = h.eng.matrix(await spectrumMatrix(m, n, s, 2), m, n);
-    const { S, info } = await rsvd(A, { rank: k, preset: 'sklearn', seed: 5 });
+    const { U, S, V, info } = await rsvd(A, { rank: k, preset: 'sklearn', seed: 5 });
+    disposeAll(A, U, V);
     expect(info.normalizer).toBe('lu');
     expect(info.powerIters).toBe(7);
     expect(info.oversample).toBe(10);
@@ -170,6 +172,7 @@ describeEngines('rsvd', (h) => {
     const small = h.eng.matrix(await spectrumMatrix(30, 20, spectra.exponential(20), 8), 30, 20);
     const r = await rsvd(small, { rank: 15, preset: 'fbpca' });
     expect(r.info.exact).toBe(true);
+    disposeAll(A, small, r.U, r.V);
   });
 
   it('streaming: error within the documented bound, merged sketches equal the one-shot sketch', async () => {
@@ -212,6 +215,7 @@ describeEngines('rsvd', (h) => {
       const res4 = await rsvdStream(file, { engine: eng, rank: r, seed: 4, blockRows: 300, onProgress: (p) => seen.push(p.rows) });
       expect(seen).toEqual([300, 600, 900, 1000]);
       for (let i = 0; i < r; i++) expect(Math.abs(res4.S[i] - res1.S[i]) / res1.S[0]).toBeLessThan(scale);
+      disposeAll(res4.U, res4.V);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -224,6 +228,7 @@ describeEngines('rsvd', (h) => {
     const other = RsvdSketch.create(eng, { cols: nn, rank: r, seed: 5 });
     await expect(bad.merge(other)).rejects.toThrow(/same seed/);
     for (const x of [one, w1, w2, w2b, bad, other]) x.dispose();
+    disposeAll(A, res1.U, res1.V, res2.U, res2.V, res3.U, res3.V);
   });
 
   it('bad input gets clear errors', async () => {
