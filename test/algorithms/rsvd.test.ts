@@ -77,6 +77,7 @@ describeEngines('rsvd', (h) => {
     }
     expect(r0).toBeGreaterThan(5);
     expect(r2).toBeLessThanOrEqual(1.01);
+    A.dispose();
   });
 
   it('block Krylov beats subspace iteration in per-vector error at a smaller matvec budget', async () => {
