@@ -93,6 +93,7 @@ describeEngines('rsvd', (h) => {
       for (const x of [a.U, a.V, b.U, b.V]) x.dispose();
     }
     expect(bk).toBeLessThan(hmt);
+    A.dispose();
   });
 
   it('sparse (CSR) and LinearOperator inputs give the dense answer', async () => {
