@@ -1,6 +1,10 @@
 // Module init: every family registers its exports. See common.h for the calling convention.
 #include "common.h"
 
+namespace lr {
+void RegisterJob(Napi::Env env, Napi::Object exports);  // own (job.cc)
+}
+
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterCore(env, exports);
@@ -16,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterSsm(env, exports);
   lr::RegisterSensing(env, exports);
   lr::RegisterCompletion(env, exports);
+  lr::RegisterJob(env, exports);
   return exports;
 }
 }  // namespace

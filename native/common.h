@@ -13,7 +13,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,6 +33,14 @@ struct Error : std::runtime_error {
   Error(Kind k, const std::string& msg) : std::runtime_error(msg), kind(k) {}
 };
 [[noreturn]] inline void throwRange(const std::string& msg) { throw Error(Error::Range, msg); }
+
+// A failed allocation inside the addon (the addon's operator new, job.cc, throws it with the size
+// asked); it becomes a RangeError "out of memory (N bytes asked)".
+struct OutOfMemory : std::bad_alloc {
+  size_t bytes;
+  explicit OutOfMemory(size_t b) : bytes(b) {}
+  const char* what() const noexcept override { return "out of memory"; }
+};
 [[noreturn]] inline void throwGeneric(const std::string& msg) { throw Error(Error::Generic, msg); }
 
 // ---- argument parsing (JS thread only) -------------------------------------------------------------
@@ -48,7 +58,10 @@ struct FloatArray {
   void* data = nullptr;
   size_t length = 0;
   Napi::Value value;
+  const char* name = "";
+  bool output = false;  // written by the call (see isOutput)
   template <class T> T* ptr() const { return static_cast<T*>(data); }
+  size_t bytes() const { return length * (dtype == DType::F32 ? 4 : 8); }
 };
 
 // An Int32Array argument (sparse indices).
@@ -56,11 +69,48 @@ struct IntArray {
   int32_t* data = nullptr;
   size_t length = 0;
   Napi::Value value;
+  const char* name = "";
+  bool output = false;
+  size_t bytes() const { return length * 4; }
 };
+
+// Arguments that an export writes: the copy a background job works on is copied back into them when
+// it finishes (see Job::detach). Names are those of the exports' signatures (ts/backends/native/addon.ts);
+// the three exceptions are inputs that share an output's name elsewhere.
+inline bool isOutput(const char* fn, const char* name) {
+  static const char* const kOut[] = {"out", "dst", "index", "value", "status", "X", "values", "V", "U", "S", "Q", "R",
+                                     "C", "PL", "y", "L", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
+  const std::string f(fn), n(name);
+  if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "cholSolveBatch" && n == "L")) return false;
+  for (const char* o : kOut)
+    if (n == o) return true;
+  return false;
+}
+
+// The call being parsed on the JS thread (set by Args, read by Submit): its name, for errors raised by
+// Submit, and the sum of its dimensions, a floor for the cost estimate (a kernel visits every index of
+// every dimension at least once, even when another dimension is 0 and the product is 0).
+struct CallInfo {
+  const char* fn = "call";
+  double dimSum = 0;
+};
+inline CallInfo& currentCall() {
+  static CallInfo call;  // JS thread only
+  return call;
+}
+
+// Estimated work of a loop nest: the product of the sizes, each counted as at least 1 (a loop over a
+// huge dimension still runs when the other one is 0).
+inline double work(std::initializer_list<double> sizes) {
+  double w = 1;
+  for (double s : sizes) w *= s < 1 ? 1 : s;
+  return w;
+}
 
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* fn, size_t count) : info_(info), fn_(fn) {
+    currentCall() = {fn, 0.0};
     if (info.Length() != count)
       jsTypeError(env(), std::string(fn) + ": expected " + std::to_string(count) + " arguments, got " +
                              std::to_string(info.Length()));
@@ -77,9 +127,10 @@ class Args {
     if (t == napi_float32_array) a.dtype = DType::F32;
     else if (t == napi_float64_array) a.dtype = DType::F64;
     else jsTypeError(env(), where(name) + " must be a Float32Array or Float64Array");
-    a.length = ta.ElementLength();
-    a.data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    a.data = checked(ta, name, a.length);
     a.value = v;
+    a.name = name;
+    a.output = isOutput(fn_, name);
     return a;
   }
   IntArray ints(size_t i, const char* name) const {
@@ -88,9 +139,10 @@ class Args {
       jsTypeError(env(), where(name) + " must be an Int32Array");
     Napi::TypedArray ta = v.As<Napi::TypedArray>();
     IntArray a;
-    a.length = ta.ElementLength();
-    a.data = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+    a.data = static_cast<int32_t*>(checked(ta, name, a.length));
     a.value = v;
+    a.name = name;
+    a.output = isOutput(fn_, name);
     return a;
   }
   // A non-negative integer dimension below 2^31 (so products fit comfortably in int64).
@@ -98,6 +150,7 @@ class Args {
     double d = number(i, name);
     if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d)) || d > 2147483647.0)
       jsRangeError(env(), where(name) + " must be a non-negative integer below 2^31, got " + Napi::Value(info_[i]).ToString().Utf8Value());
+    currentCall().dimSum += d;
     return static_cast<int64_t>(d);
   }
   double number(size_t i, const char* name) const {
@@ -154,6 +207,31 @@ class Args {
   }
 
  private:
+  // Validates the buffer behind a typed array; returns its data pointer (null when empty) and element
+  // count. Detached, shared and resizable buffers are refused: other threads could write a shared
+  // one, and a resizable one could shrink in place; a background job works on a copy of the others.
+  void* checked(const Napi::TypedArray& ta, const char* name, size_t& length) const {
+    napi_env e = env();
+    napi_typedarray_type type;
+    size_t len = 0, offset = 0;
+    void* data = nullptr;
+    napi_value buffer = nullptr;
+    if (napi_get_typedarray_info(e, ta, &type, &len, &data, &buffer, &offset) != napi_ok)
+      jsTypeError(env(), where(name) + " is not a readable typed array");
+    bool isAb = false, detached = false;
+    if (napi_is_arraybuffer(e, buffer, &isAb) != napi_ok || !isAb)
+      jsTypeError(env(), where(name) + " is backed by a SharedArrayBuffer, which the addon does not accept: "
+                                       "pass a copy on an ordinary ArrayBuffer");
+    if (napi_is_detached_arraybuffer(e, buffer, &detached) != napi_ok || detached)
+      jsTypeError(env(), where(name) + " has a detached ArrayBuffer (it was transferred)");
+    Napi::Value resizable = Napi::Object(e, buffer).Get("resizable");
+    if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value())
+      jsTypeError(env(), where(name) + " is backed by a resizable ArrayBuffer, which the addon does not accept "
+                                       "(it could shrink during the call): pass a fixed-length copy");
+    length = len;
+    return len == 0 ? nullptr : data;
+  }
+
   const Napi::CallbackInfo& info_;
   const char* fn_;
 };
@@ -168,6 +246,9 @@ class Args {
 constexpr double kAsyncFlops = 5.0e7;
 constexpr double kPerElement = 100.0;
 constexpr double kFactorWeight = 3.0;
+// Calls estimated above this (about 10^7 s of one core) are refused with a RangeError: sizes that pass
+// the length checks only because another dimension is 0 can still ask for absurd work.
+constexpr double kMaxWork = 1.0e18;
 
 class Job {
  public:
@@ -180,13 +261,36 @@ class Job {
   double cost = 0;
   // Threads the job may use (from the engine's setting).
   int threads = 1;
-  // Keep typed arrays alive while the job is in flight.
-  void keep(const Napi::Value& v) { refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>())); }
-  void keep(const FloatArray& a) { keep(a.value); }
-  void keep(const IntArray& a) { keep(a.value); }
+  // Registers a typed-array argument of the job (the job's own member: detach() redirects its pointer).
+  void keep(const FloatArray& a) { add(const_cast<void**>(&a.data), a.bytes(), a.output, a.name, a.value); }
+  void keep(const IntArray& a) {
+    add(reinterpret_cast<void**>(const_cast<int32_t**>(&a.data)), a.bytes(), a.output, a.name, a.value);
+  }
+  // Background jobs only (job.cc), on the JS thread before queueing: points every registered array at
+  // a private copy, so that nothing the caller does while the job runs (writing, detaching or
+  // transferring a buffer) can reach the job's memory, and values validated at the boundary (sparse
+  // indices) stay as validated. Throws OutOfMemory when a copy cannot be allocated.
+  void detach();
+  // After a background job: copies the outputs back into the caller's arrays. Returns the name of an
+  // output that was detached (or changed length) in the meantime, or null.
+  const char* attach(Napi::Env env);
 
  private:
+  struct Arg {
+    void** data;
+    size_t bytes;
+    bool output;
+    const char* name;
+    size_t ref;
+    void* copy = nullptr;
+  };
+  void add(void** data, size_t bytes, bool output, const char* name, const Napi::Value& v) {
+    refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>()));
+    args_.push_back({data, bytes, output, name, refs_.size() - 1});
+  }
   std::vector<Napi::ObjectReference> refs_;
+  std::vector<Arg> args_;
+  std::vector<std::unique_ptr<uint8_t[]>> copies_;
 };
 
 // Runs the job (inline or in the background) and returns a Promise for its Result().

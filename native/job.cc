@@ -2,8 +2,37 @@
 #include "common.h"
 #include "threadpool.h"
 
+#include <cstdio>
+#include <cstdlib>
+
+// The addon's own operator new (the addon is linked with -Bsymbolic-functions on Linux, so this binds
+// the addon's allocations only, not the process's): a failed allocation throws lr::OutOfMemory with the
+// size asked, so that the rejection can say how much was asked. Memory comes from malloc as with the
+// default operator new, so deleting through either is the same free().
+void* operator new(std::size_t n) {
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw lr::OutOfMemory(n);
+}
+void* operator new[](std::size_t n) {
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw lr::OutOfMemory(n);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
 namespace lr {
 namespace {
+
+std::string oomMessage(const std::bad_alloc& e) {
+  if (auto* o = dynamic_cast<const OutOfMemory*>(&e)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f", static_cast<double>(o->bytes));
+    return std::string("out of memory (an allocation of ") + buf + " bytes failed)";
+  }
+  return "out of memory (an allocation failed)";
+}
 
 Napi::Value makeError(Napi::Env env, Error::Kind kind, const std::string& msg) {
   std::string m = "lowrank native: " + msg;
@@ -17,7 +46,8 @@ Napi::Value makeError(Napi::Env env, Error::Kind kind, const std::string& msg) {
 class JobWorker : public Napi::AsyncWorker {
  public:
   JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "lowrank"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env, "lowrank"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)),
+        fn_(currentCall().fn) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -27,8 +57,8 @@ class JobWorker : public Napi::AsyncWorker {
       job_->Execute();
     } catch (const Error& e) {
       failed_ = true; kind_ = e.kind; msg_ = e.what();
-    } catch (const std::bad_alloc&) {
-      failed_ = true; kind_ = Error::Range; msg_ = "out of memory";
+    } catch (const std::bad_alloc& e) {
+      failed_ = true; kind_ = Error::Range; msg_ = fn_ + ": " + oomMessage(e);
     } catch (const std::exception& e) {
       failed_ = true; kind_ = Error::Generic; msg_ = e.what();
     }
@@ -41,6 +71,12 @@ class JobWorker : public Napi::AsyncWorker {
       return;
     }
     try {
+      if (const char* lost = job_->attach(env)) {
+        deferred_.Reject(makeError(env, Error::Type, fn_ + ": argument '" + lost +
+                                                         "' was detached or resized while the call ran; its result was dropped"));
+        job_.reset();
+        return;
+      }
       deferred_.Resolve(job_->Result(env));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
@@ -55,12 +91,75 @@ class JobWorker : public Napi::AsyncWorker {
   bool failed_ = false;
   Error::Kind kind_ = Error::Generic;
   std::string msg_;
+  std::string fn_;
 };
 
 }  // namespace
 
+// Buffers tagged by own(): host stores of the native backend, private to the library (never handed to a
+// caller), so that a background call need not copy them.
+const napi_type_tag kOwnedTag = {0x6c6f7772616e6b2dULL, 0x6f776e65642d7631ULL};
+
+static bool isOwned(napi_env env, napi_value typedArray) {
+  napi_typedarray_type type;
+  size_t len = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool owned = false;
+  if (napi_get_typedarray_info(env, typedArray, &type, &len, &data, &buffer, &offset) != napi_ok) return false;
+  if (napi_check_object_type_tag(env, buffer, &kOwnedTag, &owned) != napi_ok) return false;
+  return owned;
+}
+
+void Job::detach() {
+  // An array passed twice gets two copies: inputs are only read, and an output never aliases an input
+  // (Args::noAlias), so the result is the same.
+  for (Arg& a : args_) {
+    if (!*a.data || a.bytes == 0) continue;
+    if (isOwned(refs_[a.ref].Env(), refs_[a.ref].Value())) continue;
+    copies_.emplace_back(new uint8_t[a.bytes]);
+    a.copy = copies_.back().get();
+    std::memcpy(a.copy, *a.data, a.bytes);
+  }
+  for (Arg& a : args_)
+    if (a.copy) *a.data = a.copy;
+}
+
+const char* Job::attach(Napi::Env env) {
+  for (Arg& a : args_) {
+    if (!a.output || !a.copy) continue;
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_value ab = nullptr;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env, refs_[a.ref].Value(), &type, &len, &data, &ab, &offset) != napi_ok) return a.name;
+    const size_t elem = type == napi_float64_array ? 8 : 4;
+    if (!data || len * elem != a.bytes) return a.name;
+    std::memcpy(data, a.copy, a.bytes);
+  }
+  return nullptr;
+}
+
 Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job) {
+  const char* fn = currentCall().fn;
+  // Cost from all sizes: a kernel visits every index of every dimension, so a huge dimension against a
+  // zero one (a product of 0) is still work, and must not run on the JS thread.
+  const double floor = kPerElement * currentCall().dimSum;
+  if (!(job->cost >= floor)) job->cost = floor;
+  if (job->cost > kMaxWork) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3g", job->cost);
+    throw Napi::RangeError::New(env, std::string("lowrank native: ") + fn + ": the sizes given ask for about " + buf +
+                                         " operations, beyond what one call may run; split the work");
+  }
   if (job->cost >= kAsyncFlops) {
+    try {
+      job->detach();
+    } catch (const std::bad_alloc& e) {
+      throw Napi::RangeError::New(env, std::string("lowrank native: ") + fn + ": " + oomMessage(e) +
+                                           " copying the arguments of a background call");
+    }
     if (job->threads > 1) ThreadPool::get().prewake();
     auto* w = new JobWorker(env, std::move(job));
     Napi::Promise p = w->promise();
@@ -77,12 +176,33 @@ Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job) {
     deferred.Resolve(job->Result(env));
   } catch (const Error& e) {
     deferred.Reject(makeError(env, e.kind, e.what()));
-  } catch (const std::bad_alloc&) {
-    deferred.Reject(makeError(env, Error::Range, "out of memory"));
+  } catch (const std::bad_alloc& e) {
+    deferred.Reject(makeError(env, Error::Range, std::string(fn) + ": " + oomMessage(e)));
   } catch (const std::exception& e) {
     deferred.Reject(makeError(env, Error::Generic, e.what()));
   }
   return deferred.Promise();
 }
+
+namespace {
+// own(array): marks the ArrayBuffer behind a typed array as private to the library (see kOwnedTag).
+// Only the native backend calls it, on the host stores it allocates; the memory is then used in place
+// by background calls, so it must never be handed to code that could detach or resize it.
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  Args a(info, "own", 1);
+  FloatArray f = a.floats(0, "array");
+  napi_typedarray_type type;
+  size_t len = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool owned = false;
+  if (napi_get_typedarray_info(info.Env(), f.value, &type, &len, &data, &buffer, &offset) == napi_ok &&
+      napi_check_object_type_tag(info.Env(), buffer, &kOwnedTag, &owned) == napi_ok && !owned)
+    napi_type_tag_object(info.Env(), buffer, &kOwnedTag);
+  return info.Env().Undefined();
+}
+}  // namespace
+
+void RegisterJob(Napi::Env env, Napi::Object exports) { exports.Set("own", Napi::Function::New(env, Own, "own")); }
 
 }  // namespace lr

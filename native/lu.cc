@@ -187,6 +187,7 @@ struct LuJob : Job {
   FloatArray A, PL, U;
   int64_t m = 0, n = 0;
   void Execute() override {
+    if (n == 0) return;  // nothing to factor (m x 0); the solver's O(m) workspace would be wasted
     withDtype(A.dtype, [&](auto z) {
       using T = decltype(z);
       LuSolver<T>(A.ptr<T>(), m, n, PL.ptr<T>(), U.ptr<T>(), threads).run();

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -34,6 +36,15 @@ struct ThreadPool::Impl {
   // wakes late for a closed job can never run (or half-read) the next one.
   std::atomic<uint64_t> ticket{0};
   std::mutex runLock;
+  // First exception thrown by a participant of the current job (a failed allocation, typically): kept
+  // here and rethrown by run() on the calling thread once every participant has left the job, so that
+  // an error inside a worker thread rejects the call instead of terminating the process.
+  std::mutex errorLock;
+  std::exception_ptr error;
+  void fail() noexcept {
+    std::lock_guard<std::mutex> g(errorLock);
+    if (!error) error = std::current_exception();
+  }
 };
 
 namespace {
@@ -85,14 +96,21 @@ ThreadPool::~ThreadPool() {
   delete impl_;
 }
 
-void ThreadPool::ensureWorkers(int n) {
+int ThreadPool::ensureWorkers(int n) {
   while (static_cast<int>(impl_->workers.size()) < n - 1) {
     int tid = static_cast<int>(impl_->workers.size()) + 1;
     // The worker must start from the generation *before* the job that is about to be published;
     // reading it inside the new thread could miss that job and deadlock the caller.
     uint64_t gen0 = impl_->gen.load(std::memory_order_acquire);
-    impl_->workers.emplace_back([this, tid, gen0] { workerLoop(tid, gen0); });
+    try {
+      impl_->workers.reserve(static_cast<size_t>(tid));
+      impl_->workers.emplace_back([this, tid, gen0] { workerLoop(tid, gen0); });
+    } catch (...) {
+      // No memory for another thread (its stack) or for the list: run with the workers there are.
+      break;
+    }
   }
+  return static_cast<int>(impl_->workers.size()) + 1;
 }
 
 void ThreadPool::workerLoop(int tid, uint64_t seen) {
@@ -127,7 +145,11 @@ void ThreadPool::workerLoop(int tid, uint64_t seen) {
       }
     }
     if (!in) continue;
-    (*s.fn.load(std::memory_order_relaxed))(tid);
+    try {
+      (*s.fn.load(std::memory_order_relaxed))(tid);
+    } catch (...) {
+      s.fail();
+    }
     s.remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -149,7 +171,18 @@ void ThreadPool::run(int nthreads, const std::function<void(int)>& fn, bool all)
   }
   Impl& s = *impl_;
   std::lock_guard<std::mutex> guard(s.runLock);
-  ensureWorkers(n);
+  const int avail = ensureWorkers(n);
+  if (avail < n) {
+    // A static job splits its work by tid over n participants: it cannot run with fewer. A dynamic
+    // one can (any participant takes any part).
+    if (all) throw std::bad_alloc();
+    n = avail;
+    if (n <= 1) {
+      fn(0);
+      return;
+    }
+  }
+  s.error = nullptr;
   const uint64_t next = s.gen.load(std::memory_order_relaxed) + 1;
   s.fn.store(&fn, std::memory_order_relaxed);
   s.active.store(n, std::memory_order_relaxed);
@@ -161,13 +194,22 @@ void ThreadPool::run(int nthreads, const std::function<void(int)>& fn, bool all)
     s.gen.store(next, std::memory_order_release);
   }
   s.cv.notify_all();
-  fn(0);
+  try {
+    fn(0);
+  } catch (...) {
+    s.fail();
+  }
   if (!all) {
     // Close the job: workers that have not entered skip it; wait only for those that did.
     uint64_t entered = s.ticket.fetch_or(kClosed, std::memory_order_acq_rel) & 0x7fffffffu;
     s.remaining.fetch_add(static_cast<int>(entered), std::memory_order_acq_rel);
   }
   while (s.remaining.load(std::memory_order_acquire) != 0) cpuRelax();
+  if (s.error) {
+    std::exception_ptr e = s.error;
+    s.error = nullptr;
+    std::rethrow_exception(e);
+  }
 }
 
 }  // namespace lr

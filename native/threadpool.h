@@ -23,7 +23,8 @@ class ThreadPool {
   // all == true: every tid runs (static work split by tid). all == false: the job is "dynamic" (any
   // participant can do any part of the work, e.g. tasks claimed from a shared counter); once the
   // caller's own fn(0) returns the job is closed, workers that have not entered yet skip it, and
-  // run() waits only for those that did. This keeps a sleeping worker's wake-up latency (~0.2 ms)
+  // run() waits only for those that did. An exception thrown by fn on any thread is rethrown here, on
+  // the caller, after every participant has left. This keeps a sleeping worker's wake-up latency (~0.2 ms)
   // off the critical path of small jobs.
   void run(int nthreads, const std::function<void(int)>& fn, bool all = true);
   // Wakes sleeping workers so that they spin for a while: called when a multi-threaded job is queued
@@ -33,7 +34,8 @@ class ThreadPool {
 
  private:
   ThreadPool();
-  void ensureWorkers(int n);
+  // Starts workers up to n participants; returns how many there are (fewer when threads cannot be made).
+  int ensureWorkers(int n);
   void workerLoop(int tid, uint64_t seen);
   struct Impl;
   Impl* impl_;

@@ -5,7 +5,7 @@
  * WebGPU: when no adapter is found the WebGPU suites are skipped with a visible message, unless
  * LOWRANK_REQUIRE_WEBGPU=1 (as in CI), which turns the missing adapter into a failing test.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { engine, type Engine } from '../ts/index.js';
 import { randomOrthonormalHost, withSpectrumHost } from '../ts/gen/spectrum.js';
 import { normalStreamF64 } from '../ts/rng/philox.js';
@@ -81,8 +81,25 @@ export function describeEngines(
       beforeAll(async () => {
         eng = await engine({ backend: cfg.backend, dtype: cfg.dtype });
       });
+      // Ownership: everything the suite created must have been disposed by its end (its own afterAll
+      // hooks run first: vitest runs hooks as a stack). Checked before dispose(), which frees everything
+      // anyway. Tests that left stores alive are named in the message (a store created in beforeAll
+      // and released in afterAll shows up there too: it is only a hint).
+      let before = 0;
+      const grew: string[] = [];
+      afterEach((ctx) => {
+        const now = eng?.info().memory.stores ?? 0;
+        if (now > before) grew.push(`${ctx.task.name} (+${now - before})`);
+        before = now;
+      });
       afterAll(async () => {
+        const live = eng?.info().memory;
         await eng?.dispose();
+        if (live && live.stores !== 0)
+          throw new Error(
+            `${title} [${label}]: ${live.stores} device store(s) (${live.bytes} bytes) still alive at the end of the suite: ` +
+              `dispose what the tests create (stores left by: ${grew.join('; ') || 'the suite hooks'})`,
+          );
       });
       const h: Harness = {
         get eng() {

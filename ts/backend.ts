@@ -33,7 +33,7 @@ export interface Backend {
   readonly name: BackendName;
   readonly dtype: DType;
 
-  info(): Omit<EngineInfo, 'backend' | 'dtype'>;
+  info(): Omit<EngineInfo, 'backend' | 'dtype' | 'memory'>;
   /** Releases the device (and every store). */
   dispose(): Promise<void>;
 

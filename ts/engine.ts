@@ -92,8 +92,16 @@ export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>
 
 interface Held {
   store: Store;
+  /** Bytes of `store` (memory accounting, {@link Engine.info}). */
+  bytes: number;
   /** Sparse matrices: the shared structure, freed with its last user. */
   struct?: { store: unknown; refs: number };
+}
+
+/** What a rejection was, for messages: "AbortError" rather than an empty string. */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.message ? `${e.name}: ${e.message}` : e.name;
 }
 
 export class Engine<D extends DType = DType> {
@@ -114,16 +122,44 @@ export class Engine<D extends DType = DType> {
     this._registry = new FinalizationRegistry<Held>((held) => {
       if (this._disposed) return;
       this._backend.free(held.store);
-      if (held.struct && --held.struct.refs === 0) this._backend.freeStructure(held.struct.store);
+      this._count(-1, held.bytes);
+      if (held.struct && --held.struct.refs === 0) this._freeStructure(held.struct);
     });
   }
 
   /** @internal Set by {@link engine} for backend 'auto': why it resolved as it did. */
   _autoReason: string | undefined;
 
-  /** What this engine runs on (and, for backend 'auto', why: `autoReason`). */
+  /**
+   * What this engine runs on (and, for backend 'auto', why: `autoReason`), and `memory`: the device stores
+   * of this engine that are alive (matrices not yet disposed, a sparse matrix's values and its shared index
+   * structure) and their bytes.
+   */
   info(): EngineInfo {
-    return { backend: this.backend, dtype: this.dtype, ...this._backend.info(), ...(this._autoReason ? { autoReason: this._autoReason } : {}) };
+    return {
+      backend: this.backend,
+      dtype: this.dtype,
+      ...this._backend.info(),
+      ...(this._autoReason ? { autoReason: this._autoReason } : {}),
+      memory: { ...this._live },
+    };
+  }
+
+  // Live stores (memory accounting for info().memory): counted when a store is wrapped, uncounted when
+  // the backend frees it; all of them go with dispose().
+  private readonly _live = { stores: 0, bytes: 0 };
+  private readonly _structBytes = new WeakMap<object, number>();
+  private _count(delta: 1 | -1, bytes: number): void {
+    if (this._disposed) return;
+    this._live.stores += delta;
+    this._live.bytes += delta * bytes;
+  }
+  private _freeStructure(struct: { store: unknown; refs: number }): void {
+    this._backend.freeStructure(struct.store);
+    this._count(-1, this._structBytes.get(struct) ?? 0);
+  }
+  private _bytes(elems: number): number {
+    return elems * (this.dtype === 'f64' ? 8 : 4);
   }
 
   /** True after {@link dispose}. */
@@ -138,6 +174,8 @@ export class Engine<D extends DType = DType> {
   async dispose(): Promise<void> {
     if (this._disposed) return;
     this._disposed = true;
+    this._live.stores = 0;
+    this._live.bytes = 0;
     await this._backend.dispose();
   }
 
@@ -302,19 +340,19 @@ export class Engine<D extends DType = DType> {
     if (ka !== kb)
       throw rangeError(fn, `inner dimensions differ: op(A) is ${m} x ${ka}, op(B) is ${kb} x ${n}`);
     this._checkSize(fn, m, n);
-    return this._wrap(await this._use([A, B], () => this._backend.matmul(A, B, transA, transB, alpha)), m, n);
+    return this._wrap(await this._use(fn, [A, B], () => this._backend.matmul(A, B, transA, transB, alpha)), m, n);
   }
 
   /** A + B. */
   async add(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('add', A, B);
-    return this._wrap(await this._use([A, B], () => this._backend.axpby(1, A, 1, B)), A.rows, A.cols);
+    return this._wrap(await this._use('add', [A, B], () => this._backend.axpby(1, A, 1, B)), A.rows, A.cols);
   }
 
   /** A - B. */
   async sub(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('sub', A, B);
-    return this._wrap(await this._use([A, B], () => this._backend.axpby(1, A, -1, B)), A.rows, A.cols);
+    return this._wrap(await this._use('sub', [A, B], () => this._backend.axpby(1, A, -1, B)), A.rows, A.cols);
   }
 
   /** s A. */
@@ -322,7 +360,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'scale';
     this._mats(fn, { A });
     checkFinite(fn, 's', s);
-    return this._wrap(await this._use([A], () => this._backend.axpby(s, A, 0, null)), A.rows, A.cols);
+    return this._wrap(await this._use(fn, [A], () => this._backend.axpby(s, A, 0, null)), A.rows, A.cols);
   }
 
   /** alpha A + beta B in one pass. */
@@ -331,19 +369,19 @@ export class Engine<D extends DType = DType> {
     this._sameShape(fn, A, B);
     checkFinite(fn, 'alpha', alpha);
     checkFinite(fn, 'beta', beta);
-    return this._wrap(await this._use([A, B], () => this._backend.axpby(alpha, A, beta, B)), A.rows, A.cols);
+    return this._wrap(await this._use(fn, [A, B], () => this._backend.axpby(alpha, A, beta, B)), A.rows, A.cols);
   }
 
   /** Element-wise product A .* B. */
   async hadamard(A: Mat<D>, B: Mat<D>): Promise<Mat<D>> {
     this._sameShape('hadamard', A, B);
-    return this._wrap(await this._use([A, B], () => this._backend.hadamard(A, B)), A.rows, A.cols);
+    return this._wrap(await this._use('hadamard', [A, B], () => this._backend.hadamard(A, B)), A.rows, A.cols);
   }
 
   /** A^T (materialized). */
   async transpose(A: Mat<D>): Promise<Mat<D>> {
     this._mats('transpose', { A });
-    return this._wrap(await this._use([A], () => this._backend.transpose(A)), A.cols, A.rows);
+    return this._wrap(await this._use('transpose', [A], () => this._backend.transpose(A)), A.cols, A.rows);
   }
 
   /**
@@ -368,8 +406,8 @@ export class Engine<D extends DType = DType> {
     const [r0, r1] = span('rows', o.rows, A.rows);
     const [c0, c1] = span('cols', o.cols, A.cols);
     if (r0 === 0 && c0 === 0 && r1 === A.rows && c1 === A.cols)
-      return this._wrap(await this._use([A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), A.rows, A.cols);
-    return this._wrap(await this._use([A], () => this._backend.slice(A, r0, c0, r1 - r0, c1 - c0)), r1 - r0, c1 - c0);
+      return this._wrap(await this._use(fn, [A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), A.rows, A.cols);
+    return this._wrap(await this._use(fn, [A], () => this._backend.slice(A, r0, c0, r1 - r0, c1 - c0)), r1 - r0, c1 - c0);
   }
 
   /** [A, B, ...] side by side (equal row counts). */
@@ -398,7 +436,7 @@ export class Engine<D extends DType = DType> {
    */
   async colAbsMax(A: Mat<D>): Promise<{ index: Int32Array; value: Float64Array }> {
     this._mats('colAbsMax', { A });
-    return this._use([A], () => this._backend.colAbsMax(A));
+    return this._use('colAbsMax', [A], () => this._backend.colAbsMax(A));
   }
 
   /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
@@ -410,23 +448,23 @@ export class Engine<D extends DType = DType> {
       const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
       const nnz = A._structure.nnz;
       if (nnz === 0) return 0;
-      return this._use([A], () => this._backend.norm({ _store: A._values, rows: 1, cols: nnz }, k));
+      return this._use(fn, [A], () => this._backend.norm({ _store: A._values, rows: 1, cols: nnz }, k));
     }
     this._mats(fn, { A });
     const k = checkOneOf(fn, 'kind', kind, ['fro', 'max'] as const);
-    return this._use([A], () => this._backend.norm(A, k));
+    return this._use(fn, [A], () => this._backend.norm(A, k));
   }
 
   /** Euclidean norm of every column (length cols). */
   async colNorms(A: Mat<D>): Promise<Float64Array> {
     this._mats('colNorms', { A });
-    return this._use([A], () => this._backend.colNorms(A));
+    return this._use('colNorms', [A], () => this._backend.colNorms(A));
   }
 
   /** Euclidean norm of every row (length rows). */
   async rowNorms(A: Mat<D>): Promise<Float64Array> {
     this._mats('rowNorms', { A });
-    return this._use([A], () => this._backend.rowNorms(A));
+    return this._use('rowNorms', [A], () => this._backend.rowNorms(A));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -437,7 +475,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'qr';
     this._mats(fn, { A });
     if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; thin QR needs rows >= cols (factor A^T instead)`);
-    const { Q, R } = await this._use([A], () => this._backend.qr(A));
+    const { Q, R } = await this._use(fn, [A], () => this._backend.qr(A));
     return { Q: this._wrap(Q, A.rows, A.cols), R: this._wrap(R, A.cols, A.cols) };
   }
 
@@ -451,7 +489,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'lu';
     this._mats(fn, { A });
     if (A.rows < A.cols) throw rangeError(fn, `A is ${A.rows} x ${A.cols}; lu needs rows >= cols (factor A^T instead)`);
-    const { PL, U } = await this._use([A], () => this._backend.lu(A));
+    const { PL, U } = await this._use(fn, [A], () => this._backend.lu(A));
     return { PL: this._wrap(PL, A.rows, A.cols), U: this._wrap(U, A.cols, A.cols) };
   }
 
@@ -463,7 +501,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'cholesky';
     this._mats(fn, { A });
     this._square(fn, 'A', A);
-    return this._wrap(await this._use([A], () => this._backend.cholesky(A)), A.rows, A.cols);
+    return this._wrap(await this._use(fn, [A], () => this._backend.cholesky(A)), A.rows, A.cols);
   }
 
   /** Solves T X = B (or T^T X = B) for triangular T; only T's triangle is read. */
@@ -475,7 +513,7 @@ export class Engine<D extends DType = DType> {
     const lower = checkBool(fn, 'lower', o.lower, true);
     const trans = checkBool(fn, 'trans', o.trans, false);
     if (B.rows !== T.rows) throw rangeError(fn, `T is ${T.rows} x ${T.cols} but B has ${B.rows} rows`);
-    return this._wrap(await this._use([T, B], () => this._backend.solveTriangular(T, B, lower, trans)), B.rows, B.cols);
+    return this._wrap(await this._use(fn, [T, B], () => this._backend.solveTriangular(T, B, lower, trans)), B.rows, B.cols);
   }
 
   /**
@@ -491,7 +529,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'lstsq';
     this._mats(fn, { A, B });
     if (B.rows !== A.rows) throw rangeError(fn, `A is ${A.rows} x ${A.cols} but B has ${B.rows} rows`);
-    const { X, rank } = await this._use([A, B], () => this._backend.lstsq(A, B));
+    const { X, rank } = await this._use(fn, [A, B], () => this._backend.lstsq(A, B));
     return { X: this._wrap(X, A.cols, B.cols), rank };
   }
 
@@ -500,7 +538,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'eigh';
     this._mats(fn, { A });
     this._square(fn, 'A', A);
-    const { values, vectors } = await this._use([A], () => this._backend.eigh(A));
+    const { values, vectors } = await this._use(fn, [A], () => this._backend.eigh(A));
     return { values, vectors: this._wrap(vectors, A.rows, A.rows) };
   }
 
@@ -509,7 +547,7 @@ export class Engine<D extends DType = DType> {
     const fn = 'svd';
     this._mats(fn, { A });
     const k = Math.min(A.rows, A.cols);
-    const { U, S, V } = await this._use([A], () => this._backend.svd(A));
+    const { U, S, V } = await this._use(fn, [A], () => this._backend.svd(A));
     return { U: this._wrap(U, A.rows, k), S, V: this._wrap(V, A.cols, k) };
   }
 
@@ -526,7 +564,7 @@ export class Engine<D extends DType = DType> {
     const [m, k] = transS ? [S.cols, S.rows] : [S.rows, S.cols];
     if (B.rows !== k) throw rangeError(fn, `op(S) is ${m} x ${k} but B is ${B.rows} x ${B.cols}`);
     this._checkSize(fn, m, B.cols);
-    return this._wrap(await this._use([S, B], () => this._backend.spmm(S, B, transS)), m, B.cols);
+    return this._wrap(await this._use(fn, [S, B], () => this._backend.spmm(S, B, transS)), m, B.cols);
   }
 
   /** A sparse matrix with S's pattern and values (U V^T)_ij (U: rows x k, V: cols x k). */
@@ -537,7 +575,7 @@ export class Engine<D extends DType = DType> {
     if (U.rows !== S.rows) throw rangeError(fn, `U has ${U.rows} rows but S has ${S.rows}`);
     if (V.rows !== S.cols) throw rangeError(fn, `V has ${V.rows} rows but S has ${S.cols} columns`);
     if (U.cols !== V.cols) throw rangeError(fn, `U has ${U.cols} columns but V has ${V.cols}`);
-    const vals = await this._use([S, U, V], () => this._backend.sddmm(S, U, V));
+    const vals = await this._use(fn, [S, U, V], () => this._backend.sddmm(S, U, V));
     S._structStore.refs++;
     return this._wrapSparse(S._structure, S._structStore, vals);
   }
@@ -556,9 +594,9 @@ export class Engine<D extends DType = DType> {
     checkDim(fn, 'H', H, 1);
     checkDim(fn, 'N', N, 1);
     checkDim(fn, 'L', L, 1);
-    this._ssmTable(fn, table, H * N * 4);
+    const tab = this._ssmTable(fn, table, H * N * 4);
     this._checkSize(fn, H, L);
-    return this._wrap(await this._backend.ssmVandermonde(table, H, N, L), H, L);
+    return this._wrap(await this._backend.ssmVandermonde(tab, H, N, L), H, L);
   }
 
   /**
@@ -578,7 +616,7 @@ export class Engine<D extends DType = DType> {
       const bad = firstNonFinite(d);
       if (bad >= 0) throw rangeError(fn, `'D' has a non-finite entry at index ${bad}`);
     }
-    return this._wrap(await this._use([u, K], () => this._backend.ssmConv(u, K, d)), u.rows, u.cols);
+    return this._wrap(await this._use(fn, [u, K], () => this._backend.ssmConv(u, K, d)), u.rows, u.cols);
   }
 
   /**
@@ -592,15 +630,17 @@ export class Engine<D extends DType = DType> {
     checkDim(fn, 'H', H, 1);
     checkDim(fn, 'N', N, 1);
     if (u.rows % H !== 0) throw rangeError(fn, `u has ${u.rows} rows, not a multiple of H = ${H}`);
-    this._ssmTable(fn, table, H * N * 6);
-    return this._wrap(await this._use([u], () => this._backend.ssmScan(u, table, H, N)), u.rows, u.cols);
+    const tab = this._ssmTable(fn, table, H * N * 6);
+    return this._wrap(await this._use(fn, [u], () => this._backend.ssmScan(u, tab, H, N)), u.rows, u.cols);
   }
 
-  private _ssmTable(fn: string, table: Float64Array, length: number): void {
+  /** Validates a caller's table and returns a private copy (the caller may change or detach theirs during the call). */
+  private _ssmTable(fn: string, table: Float64Array, length: number): Float64Array {
     if (!(table instanceof Float64Array)) throw typeError(fn, `'table' must be a Float64Array, got ${describeValue(table)}`);
     if (table.length !== length) throw rangeError(fn, `'table' has length ${table.length}, expected ${length}`);
     const bad = firstNonFinite(table);
     if (bad >= 0) throw rangeError(fn, `'table' has a non-finite entry at index ${bad}`);
+    return new Float64Array(table);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -624,7 +664,7 @@ export class Engine<D extends DType = DType> {
     const rows = checkDim(fn, 'm', m);
     const { seed, offset } = this._gaussStream(fn, options, rows, X.rows * X.cols);
     this._checkSize(fn, rows, 1);
-    return this._wrap(await this._use([X], () => this._backend.gaussApply(X, rows, seed, 0, offset)), rows, 1);
+    return this._wrap(await this._use(fn, [X], () => this._backend.gaussApply(X, rows, seed, 0, offset)), rows, 1);
   }
 
   /**
@@ -637,13 +677,13 @@ export class Engine<D extends DType = DType> {
     const nr = checkDim(fn, 'rows', rows), nc = checkDim(fn, 'cols', cols);
     this._checkSize(fn, nr, nc);
     const { seed, offset } = this._gaussStream(fn, options, r.rows * r.cols, nr * nc);
-    return this._wrap(await this._use([r], () => this._backend.gaussAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
+    return this._wrap(await this._use(fn, [r], () => this._backend.gaussAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
   }
 
   /** Element-wise sign: 1, -1, or 0 for a zero entry (a NaN entry stays NaN). */
   async sign(A: Mat<D>): Promise<Mat<D>> {
     this._mats('sign', { A });
-    return this._wrap(await this._use([A], () => this._backend.sign(A)), A.rows, A.cols);
+    return this._wrap(await this._use('sign', [A], () => this._backend.sign(A)), A.rows, A.cols);
   }
 
   /** A copy of A with another shape (same number of entries, same row-major order). */
@@ -652,7 +692,7 @@ export class Engine<D extends DType = DType> {
     this._mats(fn, { A });
     const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
     if (m * n !== A.rows * A.cols) throw rangeError(fn, `cannot reshape ${A.rows} x ${A.cols} (${A.rows * A.cols} entries) to ${m} x ${n}`);
-    return this._wrap(await this._use([A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), m, n);
+    return this._wrap(await this._use(fn, [A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), m, n);
   }
 
   /** The stored values of S in CSR order, as an nnz x 1 matrix (S must store at least one entry). */
@@ -661,7 +701,7 @@ export class Engine<D extends DType = DType> {
     this._sparseArg(fn, 'S', S);
     const nnz = S._structure.nnz;
     if (nnz === 0) throw rangeError(fn, `S stores no entries`);
-    return this._wrap(await this._use([S], () => this._backend.slice({ _store: S._values, rows: 1, cols: nnz }, 0, 0, 1, nnz)), nnz, 1);
+    return this._wrap(await this._use(fn, [S], () => this._backend.slice({ _store: S._values, rows: 1, cols: nnz }, 0, 0, 1, nnz)), nnz, 1);
   }
 
   /** A sparse matrix with S's pattern and the values of v (nnz entries, CSR order, any shape). */
@@ -671,7 +711,7 @@ export class Engine<D extends DType = DType> {
     this._mats(fn, { v });
     const nnz = S._structure.nnz;
     if (v.rows * v.cols !== nnz) throw rangeError(fn, `v has ${v.rows * v.cols} entries but S stores ${nnz}`);
-    const vals = await this._use([S, v], () => this._backend.slice(v, 0, 0, v.rows, v.cols));
+    const vals = await this._use(fn, [S, v], () => this._backend.slice(v, 0, 0, v.rows, v.cols));
     S._structStore.refs++;
     return this._wrapSparse(S._structure, S._structStore, vals);
   }
@@ -724,7 +764,7 @@ export class Engine<D extends DType = DType> {
     }
     const width = diagonal ? k : k * k;
     this._checkSize(fn, segs, width);
-    const out = await this._use([S, F], () => this._backend.segmentGram(S, F, transS, diagonal ? 'diag' : 'full', sketch));
+    const out = await this._use(fn, [S, F], () => this._backend.segmentGram(S, F, transS, diagonal ? 'diag' : 'full', sketch));
     return this._wrap(out, segs, width);
   }
 
@@ -763,7 +803,7 @@ export class Engine<D extends DType = DType> {
     const fallback = o.fallback === undefined ? 0 : checkFinite(fn, 'fallback', o.fallback);
     if (fallback < 0) throw rangeError(fn, `'fallback' must be >= 0, got ${fallback}`);
     const inverse = checkBool(fn, 'inverse', o.inverse, false);
-    const { L, status } = await this._use([G], () => this._backend.choleskyBatch(G, k, ridge, fallback, inverse));
+    const { L, status } = await this._use(fn, [G], () => this._backend.choleskyBatch(G, k, ridge, fallback, inverse));
     return { L: this._wrap(L, segs, k * k), status: this._wrap(status, segs, 1) };
   }
 
@@ -776,7 +816,7 @@ export class Engine<D extends DType = DType> {
     this._mats(fn, { L, H });
     if (L.rows !== H.rows) throw rangeError(fn, `L has ${L.rows} rows but H has ${H.rows}`);
     if (L.cols !== H.cols * H.cols) throw rangeError(fn, `L has ${L.cols} columns, expected k * k = ${H.cols * H.cols} for H with k = ${H.cols} columns`);
-    return this._wrap(await this._use([L, H], () => this._backend.choleskySolveBatch(L, H)), H.rows, H.cols);
+    return this._wrap(await this._use(fn, [L, H], () => this._backend.choleskySolveBatch(L, H)), H.rows, H.cols);
   }
 
   /**
@@ -815,7 +855,7 @@ export class Engine<D extends DType = DType> {
       if (ridge.rows !== segs || ridge.cols !== 1) throw rangeError(fn, `ridge is ${ridge.rows} x ${ridge.cols}, expected ${segs} x 1`);
     }
     const args = ridge ? [S, F, X0, P, ridge] : [S, F, X0, P];
-    return this._wrap(await this._use(args, () => this._backend.segmentCG(S, F, X0, P, transS, steps, ridge)), segs, k);
+    return this._wrap(await this._use(fn, args, () => this._backend.segmentCG(S, F, X0, P, transS, steps, ridge)), segs, k);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -824,7 +864,7 @@ export class Engine<D extends DType = DType> {
   /** @internal */
   async _download(A: Mat<D>): Promise<ArrayFor<D>> {
     this._mats('toArray', { A });
-    return (await this._use([A], () => this._backend.download(A))) as ArrayFor<D>;
+    return (await this._use('toArray', [A], () => this._backend.download(A))) as ArrayFor<D>;
   }
 
   /** @internal */
@@ -833,8 +873,11 @@ export class Engine<D extends DType = DType> {
     A._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(A);
-    const store = A._store;
-    this._freeWhenIdle(store, () => this._backend.free(store));
+    const store = A._store, bytes = this._bytes(A.rows * A.cols);
+    this._freeWhenIdle(store, () => {
+      this._backend.free(store);
+      this._count(-1, bytes);
+    });
   }
 
   /** @internal */
@@ -843,7 +886,7 @@ export class Engine<D extends DType = DType> {
     const st = S._structure;
     const val = st.nnz === 0
       ? (this.dtype === 'f64' ? new Float64Array(0) : new Float32Array(0))
-      : await this._use([S], () => this._backend.download({ _store: S._values, rows: 1, cols: st.nnz }));
+      : await this._use('toCOO', [S], () => this._backend.download({ _store: S._values, rows: 1, cols: st.nnz }));
     return { rows: st.rows, cols: st.cols, row: csrRowOf(st), col: st.colIdx.slice(), val: val as ArrayFor<D> };
   }
 
@@ -853,9 +896,12 @@ export class Engine<D extends DType = DType> {
     S._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(S);
-    const values = S._values, struct = S._structStore;
-    this._freeWhenIdle(values, () => this._backend.free(values));
-    if (--struct.refs === 0) this._freeWhenIdle(struct, () => this._backend.freeStructure(struct.store));
+    const values = S._values, struct = S._structStore, bytes = this._bytes(S._structure.nnz);
+    this._freeWhenIdle(values, () => {
+      this._backend.free(values);
+      this._count(-1, bytes);
+    });
+    if (--struct.refs === 0) this._freeWhenIdle(struct, () => this._freeStructure(struct));
   }
 
   // Stores used by calls in flight. A matrix disposed while a call still reads it (for example
@@ -868,7 +914,7 @@ export class Engine<D extends DType = DType> {
    * @internal Runs a backend call with the stores of `args` held until it settles. `run` starts
    * synchronously, before any other JS can dispose an argument.
    */
-  async _use<T>(args: ReadonlyArray<Mat<D> | SparseMat<D>>, run: () => Promise<T>): Promise<T> {
+  async _use<T>(fn: string, args: ReadonlyArray<Mat<D> | SparseMat<D>>, run: () => Promise<T>): Promise<T> {
     const stores: unknown[] = [];
     for (const a of args) {
       if (a instanceof Mat) stores.push(a._store);
@@ -877,6 +923,11 @@ export class Engine<D extends DType = DType> {
     for (const s of stores) this._held.set(s, (this._held.get(s) ?? 0) + 1);
     try {
       return await run();
+    } catch (e) {
+      // A device destroyed under a pending call rejects with a bare AbortError: say what happened.
+      if (this._disposed)
+        throw new Error(`${fn}: the engine was disposed while this call was pending (${describeError(e)})`, { cause: e });
+      throw e;
     } finally {
       for (const s of stores) {
         const c = (this._held.get(s) ?? 1) - 1;
@@ -901,14 +952,24 @@ export class Engine<D extends DType = DType> {
   /** @internal Wraps a backend store in a Mat owned by this engine. */
   _wrap(store: Store, rows: number, cols: number): Mat<D> {
     const m = new Mat<D>(this, store, rows, cols);
-    this._registry.register(m, { store }, m);
+    const bytes = this._bytes(rows * cols);
+    this._registry.register(m, { store, bytes }, m);
+    this._count(1, bytes);
     return m;
   }
 
   /** @internal Wraps a values store and a (shared) structure in a SparseMat owned by this engine. */
   _wrapSparse(structure: SparseStructure, structStore: { store: unknown; refs: number }, values: Store): SparseMat<D> {
     const s = new SparseMat<D>(this, structure, structStore, values);
-    this._registry.register(s, { store: values, struct: structStore }, s);
+    const bytes = this._bytes(structure.nnz);
+    this._registry.register(s, { store: values, bytes, struct: structStore }, s);
+    this._count(1, bytes);
+    if (!this._structBytes.has(structStore)) {
+      // CSR + CSC + permutation, Int32 (counted once per structure, however many value sets share it)
+      const sb = 4 * (structure.rows + structure.cols + 2 + 3 * structure.nnz);
+      this._structBytes.set(structStore, sb);
+      this._count(1, sb);
+    }
     return s;
   }
 
@@ -980,7 +1041,7 @@ export class Engine<D extends DType = DType> {
     if (axis === 'h') rows = first.rows;
     else cols = first.cols;
     this._checkSize(fn, rows, cols);
-    return this._wrap(await this._use(mats, () => this._backend.concat(mats, axis)), rows, cols);
+    return this._wrap(await this._use(fn, mats, () => this._backend.concat(mats, axis)), rows, cols);
   }
 
   private async _scaleAxis(fn: string, A: Mat<D>, s: ArrayLike<number>, axis: 'rows' | 'cols'): Promise<Mat<D>> {
@@ -992,7 +1053,7 @@ export class Engine<D extends DType = DType> {
     const bad = firstNonFinite(s);
     if (bad >= 0) throw rangeError(fn, `s[${bad}] = ${String(s[bad])} is not finite`);
     const s64 = Float64Array.from(s);
-    return this._wrap(await this._use([A], () => this._backend.scaleAxis(A, s64, axis)), A.rows, A.cols);
+    return this._wrap(await this._use(fn, [A], () => this._backend.scaleAxis(A, s64, axis)), A.rows, A.cols);
   }
 
   private _random(fn: string, rows: number, cols: number, dist: 'uniform' | 'normal', options?: RandomOptions): Mat<D> {

@@ -43,6 +43,8 @@ export interface EngineInfo {
   dtype: DType;
   /** Native compute threads this engine uses (for WebGPU: its host-side factorizations). */
   threads: number;
+  /** Device stores of this engine that are alive (not yet disposed) and their bytes; 0 after dispose(). */
+  memory: { stores: number; bytes: number };
   /** WebGPU only: the adapter the device was created on. */
   adapter?: AdapterInfo;
   /** WebGPU only: the device limits that matter to lowrank. */

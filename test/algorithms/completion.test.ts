@@ -208,8 +208,9 @@ describeEngines('completeMatrix', (h) => {
     await expect(completeMatrix(null as never, { rank: 1 })).rejects.toThrow(TypeError);
     const U = eng.zeros(6, 1), V = eng.zeros(4, 1);
     await expect(maskedRmse(U, V, E)).rejects.toThrow(/no stored entries/);
-    await expect(maskedRmse(U, eng.zeros(3, 1), S)).rejects.toThrow(RangeError);
-    for (const x of [S, E, U, V]) x.dispose();
+    const U3 = eng.zeros(3, 1);
+    await expect(maskedRmse(U, U3, S)).rejects.toThrow(RangeError);
+    for (const x of [S, E, U, V, U3]) x.dispose();
   });
 });
 

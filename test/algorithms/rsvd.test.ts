@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { engine, rsvd, rsvdStream, RsvdSketch, svdError, writeNpy, type Engine, type LinearOperator, type Mat } from '../../ts/index.js';
-import { describeEngines, diffMax, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
+import { describeEngines, diffMax, disposeAll, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
 import { spectra, spectrumMatrix, tailFro } from './fixtures.js';
 
 const m = 2000, n = 1000, k = 10;
@@ -37,6 +37,7 @@ describeEngines('rsvd', (h) => {
     // sign convention: the largest-|.| entry of every column of U is positive
     const { value } = await h.eng.colAbsMax(U);
     for (const v of value) expect(v).toBeGreaterThan(0);
+    disposeAll(A, U, V);
   });
 
   it('s_i = 1/i with q = 2: spectral and Frobenius ratios <= 1.01', async () => {
@@ -47,12 +48,14 @@ describeEngines('rsvd', (h) => {
     expect(e.spectralRatio!).toBeLessThanOrEqual(1.01);
     expect(e.frobeniusRatio!).toBeLessThanOrEqual(1.01);
     expect(e.spectralRatio!).toBeGreaterThan(0.99); // the estimate is close to the truth, not a vacuous 0
+    disposeAll(A, U, V);
   });
 
   it("preset 'sklearn' (q = 7, LU normalizer) gets the leading singular values to 1e-6 (f64)", async () => {
     const s = spectra.harmonic(n);
     const A = h.eng.matrix(await spectrumMatrix(m, n, s, 2), m, n);
-    const { S, info } = await rsvd(A, { rank: k, preset: 'sklearn', seed: 5 });
+    const { U, S, V, info } = await rsvd(A, { rank: k, preset: 'sklearn', seed: 5 });
+    disposeAll(A, U, V);
     expect(info.normalizer).toBe('lu');
     expect(info.powerIters).toBe(7);
     expect(info.oversample).toBe(10);
@@ -74,6 +77,7 @@ describeEngines('rsvd', (h) => {
     }
     expect(r0).toBeGreaterThan(5);
     expect(r2).toBeLessThanOrEqual(1.01);
+    A.dispose();
   });
 
   it('block Krylov beats subspace iteration in per-vector error at a smaller matvec budget', async () => {
@@ -89,6 +93,7 @@ describeEngines('rsvd', (h) => {
       for (const x of [a.U, a.V, b.U, b.V]) x.dispose();
     }
     expect(bk).toBeLessThan(hmt);
+    A.dispose();
   });
 
   it('sparse (CSR) and LinearOperator inputs give the dense answer', async () => {
@@ -126,6 +131,7 @@ describeEngines('rsvd', (h) => {
     expect(Math.abs(e.relResidualFro - e2.relResidualFro)).toBeLessThan(h.dtype === 'f64' ? 1e-8 : 1e-3);
     const e3 = await svdError(op, c);
     expect(Math.abs(e3.relResidualFro - e2.relResidualFro)).toBeLessThan(h.dtype === 'f64' ? 1e-8 : 1e-3);
+    for (const x of [D, Sp, a.U, a.V, b.U, b.V, c.U, c.V]) x.dispose();
   });
 
   it('implicit centering equals the SVD of the explicitly centered matrix', async () => {
@@ -137,10 +143,12 @@ describeEngines('rsvd', (h) => {
     const mean = new Float64Array(nn);
     for (let i = 0; i < mm; i++) for (let j = 0; j < nn; j++) mean[j] += shifted[i * nn + j] / mm;
     const centeredHost = Float64Array.from(shifted, (v, i) => v - mean[i % nn]);
-    const r1 = await rsvd(eng.matrix(shifted, mm, nn), { rank: 6, center: true, seed: 2, powerIters: 4 });
-    const r2 = await rsvd(eng.matrix(centeredHost, mm, nn), { rank: 6, seed: 2, powerIters: 4 });
+    const M1 = eng.matrix(shifted, mm, nn), M2 = eng.matrix(centeredHost, mm, nn);
+    const r1 = await rsvd(M1, { rank: 6, center: true, seed: 2, powerIters: 4 });
+    const r2 = await rsvd(M2, { rank: 6, seed: 2, powerIters: 4 });
     for (let i = 0; i < 6; i++) expect(Math.abs(r1.S[i] - r2.S[i]) / r2.S[0]).toBeLessThan(h.dtype === 'f64' ? 1e-10 : 1e-4);
     expect(r1.info.passes).toBe(r2.info.passes + 1);
+    disposeAll(M1, M2, r1.U, r1.V, r2.U, r2.V);
   });
 
   it('normalizers cholqr2, lu, none and presets torch/fbpca give accurate results', async () => {
@@ -166,6 +174,7 @@ describeEngines('rsvd', (h) => {
     const small = h.eng.matrix(await spectrumMatrix(30, 20, spectra.exponential(20), 8), 30, 20);
     const r = await rsvd(small, { rank: 15, preset: 'fbpca' });
     expect(r.info.exact).toBe(true);
+    disposeAll(A, small, r.U, r.V);
   });
 
   it('streaming: error within the documented bound, merged sketches equal the one-shot sketch', async () => {
@@ -208,6 +217,7 @@ describeEngines('rsvd', (h) => {
       const res4 = await rsvdStream(file, { engine: eng, rank: r, seed: 4, blockRows: 300, onProgress: (p) => seen.push(p.rows) });
       expect(seen).toEqual([300, 600, 900, 1000]);
       for (let i = 0; i < r; i++) expect(Math.abs(res4.S[i] - res1.S[i]) / res1.S[0]).toBeLessThan(scale);
+      disposeAll(res4.U, res4.V);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -220,6 +230,7 @@ describeEngines('rsvd', (h) => {
     const other = RsvdSketch.create(eng, { cols: nn, rank: r, seed: 5 });
     await expect(bad.merge(other)).rejects.toThrow(/same seed/);
     for (const x of [one, w1, w2, w2b, bad, other]) x.dispose();
+    disposeAll(A, res1.U, res1.V, res2.U, res2.V, res3.U, res3.V);
   });
 
   it('streaming: the a-posteriori error estimate tracks the true error, flags a heavy tail, survives export/merge', async () => {
@@ -305,7 +316,12 @@ describeEngines('rsvd', (h) => {
     const nanOp: LinearOperator = {
       engine: eng, rows: 20, cols: 10,
       // an operator whose output overflows to Infinity (Mats themselves never hold NaN/Inf from input)
-      apply: async (X) => eng.scale(eng.full(20, X.cols, h.dtype === 'f32' ? 1e30 : 1e300), h.dtype === 'f32' ? 1e30 : 1e300),
+      apply: async (X) => {
+        const F = eng.full(20, X.cols, h.dtype === 'f32' ? 1e30 : 1e300);
+        const out = await eng.scale(F, h.dtype === 'f32' ? 1e30 : 1e300);
+        F.dispose();
+        return out;
+      },
       applyT: async (Y) => eng.full(10, Y.cols, 1),
     };
     await expect(rsvd(nanOp, { rank: 2 })).rejects.toThrow(RangeError);
@@ -319,6 +335,7 @@ describeEngines('rsvd', (h) => {
     await expect(sk.finalize()).rejects.toThrow(/empty/);
     sk.dispose();
     await expect(rsvdStream('/nonexistent/A.npy', { engine: eng, rank: 2 })).rejects.toThrow();
+    A.dispose();
   });
 });
 

@@ -88,6 +88,7 @@ describeEngines('sampling', (h) => {
     const r6 = await lewisWeights(M, { p: 6, details: true });
     expect(r6.method).toBe('damped');
     expect(r6.residual).toBeLessThan(f64() ? 1e-6 : 1e-2);
+    M.dispose();
   });
 
   it('rank-deficient A: leverage and Lewis weights sum to the rank', async () => {
@@ -100,6 +101,7 @@ describeEngines('sampling', (h) => {
     const r = await lewisWeights(M, { p: 1, details: true });
     expect(r.rank).toBe(4);
     expect(Math.abs(sum(r.weights) - 4)).toBeLessThan(f64() ? 1e-8 : 2e-3);
+    M.dispose();
   });
 
   it('sensitivity bounds dominate the exact l_1 sensitivities (n = 60, d = 3)', async () => {
@@ -119,6 +121,7 @@ describeEngines('sampling', (h) => {
     expect(sum(exact)).toBeLessThanOrEqual(d + 1e-9); // S <= d for p <= 2
     // the outlier rows (the first 20, scaled by 50) carry most of the total sensitivity
     expect(sum(exact.subarray(0, 20)) / 20).toBeGreaterThan(3 * (sum(exact.subarray(20)) / (n - 20)));
+    M.dispose();
   });
 
   it('scores agree with the f64 reference and give the same sample for the same seed', async () => {
@@ -158,7 +161,9 @@ describeEngines('sampling', (h) => {
       }
     }
     const obj1 = (x: number) => Array.from(a).reduce((s, ai, i) => s + Math.abs(ai * x - b[i]), 0);
-    const r1 = await lpRegression(eng.matrix(a, n1, 1), b, { p: 1 });
+    const M1 = eng.matrix(a, n1, 1);
+    const r1 = await lpRegression(M1, b, { p: 1 });
+    M1.dispose();
     const rel = f64() ? 1e-10 : 2e-5;
     expect(r1.objective / obj1(xm) - 1).toBeLessThan(rel);
     // d = 2: an l_1 optimum sits at a vertex where 2 residuals vanish; enumerate all pairs
@@ -176,12 +181,13 @@ describeEngines('sampling', (h) => {
         for (let t = 0; t < n2; t++) s += Math.abs(A2[2 * t] * x0 + A2[2 * t + 1] * x1 - b2[t]);
         best = Math.min(best, s);
       }
-    const r2 = await lpRegression(eng.matrix(A2, n2, 2), b2, { p: 1 });
+    const M2 = eng.matrix(A2, n2, 2);
+    const r2 = await lpRegression(M2, b2, { p: 1 });
     expect(r2.objective / best - 1).toBeLessThan(rel);
     expect(r2.objective / best - 1).toBeGreaterThan(-1e-9); // nothing beats the LP optimum
     // p = 1.5 and p = 3: the gradient A^T (sign(r) |r|^(p-1)) vanishes at the answer
     for (const p of [1.5, 3]) {
-      const r = await lpRegression(eng.matrix(A2, n2, 2), b2, { p });
+      const r = await lpRegression(M2, b2, { p });
       const g = [0, 0];
       let scale = 0;
       for (let t = 0; t < n2; t++) {
@@ -193,6 +199,7 @@ describeEngines('sampling', (h) => {
       }
       expect(Math.hypot(g[0], g[1]) / scale, `p = ${p}`).toBeLessThan(f64() ? 1e-8 : 1e-3);
     }
+    M2.dispose();
   });
 
   it('sampling rules: m >= n keeps everything, zero rows never sampled, dominant row kept with weight 1', async () => {
@@ -220,6 +227,7 @@ describeEngines('sampling', (h) => {
     }
     const w = await sensitivitySample(M, { p: 0.5, size: 20 });
     expect(w.warnings[0]).toMatch(/guarantees/);
+    M.dispose();
   });
 
   it('bad input gets clear errors', async () => {
@@ -240,6 +248,7 @@ describeEngines('sampling', (h) => {
     await expect(embeddingDistortion(M, { indices: [0], weights: [1, 2] }, { p: 1 })).rejects.toThrow(/differ in length/);
     const Z = eng.zeros(10, 2);
     await expect(sensitivitySample(Z, { p: 1, size: 3 })).rejects.toThrow(/no row was sampled/);
+    M.dispose(); Z.dispose();
   });
 });
 

@@ -376,7 +376,9 @@ describeEngines('ssm device kernels', (h) => {
       expect(e).toBeLessThan((h.dtype === 'f64' ? 1e-12 : 1e-5) * s);
       const uh = hostRandn(6, L, 9);
       const u1 = h.eng.matrix(uh, 6, L), u2 = ref.matrix(uh, 6, L);
-      const y1 = await host(await ssm.conv(h.eng, u1, k1)), y2 = await host(await ssm.conv(ref, u2, k2));
+      const Y1 = await ssm.conv(h.eng, u1, k1);
+      const y1 = await host(Y1), y2 = await host(await ssm.conv(ref, u2, k2));
+      for (const m of [k1, u1, Y1]) m.dispose();
       let ey = 0, sy = 0;
       for (let i = 0; i < y1.length; i++) { ey = Math.max(ey, Math.abs(y1[i] - y2[i])); sy = Math.max(sy, Math.abs(y2[i])); }
       expect(ey).toBeLessThan((h.dtype === 'f64' ? 1e-12 : 1e-5) * sy * 10);
@@ -396,7 +398,9 @@ describeEngines('ssm device kernels', (h) => {
       await expect(ssm.kernel({} as Engine, { Lambda: [-1], C: [1], logDt: [0] }, 8)).rejects.toThrow(TypeError);
       await expect(ssm.conv(h.eng, u, K)).rejects.toThrow(/multiple/);
       await expect(ssm.conv(h.eng, u, K2m)).rejects.toThrow(/columns/);
-      await expect(ssm.conv(h.eng, u, h.eng.zeros(2, 8), { D: [1] })).rejects.toThrow(/'D'/);
+      const K28 = h.eng.zeros(2, 8);
+      await expect(ssm.conv(h.eng, u, K28, { D: [1] })).rejects.toThrow(/'D'/);
+      K28.dispose();
       await expect(ssm.scan(h.eng, { LambdaBar: [0.5], BBar: [1], C: [1, 1, 1] }, u)).rejects.toThrow(/multiple/);
       await expect(ssm.scan(h.eng, { LambdaBar: [0.5, 0.2], BBar: [1], C: [1, 1] }, u)).rejects.toThrow(/'BBar'/);
       await expect(h.eng.ssmVandermonde(new Float64Array(3), 1, 1, 4)).rejects.toThrow(/'table'/);

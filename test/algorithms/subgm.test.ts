@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { denseMeasurements, engine, entryMeasurements, gaussianMeasurements, robustRecover, sensingProblem, type Engine, type IterInfo, type RecoverOptions, type SensingProblemOptions } from '../../ts/index.js';
-import { describeEngines, REQUIRE_WEBGPU, webgpuMissing, type Harness } from '../helpers.js';
+import { consume, describeEngines, disposeAll, REQUIRE_WEBGPU, webgpuMissing, type Harness } from '../helpers.js';
 
 const T = { timeout: 300_000 };
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -125,8 +125,12 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const a = await robustRecover(dense.problem, opts);
     const b = await robustRecover(free.problem, opts);
     const Xa = await eng.matmul(a.U, a.U, { transB: true }), Xb = await eng.matmul(b.U, b.U, { transB: true });
-    const ea = await eng.norm(await eng.sub(Xa, dense.truth.X)), eb = await eng.norm(await eng.sub(Xb, dense.truth.X));
-    const dab = await eng.norm(await eng.sub(Xa, Xb));
+    const Da = await eng.sub(Xa, dense.truth.X), Db = await eng.sub(Xb, dense.truth.X), Dab = await eng.sub(Xa, Xb);
+    const ea = await eng.norm(Da), eb = await eng.norm(Db);
+    const dab = await eng.norm(Dab);
+    for (const m of [Xa, Xb, Da, Db, Dab, a.U, a.V, b.U, b.V, dense.truth.X, free.truth.X]) m?.dispose();
+    dense.problem.measurements.dispose();
+    free.problem.measurements.dispose();
     expect(Math.max(ea, eb)).toBeLessThanOrEqual(f64 ? 1e-5 : 1e-3);
     // f64: the same trajectory to roundoff; f32: sign flips of near-zero residuals near the end
     expect(dab).toBeLessThanOrEqual(f64 ? 1e-9 : 2 * (ea + eb));
@@ -139,21 +143,24 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const x = Float64Array.from({ length: n * n }, (_, e) => Math.sin(e + 1));
     const X = eng.matrix(x, n, n);
     const E = entryMeasurements(S);
-    const y = await (await E.apply(X)).toArray();
+    const y = await consume(E.apply(X));
     const want = [[0, 0], [0, 2], [3, 1], [4, 4]].map(([i, j]) => n * x[i * n + j]);
     for (let q = 0; q < 4; q++) expect(Math.abs(y[q] - want[q])).toBeLessThanOrEqual(8 * h.u * n);
+    const R7 = eng.randn(7, n * n, { seed: 8 });
     const ops = [E, await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'dense' }), await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'matrix-free' }),
-      denseMeasurements(eng.randn(7, n * n, { seed: 8 }), n)];
+      denseMeasurements(R7, n)];
     for (const op of ops) {
       const r = eng.matrix(Float64Array.from({ length: op.m }, (_, i) => Math.cos(3 * i)), op.m, 1);
-      const ax = await (await op.apply(X)).toArray(), rv = await r.toArray();
-      const z = await (await op.adjoint(r)).toArray(), xv = await X.toArray();
+      const ax = await consume(op.apply(X)), rv = await r.toArray();
+      const z = await consume(op.adjoint(r)), xv = await X.toArray();
+      r.dispose();
       let lhs = 0, rhs = 0, mag = 0;
       for (let i = 0; i < op.m; i++) (lhs += ax[i] * rv[i]), (mag += Math.abs(ax[i] * rv[i]));
       for (let e = 0; e < n * n; e++) rhs += xv[e] * z[e];
       expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(64 * h.u * (mag + 1) * n);
       op.dispose();
     }
+    disposeAll(S, X, R7);
   });
 
   it('entry-sampling measurements recover a PSD X* from 200 of its 400 entries', T, async () => {
@@ -173,25 +180,30 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
 
   it('a custom { apply, adjoint } operator runs the same iteration as the built-in one', T, async () => {
     const { eng } = h;
-    const { problem } = await sensingProblem(eng, { n: 12, rank: 2, m: 300, outlierFraction: 0.1, seed: 2 });
+    const { problem, truth } = await sensingProblem(eng, { n: 12, rank: 2, m: 300, outlierFraction: 0.1, seed: 2 });
     const op = problem.measurements;
     const custom = { apply: (X: never) => op.apply(X), adjoint: (r: never) => op.adjoint(r) };
     const opts = { rank: 3, seed: 2, iters: 300 };
     const a = await robustRecover(problem, opts);
     const b = await robustRecover({ n: 12, measurements: custom, y: problem.y, engine: eng }, opts);
-    expect(await eng.norm(await eng.sub(a.U, b.U))).toBe(0);
+    const Dab = await eng.sub(a.U, b.U);
+    expect(await eng.norm(Dab)).toBe(0);
     expect(b.info.history.length).toBe(a.info.history.length);
     // a plain m x n^2 Mat is taken as the dense operator
     const A = eng.randn(300, 144, { seed: 2 });
     const c = await robustRecover({ n: 12, measurements: A, y: problem.y }, opts);
-    expect(await eng.norm(await eng.sub(a.U, c.U))).toBeLessThanOrEqual(1e3 * h.u * (await eng.norm(a.U)));
+    const Dac = await eng.sub(a.U, c.U);
+    expect(await eng.norm(Dac)).toBeLessThanOrEqual(1e3 * h.u * (await eng.norm(a.U)));
+    for (const m of [Dab, Dac, A, a.U, a.V, b.U, b.V, c.U, c.V, truth.X]) m?.dispose();
+    op.dispose();
   });
 
   it('reports the loss history and the automatic warm-up', T, async () => {
     const { eng } = h;
-    const { problem } = await sensingProblem(eng, { n: 20, rank: 2, m: 600, outlierFraction: 0.2, seed: 1 });
+    const { problem, truth } = await sensingProblem(eng, { n: 20, rank: 2, m: 600, outlierFraction: 0.2, seed: 1 });
     let calls = 0;
-    const { info } = await robustRecover(problem, { rank: 5, iters: 600, logEvery: 50, onIter: () => void calls++ });
+    const full = await robustRecover(problem, { rank: 5, iters: 600, logEvery: 50, onIter: () => void calls++ });
+    const { info } = full;
     expect(info.history.map((e) => e.iter)).toEqual([0, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 550, 600]);
     expect(calls).toBe(13);
     expect(info.history[12].loss).toBeLessThan(info.history[0].loss);
@@ -202,18 +214,27 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const early = await robustRecover(problem, { rank: 5, iters: 600, logEvery: 50, onIter: ({ iter }) => iter < 100 });
     expect([early.info.iterations, early.info.stopped, early.info.history.at(-1)?.iter]).toEqual([100, true, 100]);
     expect(early.info.history[2].loss).toBe(info.history[2].loss);
+    for (const m of [full.U, full.V, early.U, early.V, truth.X]) m?.dispose();
+    problem.measurements.dispose();
   });
 
   it('stops with a clear error when the iteration diverges', T, async () => {
     const { eng } = h;
     const big = f64 ? 1e300 : 3e38;
-    const custom = { apply: async () => eng.scale(eng.full(50, 1, big), 1e10), adjoint: async () => eng.zeros(4, 4) };
+    const apply = async () => {
+      const F = eng.full(50, 1, big);
+      const out = await eng.scale(F, 1e10);
+      F.dispose();
+      return out;
+    };
+    const custom = { apply, adjoint: async () => eng.zeros(4, 4) };
     await expect(robustRecover({ n: 4, measurements: custom, y: new Float64Array(50).fill(1), engine: eng }, { rank: 2 })).rejects.toThrow(/diverged/);
   });
 
   it('rejects bad input with errors naming the argument', T, async () => {
     const { eng } = h;
-    const { problem } = await sensingProblem(eng, { n: 6, rank: 1, m: 60, seed: 0 });
+    const { problem, truth } = await sensingProblem(eng, { n: 6, rank: 1, m: 60, seed: 0 });
+    truth.X.dispose();
     const bad = (o: object) => robustRecover(problem, { rank: 2, iters: 2, ...o });
     await expect(bad({ step: { initial: 0 } })).rejects.toThrow(/step.initial/);
     await expect(bad({ step: { initial: 1.5 } })).rejects.toThrow(RangeError);

@@ -4,7 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import { normalStreamF64, uniformStream } from '../../ts/rng/philox.js';
-import { AWKWARD, describeEngines, diffMax, frob, hostRandn, refMatmul } from '../helpers.js';
+import { AWKWARD, consume, describeEngines, disposeAll, diffMax, frob, hostRandn, refMatmul } from '../helpers.js';
 
 /** Host reference of scipy's lu(A, permute_l=True) pivot rule: returns the pivot row of each column. */
 function hostPivots(a: ArrayLike<number>, m: number, n: number): number[] {
@@ -31,7 +31,8 @@ describeEngines('block primitives', (h) => {
     for (const [m, n] of [[1, 1], [3, 5], [257, 33]]) {
       const F = h.eng.full(m, n, -2.5);
       expect((await F.toArray()).every((v) => v === -2.5)).toBe(true);
-      expect((await h.eng.ones(m, n).toArray()).every((v) => v === 1)).toBe(true);
+      expect((await consume(h.eng.ones(m, n))).every((v) => v === 1)).toBe(true);
+      F.dispose();
     }
     expect(() => h.eng.full(2, 2, NaN)).toThrow(/'value'/);
     if (h.dtype === 'f32') expect(() => h.eng.full(2, 2, 1e300)).toThrow(/overflows f32/);
@@ -40,16 +41,16 @@ describeEngines('block primitives', (h) => {
   it('random fills at an offset equal the same entries of the whole stream', async () => {
     for (const offset of [0, 1, 3, 5, 4097]) {
       const m = 7, n = 9;
-      const u = await h.eng.rand(m, n, { seed: 77, offset }).toArray();
+      const u = await consume(h.eng.rand(m, n, { seed: 77, offset }));
       const want = uniformStream(offset + m * n, 77, h.dtype).subarray(offset);
       expect(diffMax(u, want)).toBe(0);
       // randn: rows r0.. of a big matrix generated alone equal those rows of the whole matrix
-      const whole = await h.eng.randn(40, n, { seed: 78 }).toArray();
-      const part = await h.eng.randn(m, n, { seed: 78, offset: 3 * n }).toArray();
+      const whole = await consume(h.eng.randn(40, n, { seed: 78 }));
+      const part = await consume(h.eng.randn(m, n, { seed: 78, offset: 3 * n }));
       expect(diffMax(part, whole.subarray(3 * n, 3 * n + m * n))).toBeLessThanOrEqual(h.dtype === 'f64' ? 0 : 1e-6 * 8);
     }
     if (h.dtype === 'f64') {
-      const z = await h.eng.randn(5, 3, { seed: 5, offset: 11 }).toArray();
+      const z = await consume(h.eng.randn(5, 3, { seed: 5, offset: 11 }));
       expect(diffMax(z, normalStreamF64(26, 5).subarray(11))).toBeLessThan(1e-15);
     }
     expect(() => h.eng.rand(2, 2, { offset: -1 })).toThrow(/'offset'/);
@@ -79,6 +80,7 @@ describeEngines('block primitives', (h) => {
     await expect(h.eng.slice(X, { cols: [0, 6] })).rejects.toThrow(/'cols\[1\]'/);
     await expect(h.eng.slice(X, { cols: [1] as never })).rejects.toThrow(TypeError);
     await expect(h.eng.slice(X, { colz: [0, 1] } as never)).rejects.toThrow(/unknown option/);
+    X.dispose();
   });
 
   it('hstack and vstack place blocks exactly', async () => {
@@ -108,8 +110,10 @@ describeEngines('block primitives', (h) => {
     }
     const A = h.eng.zeros(2, 3), B = h.eng.zeros(3, 3);
     await expect(h.eng.hstack([A, B])).rejects.toThrow(/mats\[1\] has 3 rows/);
-    await expect(h.eng.vstack([A, h.eng.zeros(2, 2)])).rejects.toThrow(/mats\[1\] has 2 columns/);
+    const Z = h.eng.zeros(2, 2);
+    await expect(h.eng.vstack([A, Z])).rejects.toThrow(/mats\[1\] has 2 columns/);
     await expect(h.eng.hstack([])).rejects.toThrow(TypeError);
+    disposeAll(A, B, Z);
   });
 
   it('scaleRows and scaleColumns match diag products', async () => {
@@ -119,8 +123,9 @@ describeEngines('block primitives', (h) => {
       const xs = await X.toArray();
       const sr = Float64Array.from({ length: m }, (_, i) => (i % 3) - 1.25);
       const sc = Float64Array.from({ length: n }, (_, j) => 0.5 + j);
-      const R = await (await h.eng.scaleRows(X, sr)).toArray();
-      const C = await (await h.eng.scaleColumns(X, sc)).toArray();
+      const R = await consume(h.eng.scaleRows(X, sr));
+      const C = await consume(h.eng.scaleColumns(X, sc));
+      X.dispose();
       const tol = 2 * h.u * frob(xs) * Math.max(n + 0.5, 1.25);
       expect(diffMax(R, Array.from(xs, (v, e) => v * sr[Math.floor(e / n)]))).toBeLessThanOrEqual(tol);
       expect(diffMax(C, Array.from(xs, (v, e) => v * sc[e % n]))).toBeLessThanOrEqual(tol);
@@ -129,6 +134,7 @@ describeEngines('block primitives', (h) => {
     await expect(h.eng.scaleRows(X, [1, 2])).rejects.toThrow(/'s' has length 2, expected 3/);
     await expect(h.eng.scaleColumns(X, [1, NaN])).rejects.toThrow(/s\[1\]/);
     await expect(h.eng.scaleColumns(X, 'ab' as never)).rejects.toThrow(TypeError);
+    X.dispose();
   });
 
   it('colAbsMax finds the largest-magnitude entry (first on ties) of every column', async () => {
@@ -143,12 +149,14 @@ describeEngines('block primitives', (h) => {
         expect(index[j]).toBe(bi);
         expect(value[j]).toBe(xs[bi * n + j]);
       }
+      X.dispose();
     }
     // ties: the first row wins, whatever the signs
     const T = h.eng.matrix([[0, -2, 1], [0, 2, -1], [0, -2, 1]]);
     const t = await h.eng.colAbsMax(T);
     expect(Array.from(t.index)).toEqual([0, 0, 0]);
     expect(Array.from(t.value)).toEqual([0, -2, 1]);
+    T.dispose();
   });
 
   it('lu: A = PL U with scipy permute_l pivoting, |L| <= 1, on awkward and rank-deficient shapes', async () => {
@@ -178,6 +186,8 @@ describeEngines('block primitives', (h) => {
     const { PL, U } = await h.eng.lu(Z);
     const prod = refMatmul(await PL.toArray(), 4, 3, await U.toArray(), 3, 3);
     expect(diffMax(prod, z.flat())).toBeLessThan(1e-5);
-    await expect(h.eng.lu(h.eng.zeros(2, 3))).rejects.toThrow(/rows >= cols/);
+    const W = h.eng.zeros(2, 3);
+    await expect(h.eng.lu(W)).rejects.toThrow(/rows >= cols/);
+    disposeAll(Z, PL, U, W);
   });
 });

@@ -215,7 +215,7 @@ describeEngines('completion primitives', (h) => {
     }
     for (let a = 0; a < k; a++) expect(x[8 * k + a]).toBe(0);
     // inverse: W L = I
-    const { L: W } = await eng.choleskyBatch(Gm, { ridge, fallback: 1e-3, inverse: true });
+    const { L: W, status: sw } = await eng.choleskyBatch(Gm, { ridge, fallback: 1e-3, inverse: true });
     const w = await W.toArray();
     for (let j = 0; j < 7; j++)
       for (let a = 0; a < k; a++)
@@ -226,11 +226,11 @@ describeEngines('completion primitives', (h) => {
           expect(Math.abs(s - (a === c ? 1 : 0)), `W L seg ${j}`).toBeLessThanOrEqual(1e4 * k * h.u);
         }
     // without fallback the singular block fails (status 2)
-    const { status: st2 } = await eng.choleskyBatch(Gm);
+    const { L: L2, status: st2 } = await eng.choleskyBatch(Gm);
     const s2 = await st2.toArray();
     expect(s2[7]).toBe(2);
     expect(s2[0]).toBe(0);
-    for (const z of [Gm, Hm, L, status, X, W, st2]) z.dispose();
+    for (const z of [Gm, Hm, L, status, X, W, st2, sw, L2]) z.dispose();
   });
 
   for (const transS of [false, true]) {
@@ -242,8 +242,8 @@ describeEngines('completion primitives', (h) => {
       const F = eng.matrix(hostRandn(other, k, 5), other, k);
       const X0 = eng.matrix(hostRandn(segs, k, 6), segs, k);
       const G = await eng.segmentGram(S, F, { transS });
-      const { L: W } = await eng.choleskyBatch(G, { fallback: 1e-6, inverse: true });
-      const { L } = await eng.choleskyBatch(G, { fallback: 1e-6 });
+      const { L: W, status: sW } = await eng.choleskyBatch(G, { fallback: 1e-6, inverse: true });
+      const { L, status: sL } = await eng.choleskyBatch(G, { fallback: 1e-6 });
       const Hm = await eng.spmm(S, F, { transS });
       const Xex = await eng.choleskySolveBatch(L, Hm);
       const x0 = await X0.toArray(), xe = await Xex.toArray();
@@ -272,8 +272,8 @@ describeEngines('completion primitives', (h) => {
       // ridge: (A^T A + 0.3 tr/k I) x = A^T b; one step with the matching exact preconditioner, and many
       // Jacobi steps, both reach the ridge solution
       const R = eng.full(segs, 1, 0.3);
-      const { L: Wr } = await eng.choleskyBatch(G, { ridge: 0.3, inverse: true });
-      const { L: Lr } = await eng.choleskyBatch(G, { ridge: 0.3 });
+      const { L: Wr, status: sWr } = await eng.choleskyBatch(G, { ridge: 0.3, inverse: true });
+      const { L: Lr, status: sLr } = await eng.choleskyBatch(G, { ridge: 0.3 });
       const Xr = await eng.choleskySolveBatch(Lr, Hm);
       const X1r = await eng.segmentCG(S, F, X0, Wr, { transS, steps: 1, ridge: R });
       const Xjr = await eng.segmentCG(S, F, X0, D, { transS, steps: 3 * k, ridge: R });
@@ -287,8 +287,9 @@ describeEngines('completion primitives', (h) => {
           expect(Math.abs(xjr[i] - xr[i]), `ridge jacobi seg ${j}`).toBeLessThanOrEqual(tol * sr);
         }
       }
-      await expect(eng.segmentCG(S, F, X0, D, { transS, ridge: eng.zeros(segs + 1, 1) })).rejects.toThrow(/ridge/);
-      for (const z of [S, F, X0, G, W, L, Hm, Xex, X1, D, Xj, Xz, R, Wr, Lr, Xr, X1r, Xjr]) z.dispose();
+      const Rbad = eng.zeros(segs + 1, 1);
+      await expect(eng.segmentCG(S, F, X0, D, { transS, ridge: Rbad })).rejects.toThrow(/ridge/);
+      for (const z of [S, F, X0, G, W, L, Hm, Xex, X1, D, Xj, Xz, R, Wr, Lr, Xr, X1r, Xjr, sW, sL, sWr, sLr, Rbad]) z.dispose();
     });
   }
 
@@ -300,7 +301,9 @@ describeEngines('completion primitives', (h) => {
     expect(Array.from(await v.toArray())).toEqual([1.5, -2, 3]);
     const F = eng.zeros(4, 2), Fbad = eng.zeros(3, 2);
     await expect(eng.segmentGram(S, Fbad)).rejects.toThrow(RangeError);
-    await expect(eng.segmentGram(S, Fbad, { transS: true })).resolves.toBeDefined();
+    const okT = eng.segmentGram(S, Fbad, { transS: true });
+    await expect(okT).resolves.toBeDefined();
+    (await okT).dispose();
     await expect(eng.segmentGram(S, F, { diagonal: true, sketch: { rows: 2 } })).rejects.toThrow(/sketch/);
     await expect(eng.segmentGram(S, F, { sketch: { rows: 0 } })).rejects.toThrow(/sketch.rows/);
     await expect(eng.segmentGram(S, F, { bogus: 1 } as never)).rejects.toThrow(TypeError);
@@ -310,14 +313,16 @@ describeEngines('completion primitives', (h) => {
     await expect(eng.choleskyBatch(G4, { ridge: -1 })).rejects.toThrow(/ridge/);
     await expect(eng.choleskyBatch(G4, { ridge: [1, 2] })).rejects.toThrow(/ridge/);
     await expect(eng.choleskyBatch(G4, { fallback: NaN })).rejects.toThrow(/fallback/);
-    await expect(eng.choleskySolveBatch(G4, eng.zeros(3, 3))).rejects.toThrow(/k \* k/);
+    const Z33 = eng.zeros(3, 3), Z22 = eng.zeros(2, 2), Z23 = eng.zeros(2, 3);
+    await expect(eng.choleskySolveBatch(G4, Z33)).rejects.toThrow(/k \* k/);
     const X0 = eng.zeros(3, 2), P = eng.zeros(3, 2);
-    await expect(eng.segmentCG(S, F, eng.zeros(2, 2), P)).rejects.toThrow(/X0/);
-    await expect(eng.segmentCG(S, F, X0, eng.zeros(3, 3))).rejects.toThrow(/P is/);
+    await expect(eng.segmentCG(S, F, Z22, P)).rejects.toThrow(/X0/);
+    await expect(eng.segmentCG(S, F, X0, Z33)).rejects.toThrow(/P is/);
     await expect(eng.segmentCG(S, F, X0, P, { steps: -1 })).rejects.toThrow(/steps/);
     const E = eng.sparse({ rows: 2, cols: 2, row: [], col: [], val: [] });
     await expect(eng.sparseValues(E)).rejects.toThrow(/stores no entries/);
-    const Ge = await eng.segmentGram(E, eng.zeros(2, 3));
+    const Ge = await eng.segmentGram(E, Z23);
     expect(Array.from(await Ge.toArray()).every((x) => x === 0)).toBe(true);
+    for (const z of [S, v, F, Fbad, G, G4, Z33, Z22, Z23, X0, P, E, Ge]) z.dispose();
   });
 });

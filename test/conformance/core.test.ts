@@ -1,27 +1,28 @@
 /** Creation, RNG, element-wise ops, transpose and norms on every backend. */
 import { describe, expect, it } from 'vitest';
 import { uniformStream } from '../../ts/rng/philox.js';
-import { AWKWARD, describeEngines, diffMax, frob, hostRandn, transposeHost } from '../helpers.js';
+import { AWKWARD, consume, describeEngines, disposeAll, diffMax, frob, hostRandn, transposeHost } from '../helpers.js';
 
 describeEngines('core', (h) => {
   it('round-trips host data in every accepted form', async () => {
     const { eng } = h;
-    expect(Array.from(await eng.matrix([[1, 2, 3], [4, 5, 6]]).toArray())).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(Array.from(await eng.matrix([1, 2, 3, 4], 2, 2).toArray())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(await consume(eng.matrix([[1, 2, 3], [4, 5, 6]])))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(await consume(eng.matrix([1, 2, 3, 4], 2, 2)))).toEqual([1, 2, 3, 4]);
     const col = eng.matrix(new Float64Array([1, 2, 3]));
     expect([col.rows, col.cols]).toEqual([3, 1]);
     const inferred = eng.matrix(new Float32Array(6), 3);
     expect([inferred.rows, inferred.cols]).toEqual([3, 2]);
-    expect((await eng.zeros(2, 3).toArray()).every((v) => v === 0)).toBe(true);
-    expect(Array.from(await eng.eye(2, 3).toArray())).toEqual([1, 0, 0, 0, 1, 0]);
-    const arr = await eng.matrix([0.1]).toArray();
+    expect((await consume(eng.zeros(2, 3))).every((v) => v === 0)).toBe(true);
+    expect(Array.from(await consume(eng.eye(2, 3)))).toEqual([1, 0, 0, 0, 1, 0]);
+    disposeAll(col, inferred);
+    const arr = await consume(eng.matrix([0.1]));
     expect(arr).toBeInstanceOf(h.dtype === 'f64' ? Float64Array : Float32Array);
     expect(arr[0]).toBe(h.dtype === 'f64' ? 0.1 : Math.fround(0.1));
   });
 
   it('rand follows the documented Philox stream exactly', async () => {
     for (const [m, n] of [[1, 1], [3, 5], [257, 3]]) {
-      const got = await h.eng.rand(m, n, { seed: 12345 }).toArray();
+      const got = await consume(h.eng.rand(m, n, { seed: 12345 }));
       const want = uniformStream(m * n, 12345, h.dtype);
       expect(diffMax(got, want)).toBe(0);
       for (const v of got) expect(v > 0 && v < 1).toBe(true);
@@ -29,15 +30,15 @@ describeEngines('core', (h) => {
   });
 
   it('randn has the right moments and is reproducible', async () => {
-    const a = await h.eng.randn(200, 100, { seed: 3 }).toArray();
-    const b = await h.eng.randn(200, 100, { seed: 3 }).toArray();
+    const a = await consume(h.eng.randn(200, 100, { seed: 3 }));
+    const b = await consume(h.eng.randn(200, 100, { seed: 3 }));
     expect(diffMax(a, b)).toBe(0);
     let s = 0, s2 = 0;
     for (const v of a) { s += v; s2 += v * v; }
     const n = a.length;
     expect(Math.abs(s / n)).toBeLessThan(5 / Math.sqrt(n));
     expect(Math.abs(s2 / n - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
-    const c = await h.eng.randn(200, 100, { seed: 4 }).toArray();
+    const c = await consume(h.eng.randn(200, 100, { seed: 4 }));
     expect(diffMax(a, c)).toBeGreaterThan(0.1);
   });
 
@@ -49,7 +50,7 @@ describeEngines('core', (h) => {
       const xs = await X.toArray(), ys = await Y.toArray(); // rounded inputs
       const tol = 4 * h.u * (frob(xs) + frob(ys) + 1);
       const check = async (p: Promise<{ toArray(): Promise<ArrayLike<number>> }>, f: (a: number, b: number) => number) => {
-        const got = await (await p).toArray();
+        const got = await consume(p);
         const want = Array.from(xs, (v, i) => f(v, ys[i]));
         expect(diffMax(got, want)).toBeLessThanOrEqual(tol);
       };
@@ -69,6 +70,7 @@ describeEngines('core', (h) => {
       const T = await h.eng.transpose(X);
       expect([T.rows, T.cols]).toEqual([n, m]);
       expect(diffMax(await T.toArray(), transposeHost(await X.toArray(), m, n))).toBe(0);
+      disposeAll(X, T);
     }
   });
 
@@ -95,6 +97,7 @@ describeEngines('core', (h) => {
         for (let j = 0; j < n; j++) s += xs[i * n + j] ** 2;
         expect(Math.abs(rn[i] - Math.sqrt(s))).toBeLessThanOrEqual(8 * h.u * Math.sqrt(n) * Math.sqrt(s) + 1e-300);
       }
+      X.dispose();
     }
   });
 
@@ -108,20 +111,23 @@ describeEngines('core', (h) => {
     const churn = [];
     for (let i = 0; i < 4; i++) churn.push(await eng.add(B, B)); // same-size allocations reuse freed memory
     const { Q, R } = await pending;
-    const QR = await (await eng.matmul(Q, R)).toArray();
+    const QR = await consume(eng.matmul(Q, R));
     expect(diffMax(QR, a) / Math.max(...Array.from(a, Math.abs))).toBeLessThan(200 * n * h.u);
     for (const c of churn) c.dispose();
+    disposeAll(B, Q, R);
   });
 
   it('norms propagate Infinity and NaN produced inside the library', async () => {
     const { eng } = h;
     const big = h.dtype === 'f64' ? 1e300 : 1e30;
     for (const [m, n] of [[3, 2], [700, 130]]) {
-      const Inf = await eng.scale(eng.full(m, n, big), big); // every entry overflows to +Infinity
+      const Big = eng.full(m, n, big);
+      const Inf = await eng.scale(Big, big); // every entry overflows to +Infinity
       const NaNs = await eng.sub(Inf, Inf);
       // one NaN column (col 0) and one Inf entry (row 0) among finite ones
-      const mixed = await eng.hstack([await eng.slice(NaNs, { cols: [0, 1] }), eng.ones(m, n - 1)]);
-      const withInf = await eng.vstack([await eng.slice(Inf, { rows: [0, 1] }), eng.ones(m - 1, n)]);
+      const parts = [await eng.slice(NaNs, { cols: [0, 1] }), eng.ones(m, n - 1), await eng.slice(Inf, { rows: [0, 1] }), eng.ones(m - 1, n)];
+      const mixed = await eng.hstack([parts[0], parts[1]]);
+      const withInf = await eng.vstack([parts[2], parts[3]]);
       expect(await eng.norm(Inf, 'max')).toBe(Infinity);
       expect(await eng.norm(Inf)).toBe(Infinity);
       expect(await eng.norm(withInf)).toBe(Infinity);
@@ -134,6 +140,7 @@ describeEngines('core', (h) => {
       for (const v of rn) expect(v).toBeNaN();
       expect((await eng.rowNorms(withInf))[0]).toBe(Infinity);
       expect((await eng.colNorms(withInf))[n - 1]).toBe(Infinity);
+      disposeAll(Big, Inf, NaNs, mixed, withInf, ...parts);
     }
   });
 
@@ -145,6 +152,7 @@ describeEngines('core', (h) => {
       const want = Math.hypot(xs[0], xs[1]);
       expect(Math.abs((await h.eng.norm(X)) - want) / want).toBeLessThan(1e3 * h.u);
       expect(Math.abs((await h.eng.rowNorms(X))[0] - want) / want).toBeLessThan(1e3 * h.u);
+      X.dispose();
     }
   });
 });

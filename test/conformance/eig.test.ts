@@ -67,6 +67,7 @@ describeEngines('eigh', (h) => {
     expect(orthDefect(v, n, n)).toBeLessThanOrEqual(tol);
     expect(isDescending(values)).toBe(true);
     expect(columnsSignedByMax(v, n, n)).toBe(true);
+    A.dispose(); input.dispose(); vectors.dispose();
     return { a, values, v };
   }
 
@@ -130,6 +131,7 @@ describeEngines('svd', (h) => {
     expect(isDescending(S)).toBe(true);
     for (const s of S) expect(s).toBeGreaterThanOrEqual(0);
     expect(columnsSignedByMax(u, m, k)).toBe(true);
+    A.dispose(); U.dispose(); V.dispose();
     return { a, S };
   }
 

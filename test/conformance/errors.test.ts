@@ -106,7 +106,9 @@ describeEngines('bad input', (h) => {
     await expect(eng.matmul(A, B, { transa: true } as never)).rejects.toThrow(/unknown option 'transa'/);
     await expect(eng.norm(A, 'nuc' as never)).rejects.toThrow(/'kind'/);
     // nothing was lost: the engine and the matrices still work
-    expect((await (await eng.matmul(A, B)).toArray()).length).toBe(4);
+    const C = await eng.matmul(A, B);
+    expect((await C.toArray()).length).toBe(4);
+    for (const x of [A, B, S, C]) x.dispose();
   });
 
   it('non-matrices, disposed matrices and foreign engines', async () => {
@@ -132,6 +134,7 @@ describeEngines('bad input', (h) => {
       await other.dispose();
     }
     expect(Array.from(await A.toArray())).toEqual([0, 0, 0, 0]);
+    A.dispose();
   });
 
   it('sparse(): indices, lengths and values', () => {
@@ -170,7 +173,9 @@ describeEngines(
       expect(() => h.eng.zeros(n, n)).toThrow(RangeError);
       expect(() => h.eng.zeros(n, n)).toThrow(/maxStorageBufferBindingSize/);
       // and keeps working
-      expect(h.eng.zeros(2, 2).rows).toBe(2);
+      const Z = h.eng.zeros(2, 2);
+      expect(Z.rows).toBe(2);
+      Z.dispose();
     });
   },
   { configs: [{ backend: 'webgpu', dtype: 'f32' }] },

@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import {
-  describeEngines, diffFrob, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, spd, transposeHost,
+  describeEngines, diffFrob, disposeAll, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, spd, transposeHost,
   withSpectrum, type Host,
 } from '../helpers.js';
 import { hostSpdSolve } from '../host-linalg.js';
@@ -59,11 +59,14 @@ describeEngines('qr', (h) => {
       expect(diffFrob(refMatmul(q, m, n, r, n, n), a)).toBeLessThanOrEqual(tol * (frob(a) || 1));
       expect(orthDefect(q, m, n)).toBeLessThanOrEqual(tol);
       expect(offTriangle(r, n, true)).toBe(0);
+      disposeAll(A, Q, R);
     }
   });
 
   it('rejects m < n with a RangeError', async () => {
-    await expect(h.eng.qr(h.eng.zeros(3, 5))).rejects.toThrow(RangeError);
+    const W = h.eng.zeros(3, 5);
+    await expect(h.eng.qr(W)).rejects.toThrow(RangeError);
+    W.dispose();
   });
 });
 
@@ -74,8 +77,10 @@ describeEngines('cholesky', (h) => {
       const a0 = spd(n, n + 3);
       const A = eng.matrix(a0, n, n);
       const a = await A.toArray();
-      const L = await eng.cholesky(eng.matrix(poisonTriangle(Float64Array.from(a), n, true), n, n));
+      const P = eng.matrix(poisonTriangle(Float64Array.from(a), n, true), n, n);
+      const L = await eng.cholesky(P);
       const l = await L.toArray();
+      disposeAll(A, P, L);
       expect(offTriangle(l, n, false)).toBe(0);
       expect(diffFrob(refMatmul(l, n, n, l, n, n, false, true), a) / frob(a)).toBeLessThanOrEqual(10 * n * h.u);
       for (let i = 0; i < n; i++) expect(l[i * n + i]).toBeGreaterThan(0);
@@ -88,14 +93,18 @@ describeEngines('cholesky', (h) => {
     const a = new Float64Array(n * n);
     for (let i = 0; i < n; i++) a[i * n + i] = 2;
     a[2 * n + 2] = -1;
-    const p = eng.cholesky(eng.matrix(a, n, n));
+    const M = eng.matrix(a, n, n);
+    const p = eng.cholesky(M);
     await expect(p).rejects.toThrow(RangeError);
-    await expect(eng.cholesky(eng.matrix(a, n, n))).rejects.toThrow(/not positive definite.*order 3/);
+    await expect(eng.cholesky(M)).rejects.toThrow(/not positive definite.*order 3/);
+    M.dispose();
     // A dense indefinite matrix Q diag(w) Q^T (w from 3 down to -0.5) fails somewhere inside.
     const k = 40, Q = randomOrthonormal(k, k, 17);
     const QW = Float64Array.from(Q, (q, i) => q * (3 - (3.5 * (i % k)) / (k - 1)));
     const sym = refMatmul(QW, k, k, Q, k, k, false, true);
-    await expect(eng.cholesky(eng.matrix(sym, k, k))).rejects.toThrow(/not positive definite/);
+    const Sym = eng.matrix(sym, k, k);
+    await expect(eng.cholesky(Sym)).rejects.toThrow(/not positive definite/);
+    Sym.dispose();
   });
 });
 
@@ -118,6 +127,7 @@ describeEngines('solveTriangular', (h) => {
           const x = await X.toArray(), b = await B.toArray();
           const res = diffFrob(refMatmul(tri, n, n, x, n, p, trans), b);
           expect(res).toBeLessThanOrEqual(10 * n * h.u * frob(tri) * frob(x));
+          disposeAll(T, B, X);
         }
       }
     });
@@ -127,8 +137,10 @@ describeEngines('solveTriangular', (h) => {
     const { eng } = h;
     const t = new Float64Array(16);
     for (let i = 0; i < 4; i++) t[i * 4 + i] = i === 2 ? 0 : 1;
-    await expect(eng.solveTriangular(eng.matrix(t, 4, 4), eng.zeros(4, 2))).rejects.toThrow(RangeError);
-    await expect(eng.solveTriangular(eng.matrix(t, 4, 4), eng.zeros(4, 2))).rejects.toThrow(/singular/);
+    const T = eng.matrix(t, 4, 4), Z = eng.zeros(4, 2);
+    await expect(eng.solveTriangular(T, Z)).rejects.toThrow(RangeError);
+    await expect(eng.solveTriangular(T, Z)).rejects.toThrow(/singular/);
+    disposeAll(T, Z);
   });
 });
 
@@ -151,6 +163,7 @@ describeEngines('lstsq', (h) => {
       // The normal equations solved in f64 (A is well conditioned here).
       const xn = hostSpdSolve(refMatmul(a, m, n, a, m, n, true), n, refMatmul(a, m, n, b, m, p, true), p);
       expect(diffFrob(x, xn) / frob(xn)).toBeLessThanOrEqual(100 * Math.max(m, n) * h.u);
+      disposeAll(A, B, X);
     });
   }
 
@@ -174,6 +187,7 @@ describeEngines('lstsq', (h) => {
       for (let i = 0; i < r.length; i++) r[i] -= b[i];
       const fa = frob(a);
       expect(frob(refMatmul(a, m, n, r, m, 2, true))).toBeLessThanOrEqual(tol * fa * (fa * frob(x) + frob(b)));
+      disposeAll(A, B, X);
     }
   });
 
@@ -189,6 +203,7 @@ describeEngines('lstsq', (h) => {
       const y = hostSpdSolve(refMatmul(a, m, n, a, m, n, false, true), m, b, 3);
       const xr = refMatmul(a, m, n, y, m, 3, true);
       expect(diffFrob(x, xr) / frob(xr)).toBeLessThanOrEqual(100 * n * h.u);
+      disposeAll(A, B, X);
     }
   });
 
@@ -198,14 +213,18 @@ describeEngines('lstsq', (h) => {
     const s = [4, 3, 2.5, 2, 1.5, 1, 0.8, 0.5, 0.3, 0.2, 0, 0];
     const { A: a0 } = withSpectrum(m, n, s, 321);
     const A = eng.matrix(a0, m, n);
-    const { rank } = await eng.lstsqInfo(A, eng.matrix(hostRandn(m, 1, 8), m, 1));
+    const B = eng.matrix(hostRandn(m, 1, 8), m, 1);
+    const { X, rank } = await eng.lstsqInfo(A, B);
     expect(rank).toBe(10);
+    disposeAll(A, B, X);
   });
 
   it('zero matrix: rank 0 and X = 0', async () => {
     const { eng } = h;
-    const { X, rank } = await eng.lstsqInfo(eng.zeros(9, 4), eng.matrix(hostRandn(9, 2, 1), 9, 2));
+    const A = eng.zeros(9, 4), B = eng.matrix(hostRandn(9, 2, 1), 9, 2);
+    const { X, rank } = await eng.lstsqInfo(A, B);
     expect(rank).toBe(0);
     expect((await X.toArray()).every((v) => v === 0)).toBe(true);
+    disposeAll(A, B, X);
   });
 });

@@ -44,6 +44,7 @@ describeEngines('matmul', (h) => {
     const A = eng.zeros(64, 64);
     const C = await eng.matmul(A, A);
     expect((await C.toArray()).every((v) => v === 0)).toBe(true);
+    A.dispose(); C.dispose();
   });
 
   it('rejects mismatched inner dimensions with a RangeError naming both shapes', async () => {
@@ -51,5 +52,6 @@ describeEngines('matmul', (h) => {
     await expect(h.eng.matmul(A, B)).rejects.toThrow(RangeError);
     await expect(h.eng.matmul(A, B)).rejects.toThrow(/op\(A\) is 3 x 4, op\(B\) is 5 x 2/);
     await expect(h.eng.matmul(A, B, { transA: true, transB: true })).rejects.toThrow(RangeError);
+    A.dispose(); B.dispose();
   });
 });

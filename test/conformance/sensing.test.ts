@@ -22,8 +22,11 @@ describeEngines('sensing', (h) => {
       const N = rows * cols;
       const X = eng.matrix(hostRandn(rows, cols, 11), rows, cols);
       const x = await X.toArray();
-      const A = await eng.randn(m, N, { seed: 42, offset }).toArray();
-      const y = await (await eng.gaussianApply(X, m, { seed: 42, offset })).toArray();
+      const Am = eng.randn(m, N, { seed: 42, offset });
+      const A = await Am.toArray();
+      const Y = await eng.gaussianApply(X, m, { seed: 42, offset });
+      const y = await Y.toArray();
+      X.dispose(); Am.dispose(); Y.dispose();
       expect(y.length).toBe(m);
       let worst = 0;
       for (let i = 0; i < m; i++) {
@@ -44,10 +47,12 @@ describeEngines('sensing', (h) => {
       const N = rows * cols;
       const R = eng.matrix(hostRandn(m, 1, 5), m, 1);
       const r = await R.toArray();
-      const A = await eng.randn(m, N, { seed: 9, offset }).toArray();
+      const Am = eng.randn(m, N, { seed: 9, offset });
+      const A = await Am.toArray();
       const Z = await eng.gaussianAdjoint(R, rows, cols, { seed: 9, offset });
       expect([Z.rows, Z.cols]).toEqual([rows, cols]);
       const z = await Z.toArray();
+      R.dispose(); Am.dispose(); Z.dispose();
       let worst = 0;
       for (let e = 0; e < N; e++) {
         let ref = 0, abs = 0;
@@ -63,14 +68,20 @@ describeEngines('sensing', (h) => {
 
   it('sign maps to {-1, 0, 1} with sign(0) = 0 and keeps NaN', async () => {
     const { eng } = h;
-    const got = await (await eng.sign(eng.matrix([-2, -0, 0, 3, 1e-30, -1e-30, 7.5], 1, 7))).toArray();
+    const M = eng.matrix([-2, -0, 0, 3, 1e-30, -1e-30, 7.5], 1, 7);
+    const SM = await eng.sign(M);
+    const got = await SM.toArray();
     expect(Array.from(got)).toEqual([-1, 0, 0, 1, 1, -1, 1]);
     const big = h.dtype === 'f64' ? 1e308 : 3e38;
-    const inf = await eng.scale(eng.matrix([big, -big], 1, 2), 10); // [Inf, -Inf]
+    const Big = eng.matrix([big, -big], 1, 2);
+    const inf = await eng.scale(Big, 10); // [Inf, -Inf]
     const nan = await eng.sub(inf, inf); // NaN
-    const s = await (await eng.sign(await eng.hstack([inf, nan]))).toArray();
+    const both = await eng.hstack([inf, nan]);
+    const Sb = await eng.sign(both);
+    const s = await Sb.toArray();
     expect([s[0], s[1]]).toEqual([1, -1]);
     expect(Number.isNaN(s[2]) && Number.isNaN(s[3])).toBe(true);
+    for (const x of [M, SM, Big, inf, nan, both, Sb]) x.dispose();
   });
 
   it('reshape, sparseValues and withValues keep row-major / CSR order', async () => {
@@ -80,13 +91,16 @@ describeEngines('sensing', (h) => {
     expect([B.rows, B.cols]).toEqual([3, 2]);
     expect(Array.from(await B.toArray())).toEqual([1, 2, 3, 4, 5, 6]);
     const S = eng.sparse({ rows: 3, cols: 3, row: [2, 0, 1], col: [1, 2, 0], val: [7, 8, 9] });
-    expect(Array.from(await (await eng.sparseValues(S)).toArray())).toEqual([8, 9, 7]);
-    const T = await eng.withValues(S, eng.matrix([1, 2, 3], 1, 3));
+    const V = await eng.sparseValues(S);
+    expect(Array.from(await V.toArray())).toEqual([8, 9, 7]);
+    const W = eng.matrix([1, 2, 3], 1, 3);
+    const T = await eng.withValues(S, W);
     const coo = await T.toCOO();
     expect(Array.from(coo.val)).toEqual([1, 2, 3]);
     expect(Array.from(coo.row)).toEqual([0, 1, 2]);
     S.dispose();
     expect((await T.toCOO()).val.length).toBe(3); // the pattern lives on with T
+    for (const x of [A, B, V, W, T]) x.dispose();
   });
 
   it('rejects bad arguments with errors naming them', async () => {
@@ -104,5 +118,6 @@ describeEngines('sensing', (h) => {
     await expect(eng.withValues(S, X)).rejects.toThrow(/entries/);
     const E = eng.sparse({ rows: 2, cols: 2, row: [], col: [], val: [] });
     await expect(eng.sparseValues(E)).rejects.toThrow(/no entries/);
+    X.dispose(); S.dispose(); E.dispose();
   });
 });

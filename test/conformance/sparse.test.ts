@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { sparseTuning } from '../../ts/backends/webgpu/kernels/sparse.js';
 import type { Mat, SparseMat } from '../../ts/index.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
-import { describeEngines, hostRandn, type Harness } from '../helpers.js';
+import { consume, describeEngines, disposeAll, hostRandn, type Harness } from '../helpers.js';
 
 interface Coo {
   rows: number;
@@ -173,8 +173,10 @@ describeEngines('sparse', (h) => {
     expect(t.val).toBeInstanceOf(h.dtype === 'f64' ? Float64Array : Float32Array);
     expect(t.row).toBeInstanceOf(Int32Array);
     // S I = dense(S)
-    const C = await h.eng.spmm(S, h.eng.eye(4, 4));
+    const I = h.eng.eye(4, 4);
+    const C = await h.eng.spmm(S, I);
     expect(Array.from(await C.toArray())).toEqual([0, 2.5, 0, 0, 0, 0, 0, 0, 7, 0, 0, 5]);
+    disposeAll(S, I, C);
   });
 
   it('accepts unsorted input in every accepted array form', async () => {
@@ -210,29 +212,33 @@ describeEngines('sparse', (h) => {
     // rows 1, 3 and columns 0, 2, 4 are empty
     const S = h.eng.sparse({ rows: 5, cols: 6, row: [0, 2, 4, 0, 4], col: [1, 3, 5, 5, 1], val: [1, 2, 3, 4, 5] });
     await checkSpmm(h, S, 3, 21, 'empty rows/cols');
-    const C = await (await h.eng.spmm(S, h.eng.matrix(hostRandn(6, 2, 1), 6, 2))).toArray();
+    const B1 = h.eng.matrix(hostRandn(6, 2, 1), 6, 2), B2 = h.eng.matrix(hostRandn(5, 2, 1), 5, 2);
+    const C = await consume(h.eng.spmm(S, B1));
     for (const r of [1, 3]) expect([C[2 * r], C[2 * r + 1]]).toEqual([0, 0]);
-    const T = await (await h.eng.spmm(S, h.eng.matrix(hostRandn(5, 2, 1), 5, 2), { transS: true })).toArray();
+    const T = await consume(h.eng.spmm(S, B2, { transS: true }));
     for (const c of [0, 2, 4]) expect([T[2 * c], T[2 * c + 1]]).toEqual([0, 0]);
     const R = await checkSddmm(h, S, 3, 5, 'empty rows/cols');
-    R.dispose();
+    disposeAll(R, S, B1, B2);
   });
 
   it('1 x 1, a single entry, and nnz == 0', async () => {
     const { eng } = h;
     const one = eng.sparse({ rows: 1, cols: 1, row: [0], col: [0], val: [3] });
-    expect(Array.from(await (await eng.spmm(one, eng.matrix([[2, -1, 0.5]]))).toArray())).toEqual([6, -3, 1.5]);
-    expect(Array.from(await (await eng.spmm(one, eng.matrix([[2]]), { transS: true })).toArray())).toEqual([6]);
-    const r1 = await eng.sddmm(one, eng.matrix([[1, 2]]), eng.matrix([[3, 4]]));
+    const M1 = eng.matrix([[2, -1, 0.5]]), M2 = eng.matrix([[2]]), U1 = eng.matrix([[1, 2]]), V1 = eng.matrix([[3, 4]]);
+    expect(Array.from(await consume(eng.spmm(one, M1)))).toEqual([6, -3, 1.5]);
+    expect(Array.from(await consume(eng.spmm(one, M2, { transS: true })))).toEqual([6]);
+    const r1 = await eng.sddmm(one, U1, V1);
     expect(Array.from((await r1.toCOO()).val)).toEqual([11]);
+    disposeAll(one, M1, M2, U1, V1, r1);
 
     const single = eng.sparse({ rows: 4, cols: 7, row: [2], col: [5], val: [-2] });
     await checkSpmm(h, single, 5, 3, 'single entry');
     const B = eng.matrix(hostRandn(7, 4, 8), 7, 4);
     const b = await B.toArray();
-    const C = await (await eng.spmm(single, B)).toArray();
+    const C = await consume(eng.spmm(single, B));
     for (let i = 0; i < 16; i++) expect(C[i]).toBe(Math.floor(i / 4) === 2 ? -2 * b[5 * 4 + (i % 4)] : 0);
     (await checkSddmm(h, single, 4, 9, 'single entry')).dispose();
+    disposeAll(single, B);
 
     const empty = eng.sparse({ rows: 3, cols: 2, row: [], col: [], val: [] });
     expect(empty.nnz).toBe(0);
@@ -240,13 +246,17 @@ describeEngines('sparse', (h) => {
     expect([e.row.length, e.col.length, e.val.length]).toEqual([0, 0, 0]);
     expect(e.val).toBeInstanceOf(h.dtype === 'f64' ? Float64Array : Float32Array);
     for (const p of [1, 4, 9]) {
-      const Z = await eng.spmm(empty, eng.matrix(hostRandn(2, p, 1), 2, p));
+      const P2 = eng.matrix(hostRandn(2, p, 1), 2, p), P3 = eng.matrix(hostRandn(3, p, 1), 3, p);
+      const Z = await eng.spmm(empty, P2);
       expect(Z.shape).toEqual([3, p]);
       expect((await Z.toArray()).every((x) => x === 0)).toBe(true);
-      const ZT = await eng.spmm(empty, eng.matrix(hostRandn(3, p, 1), 3, p), { transS: true });
+      const ZT = await eng.spmm(empty, P3, { transS: true });
       expect((await ZT.toArray()).every((x) => x === 0)).toBe(true);
+      disposeAll(P2, P3, Z, ZT);
     }
-    const R = await eng.sddmm(empty, eng.matrix(hostRandn(3, 5, 1), 3, 5), eng.matrix(hostRandn(2, 5, 1), 2, 5));
+    const Ue = eng.matrix(hostRandn(3, 5, 1), 3, 5), Ve = eng.matrix(hostRandn(2, 5, 1), 2, 5);
+    const R = await eng.sddmm(empty, Ue, Ve);
+    disposeAll(Ue, Ve);
     expect(R.nnz).toBe(0);
     expect((await R.toCOO()).val.length).toBe(0);
     empty.dispose();
@@ -272,6 +282,7 @@ describeEngines('sparse', (h) => {
         (await checkSddmm(h, tall, k, 70 + k, 'n x 1')).dispose();
       }
     }
+    disposeAll(wide, tall);
   });
 
   it('random 3000 x 2000 with ~60k entries, p in {1, 7, 64}, S B and S^T B', async () => {
@@ -337,7 +348,7 @@ describeEngines('sparse', (h) => {
     // a new matrix after everything was released
     const S3 = eng.sparse(coo);
     await checkSpmm(h, S3, 2, 80, 'rebuilt');
-    S3.dispose();
+    disposeAll(S3, U, V);
   });
 
   it('toCOO is row-major with the stored values', async () => {
@@ -385,13 +396,15 @@ describeEngines('sparse', (h) => {
   it('rejects mismatched operands of spmm and sddmm', async () => {
     const { eng } = h;
     const S = eng.sparse({ rows: 3, cols: 4, row: [0, 2], col: [1, 3], val: [1, 2] });
-    await expect(eng.spmm(S, eng.zeros(3, 2))).rejects.toThrow(/op\(S\) is 3 x 4/);
-    await expect(eng.spmm(S, eng.zeros(4, 2), { transS: true })).rejects.toThrow(RangeError);
-    await expect(eng.spmm(S, eng.zeros(4, 2), { transS: 1 as never })).rejects.toThrow(/'transS'/);
-    await expect(eng.spmm(eng.zeros(3, 4) as never, eng.zeros(4, 2))).rejects.toThrow(/'S' must be a SparseMat/);
-    await expect(eng.sddmm(S, eng.zeros(2, 2), eng.zeros(4, 2))).rejects.toThrow(/U has 2 rows/);
-    await expect(eng.sddmm(S, eng.zeros(3, 2), eng.zeros(3, 2))).rejects.toThrow(/V has 3 rows/);
-    await expect(eng.sddmm(S, eng.zeros(3, 2), eng.zeros(4, 3))).rejects.toThrow(/columns/);
+    const Z32 = eng.zeros(3, 2), Z42 = eng.zeros(4, 2), Z34 = eng.zeros(3, 4), Z22 = eng.zeros(2, 2), Z43 = eng.zeros(4, 3);
+    await expect(eng.spmm(S, Z32)).rejects.toThrow(/op\(S\) is 3 x 4/);
+    await expect(eng.spmm(S, Z42, { transS: true })).rejects.toThrow(RangeError);
+    await expect(eng.spmm(S, Z42, { transS: 1 as never })).rejects.toThrow(/'transS'/);
+    await expect(eng.spmm(Z34 as never, Z42)).rejects.toThrow(/'S' must be a SparseMat/);
+    await expect(eng.sddmm(S, Z22, Z42)).rejects.toThrow(/U has 2 rows/);
+    await expect(eng.sddmm(S, Z32, Z32)).rejects.toThrow(/V has 3 rows/);
+    await expect(eng.sddmm(S, Z32, Z43)).rejects.toThrow(/columns/);
+    disposeAll(S, Z32, Z42, Z34, Z22, Z43);
   });
 
   it('norm of a sparse matrix runs over its stored values (duplicates summed), nnz = 0 gives 0', async () => {
@@ -400,7 +413,9 @@ describeEngines('sparse', (h) => {
     const want = Math.sqrt(3 ** 2 + 4 ** 2 + 2 ** 2 + 0.5 ** 2);
     expect(Math.abs((await eng.norm(S)) - want) / want).toBeLessThan(10 * h.u);
     expect(await eng.norm(S, 'max')).toBe(4);
-    expect(await eng.norm(eng.sparse({ rows: 3, cols: 3, row: [], col: [], val: [] }))).toBe(0);
+    const E = eng.sparse({ rows: 3, cols: 3, row: [], col: [], val: [] });
+    expect(await eng.norm(E)).toBe(0);
+    E.dispose();
     S.dispose();
     await expect(eng.norm(S)).rejects.toThrow(/disposed/);
   });

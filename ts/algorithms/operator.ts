@@ -91,8 +91,10 @@ export function toOperator<D extends DType>(fn: string, A: MatrixLike<D>): Opera
   const checked = async (what: string, p: Promise<Mat<D>>, r: number, c: number): Promise<Mat<D>> => {
     const out = await p;
     if (!(out instanceof Mat)) throw typeError(fn, `A.${what}() must resolve to a Mat, got ${typeof out}`);
-    if (out.rows !== r || out.cols !== c)
+    if (out.rows !== r || out.cols !== c) {
+      out.dispose(); // the operator's result is ours to release, refused or not
       throw rangeError(fn, `A.${what}() returned a ${out.rows} x ${out.cols} matrix, expected ${r} x ${c}`);
+    }
     return out;
   };
   return {

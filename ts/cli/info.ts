@@ -6,13 +6,13 @@ import { addonPath } from '../paths.js';
 import type { EngineInfo } from '../types.js';
 import { fmtBytes, packageVersion, type Command, type Context } from './context.js';
 
-type Probe = ({ available: true } & Omit<EngineInfo, 'backend' | 'dtype'> & { dtypes: string[] }) | { available: false; reason: string } | { available: null; reason: string };
+type Probe = ({ available: true } & Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> & { dtypes: string[] }) | { available: false; reason: string } | { available: null; reason: string };
 
 async function probe(backend: 'native' | 'webgpu', threads: number | undefined): Promise<Probe> {
   try {
     const eng = await engine({ backend, dtype: 'f32', threads });
     try {
-      const { backend: _b, dtype: _d, ...rest } = eng.info();
+      const { backend: _b, dtype: _d, memory: _m, ...rest } = eng.info();
       return { available: true, ...rest, dtypes: backend === 'native' ? ['f32', 'f64'] : ['f32'] };
     } finally {
       await eng.dispose();

@@ -168,8 +168,9 @@ async function spectralEstimate<D extends DType>(E: ResidualOp<D>, iters: number
     Q.dispose();
     const G = await eng.matmul(Y, Y, { transA: true });
     Y.dispose();
-    const { values } = await eng.eigh(G);
+    const { values, vectors } = await eng.eigh(G);
     G.dispose();
+    vectors.dispose();
     return Math.sqrt(Math.max(0, values[0]));
   } finally {
     X.dispose();

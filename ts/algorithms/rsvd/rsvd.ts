@@ -282,6 +282,15 @@ export async function normalize<D extends DType>(
   orthonormal = false,
 ): Promise<Mat<D>> {
   const kind = orthonormal && (norm === 'lu' || norm === 'none') ? 'qr' : norm;
+  try {
+    return await normalizeOwned(eng, Y, kind);
+  } catch (e) {
+    Y.dispose(); // consumed on success; released on failure too (e.g. a factorization refusing Inf)
+    throw e;
+  }
+}
+
+async function normalizeOwned<D extends DType>(eng: Engine<D>, Y: Mat<D>, kind: Exclude<RsvdNormalizer, 'auto'>): Promise<Mat<D>> {
   switch (kind) {
     case 'none':
       return Y;
@@ -384,8 +393,13 @@ async function krylovBasis<D extends DType>(op: Operator<D>, plan: RangePlan): P
 export async function rayleighRitzOp<D extends DType>(op: Operator<D>, Q: Mat<D>, k: number): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
   const { eng } = op;
   const Bt = await op.applyT(Q); // n x c = (Q^T A)^T
-  const { U: Ub, S, V: Vb } = await eng.svd(Bt); // Bt = Ub S Vb^T  =>  B = Vb S Ub^T
-  Bt.dispose();
+  let parts: Awaited<ReturnType<typeof eng.svd>>;
+  try {
+    parts = await eng.svd(Bt); // Bt = Ub S Vb^T  =>  B = Vb S Ub^T
+  } finally {
+    Bt.dispose(); // also when the SVD refuses (non-finite values from an operator)
+  }
+  const { U: Ub, S, V: Vb } = parts;
   const kk = Math.min(k, S.length);
   const Vk = await eng.slice(Vb, { cols: [0, kk] }); // c x k
   const U0 = await eng.matmul(Q, Vk); // m x k

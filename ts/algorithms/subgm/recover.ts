@@ -266,8 +266,9 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
 async function initFactor<D extends DType>(eng: Engine<D>, rows: number, k: number, seed: number, offset: number, alpha: number): Promise<Mat<D>> {
   const G = eng.randn(rows, k, { seed, offset });
   const Gram = await eng.matmul(G, G, { transA: true });
-  const { values } = await eng.eigh(Gram);
+  const { values, vectors } = await eng.eigh(Gram);
   Gram.dispose();
+  vectors.dispose();
   const s = Math.sqrt(Math.max(values[0], 0));
   const U = await eng.scale(G, s > 0 ? alpha / s : alpha);
   G.dispose();

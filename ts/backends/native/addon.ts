@@ -1,7 +1,9 @@
 /**
  * Loads the C++ addon (built by `npm install` through cmake-js) and types its entry points. Every
  * function validates its arguments (throwing TypeError/RangeError synchronously) and returns a Promise;
- * work above ~1 ms runs on a libuv thread. Arrays are row-major; outputs are caller-allocated.
+ * work above ~0.5 ms runs on a libuv thread, on private copies of the arrays (except those marked with
+ * own()), so a caller may change or detach its arrays meanwhile. Shared, resizable and detached buffers
+ * are refused with a TypeError. Arrays are row-major; outputs are caller-allocated.
  */
 import { createRequire } from 'node:module';
 import { addonPath } from '../../paths.js';
@@ -65,6 +67,11 @@ export interface NativeAddon {
   cholSolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;
   /** `steps` preconditioned CG steps per segment on (A^T A + ridge_j tr/k I) x = A^T b from X0 (P: W = L^{-1} when pw = k*k, a diagonal when pw = k). */
   segCg(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, ridge: F | null, threads: number): Promise<void>;
+  /**
+   * Marks the ArrayBuffer behind `array` as private to the library: background calls then use it in
+   * place instead of working on a copy (native/job.cc). Only for host stores no caller can reach.
+   */
+  own(array: F): void;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

@@ -33,7 +33,7 @@ export class NativeBackend implements Backend {
     return new NativeBackend(loadAddon(), dtype, threads);
   }
 
-  info(): Omit<EngineInfo, 'backend' | 'dtype'> {
+  info(): Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> {
     return { threads: this.threads, isa: this._info.isa, gemmKernel: this._info.gemmKernel };
   }
 
@@ -60,7 +60,10 @@ export class NativeBackend implements Backend {
         return a.fill(0);
       }
     }
-    return this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    const a = this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    // an engine store, never handed out (download copies): background calls may use it in place
+    if (n > 0) this.addon.own(a);
+    return a;
   }
 
   private recycle(a: Arr): void {

@@ -41,7 +41,7 @@ export class WebGPUBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly dtype = 'f32' as const;
   /** @internal */ readonly env: GpuEnv;
-  private readonly _info: Omit<EngineInfo, 'backend' | 'dtype'>;
+  private readonly _info: Omit<EngineInfo, 'backend' | 'dtype' | 'memory'>;
 
   private constructor(env: GpuEnv) {
     this.env = env;
@@ -64,7 +64,7 @@ export class WebGPUBackend implements Backend {
     return new WebGPUBackend({ ctx: new GpuContext(bundle), host });
   }
 
-  info(): Omit<EngineInfo, 'backend' | 'dtype'> {
+  info(): Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> {
     return this._info;
   }
 
