@@ -192,3 +192,18 @@ export function spd(n: number, seed: number, shift = 1): Host {
 export const AWKWARD: ReadonlyArray<[number, number]> = [
   [1, 1], [1, 7], [7, 1], [2, 2], [3, 2], [127, 127], [257, 257], [257, 3], [3, 257], [500, 31], [31, 500],
 ];
+
+/** Disposes every given matrix (null / undefined skipped); for test clean-up. */
+export function disposeAll(...mats: ReadonlyArray<{ dispose(): void } | null | undefined>): void {
+  for (const m of mats) m?.dispose();
+}
+
+/** Reads a matrix (or the matrix a promise gives) to the host and disposes it. */
+export async function consume<T extends { toArray(): Promise<A>; dispose(): void }, A>(m: T | Promise<T>): Promise<A> {
+  const mat = await m;
+  try {
+    return await mat.toArray();
+  } finally {
+    mat.dispose();
+  }
+}

@@ -335,19 +335,25 @@ export function rangeBasis<D extends DType>(op: Operator<D>, plan: RangePlan): P
   return plan.method === 'krylov' ? krylovBasis(op, plan) : subspaceBasis(op, plan);
 }
 
+/** Awaits p, then disposes `mats` whether p resolved or threw (intermediates never outlive an error). */
+async function thenDispose<T>(p: Promise<T>, ...mats: ReadonlyArray<Mat | null>): Promise<T> {
+  try {
+    return await p;
+  } finally {
+    disposeAll(...mats);
+  }
+}
+
 /** HMT range finder with subspace iteration: an orthonormal m x l basis. */
 async function subspaceBasis<D extends DType>(op: Operator<D>, plan: RangePlan): Promise<Mat<D>> {
   const { eng } = op;
   const Omega = await testMatrix(eng, op.cols, plan);
-  let Y = await op.apply(Omega);
-  Omega.dispose();
+  let Y = await thenDispose(op.apply(Omega), Omega);
   let Q = await normalize(eng, Y, plan.norm, plan.q === 0);
   for (let it = 0; it < plan.q; it++) {
-    const Z0 = await op.applyT(Q);
-    Q.dispose();
+    const Z0 = await thenDispose(op.applyT(Q), Q);
     const Z = await normalize(eng, Z0, plan.norm);
-    Y = await op.apply(Z);
-    Z.dispose();
+    Y = await thenDispose(op.apply(Z), Z);
     Q = await normalize(eng, Y, plan.norm, it === plan.q - 1);
   }
   return Q;
@@ -357,28 +363,25 @@ async function subspaceBasis<D extends DType>(op: Operator<D>, plan: RangePlan):
 async function krylovBasis<D extends DType>(op: Operator<D>, plan: RangePlan): Promise<Mat<D>> {
   const { eng } = op;
   const Omega = await testMatrix(eng, op.cols, plan);
-  const Y0 = await op.apply(Omega);
-  Omega.dispose();
+  const Y0 = await thenDispose(op.apply(Omega), Omega);
   const norm = plan.norm === 'cholqr2' ? 'cholqr2' : 'qr';
   const blocks: Mat<D>[] = [await normalize(eng, Y0, norm, true)];
   try {
     for (let it = 0; it < plan.q; it++) {
       const Z = await op.applyT(blocks[blocks.length - 1]);
-      const Y = await op.apply(Z);
-      Z.dispose();
+      const Y = await thenDispose(op.apply(Z), Z);
       blocks.push(await normalize(eng, Y, norm, true));
     }
     const K = blocks.length === 1 ? blocks[0] : await eng.hstack(blocks);
+    const own = K === blocks[0] ? null : K;
     if (K.cols > Math.min(op.rows, op.cols)) {
       // More Krylov columns than the rank of A can support: keep the leading part of the space.
-      const keep = await eng.slice(K, { cols: [0, Math.min(op.rows, op.cols)] });
-      if (K !== blocks[0]) K.dispose();
-      const { Q, R } = await eng.qr(keep);
-      disposeAll(keep, R);
+      const keep = await thenDispose(eng.slice(K, { cols: [0, Math.min(op.rows, op.cols)] }), own);
+      const { Q, R } = await thenDispose(eng.qr(keep), keep);
+      R.dispose();
       return Q;
     }
-    const { Q, R } = await eng.qr(K);
-    if (K !== blocks[0]) K.dispose();
+    const { Q, R } = await thenDispose(eng.qr(K), own);
     R.dispose();
     return Q;
   } finally {
