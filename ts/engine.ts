@@ -2,6 +2,7 @@
  * The engine: picks a backend, validates every argument once, creates Mat / SparseMat handles and
  * dispatches primitives. Algorithms are written against this class only.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Backend, DenseRef, SegmentSketch } from './backend.js';
 import {
   checkBool,
@@ -165,6 +166,53 @@ export class Engine<D extends DType = DType> {
   /** True after {@link dispose}. */
   get disposed(): boolean {
     return this._disposed;
+  }
+
+  // Open scopes (see scope()): the matrices created inside the innermost one, followed through awaits.
+  private readonly _scopes = new AsyncLocalStorage<Set<Mat<D> | SparseMat<D>>>();
+
+  /**
+   * Runs `fn` and then disposes every matrix this engine created while `fn` ran (in its own awaits, also
+   * inside the library's algorithms) except those reachable from its result (a Mat or SparseMat, or arrays,
+   * plain objects, Maps and Sets holding them) and those passed to {@link keep}. Kept results move to the
+   * enclosing scope, if any. If `fn` throws, everything it created is disposed and the error is rethrown.
+   * Matrices created before the scope are never touched. Scopes nest, and concurrent scopes on one
+   * engine stay apart (each follows its own async context), like tfjs's `tidy` for async code.
+   *
+   * @example
+   * ```ts
+   * const C = await eng.scope(async () => {
+   *   const G = await eng.matmul(A, A, { transA: true });   // disposed when the scope ends
+   *   return eng.scale(G, 0.5);                           // returned: survives
+   * });
+   * ```
+   */
+  async scope<T>(fn: () => T | Promise<T>): Promise<T> {
+    this._alive('scope');
+    if (typeof fn !== 'function') throw typeError('scope', `'fn' must be a function returning the value to keep`);
+    const created = new Set<Mat<D> | SparseMat<D>>();
+    let result: T;
+    try {
+      result = await this._scopes.run(created, fn);
+    } catch (e) {
+      for (const m of created) m.dispose();
+      throw e;
+    }
+    const returned = new Set<object>();
+    collectMats(result, returned, 0);
+    const parent = this._scopes.getStore();
+    for (const m of created) {
+      if (returned.has(m)) parent?.add(m);
+      else m.dispose();
+    }
+    return result;
+  }
+
+  /** Exempts a matrix from the innermost open {@link scope} (it stays the caller's to dispose); returns it. */
+  keep<T extends Mat<D> | SparseMat<D>>(m: T): T {
+    if (!(m instanceof Mat || m instanceof SparseMat)) throw typeError('keep', `'m' must be a Mat or SparseMat`);
+    this._scopes.getStore()?.delete(m);
+    return m;
   }
 
   /**
@@ -952,6 +1000,7 @@ export class Engine<D extends DType = DType> {
   /** @internal Wraps a backend store in a Mat owned by this engine. */
   _wrap(store: Store, rows: number, cols: number): Mat<D> {
     const m = new Mat<D>(this, store, rows, cols);
+    this._scopes.getStore()?.add(m);
     const bytes = this._bytes(rows * cols);
     this._registry.register(m, { store, bytes }, m);
     this._count(1, bytes);
@@ -961,6 +1010,7 @@ export class Engine<D extends DType = DType> {
   /** @internal Wraps a values store and a (shared) structure in a SparseMat owned by this engine. */
   _wrapSparse(structure: SparseStructure, structStore: { store: unknown; refs: number }, values: Store): SparseMat<D> {
     const s = new SparseMat<D>(this, structure, structStore, values);
+    this._scopes.getStore()?.add(s);
     const bytes = this._bytes(structure.nnz);
     this._registry.register(s, { store: values, bytes, struct: structStore }, s);
     this._count(1, bytes);
@@ -1065,5 +1115,26 @@ export class Engine<D extends DType = DType> {
     if (offset + m * n > Number.MAX_SAFE_INTEGER) throw rangeError(fn, `'offset' + rows * cols exceeds 2^53`);
     this._checkSize(fn, m, n);
     return this._wrap(this._backend.random(m, n, dist, seed, 0, offset), m, n);
+  }
+}
+
+/** Adds every Mat / SparseMat reachable from v (arrays, plain objects, Maps, Sets; depth <= 8) to out. */
+function collectMats(v: unknown, out: Set<object>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 8 || out.has(v)) return;
+  if (v instanceof Mat || v instanceof SparseMat) {
+    out.add(v);
+    return;
+  }
+  if (Array.isArray(v) || v instanceof Set) {
+    out.add(v);
+    for (const x of v) collectMats(x, out, depth + 1);
+  } else if (v instanceof Map) {
+    out.add(v);
+    for (const x of v.values()) collectMats(x, out, depth + 1);
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return;
+    out.add(v);
+    for (const x of Object.values(v)) collectMats(x, out, depth + 1);
   }
 }
