@@ -258,16 +258,20 @@ describe('sampling protocol', () => {
     const n = 4000, d = 10;
     const { A, b, Ab } = heavy(n, d, 0);
     const M = eng.matrix(Ab, n, d + 1);
-    const dist = async (size: number, scores: 'lewis' | 'uniform', seed: number) => {
+    // The local refinement (20 x 300 passes over A on the host) only raises D. Upper bounds on D are
+    // therefore asserted on refined values; the quantities bounded from below (the uniform negative
+    // control, and lewis100 in lewis400 < lewis100) use the unrefined D <= refined D, which makes
+    // those assertions stronger and saves half the host time of this test.
+    const dist = async (size: number, scores: 'lewis' | 'uniform', seed: number, refine: boolean) => {
       const s = await sensitivitySample(M, { p: 1, size, scores, seed });
       expect(Math.abs(s.expectedSize - size)).toBeLessThan(1e-6 * size + 1e-9);
-      return (await embeddingDistortion(M, s, { p: 1, trials: 1000, seed })).distortion;
+      return (await embeddingDistortion(M, s, { p: 1, trials: 1000, seed, refine })).distortion;
     };
     const seeds = [1, 2, 3];
-    const lewis100 = median(await Promise.all(seeds.map((s) => dist(100, 'lewis', s))));
-    const lewis400 = median(await Promise.all(seeds.map((s) => dist(400, 'lewis', s))));
-    const lewis1600 = median(await Promise.all(seeds.map((s) => dist(1600, 'lewis', s))));
-    const uni400 = median(await Promise.all(seeds.map((s) => dist(400, 'uniform', s))));
+    const lewis100 = median(await Promise.all(seeds.map((s) => dist(100, 'lewis', s, false))));
+    const lewis400 = median(await Promise.all(seeds.map((s) => dist(400, 'lewis', s, true))));
+    const lewis1600 = median(await Promise.all(seeds.map((s) => dist(1600, 'lewis', s, true))));
+    const uni400 = median(await Promise.all(seeds.map((s) => dist(400, 'uniform', s, false))));
     expect(lewis400).toBeLessThanOrEqual(0.3);
     expect(lewis1600).toBeLessThanOrEqual(0.1);
     expect(lewis1600).toBeLessThan(lewis400);

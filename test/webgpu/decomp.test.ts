@@ -150,7 +150,9 @@ describeEngines(
       const a = spd(n, 6);
       const A = h.eng.matrix(a, n, n);
       const L = await down(await cholesky(env(), A), n, n);
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
+      let upperNonzeros = 0; // one assertion instead of n (n - 1) / 2 (each expect() costs ~10 us)
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (L[i * n + j] !== 0) upperNonzeros++;
+      expect(upperNonzeros).toBe(0);
       const a32 = await A.toArray();
       expect(diffFrob(refMatmul(L, n, n, L, n, n, false, true), a32)).toBeLessThanOrEqual(4 * n * h.u * frob(a32));
       // the upper triangle is not read
@@ -163,8 +165,9 @@ describeEngines(
       const bad = a.slice();
       bad[300 * n + 300] = -1;
       const B = h.eng.matrix(bad, n, n);
-      await expect(cholesky(env(), B)).rejects.toThrow(RangeError);
-      await expect(cholesky(env(), B)).rejects.toThrow(/not positive definite.*order 301/);
+      const err: unknown = await cholesky(env(), B).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RangeError);
+      expect((err as Error).message).toMatch(/not positive definite.*order 301/);
       // forced device path on a small matrix
       const s = spd(40, 7);
       const S = h.eng.matrix(s, 40, 40);
@@ -247,10 +250,15 @@ describeEngines(
     });
 
     it('eigh above HOST_MAX (520) runs Jacobi on the device', async () => {
+      // Diagonally dominant (diagonal i + 1, a dense random symmetric perturbation of norm ~0.3): 99 %
+      // of the pairs still rotate in the first sweep, but Jacobi converges in 3 sweeps rather than the
+      // ~10 of a random matrix (each sweep at n = 520 costs seconds on lavapipe). The hard convergence
+      // case (indefinite, repeated eigenvalues) is the forced n = 97 test above.
       const n = 520;
       const g = hostRandn(n, n, 12);
       const sym = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) sym[i * n + j] = sym[j * n + i] = (g[i * n + j] + g[j * n + i]) / 2;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j <= i; j++) sym[i * n + j] = sym[j * n + i] = (i === j ? i + 1 : 0) + (0.1 / Math.sqrt(n)) * (g[i * n + j] + g[j * n + i]);
       const A = h.eng.matrix(sym, n, n);
       const r = await eighInternal(env(), A);
       expect(r.info.method).toBe('jacobi');
@@ -292,8 +300,14 @@ describeEngines(
     });
 
     it('SVD with both sides above HOST_MAX (700 x 530) runs one-sided Jacobi', async () => {
+      // Nearly orthogonal columns (diag(1..5) on top, a dense random perturbation of norm ~0.1): 99.9 %
+      // of the pairs rotate in the first sweep, and one-sided Jacobi converges in 3 sweeps rather than
+      // the ~8 of a Gaussian matrix. Harder spectra are covered by the forced tests above.
       const [m, n] = [700, 530];
-      const A = h.eng.matrix(hostRandn(m, n, 14), m, n);
+      const G = hostRandn(m, n, 14);
+      const a = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[i * n + j] = (i === j ? 1 + (4 * j) / n : 0) + (0.05 / Math.sqrt(m)) * G[i * n + j];
+      const A = h.eng.matrix(a, m, n);
       const r = await svdInternal(env(), A);
       expect(r.info.method).toBe('jacobi');
       await checkSvd(await A.toArray(), m, n, await down(r.U, m, n), r.S, await down(r.V, n, n), Math.sqrt(m) / 2);
