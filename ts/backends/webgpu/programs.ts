@@ -65,20 +65,19 @@ export const PROGRAMS = {
   full: { name: 'full', file: 'fill.wgsl', entry: 'full', bindings: ['rw'], uniforms: [['n', 'u32'], ['value', 'f32']], workgroupSize: [256] },
   random: { name: 'random', file: 'fill.wgsl', entry: 'random', bindings: ['rw'], uniforms: u('n', 'k0', 'k1', 'stream', 'normal', 'b0_lo', 'b0_hi', 'r'), workgroupSize: [256] },
 
-  // ---- block family: block.wgsl (slice, concat, scaleAxis, colAbsMax) ----
-  copy2d: { name: 'copy2d', file: 'block.wgsl', entry: 'copy2d', bindings: ['read', 'rw'], uniforms: u('rows', 'cols', 's_off', 'lds', 'd_off', 'ldd'), workgroupSize: [256] },
+  // ---- block family: block.wgsl (slice, concat, scaleAxis, colAbsMax; the factorizations' block moves) ----
+  block: {
+    name: 'block', file: 'block.wgsl', entry: 'block', bindings: ['read', 'rw'],
+    uniforms: [...u('rows', 'cols', 's_off', 'lds', 'd_off', 'ldd', 'trans', 'uplo'), ['alpha', 'f32'], ['beta', 'f32']], workgroupSize: [256],
+  },
   scale_axis: { name: 'scale_axis', file: 'block.wgsl', entry: 'scale_axis', bindings: ['read', 'read', 'rw'], uniforms: u('rows', 'cols', 'by_rows'), workgroupSize: [256] },
+  scale_axis_inplace: { name: 'scale_axis_inplace', file: 'block.wgsl', entry: 'scale_axis_inplace', bindings: ['read', 'rw'], uniforms: u('rows', 'cols', 'by_rows'), workgroupSize: [256] },
   col_absmax: { name: 'col_absmax', file: 'block.wgsl', entry: 'col_absmax', bindings: ['read', 'rw'], uniforms: u('rows', 'cols', 'chunk_rows', 'tiles_c', 'chunks'), workgroupSize: [16, 16] },
 
   // ---- internal helpers of the factorizations: util.wgsl ----
-  block: {
-    name: 'block', file: 'util.wgsl', entry: 'block', bindings: ['read', 'rw'],
-    uniforms: [...u('rows', 'cols', 's_off', 'lds', 'd_off', 'ldd', 'trans', 'uplo'), ['alpha', 'f32'], ['beta', 'f32']], workgroupSize: [256],
-  },
   add_diag: { name: 'add_diag', file: 'util.wgsl', entry: 'add_diag', bindings: ['rw'], uniforms: [...u('count', 'off', 'ld'), ['alpha', 'f32']], workgroupSize: [256] },
   col_sign: { name: 'col_sign', file: 'util.wgsl', entry: 'col_sign', bindings: ['read', 'rw'], uniforms: u('rows', 'cols'), workgroupSize: [256] },
   row_sign: { name: 'row_sign', file: 'util.wgsl', entry: 'row_sign', bindings: ['read', 'rw'], uniforms: u('rows', 'cols'), workgroupSize: [256] },
-  util_scale: { name: 'scale', file: 'util.wgsl', entry: 'scale', bindings: ['read', 'rw'], uniforms: u('rows', 'cols', 'rows_mode'), workgroupSize: [256] },
   gather_t: { name: 'gather_t', file: 'util.wgsl', entry: 'gather_t', bindings: ['read', 'read', 'read', 'rw'], uniforms: u('rows', 'kcols', 'lds', 'tiles_k'), workgroupSize: [16, 16] },
 
   // ---- cholesky: chol.wgsl ----

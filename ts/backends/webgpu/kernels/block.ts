@@ -9,7 +9,7 @@ import { ceilDiv, store, type GpuEnv } from '../env.js';
 import { grid } from '../program.js';
 import { PROGRAMS as P } from '../programs.js';
 
-const { copy2d: COPY2D, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX } = P;
+const { block: BLOCK, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX } = P;
 
 /**
  * dst[dOff + r ldd + c] = src[sOff + r lds + c] for r < rows, c < cols (offsets in elements). Whole
@@ -21,10 +21,11 @@ export function copy2d(env: GpuEnv, src: GpuStore, sOff: number, lds: number, ds
     env.ctx.copy(src.buffer, 4 * sOff, dst.buffer, 4 * dOff, 4 * rows * cols);
     return;
   }
-  env.ctx.dispatch(COPY2D, {
+  // The general block kernel with alpha 1, beta 0 copies the bits (no arithmetic).
+  env.ctx.dispatch(BLOCK, {
     bindings: [src, dst],
-    uniforms: { rows, cols, s_off: sOff, lds, d_off: dOff, ldd },
-    workgroups: grid(COPY2D, rows * cols),
+    uniforms: { rows, cols, s_off: sOff, lds, d_off: dOff, ldd, trans: 0, uplo: 0, alpha: 1, beta: 0 },
+    workgroups: grid(BLOCK, rows * cols),
   });
 }
 

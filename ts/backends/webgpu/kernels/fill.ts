@@ -6,8 +6,6 @@ import { PROGRAMS as P } from '../programs.js';
 
 const { eye: EYE, full: FULL, random: RANDOM } = P;
 
-
-
 export function eye(env: GpuEnv, rows: number, cols: number): GpuStore {
   const out = env.ctx.zeros(rows * cols * 4);
   const d = Math.min(rows, cols);

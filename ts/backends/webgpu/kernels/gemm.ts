@@ -37,8 +37,6 @@ import { PROGRAMS as P } from '../programs.js';
 
 const { gemm_reduce: REDUCE } = P;
 
-
-
 /** Program names accepted by the `program` override (tests and benchmarks). */
 export type GemmProgram = 'tiled8' | 'tiled' | 'skinny' | 'wide' | 'small' | 'gemv';
 

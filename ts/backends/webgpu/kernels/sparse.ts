@@ -31,7 +31,6 @@ import { PROGRAMS as P } from '../programs.js';
 
 const { spmm_rc: SPMM_RC, spmm_rc4: SPMM_RC4, spmm_long: SPMM_LONG, sddmm_entry: SDDMM_ENTRY, sddmm_entry4: SDDMM_ENTRY4, sddmm_coop: SDDMM_COOP } = P;
 
-
 /** Kernel-choice thresholds. */
 export interface SparseThresholds {
   /** A row is "long" (workgroup kernel) when it has more than max(longMin, longFactor * mean) entries. */

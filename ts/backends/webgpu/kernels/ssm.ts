@@ -15,7 +15,6 @@ const { ssm_vandermonde: VANDERMONDE, fft_pack_pairs: PACK_PAIRS, fft_pack_real:
 /** Points per workgroup-memory block of the local FFT stages (2048 x 8 bytes = 16 KiB, the WebGPU minimum limit). */
 const BLOCK = 2048;
 
-
 /** K[h, l] = Re sum_n w exp(l z) from the f64 table (wRe, wIm, zRe, zIm) per (h, n). */
 export function vandermonde(env: GpuEnv, table: Float64Array, H: number, N: number, L: number): GpuStore {
   const words = new Uint32Array(H * N * 5);

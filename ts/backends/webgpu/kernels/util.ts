@@ -1,6 +1,7 @@
 /**
- * Small dense helpers shared by the factorization kernels (wgsl/util.wgsl): strided block copies and
- * updates, diagonal shifts, svd_flip signs, column / row scaling and the transposing gather. Also the
+ * Small dense helpers shared by the factorization kernels: strided block copies and updates and
+ * in-place column / row scaling (wgsl/block.wgsl), diagonal shifts, svd_flip signs and the transposing
+ * gather (wgsl/util.wgsl). Also the
  * `ref()` adaptor that lets a bare store (a temporary) be passed to `matmul` and friends.
  */
 import type { DenseRef } from '../../../backend.js';
@@ -9,7 +10,7 @@ import { ceilDiv, type GpuEnv } from '../env.js';
 import { grid } from '../program.js';
 import { PROGRAMS as P } from '../programs.js';
 
-const { block: BLOCK, add_diag: ADD_DIAG, col_sign: COL_SIGN, row_sign: ROW_SIGN, util_scale: SCALE, gather_t: GATHER_T } = P;
+const { block: BLOCK, add_diag: ADD_DIAG, col_sign: COL_SIGN, row_sign: ROW_SIGN, scale_axis_inplace: SCALE, gather_t: GATHER_T } = P;
 
 /** A DenseRef view of a store (for temporaries handed to matmul and the other kernels). */
 export function ref(s: GpuStore, rows: number, cols: number): DenseRef {
@@ -32,7 +33,7 @@ export interface BlockArgs {
   beta?: number;
 }
 
-/** dst block = alpha op(src block) + beta dst block (see wgsl/util.wgsl `block`). */
+/** dst block = alpha op(src block) + beta dst block (see wgsl/block.wgsl `block`). */
 export function block(env: GpuEnv, src: GpuStore, dst: GpuStore, a: BlockArgs): void {
   const n = a.rows * a.cols;
   if (n === 0) return;
@@ -91,7 +92,7 @@ export function scaleBy(env: GpuEnv, x: GpuStore, f: GpuStore, rows: number, col
   if (n === 0) return;
   env.ctx.dispatch(SCALE, {
     bindings: [f, x],
-    uniforms: { rows, cols, rows_mode: along === 'rows' ? 1 : 0 },
+    uniforms: { rows, cols, by_rows: along === 'rows' ? 1 : 0 },
     workgroups: grid(SCALE, n),
   });
 }
