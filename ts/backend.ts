@@ -1,4 +1,16 @@
 /**
+ * Adding a primitive (the stem is the engine method's name; files use its snake_case form, see
+ * PRIMITIVES below; test/conformance/primitives.test.ts fails while a piece is missing):
+ *   1. Engine: a public method named after the stem (ts/engine.ts), validating its arguments.
+ *   2. Backend: a method of the same name in the interface below, then in NativeBackend
+ *      (ts/backends/native/index.ts) and WebGPUBackend (ts/backends/webgpu/index.ts).
+ *   3. WebGPU: the shader wgsl/<stem>.wgsl, its descriptors in ts/backends/webgpu/programs.ts (checked
+ *      against the WGSL by test/webgpu/programs.test.ts) and the host side in
+ *      ts/backends/webgpu/kernels/<stem>.ts.
+ *   4. Native: the algorithm in native/<stem>.cc and an addon export named after the stem.
+ *   5. A row in PRIMITIVES (family files are allowed only for the documented families), conformance
+ *      tests in test/conformance/, and the README's API section.
+ *
  * The primitive set every backend implements. The engine validates arguments (shapes, dtypes,
  * ownership) before calling a backend, so backends may assume well-formed input: matrices are
  * non-empty, belong to this backend, and have compatible shapes.
@@ -114,7 +126,7 @@ export interface Backend {
   /**
    * Vandermonde kernel: K[h, l] = Re sum_n w[h, n] exp(l z[h, n]) for l < L, an H x L store. `table`
    * holds (wRe, wIm, zRe, zIm) per (h, n), row-major over (h, n), in f64; z is the per-step log node
-   * (dt Lambda for ZOH), so long L needs an accurate phase l Im(z) (see wgsl/ssm_kernel.wgsl).
+   * (dt Lambda for ZOH), so long L needs an accurate phase l Im(z) (see wgsl/ssm_vandermonde.wgsl).
    */
   ssmVandermonde(table: Float64Array, h: number, n: number, l: number): Promise<Store>;
   /**
@@ -134,9 +146,9 @@ export interface Backend {
    * (seed, stream), N = x.rows * x.cols: the entries random(m, N, 'normal', seed, stream, offset) holds,
    * generated on the fly (A is never stored). offset + m N < 2^53.
    */
-  gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store>;
+  gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store>;
   /** The adjoint: z (N entries, returned as a store of N elements) = A^T r for r with m entries. */
-  gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store>;
+  gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store>;
   /** Element-wise sign: 1 (x > 0), -1 (x < 0), 0 (x = 0, either zero), NaN for NaN. */
   sign(a: DenseRef): Promise<Store>;
 
@@ -165,3 +177,65 @@ export interface Backend {
    */
   segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store>;
 }
+
+/**
+ * One primitive: the Backend method (= the stem, = the engine method where `engine` is omitted), the
+ * engine methods it serves, and the files that implement it. A family file (`family`) holds several
+ * closely related primitives: gemm (matmul, syrk, gemv), ewise, block, reduce, fill/philox, sparse,
+ * householder/qr, cholesky, lu, eigh/jacobi, svd, fft (ssmConv).
+ */
+export interface Primitive {
+  readonly method: keyof Backend;
+  /** Engine methods served; default [method]. */
+  readonly engine?: readonly string[];
+  /** The family file stem, where the primitive is not in a file of its own stem. */
+  readonly family?: string;
+  /** Files under wgsl/. */
+  readonly wgsl: readonly string[];
+  /** Files under ts/backends/webgpu/kernels/. */
+  readonly kernels: readonly string[];
+  /** Files under native/ (checked where filled). */
+  readonly native?: readonly string[];
+}
+
+export const PRIMITIVES: readonly Primitive[] = [
+  { method: 'fill', engine: ['zeros', 'eye'], family: 'fill', wgsl: ['fill.wgsl'], kernels: ['fill.ts'] },
+  { method: 'full', engine: ['full', 'ones'], family: 'fill', wgsl: ['fill.wgsl'], kernels: ['fill.ts'] },
+  { method: 'random', engine: ['rand', 'randn'], family: 'fill', wgsl: ['fill.wgsl', 'philox.wgsl'], kernels: ['fill.ts'] },
+  { method: 'matmul', family: 'gemm', wgsl: ['gemm.wgsl', 'gemm_gemv.wgsl', 'gemm_reduce.wgsl'], kernels: ['gemm.ts'] },
+  { method: 'axpby', engine: ['axpby', 'add', 'sub', 'scale'], family: 'ewise', wgsl: ['ewise.wgsl'], kernels: ['ewise.ts'] },
+  { method: 'hadamard', family: 'ewise', wgsl: ['ewise.wgsl'], kernels: ['ewise.ts'] },
+  { method: 'transpose', family: 'ewise', wgsl: ['transpose.wgsl'], kernels: ['ewise.ts'] },
+  { method: 'sign', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl'], kernels: ['gaussian_apply.ts'] },
+  { method: 'norm', family: 'reduce', wgsl: ['reduce.wgsl', 'ssq.wgsl'], kernels: ['reduce.ts'] },
+  { method: 'colNorms', family: 'reduce', wgsl: ['reduce.wgsl', 'ssq.wgsl'], kernels: ['reduce.ts'] },
+  { method: 'rowNorms', family: 'reduce', wgsl: ['reduce.wgsl', 'ssq.wgsl'], kernels: ['reduce.ts'] },
+  { method: 'slice', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'] },
+  { method: 'concat', engine: ['hstack', 'vstack'], family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'] },
+  { method: 'scaleAxis', engine: ['scaleRows', 'scaleColumns'], family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'] },
+  { method: 'colAbsMax', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'] },
+  { method: 'lu', wgsl: ['lu.wgsl'], kernels: ['lu.ts'] },
+  { method: 'qr', family: 'householder', wgsl: ['householder.wgsl', 'chol.wgsl'], kernels: ['factor.ts', 'qr.ts', 'cholqr.ts', 'householder.ts'] },
+  { method: 'cholesky', family: 'chol', wgsl: ['chol.wgsl'], kernels: ['factor.ts', 'chol.ts'] },
+  { method: 'solveTriangular', wgsl: ['solve_triangular.wgsl'], kernels: ['factor.ts', 'solve_triangular.ts'] },
+  { method: 'lstsq', engine: ['lstsq', 'lstsqInfo'], family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['factor.ts', 'eig.ts', 'jacobi.ts'] },
+  { method: 'eigh', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'] },
+  { method: 'svd', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'] },
+  { method: 'spmm', family: 'sparse', wgsl: ['sparse.wgsl'], kernels: ['sparse.ts'] },
+  { method: 'sddmm', family: 'sparse', wgsl: ['sparse_sddmm.wgsl'], kernels: ['sparse.ts'] },
+  { method: 'ssmVandermonde', wgsl: ['ssm_vandermonde.wgsl'], kernels: ['ssm.ts'] },
+  { method: 'ssmConv', family: 'fft', wgsl: ['fft.wgsl'], kernels: ['ssm.ts'] },
+  { method: 'ssmScan', wgsl: ['ssm_scan.wgsl'], kernels: ['ssm.ts'] },
+  { method: 'gaussianApply', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'], kernels: ['gaussian_apply.ts'] },
+  { method: 'gaussianAdjoint', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'], kernels: ['gaussian_apply.ts'] },
+  { method: 'segmentGram', wgsl: ['segment_gram.wgsl'], kernels: ['segment_gram.ts'] },
+  { method: 'choleskyBatch', family: 'cholesky_batch', wgsl: ['cholesky_batch.wgsl'], kernels: ['cholesky_batch.ts'] },
+  { method: 'choleskySolveBatch', family: 'cholesky_batch', wgsl: ['cholesky_batch.wgsl'], kernels: ['cholesky_batch.ts'] },
+  { method: 'segmentCG', wgsl: ['segment_cg.wgsl'], kernels: ['segment_cg.ts'] },
+];
+
+/** Backend methods that are plumbing (storage, lifetime), not primitives. */
+export const BACKEND_PLUMBING: readonly (keyof Backend)[] = [
+  'info', 'dispose', 'upload', 'download', 'free', 'uploadStructure', 'freeStructure',
+];
+

@@ -712,7 +712,7 @@ export class Engine<D extends DType = DType> {
     const rows = checkDim(fn, 'm', m);
     const { seed, offset } = this._gaussStream(fn, options, rows, X.rows * X.cols);
     this._checkSize(fn, rows, 1);
-    return this._wrap(await this._use(fn, [X], () => this._backend.gaussApply(X, rows, seed, 0, offset)), rows, 1);
+    return this._wrap(await this._use(fn, [X], () => this._backend.gaussianApply(X, rows, seed, 0, offset)), rows, 1);
   }
 
   /**
@@ -725,7 +725,7 @@ export class Engine<D extends DType = DType> {
     const nr = checkDim(fn, 'rows', rows), nc = checkDim(fn, 'cols', cols);
     this._checkSize(fn, nr, nc);
     const { seed, offset } = this._gaussStream(fn, options, r.rows * r.cols, nr * nc);
-    return this._wrap(await this._use(fn, [r], () => this._backend.gaussAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
+    return this._wrap(await this._use(fn, [r], () => this._backend.gaussianAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
   }
 
   /** Element-wise sign: 1, -1, or 0 for a zero entry (a NaN entry stays NaN). */

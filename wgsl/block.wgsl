@@ -1,30 +1,54 @@
-// Block operations on row-major f32 matrices: strided block copy (slice, hstack, vstack), row or
-// column scaling by a vector, and the per-column largest-magnitude entry (partials merged on the host).
+// Block operations on row-major f32 matrices: strided block copy / update (slice, hstack, vstack, and
+// the factorizations' block moves: transposed, one triangle, alpha src + beta dst), row or column
+// scaling by a vector (into a new matrix, or in place), and the per-column largest-magnitude entry
+// (partials merged on the host).
 // Each entry point has its own bindings (same binding numbers, distinct names).
 // Linear index = (wg.x + wg.y * nwg.x) * 256 + local index (the runtime folds large grids into 2-D).
 
-fn lin(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-  return (wg.x + wg.y * nwg.x) * 256u + li;
+//!include "linear.wgsl"
+
+// ---- block: dst[d_off + r * ldd + c] = alpha * op(src)[r][c] + beta * dst[...] ---------------------
+// op(src)[r][c] = src[s_off + r * lds + c], or src[s_off + c * lds + r] when trans = 1.
+// uplo = 1 touches only c <= r of the block, uplo = 2 only c >= r; other entries are left as they are.
+// beta = 0 does not read dst (stale NaN in a recycled buffer cannot leak).
+
+struct BlockParams {
+  rows: u32, cols: u32, s_off: u32, lds: u32, d_off: u32, ldd: u32, trans: u32, uplo: u32,
+  alpha: f32, beta: f32,
 }
 
-// ---- copy2d: dst[d_off + r * ldd + c] = src[s_off + r * lds + c], r < rows, c < cols ------------------
-
-struct CopyParams { rows: u32, cols: u32, s_off: u32, lds: u32, d_off: u32, ldd: u32 }
-
-@group(0) @binding(0) var<uniform> PC: CopyParams;
-@group(0) @binding(1) var<storage, read> c_src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c_dst: array<f32>;
+@group(0) @binding(0) var<uniform> PB: BlockParams;
+@group(0) @binding(1) var<storage, read> b_src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> b_dst: array<f32>;
 
 @compute @workgroup_size(256)
-fn copy2d(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
+fn block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
   let e = lin(wg, nwg, li);
-  if (e >= PC.rows * PC.cols) {
+  if (e >= PB.rows * PB.cols) {
     return;
   }
-  let r = e / PC.cols;
-  let c = e - r * PC.cols;
-  c_dst[PC.d_off + r * PC.ldd + c] = c_src[PC.s_off + r * PC.lds + c];
+  let r = e / PB.cols;
+  let c = e - r * PB.cols;
+  if ((PB.uplo == 1u && c > r) || (PB.uplo == 2u && c < r)) {
+    return;
+  }
+  var v: f32;
+  if (PB.trans != 0u) {
+    v = b_src[PB.s_off + c * PB.lds + r];
+  } else {
+    v = b_src[PB.s_off + r * PB.lds + c];
+  }
+  let d = PB.d_off + r * PB.ldd + c;
+  if (PB.beta == 0.0) {
+    if (PB.alpha == 1.0) {
+      b_dst[d] = v; // a plain copy (slice, concat) moves the bits unchanged
+    } else {
+      b_dst[d] = PB.alpha * v;
+    }
+  } else {
+    b_dst[d] = PB.alpha * v + PB.beta * b_dst[d];
+  }
 }
 
 // ---- scale_axis: out[r][c] = x[r][c] * s[c] (by_rows = 0) or x[r][c] * s[r] (by_rows = 1) --------------
@@ -43,14 +67,30 @@ fn scale_axis(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   if (e >= PS.rows * PS.cols) {
     return;
   }
+  s_out[e] = s_x[e] * s_s[axis_index(e)];
+}
+
+// The entry of s that scales element e: its row (by_rows = 1) or its column.
+fn axis_index(e: u32) -> u32 {
   let r = e / PS.cols;
-  var f: f32;
   if (PS.by_rows != 0u) {
-    f = s_s[r];
-  } else {
-    f = s_s[e - r * PS.cols];
+    return r;
   }
-  s_out[e] = s_x[e] * f;
+  return e - r * PS.cols;
+}
+
+// In place (the factorizations' svd_flip and lstsq scaling): x[r][c] *= s[c] or s[r].
+@group(0) @binding(1) var<storage, read> si_s: array<f32>;
+@group(0) @binding(2) var<storage, read_write> si_x: array<f32>;
+
+@compute @workgroup_size(256)
+fn scale_axis_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) li: u32) {
+  let e = lin(wg, nwg, li);
+  if (e >= PS.rows * PS.cols) {
+    return;
+  }
+  si_x[e] = si_x[e] * si_s[axis_index(e)];
 }
 
 // ---- col_absmax: per (row chunk, column) the row of the largest |x| and that entry ------------------

@@ -8,9 +8,7 @@ struct Params { n: u32, alpha: f32, beta: f32 }
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn lin(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-  return (wg.x + wg.y * nwg.x) * 256u + li;
-}
+//!include "linear.wgsl"
 
 @compute @workgroup_size(256)
 fn axpby(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

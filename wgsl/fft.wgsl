@@ -13,9 +13,7 @@ struct Params { rows: u32, n: u32, L: u32, H: u32, ns: u32, p0: u32, batch: u32,
 
 @group(0) @binding(0) var<uniform> P: Params;
 
-fn lin(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-  return (wg.x + wg.y * nwg.x) * 256u + li;
-}
+//!include "linear.wgsl"
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);

@@ -1,51 +1,9 @@
-// Small dense helpers for the factorization kernels: strided block copy / update, diagonal shift,
-// per-column or per-row sign of the largest-magnitude entry (sklearn svd_flip), column scaling and a
-// transposing gather. Each entry point has its own bindings (same binding numbers, distinct names).
+// Small dense helpers for the factorization kernels: diagonal shift, per-column or per-row sign of the
+// largest-magnitude entry (sklearn svd_flip) and a transposing gather. (The strided block copy / update
+// and the in-place column / row scaling are in block.wgsl.) Each entry point has its own bindings (same binding numbers, distinct names).
 // Linear element index = (wg.x + wg.y * nwg.x) * 256 + local index (the runtime folds large grids).
 
-fn lin(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-  return (wg.x + wg.y * nwg.x) * 256u + li;
-}
-
-// ---- block: dst[d_off + r * ldd + c] = alpha * op(src)[r][c] + beta * dst[...] ---------------------
-// op(src)[r][c] = src[s_off + r * lds + c], or src[s_off + c * lds + r] when trans = 1.
-// uplo = 1 touches only c <= r of the block, uplo = 2 only c >= r; other entries are left as they are.
-// beta = 0 does not read dst (stale NaN in a recycled buffer cannot leak).
-
-struct BlockParams {
-  rows: u32, cols: u32, s_off: u32, lds: u32, d_off: u32, ldd: u32, trans: u32, uplo: u32,
-  alpha: f32, beta: f32,
-}
-
-@group(0) @binding(0) var<uniform> PB: BlockParams;
-@group(0) @binding(1) var<storage, read> b_src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> b_dst: array<f32>;
-
-@compute @workgroup_size(256)
-fn block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) li: u32) {
-  let e = lin(wg, nwg, li);
-  if (e >= PB.rows * PB.cols) {
-    return;
-  }
-  let r = e / PB.cols;
-  let c = e - r * PB.cols;
-  if ((PB.uplo == 1u && c > r) || (PB.uplo == 2u && c < r)) {
-    return;
-  }
-  var v: f32;
-  if (PB.trans != 0u) {
-    v = b_src[PB.s_off + c * PB.lds + r];
-  } else {
-    v = b_src[PB.s_off + r * PB.lds + c];
-  }
-  let d = PB.d_off + r * PB.ldd + c;
-  if (PB.beta == 0.0) {
-    b_dst[d] = PB.alpha * v;
-  } else {
-    b_dst[d] = PB.alpha * v + PB.beta * b_dst[d];
-  }
-}
+//!include "linear.wgsl"
 
 // ---- add_diag: x[off + i * (ld + 1)] += alpha for i < count ----------------------------------------
 
@@ -146,29 +104,6 @@ fn row_sign(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
       sg = -1.0;
     }
     s_out[r] = sg;
-  }
-}
-
-// ---- scale_cols: x[i * cols + k] *= f[k] (rows_mode = 0) or x[i * cols + k] *= f[i] (rows_mode = 1) --
-
-struct ScaleParams { rows: u32, cols: u32, rows_mode: u32 }
-
-@group(0) @binding(0) var<uniform> PC: ScaleParams;
-@group(0) @binding(1) var<storage, read> c_f: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c_x: array<f32>;
-
-@compute @workgroup_size(256)
-fn scale(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) li: u32) {
-  let e = lin(wg, nwg, li);
-  if (e >= PC.rows * PC.cols) {
-    return;
-  }
-  let r = e / PC.cols;
-  if (PC.rows_mode != 0u) {
-    c_x[e] = c_x[e] * c_f[r];
-  } else {
-    c_x[e] = c_x[e] * c_f[e - r * PC.cols];
   }
 }
 

@@ -83,6 +83,28 @@ describeEngines('block primitives', (h) => {
     X.dispose();
   });
 
+  it('slice and hstack move the bits: -0 and subnormals unchanged', async () => {
+    // A strided copy (hstack of a narrower block, a slice of interior columns) runs the block kernel on
+    // WebGPU, not a buffer copy; it must not do arithmetic on the values.
+    const m = 5, n = 7;
+    const special = [-0, 1e-40, -1e-40, 1e-310, -1e-310, 1.5, 0];
+    const data = Array.from({ length: m * n }, (_, e) => special[e % special.length]);
+    const A = h.eng.matrix(data, m, n);
+    const as = await A.toArray();
+    const S = await h.eng.slice(A, { rows: [1, 4], cols: [2, 5] });
+    const H = await h.eng.hstack([S, S]);
+    const [ss, hs] = [await S.toArray(), await H.toArray()];
+    const bad: string[] = [];
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const want = as[(i + 1) * n + j + 2];
+        if (!Object.is(ss[i * 3 + j], want)) bad.push(`slice (${i}, ${j}): ${ss[i * 3 + j]} vs ${want}`);
+        if (!Object.is(hs[i * 6 + j], want) || !Object.is(hs[i * 6 + 3 + j], want)) bad.push(`hstack (${i}, ${j})`);
+      }
+    expect(bad).toEqual([]);
+    disposeAll(A, S, H);
+  });
+
   it('hstack and vstack place blocks exactly', async () => {
     const shapes: [number, number][] = [[1, 1], [3, 2], [257, 5], [2, 130]];
     for (const [m, n] of shapes) {

@@ -329,7 +329,7 @@ export class NativeBackend implements Backend {
   }
 
   // ---- matrix-free Gaussian measurements ----
-  gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
+  gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(x)], async (X) => {
       const out = this.alloc(m);
       await this.addon.gaussApply(X, x.rows * x.cols, m, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
@@ -337,7 +337,7 @@ export class NativeBackend implements Backend {
     });
   }
 
-  gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
+  gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(r)], async (R) => {
       const out = this.alloc(n);
       await this.addon.gaussAdjoint(R, r.rows * r.cols, n, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);

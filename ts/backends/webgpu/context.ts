@@ -12,7 +12,7 @@
  * previous batch.
  */
 import type { DeviceBundle } from './device.js';
-import { cacheKey, packUniforms, type ProgramDesc } from './program.js';
+import { cacheKey, layoutEntries, packUniforms, type ProgramDesc } from './program.js';
 import { loadWgsl } from './wgsl.js';
 
 /** A dense store: a pooled buffer holding `bytes` of data (the buffer may be larger). */
@@ -164,17 +164,7 @@ export class GpuContext {
       module = this.device.createShaderModule({ code: loadWgsl(desc.file), label: desc.file });
       this.modules.set(desc.file, module);
     }
-    const entries: GPUBindGroupLayoutEntry[] = [];
-    if (desc.uniforms.length > 0)
-      entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
-    desc.bindings.forEach((acc, i) =>
-      entries.push({
-        binding: i + 1,
-        visibility: 4,
-        buffer: { type: acc === 'read' ? 'read-only-storage' : 'storage' },
-      }),
-    );
-    const layout = this.device.createBindGroupLayout({ entries, label: desc.name });
+    const layout = this.device.createBindGroupLayout({ entries: layoutEntries(desc), label: desc.name });
     this.device.pushErrorScope('validation');
     const pipeline = this.device.createComputePipeline({
       label: desc.name,

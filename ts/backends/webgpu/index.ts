@@ -21,8 +21,10 @@ import * as sparse from './kernels/sparse.js';
 import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
 import * as ssm from './kernels/ssm.js';
-import * as sensing from './kernels/sensing.js';
-import * as completion from './kernels/completion.js';
+import * as gaussian from './kernels/gaussian_apply.js';
+import * as choleskyBatch from './kernels/cholesky_batch.js';
+import * as segmentCG from './kernels/segment_cg.js';
+import * as segmentGram from './kernels/segment_gram.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -189,27 +191,27 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- matrix-free Gaussian measurements ----
-  async gaussApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
-    return sensing.gaussApply(this.env, x, m, seed, stream, offset);
+  async gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return gaussian.gaussianApply(this.env, x, m, seed, stream, offset);
   }
-  async gaussAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
-    return sensing.gaussAdjoint(this.env, r, n, seed, stream, offset);
+  async gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
+    return gaussian.gaussianAdjoint(this.env, r, n, seed, stream, offset);
   }
   async sign(a: DenseRef): Promise<Store> {
-    return sensing.sign(this.env, a);
+    return gaussian.sign(this.env, a);
   }
 
   // ---- segmented least squares ----
   segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
-    return completion.segmentGram(this.env, s, f, transS, mode, sketch);
+    return segmentGram.segmentGram(this.env, s, f, transS, mode, sketch);
   }
   choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
-    return completion.choleskyBatch(this.env, g, k, ridge, fallback, inverse);
+    return choleskyBatch.choleskyBatch(this.env, g, k, ridge, fallback, inverse);
   }
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {
-    return completion.choleskySolveBatch(this.env, l, h);
+    return choleskyBatch.choleskySolveBatch(this.env, l, h);
   }
   segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
-    return completion.segmentCG(this.env, s, f, x0, p, transS, steps, ridge);
+    return segmentCG.segmentCG(this.env, s, f, x0, p, transS, steps, ridge);
   }
 }

@@ -25,8 +25,26 @@ export interface ProgramDesc {
   readonly bindings: readonly StorageAccess[];
   /** Fields of the uniform struct at binding 0 (4 bytes each, packed in order). */
   readonly uniforms: readonly UniformField[];
+  /**
+   * The entry point's `@workgroup_size` (x[, y[, z]]), as written in the WGSL: a number, or the name of
+   * the `const` / `override` that sets it (its value then comes from `constants` or the WGSL default).
+   */
+  readonly workgroupSize: readonly (number | string)[];
   /** Values of the shader's `override` constants (booleans as 0/1). Part of the cache key. */
   readonly constants?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Workgroups for one invocation per element: ceil(n / threads), threads = the product of the program's
+ * numeric workgroup size (the WGSL literal mirrored in programs.ts), so a dispatch site never repeats it.
+ */
+export function grid(desc: ProgramDesc, n: number): number {
+  let threads = 1;
+  for (const d of desc.workgroupSize) {
+    if (typeof d !== 'number') throw new Error(`internal: grid() needs a literal workgroup size ('${desc.name}' uses ${d})`);
+    threads *= d;
+  }
+  return Math.ceil(n / threads);
 }
 
 /** The same program with (more) override constants set. */
@@ -52,4 +70,19 @@ export function packUniforms(desc: ProgramDesc, values: Record<string, number>, 
       view.setUint32(at, v, true);
     }
   });
+}
+
+/** The bind group layout of a program: the uniform buffer at 0 (when it has uniforms), storage at 1..N. */
+export function layoutEntries(desc: ProgramDesc): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  if (desc.uniforms.length > 0)
+    entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
+  desc.bindings.forEach((acc, i) =>
+    entries.push({
+      binding: i + 1,
+      visibility: 4,
+      buffer: { type: acc === 'read' ? 'read-only-storage' : 'storage' },
+    }),
+  );
+  return entries;
 }

@@ -6,29 +6,10 @@
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const COPY2D: ProgramDesc = {
-  name: 'copy2d',
-  file: 'block.wgsl',
-  entry: 'copy2d',
-  bindings: ['read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['s_off', 'u32'], ['lds', 'u32'], ['d_off', 'u32'], ['ldd', 'u32']],
-};
-const SCALE_AXIS: ProgramDesc = {
-  name: 'scale_axis',
-  file: 'block.wgsl',
-  entry: 'scale_axis',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['by_rows', 'u32']],
-};
-const COL_ABSMAX: ProgramDesc = {
-  name: 'col_absmax',
-  file: 'block.wgsl',
-  entry: 'col_absmax',
-  bindings: ['read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['chunk_rows', 'u32'], ['tiles_c', 'u32'], ['chunks', 'u32']],
-};
+const { block: BLOCK, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX } = P;
 
 /**
  * dst[dOff + r ldd + c] = src[sOff + r lds + c] for r < rows, c < cols (offsets in elements). Whole
@@ -40,10 +21,11 @@ export function copy2d(env: GpuEnv, src: GpuStore, sOff: number, lds: number, ds
     env.ctx.copy(src.buffer, 4 * sOff, dst.buffer, 4 * dOff, 4 * rows * cols);
     return;
   }
-  env.ctx.dispatch(COPY2D, {
+  // The general block kernel with alpha 1, beta 0 copies the bits (no arithmetic).
+  env.ctx.dispatch(BLOCK, {
     bindings: [src, dst],
-    uniforms: { rows, cols, s_off: sOff, lds, d_off: dOff, ldd },
-    workgroups: ceilDiv(rows * cols, 256),
+    uniforms: { rows, cols, s_off: sOff, lds, d_off: dOff, ldd, trans: 0, uplo: 0, alpha: 1, beta: 0 },
+    workgroups: grid(BLOCK, rows * cols),
   });
 }
 
@@ -74,7 +56,7 @@ export function scaleAxis(env: GpuEnv, a: DenseRef, s: Float64Array, axis: 'rows
     env.ctx.dispatch(SCALE_AXIS, {
       bindings: [store(a), f, out],
       uniforms: { rows: a.rows, cols: a.cols, by_rows: axis === 'rows' ? 1 : 0 },
-      workgroups: ceilDiv(n, 256),
+      workgroups: grid(SCALE_AXIS, n),
     });
   } finally {
     env.ctx.release(f);

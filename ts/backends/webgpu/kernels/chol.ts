@@ -10,8 +10,9 @@
  * the end (the only readback).
  */
 import type { GpuStore } from '../context.js';
-import { ceilDiv, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import type { GpuEnv } from '../env.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 import { gemmView } from './blas.js';
 import { addDiag, copyOf, release, triangle } from './util.js';
 
@@ -19,9 +20,7 @@ import { addDiag, copyOf, release, triangle } from './util.js';
 const NB = 32;
 const NB_OUTER = 128;
 
-const base = { file: 'chol.wgsl', bindings: ['rw', 'rw'], uniforms: [['n', 'u32'], ['k0', 'u32'], ['bs', 'u32'], ['r0', 'u32'], ['count', 'u32']] } as const;
-const POTRF: ProgramDesc = { ...base, name: 'chol_potrf', entry: 'potrf' };
-const PANEL: ProgramDesc = { ...base, name: 'chol_panel', entry: 'panel' };
+const { chol_potrf: POTRF, chol_panel: PANEL } = P;
 
 export interface DeviceCholesky {
   /** Lower-triangular n x n factor (upper triangle zero). Garbage when `failedAt` > 0. */
@@ -52,7 +51,7 @@ export function encodeCholesky(env: GpuEnv, a: GpuStore, n: number, shift = 0): 
       const count = n - r0;
       ctx.dispatch(POTRF, { bindings: [w, flag], uniforms: { n, k0, bs, r0, count }, workgroups: 1 });
       if (count === 0) break;
-      ctx.dispatch(PANEL, { bindings: [w, flag], uniforms: { n, k0, bs, r0, count }, workgroups: ceilDiv(count, 64) });
+      ctx.dispatch(PANEL, { bindings: [w, flag], uniforms: { n, k0, bs, r0, count }, workgroups: grid(PANEL, count) });
       if (K0 + W > r0) upd(count, K0 + W - r0, bs, r0, r0, k0);
     }
     // Trailing matrix, lower triangle only, in column strips of NB_OUTER: k = W.

@@ -41,7 +41,7 @@ import { deviceCholesky } from './chol.js';
 import * as fill from './fill.js';
 import { matmul } from './gemm.js';
 import { norm } from './reduce.js';
-import { encodeTrsm } from './trsm.js';
+import { encodeTrsm } from './solve_triangular.js';
 import { addDiag, block, copyOf, ref, release, triangle } from './util.js';
 
 export const KAPPA_CHOLQR2 = 1e3;

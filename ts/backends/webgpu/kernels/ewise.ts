@@ -2,19 +2,10 @@
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const base = { file: 'ewise.wgsl', bindings: ['read', 'read', 'rw'], uniforms: [['n', 'u32'], ['alpha', 'f32'], ['beta', 'f32']] } as const;
-const AXPBY: ProgramDesc = { ...base, name: 'axpby', entry: 'axpby' };
-const SCALE: ProgramDesc = { ...base, name: 'scale', entry: 'scale' };
-const HADAMARD: ProgramDesc = { ...base, name: 'hadamard', entry: 'hadamard' };
-const TRANSPOSE: ProgramDesc = {
-  name: 'transpose',
-  file: 'transpose.wgsl',
-  entry: 'main',
-  bindings: ['read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32']],
-};
+const { axpby: AXPBY, ewise_scale: SCALE, hadamard: HADAMARD, transpose: TRANSPOSE } = P;
 
 export function axpby(env: GpuEnv, alpha: number, a: DenseRef, beta: number, b: DenseRef | null): GpuStore {
   const n = a.rows * a.cols;
@@ -23,7 +14,7 @@ export function axpby(env: GpuEnv, alpha: number, a: DenseRef, beta: number, b: 
   env.ctx.dispatch(b ? AXPBY : SCALE, {
     bindings: [x, b ? store(b) : x, out],
     uniforms: { n, alpha, beta },
-    workgroups: ceilDiv(n, 256),
+    workgroups: grid(b ? AXPBY : SCALE, n),
   });
   return out;
 }
@@ -31,7 +22,7 @@ export function axpby(env: GpuEnv, alpha: number, a: DenseRef, beta: number, b: 
 export function hadamard(env: GpuEnv, a: DenseRef, b: DenseRef): GpuStore {
   const n = a.rows * a.cols;
   const out = env.ctx.alloc(n * 4);
-  env.ctx.dispatch(HADAMARD, { bindings: [store(a), store(b), out], uniforms: { n, alpha: 1, beta: 0 }, workgroups: ceilDiv(n, 256) });
+  env.ctx.dispatch(HADAMARD, { bindings: [store(a), store(b), out], uniforms: { n, alpha: 1, beta: 0 }, workgroups: grid(HADAMARD, n) });
   return out;
 }
 

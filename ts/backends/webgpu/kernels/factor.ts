@@ -13,7 +13,7 @@
  *   rank-deficient A included, with orthonormal Q. Both give R with r_jj >= 0.
  * cholesky: host for n <= HOST_MAX; else blocked right-looking on the device (chol.ts), one 4-byte
  *   readback (the failure flag) at the end.
- * solveTriangular: blocked on the device (trsm.ts), a 4-byte flag read at the end.
+ * solveTriangular: blocked on the device (solve_triangular.ts), a 4-byte flag read at the end.
  * lstsq: m >= n: QR on the device, then
  *   - n <= HOST_MAX: the SVD of the n x n R on the host gives the numerical rank with the exact
  *     native cutoff (sigma_i > max(m, n) u sigma_1). Full rank: X = R^-1 (Q^T B) (GEMM + device
@@ -29,7 +29,7 @@ import { deviceCholesky } from './chol.js';
 import { svdInternal, type SvdOptions } from './eig.js';
 import { matmul } from './gemm.js';
 import { qrFull, type QrInfo, type QrOptions } from './qr.js';
-import { deviceTrsm, encodeTrsm } from './trsm.js';
+import { deviceTrsm, encodeTrsm } from './solve_triangular.js';
 import { block, ref, release, scaleBy, upF32 } from './util.js';
 
 const U32 = 2 ** -24;

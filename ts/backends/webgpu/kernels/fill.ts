@@ -1,39 +1,15 @@
 /** eye, constant fills and the Philox random fills (wgsl/fill.wgsl, wgsl/philox.wgsl). */
 import type { GpuStore } from '../context.js';
 import { ceilDiv, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const EYE: ProgramDesc = {
-  name: 'eye',
-  file: 'fill.wgsl',
-  entry: 'eye',
-  bindings: ['rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32']],
-};
-
-const FULL: ProgramDesc = {
-  name: 'full',
-  file: 'fill.wgsl',
-  entry: 'full',
-  bindings: ['rw'],
-  uniforms: [['n', 'u32'], ['value', 'f32']],
-};
-
-const RANDOM: ProgramDesc = {
-  name: 'random',
-  file: 'fill.wgsl',
-  entry: 'random',
-  bindings: ['rw'],
-  uniforms: [
-    ['n', 'u32'], ['k0', 'u32'], ['k1', 'u32'], ['stream', 'u32'], ['normal', 'u32'],
-    ['b0_lo', 'u32'], ['b0_hi', 'u32'], ['r', 'u32'],
-  ],
-};
+const { eye: EYE, full: FULL, random: RANDOM } = P;
 
 export function eye(env: GpuEnv, rows: number, cols: number): GpuStore {
   const out = env.ctx.zeros(rows * cols * 4);
   const d = Math.min(rows, cols);
-  env.ctx.dispatch(EYE, { bindings: [out], uniforms: { rows, cols }, workgroups: ceilDiv(d, 256) });
+  env.ctx.dispatch(EYE, { bindings: [out], uniforms: { rows, cols }, workgroups: grid(EYE, d) });
   return out;
 }
 
@@ -41,7 +17,7 @@ export function eye(env: GpuEnv, rows: number, cols: number): GpuStore {
 export function full(env: GpuEnv, n: number, value: number): GpuStore {
   if (value === 0) return env.ctx.zeros(n * 4);
   const out = env.ctx.alloc(n * 4);
-  env.ctx.dispatch(FULL, { bindings: [out], uniforms: { n, value }, workgroups: ceilDiv(n, 256) });
+  env.ctx.dispatch(FULL, { bindings: [out], uniforms: { n, value }, workgroups: grid(FULL, n) });
   return out;
 }
 
@@ -59,7 +35,7 @@ export function random(env: GpuEnv, n: number, dist: 'uniform' | 'normal', seed:
       n, k0: seed % 2 ** 32, k1: Math.floor(seed / 2 ** 32), stream, normal: dist === 'normal' ? 1 : 0,
       b0_lo: b0 % 2 ** 32, b0_hi: Math.floor(b0 / 2 ** 32), r,
     },
-    workgroups: ceilDiv(blocks, 256),
+    workgroups: grid(RANDOM, blocks),
   });
   return out;
 }

@@ -32,44 +32,10 @@
 import type { DenseRef } from '../../../backend.js';
 import type { GpuContext, GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import { specialize, type ProgramDesc } from '../program.js';
+import { grid, specialize } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const GEMM: ProgramDesc = {
-  name: 'gemm',
-  file: 'gemm.wgsl',
-  entry: 'tiled8',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [
-    ['m', 'u32'], ['n', 'u32'], ['k', 'u32'],
-    ['lda', 'u32'], ['ldb', 'u32'], ['ldc', 'u32'],
-    ['offA', 'u32'], ['offB', 'u32'], ['offC', 'u32'],
-    ['kChunk', 'u32'], ['zStride', 'u32'],
-    ['tilesN', 'u32'], ['tiles', 'u32'],
-    ['alpha', 'f32'], ['beta', 'f32'],
-  ],
-};
-
-const GEMV: ProgramDesc = {
-  name: 'gemm.gemv',
-  file: 'gemm_gemv.wgsl',
-  entry: 'cols',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [
-    ['rows', 'u32'], ['k', 'u32'],
-    ['rs', 'u32'], ['cs', 'u32'], ['xs', 'u32'], ['ys', 'u32'],
-    ['offM', 'u32'], ['offX', 'u32'], ['offY', 'u32'],
-    ['kChunk', 'u32'], ['zStride', 'u32'],
-    ['alpha', 'f32'], ['beta', 'f32'],
-  ],
-};
-
-const REDUCE: ProgramDesc = {
-  name: 'gemm.splitk-reduce',
-  file: 'gemm_reduce.wgsl',
-  entry: 'reduce',
-  bindings: ['read', 'rw'],
-  uniforms: [['m', 'u32'], ['n', 'u32'], ['ldc', 'u32'], ['offC', 'u32'], ['slices', 'u32'], ['sliceStride', 'u32'], ['alpha', 'f32'], ['beta', 'f32']],
-};
+const { gemm_reduce: REDUCE } = P;
 
 /** Program names accepted by the `program` override (tests and benchmarks). */
 export type GemmProgram = 'tiled8' | 'tiled' | 'skinny' | 'wide' | 'small' | 'gemv';
@@ -337,7 +303,7 @@ export function gemmInto(env: GpuEnv, m: number, n: number, k: number, a: GemmOp
       ctx.dispatch(specialize(REDUCE, { BETA: +(beta !== 0) }), {
         bindings: [part, c.store],
         uniforms: { m, n, ldc: c.ld, offC, slices: plan.slices, sliceStride: m * n, alpha, beta },
-        workgroups: ceilDiv(m * n, 256),
+        workgroups: grid(REDUCE, m * n),
       });
   } finally {
     if (part) ctx.release(part);
@@ -365,7 +331,7 @@ function encodeTiled(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: numbe
   const aInC = a.store.buffer === out.buffer, bInC = b.store.buffer === out.buffer;
   const r = t.entry === 'tiled8' ? 2 : 1;
   const desc = specialize(
-    { ...GEMM, entry: t.entry, name: `gemm.${plan.program}` },
+    { ...(t.entry === 'tiled4' ? P.gemm_tiled4 : P.gemm_tiled8), name: `gemm.${plan.program}` },
     {
       TRANS_A: +!!a.trans, TRANS_B: +!!b.trans,
       FIT: +(m % bm === 0 && n % bn === 0 && k % t.bk === 0 && plan.kChunk % t.bk === 0),
@@ -408,7 +374,7 @@ function encodeGemv(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: number
     ys = 1;
   }
   const perGroup = plan.gemv === 'rowdot' ? 8 : 256;
-  env.ctx.dispatch(specialize({ ...GEMV, entry: plan.gemv! }, { BETA: +(beta !== 0) }), {
+  env.ctx.dispatch(specialize(plan.gemv === 'rowdot' ? P.gemv_rowdot : P.gemv_cols, { BETA: +(beta !== 0) }), {
     bindings: [M.store, X.store, out],
     uniforms: {
       rows, k, rs, cs, xs, ys, offM: M === a ? offA : offB, offX: X === a ? offA : offB, offY: offC,

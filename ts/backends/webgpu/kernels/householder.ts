@@ -14,8 +14,9 @@
  */
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
-import { ceilDiv, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import type { GpuEnv } from '../env.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 import { gemmView, whole } from './blas.js';
 import { transpose } from './ewise.js';
 import * as fill from './fill.js';
@@ -25,34 +26,7 @@ import { ref, release, triangle } from './util.js';
 /** Panel width (the build_t workgroup holds NB x NB). */
 const NB = 32;
 
-const REFLECTOR: ProgramDesc = {
-  name: 'householder_reflector',
-  file: 'householder.wgsl',
-  entry: 'reflector',
-  bindings: ['rw', 'rw', 'rw'],
-  uniforms: [['j', 'u32'], ['m', 'u32']],
-};
-const APPLY: ProgramDesc = {
-  name: 'householder_apply',
-  file: 'householder.wgsl',
-  entry: 'apply',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [['j', 'u32'], ['m', 'u32'], ['v_off', 'u32'], ['k0', 'u32'], ['count', 'u32']],
-};
-const VPANEL: ProgramDesc = {
-  name: 'householder_vpanel',
-  file: 'householder.wgsl',
-  entry: 'vpanel',
-  bindings: ['read', 'rw'],
-  uniforms: [['j0', 'u32'], ['b', 'u32'], ['m', 'u32'], ['c0', 'u32'], ['w', 'u32']],
-};
-const BUILD_T: ProgramDesc = {
-  name: 'householder_build_t',
-  file: 'householder.wgsl',
-  entry: 'build_t',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [['j0', 'u32'], ['b', 'u32']],
-};
+const { householder_reflector: REFLECTOR, householder_apply: APPLY, householder_vpanel: VPANEL, householder_build_t: BUILD_T } = P;
 
 interface Panel {
   j0: number;
@@ -84,7 +58,7 @@ export function householderQR(env: GpuEnv, a: DenseRef): { Q: GpuStore; R: GpuSt
     }
     const w = m - j0;
     const vt = ctx.alloc(b * w * 4);
-    ctx.dispatch(VPANEL, { bindings: [at, vt], uniforms: { j0, b, m, c0: j0, w }, workgroups: ceilDiv(b * w, 256) });
+    ctx.dispatch(VPANEL, { bindings: [at, vt], uniforms: { j0, b, m, c0: j0, w }, workgroups: grid(VPANEL, b * w) });
     const s = matmul(env, ref(vt, b, w), ref(vt, b, w), false, true, 1);
     const t = ctx.alloc(b * b * 4);
     ctx.dispatch(BUILD_T, { bindings: [s, tau, t], uniforms: { j0, b }, workgroups: 1 });

@@ -26,7 +26,8 @@
  */
 import type { GpuStore } from '../context.js';
 import { ceilDiv, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 import * as fill from './fill.js';
 
 export const MAX_SWEEPS = 40;
@@ -45,27 +46,7 @@ async function sweepStats(env: GpuEnv, count: GpuStore, sweep: number): Promise<
   return { rotations: new Uint32Array(b)[0], max: new Float32Array(b)[1] };
 }
 
-const SYM_ROT: ProgramDesc = {
-  name: 'jacobi_sym_rot',
-  file: 'jacobi.wgsl',
-  entry: 'sym_rot',
-  bindings: ['read', 'rw', 'rw'],
-  uniforms: [['n', 'u32'], ['np', 'u32'], ['round', 'u32'], ['slot', 'u32'], ['rtol', 'f32'], ['atol', 'f32'], ['gtol', 'f32'], ['one', 'f32']],
-};
-const SYM_APPLY: ProgramDesc = {
-  name: 'jacobi_sym_apply',
-  file: 'jacobi.wgsl',
-  entry: 'sym_apply',
-  bindings: ['read', 'read', 'rw', 'rw', 'rw'],
-  uniforms: [['n', 'u32'], ['np', 'u32'], ['round', 'u32'], ['slot', 'u32'], ['rtol', 'f32'], ['atol', 'f32'], ['gtol', 'f32'], ['one', 'f32']],
-};
-const SVD_ROUND: ProgramDesc = {
-  name: 'jacobi_svd_round',
-  file: 'jacobi.wgsl',
-  entry: 'svd_round',
-  bindings: ['rw', 'rw', 'rw'],
-  uniforms: [['m', 'u32'], ['n', 'u32'], ['np', 'u32'], ['round', 'u32'], ['slot', 'u32'], ['tol', 'f32'], ['floor', 'f32']],
-};
+const { jacobi_sym_rot: SYM_ROT, jacobi_sym_apply: SYM_APPLY, jacobi_svd_round: SVD_ROUND } = P;
 
 export interface JacobiInfo {
   sweeps: number;
@@ -94,8 +75,8 @@ export async function symJacobi(env: GpuEnv, a: GpuStore, n: number, normA: numb
   for (let sweep = 0; sweep < MAX_SWEEPS && !info.converged; sweep++) {
     for (let round = 0; round < rounds; round++) {
       const u = { n, np, round, slot: sweep, rtol: SYM_RTOL, atol, gtol: U32 / 2, one: 1 };
-      ctx.dispatch(SYM_ROT, { bindings: [cur, rot, count], uniforms: u, workgroups: ceilDiv(np, 64) });
-      ctx.dispatch(SYM_APPLY, { bindings: [cur, rot, other, Vt, vtLo], uniforms: u, workgroups: ceilDiv((np * (np + 1)) / 2 + np * ceilDiv(n, 4), 256) });
+      ctx.dispatch(SYM_ROT, { bindings: [cur, rot, count], uniforms: u, workgroups: grid(SYM_ROT, np) });
+      ctx.dispatch(SYM_APPLY, { bindings: [cur, rot, other, Vt, vtLo], uniforms: u, workgroups: grid(SYM_APPLY, (np * (np + 1)) / 2 + np * ceilDiv(n, 4)) });
       [cur, other] = [other, cur];
     }
     info.sweeps = sweep + 1;

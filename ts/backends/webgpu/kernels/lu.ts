@@ -9,15 +9,11 @@
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import { specialize, type ProgramDesc } from '../program.js';
+import { grid, specialize } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 import { isCpuAdapter } from './gemm.js';
 
-const uniforms = [['m', 'u32'], ['n', 'u32'], ['j', 'u32'], ['chunk', 'u32'], ['groups', 'u32']] as const;
-const SEARCH: ProgramDesc = { name: 'lu_search', file: 'lu.wgsl', entry: 'lu_search', bindings: ['rw', 'read', 'read', 'rw'], uniforms };
-const PICK: ProgramDesc = { name: 'lu_pick', file: 'lu.wgsl', entry: 'lu_pick', bindings: ['read', 'rw', 'rw', 'read'], uniforms };
-const UPDATE: ProgramDesc = { name: 'lu_update', file: 'lu.wgsl', entry: 'lu_update', bindings: ['rw', 'read', 'read'], uniforms };
-const UPPER: ProgramDesc = { name: 'lu_upper', file: 'lu.wgsl', entry: 'lu_upper', bindings: ['read', 'read', 'rw'], uniforms };
-const FINISH: ProgramDesc = { name: 'lu_finish', file: 'lu.wgsl', entry: 'lu_finish', bindings: ['rw', 'read', 'read'], uniforms };
+const { lu_search: SEARCH, lu_pick: PICK, lu_update: UPDATE, lu_upper: UPPER, lu_finish: FINISH } = P;
 
 /** Rows per search workgroup: at least 2048 (8 per invocation), at most 256 workgroups. */
 const SEARCH_ROWS = 2048;
@@ -46,11 +42,11 @@ export function lu(env: GpuEnv, a: DenseRef, opts: LuOptions = {}): { PL: GpuSto
       const u = { m, n, j, chunk, groups };
       ctx.dispatch(SEARCH, { bindings: [W, step, info, part], uniforms: u, workgroups: [groups] });
       ctx.dispatch(PICK, { bindings: [W, step, info, part], uniforms: u, workgroups: [1] });
-      if (j + 1 < n) ctx.dispatch(update, { bindings: [W, step, info], uniforms: u, workgroups: ceilDiv(byRow ? m : m * (n - j - 1), 256) });
+      if (j + 1 < n) ctx.dispatch(update, { bindings: [W, step, info], uniforms: u, workgroups: grid(update, byRow ? m : m * (n - j - 1)) });
     }
     const u = { m, n, j: 0, chunk, groups };
-    ctx.dispatch(UPPER, { bindings: [W, info, U], uniforms: u, workgroups: ceilDiv(n * n, 256) });
-    ctx.dispatch(FINISH, { bindings: [W, step, info], uniforms: u, workgroups: ceilDiv(m, 256) });
+    ctx.dispatch(UPPER, { bindings: [W, info, U], uniforms: u, workgroups: grid(UPPER, n * n) });
+    ctx.dispatch(FINISH, { bindings: [W, step, info], uniforms: u, workgroups: grid(FINISH, m) });
   } catch (e) {
     ctx.release(W);
     ctx.release(U);

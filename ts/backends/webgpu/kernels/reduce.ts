@@ -5,13 +5,10 @@
 import type { DenseRef } from '../../../backend.js';
 import type { NormKind } from '../../../types.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const base = { file: 'reduce.wgsl', bindings: ['read', 'rw'], uniforms: [['rows', 'u32'], ['cols', 'u32'], ['chunk', 'u32']] } as const;
-const TOTAL: ProgramDesc = { ...base, name: 'norm', entry: 'total' };
-const COLS: ProgramDesc = { ...base, name: 'colNorms', entry: 'cols' };
-const ROWS_WIDE: ProgramDesc = { ...base, name: 'rowNorms(wide)', entry: 'rows_wide' };
-const ROWS_NARROW: ProgramDesc = { ...base, name: 'rowNorms(narrow)', entry: 'rows_narrow' };
+const { norm: TOTAL, col_norms: COLS, row_norms_wide: ROWS_WIDE, row_norms_narrow: ROWS_NARROW } = P;
 
 /**
  * Merges (scale, ssq) pairs in f64: returns [scale, ssq]. A negative ssq marks a partial that saw a
@@ -57,7 +54,7 @@ export async function axisNorms(env: GpuEnv, a: DenseRef, axis: 'rows' | 'cols')
     const chunk = ceilDiv(rows, chunks);
     const part = env.ctx.alloc(chunks * cols * 8);
     try {
-      env.ctx.dispatch(COLS, { bindings: [store(a), part], uniforms: { rows, cols, chunk }, workgroups: [ceilDiv(cols, 256), chunks] });
+      env.ctx.dispatch(COLS, { bindings: [store(a), part], uniforms: { rows, cols, chunk }, workgroups: [grid(COLS, cols), chunks] });
       const p = new Float32Array(await env.ctx.read(part.buffer, 0, chunks * cols * 8));
       const out = new Float64Array(cols);
       for (let c = 0; c < cols; c++) {
@@ -72,7 +69,7 @@ export async function axisNorms(env: GpuEnv, a: DenseRef, axis: 'rows' | 'cols')
   const part = env.ctx.alloc(rows * 8);
   try {
     if (cols >= 64) env.ctx.dispatch(ROWS_WIDE, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: rows });
-    else env.ctx.dispatch(ROWS_NARROW, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: ceilDiv(rows, 256) });
+    else env.ctx.dispatch(ROWS_NARROW, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: grid(ROWS_NARROW, rows) });
     const p = new Float32Array(await env.ctx.read(part.buffer, 0, rows * 8));
     const out = new Float64Array(rows);
     for (let r = 0; r < rows; r++) out[r] = p[2 * r + 1] < 0 ? NaN : p[2 * r] * Math.sqrt(p[2 * r + 1]);

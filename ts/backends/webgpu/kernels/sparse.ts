@@ -25,28 +25,11 @@
 import type { DenseRef, SparseRef } from '../../../backend.js';
 import { csrRowOf } from '../../../sparse/csr.js';
 import type { GpuStore } from '../context.js';
-import { ceilDiv, store, type GpuEnv, type GpuStructure } from '../env.js';
-import { specialize, type ProgramDesc } from '../program.js';
+import { store, type GpuEnv, type GpuStructure } from '../env.js';
+import { grid, specialize } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const SPMM_BASE = {
-  file: 'sparse.wgsl',
-  // ptr, idx, vals, perm, B, C, long_rows
-  bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'read'],
-  uniforms: [['rows', 'u32'], ['pw', 'u32'], ['long_len', 'u32'], ['nlong', 'u32']],
-} as const;
-const SPMM_RC: ProgramDesc = { ...SPMM_BASE, name: 'spmm(row,col)', entry: 'spmm_rc' };
-const SPMM_RC4: ProgramDesc = { ...SPMM_BASE, name: 'spmm(row,col4)', entry: 'spmm_rc4' };
-const SPMM_LONG: ProgramDesc = { ...SPMM_BASE, name: 'spmm(long rows)', entry: 'spmm_long' };
-
-const SDDMM_BASE = {
-  file: 'sparse_sddmm.wgsl',
-  // row_of, idx, U, V, out
-  bindings: ['read', 'read', 'read', 'read', 'rw'],
-  uniforms: [['nnz', 'u32'], ['kw', 'u32']],
-} as const;
-const SDDMM_ENTRY: ProgramDesc = { ...SDDMM_BASE, name: 'sddmm(entry)', entry: 'sddmm_entry' };
-const SDDMM_ENTRY4: ProgramDesc = { ...SDDMM_BASE, name: 'sddmm(entry4)', entry: 'sddmm_entry4' };
-const SDDMM_COOP: ProgramDesc = { ...SDDMM_BASE, name: 'sddmm(coop)', entry: 'sddmm_coop' };
+const { spmm_rc: SPMM_RC, spmm_rc4: SPMM_RC4, spmm_long: SPMM_LONG, sddmm_entry: SDDMM_ENTRY, sddmm_entry4: SDDMM_ENTRY4, sddmm_coop: SDDMM_COOP } = P;
 
 /** Kernel-choice thresholds. */
 export interface SparseThresholds {
@@ -144,7 +127,7 @@ export async function spmm(env: GpuEnv, s: SparseRef, b: DenseRef, transS: boole
   env.ctx.dispatch(specialize(vec ? SPMM_RC4 : SPMM_RC, constants), {
     bindings,
     uniforms: { rows, pw, long_len: longLen, nlong: long.count },
-    workgroups: ceilDiv(rows * pw, 256),
+    workgroups: grid(vec ? SPMM_RC4 : SPMM_RC, rows * pw),
   });
   if (long.count > 0) {
     env.ctx.dispatch(specialize(SPMM_LONG, { ...constants, TX: Math.min(nextPow2(p), 32) }), {
@@ -176,14 +159,14 @@ export async function sddmm(env: GpuEnv, s: SparseRef, u: DenseRef, v: DenseRef)
     env.ctx.dispatch(specialize(SDDMM_COOP, { G }), {
       bindings,
       uniforms: { nnz, kw: k },
-      workgroups: ceilDiv(nnz, 256 / G),
+      workgroups: grid(SDDMM_COOP, nnz * G),
     });
   } else {
     const vec = k % 4 === 0;
     env.ctx.dispatch(vec ? SDDMM_ENTRY4 : SDDMM_ENTRY, {
       bindings,
       uniforms: { nnz, kw: vec ? k / 4 : k },
-      workgroups: ceilDiv(nnz, 256),
+      workgroups: grid(vec ? SDDMM_ENTRY4 : SDDMM_ENTRY, nnz),
     });
   }
   return out;

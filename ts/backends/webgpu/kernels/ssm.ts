@@ -1,5 +1,5 @@
 /**
- * State-space model kernels (wgsl/ssm_kernel.wgsl, wgsl/fft.wgsl, wgsl/ssm_scan.wgsl): the Vandermonde
+ * State-space model kernels (wgsl/ssm_vandermonde.wgsl, wgsl/fft.wgsl, wgsl/ssm_scan.wgsl): the Vandermonde
  * kernel with an exact modular phase, the batched FFT convolution (pair packing, radix-2 DIF / DIT FFTs
  * whose short spans run in workgroup memory, channel-wise product in bit-reversed order, unpacking with
  * D u), and the associative-scan recurrence.
@@ -7,39 +7,13 @@
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const VANDERMONDE: ProgramDesc = {
-  name: 'ssm_vandermonde',
-  file: 'ssm_kernel.wgsl',
-  entry: 'vandermonde',
-  bindings: ['read', 'rw'],
-  uniforms: [['H', 'u32'], ['N', 'u32'], ['L', 'u32'], ['tiles_l', 'u32']],
-};
+const { ssm_vandermonde: VANDERMONDE, fft_pack_pairs: PACK_PAIRS, fft_pack_real: PACK_REAL, fft_dif_global: DIF_GLOBAL, fft_dif_local: DIF_LOCAL, fft_dit_global: DIT_GLOBAL, fft_dit_local: DIT_LOCAL, fft_mul_channel: MUL_CHANNEL, fft_unpack_pairs: UNPACK_PAIRS, ssm_scan: SCAN } = P;
 
-const FFT_UNIFORMS = [
-  ['rows', 'u32'], ['n', 'u32'], ['L', 'u32'], ['H', 'u32'], ['ns', 'u32'], ['p0', 'u32'], ['batch', 'u32'],
-  ['has_d', 'u32'], ['blk', 'u32'],
-] as const;
-const fftProgram = (entry: string, bindings: ProgramDesc['bindings']): ProgramDesc => ({ name: `fft_${entry}`, file: 'fft.wgsl', entry, bindings, uniforms: FFT_UNIFORMS });
-const PACK_PAIRS = fftProgram('pack_pairs', ['read', 'rw']);
-const PACK_REAL = fftProgram('pack_real', ['read', 'rw']);
-const DIF_GLOBAL = fftProgram('dif_global', ['rw', 'read']);
-const DIF_LOCAL = fftProgram('dif_local', ['rw', 'read']);
-const DIT_GLOBAL = fftProgram('dit_global', ['rw', 'read']);
-const DIT_LOCAL = fftProgram('dit_local', ['rw', 'read']);
 /** Points per workgroup-memory block of the local FFT stages (2048 x 8 bytes = 16 KiB, the WebGPU minimum limit). */
 const BLOCK = 2048;
-const MUL_CHANNEL = fftProgram('mul_channel', ['rw', 'read']);
-const UNPACK_PAIRS = fftProgram('unpack_pairs', ['read', 'read', 'read', 'rw']);
-
-const SCAN: ProgramDesc = {
-  name: 'ssm_scan',
-  file: 'ssm_scan.wgsl',
-  entry: 'scan',
-  bindings: ['read', 'read', 'rw'],
-  uniforms: [['R', 'u32'], ['H', 'u32'], ['N', 'u32'], ['L', 'u32'], ['chunk', 'u32']],
-};
 
 /** K[h, l] = Re sum_n w exp(l z) from the f64 table (wRe, wIm, zRe, zIm) per (h, n). */
 export function vandermonde(env: GpuEnv, table: Float64Array, H: number, N: number, L: number): GpuStore {
@@ -82,7 +56,7 @@ function fftInPlace(env: GpuEnv, z: GpuStore, tw: GpuStore, rows: number, n: num
   const globalSpans: number[] = [];
   for (let s = n; s > blk; s /= 2) globalSpans.push(s);
   const local = () => env.ctx.dispatch(inverse ? DIT_LOCAL : DIF_LOCAL, { bindings: [z, tw], uniforms: uni(blk), workgroups: rows * (n / blk) });
-  const global = (s: number) => env.ctx.dispatch(inverse ? DIT_GLOBAL : DIF_GLOBAL, { bindings: [z, tw], uniforms: uni(s), workgroups: ceilDiv((rows * n) / 2, 256) });
+  const global = (s: number) => env.ctx.dispatch(inverse ? DIT_GLOBAL : DIF_GLOBAL, { bindings: [z, tw], uniforms: uni(s), workgroups: grid(inverse ? DIT_GLOBAL : DIF_GLOBAL, (rows * n) / 2) });
   if (!inverse) {
     for (const s of globalSpans) global(s);
     local();
@@ -117,17 +91,17 @@ export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | nu
   const z = ctx.alloc(chunkPairs * H * rowBytes);
   const base = { n, L, H, ns: 1, p0: 0, batch, has_d: d ? 1 : 0, blk: Math.min(n, BLOCK) };
   try {
-    ctx.dispatch(PACK_REAL, { bindings: [store(k), kz], uniforms: { ...base, rows: H }, workgroups: ceilDiv(H * n, 256) });
+    ctx.dispatch(PACK_REAL, { bindings: [store(k), kz], uniforms: { ...base, rows: H }, workgroups: grid(PACK_REAL, H * n) });
     fftInPlace(env, kz, tw, H, n, false);
     for (let p0 = 0; p0 < pairs; p0 += chunkPairs) {
       const rows = Math.min(chunkPairs, pairs - p0) * H;
       const uni = { ...base, rows, p0 };
-      ctx.dispatch(PACK_PAIRS, { bindings: [store(u), z], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      ctx.dispatch(PACK_PAIRS, { bindings: [store(u), z], uniforms: uni, workgroups: grid(PACK_PAIRS, rows * n) });
       fftInPlace(env, z, tw, rows, n, false);
       // both spectra are in the same bit-reversed order: the product needs no reordering
-      ctx.dispatch(MUL_CHANNEL, { bindings: [z, kz], uniforms: uni, workgroups: ceilDiv(rows * n, 256) });
+      ctx.dispatch(MUL_CHANNEL, { bindings: [z, kz], uniforms: uni, workgroups: grid(MUL_CHANNEL, rows * n) });
       fftInPlace(env, z, tw, rows, n, true);
-      ctx.dispatch(UNPACK_PAIRS, { bindings: [z, store(u), dBuf, y], uniforms: uni, workgroups: ceilDiv(rows * L, 256) });
+      ctx.dispatch(UNPACK_PAIRS, { bindings: [z, store(u), dBuf, y], uniforms: uni, workgroups: grid(UNPACK_PAIRS, rows * L) });
     }
   } finally {
     for (const s of [tw, dBuf, kz, z]) ctx.release(s);

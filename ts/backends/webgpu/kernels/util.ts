@@ -1,53 +1,16 @@
 /**
- * Small dense helpers shared by the factorization kernels (wgsl/util.wgsl): strided block copies and
- * updates, diagonal shifts, svd_flip signs, column / row scaling and the transposing gather. Also the
+ * Small dense helpers shared by the factorization kernels: strided block copies and updates and
+ * in-place column / row scaling (wgsl/block.wgsl), diagonal shifts, svd_flip signs and the transposing
+ * gather (wgsl/util.wgsl). Also the
  * `ref()` adaptor that lets a bare store (a temporary) be passed to `matmul` and friends.
  */
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const BLOCK: ProgramDesc = {
-  name: 'block',
-  file: 'util.wgsl',
-  entry: 'block',
-  bindings: ['read', 'rw'],
-  uniforms: [
-    ['rows', 'u32'], ['cols', 'u32'], ['s_off', 'u32'], ['lds', 'u32'], ['d_off', 'u32'], ['ldd', 'u32'],
-    ['trans', 'u32'], ['uplo', 'u32'], ['alpha', 'f32'], ['beta', 'f32'],
-  ],
-};
-const ADD_DIAG: ProgramDesc = {
-  name: 'add_diag',
-  file: 'util.wgsl',
-  entry: 'add_diag',
-  bindings: ['rw'],
-  uniforms: [['count', 'u32'], ['off', 'u32'], ['ld', 'u32'], ['alpha', 'f32']],
-};
-const signDesc = (entry: 'col_sign' | 'row_sign'): ProgramDesc => ({
-  name: entry,
-  file: 'util.wgsl',
-  entry,
-  bindings: ['read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32']],
-});
-const COL_SIGN = signDesc('col_sign');
-const ROW_SIGN = signDesc('row_sign');
-const SCALE: ProgramDesc = {
-  name: 'scale',
-  file: 'util.wgsl',
-  entry: 'scale',
-  bindings: ['read', 'rw'],
-  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['rows_mode', 'u32']],
-};
-const GATHER_T: ProgramDesc = {
-  name: 'gather_t',
-  file: 'util.wgsl',
-  entry: 'gather_t',
-  bindings: ['read', 'read', 'read', 'rw'],
-  uniforms: [['rows', 'u32'], ['kcols', 'u32'], ['lds', 'u32'], ['tiles_k', 'u32']],
-};
+const { block: BLOCK, add_diag: ADD_DIAG, col_sign: COL_SIGN, row_sign: ROW_SIGN, scale_axis_inplace: SCALE, gather_t: GATHER_T } = P;
 
 /** A DenseRef view of a store (for temporaries handed to matmul and the other kernels). */
 export function ref(s: GpuStore, rows: number, cols: number): DenseRef {
@@ -70,7 +33,7 @@ export interface BlockArgs {
   beta?: number;
 }
 
-/** dst block = alpha op(src block) + beta dst block (see wgsl/util.wgsl `block`). */
+/** dst block = alpha op(src block) + beta dst block (see wgsl/block.wgsl `block`). */
 export function block(env: GpuEnv, src: GpuStore, dst: GpuStore, a: BlockArgs): void {
   const n = a.rows * a.cols;
   if (n === 0) return;
@@ -88,7 +51,7 @@ export function block(env: GpuEnv, src: GpuStore, dst: GpuStore, a: BlockArgs): 
       alpha: a.alpha ?? 1,
       beta: a.beta ?? 0,
     },
-    workgroups: ceilDiv(n, 256),
+    workgroups: grid(BLOCK, n),
   });
 }
 
@@ -109,7 +72,7 @@ export function triangle(env: GpuEnv, src: GpuStore, n: number, uplo: 'lower' | 
 /** x[off + i (ld + 1)] += alpha for i < count. */
 export function addDiag(env: GpuEnv, x: GpuStore, count: number, ld: number, alpha: number, off = 0): void {
   if (count === 0) return;
-  env.ctx.dispatch(ADD_DIAG, { bindings: [x], uniforms: { count, off, ld, alpha }, workgroups: ceilDiv(count, 256) });
+  env.ctx.dispatch(ADD_DIAG, { bindings: [x], uniforms: { count, off, ld, alpha }, workgroups: grid(ADD_DIAG, count) });
 }
 
 /**
@@ -129,8 +92,8 @@ export function scaleBy(env: GpuEnv, x: GpuStore, f: GpuStore, rows: number, col
   if (n === 0) return;
   env.ctx.dispatch(SCALE, {
     bindings: [f, x],
-    uniforms: { rows, cols, rows_mode: along === 'rows' ? 1 : 0 },
-    workgroups: ceilDiv(n, 256),
+    uniforms: { rows, cols, by_rows: along === 'rows' ? 1 : 0 },
+    workgroups: grid(SCALE, n),
   });
 }
 

@@ -1,17 +1,11 @@
-/** Matrix-free Gaussian measurements and the element-wise sign (wgsl/sensing.wgsl). */
+/** Matrix-free Gaussian measurements and the element-wise sign (wgsl/gaussian_apply.wgsl). */
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
-import type { ProgramDesc } from '../program.js';
+import { grid } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 
-const gaussUniforms = [
-  ['n', 'u32'], ['m', 'u32'], ['k0', 'u32'], ['k1', 'u32'], ['stream', 'u32'],
-  ['b0_lo', 'u32'], ['b0_hi', 'u32'], ['r', 'u32'], ['chunk', 'u32'],
-] as const;
-const APPLY: ProgramDesc = { name: 'gaussApply', file: 'sensing.wgsl', entry: 'apply', bindings: ['read', 'rw'], uniforms: gaussUniforms };
-const ADJ_PART: ProgramDesc = { name: 'gaussAdjoint(partial)', file: 'sensing.wgsl', entry: 'adjoint_partial', bindings: ['read', 'rw'], uniforms: gaussUniforms };
-const ADJ_SUM: ProgramDesc = { name: 'gaussAdjoint(sum)', file: 'sensing.wgsl', entry: 'adjoint_sum', bindings: ['read', 'rw'], uniforms: gaussUniforms };
-const SIGN: ProgramDesc = { name: 'sign', file: 'sensing.wgsl', entry: 'sign_map', bindings: ['read', 'rw'], uniforms: [['n', 'u32']] };
+const { gaussian_apply: APPLY, gaussian_adjoint_partial: ADJ_PART, gaussian_adjoint_sum: ADJ_SUM, sign: SIGN } = P;
 
 function streamUniforms(n: number, m: number, seed: number, stream: number, offset: number, chunk: number): Record<string, number> {
   const b0 = Math.floor(offset / 4);
@@ -22,7 +16,7 @@ function streamUniforms(n: number, m: number, seed: number, stream: number, offs
 }
 
 /** y (m x 1) = A vec(x), A[i, e] = normal stream element offset + i N + e (N = entries of x). */
-export function gaussApply(env: GpuEnv, x: DenseRef, m: number, seed: number, stream: number, offset: number): GpuStore {
+export function gaussianApply(env: GpuEnv, x: DenseRef, m: number, seed: number, stream: number, offset: number): GpuStore {
   const n = x.rows * x.cols;
   const out = env.ctx.alloc(m * 4);
   env.ctx.dispatch(APPLY, { bindings: [store(x), out], uniforms: streamUniforms(n, m, seed, stream, offset, 0), workgroups: m });
@@ -30,7 +24,7 @@ export function gaussApply(env: GpuEnv, x: DenseRef, m: number, seed: number, st
 }
 
 /** z (N entries) = A^T r for r (m entries). Two stages: row chunks of partial sums, then their sum. */
-export function gaussAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: number, stream: number, offset: number): GpuStore {
+export function gaussianAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: number, stream: number, offset: number): GpuStore {
   const m = r.rows * r.cols;
   const out = env.ctx.alloc(n * 4);
   const colGroups = ceilDiv(n, 1024);
@@ -44,7 +38,7 @@ export function gaussAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: number, 
   }
   const part = env.ctx.alloc(used * n * 4);
   env.ctx.dispatch(ADJ_PART, { bindings: [store(r), part], uniforms: streamUniforms(n, m, seed, stream, offset, chunk), workgroups: [colGroups, used] });
-  env.ctx.dispatch(ADJ_SUM, { bindings: [part, out], uniforms: streamUniforms(n, used, seed, stream, offset, chunk), workgroups: ceilDiv(n, 256) });
+  env.ctx.dispatch(ADJ_SUM, { bindings: [part, out], uniforms: streamUniforms(n, used, seed, stream, offset, chunk), workgroups: grid(ADJ_SUM, n) });
   env.ctx.release(part);
   return out;
 }
@@ -53,6 +47,6 @@ export function gaussAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: number, 
 export function sign(env: GpuEnv, a: DenseRef): GpuStore {
   const n = a.rows * a.cols;
   const out = env.ctx.alloc(n * 4);
-  env.ctx.dispatch(SIGN, { bindings: [store(a), out], uniforms: { n }, workgroups: ceilDiv(n, 256) });
+  env.ctx.dispatch(SIGN, { bindings: [store(a), out], uniforms: { n }, workgroups: grid(SIGN, n) });
   return out;
 }

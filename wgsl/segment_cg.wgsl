@@ -1,5 +1,5 @@
 // Preconditioned CG on the per-segment normal equations A_j^T A_j x = A_j^T b_j (A_j = F[idx[t], :],
-// b_j = the segment's stored values; segments as in completion_gram.wgsl), `steps` steps from X0_j.
+// b_j = the segment's stored values; segments as in segment_gram.wgsl), `steps` steps from X0_j.
 // One workgroup of 64 per segment: the segment's entries are processed 64 at a time (one invocation
 // per entry computes a dot product with a k-vector held in workgroup memory, then one invocation per
 // coordinate accumulates the weighted rows), so every output has one writer and nothing is atomic.

@@ -1,5 +1,5 @@
 /**
- * Blocked triangular solve op(T) X = B on the device (wgsl/trsm.wgsl + GEMM).
+ * Blocked triangular solve op(T) X = B on the device (wgsl/solve_triangular.wgsl + GEMM).
  *
  * M = op(T) is lower (forward substitution) for (lower, !trans) and (upper, trans), else upper. Two
  * levels: block rows of NB_OUTER = 128 are solved in NB = 32 steps (the diagonal block by `diag`, one
@@ -9,21 +9,16 @@
  * An exactly zero diagonal entry sets a 4-byte flag.
  */
 import type { GpuStore } from '../context.js';
-import { ceilDiv, type GpuEnv } from '../env.js';
-import { specialize, type ProgramDesc } from '../program.js';
+import type { GpuEnv } from '../env.js';
+import { grid, specialize } from '../program.js';
+import { PROGRAMS as P } from '../programs.js';
 import { gemmView } from './blas.js';
 import { copyOf, release } from './util.js';
 
 const NB = 32;
 const NB_OUTER = 128;
 
-const DIAG: ProgramDesc = {
-  name: 'trsm_diag',
-  file: 'trsm.wgsl',
-  entry: 'diag',
-  bindings: ['read', 'rw', 'rw'],
-  uniforms: [['n', 'u32'], ['nrhs', 'u32'], ['r0', 'u32'], ['bs', 'u32']],
-};
+const { solve_triangular_diag: DIAG } = P;
 
 /**
  * Encodes X = op(T)^-1 B for the n x n store `t` and the n x nrhs store `b` (not modified). Returns
@@ -51,7 +46,7 @@ export function encodeTrsm(
     gemmView(env, rows, nrhs, k, mBlk, trans, xv(c), false, -1, xv(r), 1);
   };
   const diagAt = (r0: number, bs: number): void =>
-    ctx.dispatch(diag, { bindings: [t, X, flag], uniforms: { n, nrhs, r0, bs }, workgroups: ceilDiv(nrhs, 64) });
+    ctx.dispatch(diag, { bindings: [t, X, flag], uniforms: { n, nrhs, r0, bs }, workgroups: grid(diag, nrhs) });
   const outer: number[] = [];
   for (let R0 = 0; R0 < n; R0 += NB_OUTER) outer.push(R0);
   if (forward) {
