@@ -81,7 +81,7 @@ inline bool isOutput(const char* fn, const char* name) {
   static const char* const kOut[] = {"out", "dst", "index", "value", "status", "X", "values", "V", "U", "S", "Q", "R",
                                      "C", "PL", "y", "L", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
   const std::string f(fn), n(name);
-  if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "cholSolveBatch" && n == "L")) return false;
+  if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "choleskySolveBatch" && n == "L")) return false;
   for (const char* o : kOut)
     if (n == o) return true;
   return false;
@@ -304,10 +304,10 @@ auto withDtype(DType d, F&& f) {
 }
 
 // Registration hooks, one per family file.
-void RegisterCore(Napi::Env env, Napi::Object exports);      // info, threads, elementwise, reductions, transpose
+void RegisterCore(Napi::Env env, Napi::Object exports);      // info, threads, elementwise (incl. sign), reductions, transpose
 void RegisterRng(Napi::Env env, Napi::Object exports);       // philox streams
 void RegisterGemm(Napi::Env env, Napi::Object exports);      // gemm
-void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, trsm, lstsq
+void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, solveTriangular, lstsq
 void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd
 void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
@@ -315,7 +315,7 @@ void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, sc
 void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
 void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral, eigGeneralComplex (non-symmetric, f64)
 void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
-void RegisterSensing(Napi::Env env, Napi::Object exports);   // gaussApply, gaussAdjoint, sign
-void RegisterCompletion(Napi::Env env, Napi::Object exports); // segGram, cholBatch, cholSolveBatch, segCg
+void RegisterGaussianApply(Napi::Env env, Napi::Object exports); // gaussianApply, gaussianAdjoint
+void RegisterCompletion(Napi::Env env, Napi::Object exports); // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
 
 }  // namespace lr

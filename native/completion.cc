@@ -4,7 +4,7 @@
 // idx = rowIdx, values through perm). For segment j with entries t in [ptr[j], ptr[j + 1]) the design
 // matrix is A_j = F[idx[t], :] (F is cols x k) and the right-hand side b_j = vals(t).
 //
-//   segGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, out, threads)
+//   segmentGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, out, threads)
 //     out of length segs*k*k: out (segs x k*k, full symmetric) = A_j^T A_j, or (order given) (S_j A_j)^T (S_j A_j)
 //     for a CountSketch S_j with s_j = min(len_j, sketchRows) balanced buckets: order[ptr[j] + t] encodes
 //     the t-th entry of a random permutation of the segment as its position (sign +1) or as
@@ -12,16 +12,16 @@
 //     the permuted entries b, b + s_j, b + 2 s_j, ... with their signs.
 //     out of length segs*k (order must be null): out (segs x k) = diag(A_j^T A_j) (for k = 1 the two
 //     coincide).
-//   cholBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
+//   choleskyBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
 //     Lower Cholesky factor of G_j + lambda_j I with lambda_j = ridge[j] trace(G_j) / k (ridge: a
 //     Float64Array of length segs, or null for 0; negative entries count as 0). When the factorization breaks down (a pivot below
 //     k u trace, or non-finite) it is retried with lambda = max(lambda_j, fallback trace / k) when
 //     fallback > 0: status 1.
 //     When that fails too (or trace is 0 / non-finite) L_j = 0: status 2. Otherwise status 0.
-//     inverse: L_j is replaced by L_j^{-1} (lower), the form segCg applies as a preconditioner.
-//   cholSolveBatch(L, segs, k, H, X, threads)
+//     inverse: L_j is replaced by L_j^{-1} (lower), the form segmentCG applies as a preconditioner.
+//   choleskySolveBatch(L, segs, k, H, X, threads)
 //     X_j = (L_j L_j^T)^{-1} h_j (forward + back substitution); X_j = 0 where L_j[0, 0] == 0.
-//   segCg(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, ridge | null, threads)
+//   segmentCG(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, ridge | null, threads)
 //     `steps` steps of preconditioned CG on (A_j^T A_j + lambda_j I) x = A_j^T b_j from x = X0_j, per
 //     segment; lambda_j = ridge[j] trace(A_j^T A_j) / k (ridge: segs values of X's dtype; <= 0 or null:
 //     no ridge; a diagonal preconditioner is shifted by lambda_j too).
@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "common.h"
+#include "csr.h"
 #include "isa.h"
 #include "threadpool.h"
 
@@ -47,21 +48,6 @@ namespace {
 
 [[noreturn]] void changed(const char* fn) {
   throwRange(std::string(fn) + ": the index arrays changed while the call was running");
-}
-
-int64_t checkSegments(const Args& A, const IntArray& ptr, const IntArray& idx, int64_t segs, int64_t cols) {
-  A.needLength(ptr, static_cast<uint64_t>(segs) + 1, "ptr");
-  const int32_t* p = ptr.data;
-  if (p[0] != 0) jsRangeError(A.env(), A.where("ptr") + ": ptr[0] must be 0, got " + std::to_string(p[0]));
-  for (int64_t r = 0; r < segs; ++r)
-    if (p[r + 1] < p[r]) jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing at " + std::to_string(r + 1));
-  const int64_t nnz = p[segs];
-  A.needLength(idx, static_cast<uint64_t>(nnz), "idx");
-  for (int64_t q = 0; q < nnz; ++q)
-    if (idx.data[q] < 0 || idx.data[q] >= cols)
-      jsRangeError(A.env(), A.where("idx") + ": idx[" + std::to_string(q) + "] = " + std::to_string(idx.data[q]) +
-                                " is out of range [0, " + std::to_string(cols) + ")");
-  return nnz;
 }
 
 void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* name, bool signedPos) {
@@ -147,7 +133,7 @@ const SegKernels<T>& segKernels() {
   return s;
 }
 
-// ---- segGram -------------------------------------------------------------------------------------
+// ---- segmentGram -------------------------------------------------------------------------------------
 
 struct SegGramJob : Job {
   IntArray ptr, idx, order;
@@ -165,14 +151,14 @@ struct SegGramJob : Job {
       parallelFor(threads, segs, [&](int64_t j, int tid) {
         if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
       });
-      if (!ok.load()) changed("segGram");
+      if (!ok.load()) changed("segmentGram");
       return 0;
     });
   }
 };
 
 Napi::Value SegGram(const Napi::CallbackInfo& info) {
-  const char* fn = "segGram";
+  const char* fn = "segmentGram";
   Args a(info, fn, 10);
   auto job = std::make_unique<SegGramJob>();
   SegGramJob& j = *job;
@@ -189,7 +175,7 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
   j.threads = a.threads(9);
   a.sameDtype(j.out, j.F, "out", "F");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
-  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
+  j.nnz = checkCsr(a, j.ptr, j.idx, j.segs, j.cols);
   const uint64_t full = static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k);
   j.diag = j.k != 1 && j.out.length == static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k);
   if (!j.diag) a.needLength(j.out, full, "out");
@@ -209,7 +195,7 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-// ---- cholBatch ------------------------------------------------------------------------------------
+// ---- choleskyBatch ------------------------------------------------------------------------------------
 
 struct CholBatchJob : Job {
   FloatArray G, L, status;
@@ -284,7 +270,7 @@ struct CholBatchJob : Job {
 };
 
 Napi::Value CholBatch(const Napi::CallbackInfo& info) {
-  const char* fn = "cholBatch";
+  const char* fn = "choleskyBatch";
   Args a(info, fn, 9);
   auto job = std::make_unique<CholBatchJob>();
   CholBatchJob& j = *job;
@@ -327,7 +313,7 @@ Napi::Value CholBatch(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-// ---- cholSolveBatch -------------------------------------------------------------------------------
+// ---- choleskySolveBatch -------------------------------------------------------------------------------
 
 struct CholSolveBatchJob : Job {
   FloatArray L, H, X;
@@ -366,7 +352,7 @@ struct CholSolveBatchJob : Job {
 };
 
 Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
-  const char* fn = "cholSolveBatch";
+  const char* fn = "choleskySolveBatch";
   Args a(info, fn, 6);
   auto job = std::make_unique<CholSolveBatchJob>();
   CholSolveBatchJob& j = *job;
@@ -391,7 +377,7 @@ Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-// ---- segCg -----------------------------------------------------------------------------------------
+// ---- segmentCG -----------------------------------------------------------------------------------------
 
 struct SegCgJob : Job {
   IntArray ptr, idx, perm;
@@ -411,14 +397,14 @@ struct SegCgJob : Job {
       parallelFor(threads, segs, [&](int64_t j, int tid) {
         if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
       });
-      if (!ok.load()) changed("segCg");
+      if (!ok.load()) changed("segmentCG");
       return 0;
     });
   }
 };
 
 Napi::Value SegCg(const Napi::CallbackInfo& info) {
-  const char* fn = "segCg";
+  const char* fn = "segmentCG";
   Args a(info, fn, 15);
   auto job = std::make_unique<SegCgJob>();
   SegCgJob& j = *job;
@@ -442,7 +428,7 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
   for (const FloatArray* f : {&j.vals, &j.F, &j.X0, &j.P}) a.sameDtype(j.X, *f, "X", "inputs");
-  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
+  j.nnz = checkCsr(a, j.ptr, j.idx, j.segs, j.cols);
   if (j.hasPerm) checkIndexRange(a, j.perm, j.nnz, "perm", false);
   a.needLength(j.vals, static_cast<uint64_t>(j.nnz), "vals");
   a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
@@ -475,10 +461,10 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterCompletion(Napi::Env env, Napi::Object exports) {
-  exports.Set("segGram", Napi::Function::New(env, SegGram, "segGram"));
-  exports.Set("cholBatch", Napi::Function::New(env, CholBatch, "cholBatch"));
-  exports.Set("cholSolveBatch", Napi::Function::New(env, CholSolveBatch, "cholSolveBatch"));
-  exports.Set("segCg", Napi::Function::New(env, SegCg, "segCg"));
+  exports.Set("segmentGram", Napi::Function::New(env, SegGram, "segmentGram"));
+  exports.Set("choleskyBatch", Napi::Function::New(env, CholBatch, "choleskyBatch"));
+  exports.Set("choleskySolveBatch", Napi::Function::New(env, CholSolveBatch, "choleskySolveBatch"));
+  exports.Set("segmentCG", Napi::Function::New(env, SegCg, "segmentCG"));
 }
 
 }  // namespace lr

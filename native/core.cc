@@ -322,6 +322,39 @@ Napi::Value AxisNorms(const Napi::CallbackInfo& info, bool cols) {
   return Submit(info.Env(), std::move(job));
 }
 
+// sign(out, x, threads): out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN).
+struct SignJob : Job {
+  FloatArray out, x;
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      T* o = out.ptr<T>();
+      const T* xp = x.ptr<T>();
+      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          T v = xp[i];
+          o[i] = v > T(0) ? T(1) : (v < T(0) ? T(-1) : (v == T(0) ? T(0) : v));
+        }
+      });
+      return 0;
+    });
+  }
+};
+
+Napi::Value Sign(const Napi::CallbackInfo& info) {
+  Args a(info, "sign", 3);
+  auto job = std::make_unique<SignJob>();
+  job->out = a.floats(0, "out");
+  job->x = a.floats(1, "x");
+  job->threads = a.threads(2);
+  a.sameDtype(job->out, job->x, "out", "x");
+  a.needLength(job->x, job->out.length, "x");
+  job->cost = kPerElement * job->out.length;
+  job->keep(job->out);
+  job->keep(job->x);
+  return Submit(info.Env(), std::move(job));
+}
+
 }  // namespace
 
 void RegisterCore(Napi::Env env, Napi::Object exports) {
@@ -332,6 +365,7 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("norm", Napi::Function::New(env, Norm, "norm"));
   exports.Set("colNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, true); }, "colNorms"));
   exports.Set("rowNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, false); }, "rowNorms"));
+  exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
 }
 
 }  // namespace lr

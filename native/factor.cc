@@ -1,5 +1,5 @@
-// Factorizations: qr, cholesky, trsm, lstsq (bindings; the algorithms live in qr.cc, chol.cc and
-// lstsq.cc). Every argument is validated here, on the JS thread, before a job exists.
+// Factorizations: qr, cholesky, solveTriangular, lstsq (bindings; the algorithms live in qr.cc, chol.cc,
+// solve_triangular.cc and lstsq.cc). Every argument is validated here, on the JS thread, before a job exists.
 #include "common.h"
 #include "lapack.h"
 
@@ -66,7 +66,9 @@ struct CholJob : Job {
         std::memcpy(l + i * n, src + i * n, sizeof(T) * static_cast<size_t>(i + 1));
         std::fill(l + i * n + i + 1, l + (i + 1) * n, T(0));
       }
-      la::potrf<T>(n, l, n, threads);
+      if (idx bad = la::potrf<T>(n, l, n, threads))
+        throwRange("cholesky: the matrix is not positive definite (the leading minor of order " + std::to_string(bad) +
+                   " is not positive)");
       return 0;
     });
   }
@@ -91,7 +93,7 @@ Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-struct TrsmJob : Job {
+struct SolveTriangularJob : Job {
   FloatArray Tm, B, X;
   idx n = 0, nrhs = 0;
   bool lower = true, trans = false;
@@ -101,7 +103,7 @@ struct TrsmJob : Job {
       const T* t = Tm.ptr<T>();
       for (idx i = 0; i < n; ++i)
         if (t[i * n + i] == T(0))
-          throwRange("trsm: T is singular (diagonal entry " + std::to_string(i) + " is exactly zero)");
+          throwRange("solveTriangular: T is singular (diagonal entry " + std::to_string(i) + " is exactly zero)");
       T* x = X.ptr<T>();
       if (n * nrhs > 0) std::memcpy(x, B.ptr<T>(), sizeof(T) * static_cast<size_t>(n * nrhs));
       la::trsmLeft<T>(lower, trans, n, nrhs, t, n, x, nrhs, threads);
@@ -110,10 +112,10 @@ struct TrsmJob : Job {
   }
 };
 
-// trsm(T, n, B, nrhs, lower, trans, X, threads): op(T) X = B.
-Napi::Value Trsm(const Napi::CallbackInfo& info) {
-  Args a(info, "trsm", 8);
-  auto job = std::make_unique<TrsmJob>();
+// solveTriangular(T, n, B, nrhs, lower, trans, X, threads): op(T) X = B.
+Napi::Value SolveTriangular(const Napi::CallbackInfo& info) {
+  Args a(info, "solveTriangular", 8);
+  auto job = std::make_unique<SolveTriangularJob>();
   job->Tm = a.floats(0, "T");
   job->n = a.dim(1, "n");
   job->B = a.floats(2, "B");
@@ -187,7 +189,7 @@ Napi::Value Lstsq(const Napi::CallbackInfo& info) {
 void RegisterFactor(Napi::Env env, Napi::Object exports) {
   exports.Set("qr", Napi::Function::New(env, Qr, "qr"));
   exports.Set("cholesky", Napi::Function::New(env, Cholesky, "cholesky"));
-  exports.Set("trsm", Napi::Function::New(env, Trsm, "trsm"));
+  exports.Set("solveTriangular", Napi::Function::New(env, SolveTriangular, "solveTriangular"));
   exports.Set("lstsq", Napi::Function::New(env, Lstsq, "lstsq"));
 }
 

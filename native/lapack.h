@@ -369,13 +369,14 @@ void geqrf(idx m, idx n, T* A, idx lda, T* R, idx ldr, QRFactors<T>& f, int thre
 
 // ---- Cholesky and triangular solves (row-major) ----------------------------------------------------
 
-// In-place lower Cholesky of the row-major L (n x n, ld): reads the lower triangle, writes L there and
-// zeros above. Throws lr::Error(Range) naming the first leading minor that is not positive.
+// In-place lower Cholesky of the row-major L (n x n, ld; chol.cc): reads the lower triangle, writes L
+// there and zeros above. Returns 0, or the order (1-based) of the first leading minor that is not
+// positive (LAPACK's info; L is then partly overwritten, the upper triangle untouched).
 template <class T>
-void potrf(idx n, T* L, idx ld, int threads);
+idx potrf(idx n, T* L, idx ld, int threads);
 
-// Solves op(Tm) X = B in place (X holds B on entry), Tm row-major n x n triangular (only the `lower`
-// or upper triangle is read), X row-major n x nrhs. No singularity check (callers check).
+// Solves op(Tm) X = B in place (X holds B on entry; solve_triangular.cc), Tm row-major n x n triangular
+// (only the `lower` or upper triangle is read), X row-major n x nrhs. No singularity check (callers check).
 template <class T>
 void trsmLeft(bool lower, bool trans, idx n, idx nrhs, const T* Tm, idx ldt, T* X, idx ldx, int threads);
 
