@@ -15,8 +15,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterSparse(env, exports);
   lr::RegisterPeak(env, exports);
   lr::RegisterBlock(env, exports);
-  lr::RegisterLu(env, exports);
-  lr::RegisterEigGeneral(env, exports);
   lr::RegisterSsm(env, exports);
   lr::RegisterGaussianApply(env, exports);
   lr::RegisterCompletion(env, exports);

@@ -162,16 +162,16 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
   Args a(info, fn, 10);
   auto job = std::make_unique<SegGramJob>();
   SegGramJob& j = *job;
-  j.ptr = a.ints(0, "ptr");
-  j.idx = a.ints(1, "idx");
+  j.ptr = a.ints(0, "ptr", *job);
+  j.idx = a.ints(1, "idx", *job);
   j.segs = a.dim(2, "segs");
   j.cols = a.dim(3, "cols");
-  j.F = a.floats(4, "F");
+  j.F = a.floats(4, "F", *job);
   j.k = a.dim(5, "k");
   j.hasOrder = !info[6].IsNull();
-  if (j.hasOrder) j.order = a.ints(6, "order");
+  if (j.hasOrder) j.order = a.ints(6, "order", *job);
   j.sketchRows = a.dim(7, "sketchRows");
-  j.out = a.floats(8, "out");
+  j.out = a.floats(8, "out", *job);
   j.threads = a.threads(9);
   a.sameDtype(j.out, j.F, "out", "F");
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
@@ -187,11 +187,6 @@ Napi::Value SegGram(const Napi::CallbackInfo& info) {
   a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
   a.noAlias(j.out, j.F, "out", "F");
   j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
-  job->keep(j.ptr);
-  job->keep(j.idx);
-  if (j.hasOrder) job->keep(j.order);
-  job->keep(j.F);
-  job->keep(j.out);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -274,12 +269,12 @@ Napi::Value CholBatch(const Napi::CallbackInfo& info) {
   Args a(info, fn, 9);
   auto job = std::make_unique<CholBatchJob>();
   CholBatchJob& j = *job;
-  j.G = a.floats(0, "G");
+  j.G = a.floats(0, "G", *job);
   j.segs = a.dim(1, "segs");
   j.k = a.dim(2, "k");
   j.hasRidge = !info[3].IsNull();
   if (j.hasRidge) {
-    j.ridge = a.floats(3, "ridge");
+    j.ridge = a.floats(3, "ridge", *job);
     a.needDtype(j.ridge, DType::F64, "ridge");
     a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
     const double* r = j.ridge.ptr<double>();
@@ -288,8 +283,8 @@ Napi::Value CholBatch(const Napi::CallbackInfo& info) {
   }
   j.fallback = a.finite(4, "fallback");
   j.inverse = a.boolean(5, "inverse");
-  j.L = a.floats(6, "L");
-  j.status = a.floats(7, "status");
+  j.L = a.floats(6, "L", *job);
+  j.status = a.floats(7, "status", *job);
   j.threads = a.threads(8);
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   a.sameDtype(j.L, j.G, "L", "G");
@@ -306,10 +301,6 @@ Napi::Value CholBatch(const Napi::CallbackInfo& info) {
     a.noAlias(j.status, j.ridge, "status", "ridge");
   }
   j.cost = kFactorWeight * static_cast<double>(j.segs) * static_cast<double>(j.k) * static_cast<double>(kk) * (j.inverse ? 1.0 : 0.34);
-  job->keep(j.G);
-  if (j.hasRidge) job->keep(j.ridge);
-  job->keep(j.L);
-  job->keep(j.status);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -356,11 +347,11 @@ Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
   Args a(info, fn, 6);
   auto job = std::make_unique<CholSolveBatchJob>();
   CholSolveBatchJob& j = *job;
-  j.L = a.floats(0, "L");
+  j.L = a.floats(0, "L", *job);
   j.segs = a.dim(1, "segs");
   j.k = a.dim(2, "k");
-  j.H = a.floats(3, "H");
-  j.X = a.floats(4, "X");
+  j.H = a.floats(3, "H", *job);
+  j.X = a.floats(4, "X", *job);
   j.threads = a.threads(5);
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   a.sameDtype(j.X, j.L, "X", "L");
@@ -371,9 +362,6 @@ Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
   a.noAlias(j.X, j.L, "X", "L");
   a.noAlias(j.X, j.H, "X", "H");
   j.cost = static_cast<double>(j.segs) * 2.0 * static_cast<double>(j.k) * static_cast<double>(j.k);
-  job->keep(j.L);
-  job->keep(j.H);
-  job->keep(j.X);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -408,22 +396,22 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   Args a(info, fn, 15);
   auto job = std::make_unique<SegCgJob>();
   SegCgJob& j = *job;
-  j.ptr = a.ints(0, "ptr");
-  j.idx = a.ints(1, "idx");
-  j.vals = a.floats(2, "vals");
+  j.ptr = a.ints(0, "ptr", *job);
+  j.idx = a.ints(1, "idx", *job);
+  j.vals = a.floats(2, "vals", *job);
   j.hasPerm = !info[3].IsNull();
-  if (j.hasPerm) j.perm = a.ints(3, "perm");
+  if (j.hasPerm) j.perm = a.ints(3, "perm", *job);
   j.segs = a.dim(4, "segs");
   j.cols = a.dim(5, "cols");
-  j.F = a.floats(6, "F");
+  j.F = a.floats(6, "F", *job);
   j.k = a.dim(7, "k");
-  j.X0 = a.floats(8, "X0");
-  j.P = a.floats(9, "P");
+  j.X0 = a.floats(8, "X0", *job);
+  j.P = a.floats(9, "P", *job);
   j.pw = a.dim(10, "pw");
   j.steps = a.dim(11, "steps");
-  j.X = a.floats(12, "X");
+  j.X = a.floats(12, "X", *job);
   j.hasRidge = !info[13].IsNull();
-  if (j.hasRidge) j.ridge = a.floats(13, "ridge");
+  if (j.hasRidge) j.ridge = a.floats(13, "ridge", *job);
   j.threads = a.threads(14);
   if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
   if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
@@ -446,15 +434,6 @@ Napi::Value SegCg(const Napi::CallbackInfo& info) {
   }
   j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * static_cast<double>(j.steps + 1) +
            static_cast<double>(j.segs) * static_cast<double>(j.pw) * 2.0 * static_cast<double>(j.steps);
-  job->keep(j.ptr);
-  job->keep(j.idx);
-  if (j.hasPerm) job->keep(j.perm);
-  job->keep(j.vals);
-  job->keep(j.F);
-  job->keep(j.X0);
-  job->keep(j.P);
-  job->keep(j.X);
-  if (j.hasRidge) job->keep(j.ridge);
   return Submit(info.Env(), std::move(job));
 }
 

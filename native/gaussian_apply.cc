@@ -112,10 +112,10 @@ Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
   Args a(info, fn, 10);
   auto job = std::make_unique<GaussJob>();
   job->adjoint = adjoint;
-  job->in = a.floats(0, adjoint ? "r" : "x");
+  job->in = a.floats(0, adjoint ? "r" : "x", *job);
   int64_t d1 = a.dim(1, adjoint ? "m" : "N");
   int64_t d2 = a.dim(2, adjoint ? "N" : "m");
-  job->out = a.floats(3, "out");
+  job->out = a.floats(3, "out", *job);
   job->m = adjoint ? d1 : d2;
   job->n = adjoint ? d2 : d1;
   a.sameDtype(job->out, job->in, "out", adjoint ? "r" : "x");
@@ -129,8 +129,6 @@ Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
   job->offset = (static_cast<uint64_t>(hi) << 32) | lo;
   job->threads = a.threads(9);
   job->cost = static_cast<double>(job->m) * static_cast<double>(job->n) * 12.0 * kPerElement;
-  job->keep(job->in);
-  job->keep(job->out);
   return Submit(info.Env(), std::move(job));
 }
 

@@ -398,6 +398,11 @@ void stedc(idx n, T* d, T* e, T* Z, idx ldz, int threads);
 template <class T>
 void bdsdc(idx n, T* d, T* e, T* U, idx ldu, T* V, idx ldv, int threads);
 
+// LU with partial pivoting of the row-major A (m x n, m >= n) in scipy's permute_l form A = PL U
+// (lu.cc): PL row-major m x n, U row-major n x n upper triangular.
+template <class T>
+void getrfPermuteL(idx m, idx n, const T* A, T* PL, T* U, int threads);
+
 // Least squares (minimum norm when rank-deficient or wide); returns the numerical rank.
 template <class T>
 idx gelsq(idx m, idx n, idx nrhs, const T* A, const T* B, T* X, int threads);
