@@ -15,10 +15,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterSparse(env, exports);
   lr::RegisterPeak(env, exports);
   lr::RegisterBlock(env, exports);
-  lr::RegisterLu(env, exports);
-  lr::RegisterEigGeneral(env, exports);
   lr::RegisterSsm(env, exports);
-  lr::RegisterSensing(env, exports);
+  lr::RegisterGaussianApply(env, exports);
   lr::RegisterCompletion(env, exports);
   lr::RegisterJob(env, exports);
   return exports;

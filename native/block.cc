@@ -64,10 +64,10 @@ struct Copy2dJob : Job {
 Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   Args a(info, "copy2d", 9);
   auto job = std::make_unique<Copy2dJob>();
-  job->src = a.floats(0, "src");
+  job->src = a.floats(0, "src", *job);
   job->sOff = offsetArg(a, info, 1, "srcOffset");
   job->lds = a.dim(2, "srcStride");
-  job->dst = a.floats(3, "dst");
+  job->dst = a.floats(3, "dst", *job);
   job->dOff = offsetArg(a, info, 4, "dstOffset");
   job->ldd = a.dim(5, "dstStride");
   job->rows = a.dim(6, "rows");
@@ -92,8 +92,6 @@ Napi::Value Copy2d(const Napi::CallbackInfo& info) {
       jsRangeError(info.Env(), a.where("dstStride") + " must be >= cols when rows > 1 (rows of the destination overlap)");
   }
   job->cost = kPerElement * static_cast<double>(job->rows) * static_cast<double>(job->cols);
-  job->keep(job->src);
-  job->keep(job->dst);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -118,11 +116,10 @@ struct FullJob : Job {
 Napi::Value Full(const Napi::CallbackInfo& info) {
   Args a(info, "full", 3);
   auto job = std::make_unique<FullJob>();
-  job->out = a.floats(0, "out");
+  job->out = a.floats(0, "out", *job);
   job->value = a.finite(1, "value");
   job->threads = a.threads(2);
   job->cost = 0.5 * kPerElement * static_cast<double>(job->out.length);
-  job->keep(job->out);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -168,11 +165,11 @@ struct ScaleAxisJob : Job {
 Napi::Value ScaleAxis(const Napi::CallbackInfo& info) {
   Args a(info, "scaleAxis", 7);
   auto job = std::make_unique<ScaleAxisJob>();
-  job->out = a.floats(0, "out");
-  job->x = a.floats(1, "x");
+  job->out = a.floats(0, "out", *job);
+  job->x = a.floats(1, "x", *job);
   job->m = a.dim(2, "m");
   job->n = a.dim(3, "n");
-  job->s = a.floats(4, "s");
+  job->s = a.floats(4, "s", *job);
   job->cols = a.boolean(5, "cols");
   job->threads = a.threads(6);
   a.sameDtype(job->out, job->x, "out", "x");
@@ -184,9 +181,6 @@ Napi::Value ScaleAxis(const Napi::CallbackInfo& info) {
   a.noAlias(job->out, job->x, "out", "x");
   a.noAlias(job->out, job->s, "out", "s");
   job->cost = kPerElement * static_cast<double>(mn);
-  job->keep(job->out);
-  job->keep(job->x);
-  job->keep(job->s);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -248,11 +242,11 @@ struct ColAbsMaxJob : Job {
 Napi::Value ColAbsMax(const Napi::CallbackInfo& info) {
   Args a(info, "colAbsMax", 6);
   auto job = std::make_unique<ColAbsMaxJob>();
-  job->x = a.floats(0, "x");
+  job->x = a.floats(0, "x", *job);
   job->m = a.dim(1, "m");
   job->n = a.dim(2, "n");
-  job->index = a.ints(3, "index");
-  job->value = a.floats(4, "value");
+  job->index = a.ints(3, "index", *job);
+  job->value = a.floats(4, "value", *job);
   job->threads = a.threads(5);
   a.needDtype(job->value, DType::F64, "value");
   a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
@@ -265,9 +259,6 @@ Napi::Value ColAbsMax(const Napi::CallbackInfo& info) {
   if (overlaps(job->index.data, ibytes, job->value.data, bytesOf(job->value)))
     jsRangeError(info.Env(), "colAbsMax: output 'index' overlaps 'value'");
   job->cost = kPerElement * static_cast<double>(job->x.length);
-  job->keep(job->x);
-  job->keep(job->index);
-  job->keep(job->value);
   return Submit(info.Env(), std::move(job));
 }
 

@@ -2,7 +2,8 @@
 //
 // Every exported function follows one pattern:
 //   1. parse and validate every argument on the JS thread (TypeError / RangeError naming the argument);
-//   2. build a Job holding raw pointers plus references that keep the typed arrays alive;
+//   2. build a Job: Args::floats(i, name, *job) / ints(i, name, *job) register each typed array with it
+//      (a reference keeps it alive; a background call works on a copy), assigned to the job's members;
 //   3. Submit(job): cheap jobs run inline, jobs above ~1 ms (by their flop estimate) run in an
 //      AsyncWorker on the libuv pool. Either way the function returns a Promise.
 // Nothing past step 1 may touch N-API, and nothing in step 1 may trust a length or a dimension.
@@ -52,6 +53,34 @@ struct OutOfMemory : std::bad_alloc {
   throw Napi::RangeError::New(env, "lowrank native: " + msg);
 }
 
+class Job;
+
+// The registration of a typed-array argument with the Job it belongs to (Args::floats(i, name, job)):
+// the job holds a reference to the array and redirects the array's data pointer to a private copy for
+// a background call (Job::detach). Moving the array moves the registration with it, so the job member a
+// parsed array is assigned to is the one redirected; a copy is not registered (Submit checks that each
+// registration ended up in a member of its job).
+class JobSlot {
+ public:
+  JobSlot() = default;
+  JobSlot(Job* job, size_t index) : job_(job), index_(index) {}
+  JobSlot(const JobSlot&) {}
+  JobSlot& operator=(const JobSlot&) { return *this; }
+  JobSlot(JobSlot&& o) noexcept : job_(o.job_), index_(o.index_) { o.job_ = nullptr; }
+  JobSlot& operator=(JobSlot&& o) noexcept {
+    job_ = o.job_;
+    index_ = o.index_;
+    o.job_ = nullptr;
+    return *this;
+  }
+  // Points the registration at `data` (the owner's data pointer, after a move). Defined after Job.
+  inline void bind(void** data) const;
+
+ private:
+  Job* job_ = nullptr;
+  size_t index_ = 0;
+};
+
 // A float typed array argument (Float32Array or Float64Array).
 struct FloatArray {
   DType dtype = DType::F32;
@@ -60,8 +89,23 @@ struct FloatArray {
   Napi::Value value;
   const char* name = "";
   bool output = false;  // written by the call (see isOutput)
+  JobSlot slot;         // registration with the job (see JobSlot)
   template <class T> T* ptr() const { return static_cast<T*>(data); }
   size_t bytes() const { return length * (dtype == DType::F32 ? 4 : 8); }
+
+  FloatArray() = default;
+  FloatArray(const FloatArray&) = default;
+  FloatArray& operator=(const FloatArray&) = default;
+  FloatArray(FloatArray&& o) noexcept
+      : dtype(o.dtype), data(o.data), length(o.length), value(o.value), name(o.name), output(o.output), slot(std::move(o.slot)) {
+    slot.bind(&data);
+  }
+  FloatArray& operator=(FloatArray&& o) noexcept {
+    dtype = o.dtype, data = o.data, length = o.length, value = o.value, name = o.name, output = o.output;
+    slot = std::move(o.slot);
+    slot.bind(&data);
+    return *this;
+  }
 };
 
 // An Int32Array argument (sparse indices).
@@ -71,7 +115,22 @@ struct IntArray {
   Napi::Value value;
   const char* name = "";
   bool output = false;
+  JobSlot slot;
   size_t bytes() const { return length * 4; }
+
+  IntArray() = default;
+  IntArray(const IntArray&) = default;
+  IntArray& operator=(const IntArray&) = default;
+  IntArray(IntArray&& o) noexcept
+      : data(o.data), length(o.length), value(o.value), name(o.name), output(o.output), slot(std::move(o.slot)) {
+    slot.bind(reinterpret_cast<void**>(&data));
+  }
+  IntArray& operator=(IntArray&& o) noexcept {
+    data = o.data, length = o.length, value = o.value, name = o.name, output = o.output;
+    slot = std::move(o.slot);
+    slot.bind(reinterpret_cast<void**>(&data));
+    return *this;
+  }
 };
 
 // Arguments that an export writes: the copy a background job works on is copied back into them when
@@ -81,7 +140,7 @@ inline bool isOutput(const char* fn, const char* name) {
   static const char* const kOut[] = {"out", "dst", "index", "value", "status", "X", "values", "V", "U", "S", "Q", "R",
                                      "C", "PL", "y", "L", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
   const std::string f(fn), n(name);
-  if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "cholSolveBatch" && n == "L")) return false;
+  if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "choleskySolveBatch" && n == "L")) return false;
   for (const char* o : kOut)
     if (n == o) return true;
   return false;
@@ -118,6 +177,10 @@ class Args {
   Napi::Env env() const { return info_.Env(); }
   std::string where(const char* name) const { return std::string(fn_) + ": argument '" + name + "'"; }
 
+  // A float typed array argument registered with `job` (kept alive and, for a background call, copied
+  // by it): assign it to a member of that job. Without a job (own()), the array is only inspected.
+  FloatArray floats(size_t i, const char* name, Job& job) const;
+  IntArray ints(size_t i, const char* name, Job& job) const;
   FloatArray floats(size_t i, const char* name) const {
     Napi::Value v = info_[i];
     if (!v.IsTypedArray()) jsTypeError(env(), where(name) + " must be a Float32Array or Float64Array");
@@ -261,11 +324,17 @@ class Job {
   double cost = 0;
   // Threads the job may use (from the engine's setting).
   int threads = 1;
-  // Registers a typed-array argument of the job (the job's own member: detach() redirects its pointer).
-  void keep(const FloatArray& a) { add(const_cast<void**>(&a.data), a.bytes(), a.output, a.name, a.value); }
-  void keep(const IntArray& a) {
-    add(reinterpret_cast<void**>(const_cast<int32_t**>(&a.data)), a.bytes(), a.output, a.name, a.value);
+  // Registers a typed-array argument (Args::floats / ints with a job); returns its index.
+  size_t add(void** data, size_t bytes, bool output, const char* name, const Napi::Value& v) {
+    refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>()));
+    args_.push_back({data, bytes, output, name, refs_.size() - 1, *data});
+    return args_.size() - 1;
   }
+  void bind(size_t index, void** data) { args_[index].data = data; }
+  // Submit, on the JS thread: every registration must end in a member of this job (the object of
+  // `size` bytes at `self`) still holding the array it was parsed from. Returns the name of one that
+  // does not, or null.
+  const char* unbound(const void* self, size_t size) const;
   // Background jobs only (job.cc), on the JS thread before queueing: points every registered array at
   // a private copy, so that nothing the caller does while the job runs (writing, detaching or
   // transferring a buffer) can reach the job's memory, and values validated at the boundary (sparse
@@ -282,19 +351,36 @@ class Job {
     bool output;
     const char* name;
     size_t ref;
+    void* parsed;  // the data pointer at parsing (Submit's check)
     void* copy = nullptr;
   };
-  void add(void** data, size_t bytes, bool output, const char* name, const Napi::Value& v) {
-    refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>()));
-    args_.push_back({data, bytes, output, name, refs_.size() - 1});
-  }
   std::vector<Napi::ObjectReference> refs_;
   std::vector<Arg> args_;
   std::vector<std::unique_ptr<uint8_t[]>> copies_;
 };
 
-// Runs the job (inline or in the background) and returns a Promise for its Result().
-Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job);
+inline void JobSlot::bind(void** data) const {
+  if (job_) job_->bind(index_, data);
+}
+
+inline FloatArray Args::floats(size_t i, const char* name, Job& job) const {
+  FloatArray a = floats(i, name);
+  a.slot = JobSlot(&job, job.add(&a.data, a.bytes(), a.output, a.name, a.value));
+  return a;
+}
+inline IntArray Args::ints(size_t i, const char* name, Job& job) const {
+  IntArray a = ints(i, name);
+  a.slot = JobSlot(&job, job.add(reinterpret_cast<void**>(&a.data), a.bytes(), a.output, a.name, a.value));
+  return a;
+}
+
+// Runs the job (inline or in the background) and returns a Promise for its Result() (job.cc).
+Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self, size_t size);
+template <class J>
+Napi::Value Submit(Napi::Env env, std::unique_ptr<J> job) {
+  const void* self = job.get();
+  return submitJob(env, std::move(job), self, sizeof(J));
+}
 
 // Dispatch on dtype: calls f.template operator()<float>() or <double>().
 template <class F>
@@ -304,18 +390,16 @@ auto withDtype(DType d, F&& f) {
 }
 
 // Registration hooks, one per family file.
-void RegisterCore(Napi::Env env, Napi::Object exports);      // info, threads, elementwise, reductions, transpose
+void RegisterCore(Napi::Env env, Napi::Object exports);      // info, threads, elementwise (incl. sign), reductions, transpose
 void RegisterRng(Napi::Env env, Napi::Object exports);       // philox streams
 void RegisterGemm(Napi::Env env, Napi::Object exports);      // gemm
-void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, trsm, lstsq
-void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd
+void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, solveTriangular, lstsq, lu
+void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd, eigGeneral, eigGeneralComplex
 void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
 void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, scaleAxis, colAbsMax
-void RegisterLu(Napi::Env env, Napi::Object exports);        // lu (partial pivoting, permute_l form)
-void RegisterEigGeneral(Napi::Env env, Napi::Object exports);  // eigGeneral, eigGeneralComplex (non-symmetric, f64)
 void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
-void RegisterSensing(Napi::Env env, Napi::Object exports);   // gaussApply, gaussAdjoint, sign
-void RegisterCompletion(Napi::Env env, Napi::Object exports); // segGram, cholBatch, cholSolveBatch, segCg
+void RegisterGaussianApply(Napi::Env env, Napi::Object exports); // gaussianApply, gaussianAdjoint
+void RegisterCompletion(Napi::Env env, Napi::Object exports); // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
 
 }  // namespace lr

@@ -1,10 +1,12 @@
-// Segmented kernels for alternating least squares on a sparsity pattern (matrix completion).
+// Segmented kernels for alternating least squares on a sparsity pattern (matrix completion). This file:
+// the contracts, the per-ISA kernels (completion_body.h) and the export table; the bindings are in
+// segment_gram.cc, cholesky_batch.cc and segment_cg.cc.
 //
 // A "segment" is one row of S (CSR: ptr = rowPtr, idx = colIdx) or one column (CSC: ptr = colPtr,
 // idx = rowIdx, values through perm). For segment j with entries t in [ptr[j], ptr[j + 1]) the design
 // matrix is A_j = F[idx[t], :] (F is cols x k) and the right-hand side b_j = vals(t).
 //
-//   segGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, out, threads)
+//   segmentGram(ptr, idx, segs, cols, F, k, order | null, sketchRows, out, threads)
 //     out of length segs*k*k: out (segs x k*k, full symmetric) = A_j^T A_j, or (order given) (S_j A_j)^T (S_j A_j)
 //     for a CountSketch S_j with s_j = min(len_j, sketchRows) balanced buckets: order[ptr[j] + t] encodes
 //     the t-th entry of a random permutation of the segment as its position (sign +1) or as
@@ -12,16 +14,16 @@
 //     the permuted entries b, b + s_j, b + 2 s_j, ... with their signs.
 //     out of length segs*k (order must be null): out (segs x k) = diag(A_j^T A_j) (for k = 1 the two
 //     coincide).
-//   cholBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
+//   choleskyBatch(G, segs, k, ridge | null, fallback, inverse, L, status, threads)
 //     Lower Cholesky factor of G_j + lambda_j I with lambda_j = ridge[j] trace(G_j) / k (ridge: a
 //     Float64Array of length segs, or null for 0; negative entries count as 0). When the factorization breaks down (a pivot below
 //     k u trace, or non-finite) it is retried with lambda = max(lambda_j, fallback trace / k) when
 //     fallback > 0: status 1.
 //     When that fails too (or trace is 0 / non-finite) L_j = 0: status 2. Otherwise status 0.
-//     inverse: L_j is replaced by L_j^{-1} (lower), the form segCg applies as a preconditioner.
-//   cholSolveBatch(L, segs, k, H, X, threads)
+//     inverse: L_j is replaced by L_j^{-1} (lower), the form segmentCG applies as a preconditioner.
+//   choleskySolveBatch(L, segs, k, H, X, threads)
 //     X_j = (L_j L_j^T)^{-1} h_j (forward + back substitution); X_j = 0 where L_j[0, 0] == 0.
-//   segCg(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, ridge | null, threads)
+//   segmentCG(ptr, idx, vals, perm | null, segs, cols, F, k, X0, P, pw, steps, X, ridge | null, threads)
 //     `steps` steps of preconditioned CG on (A_j^T A_j + lambda_j I) x = A_j^T b_j from x = X0_j, per
 //     segment; lambda_j = ridge[j] trace(A_j^T A_j) / k (ridge: segs values of X's dtype; <= 0 or null:
 //     no ridge; a diagonal preconditioner is shifted by lambda_j too).
@@ -33,36 +35,16 @@
 // segment, so results do not depend on the thread count. Validation on the JS thread as in sparse.cc;
 // the kernels re-check every loaded index.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "common.h"
+#include "completion.h"
 #include "isa.h"
 #include "threadpool.h"
 
 namespace lr {
-namespace {
-
-[[noreturn]] void changed(const char* fn) {
-  throwRange(std::string(fn) + ": the index arrays changed while the call was running");
-}
-
-int64_t checkSegments(const Args& A, const IntArray& ptr, const IntArray& idx, int64_t segs, int64_t cols) {
-  A.needLength(ptr, static_cast<uint64_t>(segs) + 1, "ptr");
-  const int32_t* p = ptr.data;
-  if (p[0] != 0) jsRangeError(A.env(), A.where("ptr") + ": ptr[0] must be 0, got " + std::to_string(p[0]));
-  for (int64_t r = 0; r < segs; ++r)
-    if (p[r + 1] < p[r]) jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing at " + std::to_string(r + 1));
-  const int64_t nnz = p[segs];
-  A.needLength(idx, static_cast<uint64_t>(nnz), "idx");
-  for (int64_t q = 0; q < nnz; ++q)
-    if (idx.data[q] < 0 || idx.data[q] >= cols)
-      jsRangeError(A.env(), A.where("idx") + ": idx[" + std::to_string(q) + "] = " + std::to_string(idx.data[q]) +
-                                " is out of range [0, " + std::to_string(cols) + ")");
-  return nnz;
-}
+namespace seg {
 
 void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* name, bool signedPos) {
   A.needLength(a, static_cast<uint64_t>(nnz), name);
@@ -75,39 +57,9 @@ void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* 
   }
 }
 
-// Segment j's range, re-checked against the live arrays.
-inline bool segRange(const int32_t* ptr, int64_t j, int64_t nnz, int64_t& b, int64_t& e) {
-  b = ptr[j];
-  e = ptr[j + 1];
-  return b >= 0 && b <= e && e <= nnz;
-}
+namespace {
 
 // ---- per-ISA kernels (completion_body.h) -------------------------------------------------------------
-
-template <class T>
-struct GramArgs {
-  const int32_t* ptr;
-  const int32_t* idx;
-  const int32_t* order;  // null: exact Gram
-  int64_t nnz, cols, k, sketchRows;
-  bool diag;
-  const T* F;
-  T* out;
-};
-
-template <class T>
-struct CgArgs {
-  const int32_t* ptr;
-  const int32_t* idx;
-  const int32_t* perm;  // null: values in the order of idx
-  int64_t nnz, cols, k, pw, steps;
-  const T* vals;
-  const T* F;
-  const T* X0;
-  const T* P;
-  T* X;
-  const T* ridge;  // null: no ridge
-};
 
 namespace k_base {
 #include "completion_body.h"
@@ -125,12 +77,7 @@ namespace k_avx512 {
 LR_TARGET_END
 #endif
 
-template <class T>
-struct SegKernels {
-  bool (*gram)(const GramArgs<T>&, int64_t, T*);
-  bool (*cg)(const CgArgs<T>&, int64_t, T*);
-  bool (*chol)(T*, int64_t, T, T);
-};
+}  // namespace
 
 template <class T>
 const SegKernels<T>& segKernels() {
@@ -147,338 +94,16 @@ const SegKernels<T>& segKernels() {
   return s;
 }
 
-// ---- segGram -------------------------------------------------------------------------------------
+template const SegKernels<float>& segKernels<float>();
+template const SegKernels<double>& segKernels<double>();
 
-struct SegGramJob : Job {
-  IntArray ptr, idx, order;
-  bool hasOrder = false, diag = false;
-  FloatArray F, out;
-  int64_t segs = 0, cols = 0, nnz = 0, k = 0, sketchRows = 0;
-
-  void Execute() override {
-    withDtype(out.dtype, [&](auto z) {
-      using T = decltype(z);
-      GramArgs<T> a{ptr.data, idx.data, hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag, F.ptr<T>(), out.ptr<T>()};
-      auto* kern = segKernels<T>().gram;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(k) + 1));
-      std::atomic<bool> ok{true};
-      parallelFor(threads, segs, [&](int64_t j, int tid) {
-        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
-      });
-      if (!ok.load()) changed("segGram");
-      return 0;
-    });
-  }
-};
-
-Napi::Value SegGram(const Napi::CallbackInfo& info) {
-  const char* fn = "segGram";
-  Args a(info, fn, 10);
-  auto job = std::make_unique<SegGramJob>();
-  SegGramJob& j = *job;
-  j.ptr = a.ints(0, "ptr");
-  j.idx = a.ints(1, "idx");
-  j.segs = a.dim(2, "segs");
-  j.cols = a.dim(3, "cols");
-  j.F = a.floats(4, "F");
-  j.k = a.dim(5, "k");
-  j.hasOrder = !info[6].IsNull();
-  if (j.hasOrder) j.order = a.ints(6, "order");
-  j.sketchRows = a.dim(7, "sketchRows");
-  j.out = a.floats(8, "out");
-  j.threads = a.threads(9);
-  a.sameDtype(j.out, j.F, "out", "F");
-  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
-  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
-  const uint64_t full = static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k);
-  j.diag = j.k != 1 && j.out.length == static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k);
-  if (!j.diag) a.needLength(j.out, full, "out");
-  if (j.hasOrder) {
-    if (j.diag) jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') needs the full Gram (out of length segs * k * k)");
-    if (j.sketchRows < 1) jsRangeError(a.env(), a.where("sketchRows") + " must be at least 1 with a sketch");
-    checkIndexRange(a, j.order, j.nnz, "order", true);
-  }
-  a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
-  a.noAlias(j.out, j.F, "out", "F");
-  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
-  job->keep(j.ptr);
-  job->keep(j.idx);
-  if (j.hasOrder) job->keep(j.order);
-  job->keep(j.F);
-  job->keep(j.out);
-  return Submit(info.Env(), std::move(job));
-}
-
-// ---- cholBatch ------------------------------------------------------------------------------------
-
-struct CholBatchJob : Job {
-  FloatArray G, L, status;
-  FloatArray ridge;  // Float64Array or absent
-  bool hasRidge = false, inverse = false;
-  double fallback = 0;
-  int64_t segs = 0, k = 0;
-
-  void Execute() override {
-    withDtype(L.dtype, [&](auto z) {
-      using T = decltype(z);
-      const T* Gp = G.ptr<T>();
-      T* Lp = L.ptr<T>();
-      T* St = status.ptr<T>();
-      const double* rp = hasRidge ? ridge.ptr<double>() : nullptr;
-      const int64_t kk = k;
-      const T u = std::numeric_limits<T>::epsilon() / 2;
-      parallelFor(threads, segs, [&](int64_t j, int) {
-        const T* g = Gp + j * kk * kk;
-        T* l = Lp + j * kk * kk;
-        T tr = 0;
-        for (int64_t a = 0; a < kk; ++a) tr += g[a * kk + a];
-        auto load = [&] {
-          for (int64_t a = 0; a < kk; ++a)
-            for (int64_t c = 0; c < kk; ++c) l[a * kk + c] = c <= a ? g[a * kk + c] : T(0);
-        };
-        const T tiny = static_cast<T>(kk) * u * tr;
-        T st = 0;
-        bool good = std::isfinite(tr) && tr > 0;
-        if (good) {
-          const T lam = static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
-          load();
-          good = segKernels<T>().chol(l, kk, lam, tiny);
-          if (!good && fallback > 0) {
-            const T lam2 = std::max(lam, static_cast<T>(fallback * static_cast<double>(tr) / static_cast<double>(kk)));
-            load();
-            good = segKernels<T>().chol(l, kk, lam2, tiny);
-            st = 1;
-          }
-        }
-        if (!good) {
-          std::fill(l, l + kk * kk, T(0));
-          St[j] = 2;
-          return;
-        }
-        St[j] = st;
-        if (inverse) {
-          // Column c of L^{-1} (solve L w = e_c; rows < c are 0) reads only the lower triangle of L,
-          // so the columns are computed right to left and parked transposed in the strict upper
-          // triangle; the diagonal 1 / L[c, c] and the move to the lower triangle come last.
-          std::vector<T> w(static_cast<size_t>(kk));
-          for (int64_t c = kk - 1; c >= 0; --c) {
-            for (int64_t i = c; i < kk; ++i) {
-              T s = i == c ? T(1) : T(0);
-              for (int64_t t = c; t < i; ++t) s -= l[i * kk + t] * w[t];
-              w[i] = s / l[i * kk + i];
-            }
-            for (int64_t i = c + 1; i < kk; ++i) l[c * kk + i] = w[i];
-          }
-          for (int64_t c = 0; c < kk; ++c) {
-            l[c * kk + c] = T(1) / l[c * kk + c];
-            for (int64_t i = c + 1; i < kk; ++i) {
-              l[i * kk + c] = l[c * kk + i];
-              l[c * kk + i] = 0;
-            }
-          }
-        }
-      });
-      return 0;
-    });
-  }
-};
-
-Napi::Value CholBatch(const Napi::CallbackInfo& info) {
-  const char* fn = "cholBatch";
-  Args a(info, fn, 9);
-  auto job = std::make_unique<CholBatchJob>();
-  CholBatchJob& j = *job;
-  j.G = a.floats(0, "G");
-  j.segs = a.dim(1, "segs");
-  j.k = a.dim(2, "k");
-  j.hasRidge = !info[3].IsNull();
-  if (j.hasRidge) {
-    j.ridge = a.floats(3, "ridge");
-    a.needDtype(j.ridge, DType::F64, "ridge");
-    a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
-    const double* r = j.ridge.ptr<double>();
-    for (int64_t s = 0; s < j.segs; ++s)
-      if (!std::isfinite(r[s])) jsRangeError(a.env(), a.where("ridge") + ": entries must be finite");
-  }
-  j.fallback = a.finite(4, "fallback");
-  j.inverse = a.boolean(5, "inverse");
-  j.L = a.floats(6, "L");
-  j.status = a.floats(7, "status");
-  j.threads = a.threads(8);
-  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
-  a.sameDtype(j.L, j.G, "L", "G");
-  a.sameDtype(j.status, j.G, "status", "G");
-  const uint64_t kk = static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k);
-  a.needLength(j.G, static_cast<uint64_t>(j.segs) * kk, "G");
-  a.needLength(j.L, static_cast<uint64_t>(j.segs) * kk, "L");
-  a.needLength(j.status, static_cast<uint64_t>(j.segs), "status");
-  a.noAlias(j.L, j.G, "L", "G");
-  a.noAlias(j.status, j.G, "status", "G");
-  a.noAlias(j.status, j.L, "status", "L");
-  if (j.hasRidge) {
-    a.noAlias(j.L, j.ridge, "L", "ridge");
-    a.noAlias(j.status, j.ridge, "status", "ridge");
-  }
-  j.cost = kFactorWeight * static_cast<double>(j.segs) * static_cast<double>(j.k) * static_cast<double>(kk) * (j.inverse ? 1.0 : 0.34);
-  job->keep(j.G);
-  if (j.hasRidge) job->keep(j.ridge);
-  job->keep(j.L);
-  job->keep(j.status);
-  return Submit(info.Env(), std::move(job));
-}
-
-// ---- cholSolveBatch -------------------------------------------------------------------------------
-
-struct CholSolveBatchJob : Job {
-  FloatArray L, H, X;
-  int64_t segs = 0, k = 0;
-
-  void Execute() override {
-    if (k == 0) return;
-    withDtype(X.dtype, [&](auto z) {
-      using T = decltype(z);
-      const int64_t kk = k;
-      const T* Lp = L.ptr<T>();
-      const T* Hp = H.ptr<T>();
-      T* Xp = X.ptr<T>();
-      parallelFor(threads, segs, [&](int64_t j, int) {
-        const T* l = Lp + j * kk * kk;
-        const T* h = Hp + j * kk;
-        T* x = Xp + j * kk;
-        if (l[0] == T(0)) {
-          std::fill(x, x + kk, T(0));
-          return;
-        }
-        for (int64_t i = 0; i < kk; ++i) {
-          T s = h[i];
-          for (int64_t t = 0; t < i; ++t) s -= l[i * kk + t] * x[t];
-          x[i] = s / l[i * kk + i];
-        }
-        for (int64_t i = kk - 1; i >= 0; --i) {
-          T s = x[i];
-          for (int64_t t = i + 1; t < kk; ++t) s -= l[t * kk + i] * x[t];
-          x[i] = s / l[i * kk + i];
-        }
-      });
-      return 0;
-    });
-  }
-};
-
-Napi::Value CholSolveBatch(const Napi::CallbackInfo& info) {
-  const char* fn = "cholSolveBatch";
-  Args a(info, fn, 6);
-  auto job = std::make_unique<CholSolveBatchJob>();
-  CholSolveBatchJob& j = *job;
-  j.L = a.floats(0, "L");
-  j.segs = a.dim(1, "segs");
-  j.k = a.dim(2, "k");
-  j.H = a.floats(3, "H");
-  j.X = a.floats(4, "X");
-  j.threads = a.threads(5);
-  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
-  a.sameDtype(j.X, j.L, "X", "L");
-  a.sameDtype(j.X, j.H, "X", "H");
-  a.needLength(j.L, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k) * static_cast<uint64_t>(j.k), "L");
-  a.needLength(j.H, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "H");
-  a.needLength(j.X, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X");
-  a.noAlias(j.X, j.L, "X", "L");
-  a.noAlias(j.X, j.H, "X", "H");
-  j.cost = static_cast<double>(j.segs) * 2.0 * static_cast<double>(j.k) * static_cast<double>(j.k);
-  job->keep(j.L);
-  job->keep(j.H);
-  job->keep(j.X);
-  return Submit(info.Env(), std::move(job));
-}
-
-// ---- segCg -----------------------------------------------------------------------------------------
-
-struct SegCgJob : Job {
-  IntArray ptr, idx, perm;
-  bool hasPerm = false;
-  FloatArray vals, F, X0, P, X, ridge;
-  bool hasRidge = false;
-  int64_t segs = 0, cols = 0, nnz = 0, k = 0, pw = 0, steps = 0;
-
-  void Execute() override {
-    withDtype(X.dtype, [&](auto z) {
-      using T = decltype(z);
-      CgArgs<T> a{ptr.data, idx.data, hasPerm ? perm.data : nullptr, nnz, cols, k, pw, steps,
-                  vals.ptr<T>(), F.ptr<T>(), X0.ptr<T>(), P.ptr<T>(), X.ptr<T>(), hasRidge ? ridge.ptr<T>() : nullptr};
-      auto* kern = segKernels<T>().cg;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(5 * k) + 1));
-      std::atomic<bool> ok{true};
-      parallelFor(threads, segs, [&](int64_t j, int tid) {
-        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
-      });
-      if (!ok.load()) changed("segCg");
-      return 0;
-    });
-  }
-};
-
-Napi::Value SegCg(const Napi::CallbackInfo& info) {
-  const char* fn = "segCg";
-  Args a(info, fn, 15);
-  auto job = std::make_unique<SegCgJob>();
-  SegCgJob& j = *job;
-  j.ptr = a.ints(0, "ptr");
-  j.idx = a.ints(1, "idx");
-  j.vals = a.floats(2, "vals");
-  j.hasPerm = !info[3].IsNull();
-  if (j.hasPerm) j.perm = a.ints(3, "perm");
-  j.segs = a.dim(4, "segs");
-  j.cols = a.dim(5, "cols");
-  j.F = a.floats(6, "F");
-  j.k = a.dim(7, "k");
-  j.X0 = a.floats(8, "X0");
-  j.P = a.floats(9, "P");
-  j.pw = a.dim(10, "pw");
-  j.steps = a.dim(11, "steps");
-  j.X = a.floats(12, "X");
-  j.hasRidge = !info[13].IsNull();
-  if (j.hasRidge) j.ridge = a.floats(13, "ridge");
-  j.threads = a.threads(14);
-  if (j.k > 4096) jsRangeError(a.env(), a.where("k") + " must be at most 4096");
-  if (j.pw != j.k && j.pw != j.k * j.k) jsRangeError(a.env(), a.where("pw") + " must be k or k * k");
-  for (const FloatArray* f : {&j.vals, &j.F, &j.X0, &j.P}) a.sameDtype(j.X, *f, "X", "inputs");
-  j.nnz = checkSegments(a, j.ptr, j.idx, j.segs, j.cols);
-  if (j.hasPerm) checkIndexRange(a, j.perm, j.nnz, "perm", false);
-  a.needLength(j.vals, static_cast<uint64_t>(j.nnz), "vals");
-  a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
-  a.needLength(j.X0, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X0");
-  a.needLength(j.P, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.pw), "P");
-  a.needLength(j.X, static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k), "X");
-  a.noAlias(j.X, j.vals, "X", "vals");
-  a.noAlias(j.X, j.F, "X", "F");
-  a.noAlias(j.X, j.X0, "X", "X0");
-  a.noAlias(j.X, j.P, "X", "P");
-  if (j.hasRidge) {
-    a.sameDtype(j.X, j.ridge, "X", "ridge");
-    a.needLength(j.ridge, static_cast<uint64_t>(j.segs), "ridge");
-    a.noAlias(j.X, j.ridge, "X", "ridge");
-  }
-  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * static_cast<double>(j.steps + 1) +
-           static_cast<double>(j.segs) * static_cast<double>(j.pw) * 2.0 * static_cast<double>(j.steps);
-  job->keep(j.ptr);
-  job->keep(j.idx);
-  if (j.hasPerm) job->keep(j.perm);
-  job->keep(j.vals);
-  job->keep(j.F);
-  job->keep(j.X0);
-  job->keep(j.P);
-  job->keep(j.X);
-  if (j.hasRidge) job->keep(j.ridge);
-  return Submit(info.Env(), std::move(job));
-}
-
-}  // namespace
+}  // namespace seg
 
 void RegisterCompletion(Napi::Env env, Napi::Object exports) {
-  exports.Set("segGram", Napi::Function::New(env, SegGram, "segGram"));
-  exports.Set("cholBatch", Napi::Function::New(env, CholBatch, "cholBatch"));
-  exports.Set("cholSolveBatch", Napi::Function::New(env, CholSolveBatch, "cholSolveBatch"));
-  exports.Set("segCg", Napi::Function::New(env, SegCg, "segCg"));
+  exports.Set("segmentGram", Napi::Function::New(env, seg::SegmentGram, "segmentGram"));
+  exports.Set("choleskyBatch", Napi::Function::New(env, seg::CholeskyBatch, "choleskyBatch"));
+  exports.Set("choleskySolveBatch", Napi::Function::New(env, seg::CholeskySolveBatch, "choleskySolveBatch"));
+  exports.Set("segmentCG", Napi::Function::New(env, seg::SegmentCG, "segmentCG"));
 }
 
 }  // namespace lr

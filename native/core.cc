@@ -47,23 +47,20 @@ struct AxpbyJob : Job {
 Napi::Value Axpby(const Napi::CallbackInfo& info) {
   Args a(info, "axpby", 6);
   auto job = std::make_unique<AxpbyJob>();
-  job->out = a.floats(0, "out");
+  job->out = a.floats(0, "out", *job);
   job->alpha = a.finite(1, "alpha");
-  job->x = a.floats(2, "x");
+  job->x = a.floats(2, "x", *job);
   job->beta = a.finite(3, "beta");
   job->hasY = !info[4].IsNull();
   if (job->hasY) {
-    job->y = a.floats(4, "y");
+    job->y = a.floats(4, "y", *job);
     a.sameDtype(job->out, job->y, "out", "y");
     a.needLength(job->y, job->out.length, "y");
-    job->keep(job->y);
   }
   job->threads = a.threads(5);
   a.sameDtype(job->out, job->x, "out", "x");
   a.needLength(job->x, job->out.length, "x");
   job->cost = kPerElement * job->out.length;
-  job->keep(job->out);
-  job->keep(job->x);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -85,18 +82,15 @@ struct HadamardJob : Job {
 Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   Args a(info, "hadamard", 4);
   auto job = std::make_unique<HadamardJob>();
-  job->out = a.floats(0, "out");
-  job->x = a.floats(1, "x");
-  job->y = a.floats(2, "y");
+  job->out = a.floats(0, "out", *job);
+  job->x = a.floats(1, "x", *job);
+  job->y = a.floats(2, "y", *job);
   job->threads = a.threads(3);
   a.sameDtype(job->out, job->x, "out", "x");
   a.sameDtype(job->out, job->y, "out", "y");
   a.needLength(job->x, job->out.length, "x");
   a.needLength(job->y, job->out.length, "y");
   job->cost = kPerElement * job->out.length;
-  job->keep(job->out);
-  job->keep(job->x);
-  job->keep(job->y);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -130,8 +124,8 @@ struct TransposeJob : Job {
 Napi::Value Transpose(const Napi::CallbackInfo& info) {
   Args a(info, "transpose", 5);
   auto job = std::make_unique<TransposeJob>();
-  job->out = a.floats(0, "out");
-  job->x = a.floats(1, "x");
+  job->out = a.floats(0, "out", *job);
+  job->x = a.floats(1, "x", *job);
   job->m = a.dim(2, "m");
   job->n = a.dim(3, "n");
   job->threads = a.threads(4);
@@ -140,8 +134,6 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   a.needLength(job->out, static_cast<uint64_t>(job->m) * job->n, "out");
   a.noAlias(job->out, job->x, "out", "x");
   job->cost = 1.5 * kPerElement * job->out.length;
-  job->keep(job->out);
-  job->keep(job->x);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -249,13 +241,12 @@ struct NormJob : Job {
 Napi::Value Norm(const Napi::CallbackInfo& info) {
   Args a(info, "norm", 3);
   auto job = std::make_unique<NormJob>();
-  job->x = a.floats(0, "x");
+  job->x = a.floats(0, "x", *job);
   std::string kind = a.string(1, "kind");
   if (kind != "fro" && kind != "max") jsRangeError(a.env(), a.where("kind") + " must be 'fro' or 'max'");
   job->fro = kind == "fro";
   job->threads = a.threads(2);
   job->cost = kPerElement * job->x.length;
-  job->keep(job->x);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -306,10 +297,10 @@ Napi::Value AxisNorms(const Napi::CallbackInfo& info, bool cols) {
   const char* fn = cols ? "colNorms" : "rowNorms";
   Args a(info, fn, 5);
   auto job = std::make_unique<AxisNormsJob>();
-  job->x = a.floats(0, "x");
+  job->x = a.floats(0, "x", *job);
   job->m = a.dim(1, "m");
   job->n = a.dim(2, "n");
-  job->out = a.floats(3, "out");
+  job->out = a.floats(3, "out", *job);
   job->threads = a.threads(4);
   job->cols = cols;
   a.needDtype(job->out, DType::F64, "out");
@@ -317,8 +308,37 @@ Napi::Value AxisNorms(const Napi::CallbackInfo& info, bool cols) {
   a.needLength(job->out, static_cast<uint64_t>(cols ? job->n : job->m), "out");
   a.noAlias(job->out, job->x, "out", "x");
   job->cost = 2.0 * kPerElement * job->x.length;
-  job->keep(job->x);
-  job->keep(job->out);
+  return Submit(info.Env(), std::move(job));
+}
+
+// sign(out, x, threads): out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN).
+struct SignJob : Job {
+  FloatArray out, x;
+  void Execute() override {
+    withDtype(out.dtype, [&](auto z) {
+      using T = decltype(z);
+      T* o = out.ptr<T>();
+      const T* xp = x.ptr<T>();
+      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          T v = xp[i];
+          o[i] = v > T(0) ? T(1) : (v < T(0) ? T(-1) : (v == T(0) ? T(0) : v));
+        }
+      });
+      return 0;
+    });
+  }
+};
+
+Napi::Value Sign(const Napi::CallbackInfo& info) {
+  Args a(info, "sign", 3);
+  auto job = std::make_unique<SignJob>();
+  job->out = a.floats(0, "out", *job);
+  job->x = a.floats(1, "x", *job);
+  job->threads = a.threads(2);
+  a.sameDtype(job->out, job->x, "out", "x");
+  a.needLength(job->x, job->out.length, "x");
+  job->cost = kPerElement * job->out.length;
   return Submit(info.Env(), std::move(job));
 }
 
@@ -332,6 +352,7 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("norm", Napi::Function::New(env, Norm, "norm"));
   exports.Set("colNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, true); }, "colNorms"));
   exports.Set("rowNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, false); }, "rowNorms"));
+  exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
 }
 
 }  // namespace lr

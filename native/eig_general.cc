@@ -1,4 +1,5 @@
-// Eigendecomposition of a real non-symmetric matrix (f64, host-side; used by ssm.eig / ssm.ptd):
+// Eigendecomposition of a real non-symmetric matrix (f64, host-side; used by ssm.eig / ssm.ptd). The
+// algorithms (eig_general.h); the bindings eigGeneral / eigGeneralComplex are in eig.cc:
 //   1. Householder reduction to upper Hessenberg form H = Q^T A Q (Q accumulated);
 //   2. Francis implicit double-shift QR with deflation on H, giving the real Schur form T = Z^T A Z
 //      (1x1 blocks for real eigenvalues, 2x2 blocks for complex pairs), with Wilkinson-style
@@ -13,9 +14,10 @@
 #include <limits>
 #include <vector>
 
-#include "common.h"
+#include "eig_general.h"
 
 namespace lr {
+namespace la {
 namespace {
 
 // Row-major n x n view.
@@ -82,19 +84,24 @@ void hessenberg(Mat H, Mat Z) {
   }
 }
 
-// Real Schur form of the Hessenberg H by Francis double-shift QR, accumulating into Z, followed by
-// the eigenvector back-substitution; on return Z holds the eigenvectors in real storage (complex pair
-// j, j + 1 with wi[j] > 0: v = Z[:, j] + i Z[:, j + 1], its conjugate for lambda_{j+1}).
-void schurVectors(Mat H, Mat Z, double* wr, double* wi) {
+// Sum of |H(i, j)| over the Hessenberg part of H (the scale of the deflation and back-substitution
+// tests).
+double hessenbergNorm(Mat H) {
+  const int64_t nn = H.n;
+  double norm = 0;
+  for (int64_t i = 0; i < nn; ++i)
+    for (int64_t j = std::max<int64_t>(i - 1, 0); j < nn; ++j) norm += std::fabs(H(i, j));
+  return norm;
+}
+
+// Real Schur form T = Z^T A Z of the Hessenberg H by Francis double-shift QR with deflation (hqr2's
+// first phase), accumulating into Z; eigenvalues in wr, wi. False when the iteration did not converge.
+bool realSchur(Mat H, Mat Z, double* wr, double* wi, double norm) {
   const int64_t nn = H.n;
   const double eps = std::numeric_limits<double>::epsilon();
   int64_t n = nn - 1;
   const int64_t low = 0, high = nn - 1;
-  double exshift = 0, p = 0, q = 0, r = 0, s = 0, z = 0, t, w, x, y;
-
-  double norm = 0;
-  for (int64_t i = 0; i < nn; ++i)
-    for (int64_t j = std::max<int64_t>(i - 1, 0); j < nn; ++j) norm += std::fabs(H(i, j));
+  double exshift = 0, p = 0, q = 0, r = 0, s = 0, z = 0, w, x, y;
 
   int64_t iter = 0, total = 0;
   const int64_t maxTotal = 100 * std::max<int64_t>(nn, 10);
@@ -158,7 +165,7 @@ void schurVectors(Mat H, Mat Z, double* wr, double* wi) {
       n -= 2;
       iter = 0;
     } else {  // no convergence yet: one double-shift step
-      if (++total > maxTotal) throwGeneric("eigGeneral: the QR iteration did not converge");
+      if (++total > maxTotal) return false;
       x = H(n, n);
       y = 0;
       w = 0;
@@ -263,7 +270,16 @@ void schurVectors(Mat H, Mat Z, double* wr, double* wi) {
     }
   }
 
-  if (norm == 0) return;
+  return true;
+}
+
+// Eigenvectors of the quasi-triangular T (in H) by back-substitution (hqr2's second phase, as xTREVC),
+// stored in the upper part of H; complex pair j, j + 1 (wi[j] > 0) in columns j (re) and j + 1 (im).
+void schurEigenvectors(Mat H, const double* wr, const double* wi, double norm) {
+  const int64_t nn = H.n;
+  const double eps = std::numeric_limits<double>::epsilon();
+  int64_t n;
+  double p = 0, q = 0, r = 0, s = 0, z = 0, t = 0, w = 0, x = 0, y = 0;
   // Back-substitution: eigenvectors of the quasi-triangular T, stored in the upper part of H.
   for (n = nn - 1; n >= 0; --n) {
     p = wr[n];
@@ -345,7 +361,11 @@ void schurVectors(Mat H, Mat Z, double* wr, double* wi) {
       }
     }
   }
-  // Back-transform: Z <- Z * (upper part of H).
+}
+
+// Z <- Z * (upper part of H): the eigenvectors of A from those of T.
+void backTransform(Mat H, Mat Z) {
+  const int64_t nn = H.n;
   std::vector<double> row(static_cast<size_t>(nn));
   for (int64_t i = 0; i < nn; ++i) {
     for (int64_t j = 0; j < nn; ++j) {
@@ -357,82 +377,57 @@ void schurVectors(Mat H, Mat Z, double* wr, double* wi) {
   }
 }
 
-struct EigGeneralJob : Job {
-  FloatArray A, wr, wi, vr, vi;
-  int64_t n = 0;
-  void Execute() override {
-    const size_t nn = static_cast<size_t>(n);
-    std::vector<double> h(A.ptr<double>(), A.ptr<double>() + nn * nn), z(nn * nn);
-    for (double v : h)
-      if (!std::isfinite(v)) throwRange("eigGeneral: argument 'A' has a non-finite entry");
-    double* WR = wr.ptr<double>();
-    double* WI = wi.ptr<double>();
-    if (n == 0) return;
-    Mat H{h.data(), n}, Z{z.data(), n};
-    hessenberg(H, Z);
-    schurVectors(H, Z, WR, WI);
-    double* VR = vr.ptr<double>();
-    double* VI = vi.ptr<double>();
-    for (int64_t j = 0; j < n; ++j) {
-      if (WI[j] == 0) {
-        double s = 0;
-        for (int64_t i = 0; i < n; ++i) s += Z(i, j) * Z(i, j);
-        s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-        for (int64_t i = 0; i < n; ++i) {
-          VR[i * n + j] = Z(i, j) * s;
-          VI[i * n + j] = 0;
-        }
-      } else if (WI[j] > 0 && j + 1 < n) {
-        double s = 0;
-        for (int64_t i = 0; i < n; ++i) s += Z(i, j) * Z(i, j) + Z(i, j + 1) * Z(i, j + 1);
-        s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-        for (int64_t i = 0; i < n; ++i) {
-          VR[i * n + j] = Z(i, j) * s;
-          VI[i * n + j] = Z(i, j + 1) * s;
-          VR[i * n + j + 1] = Z(i, j) * s;
-          VI[i * n + j + 1] = -Z(i, j + 1) * s;
-        }
-        ++j;
+// Real Schur form of the Hessenberg H, accumulating into Z, followed by the eigenvector
+// back-substitution; on return Z holds the eigenvectors in real storage (complex pair j, j + 1 with
+// wi[j] > 0: v = Z[:, j] + i Z[:, j + 1], its conjugate for lambda_{j+1}). False: no convergence.
+bool schurVectors(Mat H, Mat Z, double* wr, double* wi) {
+  const double norm = hessenbergNorm(H);
+  if (!realSchur(H, Z, wr, wi, norm)) return false;
+  if (norm == 0) return true;
+  schurEigenvectors(H, wr, wi, norm);
+  backTransform(H, Z);
+  return true;
+}
+
+}  // namespace
+
+bool eigGeneral(int64_t n, const double* A, double* wr, double* wi, double* vr, double* vi) {
+  const size_t nn = static_cast<size_t>(n);
+  std::vector<double> h(A, A + nn * nn), z(nn * nn);
+  double* WR = wr;
+  double* WI = wi;
+  if (n == 0) return true;
+  Mat H{h.data(), n}, Z{z.data(), n};
+  hessenberg(H, Z);
+  if (!schurVectors(H, Z, WR, WI)) return false;
+  double* VR = vr;
+  double* VI = vi;
+  for (int64_t j = 0; j < n; ++j) {
+    if (WI[j] == 0) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += Z(i, j) * Z(i, j);
+      s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        VR[i * n + j] = Z(i, j) * s;
+        VI[i * n + j] = 0;
       }
+    } else if (WI[j] > 0 && j + 1 < n) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += Z(i, j) * Z(i, j) + Z(i, j + 1) * Z(i, j + 1);
+      s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        VR[i * n + j] = Z(i, j) * s;
+        VI[i * n + j] = Z(i, j + 1) * s;
+        VR[i * n + j + 1] = Z(i, j) * s;
+        VI[i * n + j + 1] = -Z(i, j + 1) * s;
+      }
+      ++j;
     }
   }
-};
-
-// eigGeneral(A: Float64Array(n*n) row-major, n, valuesRe, valuesIm: Float64Array(n),
-//            vectorsRe, vectorsIm: Float64Array(n*n), threads): A V = V diag(values), unit columns.
-Napi::Value EigGeneral(const Napi::CallbackInfo& info) {
-  Args a(info, "eigGeneral", 7);
-  auto job = std::make_unique<EigGeneralJob>();
-  job->A = a.floats(0, "A");
-  job->n = a.dim(1, "n");
-  job->wr = a.floats(2, "valuesRe");
-  job->wi = a.floats(3, "valuesIm");
-  job->vr = a.floats(4, "vectorsRe");
-  job->vi = a.floats(5, "vectorsIm");
-  job->threads = a.threads(6);
-  a.needDtype(job->A, DType::F64, "A");
-  a.needDtype(job->wr, DType::F64, "valuesRe");
-  a.needDtype(job->wi, DType::F64, "valuesIm");
-  a.needDtype(job->vr, DType::F64, "vectorsRe");
-  a.needDtype(job->vi, DType::F64, "vectorsIm");
-  uint64_t n = static_cast<uint64_t>(job->n);
-  a.needLength(job->A, n * n, "A");
-  a.needLength(job->wr, n, "valuesRe");
-  a.needLength(job->wi, n, "valuesIm");
-  a.needLength(job->vr, n * n, "vectorsRe");
-  a.needLength(job->vi, n * n, "vectorsIm");
-  const FloatArray* outs[] = {&job->wr, &job->wi, &job->vr, &job->vi};
-  const char* names[] = {"valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
-  for (int i = 0; i < 4; ++i) {
-    a.noAlias(*outs[i], job->A, names[i], "A");
-    for (int k = i + 1; k < 4; ++k) a.noAlias(*outs[i], *outs[k], names[i], names[k]);
-  }
-  double dn = static_cast<double>(n);
-  job->cost = kFactorWeight * 25 * dn * dn * dn;
-  job->keep(job->A);
-  for (auto* o : outs) job->keep(*o);
-  return Submit(info.Env(), std::move(job));
+  return true;
 }
+
+namespace {
 
 // ---- complex variant (for complex perturbations): Householder Hessenberg reduction, single-shift
 // complex QR (Wilkinson shift, exceptional shifts) to the complex Schur form T = Z^H A Z, eigenvectors of
@@ -503,7 +498,7 @@ void givens(cx x, cx y, double& c, cx& s) {
   s = cmul(x / ax, std::conj(y)) / nrm;
 }
 
-void schurComplex(CMat H, CMat Z) {
+bool schurComplex(CMat H, CMat Z) {
   const int64_t n = H.n;
   const double eps = std::numeric_limits<double>::epsilon();
   double norm = 0;
@@ -519,7 +514,7 @@ void schurComplex(CMat H, CMat Z) {
       if (cabs1(H(l, l - 1)) <= eps * s) { H(l, l - 1) = 0; break; }
     }
     if (l == hi) { --hi; iter = 0; continue; }
-    if (++total > maxTotal) throwGeneric("eigGeneralComplex: the QR iteration did not converge");
+    if (++total > maxTotal) return false;
     ++iter;
     cx mu;
     if (iter % 10 == 0) {  // exceptional shift
@@ -556,95 +551,57 @@ void schurComplex(CMat H, CMat Z) {
       }
     }
   }
-}
-
-struct EigComplexJob : Job {
-  FloatArray ar, ai, wr, wi, vr, vi;
-  int64_t n = 0;
-  void Execute() override {
-    const size_t nn = static_cast<size_t>(n);
-    std::vector<cx> h(nn * nn), z(nn * nn), y(nn);
-    for (size_t i = 0; i < nn * nn; ++i) {
-      const double re = ar.ptr<double>()[i], im = ai.ptr<double>()[i];
-      if (!std::isfinite(re) || !std::isfinite(im)) throwRange("eigGeneralComplex: argument 'A' has a non-finite entry");
-      h[i] = cx(re, im);
-    }
-    if (n == 0) return;
-    CMat H{h.data(), n}, Z{z.data(), n};
-    hessenbergComplex(H, Z);
-    schurComplex(H, Z);
-    const double eps = std::numeric_limits<double>::epsilon();
-    double norm = 0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i; j < n; ++j) norm = std::max(norm, cabs1(H(i, j)));
-    const double smin = std::max(eps * norm, std::numeric_limits<double>::min());
-    for (int64_t k = 0; k < n; ++k) {
-      wr.ptr<double>()[k] = H(k, k).real();
-      wi.ptr<double>()[k] = H(k, k).imag();
-      const cx lam = H(k, k);
-      for (int64_t i = 0; i < n; ++i) y[i] = 0;
-      y[k] = 1;
-      for (int64_t i = k - 1; i >= 0; --i) {
-        cx r = 0;
-        for (int64_t j = i + 1; j <= k; ++j) r += cmul(H(i, j), y[j]);
-        cx d = H(i, i) - lam;
-        if (cabs1(d) < smin) d = cx(smin, 0);
-        y[i] = -r / d;
-        // rescale against overflow
-        const double t = cabs1(y[i]);
-        if (t > 1e100)
-          for (int64_t j = i; j <= k; ++j) y[j] /= t;
-      }
-      double s = 0;
-      std::vector<cx> v(nn);
-      for (int64_t i = 0; i < n; ++i) {
-        cx acc = 0;
-        for (int64_t j = 0; j <= k; ++j) acc += cmul(Z(i, j), y[j]);
-        v[i] = acc;
-        s += std::norm(acc);
-      }
-      s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        vr.ptr<double>()[i * n + k] = v[i].real() * s;
-        vi.ptr<double>()[i * n + k] = v[i].imag() * s;
-      }
-    }
-  }
-};
-
-// eigGeneralComplex(Are, Aim: Float64Array(n*n), n, valuesRe, valuesIm (n), vectorsRe, vectorsIm (n*n), threads).
-Napi::Value EigGeneralComplex(const Napi::CallbackInfo& info) {
-  Args a(info, "eigGeneralComplex", 8);
-  auto job = std::make_unique<EigComplexJob>();
-  job->ar = a.floats(0, "Are");
-  job->ai = a.floats(1, "Aim");
-  job->n = a.dim(2, "n");
-  job->wr = a.floats(3, "valuesRe");
-  job->wi = a.floats(4, "valuesIm");
-  job->vr = a.floats(5, "vectorsRe");
-  job->vi = a.floats(6, "vectorsIm");
-  job->threads = a.threads(7);
-  FloatArray* all[] = {&job->ar, &job->ai, &job->wr, &job->wi, &job->vr, &job->vi};
-  const char* names[] = {"Are", "Aim", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
-  for (int i = 0; i < 6; ++i) a.needDtype(*all[i], DType::F64, names[i]);
-  uint64_t n = static_cast<uint64_t>(job->n);
-  const uint64_t lens[] = {n * n, n * n, n, n, n * n, n * n};
-  for (int i = 0; i < 6; ++i) a.needLength(*all[i], lens[i], names[i]);
-  for (int i = 2; i < 6; ++i) {
-    for (int k = 0; k < 6; ++k)
-      if (k != i) a.noAlias(*all[i], *all[k], names[i], names[k]);
-  }
-  double dn = static_cast<double>(n);
-  job->cost = kFactorWeight * 100 * dn * dn * dn;
-  for (auto* x : all) job->keep(*x);
-  return Submit(info.Env(), std::move(job));
+  return true;
 }
 
 }  // namespace
 
-void RegisterEigGeneral(Napi::Env env, Napi::Object exports) {
-  exports.Set("eigGeneral", Napi::Function::New(env, EigGeneral, "eigGeneral"));
-  exports.Set("eigGeneralComplex", Napi::Function::New(env, EigGeneralComplex, "eigGeneralComplex"));
+bool eigGeneralComplex(int64_t n, const double* Are, const double* Aim, double* wr, double* wi, double* vr, double* vi) {
+  const size_t nn = static_cast<size_t>(n);
+  std::vector<cx> h(nn * nn), z(nn * nn), y(nn);
+  for (size_t i = 0; i < nn * nn; ++i) h[i] = cx(Are[i], Aim[i]);
+  if (n == 0) return true;
+  CMat H{h.data(), n}, Z{z.data(), n};
+  hessenbergComplex(H, Z);
+  if (!schurComplex(H, Z)) return false;
+  const double eps = std::numeric_limits<double>::epsilon();
+  double norm = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j) norm = std::max(norm, cabs1(H(i, j)));
+  const double smin = std::max(eps * norm, std::numeric_limits<double>::min());
+  for (int64_t k = 0; k < n; ++k) {
+    wr[k] = H(k, k).real();
+    wi[k] = H(k, k).imag();
+    const cx lam = H(k, k);
+    for (int64_t i = 0; i < n; ++i) y[i] = 0;
+    y[k] = 1;
+    for (int64_t i = k - 1; i >= 0; --i) {
+      cx r = 0;
+      for (int64_t j = i + 1; j <= k; ++j) r += cmul(H(i, j), y[j]);
+      cx d = H(i, i) - lam;
+      if (cabs1(d) < smin) d = cx(smin, 0);
+      y[i] = -r / d;
+      // rescale against overflow
+      const double t = cabs1(y[i]);
+      if (t > 1e100)
+        for (int64_t j = i; j <= k; ++j) y[j] /= t;
+    }
+    double s = 0;
+    std::vector<cx> v(nn);
+    for (int64_t i = 0; i < n; ++i) {
+      cx acc = 0;
+      for (int64_t j = 0; j <= k; ++j) acc += cmul(Z(i, j), y[j]);
+      v[i] = acc;
+      s += std::norm(acc);
+    }
+    s = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      vr[i * n + k] = v[i].real() * s;
+      vi[i * n + k] = v[i].imag() * s;
+    }
+  }
+  return true;
 }
 
+}  // namespace la
 }  // namespace lr

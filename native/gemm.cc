@@ -29,9 +29,9 @@ struct GemmJob : Job {
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Args a(info, "gemm", 11);
   auto job = std::make_unique<GemmJob>();
-  job->A = a.floats(0, "A");
-  job->B = a.floats(1, "B");
-  job->C = a.floats(2, "C");
+  job->A = a.floats(0, "A", *job);
+  job->B = a.floats(1, "B", *job);
+  job->C = a.floats(2, "C", *job);
   job->m = a.dim(3, "m");
   job->n = a.dim(4, "n");
   job->k = a.dim(5, "k");
@@ -48,9 +48,6 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   a.noAlias(job->C, job->A, "C", "A");
   a.noAlias(job->C, job->B, "C", "B");
   job->cost = 2.0 * job->m * job->n * job->k;
-  job->keep(job->A);
-  job->keep(job->B);
-  job->keep(job->C);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -75,8 +72,8 @@ struct SyrkJob : Job {
 Napi::Value Syrk(const Napi::CallbackInfo& info) {
   Args a(info, "syrk", 8);
   auto job = std::make_unique<SyrkJob>();
-  job->A = a.floats(0, "A");
-  job->C = a.floats(1, "C");
+  job->A = a.floats(0, "A", *job);
+  job->C = a.floats(1, "C", *job);
   job->n = a.dim(2, "n");
   job->k = a.dim(3, "k");
   job->trans = a.boolean(4, "trans");
@@ -88,8 +85,6 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
   a.needLength(job->C, static_cast<uint64_t>(job->n) * job->n, "C");
   a.noAlias(job->C, job->A, "C", "A");
   job->cost = 1.0 * job->n * job->n * job->k;
-  job->keep(job->A);
-  job->keep(job->C);
   return Submit(info.Env(), std::move(job));
 }
 

@@ -141,8 +141,20 @@ const char* Job::attach(Napi::Env env) {
   return nullptr;
 }
 
-Napi::Value Submit(Napi::Env env, std::unique_ptr<Job> job) {
+const char* Job::unbound(const void* self, size_t size) const {
+  const auto* lo = static_cast<const char*>(self);
+  for (const Arg& a : args_) {
+    const auto* at = reinterpret_cast<const char*>(a.data);
+    if (at < lo || at + sizeof(void*) > lo + size || *a.data != a.parsed) return a.name;
+  }
+  return nullptr;
+}
+
+Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self, size_t size) {
   const char* fn = currentCall().fn;
+  if (const char* lost = job->unbound(self, size))
+    throw Napi::Error::New(env, std::string("lowrank native: ") + fn + ": internal error: argument '" + lost +
+                                    "' is not held by its job");
   // Cost from all sizes: a kernel visits every index of every dimension, so a huge dimension against a
   // zero one (a product of 0) is still work, and must not run on the JS thread.
   const double floor = kPerElement * currentCall().dimSum;

@@ -369,13 +369,14 @@ void geqrf(idx m, idx n, T* A, idx lda, T* R, idx ldr, QRFactors<T>& f, int thre
 
 // ---- Cholesky and triangular solves (row-major) ----------------------------------------------------
 
-// In-place lower Cholesky of the row-major L (n x n, ld): reads the lower triangle, writes L there and
-// zeros above. Throws lr::Error(Range) naming the first leading minor that is not positive.
+// In-place lower Cholesky of the row-major L (n x n, ld; chol.cc): reads the lower triangle, writes L
+// there and zeros above. Returns 0, or the order (1-based) of the first leading minor that is not
+// positive (LAPACK's info; L is then partly overwritten, the upper triangle untouched).
 template <class T>
-void potrf(idx n, T* L, idx ld, int threads);
+idx potrf(idx n, T* L, idx ld, int threads);
 
-// Solves op(Tm) X = B in place (X holds B on entry), Tm row-major n x n triangular (only the `lower`
-// or upper triangle is read), X row-major n x nrhs. No singularity check (callers check).
+// Solves op(Tm) X = B in place (X holds B on entry; solve_triangular.cc), Tm row-major n x n triangular
+// (only the `lower` or upper triangle is read), X row-major n x nrhs. No singularity check (callers check).
 template <class T>
 void trsmLeft(bool lower, bool trans, idx n, idx nrhs, const T* Tm, idx ldt, T* X, idx ldx, int threads);
 
@@ -396,6 +397,11 @@ template <class T>
 void stedc(idx n, T* d, T* e, T* Z, idx ldz, int threads);
 template <class T>
 void bdsdc(idx n, T* d, T* e, T* U, idx ldu, T* V, idx ldv, int threads);
+
+// LU with partial pivoting of the row-major A (m x n, m >= n) in scipy's permute_l form A = PL U
+// (lu.cc): PL row-major m x n, U row-major n x n upper triangular.
+template <class T>
+void getrfPermuteL(idx m, idx n, const T* A, T* PL, T* U, int threads);
 
 // Least squares (minimum norm when rank-deficient or wide); returns the numerical rank.
 template <class T>

@@ -1,4 +1,5 @@
-// LU with partial pivoting of a tall m x n row-major matrix (m >= n), in scipy's permute_l form:
+// LU with partial pivoting of a tall m x n row-major matrix (m >= n), in scipy's permute_l form (the
+// algorithm; the lu binding is in factor.cc):
 // A = PL U, PL = P L (m x n, the unit lower trapezoidal L with its rows in A's row order), U n x n.
 //
 // Rows are never swapped. The factorization works on a copy of A (the PL output) and records, for
@@ -23,11 +24,12 @@
 #include <limits>
 #include <vector>
 
-#include "common.h"
 #include "gemm.h"
+#include "lapack.h"
 #include "threadpool.h"
 
 namespace lr {
+namespace la {
 namespace {
 
 // Columns per panel.
@@ -183,49 +185,16 @@ class LuSolver {
   }
 };
 
-struct LuJob : Job {
-  FloatArray A, PL, U;
-  int64_t m = 0, n = 0;
-  void Execute() override {
-    if (n == 0) return;  // nothing to factor (m x 0); the solver's O(m) workspace would be wasted
-    withDtype(A.dtype, [&](auto z) {
-      using T = decltype(z);
-      LuSolver<T>(A.ptr<T>(), m, n, PL.ptr<T>(), U.ptr<T>(), threads).run();
-      return 0;
-    });
-  }
-};
-
-// lu(A, m, n, PL, U, threads): A = PL U with partial pivoting, m >= n (see the file comment).
-Napi::Value Lu(const Napi::CallbackInfo& info) {
-  Args a(info, "lu", 6);
-  auto job = std::make_unique<LuJob>();
-  job->A = a.floats(0, "A");
-  job->m = a.dim(1, "m");
-  job->n = a.dim(2, "n");
-  job->PL = a.floats(3, "PL");
-  job->U = a.floats(4, "U");
-  job->threads = a.threads(5);
-  a.sameDtype(job->A, job->PL, "A", "PL");
-  a.sameDtype(job->A, job->U, "A", "U");
-  if (job->m < job->n)
-    jsRangeError(info.Env(), "lu: needs m >= n, got m = " + std::to_string(job->m) + ", n = " + std::to_string(job->n));
-  a.needLength(job->A, static_cast<uint64_t>(job->m) * job->n, "A");
-  a.needLength(job->PL, static_cast<uint64_t>(job->m) * job->n, "PL");
-  a.needLength(job->U, static_cast<uint64_t>(job->n) * job->n, "U");
-  a.noAlias(job->PL, job->A, "PL", "A");
-  a.noAlias(job->U, job->A, "U", "A");
-  a.noAlias(job->U, job->PL, "U", "PL");
-  const double m = static_cast<double>(job->m), n = static_cast<double>(job->n);
-  job->cost = kFactorWeight * (m * n * n + m * n);
-  job->keep(job->A);
-  job->keep(job->PL);
-  job->keep(job->U);
-  return Submit(info.Env(), std::move(job));
-}
-
 }  // namespace
 
-void RegisterLu(Napi::Env env, Napi::Object exports) { exports.Set("lu", Napi::Function::New(env, Lu, "lu")); }
+template <class T>
+void getrfPermuteL(idx m, idx n, const T* A, T* PL, T* U, int threads) {
+  if (n == 0) return;  // nothing to factor (m x 0); the solver's O(m) workspace would be wasted
+  LuSolver<T>(A, m, n, PL, U, threads).run();
+}
 
+template void getrfPermuteL<float>(idx, idx, const float*, float*, float*, int);
+template void getrfPermuteL<double>(idx, idx, const double*, double*, double*, int);
+
+}  // namespace la
 }  // namespace lr

@@ -1,5 +1,5 @@
 // Normal variates of the documented Philox stream (README "Random numbers"), shared by randn
-// (native/rng.cc) and the matrix-free Gaussian measurements (native/sensing.cc).
+// (native/rng.cc) and the matrix-free Gaussian measurements (native/gaussian_apply.cc).
 //
 //   philoxNormals(out, len, first, key):  out[j] = normal stream element first + j, j < len
 //

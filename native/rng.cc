@@ -88,7 +88,7 @@ struct RngJob : Job {
 Napi::Value Random(const Napi::CallbackInfo& info) {
   Args a(info, "random", 8);
   auto job = std::make_unique<RngJob>();
-  job->out = a.floats(0, "out");
+  job->out = a.floats(0, "out", *job);
   std::string kind = a.string(1, "kind");
   if (kind != "uniform" && kind != "normal") jsRangeError(a.env(), a.where("kind") + " must be 'uniform' or 'normal'");
   job->normal = kind == "normal";
@@ -104,7 +104,6 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
   job->offset = (static_cast<uint64_t>(hi) << 32) | lo;
   job->threads = a.threads(7);
   job->cost = static_cast<double>(job->out.length) * (job->normal ? 10.0 : 2.5) * kPerElement;
-  job->keep(job->out);
   return Submit(info.Env(), std::move(job));
 }
 

@@ -94,11 +94,11 @@ struct VandermondeJob : Job {
 Napi::Value SsmVandermonde(const Napi::CallbackInfo& info) {
   Args a(info, "ssmVandermonde", 6);
   auto job = std::make_unique<VandermondeJob>();
-  job->tab = a.floats(0, "table");
+  job->tab = a.floats(0, "table", *job);
   job->H = a.dim(1, "H");
   job->N = a.dim(2, "N");
   job->L = a.dim(3, "L");
-  job->out = a.floats(4, "out");
+  job->out = a.floats(4, "out", *job);
   job->threads = a.threads(5);
   a.needDtype(job->tab, DType::F64, "table");
   uint64_t H = job->H, N = job->N, L = job->L;
@@ -106,8 +106,6 @@ Napi::Value SsmVandermonde(const Napi::CallbackInfo& info) {
   a.needLength(job->out, H * L, "out");
   a.noAlias(job->out, job->tab, "out", "table");
   job->cost = 8.0 * static_cast<double>(H) * N * L;
-  job->keep(job->tab);
-  job->keep(job->out);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -187,13 +185,13 @@ struct ConvJob : Job {
 Napi::Value SsmConv(const Napi::CallbackInfo& info) {
   Args a(info, "ssmConv", 8);
   auto job = std::make_unique<ConvJob>();
-  job->u = a.floats(0, "u");
-  job->K = a.floats(1, "K");
+  job->u = a.floats(0, "u", *job);
+  job->K = a.floats(1, "K", *job);
   job->R = a.dim(2, "R");
   job->H = a.dim(3, "H");
   job->L = a.dim(4, "L");
-  job->D = a.floats(5, "D");
-  job->y = a.floats(6, "y");
+  job->D = a.floats(5, "D", *job);
+  job->y = a.floats(6, "y", *job);
   job->threads = a.threads(7);
   a.sameDtype(job->u, job->K, "u", "K");
   a.sameDtype(job->u, job->y, "u", "y");
@@ -210,10 +208,6 @@ Napi::Value SsmConv(const Napi::CallbackInfo& info) {
   a.noAlias(job->y, job->K, "y", "K");
   double n = 2.0 * static_cast<double>(std::max<uint64_t>(L, 1));
   job->cost = 40.0 * static_cast<double>(R) * n * std::log2(n + 1);
-  job->keep(job->u);
-  job->keep(job->K);
-  job->keep(job->D);
-  job->keep(job->y);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -257,13 +251,13 @@ struct ScanJob : Job {
 Napi::Value SsmScan(const Napi::CallbackInfo& info) {
   Args a(info, "ssmScan", 8);
   auto job = std::make_unique<ScanJob>();
-  job->u = a.floats(0, "u");
-  job->tab = a.floats(1, "table");
+  job->u = a.floats(0, "u", *job);
+  job->tab = a.floats(1, "table", *job);
   job->R = a.dim(2, "R");
   job->H = a.dim(3, "H");
   job->N = a.dim(4, "N");
   job->L = a.dim(5, "L");
-  job->y = a.floats(6, "y");
+  job->y = a.floats(6, "y", *job);
   job->threads = a.threads(7);
   a.sameDtype(job->u, job->y, "u", "y");
   a.needDtype(job->tab, DType::F64, "table");
@@ -276,9 +270,6 @@ Napi::Value SsmScan(const Napi::CallbackInfo& info) {
   a.noAlias(job->y, job->u, "y", "u");
   a.noAlias(job->y, job->tab, "y", "table");
   job->cost = 8.0 * static_cast<double>(R) * N * L;
-  job->keep(job->u);
-  job->keep(job->tab);
-  job->keep(job->y);
   return Submit(info.Env(), std::move(job));
 }
 

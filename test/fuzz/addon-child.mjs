@@ -69,7 +69,7 @@ export const SPECS = {
   lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   qr: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   cholesky: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.n), T],
-  trsm: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.p), dim('p'), B, B, F((d) => d.n * d.p), T],
+  solveTriangular: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.p), dim('p'), B, B, F((d) => d.n * d.p), T],
   lstsq: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.p), dim('p'), F((d) => d.n * d.p), T],
   eigh: [F((d) => d.n * d.n), dim('n'), F((d) => d.n, true), F((d) => d.n * d.n), T],
   svd: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * Math.min(d.m, d.n)), F((d) => Math.min(d.m, d.n), true), F((d) => d.n * Math.min(d.m, d.n)), T],
@@ -80,13 +80,13 @@ export const SPECS = {
   ssmVandermonde: [F((d) => d.m * d.n * 4, true), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.k), T],
   ssmConv: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.k), int((d) => d.m * d.p), dim('m'), dim('k'), F((d) => d.m, true), F((d) => d.m * d.p * d.k), T],
   ssmScan: [F((d) => d.m * d.p * d.k), F((d) => d.m * d.n * 6, true), int((d) => d.m * d.p), dim('m'), dim('n'), dim('k'), F((d) => d.m * d.p * d.k), T],
-  gaussApply: [F((d) => d.n), dim('n'), dim('m'), F((d) => d.m), W, W, W, W, W, T],
-  gaussAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
+  gaussianApply: [F((d) => d.n), dim('n'), dim('m'), F((d) => d.m), W, W, W, W, W, T],
+  gaussianAdjoint: [F((d) => d.m), dim('m'), dim('n'), F((d) => d.n), W, W, W, W, W, T],
   sign: [F((d) => d.m * d.n), F((d) => d.m * d.n), T],
-  segGram: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), Inull((d) => d.nnz), int((d) => d.p), F((d) => d.m * d.k * d.k), T],
-  cholBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), Fnull((d) => d.m, true), N, B, F((d) => d.m * d.k * d.k), F((d) => d.m), T],
-  cholSolveBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k), T],
-  segCg: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), Inull((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k * d.k), int((d) => d.k * d.k), int((d) => d.p), F((d) => d.m * d.k), Fnull((d) => d.m), T],
+  segmentGram: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), Inull((d) => d.nnz), int((d) => d.p), F((d) => d.m * d.k * d.k), T],
+  choleskyBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), Fnull((d) => d.m, true), N, B, F((d) => d.m * d.k * d.k), F((d) => d.m), T],
+  choleskySolveBatch: [F((d) => d.m * d.k * d.k), dim('m'), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k), T],
+  segmentCG: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), Inull((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.k), dim('k'), F((d) => d.m * d.k), F((d) => d.m * d.k * d.k), int((d) => d.k * d.k), int((d) => d.p), F((d) => d.m * d.k), Fnull((d) => d.m), T],
 };
 
 const JUNK = [undefined, null, -1, 0.5, NaN, Infinity, 2 ** 31, 1e12, '3', 'x', {}, [], [1, 2], true, () => 0, new Uint8Array(4), new Int32Array(3), new Float32Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];

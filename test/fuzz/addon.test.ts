@@ -23,9 +23,9 @@ const CHILD = path.join(here, 'addon-child.mjs');
 const EXPORTS: Record<string, number> = {
   info: 50, own: 100, peak: 40, gemm: 300, syrk: 300, axpby: 300, hadamard: 300, transpose: 300, norm: 300, colNorms: 300,
   rowNorms: 300, random: 300, full: 300, copy2d: 400, scaleAxis: 300, colAbsMax: 300, lu: 300, qr: 300,
-  cholesky: 300, trsm: 300, lstsq: 300, eigh: 300, svd: 300, spmm: 500, sddmm: 400, eigGeneral: 200,
-  eigGeneralComplex: 200, ssmVandermonde: 300, ssmConv: 300, ssmScan: 300, gaussApply: 400, gaussAdjoint: 400,
-  sign: 300, segGram: 250, cholBatch: 200, cholSolveBatch: 300, segCg: 400,
+  cholesky: 300, solveTriangular: 300, lstsq: 300, eigh: 300, svd: 300, spmm: 500, sddmm: 400, eigGeneral: 200,
+  eigGeneralComplex: 200, ssmVandermonde: 300, ssmConv: 300, ssmScan: 300, gaussianApply: 400, gaussianAdjoint: 400,
+  sign: 300, segmentGram: 250, choleskyBatch: 200, choleskySolveBatch: 300, segmentCG: 400,
 };
 
 interface Report {

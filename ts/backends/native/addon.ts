@@ -35,7 +35,7 @@ export interface NativeAddon {
   rowNorms(x: F, m: number, n: number, out: Float64Array, threads: number): Promise<void>;
   qr(A: F, m: number, n: number, Q: F, R: F, threads: number): Promise<void>;
   cholesky(A: F, n: number, L: F, threads: number): Promise<void>;
-  trsm(T: F, n: number, B: F, nrhs: number, lower: boolean, trans: boolean, X: F, threads: number): Promise<void>;
+  solveTriangular(T: F, n: number, B: F, nrhs: number, lower: boolean, trans: boolean, X: F, threads: number): Promise<void>;
   lstsq(A: F, m: number, n: number, B: F, nrhs: number, X: F, threads: number): Promise<{ rank: number }>;
   eigh(A: F, n: number, values: Float64Array, V: F, threads: number): Promise<void>;
   svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
@@ -52,21 +52,21 @@ export interface NativeAddon {
   ssmConv(u: F, K: F, R: number, H: number, L: number, D: Float64Array, y: F, threads: number): Promise<void>;
   /** x_l = a x_{l-1} + b u_l, y_l = Re sum_n c_n x_{l,n}; table rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
   ssmScan(u: F, table: Float64Array, R: number, H: number, N: number, L: number, y: F, threads: number): Promise<void>;
-  /** out[i] = sum_e A[i, e] x[e], A[i, e] = Philox normal stream element offset + i N + e (native/sensing.cc). */
-  gaussApply(x: F, N: number, m: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
-  /** out[e] = sum_i A[i, e] r[i] (the adjoint of gaussApply). */
-  gaussAdjoint(r: F, m: number, N: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[i] = sum_e A[i, e] x[e], A[i, e] = Philox normal stream element offset + i N + e (native/gaussian_apply.cc). */
+  gaussianApply(x: F, N: number, m: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
+  /** out[e] = sum_i A[i, e] r[i] (the adjoint of gaussianApply). */
+  gaussianAdjoint(r: F, m: number, N: number, out: F, seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number, threads: number): Promise<void>;
   /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
   sign(out: F, x: F, threads: number): Promise<void>;
   // ---- segmented least squares (matrix completion; native/completion.cc) ----
   /** Per segment (CSR/CSC row of S): out = A^T A (out of length segs*k*k) or its diagonal (length segs*k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
-  segGram(ptr: Int32Array, idx: Int32Array, segs: number, cols: number, F: F, k: number, order: Int32Array | null, sketchRows: number, out: F, threads: number): Promise<void>;
+  segmentGram(ptr: Int32Array, idx: Int32Array, segs: number, cols: number, F: F, k: number, order: Int32Array | null, sketchRows: number, out: F, threads: number): Promise<void>;
   /** Batched lower Cholesky of G_j + ridge_j tr(G_j)/k I (ridge < 0 counts as 0; fallback ridge on breakdown when fallback > 0); status 0 ok, 1 fallback, 2 failed (L_j = 0); inverse: L_j^{-1}. */
-  cholBatch(G: F, segs: number, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean, L: F, status: F, threads: number): Promise<void>;
+  choleskyBatch(G: F, segs: number, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean, L: F, status: F, threads: number): Promise<void>;
   /** X_j = (L_j L_j^T)^{-1} h_j; 0 where L_j[0] == 0. */
-  cholSolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;
+  choleskySolveBatch(L: F, segs: number, k: number, H: F, X: F, threads: number): Promise<void>;
   /** `steps` preconditioned CG steps per segment on (A^T A + ridge_j tr/k I) x = A^T b from X0 (P: W = L^{-1} when pw = k*k, a diagonal when pw = k). */
-  segCg(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, ridge: F | null, threads: number): Promise<void>;
+  segmentCG(ptr: Int32Array, idx: Int32Array, vals: F, perm: Int32Array | null, segs: number, cols: number, F: F, k: number, X0: F, P: F, pw: number, steps: number, X: F, ridge: F | null, threads: number): Promise<void>;
   /**
    * Marks the ArrayBuffer behind `array` as private to the library: background calls then use it in
    * place instead of working on a copy (native/job.cc). Only for host stores no caller can reach.

@@ -252,7 +252,7 @@ export class NativeBackend implements Backend {
   solveTriangular(t: DenseRef, b: DenseRef, lower: boolean, trans: boolean): Promise<Store> {
     return this.using([arr(t), arr(b)], async (T, B) => {
       const X = this.alloc(b.rows * b.cols);
-      await this.addon.trsm(T, t.rows, B, b.cols, lower, trans, X, this.threads);
+      await this.addon.solveTriangular(T, t.rows, B, b.cols, lower, trans, X, this.threads);
       return X;
     });
   }
@@ -332,7 +332,7 @@ export class NativeBackend implements Backend {
   gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(x)], async (X) => {
       const out = this.alloc(m);
-      await this.addon.gaussApply(X, x.rows * x.cols, m, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      await this.addon.gaussianApply(X, x.rows * x.cols, m, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
       return out;
     });
   }
@@ -340,7 +340,7 @@ export class NativeBackend implements Backend {
   gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(r)], async (R) => {
       const out = this.alloc(n);
-      await this.addon.gaussAdjoint(R, r.rows * r.cols, n, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      await this.addon.gaussianAdjoint(R, r.rows * r.cols, n, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
       return out;
     });
   }
@@ -360,7 +360,7 @@ export class NativeBackend implements Backend {
     const k = f.cols;
     return this.using([arr(f)], async (F) => {
       const out = this.alloc(segs * (mode === 'diag' ? k : k * k));
-      await this.addon.segGram(
+      await this.addon.segmentGram(
         transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, segs, cols, F, k,
         sketch ? sketch.order : null, sketch ? sketch.rows : 0, out, this.threads,
       );
@@ -371,7 +371,7 @@ export class NativeBackend implements Backend {
   choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
     return this.using([arr(g)], async (G) => {
       const L = this.alloc(g.rows * k * k), status = this.alloc(g.rows);
-      await this.addon.cholBatch(G, g.rows, k, ridge, fallback, inverse, L, status, this.threads);
+      await this.addon.choleskyBatch(G, g.rows, k, ridge, fallback, inverse, L, status, this.threads);
       return { L, status };
     });
   }
@@ -379,7 +379,7 @@ export class NativeBackend implements Backend {
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {
     return this.using([arr(l), arr(h)], async (L, H) => {
       const X = this.alloc(h.rows * h.cols);
-      await this.addon.cholSolveBatch(L, h.rows, h.cols, H, X, this.threads);
+      await this.addon.choleskySolveBatch(L, h.rows, h.cols, H, X, this.threads);
       return X;
     });
   }
@@ -392,7 +392,7 @@ export class NativeBackend implements Backend {
     if (ridge) ins.push(arr(ridge));
     return this.using(ins, async (vals, F, X0, P, R) => {
       const X = this.alloc(segs * k);
-      await this.addon.segCg(
+      await this.addon.segmentCG(
         transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, vals, transS ? st.perm : null,
         segs, cols, F, k, X0, P, p.cols, steps, X, R ?? null, this.threads,
       );

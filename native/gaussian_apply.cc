@@ -1,15 +1,14 @@
-// Matrix-free Gaussian measurements and the element-wise sign, for robust matrix sensing (SubGM).
+// Matrix-free Gaussian measurements for robust matrix sensing (SubGM): the gaussianApply and
+// gaussianAdjoint exports (one family file; the element-wise sign it also needs is in core.cc).
 //
 // The measurement matrix A (m x N) is never stored: A[i, e] is element offset + i N + e of the Philox
 // normal stream of (seed, stream), i.e. exactly the entry engine.randn(m, N, { seed, offset }) holds
 // (same transform as native/rng.cc: f32 Box-Muller on 4 words per block, f64 on 2 uniforms per block).
 //
-//   gaussApply(x, N, m, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
+//   gaussianApply(x, N, m, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
 //     out[i] = sum_e A[i, e] x[e]        (x: N, out: m)
-//   gaussAdjoint(r, m, N, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
+//   gaussianAdjoint(r, m, N, out, seedLo, seedHi, stream, offsetLo, offsetHi, threads)
 //     out[e] = sum_i A[i, e] r[i]        (r: m, out: N)
-//   sign(out, x, threads)
-//     out[i] = 1 (x > 0), -1 (x < 0), 0 (x = 0), NaN (x NaN)
 //
 // Both products regenerate every entry of A once per call, so they are bound by the generator (see
 // native/normals.h), not by memory. apply owns one measurement per task; the adjoint owns a
@@ -107,16 +106,16 @@ uint32_t word(const Args& a, size_t i, const char* name) {
   return static_cast<uint32_t>(d);
 }
 
-// gaussApply(x, N, m, out, ...) and gaussAdjoint(r, m, N, out, ...): shared parsing.
+// gaussianApply(x, N, m, out, ...) and gaussianAdjoint(r, m, N, out, ...): shared parsing.
 Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
-  const char* fn = adjoint ? "gaussAdjoint" : "gaussApply";
+  const char* fn = adjoint ? "gaussianAdjoint" : "gaussianApply";
   Args a(info, fn, 10);
   auto job = std::make_unique<GaussJob>();
   job->adjoint = adjoint;
-  job->in = a.floats(0, adjoint ? "r" : "x");
+  job->in = a.floats(0, adjoint ? "r" : "x", *job);
   int64_t d1 = a.dim(1, adjoint ? "m" : "N");
   int64_t d2 = a.dim(2, adjoint ? "N" : "m");
-  job->out = a.floats(3, "out");
+  job->out = a.floats(3, "out", *job);
   job->m = adjoint ? d1 : d2;
   job->n = adjoint ? d2 : d1;
   a.sameDtype(job->out, job->in, "out", adjoint ? "r" : "x");
@@ -130,49 +129,14 @@ Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
   job->offset = (static_cast<uint64_t>(hi) << 32) | lo;
   job->threads = a.threads(9);
   job->cost = static_cast<double>(job->m) * static_cast<double>(job->n) * 12.0 * kPerElement;
-  job->keep(job->in);
-  job->keep(job->out);
-  return Submit(info.Env(), std::move(job));
-}
-
-struct SignJob : Job {
-  FloatArray out, x;
-  void Execute() override {
-    withDtype(out.dtype, [&](auto z) {
-      using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T* xp = x.ptr<T>();
-      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) {
-          T v = xp[i];
-          o[i] = v > T(0) ? T(1) : (v < T(0) ? T(-1) : (v == T(0) ? T(0) : v));
-        }
-      });
-      return 0;
-    });
-  }
-};
-
-Napi::Value Sign(const Napi::CallbackInfo& info) {
-  Args a(info, "sign", 3);
-  auto job = std::make_unique<SignJob>();
-  job->out = a.floats(0, "out");
-  job->x = a.floats(1, "x");
-  job->threads = a.threads(2);
-  a.sameDtype(job->out, job->x, "out", "x");
-  a.needLength(job->x, job->out.length, "x");
-  job->cost = kPerElement * job->out.length;
-  job->keep(job->out);
-  job->keep(job->x);
   return Submit(info.Env(), std::move(job));
 }
 
 }  // namespace
 
-void RegisterSensing(Napi::Env env, Napi::Object exports) {
-  exports.Set("gaussApply", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, false); }, "gaussApply"));
-  exports.Set("gaussAdjoint", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, true); }, "gaussAdjoint"));
-  exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
+void RegisterGaussianApply(Napi::Env env, Napi::Object exports) {
+  exports.Set("gaussianApply", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, false); }, "gaussianApply"));
+  exports.Set("gaussianAdjoint", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, true); }, "gaussianAdjoint"));
 }
 
 }  // namespace lr
