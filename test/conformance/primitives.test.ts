@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BACKEND_PLUMBING, PRIMITIVES } from '../../ts/backend.js';
+import { loadAddon } from '../../ts/backends/native/addon.js';
 import { NativeBackend } from '../../ts/backends/native/index.js';
 import { WebGPUBackend } from '../../ts/backends/webgpu/index.js';
 import { Engine } from '../../ts/engine.js';
@@ -54,5 +55,14 @@ describe('primitive checklist (ts/backend.ts PRIMITIVES)', () => {
     const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z]+)/g, (_, a: string, b: string) => `${a}_${b.toLowerCase()}`);
     const own = PRIMITIVES.filter((p) => !p.family).flatMap((p) => (p.wgsl.includes(`${snake(p.method)}.wgsl`) ? [] : [`${p.method}: wgsl/${snake(p.method)}.wgsl`]));
     expect(own).toEqual([]);
+  });
+
+  it('every primitive with native files names them, and one with a file of its own stem has an addon export of that name', () => {
+    const noNative = PRIMITIVES.filter((p) => p.method !== 'fill' && !p.native?.length).map((p) => p.method);
+    expect(noNative).toEqual([]);
+    const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z]+)/g, (_, a: string, b: string) => `${a}_${b.toLowerCase()}`);
+    const addon = loadAddon() as unknown as Record<string, unknown>;
+    const missing = PRIMITIVES.filter((p) => (p.native ?? []).includes(`${snake(p.method)}.cc`) && typeof addon[p.method] !== 'function').map((p) => p.method);
+    expect(missing).toEqual([]);
   });
 });
