@@ -17,7 +17,13 @@ import { startHeader } from './lib/suite.js';
 
 type Solver = 'exact' | 'sketch' | 'jacobi';
 
-interface Coo { rows: number; cols: number; row: Int32Array; col: Int32Array; val: Float64Array }
+interface Coo {
+  rows: number;
+  cols: number;
+  row: Int32Array;
+  col: Int32Array;
+  val: Float64Array;
+}
 
 /** perRow distinct random columns per row; values of a rank-r Gaussian product (scaled to O(1) entries). */
 function makeData(m: number, n: number, perRow: number, r: number, seed: number): Coo {
@@ -25,7 +31,9 @@ function makeData(m: number, n: number, perRow: number, r: number, seed: number)
   const U = Float64Array.from({ length: m * r }, () => rng.normal() / Math.sqrt(r));
   const V = Float64Array.from({ length: n * r }, () => rng.normal());
   const nnz = m * perRow;
-  const row = new Int32Array(nnz), col = new Int32Array(nnz), val = new Float64Array(nnz);
+  const row = new Int32Array(nnz),
+    col = new Int32Array(nnz),
+    val = new Float64Array(nnz);
   const seen = new Set<number>();
   let q = 0;
   for (let i = 0; i < m; i++) {
@@ -60,7 +68,13 @@ interface Case {
   relTrain?: number;
 }
 
-async function timeSweeps(S: SparseMat, k: number, solver: Solver, sweeps: number, rms: number): Promise<Pick<Case, 'sweepS' | 'initS' | 'sweeps' | 'relTrain'>> {
+async function timeSweeps(
+  S: SparseMat,
+  k: number,
+  solver: Solver,
+  sweeps: number,
+  rms: number,
+): Promise<Pick<Case, 'sweepS' | 'initS' | 'sweeps' | 'relTrain'>> {
   const t0 = performance.now();
   const r = await completeMatrix(S, {
     rank: k,
@@ -72,7 +86,10 @@ async function timeSweeps(S: SparseMat, k: number, solver: Solver, sweeps: numbe
   });
   const total = (performance.now() - t0) / 1000;
   const h = r.info.history;
-  const d = h.slice(1).map((x, i) => x.seconds - h[i].seconds).sort((a, b) => a - b);
+  const d = h
+    .slice(1)
+    .map((x, i) => x.seconds - h[i].seconds)
+    .sort((a, b) => a - b);
   const sweepS = d.length ? d[Math.floor(d.length / 2)] : h[0].seconds;
   r.U.dispose();
   r.V.dispose();
@@ -80,9 +97,12 @@ async function timeSweeps(S: SparseMat, k: number, solver: Solver, sweeps: numbe
 }
 
 function slope(ks: number[], ts: number[]): number {
-  const x = ks.map(Math.log), y = ts.map(Math.log);
-  const mx = x.reduce((a, b) => a + b, 0) / x.length, my = y.reduce((a, b) => a + b, 0) / y.length;
-  let sxy = 0, sxx = 0;
+  const x = ks.map(Math.log),
+    y = ts.map(Math.log);
+  const mx = x.reduce((a, b) => a + b, 0) / x.length,
+    my = y.reduce((a, b) => a + b, 0) / y.length;
+  let sxy = 0,
+    sxx = 0;
   for (let i = 0; i < x.length; i++) {
     sxy += (x[i] - mx) * (y[i] - my);
     sxx += (x[i] - mx) ** 2;
@@ -127,7 +147,10 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
         rows.push(c);
         try {
           Object.assign(c, await timeSweeps(S, 10, solver, sweeps, rms));
-          progress(suite, `  large ${solver}: ${c.sweepS!.toFixed(2)} s / sweep (init ${c.initS!.toFixed(2)} s), train RMSE / rms ${c.relTrain!.toExponential(2)}`);
+          progress(
+            suite,
+            `  large ${solver}: ${c.sweepS!.toFixed(2)} s / sweep (init ${c.initS!.toFixed(2)} s), train RMSE / rms ${c.relTrain!.toExponential(2)}`,
+          );
         } catch (e) {
           c.status = 'failed';
           c.reason = errMessage(e);
@@ -138,7 +161,15 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
     } finally {
       await eng.dispose();
     }
-    largeRes = { m: large.m, nnz: large.m * large.perRow, k: 10, rows, rssPeakMiB: process.resourceUsage().maxRSS / 1024, rssBeforeMiB, genS };
+    largeRes = {
+      m: large.m,
+      nnz: large.m * large.perRow,
+      k: 10,
+      rows,
+      rssPeakMiB: process.resourceUsage().maxRSS / 1024,
+      rssBeforeMiB,
+      genS,
+    };
     progress(suite, `  peak RSS ${largeRes.rssPeakMiB.toFixed(0)} MiB (before: ${rssBeforeMiB.toFixed(0)} MiB)`);
   }
 
@@ -188,7 +219,11 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
   }
 
   // ---- report
-  const solverName: Record<Solver, string> = { exact: 'exact (Cholesky)', sketch: 'sketch, CountSketch precond.', jacobi: 'sketch, Jacobi precond.' };
+  const solverName: Record<Solver, string> = {
+    exact: 'exact (Cholesky)',
+    sketch: 'sketch, CountSketch precond.',
+    jacobi: 'sketch, Jacobi precond.',
+  };
   const headers = ['configuration', 'shape, |Omega|', 'solver', ...ks.map((k) => `k = ${k}`), 'slope d log t / d log k'];
   const trs: string[][] = [];
   const slopes: { config: string; solver: Solver; slope: number }[] = [];
@@ -197,32 +232,54 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
       const cs = ks.map((k) => cases.find((c) => c.config === cfg.id && c.k === k && c.solver === solver));
       if (cs.every((c) => !c)) continue;
       const ok = cs.every((c) => c?.status === 'ok');
-      const sl = ok ? slope(ks, cs.map((c) => c!.sweepS!)) : NaN;
+      const sl = ok
+        ? slope(
+            ks,
+            cs.map((c) => c!.sweepS!),
+          )
+        : NaN;
       if (ok) slopes.push({ config: cfg.id, solver, slope: sl });
       trs.push([
         labels.get(cfg.id) ?? cfg.id,
-        `${cfg.m} x ${cfg.m}, ${(cfg.m * perRow / 1e6).toFixed(1)}M`,
+        `${cfg.m} x ${cfg.m}, ${((cfg.m * perRow) / 1e6).toFixed(1)}M`,
         solverName[solver],
         ...cs.map((c) => (!c ? '—' : c.status === 'ok' ? `${c.sweepS!.toFixed(3)} s` : 'failed')),
         ok ? sl.toFixed(2) : '—',
       ]);
     }
   const lheaders = ['solver', 'seconds per sweep', 'init + finish s (rsvd; muHat)', `train RMSE / rms after ${sweeps} sweeps`];
-  const ltrs = (largeRes?.rows ?? []).map((c) => [solverName[c.solver], c.status === 'ok' ? c.sweepS!.toFixed(2) : `failed: ${c.reason}`, c.status === 'ok' ? c.initS!.toFixed(2) : '', c.status === 'ok' ? c.relTrain!.toExponential(2) : '']);
+  const ltrs = (largeRes?.rows ?? []).map((c) => [
+    solverName[c.solver],
+    c.status === 'ok' ? c.sweepS!.toFixed(2) : `failed: ${c.reason}`,
+    c.status === 'ok' ? c.initS!.toFixed(2) : '',
+    c.status === 'ok' ? c.relTrain!.toExponential(2) : '',
+  ]);
   const pairs = headerPairs(header)
     .filter(([k]) => k !== 'FMA peak' && k !== 'python' && k !== 'threads')
     .map(([k, v]): [string, string] => (k === 'adapter' ? [k, adapter ?? 'none used'] : [k, v]));
   const what = [
     `Observed entries: ${perRow} distinct uniformly random columns per row of a rank-8 Gaussian product (rank 10 for the large run); f32. Seconds per sweep = the median over sweeps 2..${sweeps} of one completeMatrix run (a sweep: the V and U half-sweeps, two thin QRs, the warm-start products, and the train RMSE, one scalar read back); the rest of the run (the randomized-SVD init and the final muHat) is reported apart for the large run. inner = 2 CG steps for the sketch solver; the CountSketch has s = min(|I_j|, 4k) rows, so with ${perRow} entries per row/column it is smaller than A_j only for k < ${perRow / 4}.`,
     `Costs per sweep (|Omega| = N, m + n segments): exact ~ N k^2 (Gram) + (m + n) k^3 / 3 (Cholesky); sketch (CountSketch) ~ N k + (m + n)(s k^2 + k^3) (sketch Gram, Cholesky and inverse of the k x k factor) + 3 N k (CG with inner = 2); sketch (Jacobi) ~ 4 N k. The slope is the least-squares fit of log(seconds) on log(k) over k in {${ks.join(', ')}}.`,
-    `The WebGPU rows use ${gpuM} x ${gpuM} (${(gpuM * perRow / 1e3).toFixed(0)}k entries: the same ${perRow} per row): lavapipe runs the shaders on the CPU.`,
+    `The WebGPU rows use ${gpuM} x ${gpuM} (${((gpuM * perRow) / 1e3).toFixed(0)}k entries: the same ${perRow} per row): lavapipe runs the shaders on the CPU.`,
     `This machine's 2 cores were shared with other jobs during the run (see load average): treat the figures as rough.`,
   ];
   const largeLines = largeRes
-    ? [`Large native run: ${largeRes.m} x ${largeRes.m}, ${(largeRes.nnz / 1e6).toFixed(0)}M observed entries, rank ${largeRes.k}, f32. Peak resident memory of the bench process: ${largeRes.rssPeakMiB.toFixed(0)} MiB (max RSS, including the host COO triplets and the CSR/CSC build; ${largeRes.rssBeforeMiB.toFixed(0)} MiB before generating the data; data generation ${largeRes.genS.toFixed(1)} s).`]
+    ? [
+        `Large native run: ${largeRes.m} x ${largeRes.m}, ${(largeRes.nnz / 1e6).toFixed(0)}M observed entries, rank ${largeRes.k}, f32. Peak resident memory of the bench process: ${largeRes.rssPeakMiB.toFixed(0)} MiB (max RSS, including the host COO triplets and the CSR/CSC build; ${largeRes.rssBeforeMiB.toFixed(0)} MiB before generating the data; data generation ${largeRes.genS.toFixed(1)} s).`,
+      ]
     : [];
   const title = `lowrank benchmark: matrix completion (alternating minimisation)${quick ? ' — QUICK SMOKE RUN' : ''}`;
-  const text = [title, ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`), '', ...what, '', textTable(headers, trs), '', ...largeLines, largeRes ? textTable(lheaders, ltrs) : ''].join('\n');
+  const text = [
+    title,
+    ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`),
+    '',
+    ...what,
+    '',
+    textTable(headers, trs),
+    '',
+    ...largeLines,
+    largeRes ? textTable(lheaders, ltrs) : '',
+  ].join('\n');
   const mk = markers(suite);
   const md = [
     mk.start,
@@ -238,7 +295,18 @@ export async function runCompletion(args: BenchArgs): Promise<void> {
   ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick, options: { perRow, nativeM, gpuM, ks, sweeps, large }, machine: header.machine, versions: header.versions, addon: header.addon, results: cases, slopes, large: largeRes };
+    const json = {
+      suite,
+      schema: 1,
+      quick,
+      options: { perRow, nativeM, gpuM, ks, sweeps, large },
+      machine: header.machine,
+      versions: header.versions,
+      addon: header.addon,
+      results: cases,
+      slopes,
+      large: largeRes,
+    };
     const files = writeResults(suite, quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

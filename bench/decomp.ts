@@ -87,8 +87,7 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
   const smalls = new Map<number, ReturnType<typeof decompInputs>>();
   const pilot = async (peer: Peer, c: Case, ctx: CaseContext): Promise<void> => {
     const seen: string[] = [];
-    const skip = (why: string) =>
-      new Unsupported(`${why} (pilots ${seen.join(', ')}; --max-run ${(maxRunMs / 1000).toFixed(0)} s)`);
+    const skip = (why: string) => new Unsupported(`${why} (pilots ${seen.join(', ')}; --max-run ${(maxRunMs / 1000).toFixed(0)} s)`);
     for (const { d, pm, pn } of pilotShapes) {
       if (!smalls.has(d)) smalls.set(d, decompInputs(pm, pn));
       const r = await peer.decomp!(c.op, c.dtype, smalls.get(d)!, {
@@ -150,9 +149,17 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
     const base = baselineFor(p, peerRecs);
     if (!base) continue;
     for (const c of cases) {
-      const a = get(p.id, c.op, c.dtype), b = get(base.id, c.op, c.dtype);
+      const a = get(p.id, c.op, c.dtype),
+        b = get(base.id, c.op, c.dtype);
       if (a?.bestMs && b?.bestMs)
-        ratios.push({ peer: p.id, vs: base.id, op: c.op, dtype: c.dtype, speedup: a.bestMs / b.bestMs, speedupMedian: a.medianMs! / b.medianMs! });
+        ratios.push({
+          peer: p.id,
+          vs: base.id,
+          op: c.op,
+          dtype: c.dtype,
+          speedup: a.bestMs / b.bestMs,
+          speedupMedian: a.medianMs! / b.medianMs!,
+        });
     }
   }
 
@@ -198,7 +205,8 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
   for (const p of peerRecs) {
     if (p.status !== 'ok') continue;
     const by = new Map<string, string[]>();
-    for (const r of rows.filter((x) => x.peer === p.id && x.status === 'skipped')) by.set(r.reason ?? '', [...(by.get(r.reason ?? '') ?? []), `${r.op}/${r.dtype}`]);
+    for (const r of rows.filter((x) => x.peer === p.id && x.status === 'skipped'))
+      by.set(r.reason ?? '', [...(by.get(r.reason ?? '') ?? []), `${r.op}/${r.dtype}`]);
     for (const [why, what] of by) skips.push(`${p.label}: ${what.join(', ')} not run — ${why}`);
   }
 
@@ -240,7 +248,17 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
       suite,
       schema: 1,
       quick: args.quick,
-      options: { m, n, dtypes, ops, timing, maxRunMs, pilotShapes, nrhs: 1, data: 'A, b ~ N(0,1) (mulberry32/Box-Muller, seeds 31337 / 4242); G = A^T A in f64' },
+      options: {
+        m,
+        n,
+        dtypes,
+        ops,
+        timing,
+        maxRunMs,
+        pilotShapes,
+        nrhs: 1,
+        data: 'A, b ~ N(0,1) (mulberry32/Box-Muller, seeds 31337 / 4242); G = A^T A in f64',
+      },
       machine: header.machine,
       versions: header.versions,
       python: header.python ?? { missing: header.pythonMissing },

@@ -113,8 +113,20 @@ export async function runGemm(args: BenchArgs): Promise<void> {
     const r = c.result;
     if (!r) return row;
     const pr = peerRecs.find((p) => p.id === c.peer)!;
-    const fill = (t: Timing) => ({ bestMs: t.bestMs, medianMs: t.medianMs, runs: t.n, gflopsBest: gf(n, t.bestMs), gflopsMedian: gf(n, t.medianMs) });
-    Object.assign(row, fill(r.timing), { completion: r.completion, dtype: r.dtype, relErr: r.relErr, cold: r.timing.cold, samplesMs: r.timing.samplesMs });
+    const fill = (t: Timing) => ({
+      bestMs: t.bestMs,
+      medianMs: t.medianMs,
+      runs: t.n,
+      gflopsBest: gf(n, t.bestMs),
+      gflopsMedian: gf(n, t.medianMs),
+    });
+    Object.assign(row, fill(r.timing), {
+      completion: r.completion,
+      dtype: r.dtype,
+      relErr: r.relErr,
+      cold: r.timing.cold,
+      samplesMs: r.timing.samplesMs,
+    });
     row.pctPeak = pctOfPeak(header.peak, pr, r.dtype, row.gflopsBest!);
     if (r.readback) {
       const rb = fill(r.readback);
@@ -130,11 +142,26 @@ export async function runGemm(args: BenchArgs): Promise<void> {
     const base = baselineFor(p, peerRecs);
     if (!base) continue;
     for (const n of sizes) {
-      const a = get(p.id, n), b = get(base.id, n);
+      const a = get(p.id, n),
+        b = get(base.id, n);
       if (a?.bestMs && b?.bestMs && a.completion === b.completion)
-        ratios.push({ peer: p.id, vs: base.id, n, completion: a.completion!, speedup: a.bestMs / b.bestMs, speedupMedian: a.medianMs! / b.medianMs! });
+        ratios.push({
+          peer: p.id,
+          vs: base.id,
+          n,
+          completion: a.completion!,
+          speedup: a.bestMs / b.bestMs,
+          speedupMedian: a.medianMs! / b.medianMs!,
+        });
       if (a?.readback && b?.readback)
-        ratios.push({ peer: p.id, vs: base.id, n, completion: 'readback', speedup: a.readback.bestMs / b.readback.bestMs, speedupMedian: a.readback.medianMs / b.readback.medianMs });
+        ratios.push({
+          peer: p.id,
+          vs: base.id,
+          n,
+          completion: 'readback',
+          speedup: a.readback.bestMs / b.readback.bestMs,
+          speedupMedian: a.readback.medianMs / b.readback.medianMs,
+        });
     }
   }
 
@@ -180,7 +207,9 @@ export async function runGemm(args: BenchArgs): Promise<void> {
   }
   const reasons: string[] = [];
   const okPeer = (id: string) => peerRecs.find((p) => p.id === id)?.status === 'ok'; // failed peers are noted once
-  for (const r of rows) if (r.status !== 'ok' && r.reason && okPeer(r.peer)) reasons.push(`${peerRecs.find((p) => p.id === r.peer)?.label} n=${r.n}: ${r.status} — ${r.reason}`);
+  for (const r of rows)
+    if (r.status !== 'ok' && r.reason && okPeer(r.peer))
+      reasons.push(`${peerRecs.find((p) => p.id === r.peer)?.label} n=${r.n}: ${r.status} — ${r.reason}`);
   const uniqReasons = collapse(reasons);
   const over = rows.filter((r) => (r.pctPeak ?? 0) > 105 || (r.readback?.pctPeak ?? 0) > 105);
   if (over.length)
@@ -194,7 +223,8 @@ export async function runGemm(args: BenchArgs): Promise<void> {
     `timed to: host = result in host memory when the call returns; sync = GPU queue drained (onSubmittedWorkDone), result left on the GPU; readback = result copied back to the host. max err = max over 20 entries of |c - c_ref| / sum_k |a_ik b_kj| (f64 reference).`,
     `timing: warm-up 1, then ${timing.minIters}-${timing.maxIters} runs aiming at ${timing.targetMs / 1000} s per case, cap ${timing.capMs / 1000} s per case; a size predicted to run longer than ${maxRunMs / 1000} s once is skipped.`,
   ];
-  const ratioWhat = 'Speed-up of lowrank = t_peer / t_lowrank (best times, same completion); > 1 means lowrank is faster. CPU peers are compared with lowrank native on the same thread count, GPU peers with lowrank webgpu on the same adapter.';
+  const ratioWhat =
+    'Speed-up of lowrank = t_peer / t_lowrank (best times, same completion); > 1 means lowrank is faster. CPU peers are compared with lowrank native on the same thread count, GPU peers with lowrank webgpu on the same adapter.';
 
   const text = [
     title,
@@ -266,4 +296,3 @@ function collapse(lines: string[]): string[] {
     return `${who} n=${ns.join(',')}: ${why}`;
   });
 }
-

@@ -81,11 +81,19 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   let tail = 0;
   for (let j = k; j < sigma.length; j++) tail += sigma[j] ** 2;
   const tau = Math.sqrt(tail);
-  progress(suite, `sigma_1 = ${sigma[0].toPrecision(4)}, sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_k+1 = ${sigma[k].toPrecision(4)}, tau_k+1 = ${tau.toPrecision(5)} (${fmtMs(refMs)})`);
+  progress(
+    suite,
+    `sigma_1 = ${sigma[0].toPrecision(4)}, sigma_k = ${sigma[k - 1].toPrecision(4)}, sigma_k+1 = ${sigma[k].toPrecision(4)}, tau_k+1 = ${tau.toPrecision(5)} (${fmtMs(refMs)})`,
+  );
 
   /** Accuracy of host factors, in f64 on the reference engine. */
-  const accuracy = async (u: ArrayLike<number>, s: ArrayLike<number>, v: ArrayLike<number>): Promise<Pick<Row, 'froRatio' | 'orth' | 'sigmaErr'>> => {
-    const U = ref.matrix(Float64Array.from(u), m, k), V = ref.matrix(Float64Array.from(v), n, k);
+  const accuracy = async (
+    u: ArrayLike<number>,
+    s: ArrayLike<number>,
+    v: ArrayLike<number>,
+  ): Promise<Pick<Row, 'froRatio' | 'orth' | 'sigmaErr'>> => {
+    const U = ref.matrix(Float64Array.from(u), m, k),
+      V = ref.matrix(Float64Array.from(v), n, k);
     const e = await svdError(A64, { U, S: Float64Array.from(s), V }, { iters: 1 });
     U.dispose();
     V.dispose();
@@ -100,21 +108,37 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   await probePeak(suite, header.peak, args.quick, 'start');
 
   // ---- lowrank ----
-  const lowrankConfigs: { id: string; backend: 'native' | 'webgpu'; dtype: DType; threads?: number; opts: Partial<RsvdOptions>; what: string }[] = [
+  const lowrankConfigs: {
+    id: string;
+    backend: 'native' | 'webgpu';
+    dtype: DType;
+    threads?: number;
+    opts: Partial<RsvdOptions>;
+    what: string;
+  }[] = [
     { id: 'lowrank-native-f32-1t', backend: 'native', dtype: 'f32', threads: 1, opts: {}, what: 'subspace' },
     { id: 'lowrank-native-f32', backend: 'native', dtype: 'f32', opts: {}, what: 'subspace' },
     { id: 'lowrank-native-f32-krylov', backend: 'native', dtype: 'f32', opts: { method: 'krylov' }, what: 'krylov' },
     { id: 'lowrank-native-f32-sklearn', backend: 'native', dtype: 'f32', opts: { preset: 'sklearn' }, what: "preset 'sklearn' (LU)" },
     { id: 'lowrank-native-f32-q2', backend: 'native', dtype: 'f32', opts: { powerIters: 2 }, what: 'subspace q = 2' },
-    { id: 'lowrank-native-f32-krylov-q2', backend: 'native', dtype: 'f32', opts: { method: 'krylov', powerIters: 2 }, what: 'krylov q = 2' },
+    {
+      id: 'lowrank-native-f32-krylov-q2',
+      backend: 'native',
+      dtype: 'f32',
+      opts: { method: 'krylov', powerIters: 2 },
+      what: 'krylov q = 2',
+    },
     { id: 'lowrank-native-f64', backend: 'native', dtype: 'f64', opts: {}, what: 'subspace' },
     { id: 'lowrank-webgpu-f32', backend: 'webgpu', dtype: 'f32', opts: {}, what: 'subspace' },
   ];
   for (const c of lowrankConfigs) {
     if (!selected(args, c.id)) continue;
-    const threads = c.backend === 'webgpu' ? 'GPU' : c.threads ?? N;
+    const threads = c.backend === 'webgpu' ? 'GPU' : (c.threads ?? N);
     const row: Row = {
-      id: c.id, dtype: c.dtype, kind: c.backend === 'webgpu' ? 'gpu' : 'cpu', threads,
+      id: c.id,
+      dtype: c.dtype,
+      kind: c.backend === 'webgpu' ? 'gpu' : 'cpu',
+      threads,
       label: `lowrank ${c.backend} ${c.what}${c.backend === 'native' ? ` (${threads} thread${threads === 1 ? '' : 's'})` : ''}`,
       status: 'ok',
     };
@@ -133,13 +157,18 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       const r = await timeCase(
         async () => {
           const res = await rsvd(A, opts);
-          const u = await res.U.toArray(), v = await res.V.toArray(); // the answer on the host, as sklearn's
+          const u = await res.U.toArray(),
+            v = await res.V.toArray(); // the answer on the host, as sklearn's
           res.U.dispose();
           res.V.dispose();
           return { u, v, S: res.S, info: res.info };
         },
         () => undefined,
-        async (res) => ({ ...(await accuracy(res.u, res.S, res.v)), matvecs: res.info.matvecs, method: `${res.info.method}, q = ${res.info.powerIters}, p = ${res.info.oversample}, normalizer ${res.info.normalizer}` }),
+        async (res) => ({
+          ...(await accuracy(res.u, res.S, res.v)),
+          matvecs: res.info.matvecs,
+          method: `${res.info.method}, q = ${res.info.powerIters}, p = ${res.info.oversample}, normalizer ${res.info.normalizer}`,
+        }),
         timing,
       );
       Object.assign(row, r.acc, { timing: r.timing });
@@ -150,7 +179,12 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
     } finally {
       await eng?.dispose();
     }
-    progress(suite, row.status === 'ok' ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}` : `  ${row.status}: ${row.reason}`);
+    progress(
+      suite,
+      row.status === 'ok'
+        ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}`
+        : `  ${row.status}: ${row.reason}`,
+    );
   }
 
   // ---- sklearn ----
@@ -158,12 +192,20 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   try {
     const file = path.join(dir, 'A.f64');
     writeFileSync(file, Buffer.from(a64.buffer, a64.byteOffset, a64.byteLength));
-    for (const [dtype, nIter] of [['f32', 'auto'], ['f32', 2], ['f64', 'auto']] as const) {
+    for (const [dtype, nIter] of [
+      ['f32', 'auto'],
+      ['f32', 2],
+      ['f64', 'auto'],
+    ] as const) {
       const id = `sklearn-${dtype}${nIter === 'auto' ? '' : `-q${nIter}`}`;
       if (!selected(args, id)) continue;
       const q = nIter === 'auto' ? sklearnQ : nIter;
       const row: Row = {
-        id, dtype, kind: 'cpu', threads: N, status: 'ok',
+        id,
+        dtype,
+        kind: 'cpu',
+        threads: N,
+        status: 'ok',
         label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (OpenBLAS, ${N} threads)`,
         vs: nIter === 'auto' ? undefined : 'lowrank-native-f32-q2',
       };
@@ -182,14 +224,31 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
         );
         let se = 0;
         for (let i = 0; i < k; i++) se = Math.max(se, Math.abs(r.acc.s[i] - sigma[i]) / sigma[i]);
-        Object.assign(row, { timing: r.timing, froRatio: r.acc.residFro / tau, orth: r.acc.orth, sigmaErr: se, method: r.method, matvecs: (2 * q + 2) * (k + 10) });
+        Object.assign(row, {
+          timing: r.timing,
+          froRatio: r.acc.residFro / tau,
+          orth: r.acc.orth,
+          sigmaErr: se,
+          method: r.method,
+          matvecs: (2 * q + 2) * (k + 10),
+        });
       } catch (e) {
         const msg = errMessage(e);
-        Object.assign(row, /No module named 'sklearn'/.test(msg) ? { status: 'skipped', reason: 'python3-sklearn is not installed' } : { status: 'failed', reason: msg });
+        Object.assign(
+          row,
+          /No module named 'sklearn'/.test(msg)
+            ? { status: 'skipped', reason: 'python3-sklearn is not installed' }
+            : { status: 'failed', reason: msg },
+        );
       } finally {
         await worker.close();
       }
-      progress(suite, row.status === 'ok' ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}` : `  ${row.status}: ${row.reason}`);
+      progress(
+        suite,
+        row.status === 'ok'
+          ? `  best ${fmtMs(row.timing!.bestMs)}, Frobenius ratio ${row.froRatio!.toFixed(5)}`
+          : `  ${row.status}: ${row.reason}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -197,7 +256,15 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
 
   // ---- ml-matrix: full SVD (pure JS, blocks the event loop): pilots decide the size ----
   if (selected(args, 'ml-matrix')) {
-    const row: Row = { id: 'ml-matrix', dtype: 'f64', kind: 'cpu', threads: 1, label: 'ml-matrix full SVD (pure JS)', status: 'ok', method: 'new SingularValueDecomposition(A, { autoTranspose: true }), truncated to k' };
+    const row: Row = {
+      id: 'ml-matrix',
+      dtype: 'f64',
+      kind: 'cpu',
+      threads: 1,
+      label: 'ml-matrix full SVD (pure JS)',
+      status: 'ok',
+      method: 'new SingularValueDecomposition(A, { autoTranspose: true }), truncated to k',
+    };
     rows.push(row);
     try {
       const lib = await import('ml-matrix');
@@ -211,18 +278,24 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       // pilots on leading blocks of A, both dimensions divided by d; cost grows like m n^2
       let done = false;
       for (const d of [8, 4, 2, 1]) {
-        const pm = Math.max(k + 1, Math.round(m / d)), pn = Math.max(k + 1, Math.round(n / d));
+        const pm = Math.max(k + 1, Math.round(m / d)),
+          pn = Math.max(k + 1, Math.round(n / d));
         const sub = new Float64Array(pm * pn);
         for (let i = 0; i < pm; i++) sub.set(a64.subarray(i * n, i * n + pn), i * pn);
         const next = d === 1 ? 0 : (m / (d / 2)) * (n / (d / 2)) ** 2;
         progress(suite, `ml-matrix pilot ${pm} x ${pn}`);
         const { ms, s } = svdOf(pm, pn, sub);
         if (d === 1) {
-          const U = s.leftSingularVectors, V = s.rightSingularVectors, S = s.diagonal;
-          const u = new Float64Array(m * k), v = new Float64Array(n * k);
+          const U = s.leftSingularVectors,
+            V = s.rightSingularVectors,
+            S = s.diagonal;
+          const u = new Float64Array(m * k),
+            v = new Float64Array(n * k);
           for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) u[i * k + j] = U.get(i, j);
           for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) v[i * k + j] = V.get(i, j);
-          Object.assign(row, await accuracy(u, S, v), { timing: { bestMs: ms, medianMs: ms, meanMs: ms, n: 1, samplesMs: [ms], warmupMs: 0, cold: true } });
+          Object.assign(row, await accuracy(u, S, v), {
+            timing: { bestMs: ms, medianMs: ms, meanMs: ms, n: 1, samplesMs: [ms], warmupMs: 0, cold: true },
+          });
           done = true;
           break;
         }
@@ -242,16 +315,35 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
     } catch (e) {
       Object.assign(row, { status: 'failed', reason: errMessage(e) });
     }
-    progress(suite, row.status === 'ok' ? `  ${fmtMs(row.timing!.bestMs)}${row.extrapolatedFrom ? ` (extrapolated from ${row.extrapolatedFrom})` : ''}` : `  ${row.status}: ${row.reason}`);
+    progress(
+      suite,
+      row.status === 'ok'
+        ? `  ${fmtMs(row.timing!.bestMs)}${row.extrapolatedFrom ? ` (extrapolated from ${row.extrapolatedFrom})` : ''}`
+        : `  ${row.status}: ${row.reason}`,
+    );
   }
   A64.dispose();
   await ref.dispose();
 
   // ---- report ----
-  const base = (dtype: DType) => rows.find((r) => r.id === (dtype === 'f32' ? 'lowrank-native-f32' : 'lowrank-native-f64') && r.status === 'ok');
-  const headers = ['configuration', 'dtype', 'threads', 'best', 'median', 'runs', 'Frobenius ratio', 'max sigma rel err', 'orth', 'matvecs', 'lowrank native speed-up'];
+  const base = (dtype: DType) =>
+    rows.find((r) => r.id === (dtype === 'f32' ? 'lowrank-native-f32' : 'lowrank-native-f64') && r.status === 'ok');
+  const headers = [
+    'configuration',
+    'dtype',
+    'threads',
+    'best',
+    'median',
+    'runs',
+    'Frobenius ratio',
+    'max sigma rel err',
+    'orth',
+    'matvecs',
+    'lowrank native speed-up',
+  ];
   const trs = rows.map((r) => {
-    if (r.status !== 'ok' || !r.timing) return [r.label, r.dtype, String(r.threads), `${r.status} (${(r.reason ?? '').slice(0, 80)})`, '', '', '', '', '', '', ''];
+    if (r.status !== 'ok' || !r.timing)
+      return [r.label, r.dtype, String(r.threads), `${r.status} (${(r.reason ?? '').slice(0, 80)})`, '', '', '', '', '', '', ''];
     const b = r.vs ? rows.find((x) => x.id === r.vs && x.status === 'ok') : base(r.dtype);
     const sp = b && b !== r && b.timing ? r.timing.bestMs / b.timing.bestMs : undefined;
     return [
@@ -284,7 +376,9 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
     `ml-matrix computes the full SVD (it has no truncated one); when its pilots predict more than ${maxRunMs / 1000} s per run, its time is extrapolated from the largest pilot by m n^2 and marked [extrapolated].`,
   ];
   const methods = rows.filter((r) => r.method).map((r) => `${r.label} ${r.dtype}: ${r.method}`);
-  const text = [title, ...headerText(), '', ...what, '', textTable(headers, trs), '', 'methods:', ...methods.map((s) => `  - ${s}`)].join('\n');
+  const text = [title, ...headerText(), '', ...what, '', textTable(headers, trs), '', 'methods:', ...methods.map((s) => `  - ${s}`)].join(
+    '\n',
+  );
   const mk = markers(suite);
   const md = [
     mk.start,
@@ -300,7 +394,18 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
   ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick: args.quick, options: { m, n, k, noise, p: 10, q: 'auto', timing, maxRunMs }, reference: { tau, sigma: Array.from(sigma.subarray(0, k + 5)), ms: refMs }, machine: header.machine, versions: header.versions, python: header.python ?? { missing: header.pythonMissing }, addon: header.addon, results: rows };
+    const json = {
+      suite,
+      schema: 1,
+      quick: args.quick,
+      options: { m, n, k, noise, p: 10, q: 'auto', timing, maxRunMs },
+      reference: { tau, sigma: Array.from(sigma.subarray(0, k + 5)), ms: refMs },
+      machine: header.machine,
+      versions: header.versions,
+      python: header.python ?? { missing: header.pythonMissing },
+      addon: header.addon,
+      results: rows,
+    };
     const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

@@ -20,8 +20,16 @@ async function main(): Promise<number> {
   if (args.list) {
     const { gemmPeers } = await import('./gemm.js');
     const { decompPeers } = await import('./decomp.js');
-    process.stdout.write(`gemm peers:   ${gemmPeers().map((p) => p.id).join(', ')}\n`);
-    process.stdout.write(`decomp peers: ${decompPeers().map((p) => p.id).join(', ')}\n`);
+    process.stdout.write(
+      `gemm peers:   ${gemmPeers()
+        .map((p) => p.id)
+        .join(', ')}\n`,
+    );
+    process.stdout.write(
+      `decomp peers: ${decompPeers()
+        .map((p) => p.id)
+        .join(', ')}\n`,
+    );
     return 0;
   }
   const suites = args.suite === 'all' ? ['gemm', 'decomp'] : [args.suite];

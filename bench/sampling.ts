@@ -103,7 +103,10 @@ export async function runSampling(args: BenchArgs): Promise<void> {
       const [fr, ft] = await timed(() => lpRegression(M, bv, { p: 1, iters: FULL_ITERS }));
       Object.assign(row, { fullRegS: ft, fullIters: fr.iterations, excess: cr.objective / fr.objective - 1 });
       M.dispose();
-      progress(suite, `  leverage ${row.leverageS!.toFixed(2)} s, Lewis ${lt.toFixed(2)} s (${lw.iterations} it), coreset regression ${ct.toFixed(2)} s, full IRLS ${ft.toFixed(2)} s (${fr.iterations} it), excess ${row.excess!.toExponential(2)}`);
+      progress(
+        suite,
+        `  leverage ${row.leverageS!.toFixed(2)} s, Lewis ${lt.toFixed(2)} s (${lw.iterations} it), coreset regression ${ct.toFixed(2)} s, full IRLS ${ft.toFixed(2)} s (${fr.iterations} it), excess ${row.excess!.toExponential(2)}`,
+      );
     } catch (e) {
       row.status = 'failed';
       row.reason = errMessage(e);
@@ -114,7 +117,16 @@ export async function runSampling(args: BenchArgs): Promise<void> {
   }
 
   const f = (x: number | undefined, digits = 2) => (x === undefined ? '—' : x.toFixed(digits));
-  const headers = ['configuration', 'n', 'leverage scores', 'Lewis weights p=1 (iters, residual)', `coreset l1 regression (${size} target; rows kept)`, `full l1 IRLS (iters, cap ${FULL_ITERS})`, 'full / coreset time', 'coreset excess'];
+  const headers = [
+    'configuration',
+    'n',
+    'leverage scores',
+    'Lewis weights p=1 (iters, residual)',
+    `coreset l1 regression (${size} target; rows kept)`,
+    `full l1 IRLS (iters, cap ${FULL_ITERS})`,
+    'full / coreset time',
+    'coreset excess',
+  ];
   const trs = rows.map((r) =>
     r.status !== 'ok'
       ? [r.label, String(r.n), `${r.status}: ${(r.reason ?? '').slice(0, 80)}`, '', '', '', '', '']
@@ -138,12 +150,37 @@ export async function runSampling(args: BenchArgs): Promise<void> {
     `coreset l1 regression = Lewis scores of [A, b] + sampling + gathering the rows on the device (sparse selection) + IRLS and the exact l_1 polish on the ${size}-row problem + the full-data objective; excess = objective(coreset answer) / objective(full IRLS answer) - 1 on the full data. The full IRLS is capped at ${FULL_ITERS} steps (each one a QR of the whole weighted matrix; delta is then ~2^-${FULL_ITERS} median |r|) and at this n it gets no exact polish, so its objective is close to, not exactly, the optimum.`,
     `The WebGPU row uses the first ${gpuN} rows (lavapipe runs the shaders on the CPU).`,
   ];
-  const text = [`lowrank benchmark: l_p sensitivity sampling${args.quick ? ' — QUICK SMOKE RUN' : ''}`, ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`), '', ...what, '', textTable(headers, trs)].join('\n');
+  const text = [
+    `lowrank benchmark: l_p sensitivity sampling${args.quick ? ' — QUICK SMOKE RUN' : ''}`,
+    ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`),
+    '',
+    ...what,
+    '',
+    textTable(headers, trs),
+  ].join('\n');
   const mk = markers(suite);
-  const md = [mk.start, `### l_p sensitivity sampling, A ${n} x ${d}, p = 1${args.quick ? ' — quick smoke run' : ''}`, '', ...pairs.map(([k, v]) => `- **${k}**: ${v}`), '', ...what.map((w) => w + '\n'), mdTable(headers, trs), mk.end].join('\n');
+  const md = [
+    mk.start,
+    `### l_p sensitivity sampling, A ${n} x ${d}, p = 1${args.quick ? ' — quick smoke run' : ''}`,
+    '',
+    ...pairs.map(([k, v]) => `- **${k}**: ${v}`),
+    '',
+    ...what.map((w) => w + '\n'),
+    mdTable(headers, trs),
+    mk.end,
+  ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick: args.quick, options: { n, d, size, p: 1, gpuN }, machine: header.machine, versions: header.versions, addon: header.addon, results: rows };
+    const json = {
+      suite,
+      schema: 1,
+      quick: args.quick,
+      options: { n, d, size, p: 1, gpuN },
+      machine: header.machine,
+      versions: header.versions,
+      addon: header.addon,
+      results: rows,
+    };
     const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

@@ -43,7 +43,8 @@ function spike(N: number): { sup: number; omega: number; ms: number } {
   const CD = cmatmul({ re: C, im: new Float64Array(N) }, nrm.V, 1, N, N);
   const gap = (w: number): number => {
     const s = { re: new Float64Array(1), im: Float64Array.of(w) };
-    const a = transferDense(A, N, B, C, s), b = transfer({ Lambda: nrm.Lambda, B: nrm.B, C: CD }, s);
+    const a = transferDense(A, N, B, C, s),
+      b = transfer({ Lambda: nrm.Lambda, B: nrm.B, C: CD }, s);
     return Math.hypot(a.re[0] - b.re[0], a.im[0] - b.im[0]);
   };
   const ws: number[] = [];
@@ -51,19 +52,41 @@ function spike(N: number): { sup: number; omega: number; ms: number } {
   for (let j = 0; j <= 4000; j++) ws.push(10 ** (-3 + ((hi + 3) * j) / 4000));
   for (const l of nrm.Lambda.im) if (l > 0) ws.push(l);
   const vals = ws.map(gap);
-  const top = vals.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 4);
+  const top = vals
+    .map((v, i) => [v, i])
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 4);
   let best = { sup: 0, omega: 0 };
   for (const [v0, i] of top) {
     if (v0 > best.sup) best = { sup: v0, omega: ws[i] };
     const h = Math.max(1e-3, 0.02 * ws[i]);
-    let a = Math.max(0, ws[i] - h), b = ws[i] + h;
+    let a = Math.max(0, ws[i] - h),
+      b = ws[i] + h;
     const g = (Math.sqrt(5) - 1) / 2;
-    let c = b - g * (b - a), d = a + g * (b - a), fc = gap(c), fd = gap(d);
+    let c = b - g * (b - a),
+      d = a + g * (b - a),
+      fc = gap(c),
+      fd = gap(d);
     for (let it = 0; it < 80; it++) {
-      if (fc > fd) { b = d; d = c; fd = fc; c = b - g * (b - a); fc = gap(c); }
-      else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = gap(d); }
+      if (fc > fd) {
+        b = d;
+        d = c;
+        fd = fc;
+        c = b - g * (b - a);
+        fc = gap(c);
+      } else {
+        a = c;
+        c = d;
+        fc = fd;
+        d = a + g * (b - a);
+        fd = gap(d);
+      }
     }
-    for (const [v, w] of [[fc, c], [fd, d]]) if (v > best.sup) best = { sup: v, omega: w };
+    for (const [v, w] of [
+      [fc, c],
+      [fd, d],
+    ])
+      if (v > best.sup) best = { sup: v, omega: w };
   }
   return { ...best, ms: performance.now() - t0 };
 }
@@ -96,24 +119,50 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   for (const delta of deltas) {
     progress(suite, `PTD N = ${N}, delta = ${delta}`);
     const det = await ssm.ptd(A, N, { method: 'deterministic', delta, reflect: false });
-    const rndCond: number[] = [], rndGap: number[] = [];
+    const rndCond: number[] = [],
+      rndGap: number[] = [];
     for (const seed of seeds) {
       const r = await ssm.ptd(A, N, { method: 'random', delta, seed, reflect: false });
       rndCond.push(r.condV);
       rndGap.push(ptdGap(r, B, C, N, s, GH));
     }
-    trade.push({ delta, detCond: det.condV, detGap: ptdGap(det, B, C, N, s, GH), detPos: det.Lambda.re.filter((x) => x > 0).length, rndCond, rndGap });
+    trade.push({
+      delta,
+      detCond: det.condV,
+      detGap: ptdGap(det, B, C, N, s, GH),
+      detPos: det.Lambda.re.filter((x) => x > 0).length,
+      rndCond,
+      rndGap,
+    });
   }
   progress(suite, `PTD N = ${N}, optimize (defaults: deterministic start at 0.07, gamma 10, 600 Adam steps)`);
   const [opt, optS] = await sec(() => ssm.ptd(A, N, { method: 'optimize', iters: args.quick ? 100 : 600, reflect: false }));
-  const optRow = { cond: opt.condV, delta: opt.relPerturbation, gap: ptdGap(opt, B, C, N, s, GH), pos: opt.Lambda.re.filter((x) => x > 0).length, seconds: optS };
+  const optRow = {
+    cond: opt.condV,
+    delta: opt.relPerturbation,
+    gap: ptdGap(opt, B, C, N, s, GH),
+    pos: opt.Lambda.re.filter((x) => x > 0).length,
+    seconds: optS,
+  };
   progress(suite, `PTD N = ${N}, optimize with complex E (start exp(i(jk + j + 2k + 1)) at 0.02)`);
-  const [optc, optcS] = await sec(() => ssm.ptd(A, N, { method: 'optimize', complex: true, iters: args.quick ? 100 : 600, reflect: false }));
-  const optcRow = { cond: optc.condV, delta: optc.relPerturbation, gap: ptdGap(optc, B, C, N, s, GH), pos: optc.Lambda.re.filter((x) => x > 0).length, seconds: optcS };
-  const s4d = maxGap(GH, (() => {
-    const nrm = ssm.hippoNormal(N);
-    return ssm.transfer({ Lambda: nrm.Lambda, B: nrm.B, C: cmatmul({ re: C, im: new Float64Array(N) }, nrm.V, 1, N, N) }, s);
-  })(), s);
+  const [optc, optcS] = await sec(() =>
+    ssm.ptd(A, N, { method: 'optimize', complex: true, iters: args.quick ? 100 : 600, reflect: false }),
+  );
+  const optcRow = {
+    cond: optc.condV,
+    delta: optc.relPerturbation,
+    gap: ptdGap(optc, B, C, N, s, GH),
+    pos: optc.Lambda.re.filter((x) => x > 0).length,
+    seconds: optcS,
+  };
+  const s4d = maxGap(
+    GH,
+    (() => {
+      const nrm = ssm.hippoNormal(N);
+      return ssm.transfer({ Lambda: nrm.Lambda, B: nrm.B, C: cmatmul({ re: C, im: new Float64Array(N) }, nrm.V, 1, N, N) }, s);
+    })(),
+    s,
+  );
 
   const spikes: { N: number; sup: number; omega: number; ms: number }[] = [];
   for (const n of args.quick ? [16, 32] : [16, 32, 64, 128, 256]) {
@@ -122,12 +171,20 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   }
 
   // ---- (2) device kernels ----
-  const H = args.quick ? 32 : 256, L = args.quick ? 4096 : 16384, batch = 8;
+  const H = args.quick ? 32 : 256,
+    L = args.quick ? 4096 : 16384,
+    batch = 8;
   const lam = ssm.hippoNormal(N).Lambda;
   const half = { re: new Float64Array(N / 2), im: new Float64Array(N / 2) };
-  for (let i = 0; i < N / 2; i++) { half.re[i] = lam.re[N / 2 + i]; half.im[i] = lam.im[N / 2 + i]; }
+  for (let i = 0; i < N / 2; i++) {
+    half.re[i] = lam.re[N / 2 + i];
+    half.im[i] = lam.im[N / 2 + i];
+  }
   const Cg = { re: new Float64Array(H * (N / 2)), im: new Float64Array(H * (N / 2)) };
-  for (let i = 0; i < Cg.re.length; i++) { Cg.re[i] = Math.sin(1 + 0.37 * i); Cg.im[i] = Math.cos(2 + 0.11 * i); }
+  for (let i = 0; i < Cg.re.length; i++) {
+    Cg.re[i] = Math.sin(1 + 0.37 * i);
+    Cg.im[i] = Math.cos(2 + 0.11 * i);
+  }
   const logDt = Float64Array.from({ length: H }, (_, h) => Math.log(1e-3) + (Math.log(1e-1) - Math.log(1e-3)) * (h / Math.max(1, H - 1)));
   const params = { Lambda: half, C: Cg, logDt };
   const configs: { id: string; backend: 'native' | 'webgpu'; dtype: 'f32' | 'f64' }[] = [
@@ -147,7 +204,11 @@ export async function runSsm(args: BenchArgs): Promise<void> {
       if (c.backend === 'webgpu') row.label += ` (${eng.info().adapter?.description ?? 'adapter'})`;
       const e = eng;
       // warm-up (pipelines, pools)
-      const kw = await ssm.kernel(e, { Lambda: half, C: { re: Cg.re.subarray(0, N), im: Cg.im.subarray(0, N) }, logDt: logDt.subarray(0, 2) }, 512);
+      const kw = await ssm.kernel(
+        e,
+        { Lambda: half, C: { re: Cg.re.subarray(0, N), im: Cg.im.subarray(0, N) }, logDt: logDt.subarray(0, 2) },
+        512,
+      );
       const uw = e.randn(4, 512, { seed: 1 });
       (await ssm.conv(e, uw, kw)).dispose();
       kw.dispose();
@@ -169,8 +230,12 @@ export async function runSsm(args: BenchArgs): Promise<void> {
       const kh = Float64Array.from(await K.toArray());
       if (!refK) refK = kh;
       else {
-        let err = 0, mx = 0;
-        for (let i = 0; i < kh.length; i++) { err = Math.max(err, Math.abs(kh[i] - refK[i])); mx = Math.max(mx, Math.abs(refK[i])); }
+        let err = 0,
+          mx = 0;
+        for (let i = 0; i < kh.length; i++) {
+          err = Math.max(err, Math.abs(kh[i] - refK[i]));
+          mx = Math.max(mx, Math.abs(refK[i]));
+        }
         row.kernelErr = err / mx;
       }
       row.convBatch = batch;
@@ -201,19 +266,63 @@ export async function runSsm(args: BenchArgs): Promise<void> {
 
   // ---- report ----
   const e3 = (x: number) => x.toExponential(3);
-  const h1 = ['delta = ||E||_2/||A||_2', 'deterministic E: cond(V~)', 'gap (#Re>0)', `Gaussian E (${seeds.length} seeds): cond(V~) median [min, max]`, 'gap median'];
-  const r1 = trade.map((t) => [String(t.delta), e3(t.detCond), `${e3(t.detGap)} (${t.detPos})`, `${e3(median(t.rndCond))} [${e3(Math.min(...t.rndCond))}, ${e3(Math.max(...t.rndCond))}]`, e3(median(t.rndGap))]);
-  r1.push([`${optRow.delta.toFixed(4)} (optimized)`, optRow.cond.toFixed(3), `${e3(optRow.gap)} (${optRow.pos})`, `${optRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`, '']);
-  r1.push([`${optcRow.delta.toFixed(4)} (optimized, complex E)`, optcRow.cond.toFixed(3), `${e3(optcRow.gap)} (${optcRow.pos})`, `${optcRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`, '']);
+  const h1 = [
+    'delta = ||E||_2/||A||_2',
+    'deterministic E: cond(V~)',
+    'gap (#Re>0)',
+    `Gaussian E (${seeds.length} seeds): cond(V~) median [min, max]`,
+    'gap median',
+  ];
+  const r1 = trade.map((t) => [
+    String(t.delta),
+    e3(t.detCond),
+    `${e3(t.detGap)} (${t.detPos})`,
+    `${e3(median(t.rndCond))} [${e3(Math.min(...t.rndCond))}, ${e3(Math.max(...t.rndCond))}]`,
+    e3(median(t.rndGap)),
+  ]);
+  r1.push([
+    `${optRow.delta.toFixed(4)} (optimized)`,
+    optRow.cond.toFixed(3),
+    `${e3(optRow.gap)} (${optRow.pos})`,
+    `${optRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`,
+    '',
+  ]);
+  r1.push([
+    `${optcRow.delta.toFixed(4)} (optimized, complex E)`,
+    optcRow.cond.toFixed(3),
+    `${e3(optcRow.gap)} (${optcRow.pos})`,
+    `${optcRow.seconds.toFixed(1)} s for ${args.quick ? 100 : 600} Adam steps`,
+    '',
+  ]);
   r1.push(['S4D (normal part, no E)', '1 (unitary V)', e3(s4d.value), '', '']);
   const h2 = ['N', 'sup |G_H - G_S4D|', '/ N^2', 'at omega', 'omega / (N^2/pi)'];
-  const r2 = spikes.map((p) => [String(p.N), p.sup.toPrecision(6), (p.sup / p.N ** 2).toFixed(4), p.omega.toPrecision(6), (p.omega / (p.N ** 2 / Math.PI)).toFixed(4)]);
+  const r2 = spikes.map((p) => [
+    String(p.N),
+    p.sup.toPrecision(6),
+    (p.sup / p.N ** 2).toFixed(4),
+    p.omega.toPrecision(6),
+    (p.omega / (p.N ** 2 / Math.PI)).toFixed(4),
+  ]);
   const convBytes = 2 * batch * H * L * 4;
-  const h3 = ['configuration', `kernel ${H} x ${L} (N = ${N / 2} modes)`, 'G mode-evals/s', 'max rel. diff vs native f64', `FFT conv ${batch} x ${H} x ${L} (+ D u)`, 'GB/s (u in + y out, f32 sizes)'];
+  const h3 = [
+    'configuration',
+    `kernel ${H} x ${L} (N = ${N / 2} modes)`,
+    'G mode-evals/s',
+    'max rel. diff vs native f64',
+    `FFT conv ${batch} x ${H} x ${L} (+ D u)`,
+    'GB/s (u in + y out, f32 sizes)',
+  ];
   const r3 = dev.map((r) =>
     r.status !== 'ok'
       ? [r.label, `${r.status}: ${(r.reason ?? '').slice(0, 80)}`, '', '', '', '']
-      : [r.label, `${r.kernelS!.toFixed(3)} s`, ((H * (N / 2) * L) / r.kernelS! / 1e9).toFixed(2), r.kernelErr === undefined ? '(reference)' : r.kernelErr.toExponential(1), `${r.convS!.toFixed(3)} s`, (convBytes / r.convS! / 1e9).toFixed(2)],
+      : [
+          r.label,
+          `${r.kernelS!.toFixed(3)} s`,
+          ((H * (N / 2) * L) / r.kernelS! / 1e9).toFixed(2),
+          r.kernelErr === undefined ? '(reference)' : r.kernelErr.toExponential(1),
+          `${r.convS!.toFixed(3)} s`,
+          (convBytes / r.convS! / 1e9).toFixed(2),
+        ],
   );
   const adapter = dev.find((r) => r.id.includes('webgpu') && r.status === 'ok')?.label.replace(/^.*\((.*)\)$/, '$1');
   const pairs = headerPairs(header)
@@ -259,7 +368,16 @@ export async function runSsm(args: BenchArgs): Promise<void> {
   ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick: args.quick, options: { N, H, L, batch, deltas, seeds }, machine: header.machine, versions: header.versions, addon: header.addon, results: { trade, optimized: optRow, optimizedComplex: optcRow, s4d: s4d.value, spikes, device: dev } };
+    const json = {
+      suite,
+      schema: 1,
+      quick: args.quick,
+      options: { N, H, L, batch, deltas, seeds },
+      machine: header.machine,
+      versions: header.versions,
+      addon: header.addon,
+      results: { trade, optimized: optRow, optimizedComplex: optcRow, s4d: s4d.value, spikes, device: dev },
+    };
     const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

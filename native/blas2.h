@@ -58,7 +58,8 @@ inline void gemvN(idx r, idx c, T alpha, const T* A, idx lda, const T* x, T beta
     xp = xs.data();
   }
   auto body = [&](idx i0, idx i1, int) {
-    if (beta == T(0)) std::fill(y + i0, y + i1, T(0));
+    if (beta == T(0))
+      std::fill(y + i0, y + i1, T(0));
     else if (beta != T(1))
       for (idx i = i0; i < i1; ++i) y[i] *= beta;
     if (c > 0) k.gemvN(i1 - i0, c, A + i0, lda, xp, y + i0);
@@ -92,8 +93,10 @@ inline void gemvT(idx r, idx c, T alpha, const T* A, idx lda, const T* x, T beta
       for (idx j = 0; j < bw; ++j) y[b + j] = (beta == T(0) ? T(0) : beta * y[b + j]) + alpha * tmp[j];
     }
   };
-  if (threads > 1 && r * c >= kB2ParallelMin && c >= 8) parallelRanges(threads, c, 4, body);
-  else body(0, c, 0);
+  if (threads > 1 && r * c >= kB2ParallelMin && c >= 8)
+    parallelRanges(threads, c, 4, body);
+  else
+    body(0, c, 0);
 }
 
 // Column parts of a split symvLower: a fixed count, never the thread count (the partial vectors are

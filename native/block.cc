@@ -18,7 +18,8 @@ namespace {
 int64_t offsetArg(const Args& a, const Napi::CallbackInfo& info, size_t i, const char* name) {
   double d = a.number(i, name);
   if (!(d >= 0 && d < 9007199254740992.0) || d != std::floor(d))
-    jsRangeError(info.Env(), a.where(name) + " must be an integer in [0, 2^53), got " + Napi::Value(info[i]).ToString().Utf8Value());
+    jsRangeError(info.Env(), a.where(name) + " must be an integer in [0, 2^53), got " +
+                                 Napi::Value(info[i]).ToString().Utf8Value());
   return static_cast<int64_t>(d);
 }
 
@@ -83,13 +84,16 @@ Napi::Value Copy2d(const Napi::CallbackInfo& info) {
     if (extent(job->sOff, job->lds) > job->src.length)
       jsRangeError(info.Env(), "copy2d: the source block (offset " + std::to_string(job->sOff) + ", stride " +
                                    std::to_string(job->lds) + ", " + std::to_string(job->rows) + " x " +
-                                   std::to_string(job->cols) + ") exceeds 'src' (length " + std::to_string(job->src.length) + ")");
+                                   std::to_string(job->cols) + ") exceeds 'src' (length " +
+                                   std::to_string(job->src.length) + ")");
     if (extent(job->dOff, job->ldd) > job->dst.length)
       jsRangeError(info.Env(), "copy2d: the destination block (offset " + std::to_string(job->dOff) + ", stride " +
                                    std::to_string(job->ldd) + ", " + std::to_string(job->rows) + " x " +
-                                   std::to_string(job->cols) + ") exceeds 'dst' (length " + std::to_string(job->dst.length) + ")");
+                                   std::to_string(job->cols) + ") exceeds 'dst' (length " +
+                                   std::to_string(job->dst.length) + ")");
     if (job->rows > 1 && job->ldd < job->cols)
-      jsRangeError(info.Env(), a.where("dstStride") + " must be >= cols when rows > 1 (rows of the destination overlap)");
+      jsRangeError(info.Env(),
+                   a.where("dstStride") + " must be >= cols when rows > 1 (rows of the destination overlap)");
   }
   job->cost = kPerElement * static_cast<double>(job->rows) * static_cast<double>(job->cols);
   return Submit(info.Env(), std::move(job));
@@ -217,7 +221,10 @@ struct ColAbsMaxJob : Job {
           const T* row = xp + i * n;
           for (int64_t j = 0; j < n; ++j) {
             double v = absKey(static_cast<double>(row[j]));
-            if (v > k[j]) { k[j] = v; ix[j] = i; }
+            if (v > k[j]) {
+              k[j] = v;
+              ix[j] = i;
+            }
           }
         }
       });
@@ -227,7 +234,10 @@ struct ColAbsMaxJob : Job {
         double bk = -2.0;
         int64_t bi = -1;
         for (int64_t c = 0; c < nchunks; ++c) {
-          if (key[c * n + j] > bk) { bk = key[c * n + j]; bi = arg[c * n + j]; }
+          if (key[c * n + j] > bk) {
+            bk = key[c * n + j];
+            bi = arg[c * n + j];
+          }
         }
         oi[j] = static_cast<int32_t>(bi);
         ov[j] = bi >= 0 ? static_cast<double>(xp[bi * n + j]) : std::numeric_limits<double>::quiet_NaN();

@@ -56,8 +56,10 @@ void trsmRLTLeaf(idx r, idx k, const T* L, idx ld, T* B, idx ldb, int threads) {
     }
   };
   // Rows are independent (kaxpy gives an entry the same value wherever a row range starts).
-  if (threads > 1 && r * k * k >= 200000) parallelRanges(threads, r, 64, body);
-  else body(0, r, 0);
+  if (threads > 1 && r * k * k >= 200000)
+    parallelRanges(threads, r, 64, body);
+  else
+    body(0, r, 0);
 }
 
 template <class T>

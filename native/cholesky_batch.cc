@@ -44,7 +44,8 @@ struct CholBatchJob : Job {
         T st = 0;
         bool good = std::isfinite(tr) && tr > 0;
         if (good) {
-          const T lam = static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
+          const T lam =
+              static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
           load();
           good = segKernels<T>().chol(l, kk, lam, tiny);
           if (!good && fallback > 0) {
@@ -125,10 +126,10 @@ Napi::Value CholeskyBatch(const Napi::CallbackInfo& info) {
     a.noAlias(j.L, j.ridge, "L", "ridge");
     a.noAlias(j.status, j.ridge, "status", "ridge");
   }
-  j.cost = kFactorWeight * static_cast<double>(j.segs) * static_cast<double>(j.k) * static_cast<double>(kk) * (j.inverse ? 1.0 : 0.34);
+  j.cost = kFactorWeight * static_cast<double>(j.segs) * static_cast<double>(j.k) * static_cast<double>(kk) *
+           (j.inverse ? 1.0 : 0.34);
   return Submit(info.Env(), std::move(job));
 }
-
 
 namespace {
 

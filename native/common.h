@@ -90,14 +90,23 @@ struct FloatArray {
   const char* name = "";
   bool output = false;  // written by the call (see isOutput)
   JobSlot slot;         // registration with the job (see JobSlot)
-  template <class T> T* ptr() const { return static_cast<T*>(data); }
+  template <class T>
+  T* ptr() const {
+    return static_cast<T*>(data);
+  }
   size_t bytes() const { return length * (dtype == DType::F32 ? 4 : 8); }
 
   FloatArray() = default;
   FloatArray(const FloatArray&) = default;
   FloatArray& operator=(const FloatArray&) = default;
   FloatArray(FloatArray&& o) noexcept
-      : dtype(o.dtype), data(o.data), length(o.length), value(o.value), name(o.name), output(o.output), slot(std::move(o.slot)) {
+      : dtype(o.dtype),
+        data(o.data),
+        length(o.length),
+        value(o.value),
+        name(o.name),
+        output(o.output),
+        slot(std::move(o.slot)) {
     slot.bind(&data);
   }
   FloatArray& operator=(FloatArray&& o) noexcept {
@@ -137,8 +146,9 @@ struct IntArray {
 // it finishes (see Job::detach). Names are those of the exports' signatures (ts/backends/native/addon.ts);
 // the three exceptions are inputs that share an output's name elsewhere.
 inline bool isOutput(const char* fn, const char* name) {
-  static const char* const kOut[] = {"out", "dst", "index", "value", "status", "X", "values", "V", "U", "S", "Q", "R",
-                                     "C", "PL", "y", "L", "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
+  static const char* const kOut[] = {"out", "dst", "index",    "value",    "status",    "X",        "values",
+                                     "V",   "U",   "S",        "Q",        "R",         "C",        "PL",
+                                     "y",   "L",   "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
   const std::string f(fn), n(name);
   if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "choleskySolveBatch" && n == "L")) return false;
   for (const char* o : kOut)
@@ -187,9 +197,12 @@ class Args {
     Napi::TypedArray ta = v.As<Napi::TypedArray>();
     FloatArray a;
     napi_typedarray_type t = ta.TypedArrayType();
-    if (t == napi_float32_array) a.dtype = DType::F32;
-    else if (t == napi_float64_array) a.dtype = DType::F64;
-    else jsTypeError(env(), where(name) + " must be a Float32Array or Float64Array");
+    if (t == napi_float32_array)
+      a.dtype = DType::F32;
+    else if (t == napi_float64_array)
+      a.dtype = DType::F64;
+    else
+      jsTypeError(env(), where(name) + " must be a Float32Array or Float64Array");
     a.data = checked(ta, name, a.length);
     a.value = v;
     a.name = name;
@@ -212,7 +225,8 @@ class Args {
   int64_t dim(size_t i, const char* name) const {
     double d = number(i, name);
     if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d)) || d > 2147483647.0)
-      jsRangeError(env(), where(name) + " must be a non-negative integer below 2^31, got " + Napi::Value(info_[i]).ToString().Utf8Value());
+      jsRangeError(env(), where(name) + " must be a non-negative integer below 2^31, got " +
+                              Napi::Value(info_[i]).ToString().Utf8Value());
     currentCall().dimSum += d;
     return static_cast<int64_t>(d);
   }
@@ -247,18 +261,22 @@ class Args {
   // Length checks. Products are computed in 64-bit from dims below 2^31, so they cannot overflow.
   void needLength(const FloatArray& a, uint64_t need, const char* name) const {
     if (a.length != need)
-      jsRangeError(env(), where(name) + " has length " + std::to_string(a.length) + ", expected " + std::to_string(need));
+      jsRangeError(env(),
+                   where(name) + " has length " + std::to_string(a.length) + ", expected " + std::to_string(need));
   }
   void needLength(const IntArray& a, uint64_t need, const char* name) const {
     if (a.length != need)
-      jsRangeError(env(), where(name) + " has length " + std::to_string(a.length) + ", expected " + std::to_string(need));
+      jsRangeError(env(),
+                   where(name) + " has length " + std::to_string(a.length) + ", expected " + std::to_string(need));
   }
   void sameDtype(const FloatArray& a, const FloatArray& b, const char* an, const char* bn) const {
     if (a.dtype != b.dtype)
-      jsTypeError(env(), std::string(fn_) + ": '" + an + "' is " + dtypeName(a.dtype) + " but '" + bn + "' is " + dtypeName(b.dtype));
+      jsTypeError(env(), std::string(fn_) + ": '" + an + "' is " + dtypeName(a.dtype) + " but '" + bn + "' is " +
+                             dtypeName(b.dtype));
   }
   void needDtype(const FloatArray& a, DType d, const char* name) const {
-    if (a.dtype != d) jsTypeError(env(), where(name) + " must be " + (d == DType::F32 ? "a Float32Array" : "a Float64Array"));
+    if (a.dtype != d)
+      jsTypeError(env(), where(name) + " must be " + (d == DType::F32 ? "a Float32Array" : "a Float64Array"));
   }
   // Distinct output buffers: an output may not alias any input or another output.
   void noAlias(const FloatArray& out, const FloatArray& other, const char* on, const char* an) const {
@@ -283,14 +301,16 @@ class Args {
       jsTypeError(env(), where(name) + " is not a readable typed array");
     bool isAb = false, detached = false;
     if (napi_is_arraybuffer(e, buffer, &isAb) != napi_ok || !isAb)
-      jsTypeError(env(), where(name) + " is backed by a SharedArrayBuffer, which the addon does not accept: "
-                                       "pass a copy on an ordinary ArrayBuffer");
+      jsTypeError(env(), where(name) +
+                             " is backed by a SharedArrayBuffer, which the addon does not accept: "
+                             "pass a copy on an ordinary ArrayBuffer");
     if (napi_is_detached_arraybuffer(e, buffer, &detached) != napi_ok || detached)
       jsTypeError(env(), where(name) + " has a detached ArrayBuffer (it was transferred)");
     Napi::Value resizable = Napi::Object(e, buffer).Get("resizable");
     if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value())
-      jsTypeError(env(), where(name) + " is backed by a resizable ArrayBuffer, which the addon does not accept "
-                                       "(it could shrink during the call): pass a fixed-length copy");
+      jsTypeError(env(), where(name) +
+                             " is backed by a resizable ArrayBuffer, which the addon does not accept "
+                             "(it could shrink during the call): pass a fixed-length copy");
     length = len;
     return len == 0 ? nullptr : data;
   }
@@ -390,16 +410,18 @@ auto withDtype(DType d, F&& f) {
 }
 
 // Registration hooks, one per family file.
-void RegisterCore(Napi::Env env, Napi::Object exports);      // info, threads, elementwise (incl. sign), reductions, transpose
-void RegisterRng(Napi::Env env, Napi::Object exports);       // philox streams
-void RegisterGemm(Napi::Env env, Napi::Object exports);      // gemm
-void RegisterFactor(Napi::Env env, Napi::Object exports);    // qr, cholesky, solveTriangular, lstsq, lu
-void RegisterEig(Napi::Env env, Napi::Object exports);       // eigh, svd, eigGeneral, eigGeneralComplex
-void RegisterSparse(Napi::Env env, Napi::Object exports);    // spmm, sddmm
-void RegisterPeak(Napi::Env env, Napi::Object exports);      // peak (FMA throughput probe)
-void RegisterBlock(Napi::Env env, Napi::Object exports);     // copy2d, full, scaleAxis, colAbsMax
-void RegisterSsm(Napi::Env env, Napi::Object exports);       // ssmVandermonde, ssmConv, ssmScan
-void RegisterGaussianApply(Napi::Env env, Napi::Object exports); // gaussianApply, gaussianAdjoint
-void RegisterCompletion(Napi::Env env, Napi::Object exports); // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
+void RegisterCore(Napi::Env env,
+                  Napi::Object exports);  // info, threads, elementwise (incl. sign), reductions, transpose
+void RegisterRng(Napi::Env env, Napi::Object exports);            // philox streams
+void RegisterGemm(Napi::Env env, Napi::Object exports);           // gemm
+void RegisterFactor(Napi::Env env, Napi::Object exports);         // qr, cholesky, solveTriangular, lstsq, lu
+void RegisterEig(Napi::Env env, Napi::Object exports);            // eigh, svd, eigGeneral, eigGeneralComplex
+void RegisterSparse(Napi::Env env, Napi::Object exports);         // spmm, sddmm
+void RegisterPeak(Napi::Env env, Napi::Object exports);           // peak (FMA throughput probe)
+void RegisterBlock(Napi::Env env, Napi::Object exports);          // copy2d, full, scaleAxis, colAbsMax
+void RegisterSsm(Napi::Env env, Napi::Object exports);            // ssmVandermonde, ssmConv, ssmScan
+void RegisterGaussianApply(Napi::Env env, Napi::Object exports);  // gaussianApply, gaussianAdjoint
+void RegisterCompletion(Napi::Env env,
+                        Napi::Object exports);  // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
 
 }  // namespace lr

@@ -84,9 +84,12 @@ const SegKernels<T>& segKernels() {
   static const SegKernels<T> s = [] {
 #if LR_X86
     switch (kernelIsa()) {
-      case Isa::Avx512: return SegKernels<T>{&k_avx512::gramSegment<T>, &k_avx512::cgSegment<T>, &k_avx512::cholSegment<T>};
-      case Isa::Avx2: return SegKernels<T>{&k_avx2::gramSegment<T>, &k_avx2::cgSegment<T>, &k_avx2::cholSegment<T>};
-      default: break;
+      case Isa::Avx512:
+        return SegKernels<T>{&k_avx512::gramSegment<T>, &k_avx512::cgSegment<T>, &k_avx512::cholSegment<T>};
+      case Isa::Avx2:
+        return SegKernels<T>{&k_avx2::gramSegment<T>, &k_avx2::cgSegment<T>, &k_avx2::cholSegment<T>};
+      default:
+        break;
     }
 #endif
     return SegKernels<T>{&k_base::gramSegment<T>, &k_base::cgSegment<T>, &k_base::cholSegment<T>};

@@ -64,8 +64,10 @@ bool gramSegment(const GramArgs<T>& a, int64_t j, T* y) {
       const int64_t c = a.idx[pos];
       if (c < 0 || c >= a.cols) return false;
       const T* f = a.F + c * kk;
-      if (v < 0) for (int64_t u = 0; u < kk; ++u) y[u] -= f[u];
-      else for (int64_t u = 0; u < kk; ++u) y[u] += f[u];
+      if (v < 0)
+        for (int64_t u = 0; u < kk; ++u) y[u] -= f[u];
+      else
+        for (int64_t u = 0; u < kk; ++u) y[u] += f[u];
     }
     rank1(y);
   }

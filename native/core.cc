@@ -35,8 +35,10 @@ struct AxpbyJob : Job {
       const T* yp = hasY ? y.ptr<T>() : nullptr;
       T al = static_cast<T>(alpha), be = static_cast<T>(beta);
       parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
-        if (yp) for (int64_t i = b; i < e; ++i) o[i] = al * xp[i] + be * yp[i];
-        else for (int64_t i = b; i < e; ++i) o[i] = al * xp[i];
+        if (yp)
+          for (int64_t i = b; i < e; ++i) o[i] = al * xp[i] + be * yp[i];
+        else
+          for (int64_t i = b; i < e; ++i) o[i] = al * xp[i];
       });
       return 0;
     });
@@ -145,8 +147,15 @@ struct Ssq {
   void add(double v) {
     double a = std::fabs(v);
     if (a == 0) return;
-    if (std::isnan(a) || std::isnan(scale)) { scale = std::nan(""); return; }
-    if (std::isinf(a) || std::isinf(scale)) { scale = HUGE_VAL; ssq = 1; return; }
+    if (std::isnan(a) || std::isnan(scale)) {
+      scale = std::nan("");
+      return;
+    }
+    if (std::isinf(a) || std::isinf(scale)) {
+      scale = HUGE_VAL;
+      ssq = 1;
+      return;
+    }
     if (scale < a) {
       ssq = 1 + ssq * (scale / a) * (scale / a);
       scale = a;
@@ -156,8 +165,15 @@ struct Ssq {
   }
   void merge(const Ssq& o) {
     if (o.scale == 0) return;
-    if (std::isnan(o.scale) || std::isnan(scale)) { scale = std::nan(""); return; }
-    if (std::isinf(o.scale) || std::isinf(scale)) { scale = HUGE_VAL; ssq = 1; return; }  // Inf/Inf would give NaN
+    if (std::isnan(o.scale) || std::isnan(scale)) {
+      scale = std::nan("");
+      return;
+    }
+    if (std::isinf(o.scale) || std::isinf(scale)) {
+      scale = HUGE_VAL;
+      ssq = 1;
+      return;
+    }  // Inf/Inf would give NaN
     if (scale < o.scale) {
       ssq = o.ssq + ssq * (scale / o.scale) * (scale / o.scale);
       scale = o.scale;
@@ -179,18 +195,32 @@ Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
     if (a != a) nan = true;
   }
   Ssq s;
-  if (nan) { s.scale = std::nan(""); return s; }
+  if (nan) {
+    s.scale = std::nan("");
+    return s;
+  }
   if (mx == 0) return s;
-  if (std::isinf(mx)) { s.scale = mx; return s; }
+  if (std::isinf(mx)) {
+    s.scale = mx;
+    return s;
+  }
   // In double, squares of values in [2^-400, 2^400] are safe; otherwise rescale by mx.
   if (mx < 1e-150 || mx > 1e150) {
     double acc = 0;
-    for (int64_t i = 0; i < n; ++i) { double v = static_cast<double>(x[i * stride]) / mx; acc += v * v; }
-    s.scale = mx; s.ssq = acc;
+    for (int64_t i = 0; i < n; ++i) {
+      double v = static_cast<double>(x[i * stride]) / mx;
+      acc += v * v;
+    }
+    s.scale = mx;
+    s.ssq = acc;
   } else {
     double acc = 0;
-    for (int64_t i = 0; i < n; ++i) { double v = static_cast<double>(x[i * stride]); acc += v * v; }
-    s.scale = mx; s.ssq = acc / (mx * mx);
+    for (int64_t i = 0; i < n; ++i) {
+      double v = static_cast<double>(x[i * stride]);
+      acc += v * v;
+    }
+    s.scale = mx;
+    s.ssq = acc / (mx * mx);
   }
   return s;
 }
@@ -228,7 +258,10 @@ struct NormJob : Job {
         result = s.norm();
       } else {
         double mx = 0;
-        for (double v : maxes) { if (v > mx || v != v) mx = v; if (mx != mx) break; }
+        for (double v : maxes) {
+          if (v > mx || v != v) mx = v;
+          if (mx != mx) break;
+        }
         result = mx;
       }
       return 0;
@@ -278,7 +311,10 @@ struct AxisNormsJob : Job {
             const T* r = p + i * n;
             for (int64_t j = b; j < e; ++j) {
               double s = mx[j - b];
-              if (s > 0 && std::isfinite(s)) { double v = static_cast<double>(r[j]) / s; acc[j - b] += v * v; }
+              if (s > 0 && std::isfinite(s)) {
+                double v = static_cast<double>(r[j]) / s;
+                acc[j - b] += v * v;
+              }
             }
           }
           for (int64_t j = b; j < e; ++j) {
@@ -350,8 +386,10 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("hadamard", Napi::Function::New(env, Hadamard, "hadamard"));
   exports.Set("transpose", Napi::Function::New(env, Transpose, "transpose"));
   exports.Set("norm", Napi::Function::New(env, Norm, "norm"));
-  exports.Set("colNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, true); }, "colNorms"));
-  exports.Set("rowNorms", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, false); }, "rowNorms"));
+  exports.Set("colNorms", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, true); }, "colNorms"));
+  exports.Set("rowNorms", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return AxisNorms(i, false); }, "rowNorms"));
   exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
 }
 

@@ -15,8 +15,9 @@ int64_t checkCsr(const Args& A, const IntArray& ptr, const IntArray& idx, int64_
   if (p[0] != 0) jsRangeError(A.env(), A.where("ptr") + ": ptr[0] must be 0, got " + std::to_string(p[0]));
   for (int64_t r = 0; r < rows; ++r)
     if (p[r + 1] < p[r])
-      jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing: ptr[" + std::to_string(r + 1) + "] = " +
-                                std::to_string(p[r + 1]) + " < ptr[" + std::to_string(r) + "] = " + std::to_string(p[r]));
+      jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing: ptr[" + std::to_string(r + 1) +
+                                "] = " + std::to_string(p[r + 1]) + " < ptr[" + std::to_string(r) +
+                                "] = " + std::to_string(p[r]));
   const int64_t nnz = p[rows];
   A.needLength(idx, static_cast<uint64_t>(nnz), "idx");
   const int32_t* ix = idx.data;

@@ -91,8 +91,10 @@ void secularRoot(idx K, idx i, const T* w, T rho, const Dif& dif, T* base, T* de
     T f = rhoinv + psi + phi;
     T err = eps * (T(8) * (rhoinv + phi - psi) + T(3) * std::abs(tau) * (dpsi + dphi));
     if (std::abs(f) <= err) break;
-    if (f > T(0)) hi = tau;
-    else lo = tau;
+    if (f > T(0))
+      hi = tau;
+    else
+      lo = tau;
     if (hi - lo <= T(2) * eps * std::max(std::abs(lo), std::abs(hi))) break;
     // Rational model: psi ~ A + B / (Di - eta), phi ~ C + D / (Di1 - eta), matched in value and slope.
     T Di = base[i] - tau;
@@ -168,8 +170,10 @@ void recomputeZ(idx K, const T* Dl, const Dif& dif, const T* zsign, T* zhat) {
   for (idx j = 0; j + 1 < K; ++j) {
     const T* col = Dl + j * K;
     for (idx i = 0; i < K; ++i) {
-      if (j < i) zhat[i] *= col[i] / dif(i, j);
-      else zhat[i] *= col[i] / dif(i, j + 1);
+      if (j < i)
+        zhat[i] *= col[i] / dif(i, j);
+      else
+        zhat[i] *= col[i] / dif(i, j + 1);
     }
   }
   for (idx i = 0; i < K; ++i) zhat[i] = std::copysign(std::sqrt(std::max(zhat[i], T(0))), zsign[i]);
@@ -188,8 +192,8 @@ inline void rot(idx n, T* x, T* y, T c, T s) {
 // nonzero only in the bands flagged by type[i] (bit 1: rows [t0, t0 + tn), bit 2: rows [b0, b0 + bn);
 // row offsets relative to both Q + r0 and Out). Rows outside the bands are not written.
 template <class T>
-void combineColumns(const T* Q, idx ldq, idx r0, idx t0, idx tn, idx b0, idx bn, const idx* cols,
-                    const uint8_t* type, idx K, const T* Coef, idx ldc, T* Out, idx ldo, int threads) {
+void combineColumns(const T* Q, idx ldq, idx r0, idx t0, idx tn, idx b0, idx bn, const idx* cols, const uint8_t* type,
+                    idx K, const T* Coef, idx ldc, T* Out, idx ldo, int threads) {
   for (int part = 0; part < 2; ++part) {
     idx p0 = part == 0 ? t0 : b0, pn = part == 0 ? tn : bn;
     uint8_t bit = part == 0 ? 1 : 2;
@@ -215,8 +219,10 @@ template <class A, class B>
 void twoWay(bool par, A&& a, B&& b) {
   if (par) {
     parallelFor(2, 2, [&](int64_t t, int) {
-      if (t == 0) a(1);
-      else b(1);
+      if (t == 0)
+        a(1);
+      else
+        b(1);
     });
   } else {
     a(0);
@@ -333,7 +339,8 @@ struct TridiagDC {
     for (idx j = 0; j < K; ++j) all.emplace_back(lam[j], j);
     for (idx c = 0; c < n; ++c)
       if (defl[c]) all.emplace_back(D[c], -(c + 1));
-    std::stable_sort(all.begin(), all.end(), [](const std::pair<T, idx>& a, const std::pair<T, idx>& b) { return a.first < b.first; });
+    std::stable_sort(all.begin(), all.end(),
+                     [](const std::pair<T, idx>& a, const std::pair<T, idx>& b) { return a.first < b.first; });
     Buf<T> Fin(n * n);
     for (idx f = 0; f < n; ++f) {
       idx s = all[f].second;
@@ -570,15 +577,16 @@ struct BidiagDC {
     combineColumns(U, ldu, lo, 0, k, k + 1, n - k - 1, gcols.data(), jut.data(), K, Um.data(), K, Uo.data(), n,
                    threads);
     for (idx j = 0; j < K; ++j) Uo[k + j * n] = Um[0 + j * K];
-    combineColumns(V, ldv, lo, 0, k + 1, k + 1, nv - k - 1, gcols.data(), jvt.data(), K, Dl.data(), K, Vo.data(),
-                   nv, threads);
+    combineColumns(V, ldv, lo, 0, k + 1, k + 1, nv - k - 1, gcols.data(), jvt.data(), K, Dl.data(), K, Vo.data(), nv,
+                   threads);
     // Ascending merge of roots and deflated values into the block's first n columns.
     std::vector<std::pair<T, idx>> all;
     all.reserve(n);
     for (idx j = 0; j < K; ++j) all.emplace_back(sig[j], j);
     for (idx c = 1; c < n; ++c)
       if (defl[c]) all.emplace_back(dval[c], -(c + 1));
-    std::stable_sort(all.begin(), all.end(), [](const std::pair<T, idx>& a, const std::pair<T, idx>& b) { return a.first < b.first; });
+    std::stable_sort(all.begin(), all.end(),
+                     [](const std::pair<T, idx>& a, const std::pair<T, idx>& b) { return a.first < b.first; });
     Buf<T> FU(n * n), FV(nv * n);
     for (idx f = 0; f < n; ++f) {
       idx s = all[f].second;

@@ -231,8 +231,10 @@ bool realSchur(Mat H, Mat Z, double* wr, double* wi, double norm) {
         s = std::sqrt(p * p + q * q + r * r);
         if (p < 0) s = -s;
         if (s == 0) continue;
-        if (k != m) H(k, k - 1) = -s * x;
-        else if (l != m) H(k, k - 1) = -H(k, k - 1);
+        if (k != m)
+          H(k, k - 1) = -s * x;
+        else if (l != m)
+          H(k, k - 1) = -H(k, k - 1);
         p += s;
         x = p / s;
         y = q / s;
@@ -434,7 +436,9 @@ namespace {
 // the triangular T by back-substitution, multiplied by Z, unit columns.
 using cx = std::complex<double>;
 
-inline cx cmul(cx a, cx b) { return cx(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()); }
+inline cx cmul(cx a, cx b) {
+  return cx(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
+}
 inline double cabs1(cx a) { return std::fabs(a.real()) + std::fabs(a.imag()); }
 
 struct CMat {
@@ -491,8 +495,16 @@ void hessenbergComplex(CMat H, CMat Z) {
 // Rotation G = [[c, s], [-conj(s), c]] (c real) with G [x; y] = [r; 0].
 void givens(cx x, cx y, double& c, cx& s) {
   const double ax = std::abs(x), ay = std::abs(y);
-  if (ay == 0) { c = 1; s = 0; return; }
-  if (ax == 0) { c = 0; s = std::conj(y) / ay; return; }
+  if (ay == 0) {
+    c = 1;
+    s = 0;
+    return;
+  }
+  if (ax == 0) {
+    c = 0;
+    s = std::conj(y) / ay;
+    return;
+  }
   const double nrm = std::hypot(ax, ay);
   c = ax / nrm;
   s = cmul(x / ax, std::conj(y)) / nrm;
@@ -511,9 +523,16 @@ bool schurComplex(CMat H, CMat Z) {
     for (; l > 0; --l) {
       double s = cabs1(H(l - 1, l - 1)) + cabs1(H(l, l));
       if (s == 0) s = norm;
-      if (cabs1(H(l, l - 1)) <= eps * s) { H(l, l - 1) = 0; break; }
+      if (cabs1(H(l, l - 1)) <= eps * s) {
+        H(l, l - 1) = 0;
+        break;
+      }
     }
-    if (l == hi) { --hi; iter = 0; continue; }
+    if (l == hi) {
+      --hi;
+      iter = 0;
+      continue;
+    }
     if (++total > maxTotal) return false;
     ++iter;
     cx mu;
@@ -528,11 +547,17 @@ bool schurComplex(CMat H, CMat Z) {
     }
     cx x = H(l, l) - mu, y = H(l + 1, l);
     for (int64_t k = l; k < hi; ++k) {
-      if (k > l) { x = H(k, k - 1); y = H(k + 1, k - 1); }
+      if (k > l) {
+        x = H(k, k - 1);
+        y = H(k + 1, k - 1);
+      }
       double c;
       cx s;
       givens(x, y, c, s);
-      if (k > l) { H(k, k - 1) = c * x + cmul(s, y); H(k + 1, k - 1) = 0; }
+      if (k > l) {
+        H(k, k - 1) = c * x + cmul(s, y);
+        H(k + 1, k - 1) = 0;
+      }
       for (int64_t j = k > l ? k : l; j < n; ++j) {
         const cx p = H(k, j), q = H(k + 1, j);
         H(k, j) = c * p + cmul(s, q);
@@ -556,7 +581,8 @@ bool schurComplex(CMat H, CMat Z) {
 
 }  // namespace
 
-bool eigGeneralComplex(int64_t n, const double* Are, const double* Aim, double* wr, double* wi, double* vr, double* vi) {
+bool eigGeneralComplex(int64_t n, const double* Are, const double* Aim, double* wr, double* wi, double* vr,
+                       double* vi) {
   const size_t nn = static_cast<size_t>(n);
   std::vector<cx> h(nn * nn), z(nn * nn), y(nn);
   for (size_t i = 0; i < nn * nn; ++i) h[i] = cx(Are[i], Aim[i]);

@@ -40,7 +40,8 @@ Napi::Value Qr(const Napi::CallbackInfo& info) {
   a.sameDtype(job->A, job->Q, "A", "Q");
   a.sameDtype(job->A, job->R, "A", "R");
   if (job->m < job->n)
-    jsRangeError(info.Env(), "qr: thin QR needs m >= n, got m = " + std::to_string(job->m) + ", n = " + std::to_string(job->n));
+    jsRangeError(info.Env(),
+                 "qr: thin QR needs m >= n, got m = " + std::to_string(job->m) + ", n = " + std::to_string(job->n));
   a.needLength(job->A, static_cast<uint64_t>(job->m) * job->n, "A");
   a.needLength(job->Q, static_cast<uint64_t>(job->m) * job->n, "Q");
   a.needLength(job->R, static_cast<uint64_t>(job->n) * job->n, "R");

@@ -45,8 +45,10 @@ struct GaussJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      if (adjoint) runAdjoint<T>();
-      else runApply<T>();
+      if (adjoint)
+        runAdjoint<T>();
+      else
+        runApply<T>();
       return 0;
     });
   }
@@ -92,7 +94,8 @@ struct GaussJob : Job {
       std::vector<double> acc(static_cast<size_t>(len), 0.0);
       for (int64_t i = 0; i < m; ++i) {
         const double ri = static_cast<double>(r[i]);
-        normalSegment<T>(buf.data(), len, offset + static_cast<uint64_t>(i) * static_cast<uint64_t>(n) + static_cast<uint64_t>(e0), s);
+        normalSegment<T>(buf.data(), len,
+                         offset + static_cast<uint64_t>(i) * static_cast<uint64_t>(n) + static_cast<uint64_t>(e0), s);
         for (int64_t j = 0; j < len; ++j) acc[j] += ri * static_cast<double>(buf[j]);
       }
       for (int64_t j = 0; j < len; ++j) z[e0 + j] = static_cast<T>(acc[j]);
@@ -102,7 +105,8 @@ struct GaussJob : Job {
 
 uint32_t word(const Args& a, size_t i, const char* name) {
   double d = a.number(i, name);
-  if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d)) jsRangeError(a.env(), a.where(name) + " must be an integer in [0, 2^32)");
+  if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d))
+    jsRangeError(a.env(), a.where(name) + " must be an integer in [0, 2^32)");
   return static_cast<uint32_t>(d);
 }
 
@@ -135,8 +139,11 @@ Napi::Value Gauss(const Napi::CallbackInfo& info, bool adjoint) {
 }  // namespace
 
 void RegisterGaussianApply(Napi::Env env, Napi::Object exports) {
-  exports.Set("gaussianApply", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, false); }, "gaussianApply"));
-  exports.Set("gaussianAdjoint", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Gauss(i, true); }, "gaussianAdjoint"));
+  exports.Set("gaussianApply", Napi::Function::New(
+                                   env, [](const Napi::CallbackInfo& i) { return Gauss(i, false); }, "gaussianApply"));
+  exports.Set("gaussianAdjoint",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& i) { return Gauss(i, true); }, "gaussianAdjoint"));
 }
 
 }  // namespace lr

@@ -17,8 +17,8 @@ struct GemmJob : Job {
     withDtype(A.dtype, [&](auto z) {
       using T = decltype(z);
       int64_t lda = transA ? m : k, ldb = transB ? k : n;
-      gemm<T>(transA, transB, m, n, k, static_cast<T>(alpha), A.ptr<T>(), lda, B.ptr<T>(), ldb,
-              static_cast<T>(beta), C.ptr<T>(), n, threads);
+      gemm<T>(transA, transB, m, n, k, static_cast<T>(alpha), A.ptr<T>(), lda, B.ptr<T>(), ldb, static_cast<T>(beta),
+              C.ptr<T>(), n, threads);
       return 0;
     });
   }
@@ -59,8 +59,8 @@ struct SyrkJob : Job {
   void Execute() override {
     withDtype(A.dtype, [&](auto z) {
       using T = decltype(z);
-      syrkLower<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, static_cast<T>(beta), C.ptr<T>(),
-                   n, threads);
+      syrkLower<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, static_cast<T>(beta), C.ptr<T>(), n,
+                   threads);
       return 0;
     });
   }

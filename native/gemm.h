@@ -23,13 +23,13 @@ namespace lr {
 // beta == 0 never reads C (it may hold NaN). k == 0 or alpha == 0 only scales C by beta (A and B are
 // not read). Uses up to `threads` threads of the pool; pass 1 from inside a parallel region.
 template <class T>
-void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads);
+void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc, int threads);
 
-extern template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                                 const float*, int64_t, float, float*, int64_t, int);
-extern template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
-                                  const double*, int64_t, double, double*, int64_t, int);
+extern template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                                 int64_t, float, float*, int64_t, int);
+extern template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                                  int64_t, double, double*, int64_t, int);
 
 // Lower-triangle rank-k update (BLAS syrk, uplo = 'L'), row-major:
 //   C_lower = alpha * op(A) * op(A)^T + beta * C_lower,   op(A) is n x k:
@@ -43,10 +43,10 @@ template <class T>
 void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc,
                int threads);
 
-extern template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*,
-                                      int64_t, int);
-extern template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*,
-                                       int64_t, int);
+extern template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*, int64_t,
+                                      int);
+extern template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t,
+                                       int);
 
 // Human-readable name of the kernels chosen at load time, e.g. "avx512 f32 32x12 f64 16x12".
 const char* gemmKernelName();

@@ -43,7 +43,8 @@ struct Vs {
   static constexpr bool kTrans4 = true;
   static LR_GK_INLINE void trans4(const T* s, int64_t ld, T* d, int64_t dld, T alpha) {
     const __m128 al = _mm_set1_ps(alpha);
-    __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld), r2 = _mm_loadu_ps(s + 2 * ld), r3 = _mm_loadu_ps(s + 3 * ld);
+    __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld), r2 = _mm_loadu_ps(s + 2 * ld),
+           r3 = _mm_loadu_ps(s + 3 * ld);
     _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
     _mm_storeu_ps(d, _mm_mul_ps(r0, al));
     _mm_storeu_ps(d + dld, _mm_mul_ps(r1, al));

@@ -247,13 +247,17 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
         T* cp = c + j * ldc + v * W;
         if (cnt >= W) {
           R r = acc[v][j];
-          if (bmode == 1) r = V::add(V::loadu(cp), r);
-          else if (bmode == 2) r = V::fma(V::set1(beta), V::loadu(cp), r);
+          if (bmode == 1)
+            r = V::add(V::loadu(cp), r);
+          else if (bmode == 2)
+            r = V::fma(V::set1(beta), V::loadu(cp), r);
           V::storeu(cp, r);
         } else if (cnt > 0) {
           R r = acc[v][j];
-          if (bmode == 1) r = V::add(V::loadp(cp, cnt), r);
-          else if (bmode == 2) r = V::fma(V::set1(beta), V::loadp(cp, cnt), r);
+          if (bmode == 1)
+            r = V::add(V::loadp(cp, cnt), r);
+          else if (bmode == 2)
+            r = V::fma(V::set1(beta), V::loadp(cp, cnt), r);
           V::storep(cp, r, cnt);
         }
       }
@@ -269,8 +273,7 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
 // only a trailing partial micro-panel is taken from pa (at its usual packed position).
 template <class V, int MV, int NR>
 void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, const typename V::T* ad, int64_t acs,
-                 const typename V::T* pb, typename V::T* c, int64_t ldc, typename V::T beta, bool tri,
-                 int64_t diag) {
+                 const typename V::T* pb, typename V::T* c, int64_t ldc, typename V::T beta, bool tri, int64_t diag) {
   using T = typename V::T;
   constexpr int MR = MV * V::W;
   const int bmode = beta == T(0) ? 0 : (beta == T(1) ? 1 : 2);
@@ -292,19 +295,25 @@ void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, co
             int64_t l = j < nv ? j0 + j + diag - i0 + 1 : 0;
             lim[j] = static_cast<int>(l < 0 ? 0 : (l > mv ? mv : l));
           }
-          if (direct) microKernel<V, MV, NR, true, true>(kc, a, acs, b, ct, ldc, bmode, beta, lim);
-          else microKernel<V, MV, NR, true, false>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
+          if (direct)
+            microKernel<V, MV, NR, true, true>(kc, a, acs, b, ct, ldc, bmode, beta, lim);
+          else
+            microKernel<V, MV, NR, true, false>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
           continue;
         }
       }
       if (edge)
         for (int j = 0; j < NR; ++j) lim[j] = j < nv ? mv : 0;
       if (direct) {
-        if (edge) microKernel<V, MV, NR, true, true>(kc, a, acs, b, ct, ldc, bmode, beta, lim);
-        else microKernel<V, MV, NR, false, true>(kc, a, acs, b, ct, ldc, bmode, beta, nullptr);
+        if (edge)
+          microKernel<V, MV, NR, true, true>(kc, a, acs, b, ct, ldc, bmode, beta, lim);
+        else
+          microKernel<V, MV, NR, false, true>(kc, a, acs, b, ct, ldc, bmode, beta, nullptr);
       } else {
-        if (edge) microKernel<V, MV, NR, true, false>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
-        else microKernel<V, MV, NR, false, false>(kc, a, MR, b, ct, ldc, bmode, beta, nullptr);
+        if (edge)
+          microKernel<V, MV, NR, true, false>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
+        else
+          microKernel<V, MV, NR, false, false>(kc, a, MR, b, ct, ldc, bmode, beta, nullptr);
       }
     }
   }
@@ -317,9 +326,12 @@ void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, co
 
 template <class T>
 LR_GK_INLINE void gemvFinish(T* y, T s, T beta) {
-  if (beta == T(0)) *y = s;
-  else if (beta == T(1)) *y = *y + s;
-  else *y = s + beta * *y;
+  if (beta == T(0))
+    *y = s;
+  else if (beta == T(1))
+    *y = *y + s;
+  else
+    *y = s + beta * *y;
 }
 
 // NRW rows of M against NV vectors. Every (row, vector) pair has its own two accumulators and the same
@@ -489,22 +501,38 @@ struct Kern {
                     int64_t ldc, T beta, bool tri, int64_t diag) {
     macroKernel<V, MV, NR>(mc, nc, kc, pa, ad, acs, pb, c, ldc, beta, tri, diag);
   }
-  static void dotRows(int64_t rows, int64_t len, const T* M, int64_t ld, const T* X, int64_t ldx, int nv, T beta,
-                      T* y, int64_t incy, int64_t incv) {
+  static void dotRows(int64_t rows, int64_t len, const T* M, int64_t ld, const T* X, int64_t ldx, int nv, T beta, T* y,
+                      int64_t incy, int64_t incv) {
     switch (nv) {
-      case 1: dotRowsNV<V, 1>(rows, len, M, ld, X, ldx, beta, y, incy, incv); break;
-      case 2: dotRowsNV<V, 2>(rows, len, M, ld, X, ldx, beta, y, incy, incv); break;
-      case 3: dotRowsNV<V, 3>(rows, len, M, ld, X, ldx, beta, y, incy, incv); break;
-      default: dotRowsNV<V, 4>(rows, len, M, ld, X, ldx, beta, y, incy, incv); break;
+      case 1:
+        dotRowsNV<V, 1>(rows, len, M, ld, X, ldx, beta, y, incy, incv);
+        break;
+      case 2:
+        dotRowsNV<V, 2>(rows, len, M, ld, X, ldx, beta, y, incy, incv);
+        break;
+      case 3:
+        dotRowsNV<V, 3>(rows, len, M, ld, X, ldx, beta, y, incy, incv);
+        break;
+      default:
+        dotRowsNV<V, 4>(rows, len, M, ld, X, ldx, beta, y, incy, incv);
+        break;
     }
   }
-  static void axpyRows(int64_t len, int64_t K, const T* M, int64_t ld, const T* X, int64_t ldx, int nv, T beta,
-                       T* y, int64_t incy, int64_t incv, T* work) {
+  static void axpyRows(int64_t len, int64_t K, const T* M, int64_t ld, const T* X, int64_t ldx, int nv, T beta, T* y,
+                       int64_t incy, int64_t incv, T* work) {
     switch (nv) {
-      case 1: axpyRowsNV<V, 1>(len, K, M, ld, X, ldx, beta, y, incy, incv, work); break;
-      case 2: axpyRowsNV<V, 2>(len, K, M, ld, X, ldx, beta, y, incy, incv, work); break;
-      case 3: axpyRowsNV<V, 3>(len, K, M, ld, X, ldx, beta, y, incy, incv, work); break;
-      default: axpyRowsNV<V, 4>(len, K, M, ld, X, ldx, beta, y, incy, incv, work); break;
+      case 1:
+        axpyRowsNV<V, 1>(len, K, M, ld, X, ldx, beta, y, incy, incv, work);
+        break;
+      case 2:
+        axpyRowsNV<V, 2>(len, K, M, ld, X, ldx, beta, y, incy, incv, work);
+        break;
+      case 3:
+        axpyRowsNV<V, 3>(len, K, M, ld, X, ldx, beta, y, incy, incv, work);
+        break;
+      default:
+        axpyRowsNV<V, 4>(len, K, M, ld, X, ldx, beta, y, incy, incv, work);
+        break;
     }
   }
 };

@@ -83,14 +83,19 @@ CacheSizes readCaches() {
     char* end = nullptr;
     long long v = std::strtoll(size, &end, 10);
     if (v <= 0) continue;
-    if (end && (*end == 'K' || *end == 'k')) v <<= 10;
-    else if (end && (*end == 'M' || *end == 'm')) v <<= 20;
+    if (end && (*end == 'K' || *end == 'k'))
+      v <<= 10;
+    else if (end && (*end == 'M' || *end == 'm'))
+      v <<= 20;
     const int lv = std::atoi(level);
     const bool data = std::strncmp(type, "Data", 4) == 0 || std::strncmp(type, "Unified", 7) == 0;
     if (!data) continue;
-    if (lv == 1) c.l1 = v;
-    else if (lv == 2) c.l2 = v;
-    else if (lv == 3) c.l3 = v;
+    if (lv == 1)
+      c.l1 = v;
+    else if (lv == 2)
+      c.l2 = v;
+    else if (lv == 3)
+      c.l3 = v;
   }
 #endif
   // Clamp to sane ranges (virtual machines sometimes report nonsense).
@@ -227,8 +232,10 @@ void scaleC(int64_t m, int64_t n, T beta, T* C, int64_t ldc, bool lower) {
   for (int64_t i = 0; i < m; ++i) {
     T* c = C + i * ldc;
     const int64_t e = lower ? std::min(i + 1, n) : n;
-    if (beta == T(0)) for (int64_t j = 0; j < e; ++j) c[j] = T(0);
-    else for (int64_t j = 0; j < e; ++j) c[j] = beta * c[j];
+    if (beta == T(0))
+      for (int64_t j = 0; j < e; ++j) c[j] = T(0);
+    else
+      for (int64_t j = 0; j < e; ++j) c[j] = beta * c[j];
   }
 }
 
@@ -236,8 +243,8 @@ void scaleC(int64_t m, int64_t n, T beta, T* C, int64_t ldc, bool lower) {
 // b[p * brs + j * bcs]; C'(i, j) at C[i + j * ldc]. tri: only i <= j (kernel land) is computed.
 template <class T>
 void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M, int64_t N, int64_t K, T alpha,
-                const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* C,
-                int64_t ldc, int threads) {
+                const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* C, int64_t ldc,
+                int threads) {
   const int64_t MR = ks.mr, NR = ks.nr;
   // Balanced splits: no tiny last block. kc depends on K and the caches only.
   const int64_t kc = ceilDiv(K, ceilDiv(K, bl.kc));
@@ -264,14 +271,15 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
       const int64_t kcur = std::min(kc, K - pc);
       const T* bsrc = b + pc * brs + jc * bcs;
       auto packRange = [&](int64_t p0, int64_t p1, int) {
-        ks.packB(kcur, std::min(p1 * NR, ncur) - p0 * NR, bsrc + p0 * NR * bcs, brs, bcs, alpha,
-                 pb + p0 * NR * kcur);
+        ks.packB(kcur, std::min(p1 * NR, ncur) - p0 * NR, bsrc + p0 * NR * bcs, brs, bcs, alpha, pb + p0 * NR * kcur);
       };
       // Pack B~ on the caller unless it is large: each extra fork-join costs ~1 us on an idle machine
       // but a scheduler time slice when the cores are oversubscribed (the worker must wake up even
       // when it gets no work), and packing is well under 1 % of the block's flops.
-      if (threads > 1 && kcur * ncur >= kParallelPackElems) parallelRanges(threads, npan, 8, packRange);
-      else packRange(0, npan, 0);
+      if (threads > 1 && kcur * ncur >= kParallelPackElems)
+        parallelRanges(threads, npan, 8, packRange);
+      else
+        packRange(0, npan, 0);
 
       const T betaEff = pc == 0 ? beta : T(1);
       const T* asrc = a + pc * acs;
@@ -298,8 +306,8 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
         } else {
           ks.packA(mcur, kcur, asrc + ic * ars, ars, acs, pa);
         }
-        ks.macro(mcur, j1 - j0, kcur, pa, ad, acs, pb + p0 * NR * kcur, C + ic + (jc + j0) * ldc, ldc, betaEff,
-                 tri, jc + j0 - ic);
+        ks.macro(mcur, j1 - j0, kcur, pa, ad, acs, pb + p0 * NR * kcur, C + ic + (jc + j0) * ldc, ldc, betaEff, tri,
+                 jc + j0 - ic);
       });
     }
   }
@@ -308,8 +316,8 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
 // m or n in [1, kMaxVec]: memory-bound matrix-vector products against up to kMaxVec vectors, reading
 // the matrix operand once, unpacked. The small side is copied (times alpha) into contiguous vectors.
 template <class T>
-void gemvPath(const KernelSet<T>& ks, bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha,
-              const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+void gemvPath(const KernelSet<T>& ks, bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+              int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
   const T* Mat;
   int64_t ldm, outputs, incy, incv;
   bool dotForm;
@@ -344,8 +352,10 @@ void gemvPath(const KernelSet<T>& ks, bool transA, bool transB, int64_t m, int64
     auto rows = [&](int64_t r0, int64_t r1, int) {
       ks.dotRows(r1 - r0, k, Mat + r0 * ldm, ldm, X, k, nv, beta, C + r0 * incy, incy, incv);
     };
-    if (par) parallelRanges(threads, outputs, 16, rows);
-    else rows(0, outputs, 0);
+    if (par)
+      parallelRanges(threads, outputs, 16, rows);
+    else
+      rows(0, outputs, 0);
   } else {
     constexpr int64_t kChunk = 256;  // column chunks of the thread split
     auto cols = [&](int64_t c0, int64_t c1, int) {
@@ -354,8 +364,10 @@ void gemvPath(const KernelSet<T>& ks, bool transA, bool transB, int64_t m, int64
       ks.axpyRows(j1 - j0, k, Mat + j0, ldm, X, k, nv, beta, C + j0 * incy, incy, incv, work);
     };
     const int64_t nChunks = ceilDiv(outputs, kChunk);
-    if (par) parallelRanges(threads, nChunks, 1, cols);
-    else cols(0, nChunks, 0);
+    if (par)
+      parallelRanges(threads, nChunks, 1, cols);
+    else
+      cols(0, nChunks, 0);
   }
 }
 
@@ -401,8 +413,8 @@ void overrideBlocking<double>(Blocking b) {
 // ---- public API -------------------------------------------------------------------------------------------
 
 template <class T>
-void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
   using namespace gk;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -429,12 +441,14 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     // and re-read from L2, not L3. Per-element arithmetic (kc blocks, kernel order) is that of the
     // single-task nest, so results stay bit-identical for any thread count.
     const int64_t kc = ceilDiv(k, ceilDiv(k, bl.kc));
-    int64_t w = roundUp(std::max<int64_t>(readCachesOnce().l2 / 2 / (kc * static_cast<int64_t>(sizeof(T))), ks.nr), ks.nr);
+    int64_t w =
+        roundUp(std::max<int64_t>(readCachesOnce().l2 / 2 / (kc * static_cast<int64_t>(sizeof(T))), ks.nr), ks.nr);
     w = std::min(w, roundUp(ceilDiv(m, 4 * threads), ks.nr));  // at least 4 tasks per thread
     const int64_t tasks = ceilDiv(m, w);
     parallelFor(threads, tasks, [&](int64_t t, int) {
       const int64_t j0 = t * w, j1 = std::min(m, j0 + w);
-      packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc, 1);
+      packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc,
+                    1);
     });
     return;
   }
@@ -459,13 +473,12 @@ void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t ld
   packedGemm<T>(ks, activeBlocking<T>(), true, n, n, k, alpha, A, rsI, csP, A, csP, rsI, beta, C, ldc, threads);
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t, int);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t, int);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t, int);
 template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*, int64_t, int);
-template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t,
-                                int);
+template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t, int);
 
 const char* gemmKernelName() { return gk::activeTable().desc; }
 const char* isaName() { return gk::activeTable().isa; }

@@ -45,8 +45,8 @@ constexpr int kAxpyWorkBytes = 16384;
 // Kernels for one ISA and one element type.
 template <class T>
 struct KernelSet {
-  int mr = 0, nr = 0;           // micro-tile (MR rows along the vector dimension, NR broadcast columns)
-  int kc = 0, mc = 0, nc = 0;   // preferred blocking before cache-size clamping
+  int mr = 0, nr = 0;          // micro-tile (MR rows along the vector dimension, NR broadcast columns)
+  int kc = 0, mc = 0, nc = 0;  // preferred blocking before cache-size clamping
   // Packs A'(0:mc, 0:kc), element (i, p) at a[i * rs + p * cs], into ceil(mc / MR) micro-panels of
   // kc x MR (k-major, MR contiguous values per k step), zero-padding the last panel's rows.
   void (*packA)(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) = nullptr;
@@ -75,10 +75,17 @@ struct KernelTable {
   const char* desc = nullptr;  // e.g. "avx512 f32 32x12 f64 16x12"
   KernelSet<float> f32;
   KernelSet<double> f64;
-  template <class T> const KernelSet<T>& get() const;
+  template <class T>
+  const KernelSet<T>& get() const;
 };
-template <> inline const KernelSet<float>& KernelTable::get<float>() const { return f32; }
-template <> inline const KernelSet<double>& KernelTable::get<double>() const { return f64; }
+template <>
+inline const KernelSet<float>& KernelTable::get<float>() const {
+  return f32;
+}
+template <>
+inline const KernelSet<double>& KernelTable::get<double>() const {
+  return f64;
+}
 
 // Builds a KernelSet from a kernel class of gemm_body.h (Kern<V, MV, NR>). Runs in baseline code: it
 // only copies constants and function addresses.
@@ -114,10 +121,12 @@ const char* hardwareIsa();
 struct Blocking {
   int64_t kc = 0, mc = 0, nc = 0;
 };
-template <class T> Blocking activeBlocking();
+template <class T>
+Blocking activeBlocking();
 // Tuning/testing hook (not thread-safe, never called by the addon): replaces the blocking of the
 // active table for T; zero fields keep the computed value.
-template <class T> void overrideBlocking(Blocking b);
+template <class T>
+void overrideBlocking(Blocking b);
 
 }  // namespace gk
 }  // namespace lr

@@ -26,10 +26,14 @@ struct Vs {
   // The lane must be an immediate: the switch folds away once the unrolled caller passes constants.
   static LR_GK_INLINE R fmaLane(R a, G g, R c, int lane) {
     switch (lane) {
-      case 0: return vfmaq_laneq_f32(c, a, g, 0);
-      case 1: return vfmaq_laneq_f32(c, a, g, 1);
-      case 2: return vfmaq_laneq_f32(c, a, g, 2);
-      default: return vfmaq_laneq_f32(c, a, g, 3);
+      case 0:
+        return vfmaq_laneq_f32(c, a, g, 0);
+      case 1:
+        return vfmaq_laneq_f32(c, a, g, 1);
+      case 2:
+        return vfmaq_laneq_f32(c, a, g, 2);
+      default:
+        return vfmaq_laneq_f32(c, a, g, 3);
     }
   }
   static LR_GK_INLINE R fma(R a, R b, R c) { return vfmaq_f32(c, a, b); }

@@ -43,10 +43,14 @@ Isa kernelIsa() {
 
 const char* isaString(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    case Isa::Neon: return "neon";
-    default: return "scalar";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Neon:
+      return "neon";
+    default:
+      return "scalar";
   }
 }
 

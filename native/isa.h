@@ -39,8 +39,10 @@ const char* isaString(Isa isa);
 #define LR_X86 1
 #if defined(__clang__)
 #define LR_TARGET_AVX2_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
-#define LR_TARGET_AVX512_BEGIN \
-  _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512dq,avx512bw,avx2,fma\"))), apply_to = function)")
+#define LR_TARGET_AVX512_BEGIN                                                                                     \
+  _Pragma(                                                                                                         \
+      "clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512dq,avx512bw,avx2,fma\"))), apply_to = " \
+      "function)")
 #define LR_TARGET_END _Pragma("clang attribute pop")
 #else
 #define LR_TARGET_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")

@@ -37,16 +37,21 @@ std::string oomMessage(const std::bad_alloc& e) {
 Napi::Value makeError(Napi::Env env, Error::Kind kind, const std::string& msg) {
   std::string m = "lowrank native: " + msg;
   switch (kind) {
-    case Error::Type: return Napi::TypeError::New(env, m).Value();
-    case Error::Range: return Napi::RangeError::New(env, m).Value();
-    default: return Napi::Error::New(env, m).Value();
+    case Error::Type:
+      return Napi::TypeError::New(env, m).Value();
+    case Error::Range:
+      return Napi::RangeError::New(env, m).Value();
+    default:
+      return Napi::Error::New(env, m).Value();
   }
 }
 
 class JobWorker : public Napi::AsyncWorker {
  public:
   JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "lowrank"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)),
+      : Napi::AsyncWorker(env, "lowrank"),
+        job_(std::move(job)),
+        deferred_(Napi::Promise::Deferred::New(env)),
         fn_(currentCall().fn) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -56,11 +61,17 @@ class JobWorker : public Napi::AsyncWorker {
     try {
       job_->Execute();
     } catch (const Error& e) {
-      failed_ = true; kind_ = e.kind; msg_ = e.what();
+      failed_ = true;
+      kind_ = e.kind;
+      msg_ = e.what();
     } catch (const std::bad_alloc& e) {
-      failed_ = true; kind_ = Error::Range; msg_ = fn_ + ": " + oomMessage(e);
+      failed_ = true;
+      kind_ = Error::Range;
+      msg_ = fn_ + ": " + oomMessage(e);
     } catch (const std::exception& e) {
-      failed_ = true; kind_ = Error::Generic; msg_ = e.what();
+      failed_ = true;
+      kind_ = Error::Generic;
+      msg_ = e.what();
     }
   }
   void OnOK() override {
@@ -72,15 +83,14 @@ class JobWorker : public Napi::AsyncWorker {
     }
     try {
       if (const char* lost = job_->attach(env)) {
-        deferred_.Reject(makeError(env, Error::Type, fn_ + ": argument '" + lost +
-                                                         "' was detached or resized while the call ran; its result was dropped"));
+        deferred_.Reject(makeError(
+            env, Error::Type,
+            fn_ + ": argument '" + lost + "' was detached or resized while the call ran; its result was dropped"));
         job_.reset();
         return;
       }
       deferred_.Resolve(job_->Result(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
+    } catch (const Napi::Error& e) { deferred_.Reject(e.Value()); }
     job_.reset();
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -153,8 +163,8 @@ const char* Job::unbound(const void* self, size_t size) const {
 Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self, size_t size) {
   const char* fn = currentCall().fn;
   if (const char* lost = job->unbound(self, size))
-    throw Napi::Error::New(env, std::string("lowrank native: ") + fn + ": internal error: argument '" + lost +
-                                    "' is not held by its job");
+    throw Napi::Error::New(
+        env, std::string("lowrank native: ") + fn + ": internal error: argument '" + lost + "' is not held by its job");
   // Cost from all sizes: a kernel visits every index of every dimension, so a huge dimension against a
   // zero one (a product of 0) is still work, and must not run on the JS thread.
   const double floor = kPerElement * currentCall().dimSum;
@@ -186,13 +196,9 @@ Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self,
   try {
     job->Execute();
     deferred.Resolve(job->Result(env));
-  } catch (const Error& e) {
-    deferred.Reject(makeError(env, e.kind, e.what()));
-  } catch (const std::bad_alloc& e) {
+  } catch (const Error& e) { deferred.Reject(makeError(env, e.kind, e.what())); } catch (const std::bad_alloc& e) {
     deferred.Reject(makeError(env, Error::Range, std::string(fn) + ": " + oomMessage(e)));
-  } catch (const std::exception& e) {
-    deferred.Reject(makeError(env, Error::Generic, e.what()));
-  }
+  } catch (const std::exception& e) { deferred.Reject(makeError(env, Error::Generic, e.what())); }
   return deferred.Promise();
 }
 

@@ -47,18 +47,30 @@ struct Buf {
 };
 
 // Unit roundoff u = eps / 2 and the smallest "safe" scale (LAPACK's safmin / eps).
-template <class T> constexpr T unitRoundoff() { return std::numeric_limits<T>::epsilon() / 2; }
-template <class T> constexpr T epsilon() { return std::numeric_limits<T>::epsilon(); }
-template <class T> constexpr T safeMin() { return std::numeric_limits<T>::min(); }
+template <class T>
+constexpr T unitRoundoff() {
+  return std::numeric_limits<T>::epsilon() / 2;
+}
+template <class T>
+constexpr T epsilon() {
+  return std::numeric_limits<T>::epsilon();
+}
+template <class T>
+constexpr T safeMin() {
+  return std::numeric_limits<T>::min();
+}
 
-template <class T> inline T sgn(T x) { return x < T(0) ? T(-1) : T(1); }
+template <class T>
+inline T sgn(T x) {
+  return x < T(0) ? T(-1) : T(1);
+}
 
 // ---- level-3 wrapper: column-major C = alpha op(A) op(B) + beta C --------------------------------
 
 // A column-major X (r x c, ld) is the row-major X^T (c x r, ld), so C^T = op(B)^T op(A)^T.
 template <class T>
-inline void gemmCM(bool transA, bool transB, idx m, idx n, idx k, T alpha, const T* A, idx lda, const T* B,
-                   idx ldb, T beta, T* C, idx ldc, int threads) {
+inline void gemmCM(bool transA, bool transB, idx m, idx n, idx k, T alpha, const T* A, idx lda, const T* B, idx ldb,
+                   T beta, T* C, idx ldc, int threads) {
   if (m <= 0 || n <= 0) return;
   gemm<T>(transB, transA, n, m, k, alpha, B, ldb, A, lda, beta, C, ldc, threads);
 }
@@ -219,8 +231,10 @@ inline void transposeCopy(idx rows, idx cols, const T* src, idx lds, T* dst, idx
       }
     }
   };
-  if (threads > 1 && rows * cols >= (idx(1) << 18)) parallelRanges(threads, tiles, 2, body);
-  else body(0, tiles, 0);
+  if (threads > 1 && rows * cols >= (idx(1) << 18))
+    parallelRanges(threads, tiles, 2, body);
+  else
+    body(0, tiles, 0);
 }
 
 // Reverses the first `cols` entries of every row of the row-major M (rows x cols, ld).
@@ -315,9 +329,9 @@ inline void larfbLeft(bool trans, bool rowMajorC, idx mc, idx nc, idx k, const T
   T* W2 = work + k * nc;
   if (rowMajorC) {
     // Row-major: V (cm, mc x k) is the row-major V^T (k x mc); T (cm) is the row-major T^T.
-    gemm<T>(false, false, k, nc, mc, T(1), V, ldv, C, ldc, T(0), W, nc, threads);              // W = V^T C
-    gemm<T>(!trans, false, k, nc, k, T(1), Tm, ldt, W, nc, T(0), W2, nc, threads);            // W2 = op(T) W
-    gemm<T>(true, false, mc, nc, k, T(-1), V, ldv, W2, nc, T(1), C, ldc, threads);            // C -= V W2
+    gemm<T>(false, false, k, nc, mc, T(1), V, ldv, C, ldc, T(0), W, nc, threads);   // W = V^T C
+    gemm<T>(!trans, false, k, nc, k, T(1), Tm, ldt, W, nc, T(0), W2, nc, threads);  // W2 = op(T) W
+    gemm<T>(true, false, mc, nc, k, T(-1), V, ldv, W2, nc, T(1), C, ldc, threads);  // C -= V W2
   } else {
     gemmCM(true, false, k, nc, mc, T(1), V, ldv, C, ldc, T(0), W, k, threads);
     gemmCM(trans, false, k, nc, k, T(1), Tm, ldt, W, k, T(0), W2, k, threads);
@@ -330,8 +344,8 @@ inline void larfbLeft(bool trans, bool rowMajorC, idx mc, idx nc, idx k, const T
 // are stored, `panel(j0, jb, Vp, ldv)` writes the explicit column-major (rows - j0) x jb panel of
 // reflectors j0 .. j0 + jb - 1 (rows relative to j0; zeros above the unit diagonal) into Vp.
 template <class T, class PanelFn>
-inline void applyReflectorsRM(bool trans, idx rows, idx k, const T* tau, PanelFn&& panel, T* C, idx nc, idx ldc,
-                              idx nb, int threads) {
+inline void applyReflectorsRM(bool trans, idx rows, idx k, const T* tau, PanelFn&& panel, T* C, idx nc, idx ldc, idx nb,
+                              int threads) {
   if (k <= 0 || nc <= 0 || rows <= 0) return;
   nb = std::max<idx>(1, std::min(nb, k));
   Buf<T> Vp(rows * nb), Tm(nb * nb), work(std::max(2 * nb * nc, nb * nb));

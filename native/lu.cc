@@ -43,10 +43,16 @@ struct Cand {
   int64_t row = -1;
   void offer(double v, int64_t i) {
     double k = std::isnan(v) ? -1.0 : std::fabs(v);
-    if (k > key) { key = k; row = i; }  // rows arrive in increasing order within a chunk
+    if (k > key) {
+      key = k;
+      row = i;
+    }  // rows arrive in increasing order within a chunk
   }
   void merge(const Cand& o) {
-    if (o.key > key || (o.key == key && o.row >= 0 && (row < 0 || o.row < row))) { key = o.key; row = o.row; }
+    if (o.key > key || (o.key == key && o.row >= 0 && (row < 0 || o.row < row))) {
+      key = o.key;
+      row = o.row;
+    }
   }
 };
 
@@ -54,7 +60,13 @@ template <class T>
 class LuSolver {
  public:
   LuSolver(const T* A, int64_t m, int64_t n, T* W, T* U, int threads)
-      : A_(A), m_(m), n_(n), W_(W), U_(U), threads_(threads), step_(static_cast<size_t>(m), -1),
+      : A_(A),
+        m_(m),
+        n_(n),
+        W_(W),
+        U_(U),
+        threads_(threads),
+        step_(static_cast<size_t>(m), -1),
         piv_(static_cast<size_t>(n), 0) {}
 
   void run() {

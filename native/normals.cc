@@ -50,9 +50,14 @@ static void dispatch(T* out, int64_t len, uint64_t first, const PhiloxKey& key) 
   if (len <= 0) return;
 #if LR_X86
   switch (kernelIsa()) {
-    case Isa::Avx512: nk::normalsAvx512(out, len, first, key); return;
-    case Isa::Avx2: nk::normalsAvx2(out, len, first, key); return;
-    default: break;
+    case Isa::Avx512:
+      nk::normalsAvx512(out, len, first, key);
+      return;
+    case Isa::Avx2:
+      nk::normalsAvx2(out, len, first, key);
+      return;
+    default:
+      break;
   }
 #endif
   philoxNormalsScalar(out, len, first, key);

@@ -51,7 +51,9 @@ struct Traits {
   static LR_GK_INLINE VI castfi(VF a) { return _mm256_castps_si256(a); }
   static LR_GK_INLINE VF castif(VI a) { return _mm256_castsi256_ps(a); }
   static LR_GK_INLINE VF xorf(VF a, VI bits) { return _mm256_xor_ps(a, _mm256_castsi256_ps(bits)); }
-  static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(q, 31))); }
+  static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) {
+    return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(q, 31)));
+  }
   // p[4 j + k] = v_k[j] (unaligned): 4 x 8 transpose
   static LR_GK_INLINE void storeInterleave4(float* p, VF a, VF b, VF c, VF d) {
     const __m256 ab0 = _mm256_unpacklo_ps(a, b), ab1 = _mm256_unpackhi_ps(a, b);
@@ -67,7 +69,9 @@ struct Traits {
     _mm256_storeu_ps(p + 24, _mm256_permute2f128_ps(r2, r3, 0x31));
   }
   // f64 / u64 lanes
-  static LR_GK_INLINE VQ widen(const uint32_t* p) { return _mm256_cvtepu32_epi64(_mm_load_si128(reinterpret_cast<const __m128i*>(p))); }
+  static LR_GK_INLINE VQ widen(const uint32_t* p) {
+    return _mm256_cvtepu32_epi64(_mm_load_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static LR_GK_INLINE VQ set1q(uint64_t x) { return _mm256_set1_epi64x(static_cast<long long>(x)); }
   static LR_GK_INLINE VQ add64(VQ a, VQ b) { return _mm256_add_epi64(a, b); }
   static LR_GK_INLINE VQ sub64(VQ a, VQ b) { return _mm256_sub_epi64(a, b); }
@@ -85,7 +89,9 @@ struct Traits {
   static LR_GK_INLINE VQ castdi(VD a) { return _mm256_castpd_si256(a); }
   static LR_GK_INLINE VD castid(VQ a) { return _mm256_castsi256_pd(a); }
   static LR_GK_INLINE VD xord(VD a, VQ bits) { return _mm256_xor_pd(a, _mm256_castsi256_pd(bits)); }
-  static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(_mm256_slli_epi64(q, 63))); }
+  static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) {
+    return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(_mm256_slli_epi64(q, 63)));
+  }
   // p[2 j] = a[j], p[2 j + 1] = b[j] (unaligned)
   static LR_GK_INLINE void storeInterleave2(double* p, VD a, VD b) {
     const __m256d lo = _mm256_unpacklo_pd(a, b), hi = _mm256_unpackhi_pd(a, b);
@@ -105,8 +111,12 @@ LR_TARGET_END
 
 namespace lr {
 namespace nk {
-void normalsAvx2(float* out, int64_t len, uint64_t first, const PhiloxKey& key) { avx2::normalsF32(out, len, first, key); }
-void normalsAvx2(double* out, int64_t len, uint64_t first, const PhiloxKey& key) { avx2::normalsF64(out, len, first, key); }
+void normalsAvx2(float* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  avx2::normalsF32(out, len, first, key);
+}
+void normalsAvx2(double* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  avx2::normalsF64(out, len, first, key);
+}
 }  // namespace nk
 }  // namespace lr
 
@@ -114,8 +124,12 @@ void normalsAvx2(double* out, int64_t len, uint64_t first, const PhiloxKey& key)
 
 namespace lr {
 namespace nk {
-void normalsAvx2(float* out, int64_t len, uint64_t first, const PhiloxKey& key) { philoxNormalsScalar(out, len, first, key); }
-void normalsAvx2(double* out, int64_t len, uint64_t first, const PhiloxKey& key) { philoxNormalsScalar(out, len, first, key); }
+void normalsAvx2(float* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  philoxNormalsScalar(out, len, first, key);
+}
+void normalsAvx2(double* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  philoxNormalsScalar(out, len, first, key);
+}
 }  // namespace nk
 }  // namespace lr
 

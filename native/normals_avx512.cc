@@ -56,8 +56,12 @@ struct Traits {
   static LR_GK_INLINE VF cvtf(VI a) { return _mm512_cvtepi32_ps(a); }
   static LR_GK_INLINE VI castfi(VF a) { return _mm512_castps_si512(a); }
   static LR_GK_INLINE VF castif(VI a) { return _mm512_castsi512_ps(a); }
-  static LR_GK_INLINE VF xorf(VF a, VI bits) { return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), bits)); }
-  static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) { return _mm512_mask_blend_ps(_mm512_test_epi32_mask(q, _mm512_set1_epi32(1)), a, b); }
+  static LR_GK_INLINE VF xorf(VF a, VI bits) {
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), bits));
+  }
+  static LR_GK_INLINE VF blendOddF(VI q, VF a, VF b) {
+    return _mm512_mask_blend_ps(_mm512_test_epi32_mask(q, _mm512_set1_epi32(1)), a, b);
+  }
   // p[4 j + k] = v_k[j] (unaligned): 4 x 16 transpose
   static LR_GK_INLINE void storeInterleave4(float* p, VF a, VF b, VF c, VF d) {
     const __m512 ab0 = _mm512_unpacklo_ps(a, b), ab1 = _mm512_unpackhi_ps(a, b);
@@ -75,7 +79,9 @@ struct Traits {
     _mm512_storeu_ps(p + 48, _mm512_shuffle_f32x4(t2, t3, 0xDD));
   }
   // f64 / u64 lanes
-  static LR_GK_INLINE VQ widen(const uint32_t* p) { return _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(p))); }
+  static LR_GK_INLINE VQ widen(const uint32_t* p) {
+    return _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static LR_GK_INLINE VQ set1q(uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
   static LR_GK_INLINE VQ add64(VQ a, VQ b) { return _mm512_add_epi64(a, b); }
   static LR_GK_INLINE VQ sub64(VQ a, VQ b) { return _mm512_sub_epi64(a, b); }
@@ -92,11 +98,16 @@ struct Traits {
   static LR_GK_INLINE VD sqrtd(VD a) { return _mm512_sqrt_pd(a); }
   static LR_GK_INLINE VQ castdi(VD a) { return _mm512_castpd_si512(a); }
   static LR_GK_INLINE VD castid(VQ a) { return _mm512_castsi512_pd(a); }
-  static LR_GK_INLINE VD xord(VD a, VQ bits) { return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), bits)); }
-  static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) { return _mm512_mask_blend_pd(_mm512_test_epi64_mask(q, _mm512_set1_epi64(1)), a, b); }
+  static LR_GK_INLINE VD xord(VD a, VQ bits) {
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), bits));
+  }
+  static LR_GK_INLINE VD blendOddD(VQ q, VD a, VD b) {
+    return _mm512_mask_blend_pd(_mm512_test_epi64_mask(q, _mm512_set1_epi64(1)), a, b);
+  }
   // p[2 j] = a[j], p[2 j + 1] = b[j] (unaligned)
   static LR_GK_INLINE void storeInterleave2(double* p, VD a, VD b) {
-    const __m512d lo = _mm512_unpacklo_pd(a, b), hi = _mm512_unpackhi_pd(a, b);  // (a0 b0 | a2 b2 | ..), (a1 b1 | a3 b3 | ..)
+    const __m512d lo = _mm512_unpacklo_pd(a, b),
+                  hi = _mm512_unpackhi_pd(a, b);  // (a0 b0 | a2 b2 | ..), (a1 b1 | a3 b3 | ..)
     _mm512_storeu_pd(p, _mm512_permutex2var_pd(lo, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), hi));
     _mm512_storeu_pd(p + 8, _mm512_permutex2var_pd(lo, _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15), hi));
   }
@@ -113,8 +124,12 @@ LR_TARGET_END
 
 namespace lr {
 namespace nk {
-void normalsAvx512(float* out, int64_t len, uint64_t first, const PhiloxKey& key) { avx512::normalsF32(out, len, first, key); }
-void normalsAvx512(double* out, int64_t len, uint64_t first, const PhiloxKey& key) { avx512::normalsF64(out, len, first, key); }
+void normalsAvx512(float* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  avx512::normalsF32(out, len, first, key);
+}
+void normalsAvx512(double* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  avx512::normalsF64(out, len, first, key);
+}
 }  // namespace nk
 }  // namespace lr
 
@@ -122,8 +137,12 @@ void normalsAvx512(double* out, int64_t len, uint64_t first, const PhiloxKey& ke
 
 namespace lr {
 namespace nk {
-void normalsAvx512(float* out, int64_t len, uint64_t first, const PhiloxKey& key) { philoxNormalsScalar(out, len, first, key); }
-void normalsAvx512(double* out, int64_t len, uint64_t first, const PhiloxKey& key) { philoxNormalsScalar(out, len, first, key); }
+void normalsAvx512(float* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  philoxNormalsScalar(out, len, first, key);
+}
+void normalsAvx512(double* out, int64_t len, uint64_t first, const PhiloxKey& key) {
+  philoxNormalsScalar(out, len, first, key);
+}
 }  // namespace nk
 }  // namespace lr
 

@@ -20,11 +20,17 @@ constexpr long double invFact(int n) {
   return r;
 }
 template <class T>
-constexpr T sinC(int k) { return static_cast<T>((k % 2 ? -1.0L : 1.0L) * invFact(2 * k + 1)); }
+constexpr T sinC(int k) {
+  return static_cast<T>((k % 2 ? -1.0L : 1.0L) * invFact(2 * k + 1));
+}
 template <class T>
-constexpr T cosC(int k) { return static_cast<T>((k % 2 ? -1.0L : 1.0L) * invFact(2 * k)); }
+constexpr T cosC(int k) {
+  return static_cast<T>((k % 2 ? -1.0L : 1.0L) * invFact(2 * k));
+}
 template <class T>
-constexpr T inv(int n) { return static_cast<T>(1.0L / static_cast<long double>(n)); }
+constexpr T inv(int n) {
+  return static_cast<T>(1.0L / static_cast<long double>(n));
+}
 
 // Philox4x32-10 of blocks b .. b + L - 1 (counter (b mod 2^32, b div 2^32, stream, 0)): w[j][lane].
 LR_GK_INLINE void philoxGroup(uint64_t b, const PhiloxKey& key, uint32_t (*w)[V::L]) {

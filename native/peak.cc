@@ -200,8 +200,10 @@ struct PeakJob : Job {
   void Execute() override {
     double (*fn)(int64_t) = nullptr;
     double perIter = 0;
-    if (dtype == DType::F32) pickLoop<float>(&fn, &perIter);
-    else pickLoop<double>(&fn, &perIter);
+    if (dtype == DType::F32)
+      pickLoop<float>(&fn, &perIter);
+    else
+      pickLoop<double>(&fn, &perIter);
     const int nt = threads < ThreadPool::get().maxThreads() ? threads : ThreadPool::get().maxThreads();
     constexpr int64_t kChunk = 20000;  // iterations between clock reads (tens of microseconds)
     std::atomic<int64_t> totalIters{0};
@@ -232,9 +234,12 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
   Args a(info, "peak", 3);
   auto job = std::make_unique<PeakJob>();
   const std::string dt = a.string(0, "dtype");
-  if (dt == "f32") job->dtype = DType::F32;
-  else if (dt == "f64") job->dtype = DType::F64;
-  else jsRangeError(a.env(), a.where("dtype") + " must be 'f32' or 'f64'");
+  if (dt == "f32")
+    job->dtype = DType::F32;
+  else if (dt == "f64")
+    job->dtype = DType::F64;
+  else
+    jsRangeError(a.env(), a.where("dtype") + " must be 'f32' or 'f64'");
   job->threads = a.threads(1);
   job->millis = a.finite(2, "millis");
   if (!(job->millis > 0 && job->millis <= 60000)) jsRangeError(a.env(), a.where("millis") + " must be in (0, 60000]");

@@ -55,8 +55,10 @@ void smallTN(idx p, idx q, idx k, const T* V, idx ldv, const T* A, idx lda, T be
   const B2Kernels<T>& kk = b2k<T>();
   T tmp[256];
   for (idx c = 0; c < q; ++c) {
-    if (k > 0) kk.gemvT(k, p, V, ldv, A + c * lda, tmp);
-    else std::fill(tmp, tmp + p, T(0));
+    if (k > 0)
+      kk.gemvT(k, p, V, ldv, A + c * lda, tmp);
+    else
+      std::fill(tmp, tmp + p, T(0));
     for (idx i = 0; i < p; ++i) W[i + c * ldw] = (beta == T(0) ? T(0) : W[i + c * ldw]) + tmp[i];
   }
 }
@@ -118,7 +120,7 @@ void geqrt3(idx m, idx n, T* A, idx lda, T* Tm, idx ldt, int threads) {
   // Factor the lower right part.
   geqrt3(m - n1, n2, A2 + n1, lda, Tm + n1 + n1 * ldt, ldt, threads);
   // T12 = -T11 (V1^T V2) T22, V1^T V2 = V1(n1:n, :)^T V2a + V1(n:m, :)^T V2b (V2a unit lower n2 x n2).
-  T* X = W;  // n1 x n2, reuse
+  T* X = W;               // n1 x n2, reuse
   const T* V2 = A2 + n1;  // rows n1.. of column n1..
   for (idx c = 0; c < n2; ++c)
     for (idx i = 0; i < n1; ++i) {
@@ -231,8 +233,8 @@ void QRFactors<T>::formQ(T* Q, idx ldq, int threads) const {
   // Backwards; panel p only touches rows j.. and columns j.. (Q(0:j, j:n) is still zero there).
   for (idx p = np - 1; p >= 0; --p) {
     idx j = p * nb, jb = std::min(nb, n - j), mr = m - j;
-    larfbLeft(false, true, mr, n - j, jb, V.data() + voff[p], mr, Tf.data() + p * nb * nb, nb, Q + j * ldq + j,
-              ldq, work.data(), threads);
+    larfbLeft(false, true, mr, n - j, jb, V.data() + voff[p], mr, Tf.data() + p * nb * nb, nb, Q + j * ldq + j, ldq,
+              work.data(), threads);
   }
 }
 

@@ -37,7 +37,8 @@ template <class T>
 void fillUniform(T* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads);
 
 template <>
-void fillUniform<float>(float* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads) {
+void fillUniform<float>(float* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream,
+                        int threads) {
   forBlocks<4>(n, offset, 1 << 14, threads, [&](uint64_t b, int64_t e0) {
     Philox4 r = block(b, k0, k1, stream);
     for (int j = 0; j < 4; ++j) {
@@ -48,7 +49,8 @@ void fillUniform<float>(float* out, int64_t n, uint64_t offset, uint32_t k0, uin
 }
 
 template <>
-void fillUniform<double>(double* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream, int threads) {
+void fillUniform<double>(double* out, int64_t n, uint64_t offset, uint32_t k0, uint32_t k1, uint32_t stream,
+                         int threads) {
   forBlocks<2>(n, offset, 1 << 14, threads, [&](uint64_t b, int64_t e0) {
     Philox4 r = block(b, k0, k1, stream);
     for (int j = 0; j < 2; ++j) {
@@ -76,8 +78,10 @@ struct RngJob : Job {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
       int64_t n = static_cast<int64_t>(out.length);
-      if (normal) fillNormal<T>(out.ptr<T>(), n, offset, k0, k1, stream, threads);
-      else fillUniform<T>(out.ptr<T>(), n, offset, k0, k1, stream, threads);
+      if (normal)
+        fillNormal<T>(out.ptr<T>(), n, offset, k0, k1, stream, threads);
+      else
+        fillUniform<T>(out.ptr<T>(), n, offset, k0, k1, stream, threads);
       return 0;
     });
   }
@@ -94,7 +98,8 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
   job->normal = kind == "normal";
   auto word = [&](size_t i, const char* name) {
     double d = a.number(i, name);
-    if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d)) jsRangeError(a.env(), a.where(name) + " must be an integer in [0, 2^32)");
+    if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d))
+      jsRangeError(a.env(), a.where(name) + " must be an integer in [0, 2^32)");
     return static_cast<uint32_t>(d);
   };
   job->k0 = word(2, "seedLo");
@@ -109,6 +114,8 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterRng(Napi::Env env, Napi::Object exports) { exports.Set("random", Napi::Function::New(env, Random, "random")); }
+void RegisterRng(Napi::Env env, Napi::Object exports) {
+  exports.Set("random", Napi::Function::New(env, Random, "random"));
+}
 
 }  // namespace lr

@@ -25,10 +25,23 @@ struct SegCgJob : Job {
   void Execute() override {
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
-      CgArgs<T> a{ptr.data, idx.data, hasPerm ? perm.data : nullptr, nnz, cols, k, pw, steps,
-                  vals.ptr<T>(), F.ptr<T>(), X0.ptr<T>(), P.ptr<T>(), X.ptr<T>(), hasRidge ? ridge.ptr<T>() : nullptr};
+      CgArgs<T> a{ptr.data,
+                  idx.data,
+                  hasPerm ? perm.data : nullptr,
+                  nnz,
+                  cols,
+                  k,
+                  pw,
+                  steps,
+                  vals.ptr<T>(),
+                  F.ptr<T>(),
+                  X0.ptr<T>(),
+                  P.ptr<T>(),
+                  X.ptr<T>(),
+                  hasRidge ? ridge.ptr<T>() : nullptr};
       auto* kern = segKernels<T>().cg;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(5 * k) + 1));
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)),
+                                          std::vector<T>(static_cast<size_t>(5 * k) + 1));
       std::atomic<bool> ok{true};
       parallelFor(threads, segs, [&](int64_t j, int tid) {
         if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);

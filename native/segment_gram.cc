@@ -24,9 +24,11 @@ struct SegGramJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      GramArgs<T> a{ptr.data, idx.data, hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag, F.ptr<T>(), out.ptr<T>()};
+      GramArgs<T> a{ptr.data,   idx.data,    hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag,
+                    F.ptr<T>(), out.ptr<T>()};
       auto* kern = segKernels<T>().gram;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)), std::vector<T>(static_cast<size_t>(k) + 1));
+      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)),
+                                          std::vector<T>(static_cast<size_t>(k) + 1));
       std::atomic<bool> ok{true};
       parallelFor(threads, segs, [&](int64_t j, int tid) {
         if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
@@ -62,13 +64,15 @@ Napi::Value SegmentGram(const Napi::CallbackInfo& info) {
   j.diag = j.k != 1 && j.out.length == static_cast<uint64_t>(j.segs) * static_cast<uint64_t>(j.k);
   if (!j.diag) a.needLength(j.out, full, "out");
   if (j.hasOrder) {
-    if (j.diag) jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') needs the full Gram (out of length segs * k * k)");
+    if (j.diag)
+      jsRangeError(a.env(), std::string(fn) + ": a sketch ('order') needs the full Gram (out of length segs * k * k)");
     if (j.sketchRows < 1) jsRangeError(a.env(), a.where("sketchRows") + " must be at least 1 with a sketch");
     checkIndexRange(a, j.order, j.nnz, "order", true);
   }
   a.needLength(j.F, static_cast<uint64_t>(j.cols) * static_cast<uint64_t>(j.k), "F");
   a.noAlias(j.out, j.F, "out", "F");
-  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) * (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
+  j.cost = kPerElement * static_cast<double>(j.nnz) * static_cast<double>(j.k) *
+           (j.diag ? 1.0 : 0.5 * static_cast<double>(j.k));
   return Submit(info.Env(), std::move(job));
 }
 

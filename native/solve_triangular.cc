@@ -24,7 +24,8 @@ void trsmLeaf(bool lower, bool trans, idx n, idx nrhs, const T* Tm, idx ldt, T* 
       for (idx i = 0; i < n; ++i) X[i * ldx] = (X[i * ldx] - dotStrided(i, Tm + i * ldt, X, ldx)) / Tm[i * ldt + i];
     } else if (!lower && !trans) {
       for (idx i = n - 1; i >= 0; --i)
-        X[i * ldx] = (X[i * ldx] - dotStrided(n - 1 - i, Tm + i * ldt + i + 1, X + (i + 1) * ldx, ldx)) / Tm[i * ldt + i];
+        X[i * ldx] =
+            (X[i * ldx] - dotStrided(n - 1 - i, Tm + i * ldt + i + 1, X + (i + 1) * ldx, ldx)) / Tm[i * ldt + i];
     } else if (lower && trans) {
       for (idx i = n - 1; i >= 0; --i) {
         T xi = X[i * ldx] / Tm[i * ldt + i];

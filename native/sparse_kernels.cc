@@ -80,7 +80,11 @@ LR_ALWAYS_INLINE void prefetchRow(const T* M, int32_t c, uint64_t rows, int64_t 
   const int64_t bytes = std::min<int64_t>(width * static_cast<int64_t>(sizeof(T)), 256);
   for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
 #else
-  (void)M; (void)c; (void)rows; (void)stride; (void)width;
+  (void)M;
+  (void)c;
+  (void)rows;
+  (void)stride;
+  (void)width;
 #endif
 }
 
@@ -136,9 +140,12 @@ LR_ALWAYS_INLINE bool spmmCols(const SpmmArgs<T>& a, int64_t b, int64_t e, int64
   for (; a.p - j0 >= W; j0 += W)
     if (!spmmBlock<T, VB, NV>(a, b, e, j0, c)) return false;
   if (j0 == a.p) return true;
-  if constexpr (NV > 1) return spmmCols<T, VB, NV / 2>(a, b, e, j0, c);
-  else if constexpr (VB > 16) return spmmCols<T, VB / 2, 1>(a, b, e, j0, c);
-  else return spmmScalarCols<T>(a, b, e, j0, c);
+  if constexpr (NV > 1)
+    return spmmCols<T, VB, NV / 2>(a, b, e, j0, c);
+  else if constexpr (VB > 16)
+    return spmmCols<T, VB / 2, 1>(a, b, e, j0, c);
+  else
+    return spmmScalarCols<T>(a, b, e, j0, c);
 }
 #endif
 
@@ -199,8 +206,10 @@ LR_ALWAYS_INLINE T dotFixed(const T* u, const T* v, int64_t k) {
     std::memcpy(&q0, &h0, 16);
     std::memcpy(&q1, reinterpret_cast<const char*>(&h0) + 16, 16);
     q0 += q1;
-    if constexpr (sizeof(T) == 4) s = (q0[0] + q0[2]) + (q0[1] + q0[3]);
-    else s = q0[0] + q0[1];
+    if constexpr (sizeof(T) == 4)
+      s = (q0[0] + q0[2]) + (q0[1] + q0[3]);
+    else
+      s = q0[0] + q0[1];
   }
   T tail = 0;
   for (; t < k; ++t) tail += u[t] * v[t];
@@ -239,18 +248,18 @@ struct Kernels {
 };
 
 // VB = widest vector in bytes; NV = 8 accumulator vectors (16 registers on SSE/AVX2, 32 on AVX-512).
-#define LR_SPARSE_ISA(NAME, ATTR, VB)                                                                   \
-  template <class T>                                                                                    \
-  ATTR bool spmm_##NAME(const SpmmArgs<T>& a, int64_t r0, int64_t r1) {                                 \
-    return spmmRows<T, VB, 8>(a, r0, r1);                                                               \
-  }                                                                                                     \
-  template <class T>                                                                                    \
-  ATTR bool sddmm_##NAME(const SddmmArgs<T>& a, int64_t r0, int64_t r1) {                               \
-    return sddmmRows<T>(a, r0, r1);                                                                     \
-  }                                                                                                     \
-  template <class T>                                                                                    \
-  Kernels<T> kernels_##NAME() {                                                                         \
-    return {&spmm_##NAME<T>, &sddmm_##NAME<T>};                                                         \
+#define LR_SPARSE_ISA(NAME, ATTR, VB)                                     \
+  template <class T>                                                      \
+  ATTR bool spmm_##NAME(const SpmmArgs<T>& a, int64_t r0, int64_t r1) {   \
+    return spmmRows<T, VB, 8>(a, r0, r1);                                 \
+  }                                                                       \
+  template <class T>                                                      \
+  ATTR bool sddmm_##NAME(const SddmmArgs<T>& a, int64_t r0, int64_t r1) { \
+    return sddmmRows<T>(a, r0, r1);                                       \
+  }                                                                       \
+  template <class T>                                                      \
+  Kernels<T> kernels_##NAME() {                                           \
+    return {&spmm_##NAME<T>, &sddmm_##NAME<T>};                           \
   }
 
 LR_SPARSE_ISA(base, , 16)
@@ -267,9 +276,12 @@ SparseIsa detectIsa() {
   return static_cast<SparseIsa>(LR_SPARSE_FORCE_ISA);
 #else
   switch (kernelIsa()) {
-    case Isa::Avx512: return SparseIsa::Avx512;
-    case Isa::Avx2: return SparseIsa::Avx2;
-    default: return SparseIsa::Base;
+    case Isa::Avx512:
+      return SparseIsa::Avx512;
+    case Isa::Avx2:
+      return SparseIsa::Avx2;
+    default:
+      return SparseIsa::Base;
   }
 #endif
 }
@@ -279,10 +291,13 @@ const Kernels<T>& kernels() {
   static const Kernels<T> k = [] {
     switch (detectIsa()) {
 #if LR_X86
-      case SparseIsa::Avx512: return kernels_avx512<T>();
-      case SparseIsa::Avx2: return kernels_avx2<T>();
+      case SparseIsa::Avx512:
+        return kernels_avx512<T>();
+      case SparseIsa::Avx2:
+        return kernels_avx2<T>();
 #endif
-      default: return kernels_base<T>();
+      default:
+        return kernels_base<T>();
     }
   }();
   return k;
@@ -303,8 +318,10 @@ std::vector<int64_t> balancedRows(const int32_t* ptr, int64_t rows, int64_t nnz,
     int64_t l = lo, h = rows;  // first r in [l, h] with ptr[r] + r >= target
     while (l < h) {
       int64_t mid = l + (h - l) / 2;
-      if (static_cast<int64_t>(ptr[mid]) + mid >= target) h = mid;
-      else l = mid + 1;
+      if (static_cast<int64_t>(ptr[mid]) + mid >= target)
+        h = mid;
+      else
+        l = mid + 1;
     }
     lo = l;
     bound[static_cast<size_t>(t)] = l;

@@ -12,8 +12,8 @@ namespace {
 // Panel of the upper bidiagonalization (dlabrd, m >= n) of the column-major m x n matrix A: reduces nb
 // rows/columns and returns X (m x nb), Y (n x nb) with the trailing update A -= V Y^T + X U^T.
 template <class T>
-void labrd(idx m, idx n, idx nb, T* A, idx lda, T* d, T* e, T* tauq, T* taup, T* X, idx ldx, T* Y, idx ldy,
-           T* tmp, T* tmp2, int threads) {
+void labrd(idx m, idx n, idx nb, T* A, idx lda, T* d, T* e, T* tauq, T* taup, T* X, idx ldx, T* Y, idx ldy, T* tmp,
+           T* tmp2, int threads) {
   for (idx i = 0; i < nb; ++i) {
     T* ai = A + i + i * lda;
     idx mi = m - i;
@@ -151,8 +151,10 @@ void svdTall(idx M, idx N, const T* src, idx lds, bool trans, T sigma, T* Uo, id
              int threads) {
   if (6 * M >= 11 * N && N >= 8) {
     Buf<T> Xr(M * N), R(N * N);
-    if (trans) transposeCopy(N, M, src, lds, Xr.data(), N, threads);
-    else copyMat(M, N, src, lds, Xr.data(), N);
+    if (trans)
+      transposeCopy(N, M, src, lds, Xr.data(), N, threads);
+    else
+      copyMat(M, N, src, lds, Xr.data(), N);
     scaleAll(M * N, Xr.data(), sigma);
     QRFactors<T> f;
     geqrf(M, N, Xr.data(), N, R.data(), N, f, threads);
@@ -164,8 +166,10 @@ void svdTall(idx M, idx N, const T* src, idx lds, bool trans, T sigma, T* Uo, id
     f.apply(false, N, Uo, ldu, threads);
   } else {
     Buf<T> Xc(M * N);
-    if (trans) copyMat(N, M, src, lds, Xc.data(), M);  // row-major N x M == column-major M x N
-    else transposeCopy(M, N, src, lds, Xc.data(), M, threads);
+    if (trans)
+      copyMat(N, M, src, lds, Xc.data(), M);  // row-major N x M == column-major M x N
+    else
+      transposeCopy(M, N, src, lds, Xc.data(), M, threads);
     scaleAll(M * N, Xc.data(), sigma);
     svdBidiag(M, N, Xc.data(), M, Uo, ldu, S, Vo, ldv, threads);
   }
@@ -191,8 +195,10 @@ void gesdd(idx m, idx n, const T* A, idx lda, T* U, idx ldu, double* S, T* V, id
     for (idx j = 0; j < n; ++j) amax = std::max(amax, std::abs(A[i * lda + j]));
   const T sigma = safeScale(amax);  // huge or tiny inputs are scaled into the safe range, S scaled back
   Buf<T> s(k);
-  if (m >= n) svdTall(m, n, A, lda, false, sigma, U, ldu, s.data(), V, ldv, threads);
-  else svdTall(n, m, A, lda, true, sigma, V, ldv, s.data(), U, ldu, threads);
+  if (m >= n)
+    svdTall(m, n, A, lda, false, sigma, U, ldu, s.data(), V, ldv, threads);
+  else
+    svdTall(n, m, A, lda, true, sigma, V, ldv, s.data(), U, ldu, threads);
   for (idx j = 0; j < k; ++j) S[j] = static_cast<double>(s[j]) / static_cast<double>(sigma);
   // svd_flip (u-based): the largest-|.| entry of each U column is positive; V follows U.
   flipColumnsByMax(m, k, U, ldu, V, n, ldv);

@@ -147,9 +147,7 @@ void ThreadPool::workerLoop(int tid, uint64_t seen) {
     if (!in) continue;
     try {
       (*s.fn.load(std::memory_order_relaxed))(tid);
-    } catch (...) {
-      s.fail();
-    }
+    } catch (...) { s.fail(); }
     s.remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -196,9 +194,7 @@ void ThreadPool::run(int nthreads, const std::function<void(int)>& fn, bool all)
   s.cv.notify_all();
   try {
     fn(0);
-  } catch (...) {
-    s.fail();
-  }
+  } catch (...) { s.fail(); }
   if (!all) {
     // Close the job: workers that have not entered skip it; wait only for those that did.
     uint64_t entered = s.ticket.fetch_or(kClosed, std::memory_order_acq_rel) & 0x7fffffffu;

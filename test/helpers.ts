@@ -58,11 +58,7 @@ export interface Harness {
  * Runs `body` once per engine configuration, each in its own describe block with one engine created
  * in beforeAll and disposed in afterAll.
  */
-export function describeEngines(
-  title: string,
-  body: (h: Harness) => void,
-  opts: { configs?: Config[] } = {},
-): void {
+export function describeEngines(title: string, body: (h: Harness) => void, opts: { configs?: Config[] } = {}): void {
   for (const cfg of opts.configs ?? CONFIGS) {
     const label = `${cfg.backend}/${cfg.dtype}`;
     const missing = cfg.backend === 'webgpu' ? webgpuMissing : null;
@@ -126,8 +122,19 @@ export function hostRandn(m: number, n: number, seed: number): Host {
 }
 
 /** C = op(A) op(B) in f64. */
-export function refMatmul(A: ArrayLike<number>, ar: number, ac: number, B: ArrayLike<number>, br: number, bc: number, transA = false, transB = false): Host {
-  const m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
+export function refMatmul(
+  A: ArrayLike<number>,
+  ar: number,
+  ac: number,
+  B: ArrayLike<number>,
+  br: number,
+  bc: number,
+  transA = false,
+  transB = false,
+): Host {
+  const m = transA ? ac : ar,
+    k = transA ? ar : ac,
+    n = transB ? br : bc;
   const C = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
     for (let p = 0; p < k; p++) {
@@ -190,7 +197,17 @@ export function spd(n: number, seed: number, shift = 1): Host {
 
 /** Awkward shapes every conformance suite should cover. */
 export const AWKWARD: ReadonlyArray<[number, number]> = [
-  [1, 1], [1, 7], [7, 1], [2, 2], [3, 2], [127, 127], [257, 257], [257, 3], [3, 257], [500, 31], [31, 500],
+  [1, 1],
+  [1, 7],
+  [7, 1],
+  [2, 2],
+  [3, 2],
+  [127, 127],
+  [257, 257],
+  [257, 3],
+  [3, 257],
+  [500, 31],
+  [31, 500],
 ];
 
 /** Disposes every given matrix (null / undefined skipped); for test clean-up. */

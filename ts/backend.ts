@@ -166,7 +166,13 @@ export interface Backend {
    * trace(G_j) / k; on breakdown retried with max(lambda_j, fallback trace / k). status (segments x
    * 1): 0 ok, 1 fallback ridge used, 2 failed (factor 0). inverse: returns L_j^{-1} instead.
    */
-  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }>;
+  choleskyBatch(
+    g: DenseRef,
+    k: number,
+    ridge: Float64Array | null,
+    fallback: number,
+    inverse: boolean,
+  ): Promise<{ L: Store; status: Store }>;
   /** X_j = (L_j L_j^T)^{-1} h_j (l: segments x k*k lower factors, h: segments x k); 0 where L_j = 0. */
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store>;
   /**
@@ -201,9 +207,29 @@ export interface Primitive {
 export const PRIMITIVES: readonly Primitive[] = [
   { method: 'fill', engine: ['zeros', 'eye'], family: 'fill', wgsl: ['fill.wgsl'], kernels: ['fill.ts'] },
   { method: 'full', engine: ['full', 'ones'], family: 'fill', wgsl: ['fill.wgsl'], kernels: ['fill.ts'], native: ['block.cc'] },
-  { method: 'random', engine: ['rand', 'randn'], family: 'fill', wgsl: ['fill.wgsl', 'philox.wgsl'], kernels: ['fill.ts'], native: ['rng.cc', 'normals.cc'] },
-  { method: 'matmul', family: 'gemm', wgsl: ['gemm.wgsl', 'gemm_gemv.wgsl', 'gemm_reduce.wgsl'], kernels: ['gemm.ts'], native: ['gemm.cc', 'gemm_driver.cc'] },
-  { method: 'axpby', engine: ['axpby', 'add', 'sub', 'scale'], family: 'ewise', wgsl: ['ewise.wgsl'], kernels: ['ewise.ts'], native: ['core.cc'] },
+  {
+    method: 'random',
+    engine: ['rand', 'randn'],
+    family: 'fill',
+    wgsl: ['fill.wgsl', 'philox.wgsl'],
+    kernels: ['fill.ts'],
+    native: ['rng.cc', 'normals.cc'],
+  },
+  {
+    method: 'matmul',
+    family: 'gemm',
+    wgsl: ['gemm.wgsl', 'gemm_gemv.wgsl', 'gemm_reduce.wgsl'],
+    kernels: ['gemm.ts'],
+    native: ['gemm.cc', 'gemm_driver.cc'],
+  },
+  {
+    method: 'axpby',
+    engine: ['axpby', 'add', 'sub', 'scale'],
+    family: 'ewise',
+    wgsl: ['ewise.wgsl'],
+    kernels: ['ewise.ts'],
+    native: ['core.cc'],
+  },
   { method: 'hadamard', family: 'ewise', wgsl: ['ewise.wgsl'], kernels: ['ewise.ts'], native: ['core.cc'] },
   { method: 'transpose', family: 'ewise', wgsl: ['transpose.wgsl'], kernels: ['ewise.ts'], native: ['core.cc'] },
   { method: 'sign', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl'], kernels: ['gaussian_apply.ts'], native: ['core.cc'] },
@@ -212,30 +238,95 @@ export const PRIMITIVES: readonly Primitive[] = [
   { method: 'rowNorms', family: 'reduce', wgsl: ['reduce.wgsl', 'ssq.wgsl'], kernels: ['reduce.ts'], native: ['core.cc'] },
   { method: 'slice', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc'] },
   { method: 'concat', engine: ['hstack', 'vstack'], family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc'] },
-  { method: 'scaleAxis', engine: ['scaleRows', 'scaleColumns'], family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc'] },
+  {
+    method: 'scaleAxis',
+    engine: ['scaleRows', 'scaleColumns'],
+    family: 'block',
+    wgsl: ['block.wgsl'],
+    kernels: ['block.ts'],
+    native: ['block.cc'],
+  },
   { method: 'colAbsMax', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc'] },
   { method: 'lu', wgsl: ['lu.wgsl'], kernels: ['lu.ts'], native: ['factor.cc', 'lu.cc'] },
-  { method: 'qr', family: 'householder', wgsl: ['householder.wgsl', 'chol.wgsl'], kernels: ['factor.ts', 'qr.ts', 'cholqr.ts', 'householder.ts'], native: ['factor.cc', 'qr.cc'] },
+  {
+    method: 'qr',
+    family: 'householder',
+    wgsl: ['householder.wgsl', 'chol.wgsl'],
+    kernels: ['factor.ts', 'qr.ts', 'cholqr.ts', 'householder.ts'],
+    native: ['factor.cc', 'qr.cc'],
+  },
   { method: 'cholesky', family: 'chol', wgsl: ['chol.wgsl'], kernels: ['factor.ts', 'chol.ts'], native: ['factor.cc', 'chol.cc'] },
-  { method: 'solveTriangular', wgsl: ['solve_triangular.wgsl'], kernels: ['factor.ts', 'solve_triangular.ts'], native: ['factor.cc', 'solve_triangular.cc'] },
-  { method: 'lstsq', engine: ['lstsq', 'lstsqInfo'], family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['factor.ts', 'eig.ts', 'jacobi.ts'], native: ['factor.cc', 'lstsq.cc'] },
+  {
+    method: 'solveTriangular',
+    wgsl: ['solve_triangular.wgsl'],
+    kernels: ['factor.ts', 'solve_triangular.ts'],
+    native: ['factor.cc', 'solve_triangular.cc'],
+  },
+  {
+    method: 'lstsq',
+    engine: ['lstsq', 'lstsqInfo'],
+    family: 'jacobi',
+    wgsl: ['jacobi.wgsl'],
+    kernels: ['factor.ts', 'eig.ts', 'jacobi.ts'],
+    native: ['factor.cc', 'lstsq.cc'],
+  },
   { method: 'eigh', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'], native: ['eig.cc', 'eigh.cc'] },
   { method: 'svd', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'], native: ['eig.cc', 'svd.cc', 'dc.cc'] },
   { method: 'spmm', family: 'sparse', wgsl: ['sparse.wgsl'], kernels: ['sparse.ts'], native: ['sparse.cc', 'sparse_kernels.cc', 'csr.cc'] },
-  { method: 'sddmm', family: 'sparse', wgsl: ['sparse_sddmm.wgsl'], kernels: ['sparse.ts'], native: ['sparse.cc', 'sparse_kernels.cc', 'csr.cc'] },
+  {
+    method: 'sddmm',
+    family: 'sparse',
+    wgsl: ['sparse_sddmm.wgsl'],
+    kernels: ['sparse.ts'],
+    native: ['sparse.cc', 'sparse_kernels.cc', 'csr.cc'],
+  },
   { method: 'ssmVandermonde', wgsl: ['ssm_vandermonde.wgsl'], kernels: ['ssm.ts'], native: ['ssm.cc'] },
   { method: 'ssmConv', family: 'fft', wgsl: ['fft.wgsl'], kernels: ['ssm.ts'], native: ['ssm.cc'] },
   { method: 'ssmScan', wgsl: ['ssm_scan.wgsl'], kernels: ['ssm.ts'], native: ['ssm.cc'] },
-  { method: 'gaussianApply', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'], kernels: ['gaussian_apply.ts'], native: ['gaussian_apply.cc', 'normals.cc'] },
-  { method: 'gaussianAdjoint', family: 'gaussian_apply', wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'], kernels: ['gaussian_apply.ts'], native: ['gaussian_apply.cc', 'normals.cc'] },
-  { method: 'segmentGram', wgsl: ['segment_gram.wgsl'], kernels: ['segment_gram.ts'], native: ['segment_gram.cc', 'completion.cc', 'csr.cc'] },
-  { method: 'choleskyBatch', family: 'cholesky_batch', wgsl: ['cholesky_batch.wgsl'], kernels: ['cholesky_batch.ts'], native: ['cholesky_batch.cc'] },
-  { method: 'choleskySolveBatch', family: 'cholesky_batch', wgsl: ['cholesky_batch.wgsl'], kernels: ['cholesky_batch.ts'], native: ['cholesky_batch.cc'] },
+  {
+    method: 'gaussianApply',
+    family: 'gaussian_apply',
+    wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'],
+    kernels: ['gaussian_apply.ts'],
+    native: ['gaussian_apply.cc', 'normals.cc'],
+  },
+  {
+    method: 'gaussianAdjoint',
+    family: 'gaussian_apply',
+    wgsl: ['gaussian_apply.wgsl', 'philox.wgsl'],
+    kernels: ['gaussian_apply.ts'],
+    native: ['gaussian_apply.cc', 'normals.cc'],
+  },
+  {
+    method: 'segmentGram',
+    wgsl: ['segment_gram.wgsl'],
+    kernels: ['segment_gram.ts'],
+    native: ['segment_gram.cc', 'completion.cc', 'csr.cc'],
+  },
+  {
+    method: 'choleskyBatch',
+    family: 'cholesky_batch',
+    wgsl: ['cholesky_batch.wgsl'],
+    kernels: ['cholesky_batch.ts'],
+    native: ['cholesky_batch.cc'],
+  },
+  {
+    method: 'choleskySolveBatch',
+    family: 'cholesky_batch',
+    wgsl: ['cholesky_batch.wgsl'],
+    kernels: ['cholesky_batch.ts'],
+    native: ['cholesky_batch.cc'],
+  },
   { method: 'segmentCG', wgsl: ['segment_cg.wgsl'], kernels: ['segment_cg.ts'], native: ['segment_cg.cc', 'completion.cc'] },
 ];
 
 /** Backend methods that are plumbing (storage, lifetime), not primitives. */
 export const BACKEND_PLUMBING: readonly (keyof Backend)[] = [
-  'info', 'dispose', 'upload', 'download', 'free', 'uploadStructure', 'freeStructure',
+  'info',
+  'dispose',
+  'upload',
+  'download',
+  'free',
+  'uploadStructure',
+  'freeStructure',
 ];
-

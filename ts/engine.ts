@@ -69,7 +69,8 @@ export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>
     eng._autoReason = reason;
     return eng;
   };
-  if (dtype === 'f64') return auto(new Engine<D>(await NativeBackend.create(dtype, threads)), "dtype 'f64' runs on native (WGSL has no 64-bit floats)");
+  if (dtype === 'f64')
+    return auto(new Engine<D>(await NativeBackend.create(dtype, threads)), "dtype 'f64' runs on native (WGSL has no 64-bit floats)");
 
   const { WebGPUBackend, webgpuUnavailableReason } = await import('./backends/webgpu/index.js');
   const { SoftwareAdapterError } = await import('./backends/webgpu/device.js');
@@ -306,7 +307,8 @@ export class Engine<D extends DType = DType> {
   zeros(rows: number, cols: number): Mat<D> {
     const fn = 'zeros';
     this._alive(fn);
-    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    const m = checkDim(fn, 'rows', rows),
+      n = checkDim(fn, 'cols', cols);
     this._checkSize(fn, m, n);
     return this._wrap(this._backend.fill(m, n, 'zeros'), m, n);
   }
@@ -325,7 +327,8 @@ export class Engine<D extends DType = DType> {
   full(rows: number, cols: number, value: number): Mat<D> {
     const fn = 'full';
     this._alive(fn);
-    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    const m = checkDim(fn, 'rows', rows),
+      n = checkDim(fn, 'cols', cols);
     checkFinite(fn, 'value', value);
     if (this.dtype === 'f32' && !Number.isFinite(Math.fround(value))) throw rangeError(fn, `'value' ${value} overflows f32`);
     this._checkSize(fn, m, n);
@@ -385,8 +388,7 @@ export class Engine<D extends DType = DType> {
     const alpha = o.alpha === undefined ? 1 : checkFinite(fn, 'alpha', o.alpha);
     const [m, ka] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
     const [kb, n] = transB ? [B.cols, B.rows] : [B.rows, B.cols];
-    if (ka !== kb)
-      throw rangeError(fn, `inner dimensions differ: op(A) is ${m} x ${ka}, op(B) is ${kb} x ${n}`);
+    if (ka !== kb) throw rangeError(fn, `inner dimensions differ: op(A) is ${m} x ${ka}, op(B) is ${kb} x ${n}`);
     this._checkSize(fn, m, n);
     return this._wrap(await this._use(fn, [A, B], () => this._backend.matmul(A, B, transA, transB, alpha)), m, n);
   }
@@ -658,7 +660,8 @@ export class Engine<D extends DType = DType> {
     if (u.rows % K.rows !== 0) throw rangeError(fn, `u has ${u.rows} rows, not a multiple of K's ${K.rows} channels`);
     let d: Float64Array | null = null;
     if (D !== undefined && D !== null) {
-      if (typeof D !== 'object' || typeof (D as ArrayLike<number>).length !== 'number') throw typeError(fn, `'D' must be an array of numbers, got ${describeValue(D)}`);
+      if (typeof D !== 'object' || typeof (D as ArrayLike<number>).length !== 'number')
+        throw typeError(fn, `'D' must be an array of numbers, got ${describeValue(D)}`);
       if (D.length !== K.rows) throw rangeError(fn, `'D' has length ${D.length}, expected ${K.rows} (one per channel)`);
       d = Float64Array.from(D);
       const bad = firstNonFinite(d);
@@ -722,7 +725,8 @@ export class Engine<D extends DType = DType> {
   async gaussianAdjoint(r: Mat<D>, rows: number, cols: number, options: { seed: number; offset?: number }): Promise<Mat<D>> {
     const fn = 'gaussianAdjoint';
     this._mats(fn, { r });
-    const nr = checkDim(fn, 'rows', rows), nc = checkDim(fn, 'cols', cols);
+    const nr = checkDim(fn, 'rows', rows),
+      nc = checkDim(fn, 'cols', cols);
     this._checkSize(fn, nr, nc);
     const { seed, offset } = this._gaussStream(fn, options, r.rows * r.cols, nr * nc);
     return this._wrap(await this._use(fn, [r], () => this._backend.gaussianAdjoint(r, nr * nc, seed, 0, offset)), nr, nc);
@@ -738,7 +742,8 @@ export class Engine<D extends DType = DType> {
   async reshape(A: Mat<D>, rows: number, cols: number): Promise<Mat<D>> {
     const fn = 'reshape';
     this._mats(fn, { A });
-    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    const m = checkDim(fn, 'rows', rows),
+      n = checkDim(fn, 'cols', cols);
     if (m * n !== A.rows * A.cols) throw rangeError(fn, `cannot reshape ${A.rows} x ${A.cols} (${A.rows * A.cols} entries) to ${m} x ${n}`);
     return this._wrap(await this._use(fn, [A], () => this._backend.slice(A, 0, 0, A.rows, A.cols)), m, n);
   }
@@ -794,11 +799,16 @@ export class Engine<D extends DType = DType> {
     const fn = 'segmentGram';
     this._sparseArg(fn, 'S', S);
     this._mats(fn, { F });
-    const o = checkOptions<{ transS: boolean; diagonal: boolean; sketch: { rows: number; seed?: number } }>(fn, options, ['transS', 'diagonal', 'sketch']);
+    const o = checkOptions<{ transS: boolean; diagonal: boolean; sketch: { rows: number; seed?: number } }>(fn, options, [
+      'transS',
+      'diagonal',
+      'sketch',
+    ]);
     const transS = checkBool(fn, 'transS', o.transS, false);
     const diagonal = checkBool(fn, 'diagonal', o.diagonal, false);
     const st = S._structure;
-    const segs = transS ? st.cols : st.rows, other = transS ? st.rows : st.cols;
+    const segs = transS ? st.cols : st.rows,
+      other = transS ? st.rows : st.cols;
     if (F.rows !== other)
       throw rangeError(fn, `F has ${F.rows} rows but S has ${other} ${transS ? 'rows' : 'columns'} (F must be ${other} x k)`);
     const k = F.cols;
@@ -830,7 +840,11 @@ export class Engine<D extends DType = DType> {
   ): Promise<{ L: Mat<D>; status: Mat<D> }> {
     const fn = 'choleskyBatch';
     this._mats(fn, { G });
-    const o = checkOptions<{ ridge: number | Float64Array | number[]; fallback: number; inverse: boolean }>(fn, options, ['ridge', 'fallback', 'inverse']);
+    const o = checkOptions<{ ridge: number | Float64Array | number[]; fallback: number; inverse: boolean }>(fn, options, [
+      'ridge',
+      'fallback',
+      'inverse',
+    ]);
     const k = Math.round(Math.sqrt(G.cols));
     if (k * k !== G.cols) throw rangeError(fn, `G has ${G.cols} columns, not a square k * k (one k x k matrix per row)`);
     const segs = G.rows;
@@ -841,11 +855,13 @@ export class Engine<D extends DType = DType> {
         if (o.ridge < 0) throw rangeError(fn, `'ridge' must be >= 0, got ${o.ridge}`);
         if (o.ridge > 0) ridge = new Float64Array(segs).fill(o.ridge);
       } else {
-        if (!(o.ridge instanceof Float64Array || Array.isArray(o.ridge))) throw typeError(fn, `'ridge' must be a number, a Float64Array or number[]`);
+        if (!(o.ridge instanceof Float64Array || Array.isArray(o.ridge)))
+          throw typeError(fn, `'ridge' must be a number, a Float64Array or number[]`);
         if (o.ridge.length !== segs) throw rangeError(fn, `'ridge' has length ${o.ridge.length}, expected ${segs} (one per row of G)`);
         ridge = Float64Array.from(o.ridge);
         for (let i = 0; i < segs; i++)
-          if (!(ridge[i] >= 0) || !Number.isFinite(ridge[i])) throw rangeError(fn, `ridge[${i}] = ${String(o.ridge[i])} must be finite and >= 0`);
+          if (!(ridge[i] >= 0) || !Number.isFinite(ridge[i]))
+            throw rangeError(fn, `ridge[${i}] = ${String(o.ridge[i])} must be finite and >= 0`);
       }
     }
     const fallback = o.fallback === undefined ? 0 : checkFinite(fn, 'fallback', o.fallback);
@@ -863,7 +879,8 @@ export class Engine<D extends DType = DType> {
     const fn = 'choleskySolveBatch';
     this._mats(fn, { L, H });
     if (L.rows !== H.rows) throw rangeError(fn, `L has ${L.rows} rows but H has ${H.rows}`);
-    if (L.cols !== H.cols * H.cols) throw rangeError(fn, `L has ${L.cols} columns, expected k * k = ${H.cols * H.cols} for H with k = ${H.cols} columns`);
+    if (L.cols !== H.cols * H.cols)
+      throw rangeError(fn, `L has ${L.cols} columns, expected k * k = ${H.cols * H.cols} for H with k = ${H.cols} columns`);
     return this._wrap(await this._use(fn, [L, H], () => this._backend.choleskySolveBatch(L, H)), H.rows, H.cols);
   }
 
@@ -891,7 +908,8 @@ export class Engine<D extends DType = DType> {
     const transS = checkBool(fn, 'transS', o.transS, false);
     const steps = o.steps === undefined ? 2 : checkInt(fn, 'steps', o.steps, 0, 1 << 20);
     const st = S._structure;
-    const segs = transS ? st.cols : st.rows, other = transS ? st.rows : st.cols;
+    const segs = transS ? st.cols : st.rows,
+      other = transS ? st.rows : st.cols;
     if (F.rows !== other) throw rangeError(fn, `F has ${F.rows} rows but S has ${other} ${transS ? 'rows' : 'columns'}`);
     const k = F.cols;
     if (X0.rows !== segs || X0.cols !== k) throw rangeError(fn, `X0 is ${X0.rows} x ${X0.cols}, expected ${segs} x ${k}`);
@@ -921,7 +939,8 @@ export class Engine<D extends DType = DType> {
     A._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(A);
-    const store = A._store, bytes = this._bytes(A.rows * A.cols);
+    const store = A._store,
+      bytes = this._bytes(A.rows * A.cols);
     this._freeWhenIdle(store, () => {
       this._backend.free(store);
       this._count(-1, bytes);
@@ -932,9 +951,12 @@ export class Engine<D extends DType = DType> {
   async _sparseToCOO(S: SparseMat<D>): Promise<CooOutput<D>> {
     this._sparseArg('toCOO', 'S', S);
     const st = S._structure;
-    const val = st.nnz === 0
-      ? (this.dtype === 'f64' ? new Float64Array(0) : new Float32Array(0))
-      : await this._use('toCOO', [S], () => this._backend.download({ _store: S._values, rows: 1, cols: st.nnz }));
+    const val =
+      st.nnz === 0
+        ? this.dtype === 'f64'
+          ? new Float64Array(0)
+          : new Float32Array(0)
+        : await this._use('toCOO', [S], () => this._backend.download({ _store: S._values, rows: 1, cols: st.nnz }));
     return { rows: st.rows, cols: st.cols, row: csrRowOf(st), col: st.colIdx.slice(), val: val as ArrayFor<D> };
   }
 
@@ -944,7 +966,9 @@ export class Engine<D extends DType = DType> {
     S._disposed = true;
     if (this._disposed) return;
     this._registry.unregister(S);
-    const values = S._values, struct = S._structStore, bytes = this._bytes(S._structure.nnz);
+    const values = S._values,
+      struct = S._structStore,
+      bytes = this._bytes(S._structure.nnz);
     this._freeWhenIdle(values, () => {
       this._backend.free(values);
       this._count(-1, bytes);
@@ -973,8 +997,7 @@ export class Engine<D extends DType = DType> {
       return await run();
     } catch (e) {
       // A device destroyed under a pending call rejects with a bare AbortError: say what happened.
-      if (this._disposed)
-        throw new Error(`${fn}: the engine was disposed while this call was pending (${describeError(e)})`, { cause: e });
+      if (this._disposed) throw new Error(`${fn}: the engine was disposed while this call was pending (${describeError(e)})`, { cause: e });
       throw e;
     } finally {
       for (const s of stores) {
@@ -1032,17 +1055,20 @@ export class Engine<D extends DType = DType> {
   _mats(fn: string, mats: Record<string, unknown>): void {
     this._alive(fn);
     for (const [name, v] of Object.entries(mats)) {
-      if (!(v instanceof Mat))
-        throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(v)}`);
+      if (!(v instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(v)}`);
       if (v._engine !== (this as unknown as Engine))
-        throw typeError(fn, `'${name}' belongs to a different engine (${v._engine.backend}/${v._engine.dtype}); matrices cannot be mixed across engines`);
+        throw typeError(
+          fn,
+          `'${name}' belongs to a different engine (${v._engine.backend}/${v._engine.dtype}); matrices cannot be mixed across engines`,
+        );
       if (v._disposed) throw typeError(fn, `'${name}' has been disposed`);
     }
   }
 
   private _sparseArg(fn: string, name: string, v: unknown): void {
     this._alive(fn);
-    if (!(v instanceof SparseMat)) throw typeError(fn, `'${name}' must be a SparseMat (create one with engine.sparse()), got ${describeValue(v)}`);
+    if (!(v instanceof SparseMat))
+      throw typeError(fn, `'${name}' must be a SparseMat (create one with engine.sparse()), got ${describeValue(v)}`);
     if (v._engine !== (this as unknown as Engine)) throw typeError(fn, `'${name}' belongs to a different engine`);
     if (v._disposed) throw typeError(fn, `'${name}' has been disposed`);
   }
@@ -1075,10 +1101,13 @@ export class Engine<D extends DType = DType> {
     this._alive(fn);
     if (!Array.isArray(mats) || mats.length === 0) throw typeError(fn, `expects a non-empty array of matrices`);
     const named: Record<string, unknown> = {};
-    mats.forEach((m, i) => (named[`mats[${i}]`] = m));
+    mats.forEach((m, i) => {
+      named[`mats[${i}]`] = m;
+    });
     this._mats(fn, named);
     const first = mats[0];
-    let rows = 0, cols = 0;
+    let rows = 0,
+      cols = 0;
     mats.forEach((m, i) => {
       if (axis === 'h') {
         if (m.rows !== first.rows) throw rangeError(fn, `mats[${i}] has ${m.rows} rows, mats[0] has ${first.rows}`);
@@ -1099,7 +1128,8 @@ export class Engine<D extends DType = DType> {
     if (!(Array.isArray(s) || s instanceof Float64Array || s instanceof Float32Array))
       throw typeError(fn, `'s' must be a Float64Array, Float32Array or number[]`);
     const want = axis === 'cols' ? A.cols : A.rows;
-    if (s.length !== want) throw rangeError(fn, `'s' has length ${s.length}, expected ${want} (the number of ${axis === 'cols' ? 'columns' : 'rows'})`);
+    if (s.length !== want)
+      throw rangeError(fn, `'s' has length ${s.length}, expected ${want} (the number of ${axis === 'cols' ? 'columns' : 'rows'})`);
     const bad = firstNonFinite(s);
     if (bad >= 0) throw rangeError(fn, `s[${bad}] = ${String(s[bad])} is not finite`);
     const s64 = Float64Array.from(s);
@@ -1108,7 +1138,8 @@ export class Engine<D extends DType = DType> {
 
   private _random(fn: string, rows: number, cols: number, dist: 'uniform' | 'normal', options?: RandomOptions): Mat<D> {
     this._alive(fn);
-    const m = checkDim(fn, 'rows', rows), n = checkDim(fn, 'cols', cols);
+    const m = checkDim(fn, 'rows', rows),
+      n = checkDim(fn, 'cols', cols);
     const o = checkOptions<RandomOptions>(fn, options, ['seed', 'offset']);
     const seed = o.seed === undefined ? this._seedCounter++ : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
     const offset = o.offset === undefined ? 0 : checkInt(fn, 'offset', o.offset, 0, Number.MAX_SAFE_INTEGER);

@@ -53,7 +53,10 @@ export function checkBool(fn: string, name: string, v: unknown, dflt: boolean): 
 export function checkOneOf<T extends string>(fn: string, name: string, v: unknown, allowed: readonly T[], dflt?: T): T {
   if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
-    throw (typeof v === 'string' ? rangeError : typeError)(fn, `'${name}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(v)}`);
+    throw (typeof v === 'string' ? rangeError : typeError)(
+      fn,
+      `'${name}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(v)}`,
+    );
   return v as T;
 }
 

@@ -82,12 +82,7 @@ export class SparseMat<D extends DType = DType> {
   /** @internal */ _disposed = false;
 
   /** @internal Use `engine.sparse()` to create sparse matrices. */
-  constructor(
-    engine: Engine<D>,
-    structure: SparseStructure,
-    structStore: { store: StructStore; refs: number },
-    values: Store,
-  ) {
+  constructor(engine: Engine<D>, structure: SparseStructure, structStore: { store: StructStore; refs: number }, values: Store) {
     this._engine = engine;
     this._structure = structure;
     this._structStore = structStore;

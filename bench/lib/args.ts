@@ -61,7 +61,10 @@ environment:
 
 function list(v: string | undefined, flag: string): string[] {
   if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function posNumber(v: string | undefined, flag: string): number {
@@ -83,7 +86,8 @@ export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.includes('=') && arg.startsWith('--') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.includes('=') && arg.startsWith('--') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const next = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
       case '--':
@@ -113,8 +117,7 @@ export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
         break;
       case '--ops':
         a.ops = list(next(), flag);
-        for (const op of a.ops)
-          if (!['qr', 'svd', 'eigh', 'lstsq'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
+        for (const op of a.ops) if (!['qr', 'svd', 'eigh', 'lstsq'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
         break;
       case '--only':
         a.only = list(next(), flag);

@@ -36,8 +36,10 @@ export function gemmSpotCheck(A: Arr, B: Arr, n: number, c: (i: number, j: numbe
     return s % n;
   };
   for (let t = 0; t < samples; t++) {
-    const i = next(), j = next();
-    let ref = 0, abs = 0;
+    const i = next(),
+      j = next();
+    let ref = 0,
+      abs = 0;
     for (let k = 0; k < n; k++) {
       const p = A[i * n + k] * B[k * n + j];
       ref += p;

@@ -48,8 +48,16 @@ function readCpuInfo(): { model?: string; detail?: string; hypervisor?: string }
 
 function git(): MachineInfo['git'] {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return { commit, dirtyFiles: dirty.split('\n').filter(Boolean).length };
   } catch {
     return undefined;
@@ -60,7 +68,9 @@ export function machineInfo(tag: string): MachineInfo {
   const cpu = readCpuInfo();
   let hyp: string | undefined;
   try {
-    hyp = execFileSync('lscpu', [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).match(/Hypervisor vendor:\s*(.*)/)?.[1]?.trim();
+    hyp = execFileSync('lscpu', [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .match(/Hypervisor vendor:\s*(.*)/)?.[1]
+      ?.trim();
   } catch {
     hyp = cpu.hypervisor;
   }

@@ -29,13 +29,19 @@ export function findPython(): PythonChoice | null {
     try {
       const out = execFileSync(
         exe,
-        ['-c', 'import sys, json, numpy\ntry:\n import scipy; s = scipy.__version__\nexcept Exception: s = None\nprint(json.dumps([sys.executable, sys.version.split()[0], numpy.__version__, s]))'],
+        [
+          '-c',
+          'import sys, json, numpy\ntry:\n import scipy; s = scipy.__version__\nexcept Exception: s = None\nprint(json.dumps([sys.executable, sys.version.split()[0], numpy.__version__, s]))',
+        ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
       );
       const [real, py, np, sp] = JSON.parse(out.trim().split('\n').pop()!) as [string, string, string, string | null];
       const why =
-        (exe === process.env.BENCH_PYTHON ? 'BENCH_PYTHON' : exe === '/usr/bin/python3' ? 'Debian python3 (preferred)' : 'python3 on PATH') +
-        (tried.length ? `; tried before: ${tried.join('; ')}` : '');
+        (exe === process.env.BENCH_PYTHON
+          ? 'BENCH_PYTHON'
+          : exe === '/usr/bin/python3'
+            ? 'Debian python3 (preferred)'
+            : 'python3 on PATH') + (tried.length ? `; tried before: ${tried.join('; ')}` : '');
       choice = { exe, numpy: np, scipy: sp, python: `${py} (${real})`, why };
       return choice;
     } catch (e) {

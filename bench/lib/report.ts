@@ -38,7 +38,11 @@ export function fmtRatio(x: number | undefined): string {
 /** A plain-text table with padded columns. */
 export function textTable(headers: string[], rows: string[][]): string {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(w[i])).join(' | ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (c ?? '').padEnd(w[i]))
+      .join(' | ')
+      .trimEnd();
   return [line(headers), w.map((x) => '-'.repeat(x)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
@@ -65,7 +69,9 @@ export interface Header {
 
 export function adapters(peers: PeerRecord[]): string[] {
   const s = new Set<string>();
-  for (const p of peers) if (p.meta?.adapter) s.add(adapterLabel(p.meta.adapter) + (isSoftwareAdapter(p.meta.adapter) ? ' [software: shaders run on the CPU]' : ''));
+  for (const p of peers)
+    if (p.meta?.adapter)
+      s.add(adapterLabel(p.meta.adapter) + (isSoftwareAdapter(p.meta.adapter) ? ' [software: shaders run on the CPU]' : ''));
   return [...s];
 }
 
@@ -82,8 +88,14 @@ export function headerPairs(h: Header): [string, string][] {
   const m = h.machine;
   const v = h.versions;
   const out: [string, string][] = [
-    ['machine', `${m.cpuModel}${m.cpuDetail ? ` (${m.cpuDetail})` : ''}, ${m.logicalCores} logical cores, ${m.memGiB} GiB${m.hypervisor ? `, ${m.hypervisor} guest` : ''}; ${m.platform}; host ${m.hostname} (tag ${m.tag}); ${m.date}`],
-    ['load', `${m.loadAvgAtStart.join(' / ')} (1/5/15-min load average at start)${busy(m) ? ' — BUSY MACHINE: other processes compete for the cores, numbers are unreliable' : ''}`],
+    [
+      'machine',
+      `${m.cpuModel}${m.cpuDetail ? ` (${m.cpuDetail})` : ''}, ${m.logicalCores} logical cores, ${m.memGiB} GiB${m.hypervisor ? `, ${m.hypervisor} guest` : ''}; ${m.platform}; host ${m.hostname} (tag ${m.tag}); ${m.date}`,
+    ],
+    [
+      'load',
+      `${m.loadAvgAtStart.join(' / ')} (1/5/15-min load average at start)${busy(m) ? ' — BUSY MACHINE: other processes compete for the cores, numbers are unreliable' : ''}`,
+    ],
     [
       'software',
       `node ${m.node} | lowrank ${v.lowrank ?? '?'}${m.git ? ` (git ${m.git.commit}${m.git.dirtyFiles ? ` + ${m.git.dirtyFiles} modified files` : ''})` : ''} | webgpu ${v.webgpu ?? '—'} | tfjs ${v['@tensorflow/tfjs'] ?? '—'} (wasm ${v['@tensorflow/tfjs-backend-wasm'] ?? '—'}, webgpu ${v['@tensorflow/tfjs-backend-webgpu'] ?? '—'}) | gpu.js ${v['gpu.js'] ?? '—'} | ml-matrix ${v['ml-matrix'] ?? '—'} | tinybench ${v.tinybench ?? '—'}`,
@@ -103,7 +115,10 @@ export function headerPairs(h: Header): [string, string][] {
     ]);
   }
   const ad = adapters(h.peers);
-  out.push(['adapter', `${ad.length ? ad.join('; ') : 'none used'}${ad.length > 1 ? '  (WARNING: GPU peers ran on different adapters)' : ''}`]);
+  out.push([
+    'adapter',
+    `${ad.length ? ad.join('; ') : 'none used'}${ad.length > 1 ? '  (WARNING: GPU peers ran on different adapters)' : ''}`,
+  ]);
   out.push(['FMA peak', peakLine(h.peak)]);
   out.push([
     'threads',
@@ -145,7 +160,14 @@ export function dateStamp(iso: string): string {
 }
 
 /** Writes the JSON and the Markdown files; returns their paths. */
-export function writeResults(suite: string, quick: boolean, tag: string, date: string, json: unknown, md: string): { json: string; md: string } {
+export function writeResults(
+  suite: string,
+  quick: boolean,
+  tag: string,
+  date: string,
+  json: unknown,
+  md: string,
+): { json: string; md: string } {
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const name = quick ? `${suite}-quick` : suite;

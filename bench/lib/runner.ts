@@ -65,7 +65,14 @@ export async function runSuite<C, R>(s: SuiteRun<C, R>): Promise<{ peers: PeerRe
   const hard = s.timing.capMs * 2 + 60_000;
 
   for (const peer of s.peers) {
-    const rec: PeerRecord = { id: peer.id, label: peer.label, kind: peer.kind, threads: peer.threads, lowrank: !!peer.lowrank, status: 'ok' };
+    const rec: PeerRecord = {
+      id: peer.id,
+      label: peer.label,
+      kind: peer.kind,
+      threads: peer.threads,
+      lowrank: !!peer.lowrank,
+      status: 'ok',
+    };
     peers.push(rec);
     const skipAll = (status: 'n/a' | 'skipped', reason: string) => {
       for (const c of s.cases) cases.push({ peer: peer.id, key: s.key(c), status, reason, elapsedMs: 0 });
@@ -103,7 +110,11 @@ export async function runSuite<C, R>(s: SuiteRun<C, R>): Promise<{ peers: PeerRe
         cases.push({ peer: peer.id, key, status: 'n/a', reason: broken, elapsedMs: 0 });
         continue;
       }
-      const pre = s.preSkip?.(peer, c, cases.filter((x) => x.peer === peer.id));
+      const pre = s.preSkip?.(
+        peer,
+        c,
+        cases.filter((x) => x.peer === peer.id),
+      );
       if (pre) {
         cases.push({ peer: peer.id, key, status: 'skipped', reason: pre, elapsedMs: 0 });
         log(`${peer.id} ${key}: skipped — ${pre}`);

@@ -21,7 +21,10 @@ export function timingFor(args: BenchArgs): TimingOptions {
 export function startHeader(suite: string, args: BenchArgs): Header {
   const machine = machineInfo(args.tag);
   if (busy(machine))
-    progress(suite, `warning: load average ${machine.loadAvgAtStart[0]} on ${machine.logicalCores} cores — other work is running; figures will be noisy`);
+    progress(
+      suite,
+      `warning: load average ${machine.loadAvgAtStart[0]} on ${machine.logicalCores} cores — other work is running; figures will be noisy`,
+    );
   let addon: Header['addon'] = { path: addonPath() };
   try {
     addon.info = { ...loadAddon().info() };
@@ -52,7 +55,13 @@ export async function probePeak(suite: string, peak: PeakTable, quick: boolean, 
 /** Fills header.python.blas from a numpy peer's reported library. */
 export function noteBlas(h: Header, peers: PeerRecord[]): void {
   const np = peers.find((p) => p.id.startsWith('numpy-') && p.status === 'ok');
-  if (h.python && np?.meta?.version) h.python.blas = np.meta.version.split(';').slice(1).join(';').trim().replace(/\s*\([^)]*\)/g, '');
+  if (h.python && np?.meta?.version)
+    h.python.blas = np.meta.version
+      .split(';')
+      .slice(1)
+      .join(';')
+      .trim()
+      .replace(/\s*\([^)]*\)/g, '');
 }
 
 /**

@@ -139,9 +139,13 @@ export async function timeCase<R, A>(
     await release(first);
   }
   if (o.warmupOnly) return { timing: summarize([warm], warm, true), acc };
-  const timing = await measure(async () => {
-    const r = await run();
-    await release(r);
-  }, o, warm);
+  const timing = await measure(
+    async () => {
+      const r = await run();
+      await release(r);
+    },
+    o,
+    warm,
+  );
   return { timing, acc };
 }

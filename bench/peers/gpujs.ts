@@ -51,7 +51,8 @@ export class GpuJsPeer implements Peer {
     try {
       if (this.mode === 'webgpu') await ensureNavigatorGpu();
       const lib = (await import('gpu.js')) as GpuJs;
-      if (this.mode === 'webgpu' && !(await lib.GPU.isWebGPUAvailable())) return { ok: false, reason: 'gpu.js: no WebGPU adapter answered' };
+      if (this.mode === 'webgpu' && !(await lib.GPU.isWebGPUAvailable()))
+        return { ok: false, reason: 'gpu.js: no WebGPU adapter answered' };
       if (this.mode === 'webasm' && !lib.GPU.isWebAssemblySupported) return { ok: false, reason: 'gpu.js: WebAssembly not supported here' };
       this.lib = lib;
       return { ok: true };
@@ -70,7 +71,9 @@ export class GpuJsPeer implements Peer {
       this.device = device;
       meta.adapter = adapterOf(adapter.info);
       meta.threads = 'GPU';
-      meta.notes!.push('naive kernel (one invocation per C entry, loop over k); inputs GPU-resident; timed to onSubmittedWorkDone, "readback" adds toArray()');
+      meta.notes!.push(
+        'naive kernel (one invocation per C entry, loop over k); inputs GPU-resident; timed to onSubmittedWorkDone, "readback" adds toArray()',
+      );
     } else {
       meta.threads = `${this.threads} (worker pool)`;
       meta.notes!.push('naive kernel compiled to wasm SIMD; asyncMode splits rows over a worker pool; host arrays in and out');
@@ -95,8 +98,14 @@ export class GpuJsPeer implements Peer {
     const spot = (C: ArrayLike<number>[]) => gemmSpotCheck(A, B, n, (i, j) => C[i][j]);
     if (this.mode === 'webasm') {
       const k = this.kernel(n, false) as unknown as (a: unknown, b: unknown) => Promise<Float32Array[]>;
-      const Ai = input(A, [n, n]), Bi = input(B, [n, n]);
-      const { timing, acc } = await timeCase(() => k(Ai, Bi), () => undefined, spot, ctx.timing);
+      const Ai = input(A, [n, n]),
+        Bi = input(B, [n, n]);
+      const { timing, acc } = await timeCase(
+        () => k(Ai, Bi),
+        () => undefined,
+        spot,
+        ctx.timing,
+      );
       return { completion: 'host', timing, relErr: acc, dtype: 'f32' };
     }
     // webgpu: make the inputs resident with an identity kernel, then chain handles

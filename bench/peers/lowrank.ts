@@ -47,11 +47,7 @@ export class LowrankPeer implements Peer {
     this.threads = threadOpt ?? cores();
     this.id = backend === 'webgpu' ? 'lowrank-webgpu' : threadOpt === 1 ? 'lowrank-native-1t' : 'lowrank-native';
     this.label =
-      backend === 'webgpu'
-        ? 'lowrank webgpu'
-        : threadOpt === 1
-          ? 'lowrank native (1 thread)'
-          : `lowrank native (${this.threads} threads)`;
+      backend === 'webgpu' ? 'lowrank webgpu' : threadOpt === 1 ? 'lowrank native (1 thread)' : `lowrank native (${this.threads} threads)`;
   }
 
   async available(): Promise<Availability> {
@@ -119,7 +115,8 @@ export class LowrankPeer implements Peer {
   async gemm(n: number, ctx: CaseContext): Promise<GemmCaseResult> {
     const eng = (await this.engineFor('f32')) as Engine<'f32'>;
     const { A, B } = gemmInputs(n);
-    const Am = eng.matrix(A, n, n), Bm = eng.matrix(B, n, n);
+    const Am = eng.matrix(A, n, n),
+      Bm = eng.matrix(B, n, n);
     try {
       const run = async (): Promise<Mat<'f32'>> => {
         const C = await eng.matmul(Am, Bm);
@@ -159,9 +156,13 @@ export class LowrankPeer implements Peer {
   async decomp(op: DecompOp, dtype: DType, input: DecompInput, ctx: CaseContext): Promise<DecompCaseResult> {
     const eng = await this.engineFor(dtype);
     const { m, n } = input;
-    const A0 = asDtype(input.A, dtype), b0 = asDtype(input.b, dtype), G0 = asDtype(input.G, dtype);
+    const A0 = asDtype(input.A, dtype),
+      b0 = asDtype(input.b, dtype),
+      G0 = asDtype(input.G, dtype);
     const e = eng as Engine<'f64'>; // the dtype parameter only shapes the host array types
-    const A = e.matrix(A0, m, n), b = e.matrix(b0, m, 1), G = e.matrix(G0, n, n);
+    const A = e.matrix(A0, m, n),
+      b = e.matrix(b0, m, 1),
+      G = e.matrix(G0, n, n);
     const completion = this.backend === 'webgpu' ? (this.syncFn ? 'sync' : 'readback') : 'host';
     try {
       switch (op) {

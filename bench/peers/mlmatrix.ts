@@ -63,7 +63,8 @@ export class MlMatrixPeer implements Peer {
   async gemm(n: number, ctx: CaseContext): Promise<GemmCaseResult> {
     const lib = this.lib!;
     const { A, B } = gemmInputs(n);
-    const Am = fromFlat(lib, A, n, n), Bm = fromFlat(lib, B, n, n);
+    const Am = fromFlat(lib, A, n, n),
+      Bm = fromFlat(lib, B, n, n);
     const { timing, acc } = await timeCase(
       async () => Am.mmul(Bm),
       () => undefined,
@@ -78,7 +79,9 @@ export class MlMatrixPeer implements Peer {
     const lib = this.lib!;
     const { m, n } = input;
     const A0 = asDtype(input.A, 'f64');
-    const A = fromFlat(lib, A0, m, n), b = fromFlat(lib, input.b, m, 1), G = fromFlat(lib, input.G, n, n);
+    const A = fromFlat(lib, A0, m, n),
+      b = fromFlat(lib, input.b, m, 1),
+      G = fromFlat(lib, input.G, n, n);
     const none = (): undefined => undefined;
     switch (op) {
       case 'qr': {
@@ -90,7 +93,8 @@ export class MlMatrixPeer implements Peer {
           none,
           (f) => {
             // ml-matrix may return Q as m x m / R as m x n; keep the thin parts
-            const Q = f.Q.subMatrix(0, m - 1, 0, n - 1), R = f.R.subMatrix(0, n - 1, 0, n - 1);
+            const Q = f.Q.subMatrix(0, m - 1, 0, n - 1),
+              R = f.R.subMatrix(0, n - 1, 0, n - 1);
             return qrAccuracy(A0, m, n, flat(Q), flat(R));
           },
           ctx.timing,
@@ -105,7 +109,8 @@ export class MlMatrixPeer implements Peer {
           },
           none,
           (f) => {
-            const U = f.U.subMatrix(0, m - 1, 0, n - 1), V = f.V.subMatrix(0, n - 1, 0, n - 1);
+            const U = f.U.subMatrix(0, m - 1, 0, n - 1),
+              V = f.V.subMatrix(0, n - 1, 0, n - 1);
             return svdAccuracy(A0, m, n, flat(U), f.S.slice(0, n), flat(V), n);
           },
           ctx.timing,

@@ -94,7 +94,10 @@ export class TfjsPeer implements Peer {
     await tf.ready();
     if (!ok || tf.getBackend() !== this.backend) throw new Error(`tf.setBackend('${this.backend}') failed (active: ${tf.getBackend()})`);
     const notes: string[] = [];
-    const meta: PeerMeta = { version: `tfjs ${pkgVersion('@tensorflow/tfjs') ?? '?'}, tfjs-backend-${this.backend} ${pkgVersion(`@tensorflow/tfjs-backend-${this.backend}`) ?? '?'}`, notes };
+    const meta: PeerMeta = {
+      version: `tfjs ${pkgVersion('@tensorflow/tfjs') ?? '?'}, tfjs-backend-${this.backend} ${pkgVersion(`@tensorflow/tfjs-backend-${this.backend}`) ?? '?'}`,
+      notes,
+    };
     if (this.backend === 'wasm') {
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -125,7 +128,8 @@ export class TfjsPeer implements Peer {
   async gemm(n: number, ctx: CaseContext): Promise<GemmCaseResult> {
     const tf = this.tf!;
     const { A, B } = gemmInputs(n);
-    const At = tf.tensor2d(A, [n, n], 'float32'), Bt = tf.tensor2d(B, [n, n], 'float32');
+    const At = tf.tensor2d(A, [n, n], 'float32'),
+      Bt = tf.tensor2d(B, [n, n], 'float32');
     try {
       const { timing, acc } = await timeCase(
         async () => {

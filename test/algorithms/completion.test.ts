@@ -12,9 +12,18 @@ import { randomOrthonormalHost, withSpectrumHost } from '../../ts/gen/spectrum.j
 import { PhiloxRng } from '../../ts/rng/philox.js';
 import { describeEngines } from '../helpers.js';
 
-const M = 200, N = 200, K = 5, P = 0.2;
+const M = 200,
+  N = 200,
+  K = 5,
+  P = 0.2;
 
-interface Coo { rows: number; cols: number; row: number[]; col: number[]; val: number[] }
+interface Coo {
+  rows: number;
+  cols: number;
+  row: number[];
+  col: number[];
+  val: number[];
+}
 
 function spectrum(kappa: number): number[] {
   return Array.from({ length: K }, (_, i) => kappa + ((1 - kappa) * i) / (K - 1));
@@ -22,8 +31,11 @@ function spectrum(kappa: number): number[] {
 
 /** Bernoulli(p) mask (stream 99 of `seed`), plus Gaussian noise of standard deviation `noise` (stream 98). */
 function sample(A: Float64Array, m: number, n: number, p: number, seed: number, noise = 0): Coo {
-  const rng = new PhiloxRng(seed, 99), nrng = new PhiloxRng(seed, 98);
-  const row: number[] = [], col: number[] = [], val: number[] = [];
+  const rng = new PhiloxRng(seed, 99),
+    nrng = new PhiloxRng(seed, 98);
+  const row: number[] = [],
+    col: number[] = [],
+    val: number[] = [];
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++)
       if (rng.next() < p) {
@@ -36,9 +48,13 @@ function sample(A: Float64Array, m: number, n: number, p: number, seed: number, 
 
 /** ||U V^T - A||_F / ||A||_F on the host (f64). */
 async function relErr(U: Mat, V: Mat, A: Float64Array): Promise<number> {
-  const m = U.rows, n = V.rows, k = U.cols;
-  const u = await U.toArray(), v = await V.toArray();
-  let num = 0, den = 0;
+  const m = U.rows,
+    n = V.rows,
+    k = U.cols;
+  const u = await U.toArray(),
+    v = await V.toArray();
+  let num = 0,
+    den = 0;
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -61,7 +77,12 @@ function problem(kappa: number, seed: number): { A: Float64Array; coo: Coo } {
   return p;
 }
 
-async function run(eng: Engine, kappa: number, seed: number, opts: Record<string, unknown>): Promise<{ err: number; info: Awaited<ReturnType<typeof completeMatrix>>['info'] }> {
+async function run(
+  eng: Engine,
+  kappa: number,
+  seed: number,
+  opts: Record<string, unknown>,
+): Promise<{ err: number; info: Awaited<ReturnType<typeof completeMatrix>>['info'] }> {
   const { A, coo } = problem(kappa, seed);
   const S = eng.sparse(coo);
   const r = await completeMatrix(S, { rank: K, seed, ...opts });
@@ -74,7 +95,20 @@ async function run(eng: Engine, kappa: number, seed: number, opts: Record<string
 
 describeEngines('completeMatrix', (h) => {
   const f64 = h.dtype === 'f64';
-  const grid: [number, number][] = h.backend === 'webgpu' ? [[1, 0], [5, 0]] : [[1, 0], [1, 1], [1, 2], [5, 0], [5, 1], [5, 2]];
+  const grid: [number, number][] =
+    h.backend === 'webgpu'
+      ? [
+          [1, 0],
+          [5, 0],
+        ]
+      : [
+          [1, 0],
+          [1, 1],
+          [1, 2],
+          [5, 0],
+          [5, 1],
+          [5, 2],
+        ];
 
   for (const [kappa, seed] of grid) {
     it(`exact: <= 1e-3 at 10 sweeps, <= ${f64 ? '1e-8' : '1e-4'} at 30 (kappa ${kappa}, seed ${seed})`, async () => {
@@ -166,7 +200,8 @@ describeEngines('completeMatrix', (h) => {
     const test = sample(A, M, N, 0.01, 77);
     const T = h.eng.sparse(test);
     const got = await maskedRmse(r.U, r.V, T);
-    const u = await r.U.toArray(), v = await r.V.toArray();
+    const u = await r.U.toArray(),
+      v = await r.V.toArray();
     let ss = 0;
     for (let q = 0; q < test.row.length; q++) {
       let s = 0;
@@ -179,7 +214,8 @@ describeEngines('completeMatrix', (h) => {
     r.V.dispose();
     T.dispose();
     // duplicates: observe every entry of the first 30 observations twice, with +-0.5 offsets
-    const row = [...coo.row, ...coo.row.slice(0, 30)], col = [...coo.col, ...coo.col.slice(0, 30)];
+    const row = [...coo.row, ...coo.row.slice(0, 30)],
+      col = [...coo.col, ...coo.col.slice(0, 30)];
     const val = coo.val.map((x, q) => (q < 30 ? x + 0.5 : x)).concat(coo.val.slice(0, 30).map((x) => x - 0.5));
     const dup = { rows: M, cols: N, row, col, val };
     const avg = averageDuplicates(dup);
@@ -206,7 +242,8 @@ describeEngines('completeMatrix', (h) => {
     await expect(completeMatrix({ rows: 6, cols: 4, row: [0], col: [0], val: [NaN] }, { rank: 1, engine: eng })).rejects.toThrow(/NaN/);
     await expect(completeMatrix({ rows: 6, cols: 4, row: [0], col: [0], val: [1] }, { rank: 1 })).rejects.toThrow(/engine/);
     await expect(completeMatrix(null as never, { rank: 1 })).rejects.toThrow(TypeError);
-    const U = eng.zeros(6, 1), V = eng.zeros(4, 1);
+    const U = eng.zeros(6, 1),
+      V = eng.zeros(4, 1);
     await expect(maskedRmse(U, V, E)).rejects.toThrow(/no stored entries/);
     const U3 = eng.zeros(3, 1);
     await expect(maskedRmse(U, U3, S)).rejects.toThrow(RangeError);
@@ -228,16 +265,19 @@ describe('completeMatrix: backends agree', () => {
       for (const solver of ['exact', 'sketch'] as const) {
         const r0 = await completeMatrix(ref.sparse(coo), { rank: K, solver, iters: 30 });
         const e0 = await relErr(r0.U, r0.V, A);
-        const u0 = await r0.U.toArray(), v0 = await r0.V.toArray();
+        const u0 = await r0.U.toArray(),
+          v0 = await r0.V.toArray();
         for (const eng of engines) {
           const r = await completeMatrix(eng.sparse(coo), { rank: K, solver, iters: 30 });
           expect(Math.abs((await relErr(r.U, r.V, A)) - e0), `${eng.backend} ${solver}`).toBeLessThan(1e-5);
           // the predictions agree entrywise on a few rows (the factors themselves are unique only up to a rotation)
-          const u = await r.U.toArray(), v = await r.V.toArray();
+          const u = await r.U.toArray(),
+            v = await r.V.toArray();
           let worst = 0;
           for (let i = 0; i < 20; i++)
             for (let j = 0; j < N; j++) {
-              let a = 0, b = 0;
+              let a = 0,
+                b = 0;
               for (let t = 0; t < K; t++) {
                 a += u[i * K + t] * v[j * K + t];
                 b += u0[i * K + t] * v0[j * K + t];

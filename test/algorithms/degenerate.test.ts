@@ -13,7 +13,17 @@
 import { expect, it } from 'vitest';
 import type { Engine } from '../../ts/engine.js';
 import type { Mat } from '../../ts/mat.js';
-import { completeMatrix, denseMeasurements, leverageScores, lewisWeights, robustRecover, rsvd, rsvdStream, svdError, RsvdSketch } from '../../ts/index.js';
+import {
+  completeMatrix,
+  denseMeasurements,
+  leverageScores,
+  lewisWeights,
+  robustRecover,
+  rsvd,
+  rsvdStream,
+  svdError,
+  RsvdSketch,
+} from '../../ts/index.js';
 import type { RsvdOptions } from '../../ts/index.js';
 import { describeEngines, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, type Host } from '../helpers.js';
 
@@ -45,7 +55,8 @@ function degenerate(kind: Kind, m: number, n: number, seed = 1): Host {
     case 'repeated': {
       // Q1 diag(3, ..., 3, 1, ..., 1) Q2^T: every singular value repeated (half 3, half 1).
       const k = Math.min(m, n);
-      const Q1 = randomOrthonormal(m, k, seed), Q2 = randomOrthonormal(n, k, seed + 1);
+      const Q1 = randomOrthonormal(m, k, seed),
+        Q2 = randomOrthonormal(n, k, seed + 1);
       for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) Q1[i * k + j] *= j < Math.ceil(k / 2) ? 3 : 1;
       return refMatmul(Q1, m, k, Q2, n, k, false, true);
     }
@@ -73,7 +84,16 @@ function svdResidual(a: ArrayLike<number>, m: number, n: number, U: ArrayLike<nu
   return frob(R);
 }
 
-const SHAPES: ReadonlyArray<[number, number]> = [[1, 1], [2, 1], [1, 2], [8, 5], [5, 8], [127, 3], [40, 9], [9, 40]];
+const SHAPES: ReadonlyArray<[number, number]> = [
+  [1, 1],
+  [2, 1],
+  [1, 2],
+  [8, 5],
+  [5, 8],
+  [127, 3],
+  [40, 9],
+  [9, 40],
+];
 
 describeEngines('degenerate inputs: factorizations', (h) => {
   // Constants: residuals c sqrt(size) u relative to max(||A||, tiny); orthogonality c size u.
@@ -107,7 +127,10 @@ describeEngines('degenerate inputs: factorizations', (h) => {
     await checkSvd(oh, 8, 5, 'onehot 8x5');
     // Rank one with columns of wildly different size (1 ... 1e-25): the f32 secular equation of the
     // tiny trailing blocks underflowed (squares below the smallest normal float).
-    const m = 120, n = 20, col = hostRandn(m, 1, 3), row = new Float64Array(n);
+    const m = 120,
+      n = 20,
+      col = hostRandn(m, 1, 3),
+      row = new Float64Array(n);
     for (let j = 0; j < n; j++) row[j] = 10 ** (-(25 * j) / (n - 1)) * (j % 2 ? -1 : 1);
     await checkSvd(refMatmul(col, m, 1, row, 1, n), m, n, 'graded rank 1');
   });
@@ -180,12 +203,20 @@ describeEngines('degenerate inputs: factorizations', (h) => {
         const what = `${kind} ${m}x${n}`;
         const a = degenerate(kind, m, n);
         const b = hostRandn(m, 2, 9);
-        const A = eng.matrix(a, m, n), B = eng.matrix(b, m, 2);
+        const A = eng.matrix(a, m, n),
+          B = eng.matrix(b, m, 2);
         const [ah, bh] = [await A.toArray(), await B.toArray()];
         const { X, rank } = await eng.lstsqInfo(A, B);
         const x = await X.toArray();
         expect(allFinite(x), `lstsq ${what}: finite`).toBe(true);
-        const expectRank = { zero: 0, ones: 1, onehot: 1, dupcols: Math.min(2, m, n), lowrank: Math.min(2, m, n), repeated: Math.min(m, n) }[kind];
+        const expectRank = {
+          zero: 0,
+          ones: 1,
+          onehot: 1,
+          dupcols: Math.min(2, m, n),
+          lowrank: Math.min(2, m, n),
+          repeated: Math.min(m, n),
+        }[kind];
         // The rank cutoff max(m, n) u sigma_1 is tight for small shapes: WebGPU's f32 device QR leaves a
         // third singular value of a rank-2 8 x 5 at ~16 u sigma_1, within its backward error. Native
         // must hit the exact rank; WebGPU must not go below it.
@@ -197,7 +228,9 @@ describeEngines('degenerate inputs: factorizations', (h) => {
         for (let i = 0; i < m * 2; i++) R[i] -= bh[i];
         const G = refMatmul(ah, m, n, R, m, 2, true, false);
         const na = frob(ah);
-        expect(frob(G), `lstsq ${what}: normal equations`).toBeLessThanOrEqual(C * Math.max(m, n) * u * na * (frob(bh) + na * frob(x)) + 1e-300);
+        expect(frob(G), `lstsq ${what}: normal equations`).toBeLessThanOrEqual(
+          C * Math.max(m, n) * u * na * (frob(bh) + na * frob(x)) + 1e-300,
+        );
         if (kind === 'zero') expect(frob(x), `lstsq ${what}: X = 0`).toBe(0);
         disposeAll(A, B, X);
       }
@@ -221,7 +254,14 @@ describeEngines('degenerate inputs: algorithms', (h) => {
   const C = 30;
 
   async function checkFactors(
-    eng: Engine, a: ArrayLike<number>, m: number, n: number, f: { U: Mat; S: Float64Array; V: Mat }, k: number, exactRank: number, what: string,
+    eng: Engine,
+    a: ArrayLike<number>,
+    m: number,
+    n: number,
+    f: { U: Mat; S: Float64Array; V: Mat },
+    k: number,
+    exactRank: number,
+    what: string,
   ): Promise<void> {
     const { u } = h;
     const [uh, vh] = [await f.U.toArray(), await f.V.toArray()];
@@ -237,7 +277,11 @@ describeEngines('degenerate inputs: algorithms', (h) => {
     }
   }
 
-  const RS_SHAPES: ReadonlyArray<[number, number]> = [[200, 120], [40, 90], [127, 3]];
+  const RS_SHAPES: ReadonlyArray<[number, number]> = [
+    [200, 120],
+    [40, 90],
+    [127, 3],
+  ];
   const VARIANTS: [string, Partial<RsvdOptions>][] = [
     ['subspace/qr', { method: 'subspace', normalizer: 'qr' }],
     ['subspace/cholqr2', { method: 'subspace', normalizer: 'cholqr2' }],
@@ -323,7 +367,9 @@ describeEngines('degenerate inputs: completion and SubGM', (h) => {
     const { eng } = h;
     const [m, n] = [30, 20];
     for (const kind of ['zero', 'ones', 'onehot'] as const) {
-      const row: number[] = [], col: number[] = [], val: number[] = [];
+      const row: number[] = [],
+        col: number[] = [],
+        val: number[] = [];
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++)
           if ((i * 7 + j * 3) % 3 === 0) {

@@ -10,7 +10,9 @@ import { engine, rsvd, rsvdStream, RsvdSketch, svdError, writeNpy, type Engine, 
 import { describeEngines, diffMax, disposeAll, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
 import { spectra, spectrumMatrix, tailFro } from './fixtures.js';
 
-const m = 2000, n = 1000, k = 10;
+const m = 2000,
+  n = 1000,
+  k = 10;
 
 /** max_i |sigma_i^2 - ||A^T u_i||^2| / sigma_{k+1}^2 (Musco & Musco's per-vector error). */
 async function perVectorError(eng: Engine, A: Mat, U: Mat, s: Float64Array): Promise<number> {
@@ -67,7 +69,8 @@ describeEngines('rsvd', (h) => {
   it('gap + flat tail: q = 0 shows the known failure, q = 2 fixes it', async () => {
     const s = spectra.gapFlat(n);
     const A = h.eng.matrix(await spectrumMatrix(m, n, s, 3), m, n);
-    let r0 = 0, r2 = 0;
+    let r0 = 0,
+      r2 = 0;
     for (const seed of [0, 1, 2]) {
       const a = await rsvd(A, { rank: k, powerIters: 0, seed });
       r0 += (await svdError(A, a, { tail: s })).spectralRatio! / 3;
@@ -83,7 +86,8 @@ describeEngines('rsvd', (h) => {
   it('block Krylov beats subspace iteration in per-vector error at a smaller matvec budget', async () => {
     const s = spectra.sqrt(n);
     const A = h.eng.matrix(await spectrumMatrix(m, n, s, 4), m, n);
-    let hmt = 0, bk = 0;
+    let hmt = 0,
+      bk = 0;
     for (const seed of [0, 1, 2]) {
       const a = await rsvd(A, { rank: k, oversample: 10, powerIters: 3, seed });
       const b = await rsvd(A, { rank: k, oversample: 0, powerIters: 4, method: 'krylov', seed });
@@ -98,8 +102,11 @@ describeEngines('rsvd', (h) => {
 
   it('sparse (CSR) and LinearOperator inputs give the dense answer', async () => {
     const { eng } = h;
-    const mm = 400, nn = 300;
-    const row: number[] = [], col: number[] = [], val: number[] = [];
+    const mm = 400,
+      nn = 300;
+    const row: number[] = [],
+      col: number[] = [],
+      val: number[] = [];
     const dense = new Float64Array(mm * nn);
     let x = 12345;
     for (let i = 0; i < mm; i++)
@@ -107,18 +114,25 @@ describeEngines('rsvd', (h) => {
         x = (Math.imul(x, 1103515245) + 12345) >>> 0;
         if (x % 10 === 0 || (i < 30 && j < 30)) {
           const v = ((x >>> 8) % 2000) / 1000 - 1 + (i < 30 && j < 30 ? 3 : 0);
-          row.push(i); col.push(j); val.push(v); dense[i * nn + j] = v;
+          row.push(i);
+          col.push(j);
+          val.push(v);
+          dense[i * nn + j] = v;
         }
       }
     const D = eng.matrix(dense, mm, nn);
     const Sp = eng.sparse({ rows: mm, cols: nn, row, col, val });
     const op: LinearOperator = {
-      engine: eng, rows: mm, cols: nn,
+      engine: eng,
+      rows: mm,
+      cols: nn,
       apply: (X) => eng.matmul(D, X),
       applyT: (Y) => eng.matmul(D, Y, { transA: true }),
     };
     const opts = { rank: 5, powerIters: 3, seed: 9 };
-    const a = await rsvd(D, opts), b = await rsvd(Sp, opts), c = await rsvd(op, opts);
+    const a = await rsvd(D, opts),
+      b = await rsvd(Sp, opts),
+      c = await rsvd(op, opts);
     const tol = h.dtype === 'f64' ? 1e-9 : 2e-3;
     for (const other of [b, c]) {
       for (let i = 0; i < 5; i++) expect(Math.abs(other.S[i] - a.S[i]) / a.S[0]).toBeLessThan(tol);
@@ -136,14 +150,16 @@ describeEngines('rsvd', (h) => {
 
   it('implicit centering equals the SVD of the explicitly centered matrix', async () => {
     const { eng } = h;
-    const mm = 300, nn = 120;
+    const mm = 300,
+      nn = 120;
     const s = spectra.exponential(nn, 0.8);
     const a = await spectrumMatrix(mm, nn, s, 6);
     const shifted = Float64Array.from(a, (v, i) => v + 3 + (i % nn) * 0.01); // column offsets
     const mean = new Float64Array(nn);
     for (let i = 0; i < mm; i++) for (let j = 0; j < nn; j++) mean[j] += shifted[i * nn + j] / mm;
     const centeredHost = Float64Array.from(shifted, (v, i) => v - mean[i % nn]);
-    const M1 = eng.matrix(shifted, mm, nn), M2 = eng.matrix(centeredHost, mm, nn);
+    const M1 = eng.matrix(shifted, mm, nn),
+      M2 = eng.matrix(centeredHost, mm, nn);
     const r1 = await rsvd(M1, { rank: 6, center: true, seed: 2, powerIters: 4 });
     const r2 = await rsvd(M2, { rank: 6, seed: 2, powerIters: 4 });
     for (let i = 0; i < 6; i++) expect(Math.abs(r1.S[i] - r2.S[i]) / r2.S[0]).toBeLessThan(h.dtype === 'f64' ? 1e-10 : 1e-4);
@@ -179,7 +195,9 @@ describeEngines('rsvd', (h) => {
 
   it('streaming: error within the documented bound, merged sketches equal the one-shot sketch', async () => {
     const { eng } = h;
-    const mm = 1000, nn = 800, r = 5;
+    const mm = 1000,
+      nn = 800,
+      r = 5;
     const s = spectra.exponential(nn, 0.8);
     const a = await spectrumMatrix(mm, nn, s, 10);
     const cut = [0, 300, 600, 1000];
@@ -292,7 +310,10 @@ describeEngines('rsvd', (h) => {
 
   it('streaming with the default sketch sizes: sigma_1 is sane on slowly decaying spectra (i^-1/2, 1/i)', async () => {
     const { eng } = h;
-    for (const [name, s] of [['sqrt', spectra.sqrt(400)], ['harmonic', spectra.harmonic(400)]] as const) {
+    for (const [name, s] of [
+      ['sqrt', spectra.sqrt(400)],
+      ['harmonic', spectra.harmonic(400)],
+    ] as const) {
       const a = await spectrumMatrix(1000, 400, s, 5);
       const res = await rsvdStream([h.dtype === 'f64' ? a : Float32Array.from(a)], { engine: eng, cols: 400, rank: 20, seed: 1 });
       expect(Math.abs(res.S[0] - 1), name).toBeLessThan(0.05); // sigma_1 = 1
@@ -314,7 +335,9 @@ describeEngines('rsvd', (h) => {
     await expect(rsvd([[1, 2]] as never, { rank: 1 })).rejects.toThrow(TypeError);
     if (h.dtype === 'f32') await expect(rsvd(A, { rank: 2, normalizer: 'none', powerIters: 3 })).rejects.toThrow(/refused in f32/);
     const nanOp: LinearOperator = {
-      engine: eng, rows: 20, cols: 10,
+      engine: eng,
+      rows: 20,
+      cols: 10,
       // an operator whose output overflows to Infinity (Mats themselves never hold NaN/Inf from input)
       apply: async (X) => {
         const F = eng.full(20, X.cols, h.dtype === 'f32' ? 1e30 : 1e300);
@@ -327,7 +350,13 @@ describeEngines('rsvd', (h) => {
     await expect(rsvd(nanOp, { rank: 2 })).rejects.toThrow(RangeError);
     const emptyOp = { engine: eng, rows: 0, cols: 10, apply: async (X: Mat) => X, applyT: async (Y: Mat) => Y };
     await expect(rsvd(emptyOp as never, { rank: 1 })).rejects.toThrow(/'A.rows'/);
-    const wrongOp: LinearOperator = { engine: eng, rows: 20, cols: 10, apply: async (X) => eng.zeros(19, X.cols), applyT: async (Y) => eng.zeros(10, Y.cols) };
+    const wrongOp: LinearOperator = {
+      engine: eng,
+      rows: 20,
+      cols: 10,
+      apply: async (X) => eng.zeros(19, X.cols),
+      applyT: async (Y) => eng.zeros(10, Y.cols),
+    };
     await expect(rsvd(wrongOp, { rank: 2 })).rejects.toThrow(/returned a 19 x 10 matrix, expected 20 x 10/);
     const sk = RsvdSketch.create(eng, { cols: 10, rank: 2 });
     await expect(sk.add(new Float64Array([1, 2, NaN, 4, 5, 6, 7, 8, 9, 10]))).rejects.toThrow(/not finite/);
@@ -350,7 +379,8 @@ describe('rsvd across backends', () => {
       const r2 = await rsvd(gpu.matrix(a, 600, 300), { rank: 8, powerIters: 3, seed: 21 });
       for (let i = 0; i < 8; i++) expect(Math.abs(r1.S[i] - r2.S[i]) / s[0]).toBeLessThan(1e-4);
       // same Omega (Philox), same sign convention: the leading vectors agree
-      const u1 = await r1.U.toArray(), u2 = await r2.U.toArray();
+      const u1 = await r1.U.toArray(),
+        u2 = await r2.U.toArray();
       let worst = 0;
       for (let i = 0; i < 600; i++) for (let j = 0; j < 4; j++) worst = Math.max(worst, Math.abs(u1[i * 8 + j] - u2[i * 8 + j]));
       expect(worst).toBeLessThan(1e-3);

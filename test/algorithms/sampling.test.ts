@@ -22,7 +22,9 @@ import { describeEngines } from '../helpers.js';
 /** Spec C.7 'heavy': rows N(0, I_d) scaled by (Pareto(1.5) + 1), the first 20 rows times 50; b = A x0 + Cauchy. */
 function heavy(n: number, d: number, seed: number): { A: Float64Array; b: Float64Array; Ab: Float64Array } {
   const rng = new PhiloxRng(seed, 5);
-  const A = new Float64Array(n * d), b = new Float64Array(n), Ab = new Float64Array(n * (d + 1));
+  const A = new Float64Array(n * d),
+    b = new Float64Array(n),
+    Ab = new Float64Array(n * (d + 1));
   const x0 = Float64Array.from({ length: d }, () => rng.normal());
   for (let i = 0; i < n; i++) {
     const s = (1 - rng.next()) ** (-1 / 1.5) * (i < 20 ? 50 : 1);
@@ -62,7 +64,8 @@ describeEngines('sampling', (h) => {
 
   it('Lewis weights: fixed point, sum = rank, zero rows 0, p = 2 gives leverage scores', async () => {
     const { eng } = h;
-    const n = 600, d = 6;
+    const n = 600,
+      d = 6;
     const { A } = heavy(n, d, 3);
     A.fill(0, 7 * d, 8 * d); // a zero row
     const M = eng.matrix(A, n, d);
@@ -93,7 +96,8 @@ describeEngines('sampling', (h) => {
 
   it('rank-deficient A: leverage and Lewis weights sum to the rank', async () => {
     const { eng } = h;
-    const n = 300, d = 5;
+    const n = 300,
+      d = 5;
     const { A } = heavy(n, d, 4);
     for (let i = 0; i < n; i++) A[i * d + 4] = A[i * d + 0] - 2 * A[i * d + 1]; // column 4 dependent
     const M = eng.matrix(A, n, d);
@@ -106,7 +110,8 @@ describeEngines('sampling', (h) => {
 
   it('sensitivity bounds dominate the exact l_1 sensitivities (n = 60, d = 3)', async () => {
     const { eng } = h;
-    const n = 60, d = 3;
+    const n = 60,
+      d = 3;
     const { A } = heavy(n, d, 8);
     const M = eng.matrix(A, n, d);
     const exact = await lpSensitivities(M, { p: 1, method: 'exact' });
@@ -126,16 +131,19 @@ describeEngines('sampling', (h) => {
 
   it('scores agree with the f64 reference and give the same sample for the same seed', async () => {
     const { eng } = h;
-    const n = 4000, d = 10;
+    const n = 4000,
+      d = 10;
     const { Ab } = heavy(n, d, 0);
     const M = eng.matrix(Ab, n, d + 1);
     const ref = await referenceEngine();
     const R = ref.matrix(Ab, n, d + 1);
-    const w = await lewisWeights(M, { p: 1 }), wr = await lewisWeights(R, { p: 1 });
+    const w = await lewisWeights(M, { p: 1 }),
+      wr = await lewisWeights(R, { p: 1 });
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(w[i] - wr[i]) / wr[i]);
     expect(worst).toBeLessThan(f64() ? 1e-9 : 2e-3);
-    const s = await sensitivitySample(M, { p: 1, size: 400, seed: 5 }), sr = await sensitivitySample(R, { p: 1, size: 400, seed: 5 });
+    const s = await sensitivitySample(M, { p: 1, size: 400, seed: 5 }),
+      sr = await sensitivitySample(R, { p: 1, size: 400, seed: 5 });
     const set = new Set(Array.from(sr.indices));
     const common = Array.from(s.indices).filter((i) => set.has(i)).length;
     expect(common / sr.indices.length).toBeGreaterThan(0.98);
@@ -152,7 +160,8 @@ describeEngines('sampling', (h) => {
     const b = Float64Array.from({ length: n1 }, () => rng.normal() * 3);
     const ratios = Array.from(a, (ai, i) => ({ r: b[i] / ai, w: Math.abs(ai) })).sort((x, y) => x.r - y.r);
     const half = ratios.reduce((s, t) => s + t.w, 0) / 2;
-    let acc = 0, xm = 0;
+    let acc = 0,
+      xm = 0;
     for (const t of ratios) {
       acc += t.w;
       if (acc >= half) {
@@ -204,7 +213,8 @@ describeEngines('sampling', (h) => {
 
   it('sampling rules: m >= n keeps everything, zero rows never sampled, dominant row kept with weight 1', async () => {
     const { eng } = h;
-    const n = 200, d = 3;
+    const n = 200,
+      d = 3;
     const { A } = heavy(n, d, 9);
     A.fill(0, 0, d); // row 0 is zero
     for (let j = 0; j < d; j++) A[5 * d + j] *= 1e4; // row 5 dominates
@@ -248,14 +258,16 @@ describeEngines('sampling', (h) => {
     await expect(embeddingDistortion(M, { indices: [0], weights: [1, 2] }, { p: 1 })).rejects.toThrow(/differ in length/);
     const Z = eng.zeros(10, 2);
     await expect(sensitivitySample(Z, { p: 1, size: 3 })).rejects.toThrow(/no row was sampled/);
-    M.dispose(); Z.dispose();
+    M.dispose();
+    Z.dispose();
   });
 });
 
 describe('sampling protocol', () => {
   it('C.7 (native/f64 reference): Lewis sampling embeds [A, b] (n = 4000, d = 11, p = 1); uniform sampling does not', async () => {
     const eng = await referenceEngine();
-    const n = 4000, d = 10;
+    const n = 4000,
+      d = 10;
     const { A, b, Ab } = heavy(n, d, 0);
     const M = eng.matrix(Ab, n, d + 1);
     // The local refinement (20 x 300 passes over A on the host) only raises D. Upper bounds on D are
@@ -287,11 +299,10 @@ describe('sampling protocol', () => {
       ex.push(c.objective / full.objective - 1);
     }
     expect(median(ex)).toBeLessThanOrEqual(5e-3);
-    expect(Math.min(...ex)).toBeGreaterThan(-1e-6 * (1)); // the full solution is optimal
+    expect(Math.min(...ex)).toBeGreaterThan(-1e-6 * 1); // the full solution is optimal
     Am.dispose();
     M.dispose();
   });
-
 });
 
 describe('keepProbabilities', () => {
@@ -302,4 +313,3 @@ describe('keepProbabilities', () => {
     expect(sum(q)).toBeCloseTo(3, 12);
   });
 });
-

@@ -56,16 +56,26 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
       let worst = 0;
       for (let j = 0; j < n; j++)
         for (let i = 0; i < n; i++) {
-          let sr = 0, si = 0;
-          for (let k = 0; k < n; k++) { sr += A[i * n + k] * V.re[k * n + j]; si += A[i * n + k] * V.im[k * n + j]; }
+          let sr = 0,
+            si = 0;
+          for (let k = 0; k < n; k++) {
+            sr += A[i * n + k] * V.re[k * n + j];
+            si += A[i * n + k] * V.im[k * n + j];
+          }
           sr -= w.re[j] * V.re[i * n + j] - w.im[j] * V.im[i * n + j];
           si -= w.re[j] * V.im[i * n + j] + w.im[j] * V.re[i * n + j];
           worst = Math.max(worst, Math.hypot(sr, si));
         }
       expect(worst).toBeLessThan(1e-12 * Math.max(1, n));
       // trace = sum of eigenvalues
-      let tr = 0, sw = 0, swi = 0;
-      for (let i = 0; i < n; i++) { tr += A[i * n + i]; sw += w.re[i]; swi += w.im[i]; }
+      let tr = 0,
+        sw = 0,
+        swi = 0;
+      for (let i = 0; i < n; i++) {
+        tr += A[i * n + i];
+        sw += w.re[i];
+        swi += w.im[i];
+      }
       expect(Math.abs(tr - sw)).toBeLessThan(1e-11 * n);
       expect(Math.abs(swi)).toBeLessThan(1e-11 * n);
     }
@@ -80,7 +90,8 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
       expect(Math.abs(Lambda.im[i] - want[i])).toBeLessThan(1e-5);
     }
     const VhV = cmatmul(V, V, N, N, N, true, false);
-    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) expect(Math.hypot(VhV.re[i * N + j] - (i === j ? 1 : 0), VhV.im[i * N + j])).toBeLessThan(1e-12);
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) expect(Math.hypot(VhV.re[i * N + j] - (i === j ? 1 : 0), VhV.im[i * N + j])).toBeLessThan(1e-12);
     const { A, B: Bh } = ssm.hippo('legs', N);
     const AN = new Float64Array(N * N);
     for (let j = 0; j < N; j++) for (let k = 0; k < N; k++) AN[j * N + k] = A[j * N + k] + Math.sqrt(j + 0.5) * Math.sqrt(k + 0.5);
@@ -160,7 +171,8 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
     const VL: Complex = { re: new Float64Array(N * N), im: new Float64Array(N * N) };
     for (let i = 0; i < N; i++)
       for (let j = 0; j < N; j++) {
-        const vr = r.V.re[i * N + j], vi = r.V.im[i * N + j];
+        const vr = r.V.re[i * N + j],
+          vi = r.V.im[i * N + j];
         VL.re[i * N + j] = vr * r.Lambda.re[j] - vi * r.Lambda.im[j];
         VL.im[i * N + j] = vr * r.Lambda.im[j] + vi * r.Lambda.re[j];
       }
@@ -176,8 +188,14 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
 
   it('discretize: the spec ZOH LambdaBar / BBar of K1; transfer = sum C B / (s - lambda)', () => {
     const { LambdaBar, BBar } = ssm.discretize({ Lambda: { re: [-0.5, -0.2], im: [1, 3] }, B: [1, 1] }, 0.1, 'zoh');
-    const wantL = [[0.9464772395, 0.0949644835], [0.9364195592, 0.2896685145]];
-    const wantB = [[0.097380691, 0.004832415], [0.0975355787, 0.0146911084]];
+    const wantL = [
+      [0.9464772395, 0.0949644835],
+      [0.9364195592, 0.2896685145],
+    ];
+    const wantB = [
+      [0.097380691, 0.004832415],
+      [0.0975355787, 0.0146911084],
+    ];
     for (let n = 0; n < 2; n++) {
       expect(Math.abs(LambdaBar.re[n] - wantL[n][0])).toBeLessThan(1e-9);
       expect(Math.abs(LambdaBar.im[n] - wantL[n][1])).toBeLessThan(1e-9);
@@ -185,11 +203,17 @@ describe('ssm host (f64): HiPPO, eig, PTD', () => {
       expect(Math.abs(BBar.im[n] - wantB[n][1])).toBeLessThan(1e-9);
     }
     // expm1-safe ZOH: dt = 1e-4, lambda = -0.53 + 0.29i, against the series dt (1 + x/2 + x^2/6 + x^3/24)
-    const l = { re: [-0.53], im: [0.29] }, dt = 1e-4;
+    const l = { re: [-0.53], im: [0.29] },
+      dt = 1e-4;
     const z = ssm.discretize({ Lambda: l, B: [1] }, dt, 'zoh').BBar;
-    const xr = dt * -0.53, xi = dt * 0.29;
-    const x2r = xr * xr - xi * xi, x2i = 2 * xr * xi, x3r = x2r * xr - x2i * xi, x3i = x2r * xi + x2i * xr;
-    const sr = dt * (1 + xr / 2 + x2r / 6 + x3r / 24), si = dt * (xi / 2 + x2i / 6 + x3i / 24);
+    const xr = dt * -0.53,
+      xi = dt * 0.29;
+    const x2r = xr * xr - xi * xi,
+      x2i = 2 * xr * xi,
+      x3r = x2r * xr - x2i * xi,
+      x3i = x2r * xi + x2i * xr;
+    const sr = dt * (1 + xr / 2 + x2r / 6 + x3r / 24),
+      si = dt * (xi / 2 + x2i / 6 + x3i / 24);
     expect(Math.hypot(z.re[0] - sr, z.im[0] - si) / dt).toBeLessThan(1e-14);
     const G = ssm.transfer({ Lambda: { re: [-1], im: [2] }, B: [2], C: { re: [0], im: [1] } }, { re: [0], im: [1] });
     // 2i / (i - (-1 + 2i)) = 2i / (1 - i) = -1 + i
@@ -245,7 +269,8 @@ async function host(m: Mat): Promise<Float64Array> {
 }
 
 function directConv(K: Float64Array, u: Float64Array, H: number, L: number): Float64Array {
-  const R = u.length / L, y = new Float64Array(R * L);
+  const R = u.length / L,
+    y = new Float64Array(R * L);
   for (let r = 0; r < R; r++) {
     const h = r % H;
     for (let l = 0; l < L; l++) {
@@ -261,14 +286,23 @@ describeEngines('ssm device kernels', (h) => {
   const tolK = () => (h.dtype === 'f64' ? 1e-9 : 1e-5);
 
   it('kernel vectors K1 (half, 2 Re) and K2 (full, Re), ZOH and bilinear', async () => {
-    for (const [disc, want] of [['zoh', K1.zoh], ['bilinear', K1.bil]] as const) {
-      const K = await ssm.kernel(h.eng, { Lambda: K1.Lambda, C: K1.C, logDt: [Math.log(K1.dt)] }, 8, { conj: 'half', discretization: disc });
+    for (const [disc, want] of [
+      ['zoh', K1.zoh],
+      ['bilinear', K1.bil],
+    ] as const) {
+      const K = await ssm.kernel(h.eng, { Lambda: K1.Lambda, C: K1.C, logDt: [Math.log(K1.dt)] }, 8, {
+        conj: 'half',
+        discretization: disc,
+      });
       const k = await host(K);
       K.dispose();
       for (let l = 0; l < 8; l++) expect(Math.abs(k[l] - want[l])).toBeLessThan(tolK());
     }
     const CB = cmulArr(K2C, K2B);
-    for (const [disc, want] of [['zoh', K2.zoh], ['bilinear', K2.bil]] as const) {
+    for (const [disc, want] of [
+      ['zoh', K2.zoh],
+      ['bilinear', K2.bil],
+    ] as const) {
       const K = await ssm.kernel(h.eng, { Lambda: K2lam, C: CB, logDt: [Math.log(K2.dt)] }, 8, { conj: 'full', discretization: disc });
       const k = await host(K);
       K.dispose();
@@ -279,12 +313,16 @@ describeEngines('ssm device kernels', (h) => {
   it('K2 outputs: scan and FFT convolution give the spec y (ZOH, bilinear)', async () => {
     const CB = cmulArr(K2C, K2B);
     const u = h.eng.matrix(Float64Array.from(K2.u), 1, 8);
-    for (const [disc, want] of [['zoh', K2.yzoh], ['bilinear', K2.ybil]] as const) {
+    for (const [disc, want] of [
+      ['zoh', K2.yzoh],
+      ['bilinear', K2.ybil],
+    ] as const) {
       const { LambdaBar, BBar } = ssm.discretize({ Lambda: K2lam, B: K2B }, K2.dt, disc);
       const ys = await ssm.scan(h.eng, { LambdaBar, BBar, C: K2C }, u, { conj: 'full' });
       const K = await ssm.kernel(h.eng, { Lambda: K2lam, C: CB, logDt: [Math.log(K2.dt)] }, 8, { conj: 'full', discretization: disc });
       const yc = await ssm.conv(h.eng, u, K);
-      const a = await host(ys), b = await host(yc);
+      const a = await host(ys),
+        b = await host(yc);
       for (const m of [ys, K, yc]) m.dispose();
       for (let l = 0; l < 8; l++) {
         expect(Math.abs(a[l] - want[l])).toBeLessThan(tolK());
@@ -297,7 +335,9 @@ describeEngines('ssm device kernels', (h) => {
   const Ls = h.backend === 'webgpu' ? [1, 7, 1000, 4096, 16385] : [1, 7, 1000, 4096, 16385];
   for (const L of Ls) {
     it(`scan = direct convolution = FFT convolution (with D), L = ${L}, batch 3, H = 2, per-channel Lambda`, async () => {
-      const H = 2, N = 4, batch = 3;
+      const H = 2,
+        N = 4,
+        batch = 3;
       // per-channel modes: K2's and a HiPPO-N-like slow set
       const lam = { re: [...K2lam.re, -0.5, -0.5, -0.3, -1.5], im: [...K2lam.im, 0.43, -0.43, 19.86, 5.35] };
       const B = { re: [...K2B.re, 1, 1, 0.5, -0.2], im: [...K2B.im, 0, 0, 0.1, 0.3] };
@@ -306,7 +346,14 @@ describeEngines('ssm device kernels', (h) => {
       const CB = cmulArr(C, B);
       const K = await ssm.kernel(h.eng, { Lambda: lam, C: CB, logDt }, L, { conj: 'full' });
       const bars = [0, 1].map((c) =>
-        ssm.discretize({ Lambda: { re: lam.re.slice(4 * c, 4 * c + 4), im: lam.im.slice(4 * c, 4 * c + 4) }, B: { re: B.re.slice(4 * c, 4 * c + 4), im: B.im.slice(4 * c, 4 * c + 4) } }, Math.exp(logDt[c]), 'zoh'),
+        ssm.discretize(
+          {
+            Lambda: { re: lam.re.slice(4 * c, 4 * c + 4), im: lam.im.slice(4 * c, 4 * c + 4) },
+            B: { re: B.re.slice(4 * c, 4 * c + 4), im: B.im.slice(4 * c, 4 * c + 4) },
+          },
+          Math.exp(logDt[c]),
+          'zoh',
+        ),
       );
       const LambdaBar = { re: [...bars[0].LambdaBar.re, ...bars[1].LambdaBar.re], im: [...bars[0].LambdaBar.im, ...bars[1].LambdaBar.im] };
       const BBar = { re: [...bars[0].BBar.re, ...bars[1].BBar.re], im: [...bars[0].BBar.im, ...bars[1].BBar.im] };
@@ -315,7 +362,9 @@ describeEngines('ssm device kernels', (h) => {
       const D = [0.5, -1.25];
       const ys = await ssm.scan(h.eng, { LambdaBar, BBar, C, H }, u, { conj: 'full' });
       const yf = await ssm.conv(h.eng, u, K, { D });
-      const kh = await host(K), a = await host(ys), b = await host(yf);
+      const kh = await host(K),
+        a = await host(ys),
+        b = await host(yf);
       for (const m of [K, u, ys, yf]) m.dispose();
       const yd = directConv(kh, uh, H, L);
       let scale = 0;
@@ -328,7 +377,8 @@ describeEngines('ssm device kernels', (h) => {
       for (const v of uh) umax = Math.max(umax, Math.abs(v));
       scale *= umax;
       const tol = (h.dtype === 'f64' ? 1e-12 : 1e-5) * scale;
-      let eScan = 0, eFft = 0;
+      let eScan = 0,
+        eFft = 0;
       for (let r = 0; r < batch * H; r++)
         for (let l = 0; l < L; l++) {
           const i = r * L + l;
@@ -341,17 +391,28 @@ describeEngines('ssm device kernels', (h) => {
   }
 
   it('phase accuracy at L = 16384, dt = 0.1, omega = 1303: error below 1e-4 (the naive f32 phase is ~1e-2)', async () => {
-    const L = 16384, dt = 0.1, om = 1303, a = -1e-4;
+    const L = 16384,
+      dt = 0.1,
+      om = 1303,
+      a = -1e-4;
     const K = await ssm.kernel(h.eng, { Lambda: { re: [a], im: [om] }, C: [1], logDt: [Math.log(dt)] }, L, { conj: 'full' });
     const k = await host(K);
     K.dispose();
     // Bfac (ZOH) in f64, then the exact reference Re(w exp(l dt lambda)) with the phase in f64
-    const xr = dt * a, xi = dt * om, sh = Math.sin(xi / 2);
-    const er = Math.expm1(xr) * Math.cos(xi) - 2 * sh * sh, ei = Math.exp(xr) * Math.sin(xi), m2 = a * a + om * om;
-    const wr = (er * a + ei * om) / m2, wi = (ei * a - er * om) / m2, wm = Math.hypot(wr, wi);
-    let err = 0, naive = 0;
+    const xr = dt * a,
+      xi = dt * om,
+      sh = Math.sin(xi / 2);
+    const er = Math.expm1(xr) * Math.cos(xi) - 2 * sh * sh,
+      ei = Math.exp(xr) * Math.sin(xi),
+      m2 = a * a + om * om;
+    const wr = (er * a + ei * om) / m2,
+      wi = (ei * a - er * om) / m2,
+      wm = Math.hypot(wr, wi);
+    let err = 0,
+      naive = 0;
     for (let l = 0; l < L; l++) {
-      const mag = Math.exp(l * xr), ph = l * xi;
+      const mag = Math.exp(l * xr),
+        ph = l * xi;
       const ref = mag * (wr * Math.cos(ph) - wi * Math.sin(ph));
       err = Math.max(err, Math.abs(k[l] - ref) / (wm * mag));
       const phn = Math.fround(Math.fround(l) * Math.fround(xi)); // the naive f32 phase
@@ -366,21 +427,36 @@ describeEngines('ssm device kernels', (h) => {
     const ref = await engine({ backend: 'native', dtype: 'f64' });
     try {
       const lam = { re: [-0.1, -0.5, -2, -0.05, -1], im: [3, -7, 0, 40, 0.5] };
-      const Cr = hostRandn(1, 15, 5), Ci = hostRandn(1, 15, 6);
+      const Cr = hostRandn(1, 15, 5),
+        Ci = hostRandn(1, 15, 6);
       const params = { Lambda: lam, C: { re: Cr, im: Ci }, logDt: [Math.log(0.01), Math.log(0.05), Math.log(0.2)] };
       const L = 257;
-      const [k1, k2] = await Promise.all([ssm.kernel(h.eng as Engine, params, L, { discretization: 'bilinear' }), ssm.kernel(ref, params, L, { discretization: 'bilinear' })]);
-      const a = await host(k1), b = await host(k2);
-      let e = 0, s = 0;
-      for (let i = 0; i < a.length; i++) { e = Math.max(e, Math.abs(a[i] - b[i])); s = Math.max(s, Math.abs(b[i])); }
+      const [k1, k2] = await Promise.all([
+        ssm.kernel(h.eng as Engine, params, L, { discretization: 'bilinear' }),
+        ssm.kernel(ref, params, L, { discretization: 'bilinear' }),
+      ]);
+      const a = await host(k1),
+        b = await host(k2);
+      let e = 0,
+        s = 0;
+      for (let i = 0; i < a.length; i++) {
+        e = Math.max(e, Math.abs(a[i] - b[i]));
+        s = Math.max(s, Math.abs(b[i]));
+      }
       expect(e).toBeLessThan((h.dtype === 'f64' ? 1e-12 : 1e-5) * s);
       const uh = hostRandn(6, L, 9);
-      const u1 = h.eng.matrix(uh, 6, L), u2 = ref.matrix(uh, 6, L);
+      const u1 = h.eng.matrix(uh, 6, L),
+        u2 = ref.matrix(uh, 6, L);
       const Y1 = await ssm.conv(h.eng, u1, k1);
-      const y1 = await host(Y1), y2 = await host(await ssm.conv(ref, u2, k2));
+      const y1 = await host(Y1),
+        y2 = await host(await ssm.conv(ref, u2, k2));
       for (const m of [k1, u1, Y1]) m.dispose();
-      let ey = 0, sy = 0;
-      for (let i = 0; i < y1.length; i++) { ey = Math.max(ey, Math.abs(y1[i] - y2[i])); sy = Math.max(sy, Math.abs(y2[i])); }
+      let ey = 0,
+        sy = 0;
+      for (let i = 0; i < y1.length; i++) {
+        ey = Math.max(ey, Math.abs(y1[i] - y2[i]));
+        sy = Math.max(sy, Math.abs(y2[i]));
+      }
       expect(ey).toBeLessThan((h.dtype === 'f64' ? 1e-12 : 1e-5) * sy * 10);
     } finally {
       await ref.dispose();
@@ -388,7 +464,9 @@ describeEngines('ssm device kernels', (h) => {
   });
 
   it('bad input on the device functions', async () => {
-    const u = h.eng.zeros(4, 8), K = h.eng.zeros(3, 8), K2m = h.eng.zeros(2, 7);
+    const u = h.eng.zeros(4, 8),
+      K = h.eng.zeros(3, 8),
+      K2m = h.eng.zeros(2, 7);
     try {
       await expect(ssm.kernel(h.eng, { Lambda: [-1], C: [1, 2, 3], logDt: [0, 0] }, 8)).rejects.toThrow(/'C'/);
       await expect(ssm.kernel(h.eng, { Lambda: [-1, -2, -3], C: [1, 2], logDt: [0, 0] }, 8)).rejects.toThrow(/'Lambda'/);

@@ -5,8 +5,16 @@
  */
 import { expect, it } from 'vitest';
 import {
-  rangeFinder, rayleighRitz, rsvd, svdFlip,
-  type Engine, type LinearOperator, type Mat, type MatrixLike, type RangeFinderOptions, type RsvdOptions,
+  rangeFinder,
+  rayleighRitz,
+  rsvd,
+  svdFlip,
+  type Engine,
+  type LinearOperator,
+  type Mat,
+  type MatrixLike,
+  type RangeFinderOptions,
+  type RsvdOptions,
 } from '../../ts/index.js';
 import { describeEngines, diffMax, frob, hostRandn, orthDefect, refMatmul, type Host } from '../helpers.js';
 
@@ -83,7 +91,9 @@ describeEngines('rsvd stages', (h) => {
       Q.dispose();
     }
     const op: LinearOperator = {
-      engine: eng, rows: 200, cols: 90,
+      engine: eng,
+      rows: 200,
+      cols: 90,
       apply: (X) => eng.matmul(A, X),
       applyT: (Y) => eng.matmul(A, Y, { transA: true }),
     };
@@ -93,7 +103,9 @@ describeEngines('rsvd stages', (h) => {
     A.dispose();
 
     // sparse: nonzeros in 3 of 60 columns, so rank 3
-    const row: number[] = [], col: number[] = [], val: number[] = [];
+    const row: number[] = [],
+      col: number[] = [],
+      val: number[] = [];
     const d = new Float64Array(150 * 60);
     const g = hostRandn(150, 3, 12);
     for (let i = 0; i < 150; i++)
@@ -115,7 +127,8 @@ describeEngines('rsvd stages', (h) => {
     const { eng } = h;
     const [m, n] = [150, 70];
     const A = eng.matrix(hostRandn(m, n, 3), m, n);
-    const row = [0, 5, 9, 40, 77, 149, 149, 100], col = [0, 3, 69, 12, 12, 1, 50, 33];
+    const row = [0, 5, 9, 40, 77, 149, 149, 100],
+      col = [0, 3, 69, 12, 12, 1, 50, 33];
     const S = eng.sparse({ rows: m, cols: n, row, col, val: [1, -2, 3, 0.5, 4, -1, 2, 7] });
     const cases: Array<[MatrixLike, RsvdOptions, RangeFinderOptions]> = [
       [A, { rank: 5, seed: 2 }, { size: 15, powerIters: 7, seed: 2 }], // q = auto = 7 (k < 0.1 min(m, n))
@@ -149,7 +162,8 @@ describeEngines('rsvd stages', (h) => {
     // column 0: [-1, 1] ties, the first is negative -> flipped; column 1: [2, -2] -> kept; column 2 all negative
     const u = new Float64Array([-1, 2, -3, 1, -2, -0.5, 0.25, 1, -0.125]);
     const v = new Float64Array([1, 2, 3, 4, 5, 6]);
-    const U = eng.matrix(u, 3, 3), V = eng.matrix(v, 2, 3);
+    const U = eng.matrix(u, 3, 3),
+      V = eng.matrix(v, 2, 3);
     const f = await svdFlip(U, V);
     expect(f.U).not.toBe(U);
     expect(U.disposed || V.disposed).toBe(false);
@@ -160,7 +174,8 @@ describeEngines('rsvd stages', (h) => {
     // random factors: the rule holds and U diag(s) V^T does not change
     const [m, n, k] = [257, 127, 9];
     const s = Float64Array.from({ length: k }, (_, i) => k - i);
-    const A = eng.matrix(hostRandn(m, k, 20), m, k), B = eng.matrix(hostRandn(n, k, 21), n, k);
+    const A = eng.matrix(hostRandn(m, k, 20), m, k),
+      B = eng.matrix(hostRandn(n, k, 21), n, k);
     const g = await svdFlip(A, B);
     const { value } = await eng.colAbsMax(g.U);
     for (const x of value) expect(x).toBeGreaterThan(0);
@@ -170,7 +185,17 @@ describeEngines('rsvd stages', (h) => {
       for (let i = 0; i < m; i++) expect(ga[i * k + j]).toBe(sign * a[i * k + j]);
       for (let i = 0; i < n; i++) expect(gb[i * k + j]).toBe(sign * b[i * k + j]);
     }
-    const usv = (x: Host, y: Host): Host => refMatmul(x.map((t, i) => t * s[i % k]), m, k, y, n, k, false, true);
+    const usv = (x: Host, y: Host): Host =>
+      refMatmul(
+        x.map((t, i) => t * s[i % k]),
+        m,
+        k,
+        y,
+        n,
+        k,
+        false,
+        true,
+      );
     const before = usv(a, b);
     expect(diffMax(before, usv(ga, gb))).toBeLessThanOrEqual(4 * k * h.u * frob(before));
     // no sign to change: still two new matrices
@@ -196,7 +221,9 @@ describeEngines('rsvd stages', (h) => {
     if (h.dtype === 'f32') await expect(rangeFinder(A, { size: 2, normalizer: 'none', powerIters: 3 })).rejects.toThrow(/refused in f32/);
     const big = h.dtype === 'f32' ? 1e30 : 1e300;
     const overflowOp: LinearOperator = {
-      engine: eng, rows: 20, cols: 10,
+      engine: eng,
+      rows: 20,
+      cols: 10,
       apply: async (X) => {
         const F = eng.full(20, X.cols, big);
         const out = await eng.scale(F, big);

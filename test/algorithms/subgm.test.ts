@@ -10,7 +10,18 @@
  * Cauchy, asymmetric), and only the first noise level.
  */
 import { describe, expect, it } from 'vitest';
-import { denseMeasurements, engine, entryMeasurements, gaussianMeasurements, robustRecover, sensingProblem, type Engine, type IterInfo, type RecoverOptions, type SensingProblemOptions } from '../../ts/index.js';
+import {
+  denseMeasurements,
+  engine,
+  entryMeasurements,
+  gaussianMeasurements,
+  robustRecover,
+  sensingProblem,
+  type Engine,
+  type IterInfo,
+  type RecoverOptions,
+  type SensingProblemOptions,
+} from '../../ts/index.js';
 import { consume, describeEngines, disposeAll, REQUIRE_WEBGPU, webgpuMissing, type Harness } from '../helpers.js';
 
 const T = { timeout: 300_000 };
@@ -35,7 +46,15 @@ async function run(eng: Engine, p: POpts, r: ROpts = {}, track = false): Promise
       }
     : undefined;
   const symmetric = p.symmetric ?? true;
-  const res = await robustRecover(problem, { rank: 5, seed, step: { warmup: 250 }, logEvery: track ? 10 : 100, symmetric, ...(onIter ? { onIter } : {}), ...r });
+  const res = await robustRecover(problem, {
+    rank: 5,
+    seed,
+    step: { warmup: 250 },
+    logEvery: track ? 10 : 100,
+    symmetric,
+    ...(onIter ? { onIter } : {}),
+    ...r,
+  });
   const X = await eng.matmul(res.U, res.V ?? res.U, { transB: true });
   const D = await eng.sub(X, truth.X);
   const err = await eng.norm(D);
@@ -87,14 +106,18 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     expect(err).toBeLessThanOrEqual(f64 ? 1e-10 : 1e-5);
   });
 
-  it('negative controls: l2-loss GD breaks under outliers, a large init leaves a floor, pure geometric decay never escapes', T, async () => {
-    const l2 = await errors(h.eng, few, { outlierFraction: 0.2 }, { loss: 'l2', step: { initial: 0.05, warmup: 1500 } });
-    expect(median(l2)).toBeGreaterThanOrEqual(0.5);
-    const big = await errors(h.eng, few, { outlierFraction: 0 }, { rank: 20, initScale: 1, step: { warmup: 100 } });
-    expect(median(big)).toBeGreaterThanOrEqual(1e-3);
-    const { err } = await run(h.eng, { outlierFraction: 0.2, seed: 0 }, { step: { warmup: 0 } });
-    expect(err).toBeGreaterThanOrEqual(0.9);
-  });
+  it(
+    'negative controls: l2-loss GD breaks under outliers, a large init leaves a floor, pure geometric decay never escapes',
+    T,
+    async () => {
+      const l2 = await errors(h.eng, few, { outlierFraction: 0.2 }, { loss: 'l2', step: { initial: 0.05, warmup: 1500 } });
+      expect(median(l2)).toBeGreaterThanOrEqual(0.5);
+      const big = await errors(h.eng, few, { outlierFraction: 0 }, { rank: 20, initScale: 1, step: { warmup: 100 } });
+      expect(median(big)).toBeGreaterThanOrEqual(1e-3);
+      const { err } = await run(h.eng, { outlierFraction: 0.2, seed: 0 }, { step: { warmup: 0 } });
+      expect(err).toBeGreaterThanOrEqual(0.9);
+    },
+  );
 
   it("iterations to reach 1e-3 do not grow with r' in {2, 5, 10, 20}", T, async () => {
     const hits: number[] = [];
@@ -115,7 +138,8 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const free = await sensingProblem(eng, { ...base, storage: 'matrix-free' });
     expect(dense.problem.measurements.kind).toBe('dense');
     expect(free.problem.measurements.kind).toBe('matrix-free');
-    let dy = 0, ny = 0;
+    let dy = 0,
+      ny = 0;
     for (let i = 0; i < base.m; i++) {
       dy = Math.max(dy, Math.abs(dense.problem.y[i] - free.problem.y[i]));
       ny = Math.max(ny, Math.abs(dense.problem.y[i]));
@@ -124,9 +148,13 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const opts = { rank: 4, seed: 4, iters: 700, step: { warmup: 150 }, logEvery: 100 };
     const a = await robustRecover(dense.problem, opts);
     const b = await robustRecover(free.problem, opts);
-    const Xa = await eng.matmul(a.U, a.U, { transB: true }), Xb = await eng.matmul(b.U, b.U, { transB: true });
-    const Da = await eng.sub(Xa, dense.truth.X), Db = await eng.sub(Xb, dense.truth.X), Dab = await eng.sub(Xa, Xb);
-    const ea = await eng.norm(Da), eb = await eng.norm(Db);
+    const Xa = await eng.matmul(a.U, a.U, { transB: true }),
+      Xb = await eng.matmul(b.U, b.U, { transB: true });
+    const Da = await eng.sub(Xa, dense.truth.X),
+      Db = await eng.sub(Xb, dense.truth.X),
+      Dab = await eng.sub(Xa, Xb);
+    const ea = await eng.norm(Da),
+      eb = await eng.norm(Db);
     const dab = await eng.norm(Dab);
     for (const m of [Xa, Xb, Da, Db, Dab, a.U, a.V, b.U, b.V, dense.truth.X, free.truth.X]) m?.dispose();
     dense.problem.measurements.dispose();
@@ -144,17 +172,34 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     const X = eng.matrix(x, n, n);
     const E = entryMeasurements(S);
     const y = await consume(E.apply(X));
-    const want = [[0, 0], [0, 2], [3, 1], [4, 4]].map(([i, j]) => n * x[i * n + j]);
+    const want = [
+      [0, 0],
+      [0, 2],
+      [3, 1],
+      [4, 4],
+    ].map(([i, j]) => n * x[i * n + j]);
     for (let q = 0; q < 4; q++) expect(Math.abs(y[q] - want[q])).toBeLessThanOrEqual(8 * h.u * n);
     const R7 = eng.randn(7, n * n, { seed: 8 });
-    const ops = [E, await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'dense' }), await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'matrix-free' }),
-      denseMeasurements(R7, n)];
+    const ops = [
+      E,
+      await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'dense' }),
+      await gaussianMeasurements(eng, { n, m: 30, seed: 3, storage: 'matrix-free' }),
+      denseMeasurements(R7, n),
+    ];
     for (const op of ops) {
-      const r = eng.matrix(Float64Array.from({ length: op.m }, (_, i) => Math.cos(3 * i)), op.m, 1);
-      const ax = await consume(op.apply(X)), rv = await r.toArray();
-      const z = await consume(op.adjoint(r)), xv = await X.toArray();
+      const r = eng.matrix(
+        Float64Array.from({ length: op.m }, (_, i) => Math.cos(3 * i)),
+        op.m,
+        1,
+      );
+      const ax = await consume(op.apply(X)),
+        rv = await r.toArray();
+      const z = await consume(op.adjoint(r)),
+        xv = await X.toArray();
       r.dispose();
-      let lhs = 0, rhs = 0, mag = 0;
+      let lhs = 0,
+        rhs = 0,
+        mag = 0;
       for (let i = 0; i < op.m; i++) (lhs += ax[i] * rv[i]), (mag += Math.abs(ax[i] * rv[i]));
       for (let e = 0; e < n * n; e++) rhs += xv[e] * z[e];
       expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(64 * h.u * (mag + 1) * n);
@@ -228,7 +273,9 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
       return out;
     };
     const custom = { apply, adjoint: async () => eng.zeros(4, 4) };
-    await expect(robustRecover({ n: 4, measurements: custom, y: new Float64Array(50).fill(1), engine: eng }, { rank: 2 })).rejects.toThrow(/diverged/);
+    await expect(robustRecover({ n: 4, measurements: custom, y: new Float64Array(50).fill(1), engine: eng }, { rank: 2 })).rejects.toThrow(
+      /diverged/,
+    );
   });
 
   it('rejects bad input with errors naming the argument', T, async () => {
@@ -253,7 +300,9 @@ describeEngines('robustRecover (SubGM)', (h: Harness) => {
     await expect(robustRecover({ ...problem, y }, { rank: 1 })).rejects.toThrow(/y\[3\]/);
     await expect(robustRecover({ ...problem, y: y.subarray(0, 10) }, { rank: 1 })).rejects.toThrow(/m = 60/);
     await expect(robustRecover({ ...problem, n: 5 }, { rank: 1 })).rejects.toThrow(/problem.n/);
-    await expect(robustRecover({ n: 6, measurements: { apply: async (X: never) => X, adjoint: async (r: never) => r }, y }, { rank: 1 })).rejects.toThrow(/engine/);
+    await expect(
+      robustRecover({ n: 6, measurements: { apply: async (X: never) => X, adjoint: async (r: never) => r }, y }, { rank: 1 }),
+    ).rejects.toThrow(/engine/);
     await expect(robustRecover(null as never, { rank: 1 })).rejects.toThrow(TypeError);
     await expect(sensingProblem(eng, { n: 4, rank: 5, m: 10 })).rejects.toThrow(/'rank'/);
     await expect(sensingProblem(eng, { n: 4, rank: 1, m: 10, outlierFraction: 1.5 })).rejects.toThrow(/outlierFraction/);
@@ -275,7 +324,14 @@ describe.skipIf(webgpuMissing !== null && !REQUIRE_WEBGPU)('robustRecover: backe
       const xs: Float64Array[] = [];
       const ys: Float64Array[] = [];
       for (const eng of engines) {
-        const { problem, truth } = await sensingProblem(eng, { n: 10, rank: 2, m: 300, outlierFraction: 0.2, seed: 5, storage: 'matrix-free' });
+        const { problem, truth } = await sensingProblem(eng, {
+          n: 10,
+          rank: 2,
+          m: 300,
+          outlierFraction: 0.2,
+          seed: 5,
+          storage: 'matrix-free',
+        });
         ys.push(Float64Array.from(problem.y));
         const { U } = await robustRecover(problem, { rank: 4, seed: 5, iters: 700, step: { warmup: 150 }, logEvery: 100 });
         const X = await eng.matmul(U, U, { transB: true });

@@ -19,7 +19,8 @@ interface Run {
 }
 
 async function run(argv: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, {
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
@@ -29,7 +30,11 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
 }
 
 /** stderr without Dawn's device-creation warnings. */
-const clean = (s: string) => s.split('\n').filter((l) => !/artificially reduced/.test(l)).join('\n');
+const clean = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => !/artificially reduced/.test(l))
+    .join('\n');
 
 /** qr / svd may still be stubs in this tree; demo tests adapt (and say so). */
 async function implemented(op: 'qr' | 'svd'): Promise<boolean> {
@@ -56,10 +61,14 @@ describe('argument parser', () => {
   ];
 
   it('accepts --flag value, --flag=value, -f value, booleans, negatives, positionals and --', () => {
-    const r = parseArgs(['in.npy', '--rank', '5', '--tol=-1e-3', '-o', 'dir', '--json', '--tag', 'x', '--tag=y', '--', '--not-a-flag'], flags, [
-      { name: 'input', description: '' },
-      { name: 'rest', description: '', variadic: true },
-    ]);
+    const r = parseArgs(
+      ['in.npy', '--rank', '5', '--tol=-1e-3', '-o', 'dir', '--json', '--tag', 'x', '--tag=y', '--', '--not-a-flag'],
+      flags,
+      [
+        { name: 'input', description: '' },
+        { name: 'rest', description: '', variadic: true },
+      ],
+    );
     expect(r.flags).toMatchObject({ rank: 5, tol: -1e-3, out: 'dir', json: true, mode: 'a', tag: ['x', 'y'] });
     expect(r.positionals).toEqual(['in.npy', '--not-a-flag']);
     expect(r.given.has('mode')).toBe(false);
@@ -111,7 +120,12 @@ describe('lowrank CLI (in-process)', () => {
 
   it('every command has --help', async () => {
     for (const [name] of COMMANDS) {
-      for (const argv of [[name, '--help'], ['help', name], ['help', '--backend', 'native', name], ['--backend', 'native', name, '-h', '--bogus']]) {
+      for (const argv of [
+        [name, '--help'],
+        ['help', name],
+        ['help', '--backend', 'native', name],
+        ['--backend', 'native', name, '-h', '--bogus'],
+      ]) {
         const r = await run(argv);
         expect(r.code, `${argv.join(' ')}`).toBe(0);
         expect(r.out).toContain(`usage: lowrank ${name}`);
@@ -166,7 +180,11 @@ describe('lowrank CLI (in-process)', () => {
       expect(j.webgpu.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
       expect(typeof j.webgpu.adapter.description).toBe('string');
       // 'auto' declines a software adapter (lavapipe / llvmpipe, SwiftShader) for native, saying why
-      if (/llvmpipe|lavapipe|swiftshader|software/i.test(`${j.webgpu.adapter.description} ${j.webgpu.adapter.device} ${j.webgpu.adapter.architecture}`))
+      if (
+        /llvmpipe|lavapipe|swiftshader|software/i.test(
+          `${j.webgpu.adapter.description} ${j.webgpu.adapter.device} ${j.webgpu.adapter.architecture}`,
+        )
+      )
         expect(j.auto).toEqual({ dtype: 'f32', backend: 'native', reason: expect.stringMatching(/software rasterizer.*native is faster/) });
       else expect(j.auto).toEqual({ dtype: 'f32', backend: 'webgpu' });
     } else {
@@ -202,7 +220,10 @@ describe('lowrank CLI (in-process)', () => {
       const step = (name: string) => j.steps.find((s: { step: string }) => s.step === name);
       expect(step('gemm').error).toBeUndefined();
       expect(step('gemm').checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
-      for (const [name, ready] of [['qr', qr], ['svd', svd]] as const) {
+      for (const [name, ready] of [
+        ['qr', qr],
+        ['svd', svd],
+      ] as const) {
         if (ready) {
           expect(step(name).error).toBeUndefined();
           for (const c of step(name).checks) expect(c.ok, `${name}: ${c.name} = ${c.value} > ${c.tol}`).toBe(true);
@@ -229,9 +250,23 @@ describe('lowrank CLI (in-process)', () => {
   it('runtime errors: one line on stderr, exit 1, stack only with LOWRANK_DEBUG=1', async () => {
     // a 100000 x 100000 matrix exceeds the 2^32 - 1 entries limit: a runtime (not usage) error
     // (--max-memory lifted: by default the memory estimate refuses this size first, also in one line)
-    const refused = await run(['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '8G']);
+    const refused = await run([
+      'demo',
+      '--backend',
+      'native',
+      '--size',
+      '100000,100000',
+      '--rank',
+      '1',
+      '--steps',
+      'gemm',
+      '--max-memory',
+      '8G',
+    ]);
     expect(refused.code).toBe(1);
-    expect(clean(refused.err).trim()).toMatch(/^lowrank demo: demo on a 100000 x 100000 matrix would need about [\d.]+ GiB .*more than the limit 8 GiB[^\n]*$/);
+    expect(clean(refused.err).trim()).toMatch(
+      /^lowrank demo: demo on a 100000 x 100000 matrix would need about [\d.]+ GiB .*more than the limit 8 GiB[^\n]*$/,
+    );
     const argv = ['demo', '--backend', 'native', '--size', '100000,100000', '--rank', '1', '--steps', 'gemm', '--max-memory', '1000T'];
     const r = await run(argv);
     expect(r.code).toBe(1);
@@ -250,17 +285,20 @@ describe('lowrank CLI (compiled, spawned)', () => {
   const bin = path.join(root, 'dist', 'cli', 'main.js');
   const src = path.join(root, 'ts', 'cli', 'main.ts');
   const fresh = existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs;
-  it.skipIf(!fresh)(`node dist/cli/main.js${fresh ? '' : ' (skipped: dist/cli/main.js missing or older than ts/cli/main.ts; run npm run build:ts)'}`, () => {
-    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain('usage: lowrank <command>');
-    const bad = spawnSync(process.execPath, [bin, 'demo', '--nope'], { encoding: 'utf8' });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('unknown flag --nope');
-    const info = spawnSync(process.execPath, [bin, 'info', '--json', '--backend', 'native'], { encoding: 'utf8', timeout: 60_000 });
-    expect(info.status).toBe(0);
-    expect(JSON.parse(info.stdout).native.available).toBe(true);
-  });
+  it.skipIf(!fresh)(
+    `node dist/cli/main.js${fresh ? '' : ' (skipped: dist/cli/main.js missing or older than ts/cli/main.ts; run npm run build:ts)'}`,
+    () => {
+      const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('usage: lowrank <command>');
+      const bad = spawnSync(process.execPath, [bin, 'demo', '--nope'], { encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('unknown flag --nope');
+      const info = spawnSync(process.execPath, [bin, 'info', '--json', '--backend', 'native'], { encoding: 'utf8', timeout: 60_000 });
+      expect(info.status).toBe(0);
+      expect(JSON.parse(info.stdout).native.available).toBe(true);
+    },
+  );
 });
 
 describe('CLI file helpers', () => {

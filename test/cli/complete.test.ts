@@ -9,7 +9,8 @@ import { PhiloxRng } from '../../ts/rng/philox.js';
 import { withSpectrum } from '../helpers.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
   return { code, out, err };
 }
@@ -17,10 +18,14 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 describe('lowrank complete', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-complete-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const m = 150, n = 120, k = 3;
+  const m = 150,
+    n = 120,
+    k = 3;
   const { A } = withSpectrum(m, n, [3, 2, 1], 4);
   const rng = new PhiloxRng(8, 1);
-  const row: number[] = [], col: number[] = [], val: number[] = [];
+  const row: number[] = [],
+    col: number[] = [],
+    val: number[] = [];
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++)
       if (rng.next() < 0.3) {
@@ -33,7 +38,24 @@ describe('lowrank complete', () => {
   it('exact solver with --holdout: per-sweep train and held-out RMSE, U.npy, V.npy, convergence.svg; U V^T recovers M', async () => {
     await writeMtx(file, { kind: 'coordinate', rows: m, cols: n, row, col, val });
     const out = path.join(dir, 'out-exact');
-    const r = await run(['complete', file, '--rank', '3', '--holdout', '0.1', '--solver', 'exact', '--iters', '25', '--out', out, '--backend', 'native', '--dtype', 'f64']);
+    const r = await run([
+      'complete',
+      file,
+      '--rank',
+      '3',
+      '--holdout',
+      '0.1',
+      '--solver',
+      'exact',
+      '--iters',
+      '25',
+      '--out',
+      out,
+      '--backend',
+      'native',
+      '--dtype',
+      'f64',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/150 x 120, \d+ observed entries/);
     expect(r.out).toMatch(/rank 3, solver exact on native\/f64/);
@@ -43,10 +65,12 @@ describe('lowrank complete', () => {
     expect(last[0]).toBe(25);
     expect(last[1]).toBeLessThan(1e-8); // train RMSE (entries of M are ~0.03)
     expect(last[2]).toBeLessThan(1e-8); // held-out RMSE
-    const U = await readNpy(path.join(out, 'U.npy')), V = await readNpy(path.join(out, 'V.npy'));
+    const U = await readNpy(path.join(out, 'U.npy')),
+      V = await readNpy(path.join(out, 'V.npy'));
     expect(U.shape).toEqual([m, k]);
     expect(V.shape).toEqual([n, k]);
-    let num = 0, den = 0;
+    let num = 0,
+      den = 0;
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
@@ -62,7 +86,14 @@ describe('lowrank complete', () => {
 
   it('sketch solver (default) on f32 with duplicates averaged', async () => {
     const dup = path.join(dir, 'dup.mtx');
-    await writeMtx(dup, { kind: 'coordinate', rows: m, cols: n, row: [...row, row[0], row[1]], col: [...col, col[0], col[1]], val: [...val, val[0], val[1]] });
+    await writeMtx(dup, {
+      kind: 'coordinate',
+      rows: m,
+      cols: n,
+      row: [...row, row[0], row[1]],
+      col: [...col, col[0], col[1]],
+      val: [...val, val[0], val[1]],
+    });
     const r = await run(['complete', dup, '-k', '3', '-o', path.join(dir, 'out-sketch'), '--backend', 'native', '--iters', '20']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/2 duplicates averaged/);
@@ -75,16 +106,55 @@ describe('lowrank complete', () => {
   it('refuses a declared 10^8 x 10^8 file before allocating', async () => {
     const huge = path.join(dir, 'huge.mtx');
     writeFileSync(huge, '%%MatrixMarket matrix coordinate real general\n100000000 100000000 1\n1 1 1.0\n');
-    const r = await run(['complete', huge, '--rank', '10', '--out', path.join(dir, 'out-huge'), '--backend', 'native', '--max-memory', '16G']);
+    const r = await run([
+      'complete',
+      huge,
+      '--rank',
+      '10',
+      '--out',
+      path.join(dir, 'out-huge'),
+      '--backend',
+      'native',
+      '--max-memory',
+      '16G',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/completion of the 100000000 x 100000000 matrix in huge\.mtx at rank 10 would need about [\d.]+ [GT]iB .*more than the limit 16 GiB/);
-    const small = await run(['complete', file, '--rank', '3', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '64K']);
+    expect(r.err).toMatch(
+      /completion of the 100000000 x 100000000 matrix in huge\.mtx at rank 10 would need about [\d.]+ [GT]iB .*more than the limit 16 GiB/,
+    );
+    const small = await run([
+      'complete',
+      file,
+      '--rank',
+      '3',
+      '--out',
+      path.join(dir, 'out-small'),
+      '--backend',
+      'native',
+      '--max-memory',
+      '64K',
+    ]);
     expect(small.code).toBe(1);
     expect(small.err).toMatch(/150 x 120 matrix .*more than the limit 64 KiB/);
   });
 
   it('--tol stopping early: the progress summary counts the sweeps run, like the report', async () => {
-    const r = await run(['complete', file, '--rank', '3', '--iters', '30', '--tol', '1e-2', '--out', path.join(dir, 'out-tol'), '--backend', 'native', '--dtype', 'f64']);
+    const r = await run([
+      'complete',
+      file,
+      '--rank',
+      '3',
+      '--iters',
+      '30',
+      '--tol',
+      '1e-2',
+      '--out',
+      path.join(dir, 'out-tol'),
+      '--backend',
+      'native',
+      '--dtype',
+      'f64',
+    ]);
     expect(r.code, r.err).toBe(0);
     const ran = Number(/(\d+) sweeps in .*stopped: change below/.exec(r.out)?.[1]);
     expect(ran).toBeGreaterThan(0);
@@ -97,9 +167,15 @@ describe('lowrank complete', () => {
   it('usage and input errors', async () => {
     expect((await run(['complete', file, '--out', path.join(dir, 'x')])).err).toMatch(/--rank is required/);
     expect((await run(['complete', file, '--rank', '3'])).err).toMatch(/--out DIR is required/);
-    expect((await run(['complete', file, '--rank', '120', '--out', path.join(dir, 'x'), '--backend', 'native'])).err).toMatch(/below min\(m, n\)/);
-    expect((await run(['complete', file, '--rank', '3', '--holdout', '1', '--out', path.join(dir, 'x')])).err).toMatch(/fraction in \[0, 1\)/);
-    expect((await run(['complete', file, '--rank', '3', '--solver', 'exact', '--inner', '3', '--out', path.join(dir, 'x')])).err).toMatch(/--inner applies/);
+    expect((await run(['complete', file, '--rank', '120', '--out', path.join(dir, 'x'), '--backend', 'native'])).err).toMatch(
+      /below min\(m, n\)/,
+    );
+    expect((await run(['complete', file, '--rank', '3', '--holdout', '1', '--out', path.join(dir, 'x')])).err).toMatch(
+      /fraction in \[0, 1\)/,
+    );
+    expect((await run(['complete', file, '--rank', '3', '--solver', 'exact', '--inner', '3', '--out', path.join(dir, 'x')])).err).toMatch(
+      /--inner applies/,
+    );
     const npy = path.join(dir, 'A.npy');
     await writeNpy(npy, A, [m, n]);
     const r = await run(['complete', npy, '--rank', '3', '--out', path.join(dir, 'x')]);

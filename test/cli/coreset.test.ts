@@ -8,7 +8,8 @@ import { readNpy, writeNpy } from '../../ts/index.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
   return { code, out, err };
 }
@@ -16,14 +17,28 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 describe('lowrank coreset', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-coreset-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const n = 1500, d = 4;
+  const n = 1500,
+    d = 4;
   const rng = new PhiloxRng(3, 0);
   const a = Float64Array.from({ length: n * d }, (_, e) => rng.normal() * (Math.floor(e / d) < 10 ? 30 : 1));
 
   it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
     const file = path.join(dir, 'M.npy');
     await writeNpy(file, a, [n, d]);
-    const r = await run(['coreset', file, '--p', '1', '--size', '300', '--out', path.join(dir, 'mm'), '--backend', 'native', '--max-memory', '64K']);
+    const r = await run([
+      'coreset',
+      file,
+      '--p',
+      '1',
+      '--size',
+      '300',
+      '--out',
+      path.join(dir, 'mm'),
+      '--backend',
+      'native',
+      '--max-memory',
+      '64K',
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/coreset of the 1500 x 4 matrix in M\.npy would need about [\d.]+ KiB .*more than the limit 64 KiB/);
   });
@@ -32,14 +47,32 @@ describe('lowrank coreset', () => {
     const file = path.join(dir, 'A.npy');
     await writeNpy(file, a, [n, d]);
     const out = path.join(dir, 'c');
-    const r = await run(['coreset', file, '--p', '1', '--size', '300', '--out', out, '--backend', 'native', '--dtype', 'f64', '--trials', '200', '--seed', '2']);
+    const r = await run([
+      'coreset',
+      file,
+      '--p',
+      '1',
+      '--size',
+      '300',
+      '--out',
+      out,
+      '--backend',
+      'native',
+      '--dtype',
+      'f64',
+      '--trials',
+      '200',
+      '--seed',
+      '2',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/1500 x 4; \d+ rows kept \(expected 300\) with lewis scores, p = 1/);
     const m = /distortion ([\d.e-]+)/.exec(r.out);
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
     expect(Number(m![1])).toBeLessThan(0.5);
-    const idx = (await readNpy(path.join(out, 'indices.npy'))).data, w = (await readNpy(path.join(out, 'weights.npy'))).data;
+    const idx = (await readNpy(path.join(out, 'indices.npy'))).data,
+      w = (await readNpy(path.join(out, 'weights.npy'))).data;
     expect(idx.length).toBe(w.length);
     for (let k = 0; k < idx.length; k++) {
       expect(Number.isInteger(idx[k]) && idx[k] >= 0 && idx[k] < n).toBe(true);

@@ -35,7 +35,7 @@ describe('progress', () => {
     const first = s.text();
     expect(first.startsWith('\r')).toBe(true);
     expect(first).toContain('\x1b[K');
-    expect(first).toMatch(/pass 1 \[#+\.+\]  25% 50\/200  50 blocks\/s  ETA 0:03/);
+    expect(first).toMatch(/pass 1 \[#+\.+\] {2}25% 50\/200 {2}50 blocks\/s {2}ETA 0:03/);
     bar.tick(1); // within 100 ms: not redrawn
     expect(s.chunks.length).toBe(1);
     c.advance(150);
@@ -87,7 +87,7 @@ describe('progress', () => {
     }
     const lines = s.text().trimEnd().split('\n');
     expect(lines.length).toBe(2); // at 5 s and 10 s
-    expect(lines[0]).toMatch(/^50k rows  10k rows\/s  0:05$/);
+    expect(lines[0]).toMatch(/^50k rows {2}10k rows\/s {2}0:05$/);
     expect(bar.eta()).toBeUndefined();
   });
 
@@ -108,7 +108,8 @@ describe('progress', () => {
   });
 
   it('the CLI context puts progress on stderr, never stdout', () => {
-    const out = sink(false), err = sink(true);
+    const out = sink(false),
+      err = sink(true);
     const ctx = new Context('x', parseArgs([], []), { stdout: out.stream, stderr: err.stream, env: {} });
     const bar = ctx.progress({ total: 3, label: 'x' });
     bar.tick(3);

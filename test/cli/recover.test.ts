@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../ts/cli/main.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
   return { code, out, err };
 }
@@ -16,19 +17,63 @@ describe('lowrank recover', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
-    const r = await run(['recover', '--n', '2000', '--rank', '2', '--m', '100000', '--measurements', 'gaussian', '--storage', 'dense', '--backend', 'native', '--max-memory', '1G']);
+    const r = await run([
+      'recover',
+      '--n',
+      '2000',
+      '--rank',
+      '2',
+      '--m',
+      '100000',
+      '--measurements',
+      'gaussian',
+      '--storage',
+      'dense',
+      '--backend',
+      'native',
+      '--max-memory',
+      '1G',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/recovery with n = 2000, rank 2, 100000 measurements would need about [\d.]+ TiB of memory \(stored measurement matrix/);
+    expect(r.err).toMatch(
+      /recovery with n = 2000, rank 2, 100000 measurements would need about [\d.]+ TiB of memory \(stored measurement matrix/,
+    );
     expect(r.err).toMatch(/more than the limit 1 GiB/);
   });
 
   it('prints a decreasing error curve and writes recovery.svg', { timeout: 120_000 }, async () => {
     const out = path.join(dir, 'run');
-    const r = await run(['recover', '--n', '12', '--rank', '2', '--overparam', '4', '--outliers', '0.2', '--m', '400', '--iters', '800',
-      '--every', '100', '--seed', '3', '--backend', 'native', '--dtype', 'f64', '--out', out]);
+    const r = await run([
+      'recover',
+      '--n',
+      '12',
+      '--rank',
+      '2',
+      '--overparam',
+      '4',
+      '--outliers',
+      '0.2',
+      '--m',
+      '400',
+      '--iters',
+      '800',
+      '--every',
+      '100',
+      '--seed',
+      '3',
+      '--backend',
+      'native',
+      '--dtype',
+      'f64',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/X\*: 12 x 12, rank 2; 400 Gaussian measurements \(dense\), \d+ corrupted \(uniform\); U: 12 x 4; native\/f64/);
-    const rows = [...r.out.matchAll(/^\s+(\d+)\s+([\d.e+-]+)\s+([\d.e+-]+)\s+([\d.e+-]+)$/gm)].map((m) => ({ iter: Number(m[1]), err: Number(m[2]) }));
+    const rows = [...r.out.matchAll(/^\s+(\d+)\s+([\d.e+-]+)\s+([\d.e+-]+)\s+([\d.e+-]+)$/gm)].map((m) => ({
+      iter: Number(m[1]),
+      err: Number(m[2]),
+    }));
     expect(rows.map((x) => x.iter)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800]);
     expect(rows[0].err).toBeCloseTo(1, 2);
     expect(rows[4].err).toBeLessThan(rows[0].err);

@@ -7,7 +7,8 @@ import { main } from '../../ts/cli/main.js';
 import { readNpy } from '../../ts/index.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
   return { code, out, err };
 }

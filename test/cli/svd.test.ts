@@ -8,7 +8,8 @@ import { readNpy, writeMtx, writeNpy } from '../../ts/index.js';
 import { withSpectrum } from '../helpers.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
   return { code, out, err };
 }
@@ -16,17 +17,21 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 describe('lowrank svd', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-svd-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const m = 300, n = 120;
+  const m = 300,
+    n = 120;
   const s = Float64Array.from([50, 20, 10, 5, 2]);
   const { A: a } = withSpectrum(m, n, s, 3);
 
   /** max over entries of |U S V^T - A| / max |A| from the written files. */
   function reconstructionError(out: string, k: number): number {
-    const U = readNpySync(path.join(out, 'U.npy')), S = readNpySync(path.join(out, 'S.npy')), V = readNpySync(path.join(out, 'V.npy'));
+    const U = readNpySync(path.join(out, 'U.npy')),
+      S = readNpySync(path.join(out, 'S.npy')),
+      V = readNpySync(path.join(out, 'V.npy'));
     expect(U.shape).toEqual([m, k]);
     expect(V.shape).toEqual([n, k]);
     expect(S.shape[0]).toBe(k);
-    let worst = 0, amax = 0;
+    let worst = 0,
+      amax = 0;
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let x = 0;
@@ -62,18 +67,34 @@ describe('lowrank svd', () => {
     expect(r.out).toMatch(/krylov/);
     const Sk = readNpySync(path.join(dir, 'out-kr', 'S.npy')).data;
     for (let i = 0; i < 3; i++) expect(Math.abs(Sk[i] - s[i]) / s[i]).toBeLessThan(1e-5);
-    const st = await run(['svd', file, '--rank', '5', '--stream', '--block-rows', '64', '--out', path.join(dir, 'out-st'), '--backend', 'native']);
+    const st = await run([
+      'svd',
+      file,
+      '--rank',
+      '5',
+      '--stream',
+      '--block-rows',
+      '64',
+      '--out',
+      path.join(dir, 'out-st'),
+      '--backend',
+      'native',
+    ]);
     expect(st.code, st.err).toBe(0);
     expect(st.out).toMatch(/single-pass sketch, range 11, co-range 23, 5 blocks/);
     expect(reconstructionError(path.join(dir, 'out-st'), 5)).toBeLessThan(1e-4);
   });
 
   it('sparse .mtx input uses the sparse path', async () => {
-    const row: number[] = [], col: number[] = [], val: number[] = [];
+    const row: number[] = [],
+      col: number[] = [],
+      val: number[] = [];
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++)
         if ((i * 7 + j * 3) % 11 === 0) {
-          row.push(i); col.push(j); val.push(a[i * n + j]);
+          row.push(i);
+          col.push(j);
+          val.push(a[i * n + j]);
         }
     const file = path.join(dir, 'S.mtx');
     await writeMtx(file, { kind: 'coordinate', rows: m, cols: n, row, col, val });
@@ -90,15 +111,40 @@ describe('lowrank svd', () => {
     const r = await run(['svd', huge, '--rank', '5', '--out', path.join(dir, 'out-huge'), '--backend', 'native', '--max-memory', '16G']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/more than the limit 16 GiB/);
-    expect(r.err).toMatch(/svd of the 100000000 x 100000000 matrix in huge\.mtx at rank 5 would need about [\d.]+ [GT]iB of memory \(.*dense blocks.*\), more than the limit [\d.]+ [MGT]iB/);
+    expect(r.err).toMatch(
+      /svd of the 100000000 x 100000000 matrix in huge\.mtx at rank 5 would need about [\d.]+ [GT]iB of memory \(.*dense blocks.*\), more than the limit [\d.]+ [MGT]iB/,
+    );
     expect(r.err).toMatch(/--max-memory/);
     // a real small file under a small limit: refused, naming the size and the limit; fine with a larger one
     const file = path.join(dir, 'A.npy');
     await writeNpy(file, a, [m, n]);
-    const small = await run(['svd', file, '--rank', '5', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '100K']);
+    const small = await run([
+      'svd',
+      file,
+      '--rank',
+      '5',
+      '--out',
+      path.join(dir, 'out-small'),
+      '--backend',
+      'native',
+      '--max-memory',
+      '100K',
+    ]);
     expect(small.code).toBe(1);
     expect(small.err).toMatch(/300 x 120 matrix .* would need about [\d.]+ KiB .*more than the limit 100 KiB/);
-    const st = await run(['svd', file, '--rank', '5', '--stream', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '100K']);
+    const st = await run([
+      'svd',
+      file,
+      '--rank',
+      '5',
+      '--stream',
+      '--out',
+      path.join(dir, 'out-small'),
+      '--backend',
+      'native',
+      '--max-memory',
+      '100K',
+    ]);
     expect(st.code).toBe(1);
     expect(st.err).toMatch(/range and test sketches/);
     const ok = await run(['svd', file, '--rank', '5', '--out', path.join(dir, 'out-small'), '--backend', 'native', '--max-memory', '64M']);
@@ -112,15 +158,34 @@ describe('lowrank svd', () => {
     // exactly low rank: tiny estimated error, no warning
     const file = path.join(dir, 'A.npy');
     await writeNpy(file, a, [m, n]);
-    const good = await run(['svd', file, '--rank', '5', '--stream', '--error', '--out', path.join(dir, 'out-est'), '--backend', 'native', '--dtype', 'f64']);
+    const good = await run([
+      'svd',
+      file,
+      '--rank',
+      '5',
+      '--stream',
+      '--error',
+      '--out',
+      path.join(dir, 'out-est'),
+      '--backend',
+      'native',
+      '--dtype',
+      'f64',
+    ]);
     expect(good.code, good.err).toBe(0);
     const g = /\|\|A - U S V\^T\|\|_F \/ \|\|A\|\|_F ~ (\S+) \(a-posteriori estimate from 10 Gaussian test vectors/.exec(good.out);
     expect(g, good.out).not.toBeNull();
     expect(Number(g![1])).toBeLessThan(1e-10);
     expect(good.err).not.toMatch(/warning/);
     // a flat spectrum (noise): the single-pass sigma_1 is inflated; the estimate says so, with a warning
-    const mm = 400, nn = 200;
-    const { A: noise } = withSpectrum(mm, nn, Float64Array.from({ length: nn }, () => 1), 7);
+    const mm = 400,
+      nn = 200;
+    const { A: noise } = withSpectrum(
+      mm,
+      nn,
+      Float64Array.from({ length: nn }, () => 1),
+      7,
+    );
     const nfile = path.join(dir, 'noise.npy');
     await writeNpy(nfile, Float32Array.from(noise), [mm, nn]);
     const out = path.join(dir, 'out-noise');
@@ -129,8 +194,11 @@ describe('lowrank svd', () => {
     expect(bad.err).toMatch(/warning: .*(inflated|missed)/);
     const e = /\|\|A - U S V\^T\|\|_F \/ \|\|A\|\|_F ~ (\S+)/.exec(bad.out);
     // the true relative error of the written factors, which the estimate must track (within a factor 2)
-    const U = readNpySync(path.join(out, 'U.npy')), S = readNpySync(path.join(out, 'S.npy')), V = readNpySync(path.join(out, 'V.npy'));
-    let num = 0, den = 0;
+    const U = readNpySync(path.join(out, 'U.npy')),
+      S = readNpySync(path.join(out, 'S.npy')),
+      V = readNpySync(path.join(out, 'V.npy'));
+    let num = 0,
+      den = 0;
     for (let i = 0; i < mm; i++)
       for (let j = 0; j < nn; j++) {
         let x = 0;
@@ -149,7 +217,19 @@ describe('lowrank svd', () => {
     bad[200 * n + 7] = NaN; // row 200: in the 4th block of 64 rows
     const file = path.join(dir, 'nan.npy');
     await writeNpy(file, bad, [m, n]);
-    const r = await run(['svd', file, '--rank', '3', '--stream', '--block-rows', '64', '--out', path.join(dir, 'out-nan'), '--backend', 'native']);
+    const r = await run([
+      'svd',
+      file,
+      '--rank',
+      '3',
+      '--stream',
+      '--block-rows',
+      '64',
+      '--out',
+      path.join(dir, 'out-nan'),
+      '--backend',
+      'native',
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/entry \(row 200, col 7\) \(0-based\) = NaN is not finite/);
   });
@@ -182,7 +262,12 @@ function readNpySync(file: string): { shape: number[]; data: Float64Array } {
   const b = readFileSync(file);
   const hlen = b.readUInt16LE(8);
   const header = b.subarray(10, 10 + hlen).toString('latin1');
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map(Number);
   const f8 = /<f8/.test(header);
   const body = b.subarray(10 + hlen);
   const count = shape.reduce((x, y) => x * y, 1);

@@ -100,7 +100,10 @@ describe('svg plots', () => {
 
   it('maps data into the plot area', () => {
     const svg = plotSvg([{ x: [0, 10], y: [0, 10] }], { width: 400, height: 300, xRange: [0, 10], yRange: [0, 10] });
-    const pts = /points="([^"]+)"/.exec(svg)![1].split(' ').map((p) => p.split(',').map(Number));
+    const pts = /points="([^"]+)"/
+      .exec(svg)![1]
+      .split(' ')
+      .map((p) => p.split(',').map(Number));
     // left margin 72, right 20, top 20, bottom 36
     expect(pts[0]).toEqual([72, 264]);
     expect(pts[1]).toEqual([380, 20]);

@@ -12,8 +12,9 @@ function hostPivots(a: ArrayLike<number>, m: number, n: number): number[] {
   const done = new Uint8Array(m);
   const piv: number[] = [];
   for (let j = 0; j < n; j++) {
-    let p = -1, best = -1;
-    for (let i = 0; i < m; i++) if (!done[i] && Math.abs(W[i * n + j]) > best) ((best = Math.abs(W[i * n + j])), (p = i));
+    let p = -1,
+      best = -1;
+    for (let i = 0; i < m; i++) if (!done[i] && Math.abs(W[i * n + j]) > best) (best = Math.abs(W[i * n + j])), (p = i);
     piv.push(p);
     done[p] = 1;
     const d = W[p * n + j];
@@ -28,7 +29,11 @@ function hostPivots(a: ArrayLike<number>, m: number, n: number): number[] {
 
 describeEngines('block primitives', (h) => {
   it('full and ones fill every entry', async () => {
-    for (const [m, n] of [[1, 1], [3, 5], [257, 33]]) {
+    for (const [m, n] of [
+      [1, 1],
+      [3, 5],
+      [257, 33],
+    ]) {
       const F = h.eng.full(m, n, -2.5);
       expect((await F.toArray()).every((v) => v === -2.5)).toBe(true);
       expect((await consume(h.eng.ones(m, n))).every((v) => v === 1)).toBe(true);
@@ -40,7 +45,8 @@ describeEngines('block primitives', (h) => {
 
   it('random fills at an offset equal the same entries of the whole stream', async () => {
     for (const offset of [0, 1, 3, 5, 4097]) {
-      const m = 7, n = 9;
+      const m = 7,
+        n = 9;
       const u = await consume(h.eng.rand(m, n, { seed: 77, offset }));
       const want = uniformStream(offset + m * n, 77, h.dtype).subarray(offset);
       expect(diffMax(u, want)).toBe(0);
@@ -63,7 +69,10 @@ describeEngines('block primitives', (h) => {
       const X = h.eng.matrix(x, m, n);
       const xs = await X.toArray();
       const ranges: [number, number, number, number][] = [
-        [0, m, 0, n], [0, 1, 0, 1], [m - 1, m, n - 1, n], [Math.floor(m / 3), m, 0, Math.max(1, Math.floor(n / 2))],
+        [0, m, 0, n],
+        [0, 1, 0, 1],
+        [m - 1, m, n - 1, n],
+        [Math.floor(m / 3), m, 0, Math.max(1, Math.floor(n / 2))],
       ];
       for (const [r0, r1, c0, c1] of ranges) {
         const S = await h.eng.slice(X, { rows: [r0, r1], cols: [c0, c1] });
@@ -86,7 +95,8 @@ describeEngines('block primitives', (h) => {
   it('slice and hstack move the bits: -0 and subnormals unchanged', async () => {
     // A strided copy (hstack of a narrower block, a slice of interior columns) runs the block kernel on
     // WebGPU, not a buffer copy; it must not do arithmetic on the values.
-    const m = 5, n = 7;
+    const m = 5,
+      n = 7;
     const special = [-0, 1e-40, -1e-40, 1e-310, -1e-310, 1.5, 0];
     const data = Array.from({ length: m * n }, (_, e) => special[e % special.length]);
     const A = h.eng.matrix(data, m, n);
@@ -106,10 +116,19 @@ describeEngines('block primitives', (h) => {
   });
 
   it('hstack and vstack place blocks exactly', async () => {
-    const shapes: [number, number][] = [[1, 1], [3, 2], [257, 5], [2, 130]];
+    const shapes: [number, number][] = [
+      [1, 1],
+      [3, 2],
+      [257, 5],
+      [2, 130],
+    ];
     for (const [m, n] of shapes) {
-      const a = hostRandn(m, n, 1), b = hostRandn(m, n + 1, 2), c = hostRandn(m + 2, n, 3);
-      const A = h.eng.matrix(a, m, n), B = h.eng.matrix(b, m, n + 1), C = h.eng.matrix(c, m + 2, n);
+      const a = hostRandn(m, n, 1),
+        b = hostRandn(m, n + 1, 2),
+        c = hostRandn(m + 2, n, 3);
+      const A = h.eng.matrix(a, m, n),
+        B = h.eng.matrix(b, m, n + 1),
+        C = h.eng.matrix(c, m + 2, n);
       const [as, bs, cs] = [await A.toArray(), await B.toArray(), await C.toArray()];
       const H = await h.eng.hstack([A, B, A]);
       expect([H.rows, H.cols]).toEqual([m, 3 * n + 1]);
@@ -117,7 +136,8 @@ describeEngines('block primitives', (h) => {
       const w = 3 * n + 1;
       let bad = 0;
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) bad = Math.max(bad, Math.abs(hs[i * w + j] - as[i * n + j]), Math.abs(hs[i * w + 2 * n + 1 + j] - as[i * n + j]));
+        for (let j = 0; j < n; j++)
+          bad = Math.max(bad, Math.abs(hs[i * w + j] - as[i * n + j]), Math.abs(hs[i * w + 2 * n + 1 + j] - as[i * n + j]));
         for (let j = 0; j <= n; j++) bad = Math.max(bad, Math.abs(hs[i * w + n + j] - bs[i * (n + 1) + j]));
       }
       expect(bad).toBe(0);
@@ -130,7 +150,8 @@ describeEngines('block primitives', (h) => {
       expect(diffMax(await one.toArray(), as)).toBe(0);
       for (const x of [A, B, C, H, V, one]) x.dispose();
     }
-    const A = h.eng.zeros(2, 3), B = h.eng.zeros(3, 3);
+    const A = h.eng.zeros(2, 3),
+      B = h.eng.zeros(3, 3);
     await expect(h.eng.hstack([A, B])).rejects.toThrow(/mats\[1\] has 3 rows/);
     const Z = h.eng.zeros(2, 2);
     await expect(h.eng.vstack([A, Z])).rejects.toThrow(/mats\[1\] has 2 columns/);
@@ -149,8 +170,18 @@ describeEngines('block primitives', (h) => {
       const C = await consume(h.eng.scaleColumns(X, sc));
       X.dispose();
       const tol = 2 * h.u * frob(xs) * Math.max(n + 0.5, 1.25);
-      expect(diffMax(R, Array.from(xs, (v, e) => v * sr[Math.floor(e / n)]))).toBeLessThanOrEqual(tol);
-      expect(diffMax(C, Array.from(xs, (v, e) => v * sc[e % n]))).toBeLessThanOrEqual(tol);
+      expect(
+        diffMax(
+          R,
+          Array.from(xs, (v, e) => v * sr[Math.floor(e / n)]),
+        ),
+      ).toBeLessThanOrEqual(tol);
+      expect(
+        diffMax(
+          C,
+          Array.from(xs, (v, e) => v * sc[e % n]),
+        ),
+      ).toBeLessThanOrEqual(tol);
     }
     const X = h.eng.zeros(3, 2);
     await expect(h.eng.scaleRows(X, [1, 2])).rejects.toThrow(/'s' has length 2, expected 3/);
@@ -174,7 +205,11 @@ describeEngines('block primitives', (h) => {
       X.dispose();
     }
     // ties: the first row wins, whatever the signs
-    const T = h.eng.matrix([[0, -2, 1], [0, 2, -1], [0, -2, 1]]);
+    const T = h.eng.matrix([
+      [0, -2, 1],
+      [0, 2, -1],
+      [0, -2, 1],
+    ]);
     const t = await h.eng.colAbsMax(T);
     expect(Array.from(t.index)).toEqual([0, 0, 0]);
     expect(Array.from(t.value)).toEqual([0, -2, 1]);
@@ -182,14 +217,24 @@ describeEngines('block primitives', (h) => {
   });
 
   it('lu: A = PL U with scipy permute_l pivoting, |L| <= 1, on awkward and rank-deficient shapes', async () => {
-    const shapes: [number, number][] = [[1, 1], [7, 1], [2, 2], [3, 2], [127, 127], [257, 20], [3000, 31], [5000, 8]];
+    const shapes: [number, number][] = [
+      [1, 1],
+      [7, 1],
+      [2, 2],
+      [3, 2],
+      [127, 127],
+      [257, 20],
+      [3000, 31],
+      [5000, 8],
+    ];
     for (const [m, n] of shapes) {
       const x = hostRandn(m, n, 61);
       const X = h.eng.matrix(x, m, n);
       const xs = await X.toArray();
       const { PL, U } = await h.eng.lu(X);
       expect([PL.rows, PL.cols, U.rows, U.cols]).toEqual([m, n, n, n]);
-      const pl = await PL.toArray(), u = await U.toArray();
+      const pl = await PL.toArray(),
+        u = await U.toArray();
       const prod = refMatmul(pl, m, n, u, n, n);
       expect(diffMax(prod, xs) / Math.max(...Array.from(xs, Math.abs))).toBeLessThanOrEqual(4 * n * h.u * 10);
       for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) expect(u[i * n + j]).toBe(0);
@@ -203,7 +248,12 @@ describeEngines('block primitives', (h) => {
       for (const a of [X, PL, U]) a.dispose();
     }
     // a zero column: no error, zero multipliers, and still A = PL U
-    const z = [[1, 0, 2], [3, 0, 1], [-2, 0, 5], [4, 0, 0]];
+    const z = [
+      [1, 0, 2],
+      [3, 0, 1],
+      [-2, 0, 5],
+      [4, 0, 0],
+    ];
     const Z = h.eng.matrix(z);
     const { PL, U } = await h.eng.lu(Z);
     const prod = refMatmul(await PL.toArray(), 4, 3, await U.toArray(), 3, 3);

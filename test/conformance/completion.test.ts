@@ -9,12 +9,20 @@ import { PhiloxRng } from '../../ts/rng/philox.js';
 import { segmentSketchOrder } from '../../ts/sparse/sketch.js';
 import { describeEngines, hostRandn, type Harness } from '../helpers.js';
 
-interface Coo { rows: number; cols: number; row: Int32Array; col: Int32Array; val: Float64Array }
+interface Coo {
+  rows: number;
+  cols: number;
+  row: Int32Array;
+  col: Int32Array;
+  val: Float64Array;
+}
 
 /** Random pattern with per-row density `p`, row `empty` left empty and row `long` (if any) full. */
 function pattern(rows: number, cols: number, p: number, seed: number, empty = -1, long = -1): Coo {
   const rng = new PhiloxRng(seed, 11);
-  const r: number[] = [], c: number[] = [], v: number[] = [];
+  const r: number[] = [],
+    c: number[] = [],
+    v: number[] = [];
   for (let i = 0; i < rows; i++)
     for (let j = 0; j < cols; j++) {
       if (i === empty) continue;
@@ -32,7 +40,8 @@ function segments(t: Coo, transS: boolean): { other: number[]; val: number[] }[]
   const n = transS ? t.cols : t.rows;
   const out = Array.from({ length: n }, () => ({ other: [] as number[], val: [] as number[] }));
   for (let q = 0; q < t.row.length; q++) {
-    const s = transS ? t.col[q] : t.row[q], o = transS ? t.row[q] : t.col[q];
+    const s = transS ? t.col[q] : t.row[q],
+      o = transS ? t.row[q] : t.col[q];
     out[s].other.push(o);
     out[s].val.push(t.val[q]);
   }
@@ -41,11 +50,15 @@ function segments(t: Coo, transS: boolean): { other: number[]; val: number[] }[]
 
 function expectRel(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number> | number, tol: number, what: string): void {
   expect(got.length, what).toBe(ref.length);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < ref.length; i++) {
     const s = typeof scale === 'number' ? scale : scale[i];
     const e = Math.abs(got[i] - ref[i]) / Math.max(s, 1e-300);
-    if (!(e <= worst)) { worst = e; at = i; }
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
   }
   expect(worst, `${what}: worst at ${at}: got ${got[at]} want ${ref[at]}`).toBeLessThanOrEqual(tol);
 }
@@ -57,9 +70,16 @@ async function setup(h: Harness, rows: number, cols: number, k: number, p: numbe
   return { S, t };
 }
 
-function refGram(seg: { other: number[] }[], F: ArrayLike<number>, k: number, diag: boolean): { G: Float64Array; A: Float64Array; terms: Int32Array } {
+function refGram(
+  seg: { other: number[] }[],
+  F: ArrayLike<number>,
+  k: number,
+  diag: boolean,
+): { G: Float64Array; A: Float64Array; terms: Int32Array } {
   const w = diag ? k : k * k;
-  const G = new Float64Array(seg.length * w), A = new Float64Array(seg.length * w), terms = new Int32Array(seg.length);
+  const G = new Float64Array(seg.length * w),
+    A = new Float64Array(seg.length * w),
+    terms = new Int32Array(seg.length);
   seg.forEach((s, j) => {
     terms[j] = s.other.length;
     for (const o of s.other)
@@ -75,7 +95,12 @@ function refGram(seg: { other: number[] }[], F: ArrayLike<number>, k: number, di
 }
 
 describeEngines('completion primitives', (h) => {
-  const cases: [number, number, number][] = [[37, 23, 1], [40, 31, 3], [33, 50, 16], [20, 90, 70]];
+  const cases: [number, number, number][] = [
+    [37, 23, 1],
+    [40, 31, 3],
+    [33, 50, 16],
+    [20, 90, 70],
+  ];
   for (const [m, n, k] of cases) {
     for (const transS of [false, true]) {
       it(`segmentGram exact and diagonal, ${m} x ${n}, k = ${k}, transS = ${transS}`, async () => {
@@ -112,24 +137,33 @@ describeEngines('completion primitives', (h) => {
   for (const transS of [false, true]) {
     it(`segmentGram sketched equals the host CountSketch Gram (transS = ${transS}); rows >= len gives the exact Gram`, async () => {
       const { eng } = h;
-      const k = 5, m = 60, n = 45;
+      const k = 5,
+        m = 60,
+        n = 45;
       const { S, t } = await setup(h, m, n, k, 0.5, 3, 4, 9);
       const other = transS ? m : n;
       const F = eng.matrix(hostRandn(other, k, 21), other, k);
       const f = await F.toArray();
       const st = S._structure;
-      const ptr = transS ? st.colPtr : st.rowPtr, idx = transS ? st.rowIdx : st.colIdx;
+      const ptr = transS ? st.colPtr : st.rowPtr,
+        idx = transS ? st.rowIdx : st.colIdx;
       const rows = 7;
       const { order } = segmentSketchOrder(st, transS, 3);
       const segs = ptr.length - 1;
-      const ref = new Float64Array(segs * k * k), abs = new Float64Array(segs * k * k);
+      const ref = new Float64Array(segs * k * k),
+        abs = new Float64Array(segs * k * k);
       for (let j = 0; j < segs; j++) {
-        const b = ptr[j], len = ptr[j + 1] - b, s = Math.min(len, rows);
+        const b = ptr[j],
+          len = ptr[j + 1] - b,
+          s = Math.min(len, rows);
         const seen = new Set<number>();
         for (let bk = 0; bk < s; bk++) {
-          const y = new Float64Array(k), ya = new Float64Array(k);
+          const y = new Float64Array(k),
+            ya = new Float64Array(k);
           for (let q = bk; q < len; q += s) {
-            const v = order[b + q], pos = v < 0 ? -v - 1 : v, sg = v < 0 ? -1 : 1;
+            const v = order[b + q],
+              pos = v < 0 ? -v - 1 : v,
+              sg = v < 0 ? -1 : 1;
             expect(pos >= b && pos < b + len).toBe(true);
             seen.add(pos);
             for (let a = 0; a < k; a++) {
@@ -151,7 +185,8 @@ describeEngines('completion primitives', (h) => {
       // With as many buckets as entries, the sketch is a signed permutation: the exact Gram.
       const Gbig = await eng.segmentGram(S, F, { transS, sketch: { rows: 1000, seed: 3 } });
       const Gex = await eng.segmentGram(S, F, { transS });
-      const a = await Gbig.toArray(), b = await Gex.toArray();
+      const a = await Gbig.toArray(),
+        b = await Gex.toArray();
       const ex = refGram(segments(t, transS), f, k, false);
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]) <= 4 * (n + 2) * h.u * ex.A[i] + 1e-300).toBe(true);
       for (const x of [S, G, Gbig, Gex]) x.dispose();
@@ -161,9 +196,11 @@ describeEngines('completion primitives', (h) => {
 
   it('choleskyBatch / choleskySolveBatch: factors, ridge, inverse, status of singular and empty blocks', async () => {
     const { eng } = h;
-    const k = 6, segs = 9;
+    const k = 6,
+      segs = 9;
     const rng = new PhiloxRng(5, 1);
-    const G = new Float64Array(segs * k * k), Hh = new Float64Array(segs * k);
+    const G = new Float64Array(segs * k * k),
+      Hh = new Float64Array(segs * k);
     for (let j = 0; j < segs; j++) {
       // j = 7: rank 2 (singular PSD); j = 8: zero; else well conditioned.
       const r = j === 7 ? 2 : j === 8 ? 0 : k + 3;
@@ -176,16 +213,18 @@ describeEngines('completion primitives', (h) => {
         }
       for (let a = 0; a < k; a++) Hh[j * k + a] = rng.normal();
     }
-    const Gm = eng.matrix(G, segs, k * k), Hm = eng.matrix(Hh, segs, k);
+    const Gm = eng.matrix(G, segs, k * k),
+      Hm = eng.matrix(Hh, segs, k);
     const ridge = new Float64Array(segs);
     ridge[3] = 0.5;
     const { L, status } = await eng.choleskyBatch(Gm, { ridge, fallback: 1e-3 });
-    const l = await L.toArray(), st = await status.toArray();
+    const l = await L.toArray(),
+      st = await status.toArray();
     expect(Array.from(st)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 2]);
     for (let j = 0; j < 8; j++) {
       let tr = 0;
       for (let a = 0; a < k; a++) tr += G[j * k * k + a * k + a];
-      const lam = (j === 3 ? 0.5 : j === 7 ? 1e-3 : 0) * tr / k;
+      const lam = ((j === 3 ? 0.5 : j === 7 ? 1e-3 : 0) * tr) / k;
       for (let a = 0; a < k; a++)
         for (let c = 0; c < k; c++) {
           if (c > a) expect(l[j * k * k + a * k + c]).toBe(0);
@@ -202,8 +241,9 @@ describeEngines('completion primitives', (h) => {
       if (j >= 7) continue;
       let tr = 0;
       for (let a = 0; a < k; a++) tr += G[j * k * k + a * k + a];
-      const lam = (j === 3 ? 0.5 : 0) * tr / k;
-      let rn = 0, hn = 0;
+      const lam = ((j === 3 ? 0.5 : 0) * tr) / k;
+      let rn = 0,
+        hn = 0;
       for (let a = 0; a < k; a++) {
         let s = lam * x[j * k + a];
         for (let c = 0; c < k; c++) s += G[j * k * k + a * k + c] * x[j * k + c];
@@ -236,9 +276,12 @@ describeEngines('completion primitives', (h) => {
   for (const transS of [false, true]) {
     it(`segmentCG: k steps with the exact preconditioner solve each least-squares problem; steps = 0 returns X0 (transS = ${transS})`, async () => {
       const { eng } = h;
-      const m = 50, n = 40, k = 4;
+      const m = 50,
+        n = 40,
+        k = 4;
       const { S, t } = await setup(h, m, n, k, 0.4, 17, 6);
-      const other = transS ? m : n, segs = transS ? n : m;
+      const other = transS ? m : n,
+        segs = transS ? n : m;
       const F = eng.matrix(hostRandn(other, k, 5), other, k);
       const X0 = eng.matrix(hostRandn(segs, k, 6), segs, k);
       const G = await eng.segmentGram(S, F, { transS });
@@ -246,14 +289,17 @@ describeEngines('completion primitives', (h) => {
       const { L, status: sL } = await eng.choleskyBatch(G, { fallback: 1e-6 });
       const Hm = await eng.spmm(S, F, { transS });
       const Xex = await eng.choleskySolveBatch(L, Hm);
-      const x0 = await X0.toArray(), xe = await Xex.toArray();
+      const x0 = await X0.toArray(),
+        xe = await Xex.toArray();
       // With M = A^T A exactly, PCG converges in one step.
       const X1 = await eng.segmentCG(S, F, X0, W, { transS, steps: 1 });
       const D = await eng.segmentGram(S, F, { transS, diagonal: true });
       const Xj = await eng.segmentCG(S, F, X0, D, { transS, steps: 3 * k });
       const Xz = await eng.segmentCG(S, F, X0, D, { transS, steps: 0 });
       const seg = segments(t, transS);
-      const x1 = await X1.toArray(), xj = await Xj.toArray(), xz = await Xz.toArray();
+      const x1 = await X1.toArray(),
+        xj = await Xj.toArray(),
+        xz = await Xz.toArray();
       const scale = Math.max(...Array.from(xe, Math.abs));
       const tol = h.dtype === 'f64' ? 1e-9 : 2e-3;
       for (let j = 0; j < segs; j++) {
@@ -277,7 +323,9 @@ describeEngines('completion primitives', (h) => {
       const Xr = await eng.choleskySolveBatch(Lr, Hm);
       const X1r = await eng.segmentCG(S, F, X0, Wr, { transS, steps: 1, ridge: R });
       const Xjr = await eng.segmentCG(S, F, X0, D, { transS, steps: 3 * k, ridge: R });
-      const xr = await Xr.toArray(), x1r = await X1r.toArray(), xjr = await Xjr.toArray();
+      const xr = await Xr.toArray(),
+        x1r = await X1r.toArray(),
+        xjr = await Xjr.toArray();
       const sr = Math.max(...Array.from(xr, Math.abs));
       for (let j = 0; j < segs; j++) {
         if (seg[j].other.length === 0) continue;
@@ -299,7 +347,8 @@ describeEngines('completion primitives', (h) => {
     const v = await eng.sparseValues(S);
     expect(v.shape).toEqual([3, 1]);
     expect(Array.from(await v.toArray())).toEqual([1.5, -2, 3]);
-    const F = eng.zeros(4, 2), Fbad = eng.zeros(3, 2);
+    const F = eng.zeros(4, 2),
+      Fbad = eng.zeros(3, 2);
     await expect(eng.segmentGram(S, Fbad)).rejects.toThrow(RangeError);
     const okT = eng.segmentGram(S, Fbad, { transS: true });
     await expect(okT).resolves.toBeDefined();
@@ -313,9 +362,12 @@ describeEngines('completion primitives', (h) => {
     await expect(eng.choleskyBatch(G4, { ridge: -1 })).rejects.toThrow(/ridge/);
     await expect(eng.choleskyBatch(G4, { ridge: [1, 2] })).rejects.toThrow(/ridge/);
     await expect(eng.choleskyBatch(G4, { fallback: NaN })).rejects.toThrow(/fallback/);
-    const Z33 = eng.zeros(3, 3), Z22 = eng.zeros(2, 2), Z23 = eng.zeros(2, 3);
+    const Z33 = eng.zeros(3, 3),
+      Z22 = eng.zeros(2, 2),
+      Z23 = eng.zeros(2, 3);
     await expect(eng.choleskySolveBatch(G4, Z33)).rejects.toThrow(/k \* k/);
-    const X0 = eng.zeros(3, 2), P = eng.zeros(3, 2);
+    const X0 = eng.zeros(3, 2),
+      P = eng.zeros(3, 2);
     await expect(eng.segmentCG(S, F, Z22, P)).rejects.toThrow(/X0/);
     await expect(eng.segmentCG(S, F, X0, Z33)).rejects.toThrow(/P is/);
     await expect(eng.segmentCG(S, F, X0, P, { steps: -1 })).rejects.toThrow(/steps/);

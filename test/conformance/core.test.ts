@@ -6,7 +6,16 @@ import { AWKWARD, consume, describeEngines, disposeAll, diffMax, frob, hostRandn
 describeEngines('core', (h) => {
   it('round-trips host data in every accepted form', async () => {
     const { eng } = h;
-    expect(Array.from(await consume(eng.matrix([[1, 2, 3], [4, 5, 6]])))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      Array.from(
+        await consume(
+          eng.matrix([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+        ),
+      ),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Array.from(await consume(eng.matrix([1, 2, 3, 4], 2, 2)))).toEqual([1, 2, 3, 4]);
     const col = eng.matrix(new Float64Array([1, 2, 3]));
     expect([col.rows, col.cols]).toEqual([3, 1]);
@@ -21,7 +30,11 @@ describeEngines('core', (h) => {
   });
 
   it('rand follows the documented Philox stream exactly', async () => {
-    for (const [m, n] of [[1, 1], [3, 5], [257, 3]]) {
+    for (const [m, n] of [
+      [1, 1],
+      [3, 5],
+      [257, 3],
+    ]) {
       const got = await consume(h.eng.rand(m, n, { seed: 12345 }));
       const want = uniformStream(m * n, 12345, h.dtype);
       expect(diffMax(got, want)).toBe(0);
@@ -33,8 +46,12 @@ describeEngines('core', (h) => {
     const a = await consume(h.eng.randn(200, 100, { seed: 3 }));
     const b = await consume(h.eng.randn(200, 100, { seed: 3 }));
     expect(diffMax(a, b)).toBe(0);
-    let s = 0, s2 = 0;
-    for (const v of a) { s += v; s2 += v * v; }
+    let s = 0,
+      s2 = 0;
+    for (const v of a) {
+      s += v;
+      s2 += v * v;
+    }
     const n = a.length;
     expect(Math.abs(s / n)).toBeLessThan(5 / Math.sqrt(n));
     expect(Math.abs(s2 / n - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
@@ -45,9 +62,12 @@ describeEngines('core', (h) => {
   it('add, sub, scale, axpby, hadamard match f64 references', async () => {
     const { eng } = h;
     for (const [m, n] of AWKWARD) {
-      const x = hostRandn(m, n, 1), y = hostRandn(m, n, 2);
-      const X = eng.matrix(x, m, n), Y = eng.matrix(y, m, n);
-      const xs = await X.toArray(), ys = await Y.toArray(); // rounded inputs
+      const x = hostRandn(m, n, 1),
+        y = hostRandn(m, n, 2);
+      const X = eng.matrix(x, m, n),
+        Y = eng.matrix(y, m, n);
+      const xs = await X.toArray(),
+        ys = await Y.toArray(); // rounded inputs
       const tol = 4 * h.u * (frob(xs) + frob(ys) + 1);
       const check = async (p: Promise<{ toArray(): Promise<ArrayLike<number>> }>, f: (a: number, b: number) => number) => {
         const got = await consume(p);
@@ -59,7 +79,8 @@ describeEngines('core', (h) => {
       await check(eng.scale(X, -2.5), (a) => -2.5 * a);
       await check(eng.axpby(0.5, X, 3, Y), (a, b) => 0.5 * a + 3 * b);
       await check(eng.hadamard(X, Y), (a, b) => a * b);
-      X.dispose(); Y.dispose();
+      X.dispose();
+      Y.dispose();
     }
   });
 
@@ -84,7 +105,8 @@ describeEngines('core', (h) => {
       let mx = 0;
       for (const v of xs) mx = Math.max(mx, Math.abs(v));
       expect(await h.eng.norm(X, 'max')).toBe(mx);
-      const cn = await h.eng.colNorms(X), rn = await h.eng.rowNorms(X);
+      const cn = await h.eng.colNorms(X),
+        rn = await h.eng.rowNorms(X);
       expect(cn.length).toBe(n);
       expect(rn.length).toBe(m);
       for (let j = 0; j < n; j++) {
@@ -104,7 +126,8 @@ describeEngines('core', (h) => {
   it('a matrix disposed while a call still reads it is not recycled under that call', async () => {
     const { eng } = h;
     const n = 300;
-    const A = eng.randn(n, n, { seed: 21 }), B = eng.randn(n, n, { seed: 22 });
+    const A = eng.randn(n, n, { seed: 21 }),
+      B = eng.randn(n, n, { seed: 22 });
     const a = await A.toArray();
     const pending = eng.qr(A); // reads A on a worker thread (native) or twice around a readback (webgpu)
     A.dispose();
@@ -120,12 +143,20 @@ describeEngines('core', (h) => {
   it('norms propagate Infinity and NaN produced inside the library', async () => {
     const { eng } = h;
     const big = h.dtype === 'f64' ? 1e300 : 1e30;
-    for (const [m, n] of [[3, 2], [700, 130]]) {
+    for (const [m, n] of [
+      [3, 2],
+      [700, 130],
+    ]) {
       const Big = eng.full(m, n, big);
       const Inf = await eng.scale(Big, big); // every entry overflows to +Infinity
       const NaNs = await eng.sub(Inf, Inf);
       // one NaN column (col 0) and one Inf entry (row 0) among finite ones
-      const parts = [await eng.slice(NaNs, { cols: [0, 1] }), eng.ones(m, n - 1), await eng.slice(Inf, { rows: [0, 1] }), eng.ones(m - 1, n)];
+      const parts = [
+        await eng.slice(NaNs, { cols: [0, 1] }),
+        eng.ones(m, n - 1),
+        await eng.slice(Inf, { rows: [0, 1] }),
+        eng.ones(m - 1, n),
+      ];
       const mixed = await eng.hstack([parts[0], parts[1]]);
       const withInf = await eng.vstack([parts[2], parts[3]]);
       expect(await eng.norm(Inf, 'max')).toBe(Infinity);
@@ -134,7 +165,8 @@ describeEngines('core', (h) => {
       expect(await eng.norm(NaNs)).toBeNaN();
       expect(await eng.norm(mixed)).toBeNaN();
       expect(await eng.norm(mixed, 'max')).toBeNaN();
-      const cn = await eng.colNorms(mixed), rn = await eng.rowNorms(mixed);
+      const cn = await eng.colNorms(mixed),
+        rn = await eng.rowNorms(mixed);
       expect(cn[0]).toBeNaN();
       expect(cn[1]).toBeCloseTo(Math.sqrt(m), 4);
       for (const v of rn) expect(v).toBeNaN();
@@ -145,7 +177,8 @@ describeEngines('core', (h) => {
   });
 
   it('norms do not overflow or underflow', async () => {
-    const big = h.dtype === 'f64' ? 1e300 : 1e30, tiny = h.dtype === 'f64' ? 1e-300 : 1e-30;
+    const big = h.dtype === 'f64' ? 1e300 : 1e30,
+      tiny = h.dtype === 'f64' ? 1e-300 : 1e-30;
     for (const s of [big, tiny]) {
       const X = h.eng.matrix([3 * s, 4 * s], 1, 2);
       const xs = await X.toArray();

@@ -4,7 +4,15 @@
  */
 import { expect, it } from 'vitest';
 import {
-  AWKWARD, describeEngines, diffFrob, frob, hostRandn, orthDefect, randomOrthonormal, refMatmul, withSpectrum,
+  AWKWARD,
+  describeEngines,
+  diffFrob,
+  frob,
+  hostRandn,
+  orthDefect,
+  randomOrthonormal,
+  refMatmul,
+  withSpectrum,
   type Host,
 } from '../helpers.js';
 
@@ -28,10 +36,14 @@ function withEigenvalues(w: ArrayLike<number>, seed: number): Host {
 /** The largest-|.| entry of every column is positive (first one on ties). */
 function columnsSignedByMax(M: ArrayLike<number>, rows: number, cols: number): boolean {
   for (let j = 0; j < cols; j++) {
-    let best = 0, bv = -1;
+    let best = 0,
+      bv = -1;
     for (let i = 0; i < rows; i++) {
       const a = Math.abs(M[i * cols + j]);
-      if (a > bv) { bv = a; best = i; }
+      if (a > bv) {
+        bv = a;
+        best = i;
+      }
     }
     if (M[best * cols + j] < 0) return false;
   }
@@ -67,7 +79,9 @@ describeEngines('eigh', (h) => {
     expect(orthDefect(v, n, n)).toBeLessThanOrEqual(tol);
     expect(isDescending(values)).toBe(true);
     expect(columnsSignedByMax(v, n, n)).toBe(true);
-    A.dispose(); input.dispose(); vectors.dispose();
+    A.dispose();
+    input.dispose();
+    vectors.dispose();
     return { a, values, v };
   }
 
@@ -87,10 +101,14 @@ describeEngines('eigh', (h) => {
   });
 
   it('huge and tiny scales give scaled results (no overflow or underflow inside)', async () => {
-    const n = 30, base = symmetric(n, 5);
+    const n = 30,
+      base = symmetric(n, 5);
     const { values: w1 } = await check(base, n);
     for (const scale of h.dtype === 'f64' ? [1e150, 1e-150] : [1e30, 1e-30]) {
-      const { values } = await check(base.map((x) => x * scale), n);
+      const { values } = await check(
+        base.map((x) => x * scale),
+        n,
+      );
       for (let i = 0; i < n; i++) expect(Math.abs(values[i] / scale - w1[i])).toBeLessThanOrEqual(20 * n * h.u * Math.abs(w1[0]));
     }
   });
@@ -106,7 +124,8 @@ describeEngines('eigh', (h) => {
   });
 
   it('low rank plus clusters: rank-3 Gram matrix of size 60', async () => {
-    const n = 60, G = hostRandn(n, 3, 11);
+    const n = 60,
+      G = hostRandn(n, 3, 11);
     const { values, a } = await check(refMatmul(G, n, 3, G, n, 3, false, true), n);
     for (let i = 3; i < n; i++) expect(Math.abs(values[i])).toBeLessThanOrEqual(10 * n * h.u * frob(a));
     expect(values[2]).toBeGreaterThan(1);
@@ -121,7 +140,9 @@ describeEngines('svd', (h) => {
     const { U, S, V } = await eng.svd(A);
     expect(S).toBeInstanceOf(Float64Array);
     expect([U.rows, U.cols, V.rows, V.cols, S.length]).toEqual([m, k, n, k, k]);
-    const a = await A.toArray(), u = await U.toArray(), v = await V.toArray();
+    const a = await A.toArray(),
+      u = await U.toArray(),
+      v = await V.toArray();
     const us = new Float64Array(m * k);
     for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) us[i * k + j] = u[i * k + j] * S[j];
     const tol = 10 * Math.max(m, n) * h.u;
@@ -131,7 +152,9 @@ describeEngines('svd', (h) => {
     expect(isDescending(S)).toBe(true);
     for (const s of S) expect(s).toBeGreaterThanOrEqual(0);
     expect(columnsSignedByMax(u, m, k)).toBe(true);
-    A.dispose(); U.dispose(); V.dispose();
+    A.dispose();
+    U.dispose();
+    V.dispose();
     return { a, S };
   }
 
@@ -143,7 +166,11 @@ describeEngines('svd', (h) => {
 
   it('known spectrum with repeated singular values (tall and wide)', async () => {
     const s = [3, 3, 3, 1, 1, 0.25, 1e-3];
-    for (const [m, n] of [[50, 7], [7, 50], [40, 30]] as const) {
+    for (const [m, n] of [
+      [50, 7],
+      [7, 50],
+      [40, 30],
+    ] as const) {
       const k = Math.min(m, n);
       const spec = s.slice(0, k);
       const { A } = withSpectrum(m, n, spec, m + n);
@@ -154,7 +181,12 @@ describeEngines('svd', (h) => {
   });
 
   it('exact rank deficiency: trailing singular values are at roundoff level', async () => {
-    for (const [m, n, r] of [[60, 40, 3], [200, 60, 5], [40, 90, 3], [257, 3, 1]] as const) {
+    for (const [m, n, r] of [
+      [60, 40, 3],
+      [200, 60, 5],
+      [40, 90, 3],
+      [257, 3, 1],
+    ] as const) {
       const a0 = refMatmul(hostRandn(m, r, m + r), m, r, hostRandn(n, r, n + r + 5), n, r, false, true);
       const { S, a } = await check(a0, m, n);
       expect(S[r - 1]).toBeGreaterThan(1e-2 * S[0]);
@@ -163,16 +195,26 @@ describeEngines('svd', (h) => {
   });
 
   it('huge and tiny scales give scaled singular values', async () => {
-    const m = 40, n = 25, base = hostRandn(m, n, 3);
+    const m = 40,
+      n = 25,
+      base = hostRandn(m, n, 3);
     const { S: s1 } = await check(base, m, n);
     for (const scale of h.dtype === 'f64' ? [1e150, 1e-150] : [1e30, 1e-30]) {
-      const { S } = await check(base.map((x) => x * scale), m, n);
+      const { S } = await check(
+        base.map((x) => x * scale),
+        m,
+        n,
+      );
       for (let i = 0; i < n; i++) expect(Math.abs(S[i] / scale - s1[i])).toBeLessThanOrEqual(20 * m * h.u * s1[0]);
     }
   });
 
   it('zero matrix: S = 0 with orthonormal U and V', async () => {
-    for (const [m, n] of [[30, 20], [5, 9], [1, 1]] as const) {
+    for (const [m, n] of [
+      [30, 20],
+      [5, 9],
+      [1, 1],
+    ] as const) {
       const { S } = await check(new Float64Array(m * n), m, n);
       for (const s of S) expect(s).toBe(0);
     }

@@ -3,7 +3,7 @@
  * engine and the other matrices stay usable afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { engine, Mat } from '../../ts/index.js';
+import { engine, type Mat } from '../../ts/index.js';
 import { softwareAdapterReason } from '../../ts/backends/webgpu/device.js';
 import { describeEngines, REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
 
@@ -16,7 +16,7 @@ describe('engine()', () => {
     await expect(engine({ backned: 'native' } as never)).rejects.toThrow(/unknown option 'backned'/);
   });
 
-  it("refuses f64 on WebGPU with an explanation", async () => {
+  it('refuses f64 on WebGPU with an explanation', async () => {
     await expect(engine({ backend: 'webgpu', dtype: 'f64' })).rejects.toThrow(/WGSL has no 64-bit floats/);
   });
 
@@ -47,15 +47,25 @@ describe('engine()', () => {
   it('softwareAdapterReason recognizes software adapters by every hint, and not hardware ones', () => {
     const hw = { vendor: 'nvidia', architecture: 'hopper', device: 'H100', description: 'NVIDIA H100 80GB HBM3' };
     expect(softwareAdapterReason({ info: hw })).toBeUndefined();
-    expect(softwareAdapterReason({ info: { vendor: 'amd', architecture: 'rdna-3', device: '', description: 'AMD Radeon RX 7900 XTX' } })).toBeUndefined();
+    expect(
+      softwareAdapterReason({ info: { vendor: 'amd', architecture: 'rdna-3', device: '', description: 'AMD Radeon RX 7900 XTX' } }),
+    ).toBeUndefined();
     expect(softwareAdapterReason({ info: { ...hw, isFallbackAdapter: true } })).toMatch(/fallback/);
     expect(softwareAdapterReason({ info: hw, isFallbackAdapter: true })).toMatch(/fallback/);
     expect(softwareAdapterReason({ info: { ...hw, type: 'CPU' } })).toMatch(/CPU device/);
     expect(softwareAdapterReason({ info: { ...hw, adapterType: 'cpu' } })).toMatch(/CPU device/);
-    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: '' } })).toMatch(/software rasterizer/);
-    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: '', description: 'lavapipe' } })).toMatch(/software rasterizer/);
-    expect(softwareAdapterReason({ info: { vendor: 'google', architecture: '', device: 'SwiftShader Device (Subzero)', description: '' } })).toMatch(/software rasterizer/);
-    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: 'software', device: '', description: '' } })).toMatch(/software rasterizer/);
+    expect(
+      softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: '' } }),
+    ).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: '', device: '', description: 'lavapipe' } })).toMatch(
+      /software rasterizer/,
+    );
+    expect(
+      softwareAdapterReason({ info: { vendor: 'google', architecture: '', device: 'SwiftShader Device (Subzero)', description: '' } }),
+    ).toMatch(/software rasterizer/);
+    expect(softwareAdapterReason({ info: { vendor: 'mesa', architecture: 'software', device: '', description: '' } })).toMatch(
+      /software rasterizer/,
+    );
     expect(softwareAdapterReason({})).toBeUndefined();
   });
 });
@@ -69,7 +79,12 @@ describeEngines('bad input', (h) => {
     expect(() => eng.matrix([1, 2, NaN, 4], 2, 2)).toThrow(/data\[2\] = NaN is not finite/);
     expect(() => eng.matrix(new Float64Array([1, Infinity]), 1, 2)).toThrow(/data\[1\] = Infinity/);
     expect(() => eng.matrix([[1, 2], [3]])).toThrow(/data\[1\] has length 1, expected 2/);
-    expect(() => eng.matrix([[1, 2], ['x' as unknown as number, 4]])).toThrow(TypeError);
+    expect(() =>
+      eng.matrix([
+        [1, 2],
+        ['x' as unknown as number, 4],
+      ]),
+    ).toThrow(TypeError);
     expect(() => eng.matrix('abc' as never)).toThrow(TypeError);
     expect(() => eng.matrix(new Int32Array(4) as never, 2, 2)).toThrow(TypeError);
     expect(() => eng.matrix([], 0, 0)).toThrow(RangeError);
@@ -91,7 +106,9 @@ describeEngines('bad input', (h) => {
 
   it('shape mismatches name both shapes', async () => {
     const { eng } = h;
-    const A = eng.zeros(2, 3), B = eng.zeros(3, 2), S = eng.zeros(3, 3);
+    const A = eng.zeros(2, 3),
+      B = eng.zeros(3, 2),
+      S = eng.zeros(3, 3);
     await expect(eng.add(A, B)).rejects.toThrow(/A is 2 x 3, B is 3 x 2/);
     await expect(eng.sub(A, B)).rejects.toThrow(RangeError);
     await expect(eng.hadamard(A, B)).rejects.toThrow(RangeError);
@@ -114,7 +131,12 @@ describeEngines('bad input', (h) => {
   it('non-matrices, disposed matrices and foreign engines', async () => {
     const { eng } = h;
     const A = eng.zeros(2, 2);
-    await expect(eng.add(A, [[1, 2], [3, 4]] as never)).rejects.toThrow(/'B' must be a Mat/);
+    await expect(
+      eng.add(A, [
+        [1, 2],
+        [3, 4],
+      ] as never),
+    ).rejects.toThrow(/'B' must be a Mat/);
     await expect(eng.transpose({ rows: 2, cols: 2 } as never)).rejects.toThrow(TypeError);
     const D = eng.zeros(2, 2);
     D.dispose();

@@ -15,13 +15,17 @@ import { Engine } from '../../ts/engine.js';
 import { packageRoot, wgslDir } from '../../ts/paths.js';
 
 const methods = (proto: object): Set<string> =>
-  new Set(Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof (proto as Record<string, unknown>)[n] === 'function'));
+  new Set(
+    Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof (proto as Record<string, unknown>)[n] === 'function'),
+  );
 
 const kernelsDir = path.join(packageRoot, 'ts', 'backends', 'webgpu', 'kernels');
 const nativeDir = path.join(packageRoot, 'native');
 
 describe('primitive checklist (ts/backend.ts PRIMITIVES)', () => {
-  const native = methods(NativeBackend.prototype), webgpu = methods(WebGPUBackend.prototype), engine = methods(Engine.prototype);
+  const native = methods(NativeBackend.prototype),
+    webgpu = methods(WebGPUBackend.prototype),
+    engine = methods(Engine.prototype);
 
   it('every primitive is a method of both backend classes', () => {
     const missing = PRIMITIVES.flatMap((p) => [
@@ -39,7 +43,9 @@ describe('primitive checklist (ts/backend.ts PRIMITIVES)', () => {
   });
 
   it('the engine has each primitive under its stem (or the listed engine methods)', () => {
-    const missing = PRIMITIVES.flatMap((p) => (p.engine ?? [p.method]).filter((m) => !engine.has(m)).map((m) => `Engine.${m} (${p.method})`));
+    const missing = PRIMITIVES.flatMap((p) =>
+      (p.engine ?? [p.method]).filter((m) => !engine.has(m)).map((m) => `Engine.${m} (${p.method})`),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -53,7 +59,9 @@ describe('primitive checklist (ts/backend.ts PRIMITIVES)', () => {
     // A primitive without a family has its own stem's files: wgsl/<stem>.wgsl and kernels/<stem>.ts
     // (kernels may be shared by a documented family such as ssm.ts).
     const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z]+)/g, (_, a: string, b: string) => `${a}_${b.toLowerCase()}`);
-    const own = PRIMITIVES.filter((p) => !p.family).flatMap((p) => (p.wgsl.includes(`${snake(p.method)}.wgsl`) ? [] : [`${p.method}: wgsl/${snake(p.method)}.wgsl`]));
+    const own = PRIMITIVES.filter((p) => !p.family).flatMap((p) =>
+      p.wgsl.includes(`${snake(p.method)}.wgsl`) ? [] : [`${p.method}: wgsl/${snake(p.method)}.wgsl`],
+    );
     expect(own).toEqual([]);
   });
 
@@ -62,7 +70,9 @@ describe('primitive checklist (ts/backend.ts PRIMITIVES)', () => {
     expect(noNative).toEqual([]);
     const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z]+)/g, (_, a: string, b: string) => `${a}_${b.toLowerCase()}`);
     const addon = loadAddon() as unknown as Record<string, unknown>;
-    const missing = PRIMITIVES.filter((p) => (p.native ?? []).includes(`${snake(p.method)}.cc`) && typeof addon[p.method] !== 'function').map((p) => p.method);
+    const missing = PRIMITIVES.filter(
+      (p) => (p.native ?? []).includes(`${snake(p.method)}.cc`) && typeof addon[p.method] !== 'function',
+    ).map((p) => p.method);
     expect(missing).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ describeEngines('scope', (h) => {
     const out = await eng.scope(async () => {
       G = await eng.matmul(A, A, { transA: true });
       const H = await eng.scale(G, 2);
-      const { Q, R } = await eng.qr(A);
+      const { Q } = await eng.qr(A); // R: created inside, disposed by the scope
       return { H, list: [Q], n: 3 };
     });
     expect(G!.disposed).toBe(true);
@@ -89,7 +89,8 @@ describeEngines('scope', (h) => {
     expect(y.U.disposed).toBe(false);
     expect(y.S.length).toBe(3);
     expect(stores()).toBe(before + 2);
-    const xa = await x.toArray(), aa = await A.toArray();
+    const xa = await x.toArray(),
+      aa = await A.toArray();
     for (let i = 0; i < aa.length; i++) expect(Math.abs(xa[i] - 3 * aa[i])).toBeLessThanOrEqual(8 * h.u * Math.abs(aa[i]));
     x.dispose();
     y.U.dispose();

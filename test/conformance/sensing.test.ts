@@ -26,11 +26,14 @@ describeEngines('sensing', (h) => {
       const A = await Am.toArray();
       const Y = await eng.gaussianApply(X, m, { seed: 42, offset });
       const y = await Y.toArray();
-      X.dispose(); Am.dispose(); Y.dispose();
+      X.dispose();
+      Am.dispose();
+      Y.dispose();
       expect(y.length).toBe(m);
       let worst = 0;
       for (let i = 0; i < m; i++) {
-        let ref = 0, abs = 0;
+        let ref = 0,
+          abs = 0;
         for (let e = 0; e < N; e++) {
           ref += A[i * N + e] * x[e];
           abs += Math.abs(A[i * N + e] * x[e]);
@@ -52,10 +55,13 @@ describeEngines('sensing', (h) => {
       const Z = await eng.gaussianAdjoint(R, rows, cols, { seed: 9, offset });
       expect([Z.rows, Z.cols]).toEqual([rows, cols]);
       const z = await Z.toArray();
-      R.dispose(); Am.dispose(); Z.dispose();
+      R.dispose();
+      Am.dispose();
+      Z.dispose();
       let worst = 0;
       for (let e = 0; e < N; e++) {
-        let ref = 0, abs = 0;
+        let ref = 0,
+          abs = 0;
         for (let i = 0; i < m; i++) {
           ref += A[i * N + e] * r[i];
           abs += Math.abs(A[i * N + e] * r[i]);
@@ -118,6 +124,8 @@ describeEngines('sensing', (h) => {
     await expect(eng.withValues(S, X)).rejects.toThrow(/entries/);
     const E = eng.sparse({ rows: 2, cols: 2, row: [], col: [], val: [] });
     await expect(eng.sparseValues(E)).rejects.toThrow(/no entries/);
-    X.dispose(); S.dispose(); E.dispose();
+    X.dispose();
+    S.dispose();
+    E.dispose();
   });
 });

@@ -20,7 +20,9 @@ interface Coo {
 /** Random COO: `count` triplets with uniform positions (duplicates possible), normal values. */
 function randomCoo(rows: number, cols: number, count: number, seed: number): Coo {
   const rng = new PhiloxRng(seed, 3);
-  const row = new Int32Array(count), col = new Int32Array(count), val = new Float64Array(count);
+  const row = new Int32Array(count),
+    col = new Int32Array(count),
+    val = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     row[i] = rng.int(rows);
     col[i] = rng.int(cols);
@@ -32,7 +34,9 @@ function randomCoo(rows: number, cols: number, count: number, seed: number): Coo
 /** Skewed COO: a few rows with `longLen` entries, the rest with 0..2*short entries. */
 function skewedCoo(rows: number, cols: number, longRows: number[], longLen: number, short: number, seed: number): Coo {
   const rng = new PhiloxRng(seed, 5);
-  const r: number[] = [], c: number[] = [], v: number[] = [];
+  const r: number[] = [],
+    c: number[] = [],
+    v: number[] = [];
   for (let i = 0; i < rows; i++) {
     const n = longRows.includes(i) ? longLen : rng.int(2 * short + 1);
     for (let t = 0; t < n; t++) {
@@ -62,9 +66,13 @@ function refSpmm(
   transS: boolean,
 ): { C: Float64Array; abs: Float64Array; terms: Int32Array } {
   const m = transS ? t.cols : t.rows;
-  const C = new Float64Array(m * p), abs = new Float64Array(m * p), terms = new Int32Array(m);
+  const C = new Float64Array(m * p),
+    abs = new Float64Array(m * p),
+    terms = new Int32Array(m);
   for (let q = 0; q < t.row.length; q++) {
-    const i = transS ? t.col[q] : t.row[q], k = transS ? t.row[q] : t.col[q], v = t.val[q];
+    const i = transS ? t.col[q] : t.row[q],
+      k = transS ? t.row[q] : t.col[q],
+      v = t.val[q];
     terms[i]++;
     for (let j = 0; j < p; j++) {
       C[i * p + j] += v * B[k * p + j];
@@ -75,15 +83,26 @@ function refSpmm(
 }
 
 /** Asserts |got - ref| <= c (terms_i + 2) u abs (per element; rows of width p). */
-function expectClose(got: ArrayLike<number>, ref: { C: Float64Array; abs: Float64Array; terms: Int32Array }, p: number, u: number, what: string, c = 2): void {
+function expectClose(
+  got: ArrayLike<number>,
+  ref: { C: Float64Array; abs: Float64Array; terms: Int32Array },
+  p: number,
+  u: number,
+  what: string,
+  c = 2,
+): void {
   expect(got.length, what).toBe(ref.C.length);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < got.length; i++) {
     const tol = c * (ref.terms[Math.floor(i / p)] + 2) * u * ref.abs[i];
     const err = Math.abs(got[i] - ref.C[i]);
     if (!(err <= tol)) {
       const r = tol > 0 ? err / tol : Infinity;
-      if (!(r <= worst)) { worst = r; at = i; }
+      if (!(r <= worst)) {
+        worst = r;
+        at = i;
+      }
     }
   }
   expect(at, `${what}: worst element ${at} got ${got[at]}, want ${ref.C[at]} (err/tol ${worst})`).toBe(-1);
@@ -113,9 +132,12 @@ async function checkSpmm(h: Harness, S: SparseMat, p: number, seed: number, what
 /** Reference sddmm on the stored pattern: values, sum |terms| and k. */
 function refSddmm(t: { row: ArrayLike<number>; col: ArrayLike<number> }, U: ArrayLike<number>, V: ArrayLike<number>, k: number) {
   const n = t.row.length;
-  const C = new Float64Array(n), abs = new Float64Array(n), terms = new Int32Array(n).fill(k);
+  const C = new Float64Array(n),
+    abs = new Float64Array(n),
+    terms = new Int32Array(n).fill(k);
   for (let q = 0; q < n; q++) {
-    let s = 0, a = 0;
+    let s = 0,
+      a = 0;
     for (let j = 0; j < k; j++) {
       const x = U[t.row[q] * k + j] * V[t.col[q] * k + j];
       s += x;
@@ -134,10 +156,12 @@ async function checkSddmm(h: Harness, S: SparseMat, k: number, seed: number, wha
   const R = await eng.sddmm(S, U, V);
   expect(R.shape).toEqual(S.shape);
   expect(R.nnz).toBe(S.nnz);
-  const t = await S.toCOO(), r = await R.toCOO();
+  const t = await S.toCOO(),
+    r = await R.toCOO();
   expect(Array.from(r.row)).toEqual(Array.from(t.row));
   expect(Array.from(r.col)).toEqual(Array.from(t.col));
-  const u = await U.toArray(), v = await V.toArray();
+  const u = await U.toArray(),
+    v = await V.toArray();
   expectClose(r.val, refSddmm(t, u, v, k), 1, h.u, `${what} k=${k}`);
   // agreement with the dense product U V^T on the pattern (both within their error bounds of the truth)
   const DU = await eng.matmul(U, V, { transB: true });
@@ -182,7 +206,9 @@ describeEngines('sparse', (h) => {
   it('accepts unsorted input in every accepted array form', async () => {
     const rng = new PhiloxRng(11, 1);
     const n = 500;
-    const row: number[] = [], col: number[] = [], val: number[] = [];
+    const row: number[] = [],
+      col: number[] = [],
+      val: number[] = [];
     for (let i = 0; i < n; i++) {
       row.push(rng.int(40));
       col.push(rng.int(30));
@@ -202,7 +228,11 @@ describeEngines('sparse', (h) => {
       // explicit zeros (duplicates that cancel) are kept as stored entries
       let distinct = 0;
       const seen = new Set<number>();
-      for (let i = 0; i < n; i++) if (!seen.has(row[i] * 30 + col[i])) { seen.add(row[i] * 30 + col[i]); distinct++; }
+      for (let i = 0; i < n; i++)
+        if (!seen.has(row[i] * 30 + col[i])) {
+          seen.add(row[i] * 30 + col[i]);
+          distinct++;
+        }
       expect(S.nnz).toBe(distinct);
       S.dispose();
     }
@@ -212,7 +242,8 @@ describeEngines('sparse', (h) => {
     // rows 1, 3 and columns 0, 2, 4 are empty
     const S = h.eng.sparse({ rows: 5, cols: 6, row: [0, 2, 4, 0, 4], col: [1, 3, 5, 5, 1], val: [1, 2, 3, 4, 5] });
     await checkSpmm(h, S, 3, 21, 'empty rows/cols');
-    const B1 = h.eng.matrix(hostRandn(6, 2, 1), 6, 2), B2 = h.eng.matrix(hostRandn(5, 2, 1), 5, 2);
+    const B1 = h.eng.matrix(hostRandn(6, 2, 1), 6, 2),
+      B2 = h.eng.matrix(hostRandn(5, 2, 1), 5, 2);
     const C = await consume(h.eng.spmm(S, B1));
     for (const r of [1, 3]) expect([C[2 * r], C[2 * r + 1]]).toEqual([0, 0]);
     const T = await consume(h.eng.spmm(S, B2, { transS: true }));
@@ -224,7 +255,10 @@ describeEngines('sparse', (h) => {
   it('1 x 1, a single entry, and nnz == 0', async () => {
     const { eng } = h;
     const one = eng.sparse({ rows: 1, cols: 1, row: [0], col: [0], val: [3] });
-    const M1 = eng.matrix([[2, -1, 0.5]]), M2 = eng.matrix([[2]]), U1 = eng.matrix([[1, 2]]), V1 = eng.matrix([[3, 4]]);
+    const M1 = eng.matrix([[2, -1, 0.5]]),
+      M2 = eng.matrix([[2]]),
+      U1 = eng.matrix([[1, 2]]),
+      V1 = eng.matrix([[3, 4]]);
     expect(Array.from(await consume(eng.spmm(one, M1)))).toEqual([6, -3, 1.5]);
     expect(Array.from(await consume(eng.spmm(one, M2, { transS: true })))).toEqual([6]);
     const r1 = await eng.sddmm(one, U1, V1);
@@ -246,7 +280,8 @@ describeEngines('sparse', (h) => {
     expect([e.row.length, e.col.length, e.val.length]).toEqual([0, 0, 0]);
     expect(e.val).toBeInstanceOf(h.dtype === 'f64' ? Float64Array : Float32Array);
     for (const p of [1, 4, 9]) {
-      const P2 = eng.matrix(hostRandn(2, p, 1), 2, p), P3 = eng.matrix(hostRandn(3, p, 1), 3, p);
+      const P2 = eng.matrix(hostRandn(2, p, 1), 2, p),
+        P3 = eng.matrix(hostRandn(3, p, 1), 3, p);
       const Z = await eng.spmm(empty, P2);
       expect(Z.shape).toEqual([3, p]);
       expect((await Z.toArray()).every((x) => x === 0)).toBe(true);
@@ -254,7 +289,8 @@ describeEngines('sparse', (h) => {
       expect((await ZT.toArray()).every((x) => x === 0)).toBe(true);
       disposeAll(P2, P3, Z, ZT);
     }
-    const Ue = eng.matrix(hostRandn(3, 5, 1), 3, 5), Ve = eng.matrix(hostRandn(2, 5, 1), 2, 5);
+    const Ue = eng.matrix(hostRandn(3, 5, 1), 3, 5),
+      Ve = eng.matrix(hostRandn(2, 5, 1), 2, 5);
     const R = await eng.sddmm(empty, Ue, Ve);
     disposeAll(Ue, Ve);
     expect(R.nnz).toBe(0);
@@ -326,7 +362,8 @@ describeEngines('sparse', (h) => {
     const { eng } = h;
     const coo = randomCoo(60, 40, 300, 17);
     const S = eng.sparse(coo);
-    const U = eng.matrix(hostRandn(60, 5, 1), 60, 5), V = eng.matrix(hostRandn(40, 5, 2), 40, 5);
+    const U = eng.matrix(hostRandn(60, 5, 1), 60, 5),
+      V = eng.matrix(hostRandn(40, 5, 2), 40, 5);
     const R = await eng.sddmm(S, U, V);
     const R2 = await eng.sddmm(R, U, V); // derived from a derived matrix
     const before = await R.toCOO();
@@ -360,7 +397,8 @@ describeEngines('sparse', (h) => {
     expect(lens.reduce((a, b) => a + b, 0)).toBe(S.nnz);
     for (let q = 1; q < t.row.length; q++)
       expect(t.row[q - 1] < t.row[q] || (t.row[q - 1] === t.row[q] && t.col[q - 1] < t.col[q])).toBe(true);
-    const want = cooDense(coo), got = cooDense(t);
+    const want = cooDense(coo),
+      got = cooDense(t);
     for (let i = 0; i < want.length; i++) {
       const tol = h.dtype === 'f64' ? 8 * h.u * Math.abs(want[i]) + 1e-15 : Math.abs(want[i]) * 8 * h.u + 1e-6;
       expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(tol);
@@ -396,7 +434,11 @@ describeEngines('sparse', (h) => {
   it('rejects mismatched operands of spmm and sddmm', async () => {
     const { eng } = h;
     const S = eng.sparse({ rows: 3, cols: 4, row: [0, 2], col: [1, 3], val: [1, 2] });
-    const Z32 = eng.zeros(3, 2), Z42 = eng.zeros(4, 2), Z34 = eng.zeros(3, 4), Z22 = eng.zeros(2, 2), Z43 = eng.zeros(4, 3);
+    const Z32 = eng.zeros(3, 2),
+      Z42 = eng.zeros(4, 2),
+      Z34 = eng.zeros(3, 4),
+      Z22 = eng.zeros(2, 2),
+      Z43 = eng.zeros(4, 3);
     await expect(eng.spmm(S, Z32)).rejects.toThrow(/op\(S\) is 3 x 4/);
     await expect(eng.spmm(S, Z42, { transS: true })).rejects.toThrow(RangeError);
     await expect(eng.spmm(S, Z42, { transS: 1 as never })).rejects.toThrow(/'transS'/);

@@ -11,7 +11,8 @@ function refVandermonde(tab: Float64Array, H: number, N: number, L: number): Flo
     for (let n = 0; n < N; n++) {
       const e = 4 * (h * N + n);
       for (let l = 0; l < L; l++) {
-        const m = Math.exp(l * tab[e + 2]), ph = l * tab[e + 3];
+        const m = Math.exp(l * tab[e + 2]),
+          ph = l * tab[e + 3];
         K[h * L + l] += m * (tab[e] * Math.cos(ph) - tab[e + 1] * Math.sin(ph));
       }
     }
@@ -19,7 +20,8 @@ function refVandermonde(tab: Float64Array, H: number, N: number, L: number): Flo
 }
 
 function refConv(u: Float64Array, K: Float64Array, H: number, L: number, D: number[] | null): Float64Array {
-  const R = u.length / L, y = new Float64Array(R * L);
+  const R = u.length / L,
+    y = new Float64Array(R * L);
   for (let r = 0; r < R; r++) {
     const h = r % H;
     for (let l = 0; l < L; l++) {
@@ -32,10 +34,12 @@ function refConv(u: Float64Array, K: Float64Array, H: number, L: number, D: numb
 }
 
 function refScan(u: Float64Array, tab: Float64Array, H: number, N: number, L: number): Float64Array {
-  const R = u.length / L, y = new Float64Array(R * L);
+  const R = u.length / L,
+    y = new Float64Array(R * L);
   for (let r = 0; r < R; r++) {
     const h = r % H;
-    const xr = new Float64Array(N), xi = new Float64Array(N);
+    const xr = new Float64Array(N),
+      xi = new Float64Array(N);
     for (let l = 0; l < L; l++) {
       const ul = u[r * L + l];
       let acc = 0;
@@ -73,10 +77,11 @@ function randomTable(H: number, N: number, seed: number, stride: 4 | 6): Float64
     if (stride === 4) {
       t[4 * i] = g[6 * i];
       t[4 * i + 1] = g[6 * i + 1];
-      t[4 * i + 2] = -0.001 - 0.3 * Math.abs(g[6 * i + 2]) / 3;
+      t[4 * i + 2] = -0.001 - (0.3 * Math.abs(g[6 * i + 2])) / 3;
       t[4 * i + 3] = 4 * Math.tanh(g[6 * i + 3]);
     } else {
-      const mag = Math.exp(-0.001 - 0.1 * Math.abs(g[6 * i])), ang = 3 * Math.tanh(g[6 * i + 1]);
+      const mag = Math.exp(-0.001 - 0.1 * Math.abs(g[6 * i])),
+        ang = 3 * Math.tanh(g[6 * i + 1]);
       t[6 * i] = mag * Math.cos(ang);
       t[6 * i + 1] = mag * Math.sin(ang);
       for (let k = 2; k < 6; k++) t[6 * i + k] = g[6 * i + k];
@@ -88,7 +93,14 @@ function randomTable(H: number, N: number, seed: number, stride: 4 | 6): Float64
 describeEngines('ssm primitives', (h) => {
   const tol = () => (h.dtype === 'f64' ? 1e-12 : 2e-5);
 
-  for (const [H, N, L] of [[1, 1, 1], [1, 2, 2], [3, 5, 127], [2, 257, 33], [2, 3, 1000], [1, 4, 4097]] as const) {
+  for (const [H, N, L] of [
+    [1, 1, 1],
+    [1, 2, 2],
+    [3, 5, 127],
+    [2, 257, 33],
+    [2, 3, 1000],
+    [1, 4, 4097],
+  ] as const) {
     it(`ssmVandermonde H = ${H}, N = ${N}, L = ${L}`, async () => {
       const tab = randomTable(H, N, 7 + H + N + L, 4);
       const K = await h.eng.ssmVandermonde(tab, H, N, L);
@@ -103,11 +115,19 @@ describeEngines('ssm primitives', (h) => {
     });
   }
 
-  for (const [H, batch, L, withD] of [[1, 1, 1, false], [1, 2, 2, true], [3, 1, 127, true], [2, 5, 257, false], [1, 3, 1025, true]] as const) {
+  for (const [H, batch, L, withD] of [
+    [1, 1, 1, false],
+    [1, 2, 2, true],
+    [3, 1, 127, true],
+    [2, 5, 257, false],
+    [1, 3, 1025, true],
+  ] as const) {
     it(`ssmConv H = ${H}, batch = ${batch}, L = ${L}${withD ? ', with D' : ''}`, async () => {
-      const uh = hostRandn(H * batch, L, 3 + L), kh = hostRandn(H, L, 4 + L);
+      const uh = hostRandn(H * batch, L, 3 + L),
+        kh = hostRandn(H, L, 4 + L);
       const D = withD ? Array.from({ length: H }, (_, i) => 0.5 - i) : null;
-      const u = h.eng.matrix(uh, H * batch, L), K = h.eng.matrix(kh, H, L);
+      const u = h.eng.matrix(uh, H * batch, L),
+        K = h.eng.matrix(kh, H, L);
       const y = await h.eng.ssmConv(u, K, D);
       const got = await y.toArray();
       for (const m of [u, K, y]) m.dispose();
@@ -117,7 +137,13 @@ describeEngines('ssm primitives', (h) => {
     });
   }
 
-  for (const [H, batch, N, L] of [[1, 1, 1, 1], [1, 2, 3, 2], [2, 3, 4, 127], [3, 1, 2, 1000], [1, 1, 5, 4097]] as const) {
+  for (const [H, batch, N, L] of [
+    [1, 1, 1, 1],
+    [1, 2, 3, 2],
+    [2, 3, 4, 127],
+    [3, 1, 2, 1000],
+    [1, 1, 5, 4097],
+  ] as const) {
     it(`ssmScan H = ${H}, batch = ${batch}, N = ${N}, L = ${L}`, async () => {
       const tab = randomTable(H, N, 11 + N + L, 6);
       const uh = hostRandn(H * batch, L, 5 + L);

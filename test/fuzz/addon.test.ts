@@ -21,11 +21,43 @@ const CHILD = path.join(here, 'addon-child.mjs');
 
 /** Every export of the addon, with the number of calls each gets. */
 const EXPORTS: Record<string, number> = {
-  info: 50, own: 100, peak: 40, gemm: 300, syrk: 300, axpby: 300, hadamard: 300, transpose: 300, norm: 300, colNorms: 300,
-  rowNorms: 300, random: 300, full: 300, copy2d: 400, scaleAxis: 300, colAbsMax: 300, lu: 300, qr: 300,
-  cholesky: 300, solveTriangular: 300, lstsq: 300, eigh: 300, svd: 300, spmm: 500, sddmm: 400, eigGeneral: 200,
-  eigGeneralComplex: 200, ssmVandermonde: 300, ssmConv: 300, ssmScan: 300, gaussianApply: 400, gaussianAdjoint: 400,
-  sign: 300, segmentGram: 250, choleskyBatch: 200, choleskySolveBatch: 300, segmentCG: 400,
+  info: 50,
+  own: 100,
+  peak: 40,
+  gemm: 300,
+  syrk: 300,
+  axpby: 300,
+  hadamard: 300,
+  transpose: 300,
+  norm: 300,
+  colNorms: 300,
+  rowNorms: 300,
+  random: 300,
+  full: 300,
+  copy2d: 400,
+  scaleAxis: 300,
+  colAbsMax: 300,
+  lu: 300,
+  qr: 300,
+  cholesky: 300,
+  solveTriangular: 300,
+  lstsq: 300,
+  eigh: 300,
+  svd: 300,
+  spmm: 500,
+  sddmm: 400,
+  eigGeneral: 200,
+  eigGeneralComplex: 200,
+  ssmVandermonde: 300,
+  ssmConv: 300,
+  ssmScan: 300,
+  gaussianApply: 400,
+  gaussianAdjoint: 400,
+  sign: 300,
+  segmentGram: 250,
+  choleskyBatch: 200,
+  choleskySolveBatch: 300,
+  segmentCG: 400,
 };
 
 interface Report {
@@ -35,10 +67,18 @@ interface Report {
 }
 
 /** Runs the child asynchronously (a blocking spawnSync would starve vitest's worker RPC). */
-async function fuzz(name: string, calls: number, seed: number): Promise<{ status: number | null; signal: string | null; report: Report | null; stderr: string }> {
+async function fuzz(
+  name: string,
+  calls: number,
+  seed: number,
+): Promise<{ status: number | null; signal: string | null; report: Report | null; stderr: string }> {
   const r = await new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, ['--expose-gc', CHILD, JSON.stringify([name]), String(seed), String(calls)], { env: process.env, timeout: 60_000 });
-    let stdout = '', stderr = '';
+    const p = spawn(process.execPath, ['--expose-gc', CHILD, JSON.stringify([name]), String(seed), String(calls)], {
+      env: process.env,
+      timeout: 60_000,
+    });
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
@@ -62,7 +102,11 @@ describe('addon fuzz (child process)', () => {
   for (const [name, calls] of Object.entries(EXPORTS)) {
     it(`${name}: no crash, every call resolves or fails with a TypeError/RangeError naming it`, async () => {
       const r = await fuzz(name, calls, 20261207);
-      expect({ status: r.status, signal: r.signal, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+      expect({ status: r.status, signal: r.signal, stderr: r.status === 0 ? '' : r.stderr }).toEqual({
+        status: 0,
+        signal: null,
+        stderr: '',
+      });
       expect(r.report, 'child report').not.toBeNull();
       expect(r.report!.violations).toEqual([]);
       // the generator must exercise real computations, not only argument errors

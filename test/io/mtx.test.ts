@@ -184,7 +184,14 @@ describe('mtx: writing and round trips', () => {
   });
 
   it('integer and pattern fields', () => {
-    const m = { kind: 'coordinate' as const, rows: 2, cols: 2, row: new Int32Array([0, 1]), col: new Int32Array([1, 1]), val: new Float64Array([3, -4]) };
+    const m = {
+      kind: 'coordinate' as const,
+      rows: 2,
+      cols: 2,
+      row: new Int32Array([0, 1]),
+      col: new Int32Array([1, 1]),
+      val: new Float64Array([3, -4]),
+    };
     expect(formatMtx(m, { field: 'integer' })).toBe('%%MatrixMarket matrix coordinate integer general\n2 2 2\n1 2 3\n2 2 -4\n');
     expect(() => formatMtx({ ...m, val: [1.5, 2] }, { field: 'integer' })).toThrow(/val\[0\] = 1.5 is not an integer/);
     const p = formatMtx({ kind: 'coordinate', rows: 2, cols: 2, row: [0, 1], col: [1, 1] }, { field: 'pattern' });
@@ -213,12 +220,16 @@ describe('mtx: writing and round trips', () => {
   });
 
   it('rejects bad input before creating the file', async () => {
-    await expect(writeMtx(tmp('no.mtx'), { kind: 'coordinate', rows: 2, cols: 2, row: [2], col: [0], val: [1] })).rejects.toThrow(/row\[0\] = 2 is out of range/);
+    await expect(writeMtx(tmp('no.mtx'), { kind: 'coordinate', rows: 2, cols: 2, row: [2], col: [0], val: [1] })).rejects.toThrow(
+      /row\[0\] = 2 is out of range/,
+    );
     await expect(stat(tmp('no.mtx'))).rejects.toThrow(/ENOENT/);
     expect(() => formatMtx({ kind: 'array', rows: 2, cols: 2, data: [1, 2, 3] })).toThrow(/length 3/);
     expect(() => formatMtx({ kind: 'array', rows: 2, cols: 3, data: [1, 2, 3, 4, 5, 6] }, { symmetry: 'symmetric' })).toThrow(/square/);
     expect(() => formatMtx({ kind: 'array', rows: 1, cols: 1, data: [1] }, { field: 'pattern' })).toThrow(/pattern/);
-    expect(() => formatMtx({ kind: 'coordinate', rows: 1, cols: 1, row: [0], col: [0], val: [1] }, { fild: 'real' } as never)).toThrow(/unknown option 'fild'/);
+    expect(() => formatMtx({ kind: 'coordinate', rows: 1, cols: 1, row: [0], col: [0], val: [1] }, { fild: 'real' } as never)).toThrow(
+      /unknown option 'fild'/,
+    );
   });
 });
 
@@ -245,7 +256,9 @@ describe('mtx: streaming', () => {
   });
 
   it('a file of several MB streams through readMtx and matches', async () => {
-    const rows = 5000, cols = 300, nnz = 250_000;
+    const rows = 5000,
+      cols = 300,
+      nnz = 250_000;
     const ws = createWriteStream(tmp('big.mtx'));
     ws.write(`%%MatrixMarket matrix coordinate real general\n${rows} ${cols} ${nnz}\n`);
     let chunk = '';

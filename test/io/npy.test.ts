@@ -3,16 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  NpyFormatError,
-  createNpyWriter,
-  encodeNpy,
-  openNpy,
-  parseNpy,
-  readNpy,
-  readNpyHeader,
-  writeNpy,
-} from '../../ts/io/index.js';
+import { NpyFormatError, createNpyWriter, encodeNpy, openNpy, parseNpy, readNpy, readNpyHeader, writeNpy } from '../../ts/io/index.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -26,14 +17,20 @@ const tmp = (name: string) => path.join(dir, name);
 // Produced by NumPy 2.4 (np.save), 2 x 3 array [[1.5, -2, 3], [4, 5, 6.25]].
 const NUMPY = {
   c8: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4PwAAAAAAAADAAAAAAAAACEAAAAAAAAAQQAAAAAAAABRAAAAAAAAAGUA=',
-  fortran8: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4PwAAAAAAABBAAAAAAAAAAMAAAAAAAAAUQAAAAAAAAAhAAAAAAAAAGUA=',
+  fortran8:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4PwAAAAAAABBAAAAAAAAAAMAAAAAAAAAUQAAAAAAAAAhAAAAAAAAAGUA=',
   be4: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo/wAAAwAAAAEBAAABAgAAAQKAAAEDIAAA=',
 };
 const WANT = [1.5, -2, 3, 4, 5, 6.25];
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
 /** A hand-made .npy file: magic, version, length field, dict (padded to 64 with spaces and '\n'), data. */
-function makeNpy(major: number, dict: string, data: Uint8Array = new Uint8Array(0), opts: { pad?: boolean; minor?: number } = {}): Uint8Array {
+function makeNpy(
+  major: number,
+  dict: string,
+  data: Uint8Array = new Uint8Array(0),
+  opts: { pad?: boolean; minor?: number } = {},
+): Uint8Array {
   const lenBytes = major === 1 ? 2 : 4;
   const enc = new TextEncoder().encode(dict);
   let hlen = enc.length + 1;
@@ -57,7 +54,10 @@ function f64le(values: number[]): Uint8Array {
 function be(values: number[], size: 4 | 8): Uint8Array {
   const out = new Uint8Array(values.length * size);
   const dv = new DataView(out.buffer);
-  values.forEach((v, i) => (size === 4 ? dv.setFloat32(i * size, v, false) : dv.setFloat64(i * size, v, false)));
+  values.forEach((v, i) => {
+    if (size === 4) dv.setFloat32(i * size, v, false);
+    else dv.setFloat64(i * size, v, false);
+  });
   return out;
 }
 
@@ -111,7 +111,10 @@ describe('npy: round trips', () => {
   it('f32 and f64, 2-D and 1-D, files and memory', async () => {
     const a64 = Float64Array.from({ length: 35 }, (_, i) => Math.sin(i) * 1e3);
     const a32 = Float32Array.from(a64);
-    for (const [data, dtype] of [[a64, 'f64'], [a32, 'f32']] as const) {
+    for (const [data, dtype] of [
+      [a64, 'f64'],
+      [a32, 'f32'],
+    ] as const) {
       await writeNpy(tmp(`rt-${dtype}.npy`), data, [5, 7]);
       const r = await readNpy(tmp(`rt-${dtype}.npy`));
       expect(r.dtype).toBe(dtype);
@@ -179,7 +182,9 @@ describe('npy: hand-made headers', () => {
   });
 
   it('tolerates spacing, key order, missing trailing comma, Python 2 long suffix, unpadded headers', () => {
-    const r = parseNpy(makeNpy(1, "{ 'shape':(2L,3L),'fortran_order':True ,'descr':'<f8'}", f64le([1.5, 4, -2, 5, 3, 6.25]), { pad: false }));
+    const r = parseNpy(
+      makeNpy(1, "{ 'shape':(2L,3L),'fortran_order':True ,'descr':'<f8'}", f64le([1.5, 4, -2, 5, 3, 6.25]), { pad: false }),
+    );
     expect(r.shape).toEqual([2, 3]);
     expect(Array.from(r.data)).toEqual(WANT);
   });
@@ -197,10 +202,17 @@ describe('npy: hand-made headers', () => {
   });
 
   it('transposes large Fortran arrays correctly (blocked path)', () => {
-    const m = 130, n = 70;
+    const m = 130,
+      n = 70;
     const colMajor = Float64Array.from({ length: m * n }, (_, k) => k);
     const r = parseNpy(makeNpy(1, `{'descr': '<f8', 'fortran_order': True, 'shape': (${m}, ${n}), }`, new Uint8Array(colMajor.buffer)));
-    for (const [i, j] of [[0, 0], [129, 69], [64, 3], [5, 64]]) expect(r.data[i * n + j]).toBe(j * m + i);
+    for (const [i, j] of [
+      [0, 0],
+      [129, 69],
+      [64, 3],
+      [5, 64],
+    ])
+      expect(r.data[i * n + j]).toBe(j * m + i);
   });
 });
 
@@ -236,7 +248,11 @@ describe('npy: malformed and unsupported files', () => {
     expect(e1.name).toBe('NpyFormatError');
     expectNpyError(() => parseNpy(makeNpy(1, "['descr', '<f8']")), 10, /expected '\{'/);
     expectNpyError(() => parseNpy(makeNpy(1, "{'descr': '<f8', 'fortran_order': False}")), 10, /missing key 'shape'/);
-    expectNpyError(() => parseNpy(makeNpy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), 'extra': 1}")), 10, /unexpected key 'extra'/);
+    expectNpyError(
+      () => parseNpy(makeNpy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), 'extra': 1}")),
+      10,
+      /unexpected key 'extra'/,
+    );
     const d2 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2; 2)}";
     expectNpyError(() => parseNpy(makeNpy(1, d2)), at(d2, ';'), /expected ',' or '\)'/);
     const d3 = "{'descr': '<f8, 'fortran_order': False, 'shape': (2, 2)}";
@@ -249,7 +265,11 @@ describe('npy: malformed and unsupported files', () => {
 
   it('unsupported dtypes name the dtype and what is supported', () => {
     for (const d of ['<i8', '|u1', '<f2', '<c16', '|b1', '<U3']) {
-      const err = expectNpyError(() => parseNpy(makeNpy(1, `{'descr': '${d}', 'fortran_order': False, 'shape': (2,), }`)), 20, /unsupported dtype/);
+      const err = expectNpyError(
+        () => parseNpy(makeNpy(1, `{'descr': '${d}', 'fortran_order': False, 'shape': (2,), }`)),
+        20,
+        /unsupported dtype/,
+      );
       expect(err.message).toContain(`'${d}'`);
       expect(err.message).toContain("'<f4'");
       expect(err.message).toContain("'<f8'");
@@ -274,7 +294,9 @@ describe('npy: malformed and unsupported files', () => {
     const err = expectNpyError(() => parseNpy(cut), cut.length, /data is truncated.*needs 32 bytes from offset 128.*only 29/);
     expect(err.file).toBe('<buffer>');
     await writeFile(tmp('cut.npy'), cut);
-    await expect(readNpy(tmp('cut.npy'))).rejects.toThrow(new RegExp(`${tmp('cut.npy').replace(/[.\\/]/g, '\\$&')}: data is truncated.*byte offset ${cut.length}`));
+    await expect(readNpy(tmp('cut.npy'))).rejects.toThrow(
+      new RegExp(`${tmp('cut.npy').replace(/[.\\/]/g, '\\$&')}: data is truncated.*byte offset ${cut.length}`),
+    );
     await expect(openNpy(tmp('cut.npy'))).rejects.toBeInstanceOf(NpyFormatError);
   });
 
@@ -289,7 +311,8 @@ describe('npy: malformed and unsupported files', () => {
 
 describe('npy: streaming', () => {
   it('readRows over a file written in chunks', async () => {
-    const rows = 1000, cols = 13;
+    const rows = 1000,
+      cols = 13;
     const full = Float64Array.from({ length: rows * cols }, (_, k) => k * 0.5 - 7);
     const w = await createNpyWriter(tmp('stream.npy'), [rows, cols], { dtype: 'f64' });
     for (let r = 0; r < rows; ) {
@@ -309,7 +332,9 @@ describe('npy: streaming', () => {
       expect(f.dtype).toBe('f64');
       expect(f.headerBytes % 64).toBe(0);
       const blocks = await Promise.all([0, 250, 500, 750].map((s) => f.readRows(s, 250))); // concurrent positioned reads
-      blocks.forEach((b, k) => expect(b).toEqual(full.subarray(k * 250 * cols, (k + 1) * 250 * cols)));
+      blocks.forEach((b, k) => {
+        expect(b).toEqual(full.subarray(k * 250 * cols, (k + 1) * 250 * cols));
+      });
       expect(Array.from(await f.readRows(999, 1))).toEqual(Array.from(full.subarray(999 * cols)));
       expect((await f.readRows(10, 0)).length).toBe(0);
       await expect(f.readRows(990, 11)).rejects.toThrow(RangeError);

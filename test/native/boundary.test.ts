@@ -77,19 +77,25 @@ describe('caller buffers changing during a call (defect 2)', () => {
     const table = new Float64Array(buf);
     const out = new Float64Array(n);
     expect(() => addon.ssmVandermonde(table, 1, n, n, out, 1)).toThrow(TypeError);
-    expect(() => addon.ssmVandermonde(table, 1, n, n, out, 1)).toThrow(/ssmVandermonde: argument 'table' is backed by a resizable ArrayBuffer/);
+    expect(() => addon.ssmVandermonde(table, 1, n, n, out, 1)).toThrow(
+      /ssmVandermonde: argument 'table' is backed by a resizable ArrayBuffer/,
+    );
   });
 
   it('the engine copies a caller table: ssmVandermonde/ssmScan accept resizable and shared tables', async () => {
     const eng = await engine({ backend: 'native', dtype: 'f64' });
     try {
-      const H = 2, N = 3, L = 5;
+      const H = 2,
+        N = 3,
+        L = 5;
       const plain = new Float64Array(H * N * 4).map((_, i) => (i % 4 === 2 ? -0.3 : 0.1 * ((i % 7) - 3)));
       const rab = new Float64Array(new ArrayBuffer(plain.byteLength, { maxByteLength: plain.byteLength * 2 }));
       rab.set(plain);
       const sab = new Float64Array(new SharedArrayBuffer(plain.byteLength));
       sab.set(plain);
-      const K0 = await eng.ssmVandermonde(plain, H, N, L), K1 = await eng.ssmVandermonde(rab, H, N, L), K2 = await eng.ssmVandermonde(sab, H, N, L);
+      const K0 = await eng.ssmVandermonde(plain, H, N, L),
+        K1 = await eng.ssmVandermonde(rab, H, N, L),
+        K2 = await eng.ssmVandermonde(sab, H, N, L);
       const [k0, k1, k2] = await Promise.all([K0.toArray(), K1.toArray(), K2.toArray()]);
       expect(Array.from(k1)).toEqual(Array.from(k0));
       expect(Array.from(k2)).toEqual(Array.from(k0));
@@ -106,12 +112,15 @@ describe('allocation failure in a pool worker thread (defect 3)', () => {
     // private copies of a background call) fit, but each task (channel) allocates two FFT buffers of
     // 2^23 complex doubles (2 x 128 MiB) on its own thread, two tasks at a time: some of those fail,
     // on the pool's worker thread too (before the fix: std::terminate, exit 134).
-    const r = child(`${PRELUDE}
+    const r = child(
+      `${PRELUDE}
       const H = 8, L = 2 ** 22;
       const u = new Float32Array(H * L).fill(1), K = new Float32Array(H * L).fill(0.5), y = new Float32Array(H * L);
       const r = await settle(addon.ssmConv(u, K, H, H, L, new Float64Array(0), y, 2));
       console.log(JSON.stringify(r));
-    `, 2_000_000);
+    `,
+      2_000_000,
+    );
     expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
     const out = r.out as { ok: boolean; name: string; message: string };
     expect(out.ok, JSON.stringify(out)).toBe(false);
@@ -122,7 +131,9 @@ describe('allocation failure in a pool worker thread (defect 3)', () => {
 
 describe('work on the JS thread (defect 5)', () => {
   it('ssmScan with a huge row count and L = 0 runs off the JS thread (a timer fires before it settles)', async () => {
-    const R = 2 ** 22, H = 1, N = 16;
+    const R = 2 ** 22,
+      H = 1,
+      N = 16;
     const table = new Float64Array(H * N * 6).fill(0.5);
     let fired = false;
     setImmediate(() => (fired = true));
@@ -135,24 +146,38 @@ describe('work on the JS thread (defect 5)', () => {
 describe('error messages name the function (defect 6)', () => {
   it('a Float64Array on a SharedArrayBuffer gets a TypeError naming the function and argument', () => {
     const A = new Float64Array(new SharedArrayBuffer(4 * 8));
-    const B = new Float64Array(4), C = new Float64Array(4);
+    const B = new Float64Array(4),
+      C = new Float64Array(4);
     expect(() => addon.gemm(A, B, C, 2, 2, 2, false, false, 1, 0, 1)).toThrow(TypeError);
     expect(() => addon.gemm(A, B, C, 2, 2, 2, false, false, 1, 0, 1)).toThrow(/gemm: argument 'A' is backed by a SharedArrayBuffer/);
-    expect(() => addon.ssmScan(new Float32Array(2), new Float64Array(new SharedArrayBuffer(48)), 1, 1, 1, 2, new Float32Array(2), 1)).toThrow(/ssmScan: argument 'table'/);
+    expect(() =>
+      addon.ssmScan(new Float32Array(2), new Float64Array(new SharedArrayBuffer(48)), 1, 1, 1, 2, new Float32Array(2), 1),
+    ).toThrow(/ssmScan: argument 'table'/);
   });
 
-  it.skipIf(webgpuMissing !== null && !REQUIRE_WEBGPU)('a call pending when a WebGPU engine is disposed rejects naming the function', async () => {
-    const eng = await engine({ backend: 'webgpu', dtype: 'f32' });
-    const A = eng.randn(256, 256, { seed: 1 });
-    const pending = [A.toArray(), eng.norm(A, 'fro')].map((p) => p.then(() => null, (e: Error) => e));
-    await eng.dispose();
-    const errors = await Promise.all(pending);
-    // a call may have finished before dispose(); those that did not must say what happened
-    const names = ['toArray', 'norm'];
-    errors.forEach((e, i) => {
-      if (e === null) return;
-      expect(e.message).toMatch(new RegExp(`^${names[i]}: the engine was disposed while this call was pending`));
-    });
-    expect(errors.some((e) => e !== null), 'no call was pending at dispose()').toBe(true);
-  });
+  it.skipIf(webgpuMissing !== null && !REQUIRE_WEBGPU)(
+    'a call pending when a WebGPU engine is disposed rejects naming the function',
+    async () => {
+      const eng = await engine({ backend: 'webgpu', dtype: 'f32' });
+      const A = eng.randn(256, 256, { seed: 1 });
+      const pending = [A.toArray(), eng.norm(A, 'fro')].map((p) =>
+        p.then(
+          () => null,
+          (e: Error) => e,
+        ),
+      );
+      await eng.dispose();
+      const errors = await Promise.all(pending);
+      // a call may have finished before dispose(); those that did not must say what happened
+      const names = ['toArray', 'norm'];
+      errors.forEach((e, i) => {
+        if (e === null) return;
+        expect(e.message).toMatch(new RegExp(`^${names[i]}: the engine was disposed while this call was pending`));
+      });
+      expect(
+        errors.some((e) => e !== null),
+        'no call was pending at dispose()',
+      ).toBe(true);
+    },
+  );
 });

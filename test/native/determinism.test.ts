@@ -51,19 +51,27 @@ function rand(n: number, seed: number): Float64Array {
 
 /** Symmetric n x n with a well-separated spectrum: G + G^T + n I. */
 function symmetric(n: number, seed: number, shift = 0): Float64Array {
-  const g = rand(n * n, seed), a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) a[i * n + j] = g[i * n + j] + g[j * n + i] + (i === j ? shift : 0);
+  const g = rand(n * n, seed),
+    a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = g[i * n + j] + g[j * n + i] + (i === j ? shift : 0);
   return a;
 }
 
 /** Random sparse COO (rows x cols, about `per` entries per row). */
-function coo(rows: number, cols: number, per: number, seed: number): { rows: number; cols: number; row: Int32Array; col: Int32Array; val: Float64Array } {
-  const nnz = rows * per, r = rand(2 * nnz, seed), val = rand(nnz, seed + 1);
-  const row = new Int32Array(nnz), col = new Int32Array(nnz);
+function coo(
+  rows: number,
+  cols: number,
+  per: number,
+  seed: number,
+): { rows: number; cols: number; row: Int32Array; col: Int32Array; val: Float64Array } {
+  const nnz = rows * per,
+    r = rand(2 * nnz, seed),
+    val = rand(nnz, seed + 1);
+  const row = new Int32Array(nnz),
+    col = new Int32Array(nnz);
   for (let e = 0; e < nnz; e++) {
-    row[e] = Math.min(rows - 1, Math.floor((r[2 * e] + 1) / 2 * rows));
-    col[e] = Math.min(cols - 1, Math.floor((r[2 * e + 1] + 1) / 2 * cols));
+    row[e] = Math.min(rows - 1, Math.floor(((r[2 * e] + 1) / 2) * rows));
+    col[e] = Math.min(cols - 1, Math.floor(((r[2 * e + 1] + 1) / 2) * cols));
   }
   return { rows, cols, row, col, val };
 }
@@ -100,7 +108,8 @@ function diff(ref: Map<string, Uint8Array>, got: Map<string, Uint8Array>): strin
     const b = got.get(k);
     if (!b) return `output ${k} missing`;
     if (a.length !== b.length) return `${k}: ${b.length} bytes, expected ${a.length}`;
-    let count = 0, first = -1;
+    let count = 0,
+      first = -1;
     for (let i = 0; i < a.length; i++)
       if (a[i] !== b[i]) {
         if (first < 0) first = i;
@@ -143,13 +152,23 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
 
     it('matmul, every transpose: GEMV, skinny, parallel threshold and kc / mc / nc blockings', T, async () => {
       // [m, n, k] of C = op(A) op(B)
-      const shapes = [[3, 5, 7], [1, 300, 400], [300, 3, 400], [130, 140, 150], [300, 257, 520], [2000, 60, 300], [4100, 300, 70]];
+      const shapes = [
+        [3, 5, 7],
+        [1, 300, 400],
+        [300, 3, 400],
+        [130, 140, 150],
+        [300, 257, 520],
+        [2000, 60, 300],
+        [4100, 300, 70],
+      ];
       for (const [m, n, k] of shapes)
         for (const transA of [false, true])
           for (const transB of [false, true]) {
-            const a = rand(m * k, m + k), b = rand(k * n, n + 3 * k);
+            const a = rand(m * k, m + k),
+              b = rand(k * n, n + 3 * k);
             await same(`matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`, async (eng) => {
-              const A = transA ? M(eng, a, k, m) : M(eng, a, m, k), B = transB ? M(eng, b, n, k) : M(eng, b, k, n);
+              const A = transA ? M(eng, a, k, m) : M(eng, a, m, k),
+                B = transB ? M(eng, b, n, k) : M(eng, b, k, n);
               const C = await eng.matmul(A, B, { transA, transB, alpha: 0.75 });
               A.dispose();
               B.dispose();
@@ -159,15 +178,22 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('qr and lu (panel and 2048-row chunk thresholds)', T, async () => {
-      for (const [m, n] of [[1, 1], [257, 127], [2100, 70], [700, 520]]) {
+      for (const [m, n] of [
+        [1, 1],
+        [257, 127],
+        [2100, 70],
+        [700, 520],
+      ]) {
         const a = rand(m * n, m * 7 + n);
         await same(`qr ${m}x${n}`, async (eng) => {
-          const A = M(eng, a, m, n), r = await eng.qr(A);
+          const A = M(eng, a, m, n),
+            r = await eng.qr(A);
           A.dispose();
           return r;
         });
         await same(`lu ${m}x${n}`, async (eng) => {
-          const A = M(eng, a, m, n), r = await eng.lu(A);
+          const A = M(eng, a, m, n),
+            r = await eng.lu(A);
           A.dispose();
           return r;
         });
@@ -178,7 +204,8 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
       for (const n of [100, 1100, 1500]) {
         const a = symmetric(n, n, 2 * n);
         await same(`cholesky ${n}`, async (eng) => {
-          const A = M(eng, a, n, n), L = await eng.cholesky(A);
+          const A = M(eng, a, n, n),
+            L = await eng.cholesky(A);
           A.dispose();
           return L;
         });
@@ -186,14 +213,16 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('solveTriangular, every orientation, 1 / 37 / 300 right-hand sides (column split)', T, async () => {
-      const n = 700, t = rand(n * n, 5);
+      const n = 700,
+        t = rand(n * n, 5);
       for (let i = 0; i < n; i++) t[i * n + i] = 4 + Math.abs(t[i * n + i]);
       for (const nrhs of [1, 37, 300]) {
         const b = rand(n * nrhs, nrhs);
         for (const lower of [true, false])
           for (const trans of [false, true])
             await same(`solveTriangular n ${n} nrhs ${nrhs} ${lower ? 'L' : 'U'}${trans ? 'T' : 'N'}`, async (eng) => {
-              const Tm = M(eng, t, n, n), B = M(eng, b, n, nrhs);
+              const Tm = M(eng, t, n, n),
+                B = M(eng, b, n, nrhs);
               const X = await eng.solveTriangular(Tm, B, { lower, trans });
               Tm.dispose();
               B.dispose();
@@ -206,7 +235,8 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
       for (const n of [5, 200, 780]) {
         const a = symmetric(n, 3 * n);
         await same(`eigh ${n}`, async (eng) => {
-          const A = M(eng, a, n, n), r = await eng.eigh(A);
+          const A = M(eng, a, n, n),
+            r = await eng.eigh(A);
           A.dispose();
           return r;
         });
@@ -214,10 +244,14 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('svd, direct bidiagonalization (gemv split from 2^18 entries): 600 x 520 and 3 x 2', T, async () => {
-      for (const [m, n] of [[3, 2], [600, 520]]) {
+      for (const [m, n] of [
+        [3, 2],
+        [600, 520],
+      ]) {
         const a = rand(m * n, m + 11 * n);
         await same(`svd ${m}x${n}`, async (eng) => {
-          const A = M(eng, a, m, n), r = await eng.svd(A);
+          const A = M(eng, a, m, n),
+            r = await eng.svd(A);
           A.dispose();
           return r;
         });
@@ -225,18 +259,27 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('svd, QR first (wide 530 x 1000) and lstsq (full rank, rank-deficient)', T, async () => {
-      const [m, n] = [530, 1000], a = rand(m * n, 99);
+      const [m, n] = [530, 1000],
+        a = rand(m * n, 99);
       await same(`svd ${m}x${n}`, async (eng) => {
-        const A = M(eng, a, m, n), r = await eng.svd(A);
+        const A = M(eng, a, m, n),
+          r = await eng.svd(A);
         A.dispose();
         return r;
       });
-      const [p, q] = [800, 530], c = rand(p * q, 7), b = rand(p * 3, 8);
+      const [p, q] = [800, 530],
+        c = rand(p * q, 7),
+        b = rand(p * 3, 8);
       const d = c.slice();
-      for (let i = 0; i < p; i++) d[i * q + q - 1] = d[i * q];  // a repeated column: rank q - 1
-      for (const [label, x] of [['full rank', c], ['rank-deficient', d]] as const)
+      for (let i = 0; i < p; i++) d[i * q + q - 1] = d[i * q]; // a repeated column: rank q - 1
+      for (const [label, x] of [
+        ['full rank', c],
+        ['rank-deficient', d],
+      ] as const)
         await same(`lstsqInfo ${label}`, async (eng) => {
-          const A = M(eng, x, p, q), B = M(eng, b, p, 3), r = await eng.lstsqInfo(A, B);
+          const A = M(eng, x, p, q),
+            B = M(eng, b, p, 3),
+            r = await eng.lstsqInfo(A, B);
           A.dispose();
           B.dispose();
           return [r.X, r.rank];
@@ -244,16 +287,34 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('norms, element-wise and block primitives, colAbsMax, randn / rand, sign, reshape', T, async () => {
-      const [m, n] = [1100, 600], a = rand(m * n, 1), b = rand(m * n, 2), s = rand(Math.max(m, n), 3);
+      const [m, n] = [1100, 600],
+        a = rand(m * n, 1),
+        b = rand(m * n, 2),
+        s = rand(Math.max(m, n), 3);
       await same('block primitives', async (eng) => {
-        const A = M(eng, a, m, n), B = M(eng, b, m, n);
+        const A = M(eng, a, m, n),
+          B = M(eng, b, m, n);
         const out: Out = [
-          await eng.norm(A, 'fro'), await eng.norm(A, 'max'), await eng.colNorms(A), await eng.rowNorms(A),
-          await eng.add(A, B), await eng.sub(A, B), await eng.scale(A, 1.5), await eng.axpby(0.5, A, -2, B),
-          await eng.hadamard(A, B), await eng.transpose(A), await eng.slice(A, { rows: [3, 1000], cols: [5, 590] }),
-          await eng.hstack([A, B]), await eng.vstack([A, B]), await eng.scaleRows(A, s.subarray(0, m)),
-          await eng.scaleColumns(A, s.subarray(0, n)), await eng.colAbsMax(A), await eng.sign(A),
-          await eng.reshape(A, n, m), eng.full(m, n, 0.25), eng.randn(m, n, { seed: 4, offset: 12345 }),
+          await eng.norm(A, 'fro'),
+          await eng.norm(A, 'max'),
+          await eng.colNorms(A),
+          await eng.rowNorms(A),
+          await eng.add(A, B),
+          await eng.sub(A, B),
+          await eng.scale(A, 1.5),
+          await eng.axpby(0.5, A, -2, B),
+          await eng.hadamard(A, B),
+          await eng.transpose(A),
+          await eng.slice(A, { rows: [3, 1000], cols: [5, 590] }),
+          await eng.hstack([A, B]),
+          await eng.vstack([A, B]),
+          await eng.scaleRows(A, s.subarray(0, m)),
+          await eng.scaleColumns(A, s.subarray(0, n)),
+          await eng.colAbsMax(A),
+          await eng.sign(A),
+          await eng.reshape(A, n, m),
+          eng.full(m, n, 0.25),
+          eng.randn(m, n, { seed: 4, offset: 12345 }),
           eng.rand(m, n, { seed: 5 }),
         ];
         A.dispose();
@@ -263,28 +324,51 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('spmm (both orientations), sddmm, sparse norms', T, async () => {
-      const S = coo(3000, 2000, 30, 1), b = rand(2000 * 40, 2), bt = rand(3000 * 40, 3), u = rand(3000 * 16, 4), v = rand(2000 * 16, 5);
+      const S = coo(3000, 2000, 30, 1),
+        b = rand(2000 * 40, 2),
+        bt = rand(3000 * 40, 3),
+        u = rand(3000 * 16, 4),
+        v = rand(2000 * 16, 5);
       await same('sparse', async (eng) => {
-        const Sp = eng.sparse(S), B = M(eng, b, 2000, 40), Bt = M(eng, bt, 3000, 40), U = M(eng, u, 3000, 16), V = M(eng, v, 2000, 16);
-        const out: Out = [await eng.spmm(Sp, B), await eng.spmm(Sp, Bt, { transS: true }), await eng.sddmm(Sp, U, V), await eng.norm(Sp, 'fro')];
+        const Sp = eng.sparse(S),
+          B = M(eng, b, 2000, 40),
+          Bt = M(eng, bt, 3000, 40),
+          U = M(eng, u, 3000, 16),
+          V = M(eng, v, 2000, 16);
+        const out: Out = [
+          await eng.spmm(Sp, B),
+          await eng.spmm(Sp, Bt, { transS: true }),
+          await eng.sddmm(Sp, U, V),
+          await eng.norm(Sp, 'fro'),
+        ];
         for (const x of [Sp, B, Bt, U, V]) x.dispose();
         return out;
       });
     });
 
     it('gaussianApply / gaussianAdjoint and ssm kernels (Vandermonde, conv, scan)', T, async () => {
-      const x = rand(60 * 50, 6), r = rand(5000, 7);
-      const H = 4, N = 16, L = 3000;
+      const x = rand(60 * 50, 6),
+        r = rand(5000, 7);
+      const H = 4,
+        N = 16,
+        L = 3000;
       const Lambda = { re: Array.from(rand(H * N, 8), (t) => -0.1 - Math.abs(t)), im: Array.from(rand(H * N, 9), (t) => 3 * t) };
       const C = { re: Array.from(rand(H * N, 10)), im: Array.from(rand(H * N, 11)) };
       const logDt = Array.from(rand(H, 12), (t) => -3 + t);
       const u = rand(2 * H * L, 13);
       await same('gauss + ssm', async (eng) => {
-        const X = M(eng, x, 60, 50), R = M(eng, r, 5000, 1), Um = M(eng, u, 2 * H, L);
+        const X = M(eng, x, 60, 50),
+          R = M(eng, r, 5000, 1),
+          Um = M(eng, u, 2 * H, L);
         const K = await ssm.kernel(eng, { Lambda, C, logDt }, L, { conj: 'half' });
-        const bar = ssm.discretize({ Lambda: { re: Lambda.re.slice(0, N), im: Lambda.im.slice(0, N) }, B: Array(N).fill(1) }, Math.exp(logDt[0]), 'zoh');
+        const bar = ssm.discretize(
+          { Lambda: { re: Lambda.re.slice(0, N), im: Lambda.im.slice(0, N) }, B: Array(N).fill(1) },
+          Math.exp(logDt[0]),
+          'zoh',
+        );
         const out: Out = [
-          await eng.gaussianApply(X, 5000, { seed: 3 }), await eng.gaussianAdjoint(R, 60, 50, { seed: 3, offset: 17 }),
+          await eng.gaussianApply(X, 5000, { seed: 3 }),
+          await eng.gaussianAdjoint(R, 60, 50, { seed: 3, offset: 17 }),
           await ssm.conv(eng, Um, K, { D: [1, 2, 3, 4] }),
           await ssm.scan(eng, { LambdaBar: bar.LambdaBar, BBar: bar.BBar, C: { re: C.re.slice(0, N), im: C.im.slice(0, N) } }, Um),
           K,
@@ -295,11 +379,13 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
     });
 
     it('rsvd (subspace, krylov), rsvdStream, leverage scores, Lewis weights', T, async () => {
-      const [m, n] = [1500, 600], a = rand(m * n, 21);
-      for (let i = 0; i < m; i++) for (let j = 0; j < 5; j++) a[i * n + j] *= 20;  // a few strong directions
+      const [m, n] = [1500, 600],
+        a = rand(m * n, 21);
+      for (let i = 0; i < m; i++) for (let j = 0; j < 5; j++) a[i * n + j] *= 20; // a few strong directions
       await same('rsvd', async (eng) => {
         const A = M(eng, a, m, n);
-        const s = await rsvd(A, { rank: 10, seed: 3 }), k = await rsvd(A, { rank: 10, seed: 3, method: 'krylov', powerIters: 3 });
+        const s = await rsvd(A, { rank: 10, seed: 3 }),
+          k = await rsvd(A, { rank: 10, seed: 3, method: 'krylov', powerIters: 3 });
         A.dispose();
         return [s.U, s.S, s.V, k.U, k.S, k.V];
       });
@@ -321,7 +407,9 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
 
     it('completeMatrix (exact and sketch solvers) and robustRecover (matrix-free Gaussian operator)', T, async () => {
       const [m, n, k] = [400, 300, 5];
-      const uf = rand(m * k, 31), vf = rand(n * k, 32), pick = coo(m, n, 60, 33);
+      const uf = rand(m * k, 31),
+        vf = rand(n * k, 32),
+        pick = coo(m, n, 60, 33);
       const val = new Float64Array(pick.row.length);
       for (let e = 0; e < val.length; e++) {
         let s = 0;
@@ -336,7 +424,14 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
           return [r.U, r.V];
         });
       await same('robustRecover', async (eng) => {
-        const { problem, truth } = await sensingProblem(eng, { n: 30, rank: 2, m: 1500, outlierFraction: 0.1, storage: 'matrix-free', seed: 2 });
+        const { problem, truth } = await sensingProblem(eng, {
+          n: 30,
+          rank: 2,
+          m: 1500,
+          outlierFraction: 0.1,
+          storage: 'matrix-free',
+          seed: 2,
+        });
         const r = await robustRecover(problem, { rank: 3, iters: 10, seed: 2 });
         truth.X.dispose();
         problem.measurements.dispose();

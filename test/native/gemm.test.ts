@@ -36,9 +36,13 @@ function rand(dtype: DType, n: number, seed: number): Arr {
 }
 
 interface Case {
-  m: number; n: number; k: number;
-  ta: boolean; tb: boolean;
-  alpha: number; beta: number;
+  m: number;
+  n: number;
+  k: number;
+  ta: boolean;
+  tb: boolean;
+  alpha: number;
+  beta: number;
 }
 
 /**
@@ -49,7 +53,7 @@ function pick(len: number, seed: number): number[] {
   if (len <= 48) return Array.from({ length: len }, (_, i) => i);
   const s = new Set<number>([0, 1, len - 2, len - 1]);
   for (const b of [11, 12, 15, 16, 32, 383, 384]) if (b < len) s.add(b);
-  for (let i = 0; i < 3; i++) s.add(Math.floor(((seed * 7919 + i * 104729) % 1000003) / 1000003 * len));
+  for (let i = 0; i < 3; i++) s.add(Math.floor((((seed * 7919 + i * 104729) % 1000003) / 1000003) * len));
   return [...s].sort((x, y) => x - y);
 }
 
@@ -61,7 +65,8 @@ function checkGemm(dtype: DType, c: Case, A: Arr, B: Arr, C0: Arr, C: Arr, full 
   const { m, n, k, ta, tb, alpha, beta } = c;
   const u = unitRoundoff(dtype);
   const check = (i: number, j: number): string => {
-    let s = 0, abs = 0;
+    let s = 0,
+      abs = 0;
     for (let p = 0; p < k; p++) {
       const a = ta ? A[p * m + i] : A[i * k + p];
       const b = tb ? B[j * k + p] : B[p * n + j];
@@ -77,17 +82,30 @@ function checkGemm(dtype: DType, c: Case, A: Arr, B: Arr, C0: Arr, C: Arr, full 
     return '';
   };
   if (full || m * n <= 2000) {
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { const e = check(i, j); if (e) return e; }
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        const e = check(i, j);
+        if (e) return e;
+      }
     return '';
   }
-  for (const i of pick(m, k + n)) for (let j = 0; j < n; j++) { const e = check(i, j); if (e) return e; }
-  for (const j of pick(n, k + m)) for (let i = 0; i < m; i++) { const e = check(i, j); if (e) return e; }
+  for (const i of pick(m, k + n))
+    for (let j = 0; j < n; j++) {
+      const e = check(i, j);
+      if (e) return e;
+    }
+  for (const j of pick(n, k + m))
+    for (let i = 0; i < m; i++) {
+      const e = check(i, j);
+      if (e) return e;
+    }
   return '';
 }
 
 /** Runs one gemm case on the addon; beta == 0 cases start from a NaN-filled C (it must not be read). */
 async function runGemm(dtype: DType, c: Case, seed: number, threads = 2): Promise<{ A: Arr; B: Arr; C0: Arr; C: Arr }> {
-  const A = rand(dtype, c.m * c.k, seed), B = rand(dtype, c.k * c.n, seed + 1);
+  const A = rand(dtype, c.m * c.k, seed),
+    B = rand(dtype, c.k * c.n, seed + 1);
   const C0 = c.beta === 0 ? alloc(dtype, c.m * c.n).fill(NaN) : rand(dtype, c.m * c.n, seed + 2);
   const C = C0.slice();
   await addon.gemm(A, B, C, c.m, c.n, c.k, c.ta, c.tb, c.alpha, c.beta, threads);
@@ -96,7 +114,12 @@ async function runGemm(dtype: DType, c: Case, seed: number, threads = 2): Promis
 
 const ALPHAS = [1, -0.75, 2.5];
 const BETAS = [0, 1, -0.5, 0.25];
-const TRANS: ReadonlyArray<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
+const TRANS: ReadonlyArray<[boolean, boolean]> = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 /** Runs and checks every transpose of a shape, cycling alpha and beta; returns the failures. */
 async function sweep(dtype: DType, shapes: ReadonlyArray<[number, number, number]>, seed0: number): Promise<string[]> {
@@ -130,8 +153,12 @@ function checkSyrk(dtype: DType, n: number, k: number, trans: boolean, alpha: nu
         if (!Object.is(got, C0[i * n + j])) return `syrk n=${n} k=${k}: upper entry C[${i},${j}] was modified`;
         continue;
       }
-      let s = 0, abs = 0;
-      for (let p = 0; p < k; p++) { s += at(i, p) * at(j, p); abs += Math.abs(at(i, p) * at(j, p)); }
+      let s = 0,
+        abs = 0;
+      for (let p = 0; p < k; p++) {
+        s += at(i, p) * at(j, p);
+        abs += Math.abs(at(i, p) * at(j, p));
+      }
       const c0 = beta === 0 ? 0 : beta * C0[i * n + j];
       const ref = alpha * s + c0;
       const tol = (k + 4) * u * (Math.abs(alpha) * abs + Math.abs(c0)) + 1e-300;
@@ -172,18 +199,46 @@ describe('native gemm', () => {
 
     it(`${dtype}: skinny products (few columns of C, many rows: the row-split path), all transposes`, async () => {
       // m n k >= 1e7 with n <= 256: C is split by rows, each task packing its own slice of op(A).
-      const shapes: Array<[number, number, number]> = [[3001, 61, 1100], [997, 250, 2050], [5000, 7, 300], [600, 256, 70]];
+      const shapes: Array<[number, number, number]> = [
+        [3001, 61, 1100],
+        [997, 250, 2050],
+        [5000, 7, 300],
+        [600, 256, 70],
+      ];
       expect(await sweep(dtype, shapes, dtype === 'f32' ? 500 : 600)).toEqual([]);
     });
 
     it(`${dtype}: k much larger than KC`, async () => {
-      expect(await sweep(dtype, [[37, 45, 4099], [20, 30, 9000]], 300)).toEqual([]);
+      expect(
+        await sweep(
+          dtype,
+          [
+            [37, 45, 4099],
+            [20, 30, 9000],
+          ],
+          300,
+        ),
+      ).toEqual([]);
     });
 
     it(`${dtype}: m or n in 1..4 (GEMV paths, up to four vectors)`, async () => {
       const shapes: Array<[number, number, number]> = [
-        [1, 1000, 700], [1000, 1, 700], [1, 1, 5000], [1, 5, 9], [9, 1, 5], [1, 300, 1], [300, 1, 1], [2, 1, 3000],
-        [2, 2, 100], [3, 700, 41], [700, 3, 41], [4, 513, 300], [513, 4, 300], [4, 5000, 7], [5000, 2, 7], [5, 5, 5],
+        [1, 1000, 700],
+        [1000, 1, 700],
+        [1, 1, 5000],
+        [1, 5, 9],
+        [9, 1, 5],
+        [1, 300, 1],
+        [300, 1, 1],
+        [2, 1, 3000],
+        [2, 2, 100],
+        [3, 700, 41],
+        [700, 3, 41],
+        [4, 513, 300],
+        [513, 4, 300],
+        [4, 5000, 7],
+        [5000, 2, 7],
+        [5, 5, 5],
       ];
       expect(await sweep(dtype, shapes, 400)).toEqual([]);
     });
@@ -221,7 +276,8 @@ describe('native gemm', () => {
         for (const k of [1, 50, 300])
           for (const trans of [false, true]) {
             q++;
-            const alpha = ALPHAS[q % 3], beta = BETAS[q % 4];
+            const alpha = ALPHAS[q % 3],
+              beta = BETAS[q % 4];
             const r = await runSyrk(dtype, n, k, trans, alpha, beta, q);
             const e = checkSyrk(dtype, n, k, trans, alpha, beta, r.A, r.C0, r.C);
             if (e) errors.push(e);
@@ -237,8 +293,10 @@ describe('native gemm', () => {
       const u = unitRoundoff(dtype);
       let worst = 0;
       for (let t = 0; t < 404; t++) {
-        const i = t < 4 ? (t & 1) * (n - 1) : (t * 7919) % n, j = t < 4 ? (t >> 1) * (n - 1) : (t * 104729 + 13) % n;
-        let s = 0, abs = 0;
+        const i = t < 4 ? (t & 1) * (n - 1) : (t * 7919) % n,
+          j = t < 4 ? (t >> 1) * (n - 1) : (t * 104729 + 13) % n;
+        let s = 0,
+          abs = 0;
         for (let p = 0; p < n; p++) {
           const a = c.ta ? A[p * n + i] : A[i * n + p];
           s += a * B[p * n + j];
@@ -284,14 +342,29 @@ interface ChildCase extends Case {
   op: 'gemm' | 'syrk';
   dtype: DType;
   threads: number;
-  A: Arr; B: Arr; C0: Arr;
+  A: Arr;
+  B: Arr;
+  C0: Arr;
 }
 
 function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: string; out: Arr[] } {
-  const payload = JSON.stringify(cases.map((c) => ({
-    op: c.op, dtype: c.dtype, m: c.m, n: c.n, k: c.k, ta: c.ta, tb: c.tb, alpha: c.alpha, beta: c.beta, threads: c.threads,
-    A: Array.from(c.A), B: Array.from(c.B), C: Array.from(c.C0, (v) => (Number.isNaN(v) ? null : v)),
-  })));
+  const payload = JSON.stringify(
+    cases.map((c) => ({
+      op: c.op,
+      dtype: c.dtype,
+      m: c.m,
+      n: c.n,
+      k: c.k,
+      ta: c.ta,
+      tb: c.tb,
+      alpha: c.alpha,
+      beta: c.beta,
+      threads: c.threads,
+      A: Array.from(c.A),
+      B: Array.from(c.B),
+      C: Array.from(c.C0, (v) => (Number.isNaN(v) ? null : v)),
+    })),
+  );
   const r = spawnSync(process.execPath, ['-e', CHILD], {
     input: payload,
     encoding: 'utf8',
@@ -305,7 +378,9 @@ function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: strin
     kernel: res.kernel,
     out: res.out.map((o, i) => {
       const a = alloc(cases[i].dtype, o.length);
-      o.forEach((v, j) => (a[j] = v === null ? NaN : v));
+      o.forEach((v, j) => {
+        a[j] = v === null ? NaN : v;
+      });
       return a;
     }),
   };
@@ -318,26 +393,60 @@ for (const isa of ['avx2', 'scalar']) {
       const cases: ChildCase[] = [];
       let q = 1000;
       const shapes: Array<[number, number, number]> = [
-        [1, 1, 1], [5, 7, 3], [6, 8, 9], [17, 13, 600], [33, 47, 65], [70, 9, 40], [9, 70, 40], [1, 50, 30], [50, 1, 30],
-        [3, 70, 40], [70, 4, 40], [100, 100, 100],
+        [1, 1, 1],
+        [5, 7, 3],
+        [6, 8, 9],
+        [17, 13, 600],
+        [33, 47, 65],
+        [70, 9, 40],
+        [9, 70, 40],
+        [1, 50, 30],
+        [50, 1, 30],
+        [3, 70, 40],
+        [70, 4, 40],
+        [100, 100, 100],
       ];
       for (const dtype of DTYPES) {
         for (const [m, n, k] of shapes)
           for (const [ta, tb] of TRANS) {
             q++;
             const c: Case = { m, n, k, ta, tb, alpha: ALPHAS[q % 3], beta: BETAS[q % 4] };
-            const A = rand(dtype, m * k, q), B = rand(dtype, k * n, q + 1);
+            const A = rand(dtype, m * k, q),
+              B = rand(dtype, k * n, q + 1);
             const C0 = c.beta === 0 ? alloc(dtype, m * n).fill(NaN) : rand(dtype, m * n, q + 2);
             cases.push({ ...c, op: 'gemm', dtype, threads: 2, A, B, C0 });
           }
         // 1 vs 2 threads on a product large enough to be split.
         for (const threads of [1, 2]) {
           const c: Case = { m: 200, n: 150, k: 300, ta: false, tb: false, alpha: 1, beta: 0 };
-          cases.push({ ...c, op: 'gemm', dtype, threads, A: rand(dtype, 200 * 300, 7), B: rand(dtype, 300 * 150, 8), C0: alloc(dtype, 200 * 150).fill(NaN) });
+          cases.push({
+            ...c,
+            op: 'gemm',
+            dtype,
+            threads,
+            A: rand(dtype, 200 * 300, 7),
+            B: rand(dtype, 300 * 150, 8),
+            C0: alloc(dtype, 200 * 150).fill(NaN),
+          });
         }
         for (const trans of [false, true]) {
-          const n = 37, k = 50;
-          cases.push({ m: n, n, k, ta: trans, tb: false, alpha: -0.75, beta: 0.5, op: 'syrk', dtype, threads: 2, A: rand(dtype, n * k, 9), B: alloc(dtype, 0), C0: rand(dtype, n * n, 10) });
+          const n = 37,
+            k = 50;
+          cases.push({
+            m: n,
+            n,
+            k,
+            ta: trans,
+            tb: false,
+            alpha: -0.75,
+            beta: 0.5,
+            op: 'syrk',
+            dtype,
+            threads: 2,
+            A: rand(dtype, n * k, 9),
+            B: alloc(dtype, 0),
+            C0: rand(dtype, n * n, 10),
+          });
         }
       }
       const res = runChild(isa, cases);

@@ -25,9 +25,12 @@ const TWO_PI_F32 = Math.fround(2 * Math.PI);
 function reference(dtype: DType, n: number, seed: number, stream: number, offset: number): { z: Float64Array; r: Float64Array } {
   const [k0, k1] = seedKey(seed);
   const W = dtype === 'f32' ? 4 : 2;
-  const z = new Float64Array(n), r = new Float64Array(n);
+  const z = new Float64Array(n),
+    r = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const e = offset + i, b = Math.floor(e / W), j = e - W * b;
+    const e = offset + i,
+      b = Math.floor(e / W),
+      j = e - W * b;
     const x = philox4x32(b >>> 0, Math.floor(b / 2 ** 32) >>> 0, stream, 0, k0, k1);
     let u0: number, u1: number, t: number;
     if (dtype === 'f32') {
@@ -46,7 +49,14 @@ function reference(dtype: DType, n: number, seed: number, stream: number, offset
   return { z, r };
 }
 
-interface Case { dtype: DType; n: number; offset: number; seed: number; stream: number; threads: number }
+interface Case {
+  dtype: DType;
+  n: number;
+  offset: number;
+  seed: number;
+  stream: number;
+  threads: number;
+}
 
 const CASES: Case[] = [];
 for (const dtype of DTYPES) {
@@ -96,7 +106,14 @@ describe('native Philox normals', () => {
       const whole = await generate({ dtype, n: 40000, offset: 0, seed: 8, stream: 2, threads: 2 });
       const one = await generate({ dtype, n: 40000, offset: 0, seed: 8, stream: 2, threads: 1 });
       expect(one.every((v, i) => Object.is(v, whole[i]))).toBe(true);
-      for (const [n, offset] of [[1, 0], [2, 5], [3, 3], [127, 1], [257, 6], [1000, 13]]) {
+      for (const [n, offset] of [
+        [1, 0],
+        [2, 5],
+        [3, 3],
+        [127, 1],
+        [257, 6],
+        [1000, 13],
+      ]) {
         const part = await generate({ dtype, n, offset, seed: 8, stream: 2, threads: 1 });
         expect(part.every((v, i) => Object.is(v, whole[offset + i]))).toBe(true);
       }
@@ -105,7 +122,11 @@ describe('native Philox normals', () => {
 
   it('leave the uniforms bit-identical to uniformStream', async () => {
     for (const dtype of DTYPES)
-      for (const [n, offset] of [[1, 3], [257, 5], [5000, 2]]) {
+      for (const [n, offset] of [
+        [1, 3],
+        [257, 5],
+        [5000, 2],
+      ]) {
         const c: Case = { dtype, n, offset, seed: 77, stream: 4, threads: 2 };
         const u = await generate(c, 'uniform');
         const ref = uniformStream(n, 77, dtype, 4, offset);
@@ -132,10 +153,12 @@ process.stdin.on('end', async () => {
 `;
 
 function runChild(isa: string, cases: Case[]): { isa: string; out: number[][] } {
-  const payload = JSON.stringify(cases.map((c) => {
-    const [lo, hi] = seedKey(c.seed);
-    return { ...c, lo, hi };
-  }));
+  const payload = JSON.stringify(
+    cases.map((c) => {
+      const [lo, hi] = seedKey(c.seed);
+      return { ...c, lo, hi };
+    }),
+  );
   const r = spawnSync(process.execPath, ['-e', CHILD], {
     input: payload,
     encoding: 'utf8',

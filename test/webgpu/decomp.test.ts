@@ -114,7 +114,11 @@ describeEngines(
     });
 
     it('forced Householder QR: several panels, square and wide-panel shapes', async () => {
-      for (const [m, n] of [[300, 70], [97, 97], [5, 1]] as const) {
+      for (const [m, n] of [
+        [300, 70],
+        [97, 97],
+        [5, 1],
+      ] as const) {
         const A = h.eng.matrix(hostRandn(m, n, m + n), m, n);
         const r = await qrFull(env(), A, { method: 'householder' });
         expect(r.info.method).toBe('householder');
@@ -165,7 +169,10 @@ describeEngines(
       const bad = a.slice();
       bad[300 * n + 300] = -1;
       const B = h.eng.matrix(bad, n, n);
-      const err: unknown = await cholesky(env(), B).then(() => null, (e: unknown) => e);
+      const err: unknown = await cholesky(env(), B).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(RangeError);
       expect((err as Error).message).toMatch(/not positive definite.*order 301/);
       // forced device path on a small matrix
@@ -177,7 +184,8 @@ describeEngines(
     });
 
     it('device TRSM (600 x 40), all four orientations, and the zero-diagonal error', async () => {
-      const n = 600, nrhs = 40;
+      const n = 600,
+        nrhs = 40;
       const L = new Float64Array(n * n);
       const g = hostRandn(n, n, 8);
       for (let i = 0; i < n; i++) {
@@ -201,14 +209,15 @@ describeEngines(
           const X = await down(await solveTriangular(env(), Tm, B, lower, trans), n, nrhs);
           const b = await B.toArray();
           const back = refMatmul(tc32, n, n, X, n, nrhs, trans, false);
-          expect(diffFrob(back, b)).toBeLessThanOrEqual(4 * n * h.u * frob(tc32) * frob(X) / Math.sqrt(n));
+          expect(diffFrob(back, b)).toBeLessThanOrEqual((4 * n * h.u * frob(tc32) * frob(X)) / Math.sqrt(n));
           B.dispose();
         }
         Tm.dispose();
       }
       const Z = new Float64Array(n * n);
       for (let i = 0; i < n; i++) Z[i * n + i] = i === 333 ? 0 : 1;
-      const Zm = h.eng.matrix(Z, n, n), B = h.eng.matrix(hostRandn(n, 3, 10), n, 3);
+      const Zm = h.eng.matrix(Z, n, n),
+        B = h.eng.matrix(hostRandn(n, 3, 10), n, 3);
       await expect(solveTriangular(env(), Zm, B, true, false)).rejects.toThrow(RangeError);
       await expect(solveTriangular(env(), Zm, B, false, true)).rejects.toThrow(/singular.*entry 333 /);
       Zm.dispose();
@@ -222,7 +231,8 @@ describeEngines(
       for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) AV[i * n + k] -= vectors[i * n + k] * values[k];
       expect(frob(AV)).toBeLessThanOrEqual(4 * n * h.u * frob(a));
       for (let k = 0; k < n; k++) {
-        let best = 0, at = 0;
+        let best = 0,
+          at = 0;
         for (let i = 0; i < n; i++) if (Math.abs(vectors[i * n + k]) > best) [best, at] = [Math.abs(vectors[i * n + k]), i];
         expect(vectors[at * n + k]).toBeGreaterThan(0);
       }
@@ -258,7 +268,8 @@ describeEngines(
       const g = hostRandn(n, n, 12);
       const sym = new Float64Array(n * n);
       for (let i = 0; i < n; i++)
-        for (let j = 0; j <= i; j++) sym[i * n + j] = sym[j * n + i] = (i === j ? i + 1 : 0) + (0.1 / Math.sqrt(n)) * (g[i * n + j] + g[j * n + i]);
+        for (let j = 0; j <= i; j++)
+          sym[i * n + j] = sym[j * n + i] = (i === j ? i + 1 : 0) + (0.1 / Math.sqrt(n)) * (g[i * n + j] + g[j * n + i]);
       const A = h.eng.matrix(sym, n, n);
       const r = await eighInternal(env(), A);
       expect(r.info.method).toBe('jacobi');
@@ -271,7 +282,15 @@ describeEngines(
      * LAPACK's sgesvj), so the Jacobi-side factor (U for m >= n, V for m < n) is orthonormal to
      * ~sqrt(m) u per pair rather than ~u: `cJ` is its bound in units of k u.
      */
-    const checkSvd = async (a: ArrayLike<number>, m: number, n: number, U: Float32Array, S: Float64Array, V: Float32Array, cJ = 4): Promise<void> => {
+    const checkSvd = async (
+      a: ArrayLike<number>,
+      m: number,
+      n: number,
+      U: Float32Array,
+      S: Float64Array,
+      V: Float32Array,
+      cJ = 4,
+    ): Promise<void> => {
       const k = Math.min(m, n);
       for (let i = 1; i < k; i++) expect(S[i]).toBeLessThanOrEqual(S[i - 1]);
       expect(orthDefect(U, m, k)).toBeLessThanOrEqual((m >= n ? cJ : 4) * k * h.u);
@@ -280,15 +299,27 @@ describeEngines(
       for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) US[i * k + j] = U[i * k + j] * S[j];
       expect(diffFrob(refMatmul(US, m, k, V, n, k, false, true), a)).toBeLessThanOrEqual(8 * Math.sqrt(k) * h.u * frob(a));
       for (let j = 0; j < k; j++) {
-        let best = 0, at = 0;
+        let best = 0,
+          at = 0;
         for (let i = 0; i < m; i++) if (Math.abs(U[i * k + j]) > best) [best, at] = [Math.abs(U[i * k + j]), i];
         expect(U[at * k + j]).toBeGreaterThan(0);
       }
     };
 
     it('one-sided Jacobi SVD, forced: tall, wide, and rank-deficient (completed U)', async () => {
-      for (const [m, n, rank] of [[90, 40, 0], [40, 90, 0], [90, 40, 12]] as const) {
-        const a = rank ? withSpectrum(m, n, Float64Array.from({ length: rank }, (_, i) => 1 + i), 13).A : hostRandn(m, n, 13);
+      for (const [m, n, rank] of [
+        [90, 40, 0],
+        [40, 90, 0],
+        [90, 40, 12],
+      ] as const) {
+        const a = rank
+          ? withSpectrum(
+              m,
+              n,
+              Float64Array.from({ length: rank }, (_, i) => 1 + i),
+              13,
+            ).A
+          : hostRandn(m, n, 13);
         const A = h.eng.matrix(a, m, n);
         const k = Math.min(m, n);
         const r = await svdInternal(env(), A, { method: 'jacobi' });
@@ -306,7 +337,8 @@ describeEngines(
       const [m, n] = [700, 530];
       const G = hostRandn(m, n, 14);
       const a = new Float64Array(m * n);
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[i * n + j] = (i === j ? 1 + (4 * j) / n : 0) + (0.05 / Math.sqrt(m)) * G[i * n + j];
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) a[i * n + j] = (i === j ? 1 + (4 * j) / n : 0) + (0.05 / Math.sqrt(m)) * G[i * n + j];
       const A = h.eng.matrix(a, m, n);
       const r = await svdInternal(env(), A);
       expect(r.info.method).toBe('jacobi');
@@ -315,7 +347,10 @@ describeEngines(
     });
 
     it('SVD through device QR and the small host SVD (tall and wide)', async () => {
-      for (const [m, n] of [[3000, 20], [20, 3000]] as const) {
+      for (const [m, n] of [
+        [3000, 20],
+        [20, 3000],
+      ] as const) {
         const A = h.eng.matrix(hostRandn(m, n, 15), m, n);
         const k = Math.min(m, n);
         const r = await svdInternal(env(), A);
@@ -337,7 +372,8 @@ describeEngines(
         const spec = rank ? withSpectrum(m, n, logspace(rank, 10), 16) : null;
         const A = h.eng.matrix(spec ? spec.A : hostRandn(m, n, 16), m, n);
         const B = h.eng.matrix(hostRandn(m, nrhs, 17), m, nrhs);
-        const a = await A.toArray(), b = await B.toArray();
+        const a = await A.toArray(),
+          b = await B.toArray();
         const r = await lstsqInternal(env(), A, B);
         expect(r.info.route).toBe(route);
         expect(r.rank).toBe(rank || Math.min(m, n));

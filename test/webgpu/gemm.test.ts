@@ -47,21 +47,37 @@ function at(X: Float32Array, off: number, ld: number, trans: boolean, i: number,
  */
 async function run(env: GpuEnv, c: Case): Promise<number> {
   const { m, n, k } = c;
-  const tA = !!c.transA, tB = !!c.transB;
-  const alpha = c.alpha ?? 1, beta = c.beta ?? 0;
+  const tA = !!c.transA,
+    tB = !!c.transB;
+  const alpha = c.alpha ?? 1,
+    beta = c.beta ?? 0;
   const [ar, ac] = tA ? [k, m] : [m, k];
   const [br, bc] = tB ? [n, k] : [k, n];
-  const lda = c.lda ?? ac, ldb = c.ldb ?? bc, ldc = c.ldc ?? n;
-  const offA = c.offA ?? 0, offB = c.offB ?? 0, offC = c.offC ?? 0;
+  const lda = c.lda ?? ac,
+    ldb = c.ldb ?? bc,
+    ldc = c.ldc ?? n;
+  const offA = c.offA ?? 0,
+    offB = c.offB ?? 0,
+    offC = c.offC ?? 0;
   const seed = c.seed ?? m * 31 + n * 17 + k;
   const A = f32(hostRandn(offA + ar * lda + 1, 1, seed));
   const B = f32(hostRandn(offB + br * ldb + 1, 1, seed + 1));
   const C0 = f32(hostRandn(offC + m * ldc + 1, 1, seed + 2));
   const ctx = env.ctx;
-  const sa = ctx.upload(A), sb = ctx.upload(B), sc = ctx.upload(C0);
+  const sa = ctx.upload(A),
+    sb = ctx.upload(B),
+    sc = ctx.upload(C0);
   try {
-    gemmInto(env, m, n, k, { store: sa, offset: offA, ld: lda, trans: tA }, { store: sb, offset: offB, ld: ldb, trans: tB },
-      { store: sc, offset: offC, ld: ldc }, { ...c.opts, alpha, beta });
+    gemmInto(
+      env,
+      m,
+      n,
+      k,
+      { store: sa, offset: offA, ld: lda, trans: tA },
+      { store: sb, offset: offB, ld: ldb, trans: tB },
+      { store: sc, offset: offC, ld: ldc },
+      { ...c.opts, alpha, beta },
+    );
     const C = new Float32Array(await ctx.read(sc.buffer, 0, C0.length * 4));
     return measure(C, C0, A, B, c, { tA, tB, alpha, beta, lda, ldb, ldc, offA, offB, offC });
   } finally {
@@ -71,13 +87,31 @@ async function run(env: GpuEnv, c: Case): Promise<number> {
   }
 }
 
-function measure(C: Float32Array, C0: Float32Array, A: Float32Array, B: Float32Array, c: Case,
-  o: { tA: boolean; tB: boolean; alpha: number; beta: number; lda: number; ldb: number; ldc: number; offA: number; offB: number; offC: number }): number {
+function measure(
+  C: Float32Array,
+  C0: Float32Array,
+  A: Float32Array,
+  B: Float32Array,
+  c: Case,
+  o: {
+    tA: boolean;
+    tB: boolean;
+    alpha: number;
+    beta: number;
+    lda: number;
+    ldb: number;
+    ldc: number;
+    offA: number;
+    offB: number;
+    offC: number;
+  },
+): number {
   const { m, n, k } = c;
   const inBlock = (e: number): boolean => {
     const r = e - o.offC;
     if (r < 0) return false;
-    const i = Math.floor(r / o.ldc), j = r - i * o.ldc;
+    const i = Math.floor(r / o.ldc),
+      j = r - i * o.ldc;
     return i < m && j < n;
   };
   for (let e = 0; e < C.length; e++) if (!inBlock(e) && C[e] !== C0[e]) throw new Error(`element ${e} outside the C block changed`);
@@ -89,7 +123,8 @@ function measure(C: Float32Array, C0: Float32Array, A: Float32Array, B: Float32A
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) rowA[p] = at(A, o.offA, o.lda, o.tA, i, p);
     for (let j = 0; j < n; j++) {
-      let s = 0, sabs = 0;
+      let s = 0,
+        sabs = 0;
       const base = j * k;
       for (let p = 0; p < k; p++) {
         const t = rowA[p] * colB[base + p];
@@ -125,7 +160,12 @@ const TILE: Record<Exclude<GemmProgram, 'skinny' | 'wide' | 'gemv'>, [number, nu
   tiled: [64, 64, 16],
   small: [32, 32, 32],
 };
-const TRANS: ReadonlyArray<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
+const TRANS: ReadonlyArray<[boolean, boolean]> = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 describeEngines(
   'webgpu gemm programs',
@@ -134,7 +174,12 @@ describeEngines(
       it(`${program}: tile boundaries (tile - 1, tile, tile + 1), all transposes`, async () => {
         const env = envOf(h);
         const [bm, bn, bk] = TILE[program];
-        const cases: Array<[number, number, number]> = [[bm - 1, bn + 1, bk + 1], [bm, bn, 2 * bk], [bm + 1, bn - 1, bk - 1], [2 * bm, bn, bk]];
+        const cases: Array<[number, number, number]> = [
+          [bm - 1, bn + 1, bk + 1],
+          [bm, bn, 2 * bk],
+          [bm + 1, bn - 1, bk - 1],
+          [2 * bm, bn, bk],
+        ];
         // `small` has a GPU and a CPU-adapter configuration: run both whatever the adapter is
         const classes = program === 'small' ? (['gpu', 'cpu'] as const) : ([undefined] as const);
         let t = 0;
@@ -154,8 +199,12 @@ describeEngines(
       const env = envOf(h);
       // tiles: skinny 256 x 16 (n <= 16) and 256 x 32; wide 16 x 256 (m <= 16) and 32 x 256
       const cases: Array<[number, number, number, GemmProgram]> = [
-        [256, 16, 32, 'skinny'], [257, 15, 17, 'skinny'], [1000, 31, 40, 'skinny'],
-        [15, 257, 16, 'wide'], [32, 256, 32, 'wide'], [31, 1000, 7, 'wide'],
+        [256, 16, 32, 'skinny'],
+        [257, 15, 17, 'skinny'],
+        [1000, 31, 40, 'skinny'],
+        [15, 257, 16, 'wide'],
+        [32, 256, 32, 'wide'],
+        [31, 1000, 7, 'wide'],
       ];
       let t = 0;
       for (const [m, n, k, program] of cases) {
@@ -168,7 +217,14 @@ describeEngines(
     it('gemv (n == 1, m == 1): both thread mappings, all transposes, split-K', async () => {
       const env = envOf(h);
       // rowdot takes 8 rows per workgroup with 32 lanes along k; cols 256 outputs per workgroup
-      const cases: Array<[number, number, number]> = [[1, 1, 33], [257, 1, 65], [255, 1, 31], [1, 9, 64], [1, 256, 1], [1, 7, 32]];
+      const cases: Array<[number, number, number]> = [
+        [1, 1, 33],
+        [257, 1, 65],
+        [255, 1, 31],
+        [1, 9, 64],
+        [1, 256, 1],
+        [1, 7, 32],
+      ];
       for (const [m, n, k] of cases)
         for (const [transA, transB] of TRANS) {
           const err = await run(env, { m, n, k, transA, transB, alpha: -2, beta: transA ? 0.5 : 0, opts: { program: 'gemv' } });
@@ -177,7 +233,9 @@ describeEngines(
       const plan = planGemm(20, 1, 100000, envOf(h).ctx.limits, { transA: true });
       expect([plan.program, plan.gemv, plan.slices > 1]).toEqual(['gemv', 'cols', true]);
       expect(await run(env, { m: 20, n: 1, k: 100000, transA: true })).toBeLessThanOrEqual(bound(100000));
-      expect(await run(env, { m: 1, n: 3, k: 50000, transB: true, beta: 1, lda: 50000, ldb: 50001, offB: 5, offC: 2 })).toBeLessThanOrEqual(bound(50000));
+      expect(await run(env, { m: 1, n: 3, k: 50000, transB: true, beta: 1, lda: 50000, ldb: 50001, offB: 5, offC: 2 })).toBeLessThanOrEqual(
+        bound(50000),
+      );
     });
 
     it('chooses the documented programs', () => {
@@ -199,7 +257,11 @@ describeEngines(
       expect(tileStorage(big)).toBeGreaterThan(16384);
       expect(fitToDevice(big, {})).toEqual({ ...big, bk: 8 });
       expect(fitToDevice(big, { maxComputeInvocationsPerWorkgroup: 128 })).toMatchObject({ wgX: 8, wgY: 16 });
-      for (const [m, n, k] of [[2048, 2048, 2048], [100000, 20, 64], [20, 20, 100000]]) {
+      for (const [m, n, k] of [
+        [2048, 2048, 2048],
+        [100000, 20, 64],
+        [20, 20, 100000],
+      ]) {
         const t = planGemm(m, n, k, {}).tile!;
         expect(tileStorage(t)).toBeLessThanOrEqual(16384);
         expect(t.wgX * t.wgY).toBeLessThanOrEqual(256);
@@ -234,12 +296,19 @@ describeEngines(
     it('accumulates with beta (plain and split-K) and never reads C when beta = 0', async () => {
       const env = envOf(h);
       expect(await run(env, { m: 65, n: 129, k: 40, alpha: -1, beta: 1 })).toBeLessThanOrEqual(bound(40));
-      expect(await run(env, { m: 128, n: 128, k: 32, alpha: 2, beta: -0.5, transB: true, opts: { program: 'tiled8' } })).toBeLessThanOrEqual(bound(32));
-      expect(await run(env, { m: 20, n: 20, k: 5000, alpha: -1, beta: 1, transA: true, opts: { splitK: 8 } })).toBeLessThanOrEqual(bound(5000));
-      expect(await run(env, { m: 20, n: 20, k: 5000, alpha: -1, beta: 1, transA: true, opts: { splitK: 8, adapterClass: 'gpu' } })).toBeLessThanOrEqual(bound(5000));
+      expect(
+        await run(env, { m: 128, n: 128, k: 32, alpha: 2, beta: -0.5, transB: true, opts: { program: 'tiled8' } }),
+      ).toBeLessThanOrEqual(bound(32));
+      expect(await run(env, { m: 20, n: 20, k: 5000, alpha: -1, beta: 1, transA: true, opts: { splitK: 8 } })).toBeLessThanOrEqual(
+        bound(5000),
+      );
+      expect(
+        await run(env, { m: 20, n: 20, k: 5000, alpha: -1, beta: 1, transA: true, opts: { splitK: 8, adapterClass: 'gpu' } }),
+      ).toBeLessThanOrEqual(bound(5000));
       // beta = 0 with NaN in C: the result must be finite
       const ctx = envOf(h).ctx;
-      const a = ctx.upload(f32(hostRandn(8, 8, 1))), c = ctx.upload(new Float32Array(64).fill(NaN));
+      const a = ctx.upload(f32(hostRandn(8, 8, 1))),
+        c = ctx.upload(new Float32Array(64).fill(NaN));
       gemmInto(env, 8, 8, 8, { store: a, ld: 8 }, { store: a, ld: 8 }, { store: c, ld: 8 }, { beta: 0 });
       const got = new Float32Array(await ctx.read(c.buffer, 0, 256));
       expect(got.every(Number.isFinite)).toBe(true);
@@ -249,21 +318,64 @@ describeEngines(
 
     it('works on strided sub-blocks (offsets, leading dimensions) without touching the rest of C', async () => {
       const env = envOf(h);
-      expect(await run(env, { m: 37, n: 29, k: 41, lda: 50, ldb: 33, ldc: 31, offA: 7, offB: 3, offC: 65, beta: 1 })).toBeLessThanOrEqual(bound(41));
-      expect(await run(env, { m: 130, n: 70, k: 19, transA: true, transB: true, lda: 131, ldb: 20, ldc: 75, offA: 1, offB: 2, offC: 3, opts: { program: 'tiled8' } })).toBeLessThanOrEqual(bound(19));
-      expect(await run(env, { m: 20, n: 20, k: 3000, transA: true, lda: 25, ldb: 22, ldc: 24, offA: 5, offB: 9, offC: 26, beta: -1, opts: { splitK: 6 } })).toBeLessThanOrEqual(bound(3000));
+      expect(await run(env, { m: 37, n: 29, k: 41, lda: 50, ldb: 33, ldc: 31, offA: 7, offB: 3, offC: 65, beta: 1 })).toBeLessThanOrEqual(
+        bound(41),
+      );
+      expect(
+        await run(env, {
+          m: 130,
+          n: 70,
+          k: 19,
+          transA: true,
+          transB: true,
+          lda: 131,
+          ldb: 20,
+          ldc: 75,
+          offA: 1,
+          offB: 2,
+          offC: 3,
+          opts: { program: 'tiled8' },
+        }),
+      ).toBeLessThanOrEqual(bound(19));
+      expect(
+        await run(env, {
+          m: 20,
+          n: 20,
+          k: 3000,
+          transA: true,
+          lda: 25,
+          ldb: 22,
+          ldc: 24,
+          offA: 5,
+          offB: 9,
+          offC: 26,
+          beta: -1,
+          opts: { splitK: 6 },
+        }),
+      ).toBeLessThanOrEqual(bound(3000));
     });
 
-    it('reads A and B from inside C\'s buffer (trailing update C22 -= L21 L21^T in place)', async () => {
+    it("reads A and B from inside C's buffer (trailing update C22 -= L21 L21^T in place)", async () => {
       const env = envOf(h);
       const ctx = env.ctx;
       // A 100 x 100 matrix M; L21 = M[40:100, 0:24], C22 = M[40:100, 40:100]: C22 = C22 - L21 L21^T.
-      const N = 100, r0 = 40, nb = 24, t = N - r0;
+      const N = 100,
+        r0 = 40,
+        nb = 24,
+        t = N - r0;
       const M = f32(hostRandn(N, N, 99));
       for (const program of ['tiled', 'small'] as const) {
         const s = ctx.upload(M);
-        gemmInto(env, t, t, nb, { store: s, offset: r0 * N, ld: N }, { store: s, offset: r0 * N, ld: N, trans: true },
-          { store: s, offset: r0 * N + r0, ld: N }, { alpha: -1, beta: 1, program, splitK: 1 });
+        gemmInto(
+          env,
+          t,
+          t,
+          nb,
+          { store: s, offset: r0 * N, ld: N },
+          { store: s, offset: r0 * N, ld: N, trans: true },
+          { store: s, offset: r0 * N + r0, ld: N },
+          { alpha: -1, beta: 1, program, splitK: 1 },
+        );
         const got = new Float32Array(await ctx.read(s.buffer, 0, N * N * 4));
         ctx.release(s);
         let worst = 0;
@@ -274,7 +386,8 @@ describeEngines(
               expect(got[e]).toBe(M[e]);
               continue;
             }
-            let sum = 0, sabs = 0;
+            let sum = 0,
+              sabs = 0;
             for (let p = 0; p < nb; p++) {
               const v = M[i * N + p] * M[j * N + p];
               sum += v;
@@ -300,4 +413,3 @@ describeEngines(
   },
   { configs: [{ backend: 'webgpu', dtype: 'f32' }] },
 );
-

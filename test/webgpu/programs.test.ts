@@ -36,12 +36,17 @@ function closing(src: string, open: number): number {
   throw new Error('unbalanced braces');
 }
 
-export function parseWgsl(text: string): Shader {
+function parseWgsl(text: string): Shader {
   const src = text.replace(/\/\/[^\n]*/g, '');
   const sh: Shader = { structs: new Map(), vars: new Map(), fns: new Map(), entries: new Map(), consts: new Set() };
   for (const m of src.matchAll(/\bstruct\s+(\w+)\s*\{([^}]*)\}/g))
-    sh.structs.set(m[1], [...m[2].matchAll(/(\w+)\s*:\s*([\w<>, ]+?)\s*(?:,|$)/g)].map((f) => [f[1], f[2].trim()]));
-  for (const m of src.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<(uniform|storage(?:\s*,\s*(read|read_write))?)>\s*(\w+)\s*:\s*(\w+)/g)) {
+    sh.structs.set(
+      m[1],
+      [...m[2].matchAll(/(\w+)\s*:\s*([\w<>, ]+?)\s*(?:,|$)/g)].map((f) => [f[1], f[2].trim()]),
+    );
+  for (const m of src.matchAll(
+    /@group\(0\)\s*@binding\((\d+)\)\s*var<(uniform|storage(?:\s*,\s*(read|read_write))?)>\s*(\w+)\s*:\s*(\w+)/g,
+  )) {
     const binding = Number(m[1]);
     sh.vars.set(m[4], m[2] === 'uniform' ? { binding, uniform: m[5] } : { binding, access: (m[3] ?? 'read') as 'read' | 'read_write' });
   }
@@ -50,14 +55,21 @@ export function parseWgsl(text: string): Shader {
     sh.fns.set(m[1], src.slice(open, closing(src, open) + 1));
   }
   for (const m of src.matchAll(/@compute\s+@workgroup_size\(([^)]*)\)\s*fn\s+(\w+)/g))
-    sh.entries.set(m[2], m[1].split(',').map((t) => t.trim()).filter((t) => t !== ''));
+    sh.entries.set(
+      m[2],
+      m[1]
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    );
   for (const m of src.matchAll(/^\s*(?:const|override)\s+(\w+)/gm)) sh.consts.add(m[1]);
   return sh;
 }
 
 /** The module-scope variables an entry point uses, through the functions it calls. */
 function usedVars(sh: Shader, entry: string): Set<string> {
-  const seen = new Set<string>(), used = new Set<string>();
+  const seen = new Set<string>(),
+    used = new Set<string>();
   const visit = (fn: string): void => {
     if (seen.has(fn)) return;
     seen.add(fn);
@@ -73,7 +85,7 @@ function usedVars(sh: Shader, entry: string): Set<string> {
 const token = (t: string): number | string => (/^\d+u?$/.test(t) ? parseInt(t, 10) : t);
 
 /** Every mismatch between a descriptor and its shader, as readable lines (empty: they agree). */
-export function mismatches(desc: ProgramDesc, sh: Shader): string[] {
+function mismatches(desc: ProgramDesc, sh: Shader): string[] {
   const out: string[] = [];
   const at = `${desc.file}:${desc.entry}`;
   const wg = sh.entries.get(desc.entry);
@@ -147,26 +159,32 @@ describe('WebGPU program table', () => {
   });
 });
 
-describeEngines('WebGPU program table compiles', (h) => {
-  it('every shader module compiles and every program builds a pipeline with its layout', async () => {
-    const device = (h.eng._backend as unknown as WebGPUBackend).env.ctx.device;
-    const errors: string[] = [];
-    for (const f of new Set(descs.map(([, d]) => d.file))) {
-      const mod = device.createShaderModule({ code: loadWgsl(f), label: f });
-      const info = await mod.getCompilationInfo();
-      for (const m of info.messages) if (m.type === 'error') errors.push(`${f}:${m.lineNum}: ${m.message}`);
-      for (const [key, d] of descs.filter(([, x]) => x.file === f)) {
-        device.pushErrorScope('validation');
-        const layout = device.createBindGroupLayout({ entries: layoutEntries(d), label: key });
-        await device.createComputePipelineAsync({
-          label: key,
-          layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module: mod, entryPoint: d.entry },
-        }).catch((e: Error) => errors.push(`${key}: ${e.message}`));
-        const err = await device.popErrorScope();
-        if (err) errors.push(`${key}: ${err.message}`);
+describeEngines(
+  'WebGPU program table compiles',
+  (h) => {
+    it('every shader module compiles and every program builds a pipeline with its layout', async () => {
+      const device = (h.eng._backend as unknown as WebGPUBackend).env.ctx.device;
+      const errors: string[] = [];
+      for (const f of new Set(descs.map(([, d]) => d.file))) {
+        const mod = device.createShaderModule({ code: loadWgsl(f), label: f });
+        const info = await mod.getCompilationInfo();
+        for (const m of info.messages) if (m.type === 'error') errors.push(`${f}:${m.lineNum}: ${m.message}`);
+        for (const [key, d] of descs.filter(([, x]) => x.file === f)) {
+          device.pushErrorScope('validation');
+          const layout = device.createBindGroupLayout({ entries: layoutEntries(d), label: key });
+          await device
+            .createComputePipelineAsync({
+              label: key,
+              layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+              compute: { module: mod, entryPoint: d.entry },
+            })
+            .catch((e: Error) => errors.push(`${key}: ${e.message}`));
+          const err = await device.popErrorScope();
+          if (err) errors.push(`${key}: ${err.message}`);
+        }
       }
-    }
-    expect(errors).toEqual([]);
-  }, 120_000);
-}, { configs: [{ backend: 'webgpu', dtype: 'f32' }] });
+      expect(errors).toEqual([]);
+    }, 120_000);
+  },
+  { configs: [{ backend: 'webgpu', dtype: 'f32' }] },
+);

@@ -50,8 +50,12 @@ export interface Operator<D extends DType = DType> {
 
 function isOperatorLike(a: unknown): a is LinearOperator {
   return (
-    typeof a === 'object' && a !== null && !(a instanceof Mat) && !(a instanceof SparseMat) &&
-    typeof (a as LinearOperator).apply === 'function' && typeof (a as LinearOperator).applyT === 'function'
+    typeof a === 'object' &&
+    a !== null &&
+    !(a instanceof Mat) &&
+    !(a instanceof SparseMat) &&
+    typeof (a as LinearOperator).apply === 'function' &&
+    typeof (a as LinearOperator).applyT === 'function'
   );
 }
 
@@ -66,7 +70,11 @@ export function toOperator<D extends DType>(fn: string, A: MatrixLike<D>): Opera
     const eng = A.engine;
     eng._mats(fn, { A });
     return {
-      eng, rows: A.rows, cols: A.cols, kind: 'dense', counts,
+      eng,
+      rows: A.rows,
+      cols: A.cols,
+      kind: 'dense',
+      counts,
       apply: (X) => (count(X.cols), eng.matmul(A, X)),
       applyT: (Y) => (count(Y.cols), eng.matmul(A, Y, { transA: true })),
       dispose: () => undefined,
@@ -76,18 +84,23 @@ export function toOperator<D extends DType>(fn: string, A: MatrixLike<D>): Opera
     const eng = A.engine;
     if (A.disposed) throw typeError(fn, `'A' has been disposed`);
     return {
-      eng, rows: A.rows, cols: A.cols, kind: 'sparse', counts,
+      eng,
+      rows: A.rows,
+      cols: A.cols,
+      kind: 'sparse',
+      counts,
       apply: (X) => (count(X.cols), eng.spmm(A, X)),
       applyT: (Y) => (count(Y.cols), eng.spmm(A, Y, { transS: true })),
       dispose: () => undefined,
     };
   }
-  if (!isOperatorLike(A))
-    throw typeError(fn, `'A' must be a Mat, a SparseMat or a LinearOperator { engine, rows, cols, apply, applyT }`);
+  if (!isOperatorLike(A)) throw typeError(fn, `'A' must be a Mat, a SparseMat or a LinearOperator { engine, rows, cols, apply, applyT }`);
   const eng = A.engine as Engine<D>;
-  if (!eng || typeof eng._mats !== 'function') throw typeError(fn, `the LinearOperator needs an 'engine' (the engine its apply() works on)`);
+  if (!eng || typeof eng._mats !== 'function')
+    throw typeError(fn, `the LinearOperator needs an 'engine' (the engine its apply() works on)`);
   eng._alive(fn);
-  const rows = checkDim(fn, 'A.rows', A.rows), cols = checkDim(fn, 'A.cols', A.cols);
+  const rows = checkDim(fn, 'A.rows', A.rows),
+    cols = checkDim(fn, 'A.cols', A.cols);
   const checked = async (what: string, p: Promise<Mat<D>>, r: number, c: number): Promise<Mat<D>> => {
     const out = await p;
     if (!(out instanceof Mat)) throw typeError(fn, `A.${what}() must resolve to a Mat, got ${typeof out}`);
@@ -98,7 +111,11 @@ export function toOperator<D extends DType>(fn: string, A: MatrixLike<D>): Opera
     return out;
   };
   return {
-    eng, rows, cols, kind: 'operator', counts,
+    eng,
+    rows,
+    cols,
+    kind: 'operator',
+    counts,
     apply: (X) => (count(X.cols), checked('apply', A.apply(X), rows, X.cols)),
     applyT: (Y) => (count(Y.cols), checked('applyT', A.applyT(Y), cols, Y.cols)),
     dispose: () => undefined,
@@ -108,7 +125,11 @@ export function toOperator<D extends DType>(fn: string, A: MatrixLike<D>): Opera
 /** The transpose of an operator (swaps apply and applyT; shares the counts). */
 export function transposed<D extends DType>(op: Operator<D>): Operator<D> {
   return {
-    eng: op.eng, rows: op.cols, cols: op.rows, kind: op.kind, counts: op.counts,
+    eng: op.eng,
+    rows: op.cols,
+    cols: op.rows,
+    kind: op.kind,
+    counts: op.counts,
     apply: (X) => op.applyT(X),
     applyT: (Y) => op.apply(Y),
     dispose: () => op.dispose(),
@@ -126,13 +147,19 @@ export async function centered<D extends DType>(op: Operator<D>): Promise<Operat
   const mu = await eng.scale(sum, 1 / rows); // cols x 1
   sum.dispose();
   return {
-    eng, rows, cols, kind: op.kind, counts: op.counts,
+    eng,
+    rows,
+    cols,
+    kind: op.kind,
+    counts: op.counts,
     apply: async (X) => {
       const AX = await op.apply(X);
       const w = await eng.matmul(mu, X, { transA: true }); // 1 x b = mu^T X
       const corr = await eng.matmul(onesCol, w); // rows x b
       const out = await eng.sub(AX, corr);
-      AX.dispose(); w.dispose(); corr.dispose();
+      AX.dispose();
+      w.dispose();
+      corr.dispose();
       return out;
     },
     applyT: async (Y) => {
@@ -140,7 +167,9 @@ export async function centered<D extends DType>(op: Operator<D>): Promise<Operat
       const w = await eng.matmul(onesCol, Y, { transA: true }); // 1 x b = 1^T Y
       const corr = await eng.matmul(mu, w); // cols x b
       const out = await eng.sub(ATY, corr);
-      ATY.dispose(); w.dispose(); corr.dispose();
+      ATY.dispose();
+      w.dispose();
+      corr.dispose();
       return out;
     },
     dispose: () => {

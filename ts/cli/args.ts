@@ -108,7 +108,9 @@ function parseValue(spec: FlagSpec, raw: string): unknown {
 
 /** Edit distance counting insertions, deletions, substitutions and adjacent transpositions. */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -120,7 +122,8 @@ export function editDistance(a: string, b: string): number {
 
 /** The closest of `names` to `s`, when close enough to suggest. */
 export function suggest(s: string, names: readonly string[]): string | undefined {
-  let best: string | undefined, bestD = Infinity;
+  let best: string | undefined,
+    bestD = Infinity;
   for (const n of names) {
     const dist = editDistance(s, n);
     if (dist < bestD) {
@@ -195,7 +198,11 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], p
       let raw = inline;
       if (raw === undefined) {
         const next = argv[i + 1];
-        if (next === undefined || (next.startsWith('--') && next.length > 2) || (next.startsWith('-') && next.length === 2 && !/\d/.test(next[1])))
+        if (
+          next === undefined ||
+          (next.startsWith('--') && next.length > 2) ||
+          (next.startsWith('-') && next.length === 2 && !/\d/.test(next[1]))
+        )
           throw new UsageError(`${label} needs a value${spec.value ? ` (${spec.value})` : ''}`);
         raw = next;
         i++;
@@ -245,14 +252,16 @@ export function wrapText(text: string, width: number): string[] {
 export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
   const left = flags.map((f) => {
     const short = f.short ? `-${f.short}, ` : '    ';
-    const val = f.type === 'boolean' ? '' : ` ${f.value ?? (f.type === 'choice' ? (f.choices ?? []).join('|') : f.type === 'string' ? 'TEXT' : 'N')}`;
+    const val =
+      f.type === 'boolean' ? '' : ` ${f.value ?? (f.type === 'choice' ? (f.choices ?? []).join('|') : f.type === 'string' ? 'TEXT' : 'N')}`;
     return `  ${short}--${f.name}${val}`;
   });
   const col = Math.min(34, Math.max(...left.map((l) => l.length)) + 2);
   const lines: string[] = [];
   flags.forEach((f, k) => {
     let desc = f.description;
-    if (f.default !== undefined && f.type !== 'boolean') desc += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
+    if (f.default !== undefined && f.type !== 'boolean')
+      desc += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
     const wrapped = wrapText(desc, Math.max(20, width - col));
     const l = left[k];
     if (l.length + 2 > col) {

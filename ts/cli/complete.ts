@@ -42,14 +42,45 @@ export const command: Command = {
   flags: [
     { name: 'rank', short: 'k', type: 'int', min: 1, value: 'K', description: 'target rank (required), K < min(m, n)' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
-    { name: 'holdout', type: 'string', value: 'F', parse: parseFraction, description: 'fraction of the observations held out for testing (default 0)' },
-    { name: 'solver', type: 'choice', choices: ['sketch', 'exact'], default: 'sketch', description: 'per-row / per-column solves: sketch-preconditioned CG or exact Cholesky' },
-    { name: 'preconditioner', type: 'choice', choices: ['sketch', 'jacobi'], default: 'sketch', description: 'CG preconditioner of the sketch solver' },
+    {
+      name: 'holdout',
+      type: 'string',
+      value: 'F',
+      parse: parseFraction,
+      description: 'fraction of the observations held out for testing (default 0)',
+    },
+    {
+      name: 'solver',
+      type: 'choice',
+      choices: ['sketch', 'exact'],
+      default: 'sketch',
+      description: 'per-row / per-column solves: sketch-preconditioned CG or exact Cholesky',
+    },
+    {
+      name: 'preconditioner',
+      type: 'choice',
+      choices: ['sketch', 'jacobi'],
+      default: 'sketch',
+      description: 'CG preconditioner of the sketch solver',
+    },
     { name: 'iters', type: 'int', min: 1, default: 30, value: 'T', description: 'alternating sweeps' },
     { name: 'inner', type: 'int', min: 1, default: 2, value: 'S', description: 'CG steps per solve (sketch solver)' },
-    { name: 'tol', type: 'string', value: 'X', parse: parseTol, description: 'stop when the relative change of U V^T on the observed entries is below X' },
+    {
+      name: 'tol',
+      type: 'string',
+      value: 'X',
+      parse: parseTol,
+      description: 'stop when the relative change of U V^T on the observed entries is below X',
+    },
     { name: 'clip', type: 'boolean', default: true, description: 'incoherence clipping of the initial factor (--no-clip to skip)' },
-    { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of the hold-out split, the initialisation and the sketches' },
+    {
+      name: 'seed',
+      type: 'int',
+      min: 0,
+      default: 0,
+      value: 'S',
+      description: 'seed of the hold-out split, the initialisation and the sketches',
+    },
   ],
   examples: [
     'lowrank complete ratings.mtx --rank 10 --out result',
@@ -61,13 +92,17 @@ export const command: Command = {
     if (k === undefined) throw new UsageError('--rank is required');
     const outFlag = ctx.flag<string | undefined>('out');
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
-    if (path.extname(input).toLowerCase() !== '.mtx') throw new UsageError(`expected a .mtx coordinate file of observed entries, got ${JSON.stringify(ctx.positionals[0])}`);
+    if (path.extname(input).toLowerCase() !== '.mtx')
+      throw new UsageError(`expected a .mtx coordinate file of observed entries, got ${JSON.stringify(ctx.positionals[0])}`);
     const solver = ctx.flag<'sketch' | 'exact'>('solver');
-    if (solver === 'exact') for (const f of ['inner', 'preconditioner']) if (ctx.args.given.has(f)) throw new UsageError(`--${f} applies to --solver sketch only`);
+    if (solver === 'exact')
+      for (const f of ['inner', 'preconditioner'])
+        if (ctx.args.given.has(f)) throw new UsageError(`--${f} applies to --solver sketch only`);
     const declared = await declaredShape(input);
     if (declared) {
       const { rows: m, cols: n } = declared;
-      const e = ctx.elemBytes, kk = Math.min(k, m, n);
+      const e = ctx.elemBytes,
+        kk = Math.min(k, m, n);
       ctx.checkMemory(`completion of the ${m} x ${n} matrix in ${path.basename(input)} at rank ${k}`, {
         'observations (host and engine)': inputBytes(declared, e) + (declared.nnz ?? 0) * 48,
         'factors U, V and their updates (m x k, n x k)': 6 * e * (m + n) * kk,
@@ -82,7 +117,8 @@ export const command: Command = {
     } finally {
       act.stop();
     }
-    if (mtx.kind !== 'coordinate') throw new Error(`${input}: a dense (array) Matrix Market file has no missing entries; completion needs a coordinate file`);
+    if (mtx.kind !== 'coordinate')
+      throw new Error(`${input}: a dense (array) Matrix Market file has no missing entries; completion needs a coordinate file`);
     const { rows: m, cols: n } = mtx;
     if (k >= Math.min(m, n)) throw new UsageError(`--rank ${k} must be below min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
     const { coo, duplicates } = averageDuplicates({ rows: m, cols: n, row: mtx.row, col: mtx.col, val: mtx.val });
@@ -105,18 +141,25 @@ export const command: Command = {
       const test = te.row.length > 0 ? eng.sparse({ rows: m, cols: n, ...te }) : null;
       const iters = ctx.flag<number>('iters');
       const tol = ctx.flag<number | undefined>('tol');
-      ctx.out(`${path.basename(input)}: ${m} x ${n}, ${coo.row.length} observed entries (${fmtNum((100 * coo.row.length) / (m * n), 3)} %)` +
-        `${duplicates > 0 ? `, ${duplicates} duplicates averaged` : ''}; fitting ${train.nnz}, holding out ${test ? test.nnz : 0}`);
-      ctx.out(`  rank ${k}, solver ${solver}${solver === 'sketch' ? ` (${ctx.flag<string>('preconditioner')} preconditioner, ${ctx.flag<number>('inner')} CG steps)` : ''} on ${eng.backend}/${eng.dtype}`);
+      ctx.out(
+        `${path.basename(input)}: ${m} x ${n}, ${coo.row.length} observed entries (${fmtNum((100 * coo.row.length) / (m * n), 3)} %)` +
+          `${duplicates > 0 ? `, ${duplicates} duplicates averaged` : ''}; fitting ${train.nnz}, holding out ${test ? test.nnz : 0}`,
+      );
+      ctx.out(
+        `  rank ${k}, solver ${solver}${solver === 'sketch' ? ` (${ctx.flag<string>('preconditioner')} preconditioner, ${ctx.flag<number>('inner')} CG steps)` : ''} on ${eng.backend}/${eng.dtype}`,
+      );
       ctx.out(`  sweep   train RMSE   held-out RMSE   seconds`);
       const bar = ctx.progress({ total: iters, label: 'sweeps', unit: 'sweeps' });
-      const trainCurve: number[] = [], testCurve: number[] = [];
+      const trainCurve: number[] = [],
+        testCurve: number[] = [];
       const t0 = performance.now();
       const r = await completeMatrix(train, {
         rank: k,
         iters,
         solver,
-        ...(solver === 'sketch' ? { inner: ctx.flag<number>('inner'), preconditioner: ctx.flag<'sketch' | 'jacobi'>('preconditioner') } : {}),
+        ...(solver === 'sketch'
+          ? { inner: ctx.flag<number>('inner'), preconditioner: ctx.flag<'sketch' | 'jacobi'>('preconditioner') }
+          : {}),
         clip: ctx.flag<boolean>('clip'),
         ...(tol !== undefined ? { tol } : {}),
         seed,
@@ -125,7 +168,9 @@ export const command: Command = {
           trainCurve.push(it.trainRmse);
           testCurve.push(held);
           bar.update(it.iter, iters, `train ${fmtNum(it.trainRmse)}${test ? ` held-out ${fmtNum(held)}` : ''}`);
-          ctx.out(`  ${String(it.iter).padStart(5)}   ${fmtNum(it.trainRmse).padStart(10)}   ${(test ? fmtNum(held) : '-').padStart(13)}   ${it.seconds.toFixed(2).padStart(7)}`);
+          ctx.out(
+            `  ${String(it.iter).padStart(5)}   ${fmtNum(it.trainRmse).padStart(10)}   ${(test ? fmtNum(held) : '-').padStart(13)}   ${it.seconds.toFixed(2).padStart(7)}`,
+          );
         },
       });
       // Stopped early by --tol: the bar's total becomes the sweeps run, so that it agrees with the report.
@@ -133,7 +178,8 @@ export const command: Command = {
       bar.finish();
       const ms = performance.now() - t0;
       const info = r.info;
-      const u = await r.U.toArray(), v = await r.V.toArray();
+      const u = await r.U.toArray(),
+        v = await r.V.toArray();
       await writeNpy(path.join(outDir, 'U.npy'), u, [m, k]);
       await writeNpy(path.join(outDir, 'V.npy'), v, [n, k]);
       const series = [{ name: 'train RMSE', y: trainCurve, style: 'line+markers' as const }];
@@ -145,10 +191,14 @@ export const command: Command = {
         yLabel: 'RMSE',
         logY: positive,
       });
-      ctx.out(`  ${info.iters} sweeps in ${fmtMs(ms)} (${info.stopped === 'tol' ? `stopped: change below ${tol}` : 'all sweeps'}); muHat ${fmtNum(info.muHat, 3)}` +
-        `${info.underdeterminedRows.length + info.underdeterminedCols.length > 0 ? `; ${info.underdeterminedRows.length} rows and ${info.underdeterminedCols.length} columns have fewer than ${k} observations (not determined by the data)` : ''}`);
+      ctx.out(
+        `  ${info.iters} sweeps in ${fmtMs(ms)} (${info.stopped === 'tol' ? `stopped: change below ${tol}` : 'all sweeps'}); muHat ${fmtNum(info.muHat, 3)}` +
+          `${info.underdeterminedRows.length + info.underdeterminedCols.length > 0 ? `; ${info.underdeterminedRows.length} rows and ${info.underdeterminedCols.length} columns have fewer than ${k} observations (not determined by the data)` : ''}`,
+      );
       if (info.muHat > 0.5 * Math.sqrt(Math.max(m, n) / k))
-        ctx.err(`  note: muHat ${fmtNum(info.muHat, 3)} is high: the matrix looks coherent (spiky), which uniform samples cannot complete reliably`);
+        ctx.err(
+          `  note: muHat ${fmtNum(info.muHat, 3)} is high: the matrix looks coherent (spiky), which uniform samples cannot complete reliably`,
+        );
       ctx.out(`  wrote ${['U.npy', 'V.npy', 'convergence.svg'].map((f) => path.join(outDir, f)).join(', ')}`);
       for (const x of [r.U, r.V, train, test]) x?.dispose();
       return 0;

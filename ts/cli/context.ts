@@ -32,10 +32,30 @@ export type BackendChoice = 'auto' | 'webgpu' | 'native';
 
 /** Flags accepted by every command. */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
-  { name: 'backend', type: 'choice', choices: ['auto', 'webgpu', 'native'], default: 'auto', description: 'compute backend (auto: WebGPU on a hardware adapter with dtype f32, else native; a software adapter such as lavapipe is skipped)' },
+  {
+    name: 'backend',
+    type: 'choice',
+    choices: ['auto', 'webgpu', 'native'],
+    default: 'auto',
+    description:
+      'compute backend (auto: WebGPU on a hardware adapter with dtype f32, else native; a software adapter such as lavapipe is skipped)',
+  },
   { name: 'dtype', type: 'choice', choices: ['f32', 'f64'], default: 'f32', description: 'element type (f64 needs the native backend)' },
-  { name: 'threads', type: 'int', min: 1, max: 1024, value: 'N', description: 'native compute threads (default: all hardware threads, or LOWRANK_THREADS)' },
-  { name: 'max-memory', type: 'string', value: 'SIZE', parse: parseBytes, description: 'refuse runs estimated to need more memory than SIZE (e.g. 4G; default: half the physical memory)' },
+  {
+    name: 'threads',
+    type: 'int',
+    min: 1,
+    max: 1024,
+    value: 'N',
+    description: 'native compute threads (default: all hardware threads, or LOWRANK_THREADS)',
+  },
+  {
+    name: 'max-memory',
+    type: 'string',
+    value: 'SIZE',
+    parse: parseBytes,
+    description: 'refuse runs estimated to need more memory than SIZE (e.g. 4G; default: half the physical memory)',
+  },
   { name: 'help', short: 'h', type: 'boolean', description: 'show help for this command' },
 ];
 
@@ -100,7 +120,7 @@ export class Context {
    */
   async openEngine(): Promise<Engine> {
     if (this.backend === 'webgpu' && this.dtype === 'f64')
-      throw new UsageError("--backend webgpu cannot run --dtype f64 (WGSL has no 64-bit floats); use --backend native or --dtype f32");
+      throw new UsageError('--backend webgpu cannot run --dtype f64 (WGSL has no 64-bit floats); use --backend native or --dtype f32');
     return engine({ backend: this.backend, dtype: this.dtype, threads: this.threads });
   }
 

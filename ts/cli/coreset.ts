@@ -28,12 +28,21 @@ export const command: Command = {
     { name: 'p', type: 'number', min: 1e-12, value: 'P', default: 1, description: 'the exponent p (> 0; sampling guarantees need p >= 1)' },
     { name: 'size', short: 'm', type: 'int', min: 1, value: 'M', description: 'target number of rows (required)' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
-    { name: 'scores', type: 'choice', choices: ['lewis', 'sensitivity', 'root-leverage', 'leverage', 'uniform'], default: 'lewis', description: 'sampling scores' },
+    {
+      name: 'scores',
+      type: 'choice',
+      choices: ['lewis', 'sensitivity', 'root-leverage', 'leverage', 'uniform'],
+      default: 'lewis',
+      description: 'sampling scores',
+    },
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of the sample and of the distortion directions' },
     { name: 'trials', type: 'int', min: 0, default: 1000, value: 'T', description: 'random directions of the distortion measurement' },
     { name: 'refine', type: 'boolean', default: true, description: 'local refinement of the distortion (20 starts x 300 steps)' },
   ],
-  examples: ['lowrank coreset data.npy --p 1 --size 2000 --out coreset', 'lowrank coreset data.npy --p 1.5 --size 500 --scores root-leverage --out c --dtype f64'],
+  examples: [
+    'lowrank coreset data.npy --p 1 --size 2000 --out coreset',
+    'lowrank coreset data.npy --p 1.5 --size 500 --scores root-leverage --out c --dtype f64',
+  ],
   async run(ctx: Context): Promise<number> {
     const input = ctx.resolve(ctx.positionals[0]);
     const size = ctx.flag<number | undefined>('size');
@@ -59,7 +68,8 @@ export const command: Command = {
     } finally {
       act.stop();
     }
-    if (loaded.kind !== 'dense') throw new UsageError(`${path.basename(input)} is a sparse (coordinate) file; coreset needs a dense matrix`);
+    if (loaded.kind !== 'dense')
+      throw new UsageError(`${path.basename(input)} is a sparse (coordinate) file; coreset needs a dense matrix`);
     const outDir = await prepareOutDir(ctx.resolve(outFlag));
     const eng = await ctx.openEngine();
     try {
@@ -75,12 +85,21 @@ export const command: Command = {
       const ms = performance.now() - t0;
       await writeNpy(path.join(outDir, 'indices.npy'), Float64Array.from(s.indices), [s.indices.length]);
       await writeNpy(path.join(outDir, 'weights.npy'), s.weights, [s.weights.length]);
-      ctx.out(`${path.basename(input)}: ${loaded.rows} x ${loaded.cols}; ${s.indices.length} rows kept (expected ${fmtNum(s.expectedSize, 5)}) with ${s.scores} scores, p = ${p}, on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`);
+      ctx.out(
+        `${path.basename(input)}: ${loaded.rows} x ${loaded.cols}; ${s.indices.length} rows kept (expected ${fmtNum(s.expectedSize, 5)}) with ${s.scores} scores, p = ${p}, on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`,
+      );
       for (const w of s.warnings) ctx.err(`  note: ${w}`);
       const measuring = ctx.activity('measuring the distortion');
       try {
-        const d = await embeddingDistortion(A, s, { p, trials: ctx.flag<number>('trials'), refine: ctx.flag<boolean>('refine'), seed: ctx.flag<number>('seed') });
-        ctx.out(`  distortion ${fmtNum(d.distortion, 4)}: ||S A x||_p / ||A x||_p in [${fmtNum(d.lo, 5)}, ${fmtNum(d.hi, 5)}] over ${d.evaluated} directions`);
+        const d = await embeddingDistortion(A, s, {
+          p,
+          trials: ctx.flag<number>('trials'),
+          refine: ctx.flag<boolean>('refine'),
+          seed: ctx.flag<number>('seed'),
+        });
+        ctx.out(
+          `  distortion ${fmtNum(d.distortion, 4)}: ||S A x||_p / ||A x||_p in [${fmtNum(d.lo, 5)}, ${fmtNum(d.hi, 5)}] over ${d.evaluated} directions`,
+        );
       } finally {
         measuring.stop();
       }

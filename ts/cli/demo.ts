@@ -36,13 +36,17 @@ interface StepResult {
 function parseSize(raw: string): [number, number] {
   const m = /^\s*(\d+)\s*[,xX]\s*(\d+)\s*$/.exec(raw);
   if (!m) throw new Error(`expected M,N (two positive integers, e.g. 2000,500), got ${JSON.stringify(raw)}`);
-  const r = Number(m[1]), c = Number(m[2]);
+  const r = Number(m[1]),
+    c = Number(m[2]);
   if (r < 1 || c < 1 || r > 2 ** 31 - 1 || c > 2 ** 31 - 1) throw new Error(`dimensions must be positive integers, got ${raw}`);
   return [r, c];
 }
 
 function parseSteps(raw: string): Step[] {
-  const list = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   if (list.length === 0) throw new Error('expected a comma-separated list of gemm, qr, svd');
   for (const s of list) if (!(STEPS as readonly string[]).includes(s)) throw new Error(`unknown step '${s}' (expected gemm, qr, svd)`);
   return STEPS.filter((s) => list.includes(s));
@@ -99,15 +103,22 @@ export const command: Command = {
   summary: 'run GEMM, QR and SVD on a seeded test problem and report time and accuracy',
   description:
     'Builds A = U diag(s) V^T + noise * N(0,1) with known singular values s (log-spaced from 100 to 1, ' +
-    'U and V random orthonormal; all from the engine\'s seeded Philox randn), then times\n' +
+    "U and V random orthonormal; all from the engine's seeded Philox randn), then times\n" +
     '  gemm  C = A^T A        (checked against f64 dot products of sampled entries)\n' +
     '  qr    A = Q R          (||QR - A|| / ||A||, ||Q^T Q - I||)\n' +
     '  svd   A = U S V^T      (||U S V^T - A|| / ||A||, orthogonality, leading S vs the known s)\n' +
     'Times include one small readback to make sure the device has finished. Each relation is checked ' +
-    'against a loose tolerance (a multiple of the unit roundoff; for singular values Weyl\'s bound ' +
+    "against a loose tolerance (a multiple of the unit roundoff; for singular values Weyl's bound " +
     '||E||_2 ~ noise (sqrt(m) + sqrt(n))); the exit code is 1 when a step fails or a check does not hold.',
   flags: [
-    { name: 'size', type: 'string', value: 'M,N', default: '2000,500', description: 'rows and columns of the test matrix', parse: parseSize },
+    {
+      name: 'size',
+      type: 'string',
+      value: 'M,N',
+      default: '2000,500',
+      description: 'rows and columns of the test matrix',
+      parse: parseSize,
+    },
     { name: 'rank', type: 'int', min: 1, value: 'R', default: 10, description: 'rank of the noiseless part' },
     { name: 'noise', type: 'number', min: 0, value: 'X', default: 1e-3, description: 'standard deviation of the added Gaussian noise' },
     { name: 'seed', type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, value: 'N', default: 1, description: 'random seed' },
@@ -127,7 +138,10 @@ export const command: Command = {
     if (rank > Math.min(m, n)) throw new UsageError(`--rank ${rank} exceeds min(M, N) = ${Math.min(m, n)}`);
 
     // A, QR's Q, the SVD's factors and the products compared against A are all m x n.
-    ctx.checkMemory(`demo on a ${m} x ${n} matrix`, { 'dense m x n matrices (A, Q, products)': 6 * ctx.elemBytes * m * n, 'host copies': 3 * 8 * m * n });
+    ctx.checkMemory(`demo on a ${m} x ${n} matrix`, {
+      'dense m x n matrices (A, Q, products)': 6 * ctx.elemBytes * m * n,
+      'host copies': 3 * 8 * m * n,
+    });
     const eng = await ctx.openEngine();
     const say = (line = '') => {
       if (!json) ctx.out(line);
@@ -150,7 +164,8 @@ export const command: Command = {
         orthonormalizeHost(gu, m, rank);
         orthonormalizeHost(gv, n, rank);
         for (let i = 0; i < m; i++) for (let j = 0; j < rank; j++) gu[i * rank + j] *= s[j];
-        const US = eng.matrix(gu, m, rank), V = eng.matrix(gv, n, rank);
+        const US = eng.matrix(gu, m, rank),
+          V = eng.matrix(gv, n, rank);
         const L = await eng.matmul(US, V, { transB: true });
         US.dispose();
         V.dispose();
@@ -220,7 +235,8 @@ export const command: Command = {
           let worst = 0;
           for (let t = 0; t < samples; t++) {
             const diag = t < Math.min(16, n); // a few diagonal entries, then random ones
-            const i = diag ? t : pick(n), j = diag ? t : pick(n);
+            const i = diag ? t : pick(n),
+              j = diag ? t : pick(n);
             let ref = 0;
             for (let p = 0; p < m; p++) ref += hA[p * n + i] * hA[p * n + j];
             const scale = colNorm[i] * colNorm[j];
@@ -244,11 +260,16 @@ export const command: Command = {
         const busy = ctx.activity(`qr: running`);
         try {
           const X = tall ? A : await eng.transpose(A);
-          await warmUp(eng, async (w) => {
-            const f = await eng.qr(w);
-            await eng.norm(f.R, 'max');
-            return [f.Q, f.R];
-          }, Math.min(64, X.rows), Math.min(16, X.cols));
+          await warmUp(
+            eng,
+            async (w) => {
+              const f = await eng.qr(w);
+              await eng.norm(f.R, 'max');
+              return [f.Q, f.R];
+            },
+            Math.min(64, X.rows),
+            Math.min(16, X.cols),
+          );
           const [{ Q, R }, ms] = await timed(async () => {
             const f = await eng.qr(X);
             await eng.norm(f.R, 'max');
@@ -260,7 +281,9 @@ export const command: Command = {
           QR.dispose();
           const G = await eng.matmul(Q, Q, { transA: true });
           r.checks.push(check('||Q^T Q - I||_F', await defectFromIdentity(eng, G), tolRel));
-          G.dispose(); Q.dispose(); R.dispose();
+          G.dispose();
+          Q.dispose();
+          R.dispose();
           if (!tall) X.dispose();
         } catch (e) {
           r.error = (e as Error).message;
@@ -277,11 +300,16 @@ export const command: Command = {
         const r: StepResult = { step: 'svd', what: `A = U diag(S) V^T (k = ${k})`, checks: [] };
         const busy = ctx.activity(`svd: running`);
         try {
-          await warmUp(eng, async (w) => {
-            const f = await eng.svd(w);
-            await eng.norm(f.V, 'max');
-            return [f.U, f.V];
-          }, Math.min(64, m), Math.min(16, n));
+          await warmUp(
+            eng,
+            async (w) => {
+              const f = await eng.svd(w);
+              await eng.norm(f.V, 'max');
+              return [f.U, f.V];
+            },
+            Math.min(64, m),
+            Math.min(16, n),
+          );
           const [{ U, S, V }, ms] = await timed(async () => {
             const f = await eng.svd(A);
             await eng.norm(f.V, 'max');
@@ -293,14 +321,18 @@ export const command: Command = {
           const Dm = eng.matrix(D, k, k);
           const US = await eng.matmul(U, Dm);
           const P = await eng.matmul(US, V, { transB: true });
-          Dm.dispose(); US.dispose();
+          Dm.dispose();
+          US.dispose();
           r.checks.push(check('||U S V^T - A||_F / ||A||_F', await relDiff(eng, P, A, normA), tolRel));
           P.dispose();
           const GU = await eng.matmul(U, U, { transA: true });
           r.checks.push(check('||U^T U - I||_F', await defectFromIdentity(eng, GU), tolRel));
           const GV = await eng.matmul(V, V, { transA: true });
           r.checks.push(check('||V^T V - I||_F', await defectFromIdentity(eng, GV), tolRel));
-          GU.dispose(); GV.dispose(); U.dispose(); V.dispose();
+          GU.dispose();
+          GV.dispose();
+          U.dispose();
+          V.dispose();
           let order = 0;
           for (let i = 0; i < k; i++) if (S[i] < 0 || (i > 0 && S[i] > S[i - 1])) order++;
           r.checks.push(check('entries of S negative or out of order', order, 0));
@@ -349,7 +381,14 @@ export const command: Command = {
         }
       }
       if (failed.length > 0) {
-        const what = failed.map((r) => (r.error !== undefined ? `${r.step} (${r.error})` : `${r.step} (${r.checks.filter((c) => !c.ok).map((c) => c.name).join('; ')})`));
+        const what = failed.map((r) =>
+          r.error !== undefined
+            ? `${r.step} (${r.error})`
+            : `${r.step} (${r.checks
+                .filter((c) => !c.ok)
+                .map((c) => c.name)
+                .join('; ')})`,
+        );
         throw new Error(`${failed.length} of ${results.length} steps failed: ${what.join(', ')}`);
       }
       return 0;

@@ -6,7 +6,10 @@ import { addonPath } from '../paths.js';
 import type { EngineInfo } from '../types.js';
 import { fmtBytes, packageVersion, type Command, type Context } from './context.js';
 
-type Probe = ({ available: true } & Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> & { dtypes: string[] }) | { available: false; reason: string } | { available: null; reason: string };
+type Probe =
+  | ({ available: true } & Omit<EngineInfo, 'backend' | 'dtype' | 'memory'> & { dtypes: string[] })
+  | { available: false; reason: string }
+  | { available: null; reason: string };
 
 async function probe(backend: 'native' | 'webgpu', threads: number | undefined): Promise<Probe> {
   try {
@@ -85,9 +88,13 @@ export const command: Command = {
       if (p.limits) {
         const l = p.limits;
         ctx.out('        limits:');
-        ctx.out(`          maxStorageBufferBindingSize       ${l.maxStorageBufferBindingSize} (${fmtBytes(l.maxStorageBufferBindingSize)})`);
+        ctx.out(
+          `          maxStorageBufferBindingSize       ${l.maxStorageBufferBindingSize} (${fmtBytes(l.maxStorageBufferBindingSize)})`,
+        );
         ctx.out(`          maxBufferSize                     ${l.maxBufferSize} (${fmtBytes(l.maxBufferSize)})`);
-        ctx.out(`          maxComputeWorkgroupStorageSize    ${l.maxComputeWorkgroupStorageSize} (${fmtBytes(l.maxComputeWorkgroupStorageSize)})`);
+        ctx.out(
+          `          maxComputeWorkgroupStorageSize    ${l.maxComputeWorkgroupStorageSize} (${fmtBytes(l.maxComputeWorkgroupStorageSize)})`,
+        );
         ctx.out(`          maxComputeInvocationsPerWorkgroup ${l.maxComputeInvocationsPerWorkgroup}`);
         ctx.out(`          maxComputeWorkgroupsPerDimension  ${l.maxComputeWorkgroupsPerDimension}`);
       }

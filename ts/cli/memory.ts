@@ -101,8 +101,14 @@ export function inputBytes(s: DeclaredShape, elem: number): number {
 export function checkMemory(what: string, parts: Record<string, number>, limit: number): void {
   const total = Object.values(parts).reduce((a, b) => a + b, 0);
   if (total <= limit) return;
-  const big = Object.entries(parts).filter(([, b]) => b > 0).sort((a, b) => b[1] - a[1]).slice(0, 4)
-    .map(([k, b]) => `${k} ${fmtBytes(b)}`).join(', ');
-  throw new Error(`${what} would need about ${fmtBytes(total)} of memory (${big}), more than the limit ${fmtBytes(limit)}; ` +
-    `raise it with --max-memory SIZE (default: ${DEFAULT_MEMORY_FRACTION * 100} % of the physical memory) or reduce the problem`);
+  const big = Object.entries(parts)
+    .filter(([, b]) => b > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([k, b]) => `${k} ${fmtBytes(b)}`)
+    .join(', ');
+  throw new Error(
+    `${what} would need about ${fmtBytes(total)} of memory (${big}), more than the limit ${fmtBytes(limit)}; ` +
+      `raise it with --max-memory SIZE (default: ${DEFAULT_MEMORY_FRACTION * 100} % of the physical memory) or reduce the problem`,
+  );
 }

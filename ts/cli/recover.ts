@@ -35,13 +35,38 @@ export const command: Command = {
     { name: 'rank', short: 'k', type: 'int', min: 1, value: 'R', description: 'true rank r (required)' },
     { name: 'overparam', type: 'int', min: 1, value: "R'", description: "rank r' of the factor U (default: --rank; may exceed it)" },
     { name: 'outliers', type: 'number', min: 0, max: 1, default: 0, value: 'P', description: 'fraction of corrupted measurements' },
-    { name: 'kind', type: 'choice', choices: ['uniform', 'one-sided', 'cauchy'], default: 'uniform', description: 'outlier distribution (uniform: +-10 max|y0|)' },
+    {
+      name: 'kind',
+      type: 'choice',
+      choices: ['uniform', 'one-sided', 'cauchy'],
+      default: 'uniform',
+      description: 'outlier distribution (uniform: +-10 max|y0|)',
+    },
     { name: 'noise', type: 'number', min: 0, default: 0, value: 'NU', description: 'std of dense Gaussian noise on every measurement' },
     { name: 'm', type: 'int', min: 1, value: 'M', description: 'measurements (default ceil(10 n r / (1 - P)^2))' },
-    { name: 'measurements', type: 'choice', choices: ['gaussian', 'entries'], default: 'gaussian', description: 'Gaussian A_i or sampled entries' },
-    { name: 'storage', type: 'choice', choices: ['auto', 'dense', 'matrix-free'], default: 'auto', description: 'Gaussian operator storage' },
+    {
+      name: 'measurements',
+      type: 'choice',
+      choices: ['gaussian', 'entries'],
+      default: 'gaussian',
+      description: 'Gaussian A_i or sampled entries',
+    },
+    {
+      name: 'storage',
+      type: 'choice',
+      choices: ['auto', 'dense', 'matrix-free'],
+      default: 'auto',
+      description: 'Gaussian operator storage',
+    },
     { name: 'iters', type: 'int', min: 1, default: 1500, value: 'T', description: 'iterations' },
-    { name: 'init-scale', type: 'number', min: 1e-300, default: 1e-6, value: 'A', description: 'initial scale alpha relative to sqrt(||X*||_F)' },
+    {
+      name: 'init-scale',
+      type: 'number',
+      min: 1e-300,
+      default: 1e-6,
+      value: 'A',
+      description: 'initial scale alpha relative to sqrt(||X*||_F)',
+    },
     { name: 'step', type: 'number', min: 1e-300, max: 1, default: 0.2, value: 'ETA0', description: 'initial step eta0 in (0, 1]' },
     { name: 'decay', type: 'number', min: 1e-300, max: 0.999999999, default: 0.98, value: 'RHO', description: 'step decay rho in (0, 1)' },
     { name: 'warmup', type: 'string', value: 'T1', parse: parseWarmup, description: "constant-step iterations, or 'auto' (default)" },
@@ -77,30 +102,49 @@ export const command: Command = {
         'X* and the residual matrices (n x n)': 4 * e * n * n,
         'stored measurement matrix (m x n^2)': stored ? e * m * n * n : 0,
         'measurements and residuals (m)': 4 * 8 * m,
-        'factors (n x r\')': 6 * e * n * rp,
+        "factors (n x r')": 6 * e * n * rp,
       });
     }
     const outFlag = ctx.flag<string | undefined>('out');
     const outDir = outFlag === undefined ? undefined : await prepareOutDir(ctx.resolve(outFlag));
-    if (p >= 0.5) ctx.err(`  note: with ${Math.round(p * 100)} % outliers recovery needs many measurements (spec B.5: m = 600 for n = 20 gives errors up to 1e-2 at p = 0.5)`);
+    if (p >= 0.5)
+      ctx.err(
+        `  note: with ${Math.round(p * 100)} % outliers recovery needs many measurements (spec B.5: m = 600 for n = 20 gives errors up to 1e-2 at p = 0.5)`,
+      );
 
     const eng = await ctx.openEngine();
     try {
       const t0 = performance.now();
       const { problem, truth } = await sensingProblem(eng, {
-        n, rank: r, m, outlierFraction: p, outlierKind: ctx.flag<OutlierKind>('kind'), noiseStd: ctx.flag<number>('noise'),
-        measurements: kind, storage: ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage'), seed,
+        n,
+        rank: r,
+        m,
+        outlierFraction: p,
+        outlierKind: ctx.flag<OutlierKind>('kind'),
+        noiseStd: ctx.flag<number>('noise'),
+        measurements: kind,
+        storage: ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage'),
+        seed,
       });
       const op = problem.measurements;
       const corrupted = truth.outliers.reduce((s, v) => s + v, 0);
-      ctx.out(`X*: ${n} x ${n}, rank ${r}; ${m} ${kind === 'entries' ? 'sampled entries' : `Gaussian measurements (${op.kind})`}, ${corrupted} corrupted (${ctx.flag<string>('kind')}); U: ${n} x ${rp}; ${eng.backend}/${eng.dtype}`);
+      ctx.out(
+        `X*: ${n} x ${n}, rank ${r}; ${m} ${kind === 'entries' ? 'sampled entries' : `Gaussian measurements (${op.kind})`}, ${corrupted} corrupted (${ctx.flag<string>('kind')}); U: ${n} x ${rp}; ${eng.backend}/${eng.dtype}`,
+      );
       ctx.out(`${'iter'.padStart(6)}  ${'error'.padStart(10)}  ${'loss'.padStart(10)}  ${'step'.padStart(9)}`);
       const curve: { iter: number; err: number; loss: number }[] = [];
       let evalMs = 0;
       const { U, info } = await robustRecover(problem, {
-        rank: rp, iters, seed, logEvery: every,
+        rank: rp,
+        iters,
+        seed,
+        logEvery: every,
         initScale: ctx.flag<number>('init-scale'),
-        step: { initial: ctx.flag<number>('step'), decay: ctx.flag<number>('decay'), warmup: ctx.flag<number | 'auto' | undefined>('warmup') ?? 'auto' },
+        step: {
+          initial: ctx.flag<number>('step'),
+          decay: ctx.flag<number>('decay'),
+          warmup: ctx.flag<number | 'auto' | undefined>('warmup') ?? 'auto',
+        },
         onIter: async ({ iter, loss, eta, U }) => {
           const te = performance.now();
           const X = await eng.matmul(U, U, { transB: true });
@@ -109,23 +153,33 @@ export const command: Command = {
           X.dispose();
           D.dispose();
           curve.push({ iter, err, loss });
-          ctx.out(`${String(iter).padStart(6)}  ${fmtNum(err, 3).padStart(10)}  ${fmtNum(loss, 4).padStart(10)}  ${fmtNum(eta, 3).padStart(9)}`);
+          ctx.out(
+            `${String(iter).padStart(6)}  ${fmtNum(err, 3).padStart(10)}  ${fmtNum(loss, 4).padStart(10)}  ${fmtNum(eta, 3).padStart(9)}`,
+          );
           evalMs += performance.now() - te;
         },
       });
       const ms = performance.now() - t0 - evalMs;
       const final = curve[curve.length - 1];
-      ctx.out(`final relative error ${fmtNum(final.err, 3)} after ${iters} iterations (warm-up ${info.warmup}, alpha ${fmtNum(info.alpha, 3)}) in ${fmtMs(ms)}`);
+      ctx.out(
+        `final relative error ${fmtNum(final.err, 3)} after ${iters} iterations (warm-up ${info.warmup}, alpha ${fmtNum(info.alpha, 3)}) in ${fmtMs(ms)}`,
+      );
       if (outDir) {
         const file = path.join(outDir, 'recovery.svg');
         const xs = curve.map((c) => Math.max(c.iter, 1));
-        await writePlotSvg(file, [
-          { name: '||UU^T - X*||_F / ||X*||_F', x: xs, y: curve.map((c) => Math.max(c.err, 1e-300)), style: 'line' },
-          { name: 'loss (1/m) sum |r_i|', x: xs, y: curve.map((c) => Math.max(c.loss, 1e-300)), style: 'line', dashed: true },
-        ], {
-          title: `SubGM: n = ${n}, r = ${r}, r' = ${rp}, m = ${m}, ${Math.round(p * 100)} % outliers (${eng.backend}/${eng.dtype})`,
-          xLabel: 'iteration', yLabel: 'relative error / loss', logY: true,
-        });
+        await writePlotSvg(
+          file,
+          [
+            { name: '||UU^T - X*||_F / ||X*||_F', x: xs, y: curve.map((c) => Math.max(c.err, 1e-300)), style: 'line' },
+            { name: 'loss (1/m) sum |r_i|', x: xs, y: curve.map((c) => Math.max(c.loss, 1e-300)), style: 'line', dashed: true },
+          ],
+          {
+            title: `SubGM: n = ${n}, r = ${r}, r' = ${rp}, m = ${m}, ${Math.round(p * 100)} % outliers (${eng.backend}/${eng.dtype})`,
+            xLabel: 'iteration',
+            yLabel: 'relative error / loss',
+            logY: true,
+          },
+        );
         ctx.out(`  wrote ${file}`);
       }
       U.dispose();

@@ -16,7 +16,8 @@ import { prepareOutDir } from './files.js';
 import { writePlotSvg } from './svg.js';
 
 function interleave(c: Complex): Float64Array {
-  const n = c.re.length, out = new Float64Array(2 * n);
+  const n = c.re.length,
+    out = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
     out[2 * i] = c.re[i];
     out[2 * i + 1] = c.im[i];
@@ -37,16 +38,36 @@ export const command: Command = {
   positionals: [],
   flags: [
     { name: 'N', type: 'int', min: 1, max: MAX_N, default: 64, value: 'N', description: 'state size' },
-    { name: 'method', type: 'choice', choices: ['optimize', 'deterministic', 'random'], default: 'optimize', description: 'how E is chosen' },
-    { name: 'delta', type: 'number', min: 0, value: 'D', description: '||E||_2 / ||A||_2 (optimize: the starting size); default 1e-2, optimize 0.07' },
+    {
+      name: 'method',
+      type: 'choice',
+      choices: ['optimize', 'deterministic', 'random'],
+      default: 'optimize',
+      description: 'how E is chosen',
+    },
+    {
+      name: 'delta',
+      type: 'number',
+      min: 0,
+      value: 'D',
+      description: '||E||_2 / ||A||_2 (optimize: the starting size); default 1e-2, optimize 0.07',
+    },
     { name: 'gamma', type: 'number', min: 0, value: 'G', description: "weight of ||E||_F in the 'optimize' objective (default 10)" },
     { name: 'iters', type: 'int', min: 0, value: 'K', description: "Adam steps of 'optimize' (default 600)" },
     { name: 'seed', type: 'int', min: 0, value: 'S', description: "seed of the Gaussian E ('random'; 'optimize': Gaussian start)" },
-    { name: 'complex', type: 'boolean', default: false, description: 'complex E (modes no longer in conjugate pairs; optimize then starts at delta 0.02)' },
+    {
+      name: 'complex',
+      type: 'boolean',
+      default: false,
+      description: 'complex E (modes no longer in conjugate pairs; optimize then starts at delta 0.02)',
+    },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
     { name: 'plot', type: 'boolean', default: false, description: 'write transfer.svg: |G| of HiPPO, S4D and PTD over frequency' },
   ],
-  examples: ['lowrank ssm-init --N 64 --delta 1e-2 --method optimize --out init', 'lowrank ssm-init --N 64 --method deterministic --delta 1e-4 --out det --plot'],
+  examples: [
+    'lowrank ssm-init --N 64 --delta 1e-2 --method optimize --out init',
+    'lowrank ssm-init --N 64 --method deterministic --delta 1e-4 --out det --plot',
+  ],
   async run(ctx: Context): Promise<number> {
     const outFlag = ctx.flag<string | undefined>('out');
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
@@ -56,7 +77,10 @@ export const command: Command = {
     for (const k of ['delta', 'gamma', 'iters', 'seed'] as const) if (ctx.args.given.has(k)) opts[k] = ctx.flag<number>(k);
     if (method === 'random' && opts.seed === undefined) opts.seed = 0;
     // Complex N x N matrices on the host (A, E, V, V^-1, workspaces) and N transfer values per frequency.
-    ctx.checkMemory(`ssm-init with N = ${N}`, { 'N x N complex matrices': 40 * 16 * N * N, 'transfer functions over the frequency grid': 4 * 16 * 16001 * N });
+    ctx.checkMemory(`ssm-init with N = ${N}`, {
+      'N x N complex matrices': 40 * 16 * N * N,
+      'transfer functions over the frequency grid': 4 * 16 * 16001 * N,
+    });
     const outDir = await prepareOutDir(ctx.resolve(outFlag));
     const { A, B } = hippo('legs', N);
     const C = B.slice();
@@ -79,8 +103,12 @@ export const command: Command = {
     const GP = transfer({ Lambda: r.Lambda, B: Bt, C: Ct }, s);
     const gap = maxGap(GH, GP, s);
     ctx.out(`HiPPO-LegS N = ${N}, PTD (${method}${opts.complex ? ', complex E' : ''}) in ${fmtMs(ms)}`);
-    ctx.out(`  cond(V) = ${fmtNum(r.condV, 6)}, ||E||_2 / ||A||_2 = ${fmtNum(r.relPerturbation, 4)}, reflected eigenvalues: ${r.reflected}`);
-    ctx.out(`  transfer error max |G_HiPPO - G_PTD| on i[1e-3, 1e5] = ${fmtNum(gap.value, 5)} (at w = ${fmtNum(gap.omega, 5)}; C = B^T, ||B||^2 = ${N * N})`);
+    ctx.out(
+      `  cond(V) = ${fmtNum(r.condV, 6)}, ||E||_2 / ||A||_2 = ${fmtNum(r.relPerturbation, 4)}, reflected eigenvalues: ${r.reflected}`,
+    );
+    ctx.out(
+      `  transfer error max |G_HiPPO - G_PTD| on i[1e-3, 1e5] = ${fmtNum(gap.value, 5)} (at w = ${fmtNum(gap.omega, 5)}; C = B^T, ||B||^2 = ${N * N})`,
+    );
     let GD: Complex | undefined;
     if (N <= MAX_NORMAL_N) {
       const nrm = hippoNormal(N);

@@ -32,23 +32,48 @@ export const command: Command = {
     'used as a sparse matrix (CSR products, never densified); .npy and .mtx array files are dense.',
     'With --stream a .npy file is read once, in row blocks, into a single-pass sketch (Tropp et al.),',
     'so it may be larger than memory; the answer is less accurate than the multi-pass default, and poor',
-    'when the spectrum\'s tail carries most of ||A||_F: an a-posteriori error estimate (10 extra Gaussian',
+    "when the spectrum's tail carries most of ||A||_F: an a-posteriori error estimate (10 extra Gaussian",
     'test vectors) is printed with --error, and a warning when it is poor.',
-    'Signs follow sklearn\'s svd_flip (the largest-|.| entry of each column of U is positive).',
+    "Signs follow sklearn's svd_flip (the largest-|.| entry of each column of U is positive).",
   ].join('\n'),
   positionals: [{ name: 'input', description: 'matrix file: .npy (2-D, f32/f64) or .mtx (Matrix Market)' }],
   flags: [
     { name: 'rank', short: 'k', type: 'int', min: 1, value: 'K', description: 'target rank (required), 1 <= K <= min(m, n)' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
-    { name: 'method', type: 'choice', choices: ['subspace', 'krylov'], default: 'subspace', description: 'range finder: subspace (power) iteration or block Krylov' },
+    {
+      name: 'method',
+      type: 'choice',
+      choices: ['subspace', 'krylov'],
+      default: 'subspace',
+      description: 'range finder: subspace (power) iteration or block Krylov',
+    },
     { name: 'oversample', short: 'p', type: 'int', min: 0, value: 'P', description: 'oversampling (default 10)' },
-    { name: 'power-iters', short: 'q', type: 'string', value: 'Q', parse: parseIters, description: "power or Krylov iterations, or 'auto' (default: sklearn's rule)" },
-    { name: 'normalizer', type: 'choice', choices: ['auto', 'qr', 'cholqr2', 'lu', 'none'], default: 'auto', description: 'normalizer between products' },
+    {
+      name: 'power-iters',
+      short: 'q',
+      type: 'string',
+      value: 'Q',
+      parse: parseIters,
+      description: "power or Krylov iterations, or 'auto' (default: sklearn's rule)",
+    },
+    {
+      name: 'normalizer',
+      type: 'choice',
+      choices: ['auto', 'qr', 'cholqr2', 'lu', 'none'],
+      default: 'auto',
+      description: 'normalizer between products',
+    },
     { name: 'center', type: 'boolean', default: false, description: 'PCA: subtract the column means implicitly (never formed)' },
     { name: 'stream', type: 'boolean', default: false, description: 'single pass over a .npy file in row blocks (bounded memory)' },
     { name: 'block-rows', type: 'int', min: 1, value: 'N', description: 'rows per block with --stream (default: about 32 MiB per block)' },
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of the random test matrices' },
-    { name: 'error', type: 'boolean', default: false, description: 'also estimate ||A - U S V^T|| (spectral by 20 power iterations, and Frobenius; with --stream the a-posteriori Frobenius estimate)' },
+    {
+      name: 'error',
+      type: 'boolean',
+      default: false,
+      description:
+        'also estimate ||A - U S V^T|| (spectral by 20 power iterations, and Frobenius; with --stream the a-posteriori Frobenius estimate)',
+    },
   ],
   examples: [
     'lowrank svd A.npy --rank 50 --out result',
@@ -89,7 +114,9 @@ async function checkSvdMemory(ctx: Context, input: string, k: number, stream: bo
   const kk = Math.min(k, m, n);
   const what = `svd of the ${m} x ${n} matrix in ${path.basename(input)} at rank ${k}`;
   if (stream) {
-    const rk = 2 * kk + 1, l = 2 * rk + 1, s = 10;
+    const rk = 2 * kk + 1,
+      l = 2 * rk + 1,
+      s = 10;
     const blockRows = ctx.flag<number | undefined>('block-rows') ?? Math.max(1, Math.floor((32 << 20) / (n * d.fileBytes)));
     ctx.checkMemory(what, {
       'row block': 2 * Math.min(m, blockRows) * n * (d.fileBytes + e),
@@ -126,7 +153,13 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
     if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
     const bar = ctx.progress({ total: m, label: 'stream', unit: 'rows' });
     const blockRows = ctx.flag<number | undefined>('block-rows');
-    const r = await rsvdStream(input, { engine: eng, rank: k, seed, ...(blockRows ? { blockRows } : {}), onProgress: (p) => bar.update(p.rows) });
+    const r = await rsvdStream(input, {
+      engine: eng,
+      rank: k,
+      seed,
+      ...(blockRows ? { blockRows } : {}),
+      onProgress: (p) => bar.update(p.rows),
+    });
     bar.finish();
     ({ U, S, V } = r);
     what = `single-pass sketch, range ${r.info.rangeSize}, co-range ${r.info.corangeSize}, ${r.info.blocks} blocks, 1 pass`;
@@ -141,9 +174,10 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
     }
     ({ rows: m, cols: n } = loaded);
     if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
-    A = loaded.kind === 'dense'
-      ? eng.matrix(loaded.data, loaded.rows, loaded.cols)
-      : eng.sparse({ rows: loaded.rows, cols: loaded.cols, row: loaded.row, col: loaded.col, val: loaded.val });
+    A =
+      loaded.kind === 'dense'
+        ? eng.matrix(loaded.data, loaded.rows, loaded.cols)
+        : eng.sparse({ rows: loaded.rows, cols: loaded.cols, row: loaded.row, col: loaded.col, val: loaded.val });
     const opts: RsvdOptions = { rank: k, seed, method: ctx.flag('method'), normalizer: ctx.flag('normalizer'), center: ctx.flag('center') };
     if (ctx.args.given.has('oversample')) opts.oversample = ctx.flag<number>('oversample');
     if (ctx.args.given.has('power-iters')) opts.powerIters = ctx.flag<number | 'auto'>('power-iters');
@@ -174,12 +208,16 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
   if (ctx.flag<boolean>('error')) {
     if (!A) {
       const e = streamError!;
-      ctx.out(`  ||A - U S V^T||_F / ||A||_F ~ ${fmtNum(e.relFro)} (a-posteriori estimate from ${e.testSize} Gaussian test vectors${e.testSize === 10 ? ', within 0.57 .. 1.43 times the truth with 95 % probability' : ''}), ||A||_F = ${fmtNum(e.normFro)}`);
+      ctx.out(
+        `  ||A - U S V^T||_F / ||A||_F ~ ${fmtNum(e.relFro)} (a-posteriori estimate from ${e.testSize} Gaussian test vectors${e.testSize === 10 ? ', within 0.57 .. 1.43 times the truth with 95 % probability' : ''}), ||A||_F = ${fmtNum(e.normFro)}`,
+      );
     } else {
       const act = ctx.activity('estimating the error');
       try {
         const e = await svdError(A, { U, S, V });
-        ctx.out(`  ||A - U S V^T||_F / ||A||_F = ${fmtNum(e.relResidualFro)}, ||A - U S V^T||_2 ~ ${fmtNum(e.residualSpectral)} (power iteration), ||U^T U - I||_F = ${fmtNum(e.orthU)}`);
+        ctx.out(
+          `  ||A - U S V^T||_F / ||A||_F = ${fmtNum(e.relResidualFro)}, ||A - U S V^T||_2 ~ ${fmtNum(e.residualSpectral)} (power iteration), ||U^T U - I||_F = ${fmtNum(e.orthU)}`,
+        );
       } finally {
         act.stop();
       }

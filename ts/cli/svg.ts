@@ -90,7 +90,8 @@ export function makeAxis(values: number[], log: boolean, fixed?: [number, number
       lo = 0;
       hi = 1;
     } else {
-      let mn = Infinity, mx = -Infinity;
+      let mn = Infinity,
+        mx = -Infinity;
       for (const v of values) {
         const l = Math.log10(v);
         if (l < mn) mn = l;
@@ -155,8 +156,10 @@ function n2(v: number): string {
 /** Renders the plot as an SVG document (a string). */
 export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}): string {
   if (!Array.isArray(series)) throw new TypeError('plotSvg: series must be an array');
-  const W = options.width ?? 720, H = options.height ?? 440;
-  const logX = options.logX === true, logY = options.logY === true;
+  const W = options.width ?? 720,
+    H = options.height ?? 440;
+  const logX = options.logX === true,
+    logY = options.logY === true;
 
   // valid points per series, in axis units
   const pts = series.map((s, si) => {
@@ -165,27 +168,35 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
       throw new RangeError(`plotSvg: series[${si}] has ${s.x.length} x values but ${s.y.length} y values`);
     const out: (readonly [number, number] | null)[] = [];
     for (let i = 0; i < s.y.length; i++) {
-      const x = s.x ? s.x[i] : i + 1, y = s.y[i];
+      const x = s.x ? s.x[i] : i + 1,
+        y = s.y[i];
       const ok = Number.isFinite(x) && Number.isFinite(y) && (!logX || x > 0) && (!logY || y > 0);
       out.push(ok ? [x, y] : null);
     }
     return out;
   });
-  const xs: number[] = [], ys: number[] = [];
-  for (const p of pts) for (const q of p) if (q) {
-    xs.push(q[0]);
-    ys.push(q[1]);
-  }
+  const xs: number[] = [],
+    ys: number[] = [];
+  for (const p of pts)
+    for (const q of p)
+      if (q) {
+        xs.push(q[0]);
+        ys.push(q[1]);
+      }
   const ax = makeAxis(xs, logX, options.xRange);
   const ay = makeAxis(ys, logY, options.yRange);
 
   const hasTitle = !!options.title;
-  const left = 72, right = 20, top = hasTitle ? 44 : 20, bottom = options.xLabel ? 56 : 36;
-  const pw = Math.max(10, W - left - right), ph = Math.max(10, H - top - bottom);
-  const tx = (v: number) => left + ((logX ? Math.log10(v) : v) - ax.lo) / (ax.hi - ax.lo) * pw;
-  const ty = (v: number) => top + ph - ((logY ? Math.log10(v) : v) - ay.lo) / (ay.hi - ay.lo) * ph;
-  const axX = (a: number) => left + (a - ax.lo) / (ax.hi - ax.lo) * pw;
-  const axY = (a: number) => top + ph - (a - ay.lo) / (ay.hi - ay.lo) * ph;
+  const left = 72,
+    right = 20,
+    top = hasTitle ? 44 : 20,
+    bottom = options.xLabel ? 56 : 36;
+  const pw = Math.max(10, W - left - right),
+    ph = Math.max(10, H - top - bottom);
+  const tx = (v: number) => left + (((logX ? Math.log10(v) : v) - ax.lo) / (ax.hi - ax.lo)) * pw;
+  const ty = (v: number) => top + ph - (((logY ? Math.log10(v) : v) - ay.lo) / (ay.hi - ay.lo)) * ph;
+  const axX = (a: number) => left + ((a - ax.lo) / (ax.hi - ax.lo)) * pw;
+  const axY = (a: number) => top + ph - ((a - ay.lo) / (ay.hi - ay.lo)) * ph;
 
   const o: string[] = [];
   o.push(
@@ -193,7 +204,10 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
   );
   o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
   o.push(`<defs><clipPath id="plot-area"><rect x="${left}" y="${top}" width="${pw}" height="${ph}"/></clipPath></defs>`);
-  if (hasTitle) o.push(`<text class="title" x="${n2(left + pw / 2)}" y="26" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(options.title!)}</text>`);
+  if (hasTitle)
+    o.push(
+      `<text class="title" x="${n2(left + pw / 2)}" y="26" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(options.title!)}</text>`,
+    );
 
   // grid and ticks
   o.push('<g class="grid" stroke="#e3e3e3" stroke-width="1">');
@@ -217,9 +231,12 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
     o.push(`<text x="${left - 8}" y="${n2(y + 4)}">${label(t)}</text>`);
   }
   o.push('</g>');
-  if (options.xLabel) o.push(`<text class="xlabel" x="${n2(left + pw / 2)}" y="${H - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  if (options.xLabel)
+    o.push(`<text class="xlabel" x="${n2(left + pw / 2)}" y="${H - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
   if (options.yLabel)
-    o.push(`<text class="ylabel" x="16" y="${n2(top + ph / 2)}" text-anchor="middle" transform="rotate(-90 16 ${n2(top + ph / 2)})">${escapeXml(options.yLabel)}</text>`);
+    o.push(
+      `<text class="ylabel" x="16" y="${n2(top + ph / 2)}" text-anchor="middle" transform="rotate(-90 16 ${n2(top + ph / 2)})">${escapeXml(options.yLabel)}</text>`,
+    );
 
   // data
   o.push('<g class="series" clip-path="url(#plot-area)">');
@@ -257,13 +274,18 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
   if ((options.legend ?? named.length > 0) && named.length > 0) {
     const lw = Math.min(pw - 10, 36 + 7 * Math.max(...named.map(({ s }) => s.name!.length)));
     const lh = 8 + 18 * named.length;
-    const lx = left + pw - lw - 8, ly = top + 8;
-    o.push(`<g class="legend"><rect x="${n2(lx)}" y="${ly}" width="${n2(lw)}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#999"/>`);
+    const lx = left + pw - lw - 8,
+      ly = top + 8;
+    o.push(
+      `<g class="legend"><rect x="${n2(lx)}" y="${ly}" width="${n2(lw)}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#999"/>`,
+    );
     named.forEach(({ s, i }, k) => {
       const color = escapeXml(s.color ?? PALETTE[i % PALETTE.length]);
       const y = ly + 13 + 18 * k;
       if ((s.style ?? 'line') !== 'scatter')
-        o.push(`<line x1="${n2(lx + 6)}" y1="${y}" x2="${n2(lx + 26)}" y2="${y}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+        o.push(
+          `<line x1="${n2(lx + 6)}" y1="${y}" x2="${n2(lx + 26)}" y2="${y}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+        );
       if ((s.style ?? 'line') !== 'line') o.push(`<circle cx="${n2(lx + 16)}" cy="${y}" r="3" fill="${color}"/>`);
       o.push(`<text x="${n2(lx + 32)}" y="${y + 4}">${escapeXml(s.name!)}</text>`);
     });

@@ -28,7 +28,12 @@ export function randomOrthonormalHost(m: number, k: number, seed: number): Float
 }
 
 /** U diag(s) V^T (m x n, row-major) with random orthonormal U (m x r), V (n x r), r = s.length. */
-export function withSpectrumHost(m: number, n: number, s: ArrayLike<number>, seed: number): { A: Float64Array; U: Float64Array; V: Float64Array } {
+export function withSpectrumHost(
+  m: number,
+  n: number,
+  s: ArrayLike<number>,
+  seed: number,
+): { A: Float64Array; U: Float64Array; V: Float64Array } {
   const r = s.length;
   const U = randomOrthonormalHost(m, r, seed);
   const V = randomOrthonormalHost(n, r, seed + 1000003);

@@ -137,7 +137,8 @@ class MtxParser {
 
   /** A positive or zero integer token, without allocating. */
   private int(s: string, k: number, line: number, what: string): number {
-    const a = this.t.start[k], b = this.t.end[k];
+    const a = this.t.start[k],
+      b = this.t.end[k];
     let v = 0;
     for (let p = a; p < b; p++) {
       const d = s.charCodeAt(p) - 48;
@@ -172,11 +173,17 @@ class MtxParser {
 
   /** Feeds one line: `s.slice(from, to)`, without its newline (passing bounds avoids a copy per line). */
   line(s: string, line: number, from = 0, to = s.length): void {
-    if (this.state === 'banner') return this.banner(s.slice(from, to), line);
+    if (this.state === 'banner') {
+      this.banner(s.slice(from, to), line);
+      return;
+    }
     if (from < to && s.charCodeAt(from) === 37 /* % */) return; // comment
     this.t.split(s, from, to);
     if (this.t.count === 0) return; // blank line
-    if (this.state === 'size') return this.size(s, line);
+    if (this.state === 'size') {
+      this.size(s, line);
+      return;
+    }
     if (this.format === 'coordinate') this.coordEntry(s, line);
     else this.arrayEntry(s, line);
   }
@@ -254,7 +261,10 @@ class MtxParser {
     if (this.seen >= this.declared)
       this.fail(line, `more entries than the ${this.declared} declared on the size line (line ${this.sizeLine})`);
     if (this.t.count !== want)
-      this.fail(line, `expected ${want} tokens (${pattern ? 'row col' : 'row col value'}) for a ${this.field} coordinate entry, found ${this.t.count}`);
+      this.fail(
+        line,
+        `expected ${want} tokens (${pattern ? 'row col' : 'row col value'}) for a ${this.field} coordinate entry, found ${this.t.count}`,
+      );
     const i = this.int(s, 0, line, 'row index');
     const j = this.int(s, 1, line, 'column index');
     if (i < 1 || i > this.rows) this.fail(line, `row index ${i} is out of range [1, ${this.rows}]`);
@@ -272,11 +282,12 @@ class MtxParser {
   }
 
   private arrayEntry(s: string, line: number): void {
-    if (this.seen >= this.declared)
-      this.fail(line, `more values than the ${this.declared} the size line (line ${this.sizeLine}) implies`);
+    if (this.seen >= this.declared) this.fail(line, `more values than the ${this.declared} the size line (line ${this.sizeLine}) implies`);
     if (this.t.count !== 1) this.fail(line, `expected 1 value per line in the array format, found ${this.t.count} tokens`);
     const v = this.num(s, 0, line);
-    const n = this.cols, i = this.ai, j = this.aj;
+    const n = this.cols,
+      i = this.ai,
+      j = this.aj;
     this.data[i * n + j] = v;
     if (this.symmetry === 'symmetric') this.data[j * n + i] = v;
     else if (this.symmetry === 'skew-symmetric') this.data[j * n + i] = -v;
@@ -298,23 +309,52 @@ class MtxParser {
         `the file ends after ${this.seen} of the ${this.declared} ${this.format === 'coordinate' ? 'entries' : 'values'} declared on the size line (line ${this.sizeLine})`,
       );
     if (this.format === 'array')
-      return { kind: 'array', rows: this.rows, cols: this.cols, data: this.data, field: this.field as MtxArray['field'], symmetry: this.symmetry };
+      return {
+        kind: 'array',
+        rows: this.rows,
+        cols: this.cols,
+        data: this.data,
+        field: this.field as MtxArray['field'],
+        symmetry: this.symmetry,
+      };
     let { row, col, val } = this;
     if (this.symmetry !== 'general' && this.offDiag > 0) {
       const total = this.seen + this.offDiag;
-      const r = new Int32Array(total), c = new Int32Array(total), v = new Float64Array(total);
+      const r = new Int32Array(total),
+        c = new Int32Array(total),
+        v = new Float64Array(total);
       const sign = this.symmetry === 'skew-symmetric' ? -1 : 1;
       let p = 0;
       for (let k = 0; k < this.seen; k++) {
-        const i = row[k], j = col[k], x = val[k];
-        r[p] = i; c[p] = j; v[p] = x; p++;
+        const i = row[k],
+          j = col[k],
+          x = val[k];
+        r[p] = i;
+        c[p] = j;
+        v[p] = x;
+        p++;
         if (i !== j) {
-          r[p] = j; c[p] = i; v[p] = sign * x; p++;
+          r[p] = j;
+          c[p] = i;
+          v[p] = sign * x;
+          p++;
         }
       }
-      row = r; col = c; val = v;
+      row = r;
+      col = c;
+      val = v;
     }
-    return { kind: 'coordinate', rows: this.rows, cols: this.cols, nnz: row.length, row, col, val, field: this.field, symmetry: this.symmetry };
+    return {
+      kind: 'coordinate',
+      rows: this.rows,
+      cols: this.cols,
+      nnz: row.length,
+      row,
+      col,
+      val,
+      field: this.field,
+      symmetry: this.symmetry,
+    };
   }
 }
 
@@ -441,14 +481,16 @@ function* mtxChunks(fn: string, m: MtxInput, options: MtxWriteOptions | undefine
   if (m === null || typeof m !== 'object') throw new TypeError(`${fn}: expected { kind: 'coordinate' | 'array', ... }`);
   const o = options ?? {};
   for (const k of Object.keys(o))
-    if (k !== 'field' && k !== 'symmetry' && k !== 'comment') throw new TypeError(`${fn}: unknown option '${k}' (known: field, symmetry, comment)`);
+    if (k !== 'field' && k !== 'symmetry' && k !== 'comment')
+      throw new TypeError(`${fn}: unknown option '${k}' (known: field, symmetry, comment)`);
   const field = o.field ?? 'real';
   const symmetry = o.symmetry ?? 'general';
   if (field !== 'real' && field !== 'integer' && field !== 'pattern')
     throw new RangeError(`${fn}: 'field' must be 'real', 'integer' or 'pattern', got ${JSON.stringify(field)}`);
   if (symmetry !== 'general' && symmetry !== 'symmetric' && symmetry !== 'skew-symmetric')
     throw new RangeError(`${fn}: 'symmetry' must be 'general', 'symmetric' or 'skew-symmetric', got ${JSON.stringify(symmetry)}`);
-  const rows = checkDimArg(fn, 'rows', m.rows), cols = checkDimArg(fn, 'cols', m.cols);
+  const rows = checkDimArg(fn, 'rows', m.rows),
+    cols = checkDimArg(fn, 'cols', m.cols);
   if (symmetry !== 'general' && rows !== cols) throw new RangeError(`${fn}: a ${symmetry} matrix must be square, got ${rows} x ${cols}`);
   const integer = field === 'integer';
   const comments = o.comment === undefined ? [] : Array.isArray(o.comment) ? o.comment : [o.comment];
@@ -471,14 +513,16 @@ function* mtxChunks(fn: string, m: MtxInput, options: MtxWriteOptions | undefine
     const keep = (i: number, j: number) => (symmetry === 'general' ? true : symmetry === 'symmetric' ? i >= j : i > j);
     let count = 0;
     for (let k = 0; k < n; k++) {
-      const i = row[k], j = col[k];
+      const i = row[k],
+        j = col[k];
       if (!Number.isInteger(i) || i < 0 || i >= rows) throw new RangeError(`${fn}: row[${k}] = ${i} is out of range [0, ${rows})`);
       if (!Number.isInteger(j) || j < 0 || j >= cols) throw new RangeError(`${fn}: col[${k}] = ${j} is out of range [0, ${cols})`);
       if (keep(i, j)) count++;
     }
     buf = head.join('\n') + `\n${rows} ${cols} ${count}\n`;
     for (let k = 0; k < n; k++) {
-      const i = row[k], j = col[k];
+      const i = row[k],
+        j = col[k];
       if (!keep(i, j)) continue;
       buf += field === 'pattern' ? `${i + 1} ${j + 1}\n` : `${i + 1} ${j + 1} ${fmtValue(val![k], integer, fn, `val[${k}]`)}\n`;
       if (buf.length >= LIMIT) {
@@ -488,7 +532,8 @@ function* mtxChunks(fn: string, m: MtxInput, options: MtxWriteOptions | undefine
     }
   } else {
     const { data } = m;
-    if (data?.length !== rows * cols) throw new RangeError(`${fn}: 'data' has length ${data?.length}, expected rows * cols = ${rows * cols}`);
+    if (data?.length !== rows * cols)
+      throw new RangeError(`${fn}: 'data' has length ${data?.length}, expected rows * cols = ${rows * cols}`);
     buf = head.join('\n') + `\n${rows} ${cols}\n`;
     for (let j = 0; j < cols; j++) {
       const i0 = symmetry === 'general' ? 0 : symmetry === 'symmetric' ? j : j + 1;

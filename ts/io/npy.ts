@@ -84,12 +84,14 @@ const PREAMBLE_MAX = 12;
  */
 function parsePreamble(file: string, b: Uint8Array, fileSize: number): { version: [number, number]; dictStart: number; dictLen: number } {
   if (b.length < 8) {
-    for (let i = 0; i < Math.min(6, b.length); i++) if (b[i] !== MAGIC[i]) throw new NpyFormatError(file, i, 'not a .npy file: bad magic string (expected "\\x93NUMPY")');
+    for (let i = 0; i < Math.min(6, b.length); i++)
+      if (b[i] !== MAGIC[i]) throw new NpyFormatError(file, i, 'not a .npy file: bad magic string (expected "\\x93NUMPY")');
     throw new NpyFormatError(file, b.length, `truncated header: the file has only ${fileSize} bytes`);
   }
   for (let i = 0; i < 6; i++)
     if (b[i] !== MAGIC[i]) throw new NpyFormatError(file, i, 'not a .npy file: bad magic string (expected "\\x93NUMPY")');
-  const major = b[6], minor = b[7];
+  const major = b[6],
+    minor = b[7];
   if (major < 1 || major > 3 || minor !== 0)
     throw new NpyFormatError(file, 6, `unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
   const lenBytes = major === 1 ? 2 : 4;
@@ -244,14 +246,15 @@ function parseHeaderBytes(file: string, b: Uint8Array, fileSize: number): NpyHea
     );
   const descr = d.value;
   const m = /^([<>=|]?)([a-zA-Z])(\d+)$/.exec(descr);
-  const kind = m?.[2], size = m?.[3];
+  const kind = m?.[2],
+    size = m?.[3];
   if (!m || kind !== 'f' || (size !== '4' && size !== '8') || m[1] === '|')
     throw new NpyFormatError(
       file,
       dictStart + d.at,
       `unsupported dtype '${descr}' (lowrank reads ${SUPPORTED}; convert with arr.astype(np.float64) or np.float32)`,
     );
-  const littleEndian = m[1] === '>' ? false : true;
+  const littleEndian = m[1] !== '>';
   const dtype: NpyDType = size === '4' ? 'f32' : 'f64';
 
   const f = get('fortran_order');
@@ -259,7 +262,8 @@ function parseHeaderBytes(file: string, b: Uint8Array, fileSize: number): NpyHea
     throw new NpyFormatError(file, dictStart + f.at, `bad header dictionary: 'fortran_order' must be True or False`);
 
   const s = get('shape');
-  if (!Array.isArray(s.value)) throw new NpyFormatError(file, dictStart + s.at, `bad header dictionary: 'shape' must be a tuple of integers`);
+  if (!Array.isArray(s.value))
+    throw new NpyFormatError(file, dictStart + s.at, `bad header dictionary: 'shape' must be a tuple of integers`);
   const dims = s.value;
   if (dims.length < 1 || dims.length > 2)
     throw new NpyFormatError(
@@ -268,7 +272,8 @@ function parseHeaderBytes(file: string, b: Uint8Array, fileSize: number): NpyHea
       `unsupported shape (${dims.join(', ')}${dims.length === 1 ? ',' : ''}): lowrank reads 1-D and 2-D arrays only`,
     );
   for (const v of dims)
-    if (!Number.isSafeInteger(v) || v < 0) throw new NpyFormatError(file, dictStart + s.at, `bad header dictionary: negative or huge dimension ${v} in 'shape'`);
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new NpyFormatError(file, dictStart + s.at, `bad header dictionary: negative or huge dimension ${v} in 'shape'`);
   const shape: [number, number] = dims.length === 1 ? [dims[0], 1] : [dims[0], dims[1]];
   const itemSize = dtype === 'f32' ? 4 : 8;
   return {
@@ -309,8 +314,12 @@ function bytesOf(a: Float32Array | Float64Array): Uint8Array {
 function swapBytes(b: Uint8Array, itemSize: number): void {
   if (itemSize === 4) {
     for (let i = 0; i + 3 < b.length; i += 4) {
-      let t = b[i]; b[i] = b[i + 3]; b[i + 3] = t;
-      t = b[i + 1]; b[i + 1] = b[i + 2]; b[i + 2] = t;
+      let t = b[i];
+      b[i] = b[i + 3];
+      b[i + 3] = t;
+      t = b[i + 1];
+      b[i + 1] = b[i + 2];
+      b[i + 2] = t;
     }
   } else {
     for (let i = 0; i + 7 < b.length; i += 8) {
@@ -329,7 +338,8 @@ function fromColumnMajor(a: Float32Array | Float64Array, rows: number, cols: num
   const B = 64; // blocked to stay in cache on both sides
   for (let i0 = 0; i0 < rows; i0 += B)
     for (let j0 = 0; j0 < cols; j0 += B) {
-      const i1 = Math.min(i0 + B, rows), j1 = Math.min(j0 + B, cols);
+      const i1 = Math.min(i0 + B, rows),
+        j1 = Math.min(j0 + B, cols);
       for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) out[i * cols + j] = a[j * rows + i];
     }
   return out;
@@ -470,7 +480,8 @@ function prepare(fn: string, data: ArrayLike<number>, shape: readonly number[], 
   const n = dims.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new RangeError(`${fn}: 'data' has length ${data.length}, but shape [${dims.join(', ')}] needs ${n}`);
   const o = options ?? {};
-  for (const k of Object.keys(o)) if (k !== 'dtype' && k !== 'version') throw new TypeError(`${fn}: unknown option '${k}' (known: dtype, version)`);
+  for (const k of Object.keys(o))
+    if (k !== 'dtype' && k !== 'version') throw new TypeError(`${fn}: unknown option '${k}' (known: dtype, version)`);
   const dtype = o.dtype ?? (data instanceof Float32Array ? 'f32' : 'f64');
   if (dtype !== 'f32' && dtype !== 'f64') throw new RangeError(`${fn}: 'dtype' must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`);
   if (o.version !== undefined && o.version !== 1 && o.version !== 2 && o.version !== 3)
@@ -628,7 +639,8 @@ export async function openNpy(path: string): Promise<NpyReader> {
       const want = count * cols * itemSize;
       const pos = h.headerBytes + start * cols * itemSize;
       const got = await readFully(fh, bytesOf(raw), pos);
-      if (got < want) throw new NpyFormatError(path, pos + got, `data is truncated: expected ${want} bytes for rows ${start}..${start + count - 1}`);
+      if (got < want)
+        throw new NpyFormatError(path, pos + got, `data is truncated: expected ${want} bytes for rows ${start}..${start + count - 1}`);
       if (h.littleEndian !== HOST_LITTLE) swapBytes(bytesOf(raw), itemSize);
       return raw;
     },
@@ -662,7 +674,8 @@ export async function createNpyWriter(path: string, shape: readonly number[], op
   const dims = checkShape(fn, shape);
   const dtype = options?.dtype ?? 'f64';
   if (dtype !== 'f32' && dtype !== 'f64') throw new RangeError(`${fn}: 'dtype' must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`);
-  const rows = dims[0], cols = dims.length === 2 ? dims[1] : 1;
+  const rows = dims[0],
+    cols = dims.length === 2 ? dims[1] : 1;
   const fh = await open(path, 'w');
   try {
     await writeFully(fh, headerFor(dims, dtype, undefined));
@@ -684,7 +697,8 @@ export async function createNpyWriter(path: string, shape: readonly number[], op
       if (cols === 0 ? data.length !== 0 : data.length % cols !== 0)
         throw new RangeError(`writeRows: got ${data.length} values, not a whole number of rows of ${cols}`);
       const k = cols === 0 ? 0 : data.length / cols;
-      if (written + k > rows) throw new RangeError(`writeRows: ${path} holds ${rows} rows; writing ${k} more after ${written} would exceed it`);
+      if (written + k > rows)
+        throw new RangeError(`writeRows: ${path} holds ${rows} rows; writing ${k} more after ${written} would exceed it`);
       await writeFully(fh, bytesOf(asDType(data, dtype)));
       written += k;
     },

@@ -6,8 +6,14 @@
 
 /** 32 x 32 -> 64-bit product as [hi, lo] (unsigned). */
 function mulhilo(a: number, b: number): [number, number] {
-  const aL = a & 0xffff, aH = a >>> 16, bL = b & 0xffff, bH = b >>> 16;
-  const ll = aL * bL, lh = aL * bH, hl = aH * bL, hh = aH * bH;
+  const aL = a & 0xffff,
+    aH = a >>> 16,
+    bL = b & 0xffff,
+    bH = b >>> 16;
+  const ll = aL * bL,
+    lh = aL * bH,
+    hl = aH * bL,
+    hh = aH * bH;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
   const hi = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
   const lo = Math.imul(a, b) >>> 0;
@@ -19,8 +25,12 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
   for (let r = 0; r < 10; r++) {
     const [hi0, lo0] = mulhilo(0xd2511f53, c0);
     const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
-    const n0 = (hi1 ^ c1 ^ k0) >>> 0, n2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+    const n0 = (hi1 ^ c1 ^ k0) >>> 0,
+      n2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
     k0 = (k0 + 0x9e3779b9) >>> 0;
     k1 = (k1 + 0xbb67ae85) >>> 0;
   }
@@ -29,7 +39,7 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
 
 /** Key words of a seed in [0, 2^53). */
 export function seedKey(seed: number): [number, number] {
-  return [seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+  return [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
 /** f32 uniform in (0, 1) from one word (exact in binary32). */
@@ -50,7 +60,8 @@ export function uniformStream(n: number, seed: number, dtype: 'f32' | 'f64', str
   const [k0, k1] = seedKey(seed);
   const out = new Float64Array(n);
   const w = dtype === 'f32' ? 4 : 2;
-  const b0 = Math.floor(offset / w), r = offset - b0 * w;
+  const b0 = Math.floor(offset / w),
+    r = offset - b0 * w;
   for (let t = 0; w * t - r < n; t++) {
     const b = b0 + t;
     const x = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
@@ -70,12 +81,15 @@ export function uniformStream(n: number, seed: number, dtype: 'f32' | 'f64', str
 export function normalStreamF64(n: number, seed: number, stream = 0, offset = 0): Float64Array {
   const [k0, k1] = seedKey(seed);
   const out = new Float64Array(n);
-  const b0 = Math.floor(offset / 2), r = offset - 2 * b0;
+  const b0 = Math.floor(offset / 2),
+    r = offset - 2 * b0;
   for (let t = 0; 2 * t - r < n; t++) {
     const b = b0 + t;
     const x = philox4x32(b >>> 0, Math.floor(b / 2 ** 32), stream, 0, k0, k1);
-    const u0 = unitF64(x[0], x[1]), u1 = unitF64(x[2], x[3]);
-    const rad = Math.sqrt(-2 * Math.log(u0)), th = 2 * Math.PI * u1;
+    const u0 = unitF64(x[0], x[1]),
+      u1 = unitF64(x[2], x[3]);
+    const rad = Math.sqrt(-2 * Math.log(u0)),
+      th = 2 * Math.PI * u1;
     const e = 2 * t - r;
     if (e >= 0) out[e] = rad * Math.cos(th);
     if (e + 1 < n) out[e + 1] = rad * Math.sin(th);
@@ -115,8 +129,10 @@ export class PhiloxRng {
       this.spare = null;
       return s;
     }
-    const u0 = this.next(), u1 = this.next();
-    const rad = Math.sqrt(-2 * Math.log(u0)), t = 2 * Math.PI * u1;
+    const u0 = this.next(),
+      u1 = this.next();
+    const rad = Math.sqrt(-2 * Math.log(u0)),
+      t = 2 * Math.PI * u1;
     this.spare = rad * Math.sin(t);
     return rad * Math.cos(t);
   }

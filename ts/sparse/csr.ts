@@ -52,15 +52,15 @@ export function buildStructure(
   if (val.length !== len) throw rangeError(fn, `'val' has length ${val.length} but 'row' has length ${len}`);
   if (len > 2 ** 31 - 1) throw rangeError(fn, `too many entries (${len})`);
   for (let i = 0; i < len; i++) {
-    const r = row[i], c = col[i];
+    const r = row[i],
+      c = col[i];
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r >= m)
       throw rangeError(fn, `row[${i}] = ${String(r)} is not an integer in [0, ${m})`);
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= n)
       throw rangeError(fn, `col[${i}] = ${String(c)} is not an integer in [0, ${n})`);
   }
   if (Array.isArray(val))
-    for (let i = 0; i < len; i++)
-      if (typeof val[i] !== 'number') throw typeError(fn, `val[${i}] must be a number, got ${typeof val[i]}`);
+    for (let i = 0; i < len; i++) if (typeof val[i] !== 'number') throw typeError(fn, `val[${i}] must be a number, got ${typeof val[i]}`);
   const bad = firstNonFinite(val);
   if (bad >= 0) throw rangeError(fn, `val[${bad}] = ${String(val[bad])} is not finite (non-finite input is rejected)`);
 
@@ -89,7 +89,8 @@ export function buildStructure(
   let nnz = 0;
   for (let t = 0; t < len; t++) {
     const i = order[t];
-    const r = row[i], c = col[i];
+    const r = row[i],
+      c = col[i];
     if (nnz > 0 && rowOf[nnz - 1] === r && colIdxTmp[nnz - 1] === c) {
       values[nnz - 1] += val[i];
     } else {
@@ -101,7 +102,10 @@ export function buildStructure(
   }
   for (let q = 0; q < nnz; q++)
     if (!Number.isFinite(values[q]))
-      throw rangeError(fn, `the values at (${rowOf[q]}, ${colIdxTmp[q]}) sum to ${values[q]} (duplicates are summed; the sum must be finite)`);
+      throw rangeError(
+        fn,
+        `the values at (${rowOf[q]}, ${colIdxTmp[q]}) sum to ${values[q]} (duplicates are summed; the sum must be finite)`,
+      );
   const rowPtr = new Int32Array(m + 1);
   for (let q = 0; q < nnz; q++) rowPtr[rowOf[q] + 1]++;
   for (let r = 0; r < m; r++) rowPtr[r + 1] += rowPtr[r];

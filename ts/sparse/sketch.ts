@@ -23,7 +23,8 @@ export function segmentSketchOrder(st: SparseStructure, transS: boolean, seed: n
     order = new Int32Array(st.nnz);
     const rng = new PhiloxRng(seed, transS ? 0x5c01 : 0x5c00);
     for (let j = 0; j < segs; j++) {
-      const b = ptr[j], e = ptr[j + 1];
+      const b = ptr[j],
+        e = ptr[j + 1];
       for (let t = b; t < e; t++) order[t] = t;
       for (let t = e - 1; t > b; t--) {
         const u = b + rng.int(t - b + 1);

@@ -103,7 +103,19 @@ export interface CompletionResult<D extends DType = DType> {
 }
 
 const OPTIONS = [
-  'rank', 'iters', 'solver', 'inner', 'preconditioner', 'sketchRows', 'clip', 'muClip', 'tol', 'ridge', 'seed', 'onIter', 'engine',
+  'rank',
+  'iters',
+  'solver',
+  'inner',
+  'preconditioner',
+  'sketchRows',
+  'clip',
+  'muClip',
+  'tol',
+  'ridge',
+  'seed',
+  'onIter',
+  'engine',
 ] as const;
 
 /**
@@ -116,9 +128,14 @@ export function averageDuplicates(coo: CooInput): { coo: CooInput; duplicates: n
   const len = row.length;
   if (col.length !== len || val.length !== len) throw rangeError(fn, `'row', 'col' and 'val' must have equal lengths`);
   const key = new Map<number, number>();
-  const r: number[] = [], c: number[] = [], s: number[] = [], cnt: number[] = [];
+  const r: number[] = [],
+    c: number[] = [],
+    s: number[] = [],
+    cnt: number[] = [];
   for (let t = 0; t < len; t++) {
-    const i = row[t], j = col[t], v = val[t];
+    const i = row[t],
+      j = col[t],
+      v = val[t];
     if (!Number.isFinite(v)) throw rangeError(fn, `observation ${t} at (${i}, ${j}) is ${v} (NaN/Inf observations are rejected)`);
     const kk = i * cols + j;
     const at = key.get(kk);
@@ -182,7 +199,9 @@ export async function completeMatrix<D extends DType>(
   const eng = S.engine;
   try {
     if (S.disposed) throw typeError(fn, `'obs' has been disposed`);
-    const m = S.rows, n = S.cols, N = S.nnz;
+    const m = S.rows,
+      n = S.cols,
+      N = S.nnz;
     if (N === 0) throw rangeError(fn, `'obs' has no observed entries (empty Omega)`);
     if (o.rank === undefined) throw typeError(fn, `'rank' is required`);
     const k = checkInt(fn, 'rank', o.rank, 1, Number.MAX_SAFE_INTEGER);
@@ -205,8 +224,10 @@ export async function completeMatrix<D extends DType>(
 
     // Observation counts per row / column (host structure, no device work).
     const st = S._structure;
-    const underdeterminedRows: number[] = [], underdeterminedCols: number[] = [];
-    const ridgeRows = new Float64Array(m), ridgeCols = new Float64Array(n);
+    const underdeterminedRows: number[] = [],
+      underdeterminedCols: number[] = [];
+    const ridgeRows = new Float64Array(m),
+      ridgeCols = new Float64Array(n);
     for (let i = 0; i < m; i++)
       if (st.rowPtr[i + 1] - st.rowPtr[i] < k) {
         underdeterminedRows.push(i);
@@ -290,7 +311,8 @@ export async function completeMatrix<D extends DType>(
 
     const history: CompletionIter[] = [];
     let Vw: Mat<D> | null = null; // warm start of V~ (coefficients in the current U basis)
-    let Ut: Mat<D> | null = null, Vq: Mat<D> | null = null;
+    let Ut: Mat<D> | null = null,
+      Vq: Mat<D> | null = null;
     let prevPred: Mat<D> | null = null;
     let stopped: 'iters' | 'tol' = 'iters';
     try {

@@ -6,7 +6,7 @@
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOptions, firstNonFinite, rangeError, typeError } from '../../errors.js';
-import { Mat, SparseMat } from '../../mat.js';
+import { Mat, type SparseMat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll } from '../common.js';
 import { toOperator, type MatrixLike, type Operator } from '../operator.js';
@@ -62,7 +62,8 @@ export async function svdError<D extends DType>(
   if (factors === null || typeof factors !== 'object') throw typeError(fn, `'factors' must be { U, S, V }`);
   const { U, S, V } = factors;
   eng._mats(fn, { U, V });
-  if (!(S instanceof Float64Array || S instanceof Float32Array || Array.isArray(S))) throw typeError(fn, `'S' must be a Float64Array or number[]`);
+  if (!(S instanceof Float64Array || S instanceof Float32Array || Array.isArray(S)))
+    throw typeError(fn, `'S' must be a Float64Array or number[]`);
   const k = S.length;
   if (U.rows !== m || V.rows !== n || U.cols !== k || V.cols !== k)
     throw rangeError(fn, `U (${U.rows} x ${U.cols}), S (${k}) and V (${V.rows} x ${V.cols}) do not fit A (${m} x ${n})`);
@@ -178,7 +179,11 @@ async function spectralEstimate<D extends DType>(E: ResidualOp<D>, iters: number
 }
 
 /** ||E||_F and ||A||_F: exact, by row blocks (dense), by the Gram identity (sparse), or by probing (operator). */
-async function frobenius<D extends DType>(A: MatrixLike<D>, op: Operator<D>, E: ResidualOp<D>): Promise<{ residual: number; normA: number }> {
+async function frobenius<D extends DType>(
+  A: MatrixLike<D>,
+  op: Operator<D>,
+  E: ResidualOp<D>,
+): Promise<{ residual: number; normA: number }> {
   const { eng, rows: m, cols: n } = op;
   const { U, S, V } = E;
   if (A instanceof Mat) {
@@ -209,7 +214,8 @@ async function frobenius<D extends DType>(A: MatrixLike<D>, op: Operator<D>, E: 
     const [w, gu, gv] = [await W.toArray(), await GU.toArray(), await GV.toArray()];
     disposeAll(AV, W, GU, GV);
     const k = S.length;
-    let cross = 0, low = 0;
+    let cross = 0,
+      low = 0;
     for (let i = 0; i < k; i++) {
       cross += S[i] * w[i * k + i];
       for (let j = 0; j < k; j++) low += S[i] * S[j] * gu[i * k + j] * gv[i * k + j];
@@ -217,7 +223,8 @@ async function frobenius<D extends DType>(A: MatrixLike<D>, op: Operator<D>, E: 
     return { residual: Math.sqrt(Math.max(0, a2 - 2 * cross + low)), normA: Math.sqrt(a2) };
   }
   // Matrix-free: probe with blocks of identity columns (n matvecs in total).
-  let e2 = 0, a2 = 0;
+  let e2 = 0,
+    a2 = 0;
   const b = Math.min(n, 64);
   for (let c0 = 0; c0 < n; c0 += b) {
     const c1 = Math.min(n, c0 + b);

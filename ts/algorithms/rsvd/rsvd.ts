@@ -149,10 +149,7 @@ export function planRsvd(fn: string, m: number, n: number, dtype: DType, options
   const p = o.oversample === undefined ? presetP : checkInt(fn, 'oversample', o.oversample, 0, 2 ** 31 - 1);
   const autoQ = method === 'krylov' ? (k < 0.1 * mn ? 4 : 2) : k < 0.1 * mn ? 7 : 4;
   const presetQ = preset === 'torch' || preset === 'fbpca' ? 2 : autoQ;
-  const q =
-    o.powerIters === undefined || o.powerIters === 'auto'
-      ? presetQ
-      : checkInt(fn, 'powerIters', o.powerIters, 0, 1000);
+  const q = o.powerIters === undefined || o.powerIters === 'auto' ? presetQ : checkInt(fn, 'powerIters', o.powerIters, 0, 1000);
   const norm = resolveNormalizer(
     fn,
     o.normalizer,
@@ -165,7 +162,15 @@ export function planRsvd(fn: string, m: number, n: number, dtype: DType, options
   if (o.onPass !== undefined && typeof o.onPass !== 'function') throw typeError(fn, `'onPass' must be a function`);
   const l = Math.min(k + p, mn);
   return {
-    k, l, p, q, method, norm, center, preset, seed,
+    k,
+    l,
+    p,
+    q,
+    method,
+    norm,
+    center,
+    preset,
+    seed,
     uniform: preset === 'fbpca',
     exactFallback: preset === 'fbpca' && (l >= m / 1.25 || l >= n / 1.25),
     onPass: o.onPass,
@@ -257,7 +262,11 @@ function expectedPasses(plan: Plan): number {
  * Rejects (and disposes) factors with NaN/Infinity: A, or the values an operator returned, held
  * non-finite values or the products overflowed.
  */
-export async function checkFiniteTriplets<D extends DType>(fn: string, eng: Engine<D>, res: { U: Mat<D>; S: Float64Array; V: Mat<D> }): Promise<void> {
+export async function checkFiniteTriplets<D extends DType>(
+  fn: string,
+  eng: Engine<D>,
+  res: { U: Mat<D>; S: Float64Array; V: Mat<D> },
+): Promise<void> {
   if (!res.S.every(Number.isFinite) || !(await allFinite(eng, res.U, res.V))) {
     disposeAll(res.U, res.V);
     throw rangeError(fn, 'non-finite singular values: A (or the values an operator returned) contains NaN or Infinity, or overflowed');
@@ -393,7 +402,11 @@ async function krylovBasis<D extends DType>(op: Operator<D>, plan: RangePlan): P
  * Rayleigh-Ritz on an orthonormal basis Q (m x c): svd of B^T = A^T Q (n x c, tall), then the top k
  * triplets with sklearn's sign convention. Q stays the caller's (not disposed).
  */
-export async function rayleighRitzOp<D extends DType>(op: Operator<D>, Q: Mat<D>, k: number): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
+export async function rayleighRitzOp<D extends DType>(
+  op: Operator<D>,
+  Q: Mat<D>,
+  k: number,
+): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
   const { eng } = op;
   const Bt = await op.applyT(Q); // n x c = (Q^T A)^T
   let parts: Awaited<ReturnType<typeof eng.svd>>;

@@ -103,7 +103,13 @@ export interface SketchResult<D extends DType = DType> {
   S: Float64Array;
   V: Mat<D>;
   info: {
-    rows: number; cols: number; rank: number; rangeSize: number; corangeSize: number; blocks: number; seconds: number;
+    rows: number;
+    cols: number;
+    rank: number;
+    rangeSize: number;
+    corangeSize: number;
+    blocks: number;
+    seconds: number;
     /** The a-posteriori error estimate (absent with testSize 0). */
     errorEstimate?: SketchErrorEstimate;
   };
@@ -205,12 +211,18 @@ export class RsvdSketch<D extends DType = DType> {
       B = block;
     } else if (block instanceof Float32Array || block instanceof Float64Array) {
       if (block.length === 0 || block.length % this.cols !== 0)
-        throw rangeError(fn, `a typed-array block must hold whole rows: length ${block.length} is not a positive multiple of cols = ${this.cols}`);
+        throw rangeError(
+          fn,
+          `a typed-array block must hold whole rows: length ${block.length} is not a positive multiple of cols = ${this.cols}`,
+        );
       const f32 = this.eng.dtype === 'f32';
       for (let i = 0; i < block.length; i++)
         if (!Number.isFinite(f32 ? Math.fround(block[i]) : block[i])) {
           const r = (row ?? this.nextRow) + Math.floor(i / this.cols);
-          throw rangeError(fn, `entry (row ${r}, col ${i % this.cols}) (0-based, of the whole matrix) = ${String(block[i])} is not finite${Number.isFinite(block[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`);
+          throw rangeError(
+            fn,
+            `entry (row ${r}, col ${i % this.cols}) (0-based, of the whole matrix) = ${String(block[i])} is not finite${Number.isFinite(block[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`,
+          );
         }
       B = this.eng.matrix(block, block.length / this.cols, this.cols);
       owned = true;
@@ -253,7 +265,13 @@ export class RsvdSketch<D extends DType = DType> {
     this.alive(fn);
     other.alive(fn);
     if (other.eng !== this.eng) throw typeError(fn, `the sketches live on different engines`);
-    if (other.seed !== this.seed || other.cols !== this.cols || other.rangeSize !== this.rangeSize || other.corangeSize !== this.corangeSize || other.testSize !== this.testSize)
+    if (
+      other.seed !== this.seed ||
+      other.cols !== this.cols ||
+      other.rangeSize !== this.rangeSize ||
+      other.corangeSize !== this.corangeSize ||
+      other.testSize !== this.testSize
+    )
       throw rangeError(fn, `sketches merge only with the same seed, cols, rangeSize, corangeSize and testSize`);
     for (const y of other.Y)
       for (const z of this.Y)
@@ -275,14 +293,28 @@ export class RsvdSketch<D extends DType = DType> {
   /** The state as host arrays (an explicit device-to-host copy), for another process to `load()`. */
   async export(): Promise<SketchState> {
     this.alive('RsvdSketch.export');
-    const W = this.W ? await this.W.toArray() : this.eng.dtype === 'f64' ? new Float64Array(this.corangeSize * this.cols) : new Float32Array(this.corangeSize * this.cols);
+    const W = this.W
+      ? await this.W.toArray()
+      : this.eng.dtype === 'f64'
+        ? new Float64Array(this.corangeSize * this.cols)
+        : new Float32Array(this.corangeSize * this.cols);
     const Y = [];
     for (const y of this.Y) Y.push({ row: y.row, rows: y.mat.rows, data: await y.mat.toArray() });
     const Z = [];
     for (const z of this.Z) Z.push({ row: z.row, rows: z.mat.rows, data: await z.mat.toArray() });
     return {
-      cols: this.cols, rows: this.rows, rank: this.rank, rangeSize: this.rangeSize, corangeSize: this.corangeSize,
-      seed: this.seed, dtype: this.eng.dtype, W, Y, testSize: this.testSize, Z, sumSquares: this.sumSquares,
+      cols: this.cols,
+      rows: this.rows,
+      rank: this.rank,
+      rangeSize: this.rangeSize,
+      corangeSize: this.corangeSize,
+      seed: this.seed,
+      dtype: this.eng.dtype,
+      W,
+      Y,
+      testSize: this.testSize,
+      Z,
+      sumSquares: this.sumSquares,
     };
   }
 
@@ -291,7 +323,12 @@ export class RsvdSketch<D extends DType = DType> {
     const fn = 'RsvdSketch.load';
     if (state === null || typeof state !== 'object') throw typeError(fn, `'state' must be an exported sketch state`);
     const sk = RsvdSketch.create(eng, {
-      cols: state.cols, rows: state.rows, rank: state.rank, rangeSize: state.rangeSize, corangeSize: state.corangeSize, seed: state.seed,
+      cols: state.cols,
+      rows: state.rows,
+      rank: state.rank,
+      rangeSize: state.rangeSize,
+      corangeSize: state.corangeSize,
+      seed: state.seed,
       testSize: state.testSize ?? 0,
     });
     if (!(state.W instanceof Float32Array || state.W instanceof Float64Array) || state.W.length !== sk.corangeSize * sk.cols)
@@ -311,7 +348,12 @@ export class RsvdSketch<D extends DType = DType> {
         throw rangeError(fn, `a state with testSize ${sk.testSize} needs 'Z' (one block per Y block) and 'sumSquares' >= 0`);
       for (const [i, z] of state.Z.entries()) {
         const y = sk.Y[i];
-        if (z.row !== y.row || z.rows !== y.mat.rows || !(z.data instanceof Float32Array || z.data instanceof Float64Array) || z.data.length !== z.rows * sk.testSize)
+        if (
+          z.row !== y.row ||
+          z.rows !== y.mat.rows ||
+          !(z.data instanceof Float32Array || z.data instanceof Float64Array) ||
+          z.data.length !== z.rows * sk.testSize
+        )
           throw rangeError(fn, `Z[${i}] must match Y[${i}]'s rows and hold rows * testSize = ${y.mat.rows * sk.testSize} values`);
         sk.Z.push({ row: z.row, mat: eng.matrix(z.data, z.rows, sk.testSize) });
       }
@@ -335,7 +377,8 @@ export class RsvdSketch<D extends DType = DType> {
     }
     const m = expect;
     if (this.rows !== undefined && m !== this.rows) throw rangeError(fn, `the sketch covers ${m} rows, ${this.rows} were declared`);
-    if (m < this.rangeSize) throw rangeError(fn, `only ${m} rows were added; the range sketch needs at least rangeSize = ${this.rangeSize}`);
+    if (m < this.rangeSize)
+      throw rangeError(fn, `only ${m} rows were added; the range sketch needs at least rangeSize = ${this.rangeSize}`);
     const Y = blocks.length === 1 ? await eng.scale(blocks[0].mat, 1) : await eng.vstack(blocks.map((b) => b.mat));
     const { Q, R } = await eng.qr(Y); // m x k
     disposeAll(Y, R);
@@ -375,9 +418,17 @@ export class RsvdSketch<D extends DType = DType> {
     const Sr = S.slice(0, r);
     const errorEstimate = this.testSize > 0 ? await this.estimateError(U, Sr, V) : undefined;
     return {
-      U, S: Sr, V,
+      U,
+      S: Sr,
+      V,
       info: {
-        rows: m, cols: this.cols, rank: r, rangeSize: this.rangeSize, corangeSize: this.corangeSize, blocks: blocks.length, seconds: secondsSince(t0),
+        rows: m,
+        cols: this.cols,
+        rank: r,
+        rangeSize: this.rangeSize,
+        corangeSize: this.corangeSize,
+        blocks: blocks.length,
+        seconds: secondsSince(t0),
         ...(errorEstimate ? { errorEstimate } : {}),
       },
     };
@@ -449,9 +500,12 @@ export async function rsvdStream<D extends DType>(
 ): Promise<SketchResult<D>> {
   const fn = 'rsvdStream';
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { rank, ... } are required`);
-  const { blockRows, onProgress, engine: given, ...rest } = checkOptions<StreamOptions<D>>(fn, options, [
-    ...OPTIONS, 'blockRows', 'onProgress', 'engine',
-  ]);
+  const {
+    blockRows,
+    onProgress,
+    engine: given,
+    ...rest
+  } = checkOptions<StreamOptions<D>>(fn, options, [...OPTIONS, 'blockRows', 'onProgress', 'engine']);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError(fn, `'onProgress' must be a function`);
   if (given !== undefined && (given === null || typeof given._alive !== 'function')) throw typeError(fn, `'engine' must be an Engine`);
   given?._alive(fn);
@@ -472,7 +526,10 @@ export async function rsvdStream<D extends DType>(
           const f32 = eng.dtype === 'f32';
           for (let i = 0; i < data.length; i++)
             if (!Number.isFinite(f32 ? Math.fround(data[i]) : data[i]))
-              throw rangeError(fn, `${source}: entry (row ${r + Math.floor(i / n)}, col ${i % n}) (0-based) = ${String(data[i])} is not finite${Number.isFinite(data[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`);
+              throw rangeError(
+                fn,
+                `${source}: entry (row ${r + Math.floor(i / n)}, col ${i % n}) (0-based) = ${String(data[i])} is not finite${Number.isFinite(data[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`,
+              );
           await sk.add(data, r);
           onProgress?.({ rows: Math.min(m, r + step), totalRows: m });
         }

@@ -10,7 +10,15 @@ import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { allFinite, flipSigns } from '../common.js';
 import { toOperator, type MatrixLike } from '../operator.js';
-import { checkFiniteTriplets, checkSeed, rangeBasis, rayleighRitzOp, resolveNormalizer, type RsvdMethod, type RsvdNormalizer } from './rsvd.js';
+import {
+  checkFiniteTriplets,
+  checkSeed,
+  rangeBasis,
+  rayleighRitzOp,
+  resolveNormalizer,
+  type RsvdMethod,
+  type RsvdNormalizer,
+} from './rsvd.js';
 
 export interface RangeFinderOptions {
   /** Columns l of the test matrix, required: 1 <= l <= min(m, n) (rsvd uses l = min(k + p, min(m, n))). */

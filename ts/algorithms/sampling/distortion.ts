@@ -56,13 +56,16 @@ export async function embeddingDistortion<D extends DType>(
   if (sample === null || typeof sample !== 'object' || !sample.indices || !sample.weights)
     throw typeError(fn, `'sample' must be { indices, weights } (as sensitivitySample returns)`);
   const { indices, weights } = sample;
-  if (indices.length !== weights.length) throw rangeError(fn, `sample.indices (${indices.length}) and sample.weights (${weights.length}) differ in length`);
+  if (indices.length !== weights.length)
+    throw rangeError(fn, `sample.indices (${indices.length}) and sample.weights (${weights.length}) differ in length`);
   if (indices.length === 0) throw rangeError(fn, `the sample is empty`);
-  const n = M.rows, d = M.cols;
+  const n = M.rows,
+    d = M.cols;
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
     if (!Number.isInteger(i) || i < 0 || i >= n) throw rangeError(fn, `sample.indices[${k}] = ${i} is not a row of A (0..${n - 1})`);
-    if (!(weights[k] > 0) || !Number.isFinite(weights[k])) throw rangeError(fn, `sample.weights[${k}] = ${weights[k]} must be positive and finite`);
+    if (!(weights[k] > 0) || !Number.isFinite(weights[k]))
+      throw rangeError(fn, `sample.weights[${k}] = ${weights[k]} must be positive and finite`);
   }
   const a = Float64Array.from(await M.toArray());
   const m = indices.length;
@@ -104,7 +107,8 @@ export async function embeddingDistortion<D extends DType>(
   V.dispose();
   for (let c = 0; c < kv; c++) consider(Float64Array.from({ length: d }, (_, j) => v[j * kv + c]));
   if (starts.length === 0) throw rangeError(fn, `A x = 0 for every direction tried (is A zero?)`);
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const s of starts) {
     lo = Math.min(lo, s.r);
     hi = Math.max(hi, s.r);
@@ -123,7 +127,8 @@ export async function embeddingDistortion<D extends DType>(
         hi = Math.max(hi, res.ratio);
         if (step === 300) break;
         const gr = res.grad;
-        let xx = 0, gx = 0;
+        let xx = 0,
+          gx = 0;
         for (let j = 0; j < d; j++) {
           xx += x[j] * x[j];
           gx += gr[j] * x[j];
@@ -143,7 +148,15 @@ export async function embeddingDistortion<D extends DType>(
 }
 
 /** ||S A x||_p / ||A x||_p and the gradient of p (log ||S A x||_p - log ||A x||_p), or null when A x = 0. */
-function logRatioGrad(a: Float64Array, n: number, sa: Float64Array, m: number, d: number, x: Float64Array, p: number): { ratio: number; grad: Float64Array } | null {
+function logRatioGrad(
+  a: Float64Array,
+  n: number,
+  sa: Float64Array,
+  m: number,
+  d: number,
+  x: Float64Array,
+  p: number,
+): { ratio: number; grad: Float64Array } | null {
   const part = (mat: Float64Array, rows: number): [Float64Array, number] => {
     const gsum = new Float64Array(d);
     let tot = 0;

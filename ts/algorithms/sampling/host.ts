@@ -10,8 +10,16 @@ import { medianAbs } from '../common.js';
  * R diagonal falls below `rcond` |R|_max are dropped (their x entries are 0), so rank-deficient problems
  * give a basic solution instead of Inf/NaN.
  */
-export function weightedLstsq(M: ArrayLike<number>, n: number, d: number, y: ArrayLike<number>, s?: ArrayLike<number>, rcond = 1e-13): Float64Array {
-  const A = new Float64Array(n * d), b = new Float64Array(n);
+export function weightedLstsq(
+  M: ArrayLike<number>,
+  n: number,
+  d: number,
+  y: ArrayLike<number>,
+  s?: ArrayLike<number>,
+  rcond = 1e-13,
+): Float64Array {
+  const A = new Float64Array(n * d),
+    b = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const w = s ? s[i] : 1;
     for (let j = 0; j < d; j++) A[i * d + j] = w * M[i * d + j];
@@ -89,7 +97,14 @@ export function matvec(M: ArrayLike<number>, n: number, d: number, x: ArrayLike<
  * breakpoints), and the best improving edge is taken, until none improves. Returns the vertex (an exact
  * LP optimum when it stops) or null when no independent active set is found. M row-major n x d, f64.
  */
-export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array, x: Float64Array, maxPivots = 50 * d): Float64Array | null {
+export function ladPolish(
+  M: Float64Array,
+  n: number,
+  d: number,
+  y: Float64Array,
+  x: Float64Array,
+  maxPivots = 50 * d,
+): Float64Array | null {
   const resid = (z: Float64Array) => residual(M, n, d, y, z);
   const objective = (z: Float64Array) => sumAbsPow(resid(z), 1);
   // Active set: rows by increasing |r|, kept when independent of those already chosen (Gram-Schmidt).
@@ -113,12 +128,19 @@ export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array
     active.push(i);
   }
   if (active.length < d) return null;
-  const solveActive = (S: number[], rhs: Float64Array) => weightedLstsq(Float64Array.from(S.flatMap((i) => Array.from(M.subarray(i * d, i * d + d)))), d, d, rhs, undefined, 1e-14);
-  let xv = solveActive(active, Float64Array.from(active, (i) => y[i]));
+  const solveActive = (S: number[], rhs: Float64Array) =>
+    weightedLstsq(Float64Array.from(S.flatMap((i) => Array.from(M.subarray(i * d, i * d + d)))), d, d, rhs, undefined, 1e-14);
+  let xv = solveActive(
+    active,
+    Float64Array.from(active, (i) => y[i]),
+  );
   let fv = objective(xv);
   for (let pivot = 0; pivot < maxPivots; pivot++) {
     const r = resid(xv);
-    let bestGain = 0, bestT = 0, bestJ = -1, bestI = -1;
+    let bestGain = 0,
+      bestT = 0,
+      bestJ = -1,
+      bestI = -1;
     let bestDir: Float64Array | null = null;
     for (let jj = 0; jj < d; jj++) {
       const e = new Float64Array(d);
@@ -141,7 +163,9 @@ export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array
         wsum += Math.abs(c);
       }
       pts.sort((a, b) => a.t - b.t);
-      let acc = 0, tStar = 0, iStar = -1;
+      let acc = 0,
+        tStar = 0,
+        iStar = -1;
       for (const q of pts) {
         acc += q.w;
         if (acc >= wsum / 2) {
@@ -165,8 +189,12 @@ export function ladPolish(M: Float64Array, n: number, d: number, y: Float64Array
     const next = Float64Array.from(xv, (v, j) => v + bestT * bestDir![j]);
     active[bestJ] = bestI;
     // re-solve on the new active set (removes drift), keep whichever is better
-    const exact = solveActive(active, Float64Array.from(active, (i) => y[i]));
-    const fe = objective(exact), fn = objective(next);
+    const exact = solveActive(
+      active,
+      Float64Array.from(active, (i) => y[i]),
+    );
+    const fe = objective(exact),
+      fn = objective(next);
     xv = fe <= fn ? exact : next;
     fv = Math.min(fe, fn);
   }
@@ -184,7 +212,15 @@ export function maxAbs(v: ArrayLike<number>): number {
  * Host IRLS for min_x ||M x - y||_p^p (M row-major n x d, f64), as lpRegression (C.5): 1 <= p < 2 with the
  * delta floor, p > 2 with the damped (Newton) step.
  */
-export function irlsHost(M: Float64Array, n: number, d: number, y: Float64Array, p: number, iters: number, tol: number): { x: Float64Array; objective: number; iterations: number } {
+export function irlsHost(
+  M: Float64Array,
+  n: number,
+  d: number,
+  y: Float64Array,
+  p: number,
+  iters: number,
+  tol: number,
+): { x: Float64Array; objective: number; iterations: number } {
   let x = weightedLstsq(M, n, d, y);
   const resid = (z: Float64Array) => residual(M, n, d, y, z);
   let r = resid(x);

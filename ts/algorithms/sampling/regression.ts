@@ -75,7 +75,8 @@ export async function lpRegression<D extends DType>(
   const tol = o.tol === undefined ? (M.dtype === 'f64' ? 1e-10 : 1e-6) : o.tol;
   if (typeof tol !== 'number' || !(tol > 0)) throw rangeError(fn, `'tol' must be a positive number`);
   const seed = o.seed === undefined ? 0 : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
-  const n = M.rows, d = M.cols;
+  const n = M.rows,
+    d = M.cols;
   let B: Mat<D>;
   let ownB = false;
   if (b instanceof Mat) {
@@ -91,14 +92,21 @@ export async function lpRegression<D extends DType>(
   } else throw typeError(fn, `'b' must be a Mat (n x 1), a Float32Array/Float64Array or a number[]`);
 
   let coreset: Sample | undefined;
-  let SA: Mat<D> = M, Sb: Mat<D> = B;
+  let SA: Mat<D> = M,
+    Sb: Mat<D> = B;
   try {
     if (o.coreset !== undefined) {
       if (o.coreset === null || typeof o.coreset !== 'object') throw typeError(fn, `'coreset' must be { size, scores? }`);
       const c = checkOptions<{ size: number; scores: SampleScores }>(fn, o.coreset, ['size', 'scores']);
       if (c.size === undefined) throw typeError(fn, `'coreset.size' is required`);
       const size = checkInt(fn, 'coreset.size', c.size, 1, 2 ** 31 - 1);
-      const scores = checkOneOf(fn, 'coreset.scores', c.scores, ['lewis', 'sensitivity', 'root-leverage', 'leverage', 'uniform'] as const, 'lewis');
+      const scores = checkOneOf(
+        fn,
+        'coreset.scores',
+        c.scores,
+        ['lewis', 'sensitivity', 'root-leverage', 'leverage', 'uniform'] as const,
+        'lewis',
+      );
       const AB = await eng.hstack([M, B]);
       let sigma: Float64Array;
       try {
@@ -108,7 +116,13 @@ export async function lpRegression<D extends DType>(
       }
       coreset = drawSample(sigma, size, p, seed, scores, [], n);
       const m = coreset.indices.length;
-      const S = eng.sparse({ rows: m, cols: n, row: Int32Array.from({ length: m }, (_, i) => i), col: coreset.indices, val: coreset.weights });
+      const S = eng.sparse({
+        rows: m,
+        cols: n,
+        row: Int32Array.from({ length: m }, (_, i) => i),
+        col: coreset.indices,
+        val: coreset.weights,
+      });
       try {
         SA = await eng.spmm(S, M);
         Sb = await eng.spmm(S, B);
@@ -120,7 +134,8 @@ export async function lpRegression<D extends DType>(
     if (p === 1 && SA.rows * d <= POLISH_MAX) {
       // IRLS approaches an l_1 vertex only linearly near the end; an exact simplex-style polish from
       // the vertex it points at finishes the job (on the host: the solved problem is small).
-      const a = Float64Array.from(await SA.toArray()), y = Float64Array.from(await Sb.toArray());
+      const a = Float64Array.from(await SA.toArray()),
+        y = Float64Array.from(await Sb.toArray());
       const v = ladPolish(a, SA.rows, d, y, r.x);
       if (v && sumAbsPow(residual(a, SA.rows, d, y, v), 1) <= sumAbsPow(residual(a, SA.rows, d, y, r.x), 1)) r.x = v;
     }
@@ -139,7 +154,14 @@ export async function lpRegression<D extends DType>(
 }
 
 /** IRLS on the engine; returns the best iterate (lowest objective). */
-async function irlsDevice<D extends DType>(eng: Engine<D>, A: Mat<D>, B: Mat<D>, p: number, iters: number, tol: number): Promise<{ x: Float64Array; iterations: number }> {
+async function irlsDevice<D extends DType>(
+  eng: Engine<D>,
+  A: Mat<D>,
+  B: Mat<D>,
+  p: number,
+  iters: number,
+  tol: number,
+): Promise<{ x: Float64Array; iterations: number }> {
   let X = await eng.lstsq(A, B);
   const deviceResidual = async (Xc: Mat<D>): Promise<Float64Array> => {
     const AX = await eng.matmul(A, Xc);

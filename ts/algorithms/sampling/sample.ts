@@ -116,7 +116,15 @@ export async function sampleScores<D extends DType>(A: Mat<D>, p: number, scores
   }
 }
 
-export function drawSample(sigma: Float64Array, m: number, p: number, seed: number, scores: SampleScores, warnings: string[], n: number): Sample {
+export function drawSample(
+  sigma: Float64Array,
+  m: number,
+  p: number,
+  seed: number,
+  scores: SampleScores,
+  warnings: string[],
+  n: number,
+): Sample {
   let q: Float64Array;
   if (m >= n) q = Float64Array.from(sigma, (s) => (s > 0 ? 1 : 0));
   else q = keepProbabilities(sigma, m);

@@ -42,12 +42,16 @@ async function gramBasis<D extends DType>(eng: Engine<D>, A: Mat<D>): Promise<Ma
   const G = await eng.matmul(A, A, { transA: true });
   const { values, vectors } = await eng.eigh(G);
   G.dispose();
-  const lmax = values[0], lmin = values[d - 1];
+  const lmax = values[0],
+    lmin = values[d - 1];
   if (!(lmax > 0) || !(lmin >= (lmax * unitRoundoff(eng.dtype)) / 1e-4) || !values.every(Number.isFinite)) {
     vectors.dispose();
     return null;
   }
-  const Vs = await eng.scaleColumns(vectors, Float64Array.from(values, (l) => 1 / Math.sqrt(l)));
+  const Vs = await eng.scaleColumns(
+    vectors,
+    Float64Array.from(values, (l) => 1 / Math.sqrt(l)),
+  );
   vectors.dispose();
   const Q1 = await eng.matmul(A, Vs);
   Vs.dispose();
@@ -210,7 +214,9 @@ async function lewisIterate<D extends DType>(A: Mat<D>, p: number, iters: number
       B.dispose();
     }
   };
-  let iterations = 0, change = Infinity, rank = 0;
+  let iterations = 0,
+    change = Infinity,
+    rank = 0;
   const tiny = 1e-300;
   for (let it = 0; it < iters; it++) {
     const r = await tauAt(w);
@@ -278,7 +284,11 @@ export async function lpSensitivities<D extends DType>(A: Mat<D>, options: Sensi
   }
   if (p < 1) throw rangeError(fn, `method 'exact' needs p >= 1 (for p < 1 the per-row problems are not convex)`);
   const d = M.cols;
-  if (n * n * d > 2e9) throw rangeError(fn, `method 'exact' solves n = ${n} regressions of size ${n} x ${d} on the host; that is too large (use 'lewis-bound')`);
+  if (n * n * d > 2e9)
+    throw rangeError(
+      fn,
+      `method 'exact' solves n = ${n} regressions of size ${n} x ${d} on the host; that is too large (use 'lewis-bound')`,
+    );
   const a = Float64Array.from(await M.toArray()); // small by the check above
   return exactSensitivities(a, n, d, p);
 }

@@ -63,11 +63,13 @@ export function cmatmul(A: Complex, B: Complex, m: number, k: number, n: number,
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
       const ai = hA ? p * m + i : i * k + p;
-      const ar = A.re[ai], aim = hA ? -A.im[ai] : A.im[ai];
+      const ar = A.re[ai],
+        aim = hA ? -A.im[ai] : A.im[ai];
       if (ar === 0 && aim === 0) continue;
       for (let j = 0; j < n; j++) {
         const bi = hB ? j * k + p : p * n + j;
-        const br = B.re[bi], bim = hB ? -B.im[bi] : B.im[bi];
+        const br = B.re[bi],
+          bim = hB ? -B.im[bi] : B.im[bi];
         C.re[i * n + j] += ar * br - aim * bim;
         C.im[i * n + j] += ar * bim + aim * br;
       }
@@ -78,42 +80,62 @@ export function cmatmul(A: Complex, B: Complex, m: number, k: number, n: number,
 
 /** Inverse of a complex n x n matrix by LU with partial pivoting (throws a RangeError when singular). */
 export function cinv(fn: string, A: Complex, n: number): Complex {
-  const ar = A.re.slice(), ai = A.im.slice();
+  const ar = A.re.slice(),
+    ai = A.im.slice();
   const X = czeros(n * n);
   for (let i = 0; i < n; i++) X.re[i * n + i] = 1;
   for (let c = 0; c < n; c++) {
-    let piv = c, best = -1;
+    let piv = c,
+      best = -1;
     for (let r = c; r < n; r++) {
       const v = Math.hypot(ar[r * n + c], ai[r * n + c]);
-      if (v > best) { best = v; piv = r; }
+      if (v > best) {
+        best = v;
+        piv = r;
+      }
     }
     if (!(best > 0)) throw rangeError(fn, 'the eigenvector matrix is singular to working precision');
     if (piv !== c) {
       for (const M of [ar, ai, X.re, X.im])
-        for (let j = 0; j < n; j++) { const t = M[c * n + j]; M[c * n + j] = M[piv * n + j]; M[piv * n + j] = t; }
+        for (let j = 0; j < n; j++) {
+          const t = M[c * n + j];
+          M[c * n + j] = M[piv * n + j];
+          M[piv * n + j] = t;
+        }
     }
-    const pr = ar[c * n + c], pi = ai[c * n + c], d = pr * pr + pi * pi;
-    const ir = pr / d, ii = -pi / d; // 1 / pivot
+    const pr = ar[c * n + c],
+      pi = ai[c * n + c],
+      d = pr * pr + pi * pi;
+    const ir = pr / d,
+      ii = -pi / d; // 1 / pivot
     for (let r = 0; r < n; r++) {
       if (r === c) continue;
-      const xr = ar[r * n + c], xi = ai[r * n + c];
+      const xr = ar[r * n + c],
+        xi = ai[r * n + c];
       if (xr === 0 && xi === 0) continue;
-      const fr = xr * ir - xi * ii, fi = xr * ii + xi * ir;
+      const fr = xr * ir - xi * ii,
+        fi = xr * ii + xi * ir;
       for (let j = 0; j < n; j++) {
-        const br = ar[c * n + j], bi = ai[c * n + j];
+        const br = ar[c * n + j],
+          bi = ai[c * n + j];
         ar[r * n + j] -= fr * br - fi * bi;
         ai[r * n + j] -= fr * bi + fi * br;
-        const yr = X.re[c * n + j], yi = X.im[c * n + j];
+        const yr = X.re[c * n + j],
+          yi = X.im[c * n + j];
         X.re[r * n + j] -= fr * yr - fi * yi;
         X.im[r * n + j] -= fr * yi + fi * yr;
       }
     }
   }
   for (let r = 0; r < n; r++) {
-    const pr = ar[r * n + r], pi = ai[r * n + r], d = pr * pr + pi * pi;
-    const ir = pr / d, ii = -pi / d;
+    const pr = ar[r * n + r],
+      pi = ai[r * n + r],
+      d = pr * pr + pi * pi;
+    const ir = pr / d,
+      ii = -pi / d;
     for (let j = 0; j < n; j++) {
-      const yr = X.re[r * n + j], yi = X.im[r * n + j];
+      const yr = X.re[r * n + j],
+        yi = X.im[r * n + j];
       X.re[r * n + j] = yr * ir - yi * ii;
       X.im[r * n + j] = yr * ii + yi * ir;
     }
@@ -123,10 +145,12 @@ export function cinv(fn: string, A: Complex, n: number): Complex {
 
 /** Real embedding [[Re, -Im], [Im, Re]] (2n x 2n) of a complex n x n matrix: same singular values, doubled. */
 function embed(A: Complex, n: number): Float64Array {
-  const m = 2 * n, E = new Float64Array(m * m);
+  const m = 2 * n,
+    E = new Float64Array(m * m);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      const r = A.re[i * n + j], c = A.im[i * n + j];
+      const r = A.re[i * n + j],
+        c = A.im[i * n + j];
       E[i * m + j] = r;
       E[i * m + n + j] = -c;
       E[(n + i) * m + j] = c;
@@ -139,12 +163,19 @@ function embed(A: Complex, n: number): Float64Array {
  * Extreme singular triplets of a complex n x n matrix (through the real embedding and the f64 SVD):
  * s1 >= sn and unit complex u1, q1, un, qn with A q = s u.
  */
-export async function extremeSingular(A: Complex, n: number): Promise<{ s1: number; sn: number; u1: Complex; q1: Complex; un: Complex; qn: Complex }> {
+export async function extremeSingular(
+  A: Complex,
+  n: number,
+): Promise<{ s1: number; sn: number; u1: Complex; q1: Complex; un: Complex; qn: Complex }> {
   const m = 2 * n;
   const { U, S, V } = await hostSvd(embed(A, n), m, m);
   const col = (M: Float64Array, j: number): Complex => {
-    const re = new Float64Array(n), im = new Float64Array(n);
-    for (let i = 0; i < n; i++) { re[i] = M[i * m + j]; im[i] = M[(n + i) * m + j]; }
+    const re = new Float64Array(n),
+      im = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      re[i] = M[i * m + j];
+      im[i] = M[(n + i) * m + j];
+    }
     return { re, im };
   };
   return { s1: S[0], sn: S[m - 1], u1: col(U, 0), q1: col(V, 0), un: col(U, m - 1), qn: col(V, m - 1) };

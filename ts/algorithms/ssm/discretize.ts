@@ -10,23 +10,35 @@ export type Discretization = 'zoh' | 'bilinear';
  * complex expm1 (no cancellation for small |dt lambda|), or dt / (1 - dt lambda / 2). `z` = log(LambdaBar)
  * (dt lambda for ZOH), so LambdaBar^l = exp(l z).
  */
-export function discreteMode(lr: number, li: number, dt: number, method: Discretization): { zr: number; zi: number; br: number; bi: number } {
-  const xr = dt * lr, xi = dt * li;
+export function discreteMode(
+  lr: number,
+  li: number,
+  dt: number,
+  method: Discretization,
+): { zr: number; zi: number; br: number; bi: number } {
+  const xr = dt * lr,
+    xi = dt * li;
   if (method === 'zoh') {
     // expm1(x + iy) = (expm1(x) cos y - 2 sin^2(y/2)) + i e^x sin y
     const sh = Math.sin(xi / 2);
-    const er = Math.expm1(xr) * Math.cos(xi) - 2 * sh * sh, ei = Math.exp(xr) * Math.sin(xi);
+    const er = Math.expm1(xr) * Math.cos(xi) - 2 * sh * sh,
+      ei = Math.exp(xr) * Math.sin(xi);
     const m = lr * lr + li * li;
     if (m === 0) return { zr: 0, zi: 0, br: dt, bi: 0 };
     return { zr: xr, zi: xi, br: (er * lr + ei * li) / m, bi: (ei * lr - er * li) / m };
   }
   // bilinear: d = 1 - x/2, LambdaBar = (1 + x/2) / d, Bfac = dt / d
-  const dr = 1 - xr / 2, di = -xi / 2, dm = dr * dr + di * di;
+  const dr = 1 - xr / 2,
+    di = -xi / 2,
+    dm = dr * dr + di * di;
   if (dm === 0) throw rangeError('ssm.discretize', 'the bilinear transform is singular (dt lambda = 2)');
-  const nr = 1 + xr / 2, ni = xi / 2;
-  const lbr = (nr * dr + ni * di) / dm, lbi = (ni * dr - nr * di) / dm;
+  const nr = 1 + xr / 2,
+    ni = xi / 2;
+  const lbr = (nr * dr + ni * di) / dm,
+    lbi = (ni * dr - nr * di) / dm;
   const mag = Math.hypot(lbr, lbi);
-  const zr = mag > 0 ? Math.log(mag) : -Infinity, zi = Math.atan2(lbi, lbr);
+  const zr = mag > 0 ? Math.log(mag) : -Infinity,
+    zi = Math.atan2(lbi, lbr);
   return { zr, zi, br: (dt * dr) / dm, bi: (-dt * di) / dm };
 }
 
@@ -35,9 +47,13 @@ export function discreteMode(lr: number, li: number, dt: number, method: Discret
  * Lambda and B are complex arrays of length N ({ re, im } or real arrays); C is accepted and ignored
  * (the read-out does not change under discretization).
  */
-export function discretize(sys: { Lambda: ComplexLike; B: ComplexLike; C?: ComplexLike }, dt: number, method: Discretization): { LambdaBar: Complex; BBar: Complex } {
+export function discretize(
+  sys: { Lambda: ComplexLike; B: ComplexLike; C?: ComplexLike },
+  dt: number,
+  method: Discretization,
+): { LambdaBar: Complex; BBar: Complex } {
   const fn = 'ssm.discretize';
-  if (sys === null || typeof sys !== 'object') throw rangeError(fn, "the system must be an object { Lambda, B }");
+  if (sys === null || typeof sys !== 'object') throw rangeError(fn, 'the system must be an object { Lambda, B }');
   const lam = toComplex(fn, 'Lambda', sys.Lambda);
   const B = toComplex(fn, 'B', sys.B, lam.re.length);
   checkFinite(fn, 'dt', dt);

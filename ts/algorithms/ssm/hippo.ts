@@ -15,7 +15,8 @@ export function hippo(kind: 'legs', N: number): { A: Float64Array; B: Float64Arr
   const fn = 'ssm.hippo';
   checkOneOf(fn, 'kind', kind, ['legs'] as const);
   checkInt(fn, 'N', N, 1, MAX_N);
-  const A = new Float64Array(N * N), B = new Float64Array(N);
+  const A = new Float64Array(N * N),
+    B = new Float64Array(N);
   for (let j = 0; j < N; j++) {
     B[j] = Math.sqrt(2 * j + 1);
     for (let k = 0; k < j; k++) A[j * N + k] = -Math.sqrt(2 * j + 1) * Math.sqrt(2 * k + 1);
@@ -46,19 +47,23 @@ function jacobi(a: Float64Array, n: number): { w: Float64Array; v: Float64Array 
         rotated = true;
         const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        const c = 1 / Math.sqrt(t * t + 1),
+          s = t * c;
         for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p], akq = a[k * n + q];
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
         }
         for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k], aqk = a[q * n + k];
+          const apk = a[p * n + k],
+            aqk = a[q * n + k];
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
+          const vkp = v[k * n + p],
+            vkq = v[k * n + q];
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }
@@ -80,7 +85,8 @@ export function hippoNormal(N: number): { Lambda: Complex; B: Complex; V: Comple
   checkInt(fn, 'N', N, 1, MAX_NORMAL_N);
   // -iS is Hermitian with zero real part; its real embedding [[0, S], [-S, 0]] is symmetric, and every
   // eigenvalue w of -iS appears twice there, with eigenvectors [x; y] <-> x + i y.
-  const m = 2 * N, E = new Float64Array(m * m);
+  const m = 2 * N,
+    E = new Float64Array(m * m);
   for (let j = 0; j < N; j++)
     for (let k = 0; k < N; k++) {
       if (j === k) continue;
@@ -96,9 +102,11 @@ export function hippoNormal(N: number): { Lambda: Complex; B: Complex; V: Comple
   for (let c = 0; c < N; c++) {
     const col = order[2 * c]; // one member of each doubled eigenvalue
     Lambda.im[c] = w[col];
-    let br = 0, bi = 0;
+    let br = 0,
+      bi = 0;
     for (let i = 0; i < N; i++) {
-      const xr = v[i * m + col], xi = v[(N + i) * m + col];
+      const xr = v[i * m + col],
+        xi = v[(N + i) * m + col];
       V.re[i * N + c] = xr;
       V.im[i * N + c] = xi;
       const bj = Math.sqrt(2 * i + 1);

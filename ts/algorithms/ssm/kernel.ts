@@ -51,7 +51,8 @@ export async function kernel<D extends DType>(
     for (let n = 0; n < N; n++) {
       const li = perChannel ? h * N + n : n;
       const { zr, zi, br, bi } = discreteMode(lam.re[li], lam.im[li], dt, disc);
-      const cr = C.re[h * N + n], ci = C.im[h * N + n];
+      const cr = C.re[h * N + n],
+        ci = C.im[h * N + n];
       const e = 4 * (h * N + n);
       table[e] = c * (cr * br - ci * bi);
       table[e + 1] = c * (cr * bi + ci * br);
@@ -93,16 +94,20 @@ export async function scan<D extends DType>(
   const C = toComplex(fn, 'C', params.C);
   if (a.re.length === 0) throw rangeError(fn, "'LambdaBar' is empty");
   const H = params.H === undefined ? C.re.length / a.re.length : checkInt(fn, 'H', params.H, 1, 2 ** 31 - 1);
-  if (!Number.isInteger(H) || H < 1 || C.re.length % H !== 0) throw rangeError(fn, `'C' has length ${C.re.length}, not a multiple of LambdaBar's`);
+  if (!Number.isInteger(H) || H < 1 || C.re.length % H !== 0)
+    throw rangeError(fn, `'C' has length ${C.re.length}, not a multiple of LambdaBar's`);
   const N = C.re.length / H;
-  if (a.re.length !== N && a.re.length !== H * N) throw rangeError(fn, `'LambdaBar' has length ${a.re.length}, expected N = ${N} or H*N = ${H * N}`);
+  if (a.re.length !== N && a.re.length !== H * N)
+    throw rangeError(fn, `'LambdaBar' has length ${a.re.length}, expected N = ${N} or H*N = ${H * N}`);
   const b = toComplex(fn, 'BBar', params.BBar, H === 1 ? N : [N, H * N]);
   const o = checkOptions<{ conj?: 'half' | 'full' }>(fn, options, ['conj']);
   const c = checkOneOf(fn, 'conj', o.conj, ['half', 'full'] as const, 'half') === 'half' ? 2 : 1;
   const table = new Float64Array(H * N * 6);
   for (let h = 0; h < H; h++)
     for (let n = 0; n < N; n++) {
-      const ia = a.re.length === N ? n : h * N + n, ib = b.re.length === N ? n : h * N + n, e = 6 * (h * N + n);
+      const ia = a.re.length === N ? n : h * N + n,
+        ib = b.re.length === N ? n : h * N + n,
+        e = 6 * (h * N + n);
       table[e] = a.re[ia];
       table[e + 1] = a.im[ia];
       table[e + 2] = b.re[ib];

@@ -98,8 +98,10 @@ export async function condAndGradient(A: Float64Array, E: Complex, N: number): P
   for (let i = 0; i < N; i++)
     for (let j = 0; j < N; j++) {
       // u q^H: (ur + i ui)(qr - i qi)
-      const a1r = u1.re[i] * q1.re[j] + u1.im[i] * q1.im[j], a1i = u1.im[i] * q1.re[j] - u1.re[i] * q1.im[j];
-      const anr = un.re[i] * qn.re[j] + un.im[i] * qn.im[j], ani = un.im[i] * qn.re[j] - un.re[i] * qn.im[j];
+      const a1r = u1.re[i] * q1.re[j] + u1.im[i] * q1.im[j],
+        a1i = u1.im[i] * q1.re[j] - u1.re[i] * q1.im[j];
+      const anr = un.re[i] * qn.re[j] + un.im[i] * qn.im[j],
+        ani = un.im[i] * qn.re[j] - un.re[i] * qn.im[j];
       G.re[i * N + j] = kappa * (a1r / s1 - anr / sn);
       G.im[i * N + j] = kappa * (a1i / s1 - ani / sn);
     }
@@ -110,10 +112,14 @@ export async function condAndGradient(A: Float64Array, E: Complex, N: number): P
     for (let j = 0; j < N; j++) {
       if (i === j) continue;
       const d = H.re[j * N + j];
-      const hr = H.re[i * N + j] - VhV.re[i * N + j] * d, hi = H.im[i * N + j] - VhV.im[i * N + j] * d;
+      const hr = H.re[i * N + j] - VhV.re[i * N + j] * d,
+        hi = H.im[i * N + j] - VhV.im[i * N + j] * d;
       // conj(F_ij) = conj(1 / (lam_j - lam_i))
-      const dr = lam.re[j] - lam.re[i], di = lam.im[j] - lam.im[i], m = dr * dr + di * di;
-      const fr = dr / m, fi = di / m; // conj(1/(dr + i di)) = (dr + i di) / m
+      const dr = lam.re[j] - lam.re[i],
+        di = lam.im[j] - lam.im[i],
+        m = dr * dr + di * di;
+      const fr = dr / m,
+        fi = di / m; // conj(1/(dr + i di)) = (dr + i di) / m
       Y.re[i * N + j] = fr * hr - fi * hi;
       Y.im[i * N + j] = fr * hi + fi * hr;
     }
@@ -146,9 +152,10 @@ export async function ptd(A: ArrayLike<number>, N: number, options: PtdOptions):
   if (method === 'random' && seed === undefined) throw rangeError(fn, "method 'random' needs a 'seed'");
 
   const nA = await norm2(a, N, N);
-  const dir = method === 'random' || (method === 'optimize' && seed !== undefined)
-    ? await randomDirection(N, seed as number, complex)
-    : await deterministicDirection(N, complex);
+  const dir =
+    method === 'random' || (method === 'optimize' && seed !== undefined)
+      ? await randomDirection(N, seed as number, complex)
+      : await deterministicDirection(N, complex);
   let E: Complex = { re: dir.re.map((v) => delta * nA * v), im: dir.im.map((v) => delta * nA * v) };
 
   if (method === 'optimize' && iters > 0) E = await optimize(a, N, E, gamma, iters, complex);
@@ -170,14 +177,21 @@ export async function ptd(A: ArrayLike<number>, N: number, options: PtdOptions):
 
 /** Adam on E (real, or both parts of a complex E), lr 0.3 decaying geometrically to 1e-3; returns the best E seen. */
 async function optimize(A: Float64Array, N: number, E0: Complex, gamma: number, iters: number, complex: boolean): Promise<Complex> {
-  const lr0 = 0.3, lr1 = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  const parts = complex ? 2 : 1, n2 = N * N;
+  const lr0 = 0.3,
+    lr1 = 1e-3,
+    b1 = 0.9,
+    b2 = 0.999,
+    eps = 1e-8;
+  const parts = complex ? 2 : 1,
+    n2 = N * N;
   const x = new Float64Array(parts * n2); // [Re E, Im E]
   x.set(E0.re);
   if (complex) x.set(E0.im, n2);
-  const m = new Float64Array(x.length), v = new Float64Array(x.length);
+  const m = new Float64Array(x.length),
+    v = new Float64Array(x.length);
   const asE = (y: Float64Array): Complex => ({ re: y.slice(0, n2), im: complex ? y.slice(n2) : new Float64Array(n2) });
-  let best = x.slice(), bestLoss = Infinity;
+  let best = x.slice(),
+    bestLoss = Infinity;
   for (let t = 1; t <= iters; t++) {
     const { kappa, grad } = await condAndGradient(A, asE(x), N);
     let nE = 0;
@@ -190,7 +204,8 @@ async function optimize(A: Float64Array, N: number, E0: Complex, gamma: number, 
     }
     if (!Number.isFinite(kappa)) break;
     const lr = lr0 * (lr1 / lr0) ** (t / iters);
-    const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
+    const c1 = 1 - b1 ** t,
+      c2 = 1 - b2 ** t;
     for (let i = 0; i < x.length; i++) {
       const gk = i < n2 ? grad.re[i] : grad.im[i - n2];
       const g = 2 * kappa * gk + (nE > 0 ? (gamma * x[i]) / nE : 0);

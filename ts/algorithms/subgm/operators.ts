@@ -62,7 +62,10 @@ export interface GaussianMeasurementOptions {
  * const y = await op.apply(X);        // 20000 x 1
  * ```
  */
-export async function gaussianMeasurements<D extends DType>(eng: Engine<D>, options: GaussianMeasurementOptions): Promise<MeasurementOperator<D>> {
+export async function gaussianMeasurements<D extends DType>(
+  eng: Engine<D>,
+  options: GaussianMeasurementOptions,
+): Promise<MeasurementOperator<D>> {
   const fn = 'gaussianMeasurements';
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { n, m, seed } are required`);
   const o = checkOptions<GaussianMeasurementOptions>(fn, options, ['n', 'cols', 'm', 'seed', 'offset', 'storage']);
@@ -77,7 +80,11 @@ export async function gaussianMeasurements<D extends DType>(eng: Engine<D>, opti
   const dense = storage === 'dense' || (storage === 'auto' && m * N <= DENSE_AUTO_MAX);
   if (!dense) {
     return {
-      kind: 'matrix-free', engine: eng, m, rows, cols,
+      kind: 'matrix-free',
+      engine: eng,
+      m,
+      rows,
+      cols,
       apply: (X) => eng.gaussianApply(X, m, { seed, offset }),
       adjoint: (r) => eng.gaussianAdjoint(r, rows, cols, { seed, offset }),
       dispose: () => undefined,
@@ -90,7 +97,8 @@ export async function gaussianMeasurements<D extends DType>(eng: Engine<D>, opti
 export function denseMeasurements<D extends DType>(A: Mat<D>, rows: number, cols: number = rows): MeasurementOperator<D> {
   const fn = 'denseMeasurements';
   if (!(A instanceof Mat)) throw typeError(fn, `'A' must be a Mat`);
-  const r = checkDim(fn, 'rows', rows), c = checkDim(fn, 'cols', cols);
+  const r = checkDim(fn, 'rows', rows),
+    c = checkDim(fn, 'cols', cols);
   if (A.cols !== r * c) throw rangeError(fn, `A has ${A.cols} columns, expected rows * cols = ${r * c}`);
   return denseOperator(A.engine, A, r, c, false);
 }
@@ -98,7 +106,11 @@ export function denseMeasurements<D extends DType>(A: Mat<D>, rows: number, cols
 function denseOperator<D extends DType>(eng: Engine<D>, A: Mat<D>, rows: number, cols: number, owned: boolean): MeasurementOperator<D> {
   const N = rows * cols;
   return {
-    kind: 'dense', engine: eng, m: A.rows, rows, cols,
+    kind: 'dense',
+    engine: eng,
+    m: A.rows,
+    rows,
+    cols,
     async apply(X) {
       const x = await eng.reshape(X, N, 1);
       try {
@@ -139,7 +151,11 @@ export function entryMeasurements<D extends DType>(S: SparseMat<D>, options: { s
   let I: Mat<D> | null = null;
   const eye = (): Mat<D> => (I ??= eng.eye(S.cols));
   return {
-    kind: 'entries', engine: eng, m: nnz, rows: S.rows, cols: S.cols,
+    kind: 'entries',
+    engine: eng,
+    m: nnz,
+    rows: S.rows,
+    cols: S.cols,
     async apply(X) {
       const V = await eng.sddmm(S, X, eye()); // X_ij on the pattern
       const v = await eng.sparseValues(V);

@@ -61,7 +61,18 @@ export async function sensingProblem<D extends DType>(eng: Engine<D>, options: S
   const fn = 'sensingProblem';
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { n, rank, m, ... } are required`);
   const o = checkOptions<SensingProblemOptions>(fn, options, [
-    'n', 'rank', 'm', 'outlierFraction', 'outlierKind', 'outlierScale', 'noiseStd', 'measurements', 'storage', 'condition', 'symmetric', 'seed',
+    'n',
+    'rank',
+    'm',
+    'outlierFraction',
+    'outlierKind',
+    'outlierScale',
+    'noiseStd',
+    'measurements',
+    'storage',
+    'condition',
+    'symmetric',
+    'seed',
   ]);
   const n = checkDim(fn, 'n', o.n);
   const r = checkInt(fn, 'rank', o.rank, 1, n);
@@ -103,7 +114,13 @@ export async function sensingProblem<D extends DType>(eng: Engine<D>, options: S
   if (which === 'gaussian') op = await gaussianMeasurements(eng, { n, m, seed, storage });
   else {
     const pos = sampleDistinct(rng, n * n, m);
-    const S = eng.sparse({ rows: n, cols: n, row: Int32Array.from(pos, (q) => Math.floor(q / n)), col: Int32Array.from(pos, (q) => q % n), val: new Float64Array(m).fill(1) });
+    const S = eng.sparse({
+      rows: n,
+      cols: n,
+      row: Int32Array.from(pos, (q) => Math.floor(q / n)),
+      col: Int32Array.from(pos, (q) => q % n),
+      val: new Float64Array(m).fill(1),
+    });
     const E = entryMeasurements(S);
     op = { ...E, dispose: () => (E.dispose(), S.dispose()) };
   }
@@ -156,7 +173,8 @@ function sampleDistinct(rng: PhiloxRng, total: number, m: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < m; i++) {
     const j = i + rng.int(total - i);
-    const vj = swapped.get(j) ?? j, vi = swapped.get(i) ?? i;
+    const vj = swapped.get(j) ?? j,
+      vi = swapped.get(i) ?? i;
     swapped.set(j, vi);
     out.push(vj);
   }

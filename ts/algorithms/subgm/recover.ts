@@ -14,7 +14,17 @@
  * V <- V - eta Q^T U simultaneously, Q unsymmetrized).
  */
 import type { Engine } from '../../engine.js';
-import { checkBool, checkDim, checkFinite, checkInt, checkOneOf, checkOptions, firstNonFinite, rangeError, typeError } from '../../errors.js';
+import {
+  checkBool,
+  checkDim,
+  checkFinite,
+  checkInt,
+  checkOneOf,
+  checkOptions,
+  firstNonFinite,
+  rangeError,
+  typeError,
+} from '../../errors.js';
 import { Mat, SparseMat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll, medianAbs } from '../common.js';
@@ -133,21 +143,33 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
   const { op, y, owned } = checkProblem<D>(fn, problem);
   const eng = op.engine;
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { rank, ... } are required`);
-  const o = checkOptions<RecoverOptions<D>>(fn, options, ['rank', 'initScale', 'step', 'iters', 'symmetric', 'seed', 'logEvery', 'onIter', 'loss']);
+  const o = checkOptions<RecoverOptions<D>>(fn, options, [
+    'rank',
+    'initScale',
+    'step',
+    'iters',
+    'symmetric',
+    'seed',
+    'logEvery',
+    'onIter',
+    'loss',
+  ]);
   if (o.rank === undefined) throw typeError(fn, `'rank' is required`);
   const rank = checkInt(fn, 'rank', o.rank, 1, Math.max(op.rows, op.cols));
   const initScale = o.initScale === undefined ? 1e-6 : checkFinite(fn, 'initScale', o.initScale);
   if (!(initScale > 0)) throw rangeError(fn, `'initScale' must be positive, got ${initScale}`);
   const st = checkOptions<StepOptions>(fn, o.step, ['initial', 'decay', 'warmup']);
   const eta0 = st.initial === undefined ? 0.2 : checkFinite(fn, 'step.initial', st.initial);
-  if (!(eta0 > 0 && eta0 <= 1)) throw rangeError(fn, `'step.initial' (eta0) must be in (0, 1], got ${eta0} (larger steps diverge or stall; spec B.2)`);
+  if (!(eta0 > 0 && eta0 <= 1))
+    throw rangeError(fn, `'step.initial' (eta0) must be in (0, 1], got ${eta0} (larger steps diverge or stall; spec B.2)`);
   const rho = st.decay === undefined ? 0.98 : checkFinite(fn, 'step.decay', st.decay);
   if (!(rho > 0 && rho < 1)) throw rangeError(fn, `'step.decay' (rho) must be in (0, 1), got ${rho}`);
   const iters = o.iters === undefined ? 1500 : checkInt(fn, 'iters', o.iters, 1, 1e7);
   const autoWarmup = st.warmup === undefined || st.warmup === 'auto';
   let warmup = autoWarmup ? warmupAuto(initScale, eta0) : checkInt(fn, 'step.warmup', st.warmup, 0, 1e7);
   const symmetric = checkBool(fn, 'symmetric', o.symmetric, true);
-  if (symmetric && op.rows !== op.cols) throw rangeError(fn, `symmetric recovery needs square X, the operator's X is ${op.rows} x ${op.cols}`);
+  if (symmetric && op.rows !== op.cols)
+    throw rangeError(fn, `symmetric recovery needs square X, the operator's X is ${op.rows} x ${op.cols}`);
   const seed = o.seed === undefined ? 0 : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
   const logEvery = o.logEvery === undefined ? 10 : checkInt(fn, 'logEvery', o.logEvery, 1, 1e7);
   if (o.onIter !== undefined && typeof o.onIter !== 'function') throw typeError(fn, `'onIter' must be a function`);
@@ -161,7 +183,8 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
   const alpha = initScale * Math.sqrt(scale);
 
   const Y = eng.matrix(y, m, 1);
-  let U: Mat<D> | null = null, V: Mat<D> | null = null;
+  let U: Mat<D> | null = null,
+    V: Mat<D> | null = null;
   const live: Mat<D>[] = [];
   const track = <M extends Mat<D>>(x: M): M => (live.push(x), x);
   const drop = (): void => {
@@ -222,7 +245,8 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       }
       if (warmupOpen && t % WARMUP_WATCH === 0) watchWarmup(t, await eng.norm(U));
       const Z = track(await op.adjoint(g));
-      if (Z.rows !== op.rows || Z.cols !== op.cols) throw rangeError(fn, `the operator's adjoint returned ${Z.rows} x ${Z.cols}, expected ${op.rows} x ${op.cols}`);
+      if (Z.rows !== op.rows || Z.cols !== op.cols)
+        throw rangeError(fn, `the operator's adjoint returned ${Z.rows} x ${Z.cols}, expected ${op.rows} x ${op.cols}`);
       const eta = etaAt(t);
       if (symmetric) {
         const Zt = track(await eng.transpose(Z));
@@ -249,7 +273,8 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
       await report(iters, r, g);
       drop();
     }
-    const normU = await eng.norm(U), normV = V ? await eng.norm(V) : 0;
+    const normU = await eng.norm(U),
+      normV = V ? await eng.norm(V) : 0;
     if (!Number.isFinite(normU) || !Number.isFinite(normV)) throw diverged(done, `||U||_F ${normU}, ||V||_F ${normV}`);
     const out: RecoverResult<D> = { U, info: { history, iterations: done, stopped: done < iters, warmup, alpha, scale } };
     if (V) out.V = V;
@@ -263,7 +288,14 @@ export async function robustRecover<D extends DType>(problem: SensingProblem<D>,
 }
 
 /** alpha G / ||G||_2 with G = randn(rows, k, { seed, offset }). */
-async function initFactor<D extends DType>(eng: Engine<D>, rows: number, k: number, seed: number, offset: number, alpha: number): Promise<Mat<D>> {
+async function initFactor<D extends DType>(
+  eng: Engine<D>,
+  rows: number,
+  k: number,
+  seed: number,
+  offset: number,
+  alpha: number,
+): Promise<Mat<D>> {
   const G = eng.randn(rows, k, { seed, offset });
   const Gram = await eng.matmul(G, G, { transA: true });
   const { values, vectors } = await eng.eigh(Gram);
@@ -275,7 +307,10 @@ async function initFactor<D extends DType>(eng: Engine<D>, rows: number, k: numb
   return U;
 }
 
-function checkProblem<D extends DType>(fn: string, problem: unknown): { op: MeasurementOperator<D>; y: Float64Array; n: number; owned: boolean } {
+function checkProblem<D extends DType>(
+  fn: string,
+  problem: unknown,
+): { op: MeasurementOperator<D>; y: Float64Array; n: number; owned: boolean } {
   if (problem === null || typeof problem !== 'object') throw typeError(fn, `'problem' must be { n, measurements, y }`);
   const p = checkOptions<SensingProblem<D>>(fn, problem, ['n', 'measurements', 'y', 'engine']);
   const n = checkDim(fn, 'problem.n', p.n);
@@ -283,19 +318,35 @@ function checkProblem<D extends DType>(fn: string, problem: unknown): { op: Meas
   let op: MeasurementOperator<D>;
   if (meas instanceof Mat) op = denseMeasurements(meas as Mat<D>, n, n);
   else if (meas instanceof SparseMat) op = entryMeasurements(meas as SparseMat<D>);
-  else if (meas !== null && typeof meas === 'object' && typeof (meas as MeasurementOperator<D>).apply === 'function' && typeof (meas as MeasurementOperator<D>).adjoint === 'function') {
+  else if (
+    meas !== null &&
+    typeof meas === 'object' &&
+    typeof (meas as MeasurementOperator<D>).apply === 'function' &&
+    typeof (meas as MeasurementOperator<D>).adjoint === 'function'
+  ) {
     const c = meas as Partial<MeasurementOperator<D>> & CustomMeasurements<D>;
     if (typeof c.m === 'number' && typeof c.rows === 'number' && typeof c.cols === 'number' && c.engine) op = c as MeasurementOperator<D>;
     else {
       const eng = c.engine ?? p.engine;
       if (!eng) throw typeError(fn, `a custom operator needs an engine: set 'engine' on the operator or on the problem`);
       const y = p.y as ArrayLike<number> | undefined;
-      op = { kind: 'custom', engine: eng, m: y?.length ?? 0, rows: n, cols: n, apply: (X) => c.apply(X), adjoint: (r) => c.adjoint(r), dispose: () => undefined };
+      op = {
+        kind: 'custom',
+        engine: eng,
+        m: y?.length ?? 0,
+        rows: n,
+        cols: n,
+        apply: (X) => c.apply(X),
+        adjoint: (r) => c.adjoint(r),
+        dispose: () => undefined,
+      };
     }
   } else throw typeError(fn, `'problem.measurements' must be a measurement operator, a Mat, a SparseMat or { apply, adjoint }`);
-  if (op.rows !== n && op.cols !== n) throw rangeError(fn, `'problem.n' is ${n} but the operator measures ${op.rows} x ${op.cols} matrices`);
+  if (op.rows !== n && op.cols !== n)
+    throw rangeError(fn, `'problem.n' is ${n} but the operator measures ${op.rows} x ${op.cols} matrices`);
   const yIn = p.y as unknown;
-  if (!(yIn instanceof Float32Array || yIn instanceof Float64Array || Array.isArray(yIn))) throw typeError(fn, `'problem.y' must be a Float32Array, Float64Array or number[]`);
+  if (!(yIn instanceof Float32Array || yIn instanceof Float64Array || Array.isArray(yIn)))
+    throw typeError(fn, `'problem.y' must be a Float32Array, Float64Array or number[]`);
   if (yIn.length !== op.m) throw rangeError(fn, `'problem.y' has ${yIn.length} entries, the operator makes m = ${op.m} measurements`);
   if (yIn.length === 0) throw rangeError(fn, `'problem.y' is empty`);
   const bad = firstNonFinite(yIn as ArrayLike<number>);

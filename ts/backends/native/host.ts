@@ -39,14 +39,17 @@ export async function hostEigComplex(A: HostComplex, n: number): Promise<{ value
 /** Thin SVD of a real row-major m x n matrix in f64: U (m x k), S (k, descending), V (n x k), k = min(m, n). */
 export async function hostSvd(A: Float64Array, m: number, n: number): Promise<{ U: Float64Array; S: Float64Array; V: Float64Array }> {
   const k = Math.min(m, n);
-  const U = new Float64Array(m * k), S = new Float64Array(k), V = new Float64Array(n * k);
+  const U = new Float64Array(m * k),
+    S = new Float64Array(k),
+    V = new Float64Array(n * k);
   await loadAddon().svd(A.slice(), m, n, U, S, V, threads());
   return { U, S, V };
 }
 
 /** Symmetric eigendecomposition (lower triangle read) of a real row-major n x n matrix, values descending. */
 export async function hostEigh(A: Float64Array, n: number): Promise<{ values: Float64Array; vectors: Float64Array }> {
-  const values = new Float64Array(n), vectors = new Float64Array(n * n);
+  const values = new Float64Array(n),
+    vectors = new Float64Array(n * n);
   await loadAddon().eigh(A.slice(), n, values, vectors, threads());
   return { values, vectors };
 }

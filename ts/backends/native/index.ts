@@ -95,7 +95,14 @@ export class NativeBackend implements Backend {
     const a = this.alloc(rows * cols);
     // The fill is synchronous for the caller's purposes: the promise is awaited by the first reader.
     const pending = this.addon.random(
-      a, dist, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads,
+      a,
+      dist,
+      seed % 2 ** 32,
+      Math.floor(seed / 2 ** 32),
+      stream,
+      offset % 2 ** 32,
+      Math.floor(offset / 2 ** 32),
+      this.threads,
     );
     pendingFills.set(a, pending);
     return a;
@@ -109,7 +116,11 @@ export class NativeBackend implements Backend {
     // Large arrays are recycled (after a pending random fill, if any); the rest is left to the GC.
     const a = s as Arr;
     const fill = pendingFills.get(a);
-    if (fill) void fill.then(() => this.recycle(a), () => undefined);
+    if (fill)
+      void fill.then(
+        () => this.recycle(a),
+        () => undefined,
+      );
     else this.recycle(a);
   }
 
@@ -129,7 +140,9 @@ export class NativeBackend implements Backend {
   }
 
   matmul(a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number): Promise<Store> {
-    const m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols;
+    const m = transA ? a.cols : a.rows,
+      k = transA ? a.rows : a.cols,
+      n = transB ? b.rows : b.cols;
     return this.using([arr(a), arr(b)], async (A, B) => {
       const out = this.alloc(m * n);
       await this.addon.gemm(A, B, out, m, n, k, transA, transB, alpha, 0, this.threads);
@@ -216,7 +229,8 @@ export class NativeBackend implements Backend {
 
   colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
     return this.using([arr(a)], async (A) => {
-      const index = new Int32Array(a.cols), value = new Float64Array(a.cols);
+      const index = new Int32Array(a.cols),
+        value = new Float64Array(a.cols);
       await this.addon.colAbsMax(A, a.rows, a.cols, index, value, this.threads);
       return { index, value };
     });
@@ -226,7 +240,8 @@ export class NativeBackend implements Backend {
   lu(a: DenseRef): Promise<{ PL: Store; U: Store }> {
     const { rows: m, cols: n } = a;
     return this.using([arr(a)], async (A) => {
-      const PL = this.alloc(m * n), U = this.alloc(n * n);
+      const PL = this.alloc(m * n),
+        U = this.alloc(n * n);
       await this.addon.lu(A, m, n, PL, U, this.threads);
       return { PL, U };
     });
@@ -235,7 +250,8 @@ export class NativeBackend implements Backend {
   qr(a: DenseRef): Promise<{ Q: Store; R: Store }> {
     const { rows: m, cols: n } = a;
     return this.using([arr(a)], async (A) => {
-      const Q = this.alloc(m * n), R = this.alloc(n * n);
+      const Q = this.alloc(m * n),
+        R = this.alloc(n * n);
       await this.addon.qr(A, m, n, Q, R, this.threads);
       return { Q, R };
     });
@@ -268,7 +284,8 @@ export class NativeBackend implements Backend {
   eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }> {
     const n = a.rows;
     return this.using([arr(a)], async (A) => {
-      const values = new Float64Array(n), V = this.alloc(n * n);
+      const values = new Float64Array(n),
+        V = this.alloc(n * n);
       await this.addon.eigh(A, n, values, V, this.threads);
       return { values, vectors: V };
     });
@@ -278,7 +295,9 @@ export class NativeBackend implements Backend {
     const { rows: m, cols: n } = a;
     const k = Math.min(m, n);
     return this.using([arr(a)], async (A) => {
-      const U = this.alloc(m * k), S = new Float64Array(k), V = this.alloc(n * k);
+      const U = this.alloc(m * k),
+        S = new Float64Array(k),
+        V = this.alloc(n * k);
       await this.addon.svd(A, m, n, U, S, V, this.threads);
       return { U, S, V };
     });
@@ -287,7 +306,8 @@ export class NativeBackend implements Backend {
   // ---- sparse ----
   spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store> {
     const st = s._structure;
-    const rows = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
+    const rows = transS ? st.cols : st.rows,
+      cols = transS ? st.rows : st.cols;
     return this.using([s._values as Arr, arr(b)], async (vals, B) => {
       const out = this.alloc(rows * b.cols);
       if (transS) await this.addon.spmm(st.colPtr, st.rowIdx, vals, st.perm, rows, cols, B, b.cols, out, this.threads);
@@ -332,7 +352,18 @@ export class NativeBackend implements Backend {
   gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(x)], async (X) => {
       const out = this.alloc(m);
-      await this.addon.gaussianApply(X, x.rows * x.cols, m, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      await this.addon.gaussianApply(
+        X,
+        x.rows * x.cols,
+        m,
+        out,
+        seed % 2 ** 32,
+        Math.floor(seed / 2 ** 32),
+        stream,
+        offset % 2 ** 32,
+        Math.floor(offset / 2 ** 32),
+        this.threads,
+      );
       return out;
     });
   }
@@ -340,7 +371,18 @@ export class NativeBackend implements Backend {
   gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(r)], async (R) => {
       const out = this.alloc(n);
-      await this.addon.gaussianAdjoint(R, r.rows * r.cols, n, out, seed % 2 ** 32, Math.floor(seed / 2 ** 32), stream, offset % 2 ** 32, Math.floor(offset / 2 ** 32), this.threads);
+      await this.addon.gaussianAdjoint(
+        R,
+        r.rows * r.cols,
+        n,
+        out,
+        seed % 2 ** 32,
+        Math.floor(seed / 2 ** 32),
+        stream,
+        offset % 2 ** 32,
+        Math.floor(offset / 2 ** 32),
+        this.threads,
+      );
       return out;
     });
   }
@@ -356,21 +398,37 @@ export class NativeBackend implements Backend {
   // ---- segmented least squares ----
   segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
     const st = s._structure;
-    const segs = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
+    const segs = transS ? st.cols : st.rows,
+      cols = transS ? st.rows : st.cols;
     const k = f.cols;
     return this.using([arr(f)], async (F) => {
       const out = this.alloc(segs * (mode === 'diag' ? k : k * k));
       await this.addon.segmentGram(
-        transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, segs, cols, F, k,
-        sketch ? sketch.order : null, sketch ? sketch.rows : 0, out, this.threads,
+        transS ? st.colPtr : st.rowPtr,
+        transS ? st.rowIdx : st.colIdx,
+        segs,
+        cols,
+        F,
+        k,
+        sketch ? sketch.order : null,
+        sketch ? sketch.rows : 0,
+        out,
+        this.threads,
       );
       return out;
     });
   }
 
-  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
+  choleskyBatch(
+    g: DenseRef,
+    k: number,
+    ridge: Float64Array | null,
+    fallback: number,
+    inverse: boolean,
+  ): Promise<{ L: Store; status: Store }> {
     return this.using([arr(g)], async (G) => {
-      const L = this.alloc(g.rows * k * k), status = this.alloc(g.rows);
+      const L = this.alloc(g.rows * k * k),
+        status = this.alloc(g.rows);
       await this.addon.choleskyBatch(G, g.rows, k, ridge, fallback, inverse, L, status, this.threads);
       return { L, status };
     });
@@ -386,15 +444,29 @@ export class NativeBackend implements Backend {
 
   segmentCG(s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<Store> {
     const st = s._structure;
-    const segs = transS ? st.cols : st.rows, cols = transS ? st.rows : st.cols;
+    const segs = transS ? st.cols : st.rows,
+      cols = transS ? st.rows : st.cols;
     const k = f.cols;
     const ins = [s._values as Arr, arr(f), arr(x0), arr(p)];
     if (ridge) ins.push(arr(ridge));
     return this.using(ins, async (vals, F, X0, P, R) => {
       const X = this.alloc(segs * k);
       await this.addon.segmentCG(
-        transS ? st.colPtr : st.rowPtr, transS ? st.rowIdx : st.colIdx, vals, transS ? st.perm : null,
-        segs, cols, F, k, X0, P, p.cols, steps, X, R ?? null, this.threads,
+        transS ? st.colPtr : st.rowPtr,
+        transS ? st.rowIdx : st.colIdx,
+        vals,
+        transS ? st.perm : null,
+        segs,
+        cols,
+        F,
+        k,
+        X0,
+        P,
+        p.cols,
+        steps,
+        X,
+        R ?? null,
+        this.threads,
       );
       return X;
     });

@@ -193,9 +193,14 @@ export class GpuContext {
     if (desc.uniforms.length > 0) {
       const slot = this.uniformSlot();
       packUniforms(desc, args.uniforms ?? {}, slot.chunk.view, slot.offset);
-      entries.push({ binding: 0, resource: { buffer: slot.chunk.buffer, offset: slot.offset, size: Math.max(16, Math.ceil((4 * desc.uniforms.length) / 16) * 16) } });
+      entries.push({
+        binding: 0,
+        resource: { buffer: slot.chunk.buffer, offset: slot.offset, size: Math.max(16, Math.ceil((4 * desc.uniforms.length) / 16) * 16) },
+      });
     }
-    args.bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: this.resource(b) }));
+    args.bindings.forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: this.resource(b) });
+    });
     const bindGroup = this.device.createBindGroup({ layout, entries, label: desc.name });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -331,7 +336,11 @@ export class GpuContext {
       if (!c) {
         const mirror = new ArrayBuffer(UNIFORM_CHUNK);
         c = {
-          buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: this.usage.UNIFORM | this.usage.COPY_DST, label: 'lowrank:uniforms' }),
+          buffer: this.device.createBuffer({
+            size: UNIFORM_CHUNK,
+            usage: this.usage.UNIFORM | this.usage.COPY_DST,
+            label: 'lowrank:uniforms',
+          }),
           mirror,
           view: new DataView(mirror),
           used: 0,

@@ -61,7 +61,8 @@ export function softwareAdapterReason(adapter: unknown): string | undefined {
   const info = a.info ?? {};
   const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => typeof x === 'string' && x).join(' ');
   const label = name ? ` (${name})` : '';
-  if (info.isFallbackAdapter === true || a.isFallbackAdapter === true) return `the only WebGPU adapter is a fallback (software) adapter${label}`;
+  if (info.isFallbackAdapter === true || a.isFallbackAdapter === true)
+    return `the only WebGPU adapter is a fallback (software) adapter${label}`;
   if (typeof info.type === 'string' && /cpu/i.test(info.type)) return `the only WebGPU adapter is a CPU device${label}`;
   if (typeof info.adapterType === 'string' && /cpu/i.test(info.adapterType)) return `the only WebGPU adapter is a CPU device${label}`;
   if (/llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i.test(name) || info.architecture === 'software')
@@ -73,7 +74,11 @@ export function softwareAdapterReason(adapter: unknown): string | undefined {
  * Requests an adapter and a device with raised limits. Throws an Error when none is available.
  * Extra Dawn flags can be given in LOWRANK_DAWN_FLAGS, separated by whitespace (values may contain commas).
  */
-export async function acquireDevice(opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance'; rejectSoftware?: boolean }): Promise<DeviceBundle> {
+export async function acquireDevice(opts: {
+  flags?: string[];
+  powerPreference?: 'low-power' | 'high-performance';
+  rejectSoftware?: boolean;
+}): Promise<DeviceBundle> {
   const extra = dawnFlagsFromEnv();
   const { gpu, globals } = await getGpu([...(opts.flags ?? []), ...extra]);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });

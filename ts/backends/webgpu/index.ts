@@ -61,7 +61,10 @@ export class WebGPUBackend implements Backend {
     };
   }
 
-  static async create(host: NativeBackend, opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance'; rejectSoftware?: boolean }): Promise<WebGPUBackend> {
+  static async create(
+    host: NativeBackend,
+    opts: { flags?: string[]; powerPreference?: 'low-power' | 'high-performance'; rejectSoftware?: boolean },
+  ): Promise<WebGPUBackend> {
     const bundle = await acquireDevice(opts);
     return new WebGPUBackend({ ctx: new GpuContext(bundle), host });
   }
@@ -205,7 +208,13 @@ export class WebGPUBackend implements Backend {
   segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
     return segmentGram.segmentGram(this.env, s, f, transS, mode, sketch);
   }
-  choleskyBatch(g: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: Store; status: Store }> {
+  choleskyBatch(
+    g: DenseRef,
+    k: number,
+    ridge: Float64Array | null,
+    fallback: number,
+    inverse: boolean,
+  ): Promise<{ L: Store; status: Store }> {
     return choleskyBatch.choleskyBatch(this.env, g, k, ridge, fallback, inverse);
   }
   choleskySolveBatch(l: DenseRef, h: DenseRef): Promise<Store> {

@@ -66,7 +66,8 @@ export function packUniforms(desc: ProgramDesc, values: Record<string, number>, 
     if (type === 'f32') view.setFloat32(at, v, true);
     else if (type === 'i32') view.setInt32(at, v, true);
     else {
-      if (v < 0 || v > 0xffffffff || !Number.isInteger(v)) throw new Error(`internal: uniform '${name}' of '${desc.name}' = ${v} is not a u32`);
+      if (v < 0 || v > 0xffffffff || !Number.isInteger(v))
+        throw new Error(`internal: uniform '${name}' of '${desc.name}' = ${v} is not a u32`);
       view.setUint32(at, v, true);
     }
   });
@@ -75,14 +76,9 @@ export function packUniforms(desc: ProgramDesc, values: Record<string, number>, 
 /** The bind group layout of a program: the uniform buffer at 0 (when it has uniforms), storage at 1..N. */
 export function layoutEntries(desc: ProgramDesc): GPUBindGroupLayoutEntry[] {
   const entries: GPUBindGroupLayoutEntry[] = [];
-  if (desc.uniforms.length > 0)
-    entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
-  desc.bindings.forEach((acc, i) =>
-    entries.push({
-      binding: i + 1,
-      visibility: 4,
-      buffer: { type: acc === 'read' ? 'read-only-storage' : 'storage' },
-    }),
-  );
+  if (desc.uniforms.length > 0) entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
+  desc.bindings.forEach((acc, i) => {
+    entries.push({ binding: i + 1, visibility: 4, buffer: { type: acc === 'read' ? 'read-only-storage' : 'storage' } });
+  });
   return entries;
 }

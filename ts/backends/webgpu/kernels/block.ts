@@ -15,7 +15,17 @@ const { block: BLOCK, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX } = P;
  * dst[dOff + r ldd + c] = src[sOff + r lds + c] for r < rows, c < cols (offsets in elements). Whole
  * rows of equal stride are one contiguous range: a plain buffer copy.
  */
-export function copy2d(env: GpuEnv, src: GpuStore, sOff: number, lds: number, dst: GpuStore, dOff: number, ldd: number, rows: number, cols: number): void {
+export function copy2d(
+  env: GpuEnv,
+  src: GpuStore,
+  sOff: number,
+  lds: number,
+  dst: GpuStore,
+  dOff: number,
+  ldd: number,
+  rows: number,
+  cols: number,
+): void {
   if (rows === 0 || cols === 0) return;
   if (rows === 1 || (lds === cols && ldd === cols)) {
     env.ctx.copy(src.buffer, 4 * sOff, dst.buffer, 4 * dOff, 4 * rows * cols);
@@ -85,10 +95,14 @@ export async function colAbsMax(env: GpuEnv, a: DenseRef): Promise<{ index: Int3
       workgroups: tilesC * used,
     });
     const raw = await env.ctx.read(part.buffer, 0, used * cols * 8);
-    const u = new Uint32Array(raw), f = new Float32Array(raw);
-    const index = new Int32Array(cols), value = new Float64Array(cols);
+    const u = new Uint32Array(raw),
+      f = new Float32Array(raw);
+    const index = new Int32Array(cols),
+      value = new Float64Array(cols);
     for (let c = 0; c < cols; c++) {
-      let bestKey = -1, bestRow = -1, bestVal = NaN;
+      let bestKey = -1,
+        bestRow = -1,
+        bestVal = NaN;
       // chunks in row order: a strictly larger key is needed to move, so the first row wins ties
       for (let k = 0; k < used; k++) {
         const at = 2 * (k * cols + c);

@@ -40,7 +40,19 @@ export function encodeCholesky(env: GpuEnv, a: GpuStore, n: number, shift = 0): 
   const flag = ctx.zeros(4);
   const upd = (rows: number, cols: number, k: number, r: number, c: number, k0: number): void => {
     // W[r.., c..c+cols) -= W[r.., k0..k0+k) W[c..c+cols, k0..k0+k)^T  (in place)
-    gemmView(env, rows, cols, k, { s: w, off: r * n + k0, ld: n }, false, { s: w, off: c * n + k0, ld: n }, true, -1, { s: w, off: r * n + c, ld: n }, 1);
+    gemmView(
+      env,
+      rows,
+      cols,
+      k,
+      { s: w, off: r * n + k0, ld: n },
+      false,
+      { s: w, off: c * n + k0, ld: n },
+      true,
+      -1,
+      { s: w, off: r * n + c, ld: n },
+      1,
+    );
   };
   for (let K0 = 0; K0 < n; K0 += NB_OUTER) {
     const W = Math.min(NB_OUTER, n - K0);

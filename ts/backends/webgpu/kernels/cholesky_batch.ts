@@ -10,7 +10,14 @@ import { PROGRAMS as P } from '../programs.js';
 
 const { cholesky_batch: CHOL_BATCH, cholesky_solve_batch: CHOL_SOLVE } = P;
 
-export async function choleskyBatch(env: GpuEnv, gm: DenseRef, k: number, ridge: Float64Array | null, fallback: number, inverse: boolean): Promise<{ L: GpuStore; status: GpuStore }> {
+export async function choleskyBatch(
+  env: GpuEnv,
+  gm: DenseRef,
+  k: number,
+  ridge: Float64Array | null,
+  fallback: number,
+  inverse: boolean,
+): Promise<{ L: GpuStore; status: GpuStore }> {
   const segs = gm.rows;
   const L = env.ctx.alloc(segs * k * k * 4);
   const status = env.ctx.alloc(segs * 4);
@@ -28,7 +35,8 @@ export async function choleskyBatch(env: GpuEnv, gm: DenseRef, k: number, ridge:
 }
 
 export async function choleskySolveBatch(env: GpuEnv, l: DenseRef, h: DenseRef): Promise<GpuStore> {
-  const segs = h.rows, k = h.cols;
+  const segs = h.rows,
+    k = h.cols;
   const X = env.ctx.alloc(segs * k * 4);
   env.ctx.dispatch(CHOL_SOLVE, {
     bindings: [store(l), store(h), X],

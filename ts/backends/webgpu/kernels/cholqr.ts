@@ -125,7 +125,8 @@ function norm2(L: Float32Array, n: number, iters = 8): number {
       for (let j = 0; j <= i; j++) y += L[row + j] * x[j];
       if (y !== 0) for (let j = 0; j <= i; j++) z[j] += L[row + j] * y;
     }
-    let nz = 0, nx = 0;
+    let nz = 0,
+      nx = 0;
     for (let i = 0; i < n; i++) {
       nz += z[i] * z[i];
       nx += x[i] * x[i];
@@ -141,13 +142,17 @@ function norm2(L: Float32Array, n: number, iters = 8): number {
 
 class HostSmall implements Small {
   private R: Float32Array | null = null;
-  constructor(private readonly env: GpuEnv, private readonly n: number) {}
+  constructor(
+    private readonly env: GpuEnv,
+    private readonly n: number,
+  ) {}
 
   async gram(g: GpuStore) {
     const n = this.n;
     const h = new Float32Array(await this.env.ctx.read(g.buffer, 0, n * n * 4));
     release(this.env, g);
-    let delta = 0, trace = 0;
+    let delta = 0,
+      trace = 0;
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) {
         const v = h[i * n + j];
@@ -212,7 +217,10 @@ class HostSmall implements Small {
 
 class DeviceSmall implements Small {
   private R: GpuStore | null = null;
-  constructor(private readonly env: GpuEnv, private readonly n: number) {}
+  constructor(
+    private readonly env: GpuEnv,
+    private readonly n: number,
+  ) {}
 
   async gram(g: GpuStore) {
     const n = this.n;
@@ -224,7 +232,8 @@ class DeviceSmall implements Small {
   }
 
   async factor(h: unknown, shift: number, delta?: number): Promise<Factor | null> {
-    const env = this.env, n = this.n;
+    const env = this.env,
+      n = this.n;
     const { L, failedAt } = await deviceCholesky(env, h as GpuStore, n, shift);
     if (failedAt !== 0) {
       release(env, L);
@@ -235,7 +244,8 @@ class DeviceSmall implements Small {
     block(env, L, dg, { rows: n, cols: 1, lds: n + 1, ldd: 1 });
     const diag = new Float32Array(await env.ctx.read(dg.buffer, 0, n * 4));
     release(env, dg);
-    let lo = Infinity, hi = 0;
+    let lo = Infinity,
+      hi = 0;
     for (const v of diag) {
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
@@ -251,7 +261,8 @@ class DeviceSmall implements Small {
   }
 
   async accept(f: Factor) {
-    const env = this.env, n = this.n;
+    const env = this.env,
+      n = this.n;
     const L = f.L as GpuStore;
     if (!this.R) this.R = triangle(env, L, n, 'upper', true);
     else {
@@ -296,7 +307,13 @@ export async function cholQR(env: GpuEnv, a: DenseRef, opts: CholQrOptions = {})
   const onHost = !opts.deviceSmall && n <= HOST_MAX;
   const small: Small = onHost ? new HostSmall(env, n) : new DeviceSmall(env, n);
   const info: CholQrInfo = {
-    passes: 0, shifted: false, shift: 0, rejectedShifts: [], small: onHost ? 'host' : 'device', deltas: [], kappas: [],
+    passes: 0,
+    shifted: false,
+    shift: 0,
+    rejectedShifts: [],
+    small: onHost ? 'host' : 'device',
+    deltas: [],
+    kappas: [],
   };
   const aStore = a._store as GpuStore;
   let Q: GpuStore | null = null; // owned; null while Q = A
@@ -389,7 +406,8 @@ export async function cholQR(env: GpuEnv, a: DenseRef, opts: CholQrOptions = {})
     await small.accept(f);
     info.passes++;
     lastDelta = g.delta;
-    if (lastDelta > DELTA_DONE && info.passes >= MAX_PASSES) return fail(`no Gram matrix within ${DELTA_DONE} of I after ${MAX_PASSES} passes`);
+    if (lastDelta > DELTA_DONE && info.passes >= MAX_PASSES)
+      return fail(`no Gram matrix within ${DELTA_DONE} of I after ${MAX_PASSES} passes`);
   }
   const { R, Rhost } = small.result();
   small.dispose();

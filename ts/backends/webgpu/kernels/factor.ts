@@ -134,7 +134,8 @@ export async function lstsqInternal(
       return { X, rank, info: { route: 'qr', qr: q.info } };
     }
     // M = V_R[:, :r] S_r^-1 U_R[:, :r]^T (n x n, f64 on the host).
-    const Uh = s.U as Float32Array, Vh = s.V as Float32Array;
+    const Uh = s.U as Float32Array,
+      Vh = s.V as Float32Array;
     const M = new Float32Array(n * n);
     const row = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -156,7 +157,8 @@ export async function lstsqInternal(
   block(env, q.R, dg, { rows: n, cols: 1, lds: n + 1, ldd: 1 });
   const d = new Float32Array(await env.ctx.read(dg.buffer, 0, n * 4));
   release(env, dg);
-  let lo = Infinity, hi = 0;
+  let lo = Infinity,
+    hi = 0;
   for (const v of d) {
     lo = Math.min(lo, Math.abs(v));
     hi = Math.max(hi, Math.abs(v));

@@ -27,13 +27,20 @@ export function full(env: GpuEnv, n: number, value: number): GpuStore {
  */
 export function random(env: GpuEnv, n: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset = 0): GpuStore {
   const out = env.ctx.alloc(n * 4);
-  const b0 = Math.floor(offset / 4), r = offset - 4 * b0;
+  const b0 = Math.floor(offset / 4),
+    r = offset - 4 * b0;
   const blocks = ceilDiv(n + r, 4);
   env.ctx.dispatch(RANDOM, {
     bindings: [out],
     uniforms: {
-      n, k0: seed % 2 ** 32, k1: Math.floor(seed / 2 ** 32), stream, normal: dist === 'normal' ? 1 : 0,
-      b0_lo: b0 % 2 ** 32, b0_hi: Math.floor(b0 / 2 ** 32), r,
+      n,
+      k0: seed % 2 ** 32,
+      k1: Math.floor(seed / 2 ** 32),
+      stream,
+      normal: dist === 'normal' ? 1 : 0,
+      b0_lo: b0 % 2 ** 32,
+      b0_hi: Math.floor(b0 / 2 ** 32),
+      r,
     },
     workgroups: grid(RANDOM, blocks),
   });

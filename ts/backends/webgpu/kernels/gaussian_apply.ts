@@ -10,8 +10,15 @@ const { gaussian_apply: APPLY, gaussian_adjoint_partial: ADJ_PART, gaussian_adjo
 function streamUniforms(n: number, m: number, seed: number, stream: number, offset: number, chunk: number): Record<string, number> {
   const b0 = Math.floor(offset / 4);
   return {
-    n, m, k0: seed % 2 ** 32, k1: Math.floor(seed / 2 ** 32), stream,
-    b0_lo: b0 % 2 ** 32, b0_hi: Math.floor(b0 / 2 ** 32), r: offset - 4 * b0, chunk,
+    n,
+    m,
+    k0: seed % 2 ** 32,
+    k1: Math.floor(seed / 2 ** 32),
+    stream,
+    b0_lo: b0 % 2 ** 32,
+    b0_hi: Math.floor(b0 / 2 ** 32),
+    r: offset - 4 * b0,
+    chunk,
   };
 }
 
@@ -33,12 +40,24 @@ export function gaussianAdjoint(env: GpuEnv, r: DenseRef, n: number, seed: numbe
   const chunk = ceilDiv(m, chunks);
   const used = ceilDiv(m, chunk);
   if (used === 1) {
-    env.ctx.dispatch(ADJ_PART, { bindings: [store(r), out], uniforms: streamUniforms(n, m, seed, stream, offset, chunk), workgroups: [colGroups, 1] });
+    env.ctx.dispatch(ADJ_PART, {
+      bindings: [store(r), out],
+      uniforms: streamUniforms(n, m, seed, stream, offset, chunk),
+      workgroups: [colGroups, 1],
+    });
     return out;
   }
   const part = env.ctx.alloc(used * n * 4);
-  env.ctx.dispatch(ADJ_PART, { bindings: [store(r), part], uniforms: streamUniforms(n, m, seed, stream, offset, chunk), workgroups: [colGroups, used] });
-  env.ctx.dispatch(ADJ_SUM, { bindings: [part, out], uniforms: streamUniforms(n, used, seed, stream, offset, chunk), workgroups: grid(ADJ_SUM, n) });
+  env.ctx.dispatch(ADJ_PART, {
+    bindings: [store(r), part],
+    uniforms: streamUniforms(n, m, seed, stream, offset, chunk),
+    workgroups: [colGroups, used],
+  });
+  env.ctx.dispatch(ADJ_SUM, {
+    bindings: [part, out],
+    uniforms: streamUniforms(n, used, seed, stream, offset, chunk),
+    workgroups: grid(ADJ_SUM, n),
+  });
   env.ctx.release(part);
   return out;
 }

@@ -143,7 +143,8 @@ export function tileStorage(t: TileConfig): number {
 export function fitToDevice(t: TileConfig, limits: Partial<GPUSupportedLimits>): TileConfig {
   const storage = limits.maxComputeWorkgroupStorageSize ?? 16384;
   const invocations = limits.maxComputeInvocationsPerWorkgroup ?? 256;
-  const maxX = limits.maxComputeWorkgroupSizeX ?? 256, maxY = limits.maxComputeWorkgroupSizeY ?? 256;
+  const maxX = limits.maxComputeWorkgroupSizeX ?? 256,
+    maxY = limits.maxComputeWorkgroupSizeY ?? 256;
   let c = { ...t };
   while (c.wgX * c.wgY > invocations || c.wgX > maxX || c.wgY > maxY) {
     if (c.wgX >= c.wgY && c.wgX > 1) c.wgX /= 2;
@@ -211,7 +212,10 @@ export function planGemm(m: number, n: number, k: number, limits: Partial<GPUSup
   else if (m <= SMALL_MN && n <= SMALL_MN) program = 'small';
   else if (m >= LARGE_MN && n >= LARGE_MN && ceilDiv(m, 128) * ceilDiv(n, 128) >= LARGE_MIN_TILES) program = 'tiled8';
   else program = 'tiled';
-  let tile: TileConfig | null = null, gemv: GemmPlan['gemv'] = null, workgroups: number, align: number;
+  let tile: TileConfig | null = null,
+    gemv: GemmPlan['gemv'] = null,
+    workgroups: number,
+    align: number;
   if (program === 'gemv') {
     if (Math.min(m, n) !== 1) throw new RangeError(`gemm: program 'gemv' needs m == 1 or n == 1, got ${m} x ${n}`);
     if (opts.aliased) throw new RangeError("gemm: program 'gemv' cannot read operands inside C's buffer");
@@ -222,11 +226,15 @@ export function planGemm(m: number, n: number, k: number, limits: Partial<GPUSup
     align = 4;
   } else {
     const base =
-      program === 'custom' ? opts.tile!
-      : program === 'skinny' ? skinnyConfig(n)
-      : program === 'wide' ? wideConfig(m)
-      : program === 'small' && opts.cpu ? SMALL_CPU
-      : PROGRAMS[program];
+      program === 'custom'
+        ? opts.tile!
+        : program === 'skinny'
+          ? skinnyConfig(n)
+          : program === 'wide'
+            ? wideConfig(m)
+            : program === 'small' && opts.cpu
+              ? SMALL_CPU
+              : PROGRAMS[program];
     tile = fitToDevice(base, limits);
     const { bm, bn } = tileDims(tile);
     workgroups = ceilDiv(m, bm) * ceilDiv(n, bn);
@@ -271,26 +279,55 @@ function lastElement(rows: number, cols: number, offset: number, ld: number): nu
  * a split-K scratch buffer (released after encoding). The A or B block may share C's buffer if it
  * does not overlap the C block (it is then read through C's binding).
  */
-export function gemmInto(env: GpuEnv, m: number, n: number, k: number, a: GemmOperand, b: GemmOperand, c: GemmOutput, opts: GemmOptions = {}): void {
+export function gemmInto(
+  env: GpuEnv,
+  m: number,
+  n: number,
+  k: number,
+  a: GemmOperand,
+  b: GemmOperand,
+  c: GemmOutput,
+  opts: GemmOptions = {},
+): void {
   const ctx = env.ctx;
-  const alpha = opts.alpha ?? 1, beta = opts.beta ?? 0;
-  const transA = !!a.trans, transB = !!b.trans;
-  const offA = a.offset ?? 0, offB = b.offset ?? 0, offC = c.offset ?? 0;
-  for (const [w, v] of [['m', m], ['n', n], ['k', k], ['lda', a.ld], ['ldb', b.ld], ['ldc', c.ld], ['offA', offA], ['offB', offB], ['offC', offC]] as const)
+  const alpha = opts.alpha ?? 1,
+    beta = opts.beta ?? 0;
+  const transA = !!a.trans,
+    transB = !!b.trans;
+  const offA = a.offset ?? 0,
+    offB = b.offset ?? 0,
+    offC = c.offset ?? 0;
+  for (const [w, v] of [
+    ['m', m],
+    ['n', n],
+    ['k', k],
+    ['lda', a.ld],
+    ['ldb', b.ld],
+    ['ldc', c.ld],
+    ['offA', offA],
+    ['offB', offB],
+    ['offC', offC],
+  ] as const)
     checkU32(w, v);
   if (m === 0 || n === 0) return;
   if (a.ld < (transA ? m : k) || b.ld < (transB ? k : n) || c.ld < n)
-    throw new RangeError(`gemm: leading dimensions (${a.ld}, ${b.ld}, ${c.ld}) are smaller than the rows of op(A) ${m} x ${k}, op(B) ${k} x ${n}, C ${m} x ${n}`);
+    throw new RangeError(
+      `gemm: leading dimensions (${a.ld}, ${b.ld}, ${c.ld}) are smaller than the rows of op(A) ${m} x ${k}, op(B) ${k} x ${n}, C ${m} x ${n}`,
+    );
   const lastA = transA ? lastElement(k, m, offA, a.ld) : lastElement(m, k, offA, a.ld);
   const lastB = transB ? lastElement(n, k, offB, b.ld) : lastElement(k, n, offB, b.ld);
   const lastC = lastElement(m, n, offC, c.ld);
   if (4 * (lastC + 1) > c.store.bytes) throw new RangeError(`gemm: C block (${m} x ${n} at ${offC}, ld ${c.ld}) exceeds its store`);
-  if (k > 0 && 4 * (lastA + 1) > a.store.bytes) throw new RangeError(`gemm: A block (op(A) ${m} x ${k} at ${offA}, ld ${a.ld}) exceeds its store`);
-  if (k > 0 && 4 * (lastB + 1) > b.store.bytes) throw new RangeError(`gemm: B block (op(B) ${k} x ${n} at ${offB}, ld ${b.ld}) exceeds its store`);
+  if (k > 0 && 4 * (lastA + 1) > a.store.bytes)
+    throw new RangeError(`gemm: A block (op(A) ${m} x ${k} at ${offA}, ld ${a.ld}) exceeds its store`);
+  if (k > 0 && 4 * (lastB + 1) > b.store.bytes)
+    throw new RangeError(`gemm: B block (op(B) ${k} x ${n} at ${offB}, ld ${b.ld}) exceeds its store`);
   const sameBuf = a.store.buffer === c.store.buffer || b.store.buffer === c.store.buffer;
   // An operand inside C's buffer is read through C's binding, which covers c.store.bytes.
-  if (k > 0 && a.store.buffer === c.store.buffer && 4 * (lastA + 1) > c.store.bytes) throw new RangeError('gemm: A block (inside C\'s buffer) exceeds the C store');
-  if (k > 0 && b.store.buffer === c.store.buffer && 4 * (lastB + 1) > c.store.bytes) throw new RangeError('gemm: B block (inside C\'s buffer) exceeds the C store');
+  if (k > 0 && a.store.buffer === c.store.buffer && 4 * (lastA + 1) > c.store.bytes)
+    throw new RangeError("gemm: A block (inside C's buffer) exceeds the C store");
+  if (k > 0 && b.store.buffer === c.store.buffer && 4 * (lastB + 1) > c.store.bytes)
+    throw new RangeError("gemm: B block (inside C's buffer) exceeds the C store");
   const cpu = opts.adapterClass ? opts.adapterClass === 'cpu' : isCpuAdapter(ctx.bundle.info);
   const plan = planGemm(m, n, k, ctx.limits, { ...opts, transA, transB, aliased: sameBuf, cpu });
   const split = plan.slices > 1;
@@ -313,7 +350,8 @@ export function gemmInto(env: GpuEnv, m: number, n: number, k: number, a: GemmOp
 /** Folds a linear workgroup count into [x, y] under the per-dimension limit. */
 function fold(ctx: GpuContext, count: number, z: number, what: string): [number, number, number] {
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const gy = ceilDiv(count, max), gx = ceilDiv(count, gy);
+  const gy = ceilDiv(count, max),
+    gx = ceilDiv(count, gy);
   if (gy > max || z > max) throw new RangeError(`gemm: ${what} needs more workgroups than this device allows`);
   return [gx, gy, z];
 }
@@ -322,29 +360,62 @@ function fold(ctx: GpuContext, count: number, z: number, what: string): [number,
  * One tiled dispatch: slice z of the plan writes C[offC + z m n + i ldc + j] (ldc = n for
  * split-K partials; otherwise the caller's C with alpha and beta).
  */
-function encodeTiled(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: number, a: GemmOperand, b: GemmOperand,
-  out: GpuStore, offC: number, ldc: number, alpha: number, beta: number): void {
+function encodeTiled(
+  env: GpuEnv,
+  plan: GemmPlan,
+  m: number,
+  n: number,
+  k: number,
+  a: GemmOperand,
+  b: GemmOperand,
+  out: GpuStore,
+  offC: number,
+  ldc: number,
+  alpha: number,
+  beta: number,
+): void {
   const ctx = env.ctx;
   const t = plan.tile!;
   const { bm, bn } = tileDims(t);
-  const tilesN = ceilDiv(n, bn), tiles = ceilDiv(m, bm) * tilesN;
-  const aInC = a.store.buffer === out.buffer, bInC = b.store.buffer === out.buffer;
+  const tilesN = ceilDiv(n, bn),
+    tiles = ceilDiv(m, bm) * tilesN;
+  const aInC = a.store.buffer === out.buffer,
+    bInC = b.store.buffer === out.buffer;
   const r = t.entry === 'tiled8' ? 2 : 1;
   const desc = specialize(
     { ...(t.entry === 'tiled4' ? P.gemm_tiled4 : P.gemm_tiled8), name: `gemm.${plan.program}` },
     {
-      TRANS_A: +!!a.trans, TRANS_B: +!!b.trans,
+      TRANS_A: +!!a.trans,
+      TRANS_B: +!!b.trans,
       FIT: +(m % bm === 0 && n % bn === 0 && k % t.bk === 0 && plan.kChunk % t.bk === 0),
-      A_IN_C: +aInC, B_IN_C: +bInC,
+      A_IN_C: +aInC,
+      B_IN_C: +bInC,
       BETA: +(beta !== 0),
-      WG_X: t.wgX, WG_Y: t.wgY, TM4: r * t.wgY, TN4: r * t.wgX, BK: t.bk,
+      WG_X: t.wgX,
+      WG_Y: t.wgY,
+      TM4: r * t.wgY,
+      TN4: r * t.wgX,
+      BK: t.bk,
     },
   );
   ctx.dispatch(desc, {
     bindings: [aInC ? dummy(ctx) : a.store, bInC ? dummy(ctx) : b.store, out],
     uniforms: {
-      m, n, k, lda: a.ld, ldb: b.ld, ldc, offA: a.offset ?? 0, offB: b.offset ?? 0, offC,
-      kChunk: Math.max(plan.kChunk, 1), zStride: m * n, tilesN, tiles, alpha, beta,
+      m,
+      n,
+      k,
+      lda: a.ld,
+      ldb: b.ld,
+      ldc,
+      offA: a.offset ?? 0,
+      offB: b.offset ?? 0,
+      offC,
+      kChunk: Math.max(plan.kChunk, 1),
+      zStride: m * n,
+      tilesN,
+      tiles,
+      alpha,
+      beta,
     },
     workgroups: fold(ctx, tiles, plan.slices, `${m} x ${n} x ${k}`),
   });
@@ -355,10 +426,24 @@ function encodeTiled(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: numbe
  * y = op(B)^T x with x = op(A)(0, :)^T, y(j) = C(0, j). ldc null: split-K partials (y contiguous,
  * slice z at z rows).
  */
-function encodeGemv(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: number, a: GemmOperand, b: GemmOperand,
-  out: GpuStore, offC: number, ldc: number | null, alpha: number, beta: number): void {
-  const transA = !!a.trans, transB = !!b.trans;
-  const offA = a.offset ?? 0, offB = b.offset ?? 0;
+function encodeGemv(
+  env: GpuEnv,
+  plan: GemmPlan,
+  m: number,
+  n: number,
+  k: number,
+  a: GemmOperand,
+  b: GemmOperand,
+  out: GpuStore,
+  offC: number,
+  ldc: number | null,
+  alpha: number,
+  beta: number,
+): void {
+  const transA = !!a.trans,
+    transB = !!b.trans;
+  const offA = a.offset ?? 0,
+    offB = b.offset ?? 0;
   let rows: number, M: GemmOperand, X: GemmOperand, rs: number, cs: number, xs: number, ys: number;
   if (n === 1) {
     rows = m;
@@ -377,17 +462,47 @@ function encodeGemv(env: GpuEnv, plan: GemmPlan, m: number, n: number, k: number
   env.ctx.dispatch(specialize(plan.gemv === 'rowdot' ? P.gemv_rowdot : P.gemv_cols, { BETA: +(beta !== 0) }), {
     bindings: [M.store, X.store, out],
     uniforms: {
-      rows, k, rs, cs, xs, ys, offM: M === a ? offA : offB, offX: X === a ? offA : offB, offY: offC,
-      kChunk: Math.max(plan.kChunk, 1), zStride: rows, alpha, beta,
+      rows,
+      k,
+      rs,
+      cs,
+      xs,
+      ys,
+      offM: M === a ? offA : offB,
+      offX: X === a ? offA : offB,
+      offY: offC,
+      kChunk: Math.max(plan.kChunk, 1),
+      zStride: rows,
+      alpha,
+      beta,
     },
     workgroups: fold(env.ctx, ceilDiv(rows, perGroup), plan.slices, `gemv ${m} x ${n} x ${k}`),
   });
 }
 
 /** C = alpha op(A) op(B) into a new store (the engine's matmul). */
-export function matmul(env: GpuEnv, a: DenseRef, b: DenseRef, transA: boolean, transB: boolean, alpha: number, opts: Omit<GemmOptions, 'alpha' | 'beta'> = {}): GpuStore {
-  const m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols;
+export function matmul(
+  env: GpuEnv,
+  a: DenseRef,
+  b: DenseRef,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  opts: Omit<GemmOptions, 'alpha' | 'beta'> = {},
+): GpuStore {
+  const m = transA ? a.cols : a.rows,
+    k = transA ? a.rows : a.cols,
+    n = transB ? b.rows : b.cols;
   const out = env.ctx.alloc(m * n * 4);
-  gemmInto(env, m, n, k, { store: store(a), ld: a.cols, trans: transA }, { store: store(b), ld: b.cols, trans: transB }, { store: out, ld: n }, { ...opts, alpha, beta: 0 });
+  gemmInto(
+    env,
+    m,
+    n,
+    k,
+    { store: store(a), ld: a.cols, trans: transA },
+    { store: store(b), ld: b.cols, trans: transB },
+    { store: out, ld: n },
+    { ...opts, alpha, beta: 0 },
+  );
   return out;
 }

@@ -53,8 +53,7 @@ export function householderQR(env: GpuEnv, a: DenseRef): { Q: GpuStore; R: GpuSt
     for (let j = j0; j < j0 + b; j++) {
       ctx.dispatch(REFLECTOR, { bindings: [at, tau, v], uniforms: { j, m }, workgroups: 1 });
       const count = j0 + b - j - 1;
-      if (count > 0)
-        ctx.dispatch(APPLY, { bindings: [v, tau, at], uniforms: { j, m, v_off: 0, k0: j + 1, count }, workgroups: count });
+      if (count > 0) ctx.dispatch(APPLY, { bindings: [v, tau, at], uniforms: { j, m, v_off: 0, k0: j + 1, count }, workgroups: count });
     }
     const w = m - j0;
     const vt = ctx.alloc(b * w * 4);
@@ -78,7 +77,8 @@ export function householderQR(env: GpuEnv, a: DenseRef): { Q: GpuStore; R: GpuSt
   const qt = fill.eye(env, n, m);
   for (let p = panels.length - 1; p >= 0; p--) {
     const { j0, b, vt, t } = panels[p];
-    const w = m - j0, cnt = n - j0;
+    const w = m - j0,
+      cnt = n - j0;
     const sub = { s: qt, off: j0 * m + j0, ld: m };
     const y = gemmView(env, cnt, b, w, sub, false, whole(vt, w), true, 1)!;
     const z = matmul(env, ref(y, cnt, b), ref(t, b, b), false, true, 1);

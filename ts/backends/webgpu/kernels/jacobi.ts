@@ -60,7 +60,12 @@ export interface JacobiInfo {
  * the final matrix D (diagonal up to the tolerance) and Vt, whose rows are the eigenvectors:
  * A = Vt^T D Vt.
  */
-export async function symJacobi(env: GpuEnv, a: GpuStore, n: number, normA: number): Promise<{ D: GpuStore; Vt: GpuStore; info: JacobiInfo }> {
+export async function symJacobi(
+  env: GpuEnv,
+  a: GpuStore,
+  n: number,
+  normA: number,
+): Promise<{ D: GpuStore; Vt: GpuStore; info: JacobiInfo }> {
   const ctx = env.ctx;
   const np = ceilDiv(n, 2);
   const rounds = 2 * np - 1;
@@ -76,7 +81,11 @@ export async function symJacobi(env: GpuEnv, a: GpuStore, n: number, normA: numb
     for (let round = 0; round < rounds; round++) {
       const u = { n, np, round, slot: sweep, rtol: SYM_RTOL, atol, gtol: U32 / 2, one: 1 };
       ctx.dispatch(SYM_ROT, { bindings: [cur, rot, count], uniforms: u, workgroups: grid(SYM_ROT, np) });
-      ctx.dispatch(SYM_APPLY, { bindings: [cur, rot, other, Vt, vtLo], uniforms: u, workgroups: grid(SYM_APPLY, (np * (np + 1)) / 2 + np * ceilDiv(n, 4)) });
+      ctx.dispatch(SYM_APPLY, {
+        bindings: [cur, rot, other, Vt, vtLo],
+        uniforms: u,
+        workgroups: grid(SYM_APPLY, (np * (np + 1)) / 2 + np * ceilDiv(n, 4)),
+      });
       [cur, other] = [other, cur];
     }
     info.sweeps = sweep + 1;
@@ -95,7 +104,13 @@ export async function symJacobi(env: GpuEnv, a: GpuStore, n: number, normA: numb
  * Orthogonalizes the nn rows (each of length mm) of `bt` in place by one-sided Jacobi rotations and
  * accumulates them in Vt (nn x nn, rows): afterwards bt = Vt * bt_in with mutually orthogonal rows.
  */
-export async function oneSidedJacobi(env: GpuEnv, bt: GpuStore, nn: number, mm: number, floor: number): Promise<{ Vt: GpuStore; info: JacobiInfo }> {
+export async function oneSidedJacobi(
+  env: GpuEnv,
+  bt: GpuStore,
+  nn: number,
+  mm: number,
+  floor: number,
+): Promise<{ Vt: GpuStore; info: JacobiInfo }> {
   const ctx = env.ctx;
   const np = ceilDiv(nn, 2);
   const rounds = 2 * np - 1;

@@ -42,7 +42,8 @@ export function lu(env: GpuEnv, a: DenseRef, opts: LuOptions = {}): { PL: GpuSto
       const u = { m, n, j, chunk, groups };
       ctx.dispatch(SEARCH, { bindings: [W, step, info, part], uniforms: u, workgroups: [groups] });
       ctx.dispatch(PICK, { bindings: [W, step, info, part], uniforms: u, workgroups: [1] });
-      if (j + 1 < n) ctx.dispatch(update, { bindings: [W, step, info], uniforms: u, workgroups: grid(update, byRow ? m : m * (n - j - 1)) });
+      if (j + 1 < n)
+        ctx.dispatch(update, { bindings: [W, step, info], uniforms: u, workgroups: grid(update, byRow ? m : m * (n - j - 1)) });
     }
     const u = { m, n, j: 0, chunk, groups };
     ctx.dispatch(UPPER, { bindings: [W, info, U], uniforms: u, workgroups: grid(UPPER, n * n) });

@@ -15,9 +15,12 @@ const { norm: TOTAL, col_norms: COLS, row_norms_wide: ROWS_WIDE, row_norms_narro
  * NaN (wgsl/ssq.wgsl); the merged result is then [NaN, NaN].
  */
 function merge(parts: Float32Array, from: number, count: number, stride: number): [number, number] {
-  let scale = 0, ssq = 1, inf = false;
+  let scale = 0,
+    ssq = 1,
+    inf = false;
   for (let i = 0; i < count; i++) {
-    const s = parts[2 * (from + i * stride)], q = parts[2 * (from + i * stride) + 1];
+    const s = parts[2 * (from + i * stride)],
+      q = parts[2 * (from + i * stride) + 1];
     if (q < 0 || Number.isNaN(q) || Number.isNaN(s)) return [NaN, NaN];
     if (s === Infinity) inf = true;
     if (inf || s === 0) continue;
@@ -69,7 +72,12 @@ export async function axisNorms(env: GpuEnv, a: DenseRef, axis: 'rows' | 'cols')
   const part = env.ctx.alloc(rows * 8);
   try {
     if (cols >= 64) env.ctx.dispatch(ROWS_WIDE, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: rows });
-    else env.ctx.dispatch(ROWS_NARROW, { bindings: [store(a), part], uniforms: { rows, cols, chunk: 0 }, workgroups: grid(ROWS_NARROW, rows) });
+    else
+      env.ctx.dispatch(ROWS_NARROW, {
+        bindings: [store(a), part],
+        uniforms: { rows, cols, chunk: 0 },
+        workgroups: grid(ROWS_NARROW, rows),
+      });
     const p = new Float32Array(await env.ctx.read(part.buffer, 0, rows * 8));
     const out = new Float64Array(rows);
     for (let r = 0; r < rows; r++) out[r] = p[2 * r + 1] < 0 ? NaN : p[2 * r] * Math.sqrt(p[2 * r + 1]);

@@ -14,7 +14,16 @@ const { segment_cg: SEG_CG } = P;
 /** Largest k of the CG kernel's workgroup vectors. */
 const CG_MAX_K = 256;
 
-export async function segmentCG(env: GpuEnv, s: SparseRef, f: DenseRef, x0: DenseRef, p: DenseRef, transS: boolean, steps: number, ridge: DenseRef | null): Promise<GpuStore> {
+export async function segmentCG(
+  env: GpuEnv,
+  s: SparseRef,
+  f: DenseRef,
+  x0: DenseRef,
+  p: DenseRef,
+  transS: boolean,
+  steps: number,
+  ridge: DenseRef | null,
+): Promise<GpuStore> {
   const k = f.cols;
   if (k > CG_MAX_K) throw new RangeError(`segmentCG: k = ${k} exceeds the WebGPU kernel's limit ${CG_MAX_K}`);
   const { g, segs, ptr, idx } = orientation(s, transS);

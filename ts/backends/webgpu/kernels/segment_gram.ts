@@ -19,9 +19,7 @@ const GRAM_MAX_K = 2048;
 export function orientation(s: SparseRef, transS: boolean): { g: GpuStructure; segs: number; ptr: GpuStore; idx: GpuStore } {
   const g = s._structStore.store as GpuStructure;
   const st = s._structure;
-  return transS
-    ? { g, segs: st.cols, ptr: g.colPtr, idx: g.rowIdx }
-    : { g, segs: st.rows, ptr: g.rowPtr, idx: g.colIdx };
+  return transS ? { g, segs: st.cols, ptr: g.colPtr, idx: g.rowIdx } : { g, segs: st.rows, ptr: g.rowPtr, idx: g.colIdx };
 }
 
 function sketchStore(env: GpuEnv, g: GpuStructure, sk: SegmentSketch): GpuStore {
@@ -34,7 +32,14 @@ function sketchStore(env: GpuEnv, g: GpuStructure, sk: SegmentSketch): GpuStore 
   return hit.store as GpuStore;
 }
 
-export async function segmentGram(env: GpuEnv, s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<GpuStore> {
+export async function segmentGram(
+  env: GpuEnv,
+  s: SparseRef,
+  f: DenseRef,
+  transS: boolean,
+  mode: 'full' | 'diag',
+  sketch: SegmentSketch | null,
+): Promise<GpuStore> {
   const k = f.cols;
   if (mode === 'full' && k > GRAM_MAX_K) throw new RangeError(`segmentGram: k = ${k} exceeds the WebGPU kernel's limit ${GRAM_MAX_K}`);
   const { g, segs, ptr, idx } = orientation(s, transS);

@@ -29,7 +29,14 @@ import { store, type GpuEnv, type GpuStructure } from '../env.js';
 import { grid, specialize } from '../program.js';
 import { PROGRAMS as P } from '../programs.js';
 
-const { spmm_rc: SPMM_RC, spmm_rc4: SPMM_RC4, spmm_long: SPMM_LONG, sddmm_entry: SDDMM_ENTRY, sddmm_entry4: SDDMM_ENTRY4, sddmm_coop: SDDMM_COOP } = P;
+const {
+  spmm_rc: SPMM_RC,
+  spmm_rc4: SPMM_RC4,
+  spmm_long: SPMM_LONG,
+  sddmm_entry: SDDMM_ENTRY,
+  sddmm_entry4: SDDMM_ENTRY4,
+  sddmm_coop: SDDMM_COOP,
+} = P;
 
 /** Kernel-choice thresholds. */
 export interface SparseThresholds {
@@ -75,7 +82,14 @@ function derived(g: GpuStructure): NonNullable<GpuStructure['derived']> {
 }
 
 /** Rows of (ptr, rows) with more than longLen entries, as a device list (cached on the structure). */
-function longRowList(env: GpuEnv, g: GpuStructure, key: string, ptr: Int32Array, rows: number, longLen: number): { store: GpuStore | null; count: number } {
+function longRowList(
+  env: GpuEnv,
+  g: GpuStructure,
+  key: string,
+  ptr: Int32Array,
+  rows: number,
+  longLen: number,
+): { store: GpuStore | null; count: number } {
   if (longLen >= ptr[rows]) return { store: null, count: 0 }; // no row can be longer
   const cache = derived(g);
   const name = `long:${key}:${longLen}`;

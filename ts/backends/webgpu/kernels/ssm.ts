@@ -10,7 +10,18 @@ import { ceilDiv, store, type GpuEnv } from '../env.js';
 import { grid } from '../program.js';
 import { PROGRAMS as P } from '../programs.js';
 
-const { ssm_vandermonde: VANDERMONDE, fft_pack_pairs: PACK_PAIRS, fft_pack_real: PACK_REAL, fft_dif_global: DIF_GLOBAL, fft_dif_local: DIF_LOCAL, fft_dit_global: DIT_GLOBAL, fft_dit_local: DIT_LOCAL, fft_mul_channel: MUL_CHANNEL, fft_unpack_pairs: UNPACK_PAIRS, ssm_scan: SCAN } = P;
+const {
+  ssm_vandermonde: VANDERMONDE,
+  fft_pack_pairs: PACK_PAIRS,
+  fft_pack_real: PACK_REAL,
+  fft_dif_global: DIF_GLOBAL,
+  fft_dif_local: DIF_LOCAL,
+  fft_dit_global: DIT_GLOBAL,
+  fft_dit_local: DIT_LOCAL,
+  fft_mul_channel: MUL_CHANNEL,
+  fft_unpack_pairs: UNPACK_PAIRS,
+  ssm_scan: SCAN,
+} = P;
 
 /** Points per workgroup-memory block of the local FFT stages (2048 x 8 bytes = 16 KiB, the WebGPU minimum limit). */
 const BLOCK = 2048;
@@ -55,8 +66,14 @@ function fftInPlace(env: GpuEnv, z: GpuStore, tw: GpuStore, rows: number, n: num
   const uni = (ns: number) => ({ rows, n, L: 0, H: 1, ns, p0: 0, batch: 0, has_d: 0, blk });
   const globalSpans: number[] = [];
   for (let s = n; s > blk; s /= 2) globalSpans.push(s);
-  const local = () => env.ctx.dispatch(inverse ? DIT_LOCAL : DIF_LOCAL, { bindings: [z, tw], uniforms: uni(blk), workgroups: rows * (n / blk) });
-  const global = (s: number) => env.ctx.dispatch(inverse ? DIT_GLOBAL : DIF_GLOBAL, { bindings: [z, tw], uniforms: uni(s), workgroups: grid(inverse ? DIT_GLOBAL : DIF_GLOBAL, (rows * n) / 2) });
+  const local = () =>
+    env.ctx.dispatch(inverse ? DIT_LOCAL : DIF_LOCAL, { bindings: [z, tw], uniforms: uni(blk), workgroups: rows * (n / blk) });
+  const global = (s: number) =>
+    env.ctx.dispatch(inverse ? DIT_GLOBAL : DIF_GLOBAL, {
+      bindings: [z, tw],
+      uniforms: uni(s),
+      workgroups: grid(inverse ? DIT_GLOBAL : DIF_GLOBAL, (rows * n) / 2),
+    });
   if (!inverse) {
     for (const s of globalSpans) global(s);
     local();
@@ -68,13 +85,17 @@ function fftInPlace(env: GpuEnv, z: GpuStore, tw: GpuStore, rows: number, n: num
 
 /** Causal convolution of u ((batch H) x L) with K (H x L) (+ D u), by FFT with n = 2^k >= 2L. */
 export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | null): GpuStore {
-  const H = k.rows, L = u.cols, batch = u.rows / H;
+  const H = k.rows,
+    L = u.cols,
+    batch = u.rows / H;
   let n = 1;
   while (n < 2 * L) n *= 2;
   const limit = Math.min(env.ctx.limits.maxStorageBufferBindingSize, 256 * 2 ** 20);
   const rowBytes = n * 8;
   if (H * rowBytes > limit)
-    throw new RangeError(`ssmConv: ${H} channels of ${n}-point complex spectra need ${H * rowBytes} bytes, above this WebGPU device's buffer limit (${limit}); use fewer channels per call or the native backend`);
+    throw new RangeError(
+      `ssmConv: ${H} channels of ${n}-point complex spectra need ${H * rowBytes} bytes, above this WebGPU device's buffer limit (${limit}); use fewer channels per call or the native backend`,
+    );
   const pairs = Math.ceil(batch / 2);
   const chunkPairs = Math.max(1, Math.min(pairs, Math.floor(limit / (H * rowBytes))));
   const ctx = env.ctx;
@@ -111,7 +132,8 @@ export function conv(env: GpuEnv, u: DenseRef, k: DenseRef, d: Float64Array | nu
 
 /** The diagonal recurrence from the f64 table (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
 export function scan(env: GpuEnv, u: DenseRef, table: Float64Array, H: number, N: number): GpuStore {
-  const R = u.rows, L = u.cols;
+  const R = u.rows,
+    L = u.cols;
   const y = env.ctx.alloc(R * L * 4);
   const tab = env.ctx.upload(Float32Array.from(table));
   try {
