@@ -12,6 +12,7 @@ import { loadAddon } from '../../ts/backends/native/addon.js';
 import { addonPath } from '../../ts/paths.js';
 import type { DType } from '../../ts/types.js';
 import { unitRoundoff } from '../helpers.js';
+import { mulberryFill } from '../host-linalg.js';
 
 type Arr = Float32Array | Float64Array;
 const addon = loadAddon();
@@ -23,16 +24,7 @@ function alloc(dtype: DType, n: number): Arr {
 
 /** Deterministic values in [-1, 1) (mulberry32). */
 function rand(dtype: DType, n: number, seed: number): Arr {
-  const a = alloc(dtype, n);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return a;
+  return mulberryFill(alloc(dtype, n), seed);
 }
 
 interface Case {
