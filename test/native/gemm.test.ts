@@ -6,13 +6,12 @@
  * Every entry checked satisfies |C - ref| <= (k + 4) u (|alpha| sum_p |a_ip b_pj| + |beta c0|), the
  * classical componentwise bound (gamma_k plus the roundings of alpha, beta and the final update).
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../ts/backends/native/addon.js';
-import { addonPath } from '../../ts/paths.js';
 import type { DType } from '../../ts/types.js';
 import { unitRoundoff } from '../helpers.js';
 import { mulberryFill } from '../host-linalg.js';
+import { runIsaChild } from './isa-child.js';
 
 type Arr = Float32Array | Float64Array;
 const addon = loadAddon();
@@ -311,12 +310,8 @@ describe('native gemm', () => {
 
 // ---- forced lower ISA paths (LOWRANK_ISA is read once per process, so each runs in a child) ----
 
+/** The child's loop: each case through addon.gemm or addon.syrk, NaN carried as null. */
 const CHILD = `
-const addon = require(process.env.LOWRANK_NATIVE_ADDON);
-let input = '';
-process.stdin.on('data', (d) => (input += d));
-process.stdin.on('end', async () => {
-  const cases = JSON.parse(input);
   const out = [];
   for (const c of cases) {
     const T = c.dtype === 'f64' ? Float64Array : Float32Array;
@@ -326,8 +321,7 @@ process.stdin.on('end', async () => {
     out.push(Array.from(C, (v) => (Number.isNaN(v) ? null : v)));
   }
   const info = addon.info();
-  process.stdout.write(JSON.stringify({ isa: info.isa, kernel: info.gemmKernel, out }));
-});
+  return { isa: info.isa, kernel: info.gemmKernel, out };
 `;
 
 interface ChildCase extends Case {
@@ -340,7 +334,9 @@ interface ChildCase extends Case {
 }
 
 function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: string; out: Arr[] } {
-  const payload = JSON.stringify(
+  const res = runIsaChild<{ isa: string; kernel: string; out: Array<Array<number | null>> }>(
+    isa,
+    CHILD,
     cases.map((c) => ({
       op: c.op,
       dtype: c.dtype,
@@ -357,14 +353,6 @@ function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: strin
       C: Array.from(c.C0, (v) => (Number.isNaN(v) ? null : v)),
     })),
   );
-  const r = spawnSync(process.execPath, ['-e', CHILD], {
-    input: payload,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-    env: { ...process.env, LOWRANK_ISA: isa, LOWRANK_NATIVE_ADDON: addonPath() },
-  });
-  if (r.status !== 0) throw new Error(`child (LOWRANK_ISA=${isa}) failed: ${r.stderr}`);
-  const res = JSON.parse(r.stdout) as { isa: string; kernel: string; out: Array<Array<number | null>> };
   return {
     isa: res.isa,
     kernel: res.kernel,
