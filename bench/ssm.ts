@@ -135,26 +135,22 @@ export async function runSsm(args: BenchArgs): Promise<void> {
       rndGap,
     });
   }
+  /** One row of the optimized-PTD table: condition, perturbation, transfer-function gap, positive real parts, time. */
+  const ptdRow = (r: Awaited<ReturnType<typeof ssm.ptd>>, seconds: number) => ({
+    cond: r.condV,
+    delta: r.relPerturbation,
+    gap: ptdGap(r, B, C, N, s, GH),
+    pos: r.Lambda.re.filter((x) => x > 0).length,
+    seconds,
+  });
   progress(suite, `PTD N = ${N}, optimize (defaults: deterministic start at 0.07, gamma 10, 600 Adam steps)`);
   const [opt, optS] = await sec(() => ssm.ptd(A, N, { method: 'optimize', iters: args.quick ? 100 : 600, reflect: false }));
-  const optRow = {
-    cond: opt.condV,
-    delta: opt.relPerturbation,
-    gap: ptdGap(opt, B, C, N, s, GH),
-    pos: opt.Lambda.re.filter((x) => x > 0).length,
-    seconds: optS,
-  };
+  const optRow = ptdRow(opt, optS);
   progress(suite, `PTD N = ${N}, optimize with complex E (start exp(i(jk + j + 2k + 1)) at 0.02)`);
   const [optc, optcS] = await sec(() =>
     ssm.ptd(A, N, { method: 'optimize', complex: true, iters: args.quick ? 100 : 600, reflect: false }),
   );
-  const optcRow = {
-    cond: optc.condV,
-    delta: optc.relPerturbation,
-    gap: ptdGap(optc, B, C, N, s, GH),
-    pos: optc.Lambda.re.filter((x) => x > 0).length,
-    seconds: optcS,
-  };
+  const optcRow = ptdRow(optc, optcS);
   const s4d = maxGap(
     GH,
     (() => {

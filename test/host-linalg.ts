@@ -26,3 +26,16 @@ export function hostSpdSolve(G: ArrayLike<number>, k: number, C: ArrayLike<numbe
   }
   return X;
 }
+
+/** Fills a with deterministic values in [-1, 1) (mulberry32 from seed; rounded to a's precision) and returns it. */
+export function mulberryFill<A extends Float32Array | Float64Array>(a: A, seed: number): A {
+  let s = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < a.length; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    a[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return a;
+}

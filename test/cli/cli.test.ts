@@ -6,28 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { main } from '../../ts/cli/main.js';
 import { COMMANDS } from '../../ts/cli/commands.js';
 import { parseArgs, UsageError, type FlagSpec } from '../../ts/cli/args.js';
 import { engine } from '../../ts/index.js';
 import { webgpuMissing } from '../helpers.js';
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  let out = '',
-    err = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env,
-  });
-  return { code, out, err };
-}
+import { run } from './harness.js';
 
 /** stderr without Dawn's device-creation warnings. */
 const clean = (s: string) =>

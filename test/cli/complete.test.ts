@@ -1,23 +1,14 @@
 /** `lowrank complete`: a low-rank .mtx with a hold-out split, outputs, duplicates, usage errors. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../ts/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { readNpy, writeMtx, writeNpy } from '../../ts/index.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
 import { withSpectrum } from '../helpers.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  return { code, out, err };
-}
+import { run, suiteTempDir } from './harness.js';
 
 describe('lowrank complete', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-complete-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('lowrank-cli-complete-');
   const m = 150,
     n = 120,
     k = 3;

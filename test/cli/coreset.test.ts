@@ -1,22 +1,12 @@
 /** `lowrank coreset`: outputs, the printed distortion, usage errors. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../ts/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../../ts/index.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  return { code, out, err };
-}
+import { run, suiteTempDir } from './harness.js';
 
 describe('lowrank coreset', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-coreset-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('lowrank-cli-coreset-');
   const n = 1500,
     d = 4;
   const rng = new PhiloxRng(3, 0);

@@ -1,20 +1,11 @@
 /** `lowrank recover`: the printed error curve, recovery.svg, usage errors. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../ts/cli/main.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  return { code, out, err };
-}
+import { describe, expect, it } from 'vitest';
+import { run, suiteTempDir } from './harness.js';
 
 describe('lowrank recover', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-recover-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('lowrank-cli-recover-');
 
   it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
     const r = await run([

@@ -1,21 +1,12 @@
 /** `lowrank ssm-init`: PTD initialization files, printed cond(V) / transfer error, plot, usage errors. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../ts/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { readNpy } from '../../ts/index.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  return { code, out, err };
-}
+import { run, suiteTempDir } from './harness.js';
 
 describe('lowrank ssm-init', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-ssm-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('lowrank-cli-ssm-');
 
   it('refuses a run estimated above --max-memory, naming the size and the limit', async () => {
     const r = await run(['ssm-init', '--N', '64', '--method', 'deterministic', '--out', path.join(dir, 'mm'), '--max-memory', '1M']);

@@ -1,22 +1,13 @@
 /** `lowrank svd`: dense .npy, sparse .mtx and --stream inputs; outputs; usage errors. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../ts/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { readNpy, writeMtx, writeNpy } from '../../ts/index.js';
 import { withSpectrum } from '../helpers.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  return { code, out, err };
-}
+import { run, suiteTempDir } from './harness.js';
 
 describe('lowrank svd', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-cli-svd-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('lowrank-cli-svd-');
   const m = 300,
     n = 120;
   const s = Float64Array.from([50, 20, 10, 5, 2]);

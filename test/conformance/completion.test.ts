@@ -5,17 +5,12 @@
  */
 import { expect, it } from 'vitest';
 import type { SparseMat } from '../../ts/index.js';
+import type { CooOutput } from '../../ts/types.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
 import { segmentSketchOrder } from '../../ts/sparse/sketch.js';
 import { describeEngines, hostRandn, type Harness } from '../helpers.js';
 
-interface Coo {
-  rows: number;
-  cols: number;
-  row: Int32Array;
-  col: Int32Array;
-  val: Float64Array;
-}
+type Coo = CooOutput<'f64'>;
 
 /** Random pattern with per-row density `p`, row `empty` left empty and row `long` (if any) full. */
 function pattern(rows: number, cols: number, p: number, seed: number, empty = -1, long = -1): Coo {

@@ -6,16 +6,11 @@
 import { afterEach, expect, it } from 'vitest';
 import { sparseTuning } from '../../ts/backends/webgpu/kernels/sparse.js';
 import type { Mat, SparseMat } from '../../ts/index.js';
+import type { CooOutput } from '../../ts/types.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
 import { consume, describeEngines, disposeAll, hostRandn, type Harness } from '../helpers.js';
 
-interface Coo {
-  rows: number;
-  cols: number;
-  row: Int32Array;
-  col: Int32Array;
-  val: Float64Array;
-}
+type Coo = CooOutput<'f64'>;
 
 /** Random COO: `count` triplets with uniform positions (duplicates possible), normal values. */
 function randomCoo(rows: number, cols: number, count: number, seed: number): Coo {

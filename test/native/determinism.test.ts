@@ -31,22 +31,14 @@ import {
   SparseMat,
 } from '../../ts/index.js';
 import type { DType } from '../../ts/types.js';
+import { mulberryFill } from '../host-linalg.js';
 
 const THREADS = [1, 2, 3, 7];
 const T = { timeout: 60_000 };
 
 /** Deterministic values in [-1, 1) (mulberry32). */
 function rand(n: number, seed: number): Float64Array {
-  const a = new Float64Array(n);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return a;
+  return mulberryFill(new Float64Array(n), seed);
 }
 
 /** Symmetric n x n with a well-separated spectrum: G + G^T + n I. */

@@ -6,12 +6,12 @@
  * Every entry checked satisfies |C - ref| <= (k + 4) u (|alpha| sum_p |a_ip b_pj| + |beta c0|), the
  * classical componentwise bound (gamma_k plus the roundings of alpha, beta and the final update).
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../ts/backends/native/addon.js';
-import { addonPath } from '../../ts/paths.js';
 import type { DType } from '../../ts/types.js';
 import { unitRoundoff } from '../helpers.js';
+import { mulberryFill } from '../host-linalg.js';
+import { runIsaChild } from './isa-child.js';
 
 type Arr = Float32Array | Float64Array;
 const addon = loadAddon();
@@ -23,16 +23,7 @@ function alloc(dtype: DType, n: number): Arr {
 
 /** Deterministic values in [-1, 1) (mulberry32). */
 function rand(dtype: DType, n: number, seed: number): Arr {
-  const a = alloc(dtype, n);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return a;
+  return mulberryFill(alloc(dtype, n), seed);
 }
 
 interface Case {
@@ -319,12 +310,8 @@ describe('native gemm', () => {
 
 // ---- forced lower ISA paths (LOWRANK_ISA is read once per process, so each runs in a child) ----
 
+/** The child's loop: each case through addon.gemm or addon.syrk, NaN carried as null. */
 const CHILD = `
-const addon = require(process.env.LOWRANK_NATIVE_ADDON);
-let input = '';
-process.stdin.on('data', (d) => (input += d));
-process.stdin.on('end', async () => {
-  const cases = JSON.parse(input);
   const out = [];
   for (const c of cases) {
     const T = c.dtype === 'f64' ? Float64Array : Float32Array;
@@ -334,8 +321,7 @@ process.stdin.on('end', async () => {
     out.push(Array.from(C, (v) => (Number.isNaN(v) ? null : v)));
   }
   const info = addon.info();
-  process.stdout.write(JSON.stringify({ isa: info.isa, kernel: info.gemmKernel, out }));
-});
+  return { isa: info.isa, kernel: info.gemmKernel, out };
 `;
 
 interface ChildCase extends Case {
@@ -348,7 +334,9 @@ interface ChildCase extends Case {
 }
 
 function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: string; out: Arr[] } {
-  const payload = JSON.stringify(
+  const res = runIsaChild<{ isa: string; kernel: string; out: Array<Array<number | null>> }>(
+    isa,
+    CHILD,
     cases.map((c) => ({
       op: c.op,
       dtype: c.dtype,
@@ -365,14 +353,6 @@ function runChild(isa: string, cases: ChildCase[]): { isa: string; kernel: strin
       C: Array.from(c.C0, (v) => (Number.isNaN(v) ? null : v)),
     })),
   );
-  const r = spawnSync(process.execPath, ['-e', CHILD], {
-    input: payload,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-    env: { ...process.env, LOWRANK_ISA: isa, LOWRANK_NATIVE_ADDON: addonPath() },
-  });
-  if (r.status !== 0) throw new Error(`child (LOWRANK_ISA=${isa}) failed: ${r.stderr}`);
-  const res = JSON.parse(r.stdout) as { isa: string; kernel: string; out: Array<Array<number | null>> };
   return {
     isa: res.isa,
     kernel: res.kernel,

@@ -9,12 +9,11 @@
  * Uniforms must equal uniformStream bit for bit, and an element's value must not depend on where the
  * requested range starts or how many threads fill it.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../ts/backends/native/addon.js';
-import { addonPath } from '../../ts/paths.js';
 import { philox4x32, seedKey, uniformStream, unitF32, unitF64 } from '../../ts/rng/philox.js';
 import type { DType } from '../../ts/types.js';
+import { runIsaChild } from './isa-child.js';
 
 type Arr = Float32Array | Float64Array;
 const addon = loadAddon();
@@ -137,36 +136,26 @@ describe('native Philox normals', () => {
 
 // ---- forced lower ISA paths (LOWRANK_ISA is read once per process, so each runs in a child) ----
 
+/** The child's loop: each case's normals through addon.random. */
 const CHILD = `
-const addon = require(process.env.LOWRANK_NATIVE_ADDON);
-let input = '';
-process.stdin.on('data', (d) => (input += d));
-process.stdin.on('end', async () => {
   const out = [];
-  for (const c of JSON.parse(input)) {
+  for (const c of cases) {
     const a = c.dtype === 'f64' ? new Float64Array(c.n) : new Float32Array(c.n);
     await addon.random(a, 'normal', c.lo, c.hi, c.stream, c.offset % 2 ** 32, Math.floor(c.offset / 2 ** 32), c.threads);
     out.push(Array.from(a));
   }
-  process.stdout.write(JSON.stringify({ isa: addon.info().isa, out }));
-});
+  return { isa: addon.info().isa, out };
 `;
 
 function runChild(isa: string, cases: Case[]): { isa: string; out: number[][] } {
-  const payload = JSON.stringify(
+  return runIsaChild(
+    isa,
+    CHILD,
     cases.map((c) => {
       const [lo, hi] = seedKey(c.seed);
       return { ...c, lo, hi };
     }),
   );
-  const r = spawnSync(process.execPath, ['-e', CHILD], {
-    input: payload,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-    env: { ...process.env, LOWRANK_ISA: isa, LOWRANK_NATIVE_ADDON: addonPath() },
-  });
-  if (r.status !== 0) throw new Error(`child (LOWRANK_ISA=${isa}) failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { isa: string; out: number[][] };
 }
 
 for (const isa of ['avx2', 'scalar']) {

@@ -208,11 +208,24 @@ export const command: Command = {
         }
       };
 
+      /** Runs one step's body under an activity line, records a thrown error in r, and prints r. */
+      const runStep = async (r: StepResult, body: () => Promise<void>): Promise<void> => {
+        const busy = ctx.activity(`${r.step}: running`);
+        try {
+          await body();
+        } catch (e) {
+          r.error = (e as Error).message;
+        } finally {
+          busy.stop();
+        }
+        results.push(r);
+        printStep(r);
+      };
+
       // ---- GEMM ----------------------------------------------------------------------------------
       if (steps.includes('gemm')) {
         const r: StepResult = { step: 'gemm', what: `C = A^T A (${n} x ${n}, ${fmtNum((2 * m * n * n) / 1e9)} GFLOP)`, checks: [] };
-        const busy = ctx.activity(`gemm: running`);
-        try {
+        await runStep(r, async () => {
           const warm = await eng.matmul(A, A, { transA: true });
           await eng.norm(warm, 'max');
           warm.dispose();
@@ -243,13 +256,7 @@ export const command: Command = {
             if (scale > 0) worst = Math.max(worst, Math.abs(hC[i * n + j] - ref) / scale);
           }
           r.checks.push(check(`max |C_ij - ref| / (|a_i||a_j|), ${samples} entries`, worst, 2 * m * u));
-        } catch (e) {
-          r.error = (e as Error).message;
-        } finally {
-          busy.stop();
-        }
-        results.push(r);
-        printStep(r);
+        });
       }
 
       // ---- QR ------------------------------------------------------------------------------------
@@ -257,8 +264,7 @@ export const command: Command = {
         const tall = m >= n;
         const r: StepResult = { step: 'qr', what: `${tall ? 'A' : 'A^T'} = Q R (${Math.max(m, n)} x ${Math.min(m, n)})`, checks: [] };
         if (!tall) r.note = 'A is wide: thin QR needs rows >= cols, so A^T is factored';
-        const busy = ctx.activity(`qr: running`);
-        try {
+        await runStep(r, async () => {
           const X = tall ? A : await eng.transpose(A);
           await warmUp(
             eng,
@@ -285,21 +291,14 @@ export const command: Command = {
           Q.dispose();
           R.dispose();
           if (!tall) X.dispose();
-        } catch (e) {
-          r.error = (e as Error).message;
-        } finally {
-          busy.stop();
-        }
-        results.push(r);
-        printStep(r);
+        });
       }
 
       // ---- SVD -----------------------------------------------------------------------------------
       if (steps.includes('svd')) {
         const k = Math.min(m, n);
         const r: StepResult = { step: 'svd', what: `A = U diag(S) V^T (k = ${k})`, checks: [] };
-        const busy = ctx.activity(`svd: running`);
-        try {
+        await runStep(r, async () => {
           await warmUp(
             eng,
             async (w) => {
@@ -346,13 +345,7 @@ export const command: Command = {
           r.spectrum = [];
           for (let i = 0; i < show; i++) r.spectrum.push({ i: i + 1, known: known[i], computed: S[i] });
           if (rank < k) r.spectrum.push({ i: rank + 1, known: NaN, computed: S[rank] });
-        } catch (e) {
-          r.error = (e as Error).message;
-        } finally {
-          busy.stop();
-        }
-        results.push(r);
-        printStep(r);
+        });
       }
 
       const failed = results.filter((r) => r.error !== undefined || r.checks.some((c) => !c.ok));

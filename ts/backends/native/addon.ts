@@ -10,19 +10,13 @@ import { addonPath } from '../../paths.js';
 
 type F = Float32Array | Float64Array;
 
+/** A position in the Philox streams (README, "Random numbers"): the 64-bit seed and element offset as 32-bit words. */
+type PhiloxPosition = [seedLo: number, seedHi: number, stream: number, offsetLo: number, offsetHi: number];
+
 export interface NativeAddon {
   info(): { threads: number; isa: string; gemmKernel: string; napiVersion: number };
   /** out[i] = element offsetHi 2^32 + offsetLo + i of the Philox stream (README, "Random numbers"). */
-  random(
-    out: F,
-    kind: 'uniform' | 'normal',
-    seedLo: number,
-    seedHi: number,
-    stream: number,
-    offsetLo: number,
-    offsetHi: number,
-    threads: number,
-  ): Promise<void>;
+  random(out: F, kind: 'uniform' | 'normal', ...at: [...philox: PhiloxPosition, threads: number]): Promise<void>;
   /** Every entry of out = value (finite). */
   full(out: F, value: number, threads: number): Promise<void>;
   /** dst[dstOffset + r dstStride + c] = src[srcOffset + r srcStride + c] for r < rows, c < cols (offsets < 2^53). */
@@ -112,31 +106,9 @@ export interface NativeAddon {
   /** x_l = a x_{l-1} + b u_l, y_l = Re sum_n c_n x_{l,n}; table rows (aRe, aIm, bRe, bIm, cRe, cIm) per (h, n). */
   ssmScan(u: F, table: Float64Array, R: number, H: number, N: number, L: number, y: F, threads: number): Promise<void>;
   /** out[i] = sum_e A[i, e] x[e], A[i, e] = Philox normal stream element offset + i N + e (native/gaussian_apply.cc). */
-  gaussianApply(
-    x: F,
-    N: number,
-    m: number,
-    out: F,
-    seedLo: number,
-    seedHi: number,
-    stream: number,
-    offsetLo: number,
-    offsetHi: number,
-    threads: number,
-  ): Promise<void>;
+  gaussianApply(x: F, N: number, m: number, out: F, ...at: [...philox: PhiloxPosition, threads: number]): Promise<void>;
   /** out[e] = sum_i A[i, e] r[i] (the adjoint of gaussianApply). */
-  gaussianAdjoint(
-    r: F,
-    m: number,
-    N: number,
-    out: F,
-    seedLo: number,
-    seedHi: number,
-    stream: number,
-    offsetLo: number,
-    offsetHi: number,
-    threads: number,
-  ): Promise<void>;
+  gaussianAdjoint(r: F, m: number, N: number, out: F, ...at: [...philox: PhiloxPosition, threads: number]): Promise<void>;
   /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
   sign(out: F, x: F, threads: number): Promise<void>;
   // ---- segmented least squares (matrix completion; native/completion.cc) ----

@@ -14,6 +14,11 @@ function arr(r: DenseRef): Arr {
   return r._store as Arr;
 }
 
+/** A non-negative integer below 2^53 as the (low, high) 32-bit words the addon's Philox keys and counters take. */
+function words(v: number): [lo: number, hi: number] {
+  return [v % 2 ** 32, Math.floor(v / 2 ** 32)];
+}
+
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly dtype: DType;
@@ -94,16 +99,7 @@ export class NativeBackend implements Backend {
   random(rows: number, cols: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset: number): Store {
     const a = this.alloc(rows * cols);
     // The fill is synchronous for the caller's purposes: the promise is awaited by the first reader.
-    const pending = this.addon.random(
-      a,
-      dist,
-      seed % 2 ** 32,
-      Math.floor(seed / 2 ** 32),
-      stream,
-      offset % 2 ** 32,
-      Math.floor(offset / 2 ** 32),
-      this.threads,
-    );
+    const pending = this.addon.random(a, dist, ...words(seed), stream, ...words(offset), this.threads);
     pendingFills.set(a, pending);
     return a;
   }
@@ -352,18 +348,7 @@ export class NativeBackend implements Backend {
   gaussianApply(x: DenseRef, m: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(x)], async (X) => {
       const out = this.alloc(m);
-      await this.addon.gaussianApply(
-        X,
-        x.rows * x.cols,
-        m,
-        out,
-        seed % 2 ** 32,
-        Math.floor(seed / 2 ** 32),
-        stream,
-        offset % 2 ** 32,
-        Math.floor(offset / 2 ** 32),
-        this.threads,
-      );
+      await this.addon.gaussianApply(X, x.rows * x.cols, m, out, ...words(seed), stream, ...words(offset), this.threads);
       return out;
     });
   }
@@ -371,18 +356,7 @@ export class NativeBackend implements Backend {
   gaussianAdjoint(r: DenseRef, n: number, seed: number, stream: number, offset: number): Promise<Store> {
     return this.using([arr(r)], async (R) => {
       const out = this.alloc(n);
-      await this.addon.gaussianAdjoint(
-        R,
-        r.rows * r.cols,
-        n,
-        out,
-        seed % 2 ** 32,
-        Math.floor(seed / 2 ** 32),
-        stream,
-        offset % 2 ** 32,
-        Math.floor(offset / 2 ** 32),
-        this.threads,
-      );
+      await this.addon.gaussianAdjoint(R, r.rows * r.cols, n, out, ...words(seed), stream, ...words(offset), this.threads);
       return out;
     });
   }

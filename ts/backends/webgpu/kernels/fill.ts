@@ -22,26 +22,36 @@ export function full(env: GpuEnv, n: number, value: number): GpuStore {
 }
 
 /**
+ * The uniforms of a Philox stream position (wgsl/philox.wgsl): key words k0, k1, the stream, the 64-bit
+ * block index floor(offset / 4) as u32 words b0_lo, b0_hi (exact in doubles), and r = offset mod 4.
+ */
+export function philoxUniforms(
+  seed: number,
+  stream: number,
+  offset: number,
+): Record<'k0' | 'k1' | 'stream' | 'b0_lo' | 'b0_hi' | 'r', number> {
+  const b0 = Math.floor(offset / 4);
+  return {
+    k0: seed % 2 ** 32,
+    k1: Math.floor(seed / 2 ** 32),
+    stream,
+    b0_lo: b0 % 2 ** 32,
+    b0_hi: Math.floor(b0 / 2 ** 32),
+    r: offset - 4 * b0,
+  };
+}
+
+/**
  * Entries 0..n-1 = elements offset..offset+n-1 of the Philox stream (offset < 2^53). The 64-bit block
  * index is split into u32 words here (exact in doubles) and advanced with a carry in the shader.
  */
 export function random(env: GpuEnv, n: number, dist: 'uniform' | 'normal', seed: number, stream: number, offset = 0): GpuStore {
   const out = env.ctx.alloc(n * 4);
-  const b0 = Math.floor(offset / 4),
-    r = offset - 4 * b0;
-  const blocks = ceilDiv(n + r, 4);
+  const pos = philoxUniforms(seed, stream, offset);
+  const blocks = ceilDiv(n + pos.r, 4);
   env.ctx.dispatch(RANDOM, {
     bindings: [out],
-    uniforms: {
-      n,
-      k0: seed % 2 ** 32,
-      k1: Math.floor(seed / 2 ** 32),
-      stream,
-      normal: dist === 'normal' ? 1 : 0,
-      b0_lo: b0 % 2 ** 32,
-      b0_hi: Math.floor(b0 / 2 ** 32),
-      r,
-    },
+    uniforms: { n, normal: dist === 'normal' ? 1 : 0, ...pos },
     workgroups: grid(RANDOM, blocks),
   });
   return out;

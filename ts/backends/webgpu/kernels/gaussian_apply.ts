@@ -3,23 +3,13 @@ import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
 import { ceilDiv, store, type GpuEnv } from '../env.js';
 import { grid } from '../program.js';
+import { philoxUniforms } from './fill.js';
 import { PROGRAMS as P } from '../programs.js';
 
 const { gaussian_apply: APPLY, gaussian_adjoint_partial: ADJ_PART, gaussian_adjoint_sum: ADJ_SUM, sign: SIGN } = P;
 
 function streamUniforms(n: number, m: number, seed: number, stream: number, offset: number, chunk: number): Record<string, number> {
-  const b0 = Math.floor(offset / 4);
-  return {
-    n,
-    m,
-    k0: seed % 2 ** 32,
-    k1: Math.floor(seed / 2 ** 32),
-    stream,
-    b0_lo: b0 % 2 ** 32,
-    b0_hi: Math.floor(b0 / 2 ** 32),
-    r: offset - 4 * b0,
-    chunk,
-  };
+  return { n, m, ...philoxUniforms(seed, stream, offset), chunk };
 }
 
 /** y (m x 1) = A vec(x), A[i, e] = normal stream element offset + i N + e (N = entries of x). */
