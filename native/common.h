@@ -21,28 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "la_common.h"
+
 namespace lr {
-
-enum class DType { F32, F64 };
-
-inline const char* dtypeName(DType d) { return d == DType::F32 ? "f32" : "f64"; }
-
-// An error raised inside a job (off the JS thread). `kind` picks the JS error class at rejection.
-struct Error : std::runtime_error {
-  enum Kind { Generic, Type, Range };
-  Kind kind;
-  Error(Kind k, const std::string& msg) : std::runtime_error(msg), kind(k) {}
-};
-[[noreturn]] inline void throwRange(const std::string& msg) { throw Error(Error::Range, msg); }
-
-// A failed allocation inside the addon (the addon's operator new, job.cc, throws it with the size
-// asked); it becomes a RangeError "out of memory (N bytes asked)".
-struct OutOfMemory : std::bad_alloc {
-  size_t bytes;
-  explicit OutOfMemory(size_t b) : bytes(b) {}
-  const char* what() const noexcept override { return "out of memory"; }
-};
-[[noreturn]] inline void throwGeneric(const std::string& msg) { throw Error(Error::Generic, msg); }
 
 // ---- argument parsing (JS thread only) -------------------------------------------------------------
 

@@ -1,9 +1,8 @@
 // The one validator of a CSR-like structure at the addon boundary (JS thread): spmm / sddmm (sparse.cc)
 // and the segmented kernels segmentGram / segmentCG (completion.cc), whose segments are CSR rows or
-// CSC columns.
-#include <algorithm>
-
+// CSC columns. The checks themselves are plain C++ (csr_check.h).
 #include "csr.h"
+#include "csr_check.h"
 
 namespace lr {
 
@@ -12,24 +11,12 @@ namespace lr {
 int64_t checkCsr(const Args& A, const IntArray& ptr, const IntArray& idx, int64_t rows, int64_t cols) {
   A.needLength(ptr, static_cast<uint64_t>(rows) + 1, "ptr");
   const int32_t* p = ptr.data;
-  if (p[0] != 0) jsRangeError(A.env(), A.where("ptr") + ": ptr[0] must be 0, got " + std::to_string(p[0]));
-  for (int64_t r = 0; r < rows; ++r)
-    if (p[r + 1] < p[r])
-      jsRangeError(A.env(), A.where("ptr") + " must be non-decreasing: ptr[" + std::to_string(r + 1) +
-                                "] = " + std::to_string(p[r + 1]) + " < ptr[" + std::to_string(r) +
-                                "] = " + std::to_string(p[r]));
+  const std::string ptrProblem = la::csrPtrProblem(p, rows);
+  if (!ptrProblem.empty()) jsRangeError(A.env(), A.where("ptr") + ptrProblem);
   const int64_t nnz = p[rows];
   A.needLength(idx, static_cast<uint64_t>(nnz), "idx");
-  const int32_t* ix = idx.data;
-  // Branch-free scan first (vectorizes); the slow path only finds the offending position.
-  uint32_t worst = 0;
-  for (int64_t q = 0; q < nnz; ++q) worst = std::max(worst, static_cast<uint32_t>(ix[q]));
-  if (nnz > 0 && static_cast<int64_t>(worst) >= cols) {
-    for (int64_t q = 0; q < nnz; ++q)
-      if (ix[q] < 0 || ix[q] >= cols)
-        jsRangeError(A.env(), A.where("idx") + ": idx[" + std::to_string(q) + "] = " + std::to_string(ix[q]) +
-                                  " is out of range [0, " + std::to_string(cols) + ")");
-  }
+  const std::string idxProblem = la::csrIdxProblem(idx.data, nnz, cols);
+  if (!idxProblem.empty()) jsRangeError(A.env(), A.where("idx") + idxProblem);
   return nnz;
 }
 

@@ -18,8 +18,8 @@
 #include <memory>
 #include <vector>
 
-#include "common.h"
 #include "gemm.h"
+#include "la_common.h"
 #include "threadpool.h"
 
 namespace lr {

@@ -1,0 +1,170 @@
+// Plain C++ test of the addon's algorithms, linked without Node (CMake target lowrank_native_test, built
+// only with -DLOWRANK_BUILD_NATIVE_TESTS=ON; test/native/cxx.test.ts builds and runs it). Relation checks
+// with tolerances scaled by size and unit roundoff, seeded inputs. Prints one line per failed check and
+// exits 1 if any failed.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "csr_check.h"
+#include "lapack.h"
+#include "sparse.h"
+
+namespace {
+
+using lr::la::idx;
+int failures = 0;
+int checks = 0;
+
+void expect(bool ok, const std::string& what) {
+  ++checks;
+  if (!ok) {
+    ++failures;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+template <class T>
+std::vector<T> randomMatrix(idx m, idx n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> a(static_cast<size_t>(m * n));
+  for (auto& v : a) v = static_cast<T>(dist(gen));
+  return a;
+}
+
+template <class T>
+const char* tname() {
+  return sizeof(T) == 4 ? "f32" : "f64";
+}
+
+// Cholesky of A = B B^T + n I: L lower with zeros above, ||L L^T - A||_max <= c n u ||A||_max.
+template <class T>
+void testPotrf(idx n, int threads) {
+  const auto B = randomMatrix<T>(n, n, 1000u + static_cast<uint32_t>(n));
+  std::vector<T> A(static_cast<size_t>(n * n));
+  double amax = 0;
+  for (idx i = 0; i < n; ++i)
+    for (idx j = 0; j < n; ++j) {
+      double s = i == j ? static_cast<double>(n) : 0.0;
+      for (idx k = 0; k < n; ++k) s += static_cast<double>(B[i * n + k]) * static_cast<double>(B[j * n + k]);
+      A[i * n + j] = static_cast<T>(s);
+      amax = std::max(amax, std::fabs(s));
+    }
+  std::vector<T> L = A;
+  const idx info = lr::la::potrf<T>(n, L.data(), n, threads);
+  const std::string tag =
+      std::string("potrf<") + tname<T>() + "> n=" + std::to_string(n) + " t=" + std::to_string(threads);
+  expect(info == 0, tag + ": info " + std::to_string(info));
+  bool upperZero = true;
+  double err = 0;
+  for (idx i = 0; i < n; ++i)
+    for (idx j = 0; j < n; ++j) {
+      if (j > i && L[i * n + j] != T(0)) upperZero = false;
+      double s = 0;
+      for (idx k = 0; k <= std::min(i, j); ++k)
+        s += static_cast<double>(L[i * n + k]) * static_cast<double>(L[j * n + k]);
+      err = std::max(err, std::fabs(s - static_cast<double>(A[i * n + j])));
+    }
+  expect(upperZero, tag + ": upper triangle not zero");
+  const double tol = 8.0 * static_cast<double>(n) * lr::la::unitRoundoff<T>() * amax;
+  expect(err <= tol, tag + ": residual " + std::to_string(err) + " > " + std::to_string(tol));
+}
+
+// A matrix whose leading minor of order k is not positive: potrf returns k.
+template <class T>
+void testPotrfIndefinite(idx n, idx k) {
+  std::vector<T> A(static_cast<size_t>(n * n), T(0));
+  for (idx i = 0; i < n; ++i) A[i * n + i] = T(2);
+  A[(k - 1) * n + (k - 1)] = T(-1);
+  const idx info = lr::la::potrf<T>(n, A.data(), n, 1);
+  expect(info == k, std::string("potrf<") + tname<T>() + "> indefinite n=" + std::to_string(n) + ": info " +
+                        std::to_string(info) + " != " + std::to_string(k));
+}
+
+// LU, permute_l form: ||PL U - A||_max <= c n u ||A||_max, U upper triangular, |multipliers| <= 1.
+template <class T>
+void testGetrf(idx m, idx n, int threads, bool rankDeficient) {
+  auto A = randomMatrix<T>(m, n, 2000u + static_cast<uint32_t>(m * 31 + n));
+  if (rankDeficient && n > 1)
+    for (idx i = 0; i < m; ++i) A[i * n + n - 1] = A[i * n];  // repeated column
+  std::vector<T> PL(static_cast<size_t>(m * n)), U(static_cast<size_t>(n * n));
+  lr::la::getrfPermuteL<T>(m, n, A.data(), PL.data(), U.data(), threads);
+  const std::string tag = std::string("getrf<") + tname<T>() + "> " + std::to_string(m) + "x" + std::to_string(n) +
+                          " t=" + std::to_string(threads) + (rankDeficient ? " rank-deficient" : "");
+  bool upper = true, bounded = true;
+  for (idx i = 0; i < n; ++i)
+    for (idx j = 0; j < i; ++j)
+      if (U[i * n + j] != T(0)) upper = false;
+  for (const T v : PL)
+    if (!(std::fabs(static_cast<double>(v)) <= 1.0)) bounded = false;
+  double err = 0, amax = 0;
+  for (idx i = 0; i < m; ++i)
+    for (idx j = 0; j < n; ++j) {
+      double s = 0;
+      for (idx k = 0; k <= j; ++k) s += static_cast<double>(PL[i * n + k]) * static_cast<double>(U[k * n + j]);
+      err = std::max(err, std::fabs(s - static_cast<double>(A[i * n + j])));
+      amax = std::max(amax, std::fabs(static_cast<double>(A[i * n + j])));
+    }
+  expect(upper, tag + ": U not upper triangular");
+  expect(bounded, tag + ": |PL| > 1");
+  const double tol = 8.0 * static_cast<double>(n) * lr::la::unitRoundoff<T>() * amax;
+  expect(err <= tol, tag + ": residual " + std::to_string(err) + " > " + std::to_string(tol));
+}
+
+void testCsrChecks() {
+  const int32_t good[] = {0, 2, 2, 5};
+  expect(lr::la::csrPtrProblem(good, 3).empty(), "csr: valid ptr rejected");
+  const int32_t zero[] = {0};
+  expect(lr::la::csrPtrProblem(zero, 0).empty(), "csr: empty ptr rejected");
+  const int32_t start[] = {1, 2};
+  expect(lr::la::csrPtrProblem(start, 1) == ": ptr[0] must be 0, got 1", "csr: ptr[0] != 0");
+  const int32_t down[] = {0, 3, 2, 4};
+  expect(lr::la::csrPtrProblem(down, 3) == " must be non-decreasing: ptr[2] = 2 < ptr[1] = 3",
+         "csr: decreasing ptr: " + lr::la::csrPtrProblem(down, 3));
+  const int32_t idxOk[] = {0, 4, 4, 1};
+  expect(lr::la::csrIdxProblem(idxOk, 4, 5).empty(), "csr: valid idx rejected");
+  expect(lr::la::csrIdxProblem(idxOk, 0, 0).empty(), "csr: empty idx rejected");
+  expect(lr::la::csrIdxProblem(idxOk, 4, 4) == ": idx[1] = 4 is out of range [0, 4)", "csr: idx == cols");
+  const int32_t negative[] = {0, 1, -1};
+  expect(lr::la::csrIdxProblem(negative, 3, 2) == ": idx[2] = -1 is out of range [0, 2)", "csr: negative idx");
+}
+
+// spmm against a dense product (exact for small integers).
+void testSpmm() {
+  const int32_t ptr[] = {0, 2, 2, 3};
+  const int32_t ix[] = {0, 2, 1};
+  const double vals[] = {1, 2, 3};
+  const double B[] = {1, 2, 3, 4, 5, 6};  // 3 x 2
+  double C[6] = {-7, -7, -7, -7, -7, -7};
+  const bool ok = lr::la::spmm<double>(ptr, ix, vals, nullptr, 3, 3, 3, B, 2, C, 1);
+  const double want[] = {11, 14, 0, 0, 9, 12};
+  bool same = ok;
+  for (int q = 0; q < 6; ++q) same = same && C[q] == want[q];
+  expect(same, "spmm: 3x3 CSR times 3x2");
+}
+
+}  // namespace
+
+int main() {
+  for (idx n : {1, 2, 7, 127, 257}) {
+    testPotrf<double>(n, 1);
+    testPotrf<float>(n, 1);
+  }
+  testPotrf<double>(257, 2);
+  testPotrfIndefinite<double>(5, 3);
+  testPotrfIndefinite<float>(1, 1);
+  for (auto mn : {std::pair<idx, idx>{1, 1}, {2, 2}, {127, 1}, {257, 127}, {300, 64}}) {
+    testGetrf<double>(mn.first, mn.second, 1, false);
+    testGetrf<float>(mn.first, mn.second, 1, false);
+  }
+  testGetrf<double>(1000, 40, 2, false);
+  testGetrf<double>(200, 30, 1, true);
+  testCsrChecks();
+  testSpmm();
+  std::printf("%d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
