@@ -27,12 +27,8 @@ namespace lr {
 
 // ---- argument parsing (JS thread only) -------------------------------------------------------------
 
-[[noreturn]] inline void jsTypeError(Napi::Env env, const std::string& msg) {
-  throw Napi::TypeError::New(env, "lowrank native: " + msg);
-}
-[[noreturn]] inline void jsRangeError(Napi::Env env, const std::string& msg) {
-  throw Napi::RangeError::New(env, "lowrank native: " + msg);
-}
+[[noreturn]] inline void jsTypeError(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] inline void jsRangeError(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
 class Job;
 

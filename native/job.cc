@@ -35,7 +35,7 @@ std::string oomMessage(const std::bad_alloc& e) {
 }
 
 Napi::Value makeError(Napi::Env env, Error::Kind kind, const std::string& msg) {
-  std::string m = "lowrank native: " + msg;
+  std::string m = msg;
   switch (kind) {
     case Error::Type:
       return Napi::TypeError::New(env, m).Value();
@@ -163,8 +163,7 @@ const char* Job::unbound(const void* self, size_t size) const {
 Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self, size_t size) {
   const char* fn = currentCall().fn;
   if (const char* lost = job->unbound(self, size))
-    throw Napi::Error::New(
-        env, std::string("lowrank native: ") + fn + ": internal error: argument '" + lost + "' is not held by its job");
+    throw Napi::Error::New(env, std::string(fn) + ": internal error: argument '" + lost + "' is not held by its job");
   // Cost from all sizes: a kernel visits every index of every dimension, so a huge dimension against a
   // zero one (a product of 0) is still work, and must not run on the JS thread.
   const double floor = kPerElement * currentCall().dimSum;
@@ -172,15 +171,15 @@ Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self,
   if (job->cost > kMaxWork) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3g", job->cost);
-    throw Napi::RangeError::New(env, std::string("lowrank native: ") + fn + ": the sizes given ask for about " + buf +
+    throw Napi::RangeError::New(env, std::string(fn) + ": the sizes given ask for about " + buf +
                                          " operations, beyond what one call may run; split the work");
   }
   if (job->cost >= kAsyncFlops) {
     try {
       job->detach();
     } catch (const std::bad_alloc& e) {
-      throw Napi::RangeError::New(env, std::string("lowrank native: ") + fn + ": " + oomMessage(e) +
-                                           " copying the arguments of a background call");
+      throw Napi::RangeError::New(
+          env, std::string(fn) + ": " + oomMessage(e) + " copying the arguments of a background call");
     }
     if (job->threads > 1) ThreadPool::get().prewake();
     auto* w = new JobWorker(env, std::move(job));
