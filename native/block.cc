@@ -1,15 +1,10 @@
-// Block operations on dense row-major matrices: strided block copy (slice / concat), constant fill,
-// row or column scaling, and the per-column largest-magnitude entry.
-//
-// Pivot order used here and by LU (lu.cc, wgsl/block.wgsl, wgsl/lu.wgsl): an entry beats another when
-// its magnitude is larger, or equal with a smaller row index; NaN loses to every number (and beats
-// nothing), so a search always returns a row and an all-NaN column returns its first row.
-#include <algorithm>
+// Bindings of the block operations copy2d / full / scaleAxis / colAbsMax (argument checks, a Job, the
+// call); the algorithms are plain C++ in block_kernels.cc (block.h), which also states the pivot order.
 #include <cmath>
-#include <limits>
+#include <string>
 
+#include "block.h"
 #include "common.h"
-#include "threadpool.h"
 
 namespace lr {
 namespace {
@@ -40,20 +35,7 @@ struct Copy2dJob : Job {
     if (rows == 0 || cols == 0) return;
     withDtype(src.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* s = src.ptr<T>() + sOff;
-      T* d = dst.ptr<T>() + dOff;
-      if (lds == cols && ldd == cols) {
-        // One contiguous range.
-        int64_t total = rows * cols;
-        parallelRanges(threads, total, 1 << 16, [&](int64_t b, int64_t e, int) {
-          std::memcpy(d + b, s + b, sizeof(T) * static_cast<size_t>(e - b));
-        });
-        return 0;
-      }
-      int64_t minRows = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(cols, 1));
-      parallelRanges(threads, rows, minRows, [&](int64_t b, int64_t e, int) {
-        for (int64_t r = b; r < e; ++r) std::memcpy(d + r * ldd, s + r * lds, sizeof(T) * static_cast<size_t>(cols));
-      });
+      la::copy2d<T>(src.ptr<T>() + sOff, lds, dst.ptr<T>() + dOff, ldd, rows, cols, threads);
       return 0;
     });
   }
@@ -107,10 +89,7 @@ struct FullJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T v = static_cast<T>(value);
-      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16,
-                     [&](int64_t b, int64_t e, int) { std::fill(o + b, o + e, v); });
+      la::full<T>(out.ptr<T>(), value, static_cast<int64_t>(out.length), threads);
       return 0;
     });
   }
@@ -136,28 +115,7 @@ struct ScaleAxisJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T* xp = x.ptr<T>();
-      const double* sp = s.ptr<double>();
-      std::vector<T> sc;
-      if (cols) {
-        sc.resize(static_cast<size_t>(n));
-        for (int64_t j = 0; j < n; ++j) sc[j] = static_cast<T>(sp[j]);
-      }
-      int64_t minRows = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1));
-      parallelRanges(threads, m, minRows, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) {
-          const T* xi = xp + i * n;
-          T* oi = o + i * n;
-          if (cols) {
-            const T* f = sc.data();
-            for (int64_t j = 0; j < n; ++j) oi[j] = xi[j] * f[j];
-          } else {
-            const T f = static_cast<T>(sp[i]);
-            for (int64_t j = 0; j < n; ++j) oi[j] = xi[j] * f;
-          }
-        }
-      });
+      la::scaleAxis<T>(out.ptr<T>(), x.ptr<T>(), m, n, s.ptr<double>(), cols, threads);
       return 0;
     });
   }
@@ -190,9 +148,6 @@ Napi::Value ScaleAxis(const Napi::CallbackInfo& info) {
 
 // ---- colAbsMax ---------------------------------------------------------------------------------------
 
-// Search key: |x|, NaN below every number (-1), "no entry" below NaN (-2).
-inline double absKey(double v) { return std::isnan(v) ? -1.0 : std::fabs(v); }
-
 struct ColAbsMaxJob : Job {
   FloatArray x, value;  // value: Float64Array(n)
   IntArray index;       // Int32Array(n)
@@ -200,48 +155,7 @@ struct ColAbsMaxJob : Job {
   void Execute() override {
     withDtype(x.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* xp = x.ptr<T>();
-      // Row chunks, each with its own per-column best; merged in chunk order (first row wins ties).
-      constexpr int64_t kChunkElems = 1 << 16;
-      int64_t chunkRows = std::max<int64_t>(64, kChunkElems / std::max<int64_t>(n, 1));
-      int64_t nchunks = std::max<int64_t>(1, (m + chunkRows - 1) / chunkRows);
-      if (nchunks > 4 * static_cast<int64_t>(threads)) {
-        // Bounded scratch: at most 4 chunks per thread.
-        nchunks = 4 * static_cast<int64_t>(threads);
-        chunkRows = (m + nchunks - 1) / nchunks;
-        nchunks = std::max<int64_t>(1, (m + chunkRows - 1) / chunkRows);
-      }
-      std::vector<double> key(static_cast<size_t>(nchunks * n), -2.0);
-      std::vector<int64_t> arg(static_cast<size_t>(nchunks * n), -1);
-      parallelFor(threads, nchunks, [&](int64_t c, int) {
-        int64_t r0 = c * chunkRows, r1 = std::min(m, r0 + chunkRows);
-        double* k = key.data() + c * n;
-        int64_t* ix = arg.data() + c * n;
-        for (int64_t i = r0; i < r1; ++i) {
-          const T* row = xp + i * n;
-          for (int64_t j = 0; j < n; ++j) {
-            double v = absKey(static_cast<double>(row[j]));
-            if (v > k[j]) {
-              k[j] = v;
-              ix[j] = i;
-            }
-          }
-        }
-      });
-      int32_t* oi = index.data;
-      double* ov = value.ptr<double>();
-      for (int64_t j = 0; j < n; ++j) {
-        double bk = -2.0;
-        int64_t bi = -1;
-        for (int64_t c = 0; c < nchunks; ++c) {
-          if (key[c * n + j] > bk) {
-            bk = key[c * n + j];
-            bi = arg[c * n + j];
-          }
-        }
-        oi[j] = static_cast<int32_t>(bi);
-        ov[j] = bi >= 0 ? static_cast<double>(xp[bi * n + j]) : std::numeric_limits<double>::quiet_NaN();
-      }
+      la::colAbsMax<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
       return 0;
     });
   }

@@ -1,8 +1,7 @@
-// Element-wise ops, transpose, norms and module info.
-#include <algorithm>
-#include <cmath>
-
+// Bindings of the element-wise ops, transpose, norms (argument checks, a Job, the call) and module info;
+// the algorithms are plain C++ in core_kernels.cc (core.h).
 #include "common.h"
+#include "core.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -30,16 +29,8 @@ struct AxpbyJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T* xp = x.ptr<T>();
-      const T* yp = hasY ? y.ptr<T>() : nullptr;
-      T al = static_cast<T>(alpha), be = static_cast<T>(beta);
-      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
-        if (yp)
-          for (int64_t i = b; i < e; ++i) o[i] = al * xp[i] + be * yp[i];
-        else
-          for (int64_t i = b; i < e; ++i) o[i] = al * xp[i];
-      });
+      la::axpby<T>(out.ptr<T>(), alpha, x.ptr<T>(), beta, hasY ? y.ptr<T>() : nullptr, static_cast<int64_t>(out.length),
+                   threads);
       return 0;
     });
   }
@@ -71,11 +62,7 @@ struct HadamardJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T *xp = x.ptr<T>(), *yp = y.ptr<T>();
-      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) o[i] = xp[i] * yp[i];
-      });
+      la::hadamard<T>(out.ptr<T>(), x.ptr<T>(), y.ptr<T>(), static_cast<int64_t>(out.length), threads);
       return 0;
     });
   }
@@ -104,20 +91,7 @@ struct TransposeJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T* xp = x.ptr<T>();
-      constexpr int64_t B = 32;
-      int64_t tilesI = (m + B - 1) / B;
-      parallelRanges(threads, tilesI, 4, [&](int64_t t0, int64_t t1, int) {
-        for (int64_t ti = t0; ti < t1; ++ti) {
-          int64_t i0 = ti * B, i1 = std::min(m, i0 + B);
-          for (int64_t j0 = 0; j0 < n; j0 += B) {
-            int64_t j1 = std::min(n, j0 + B);
-            for (int64_t i = i0; i < i1; ++i)
-              for (int64_t j = j0; j < j1; ++j) o[j * m + i] = xp[i * n + j];
-          }
-        }
-      });
+      la::transpose<T>(out.ptr<T>(), x.ptr<T>(), m, n, threads);
       return 0;
     });
   }
@@ -141,90 +115,6 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
 
 // ---- norms ---------------------------------------------------------------------------------------------
 
-// Scaled sum of squares (LAPACK lassq style): value = scale^2 * ssq, safe from overflow/underflow.
-struct Ssq {
-  double scale = 0, ssq = 1;
-  void add(double v) {
-    double a = std::fabs(v);
-    if (a == 0) return;
-    if (std::isnan(a) || std::isnan(scale)) {
-      scale = std::nan("");
-      return;
-    }
-    if (std::isinf(a) || std::isinf(scale)) {
-      scale = HUGE_VAL;
-      ssq = 1;
-      return;
-    }
-    if (scale < a) {
-      ssq = 1 + ssq * (scale / a) * (scale / a);
-      scale = a;
-    } else {
-      ssq += (a / scale) * (a / scale);
-    }
-  }
-  void merge(const Ssq& o) {
-    if (o.scale == 0) return;
-    if (std::isnan(o.scale) || std::isnan(scale)) {
-      scale = std::nan("");
-      return;
-    }
-    if (std::isinf(o.scale) || std::isinf(scale)) {
-      scale = HUGE_VAL;
-      ssq = 1;
-      return;
-    }  // Inf/Inf would give NaN
-    if (scale < o.scale) {
-      ssq = o.ssq + ssq * (scale / o.scale) * (scale / o.scale);
-      scale = o.scale;
-    } else {
-      ssq += o.ssq * (o.scale / scale) * (o.scale / scale);
-    }
-  }
-  double norm() const { return scale * std::sqrt(ssq); }
-};
-
-// Sum of squares of a contiguous run, accumulated in double with a max-abs pre-scale when needed.
-template <class T>
-Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
-  double mx = 0;
-  bool nan = false;
-  for (int64_t i = 0; i < n; ++i) {
-    double a = std::fabs(static_cast<double>(x[i * stride]));
-    if (a > mx) mx = a;
-    if (a != a) nan = true;
-  }
-  Ssq s;
-  if (nan) {
-    s.scale = std::nan("");
-    return s;
-  }
-  if (mx == 0) return s;
-  if (std::isinf(mx)) {
-    s.scale = mx;
-    return s;
-  }
-  // In double, squares of values in [2^-400, 2^400] are safe; otherwise rescale by mx.
-  if (mx < 1e-150 || mx > 1e150) {
-    double acc = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      double v = static_cast<double>(x[i * stride]) / mx;
-      acc += v * v;
-    }
-    s.scale = mx;
-    s.ssq = acc;
-  } else {
-    double acc = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      double v = static_cast<double>(x[i * stride]);
-      acc += v * v;
-    }
-    s.scale = mx;
-    s.ssq = acc / (mx * mx);
-  }
-  return s;
-}
-
 struct NormJob : Job {
   FloatArray x;
   bool fro = true;
@@ -232,38 +122,7 @@ struct NormJob : Job {
   void Execute() override {
     withDtype(x.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* p = x.ptr<T>();
-      int64_t n = static_cast<int64_t>(x.length);
-      constexpr int64_t chunk = 1 << 15;
-      int64_t nchunks = (n + chunk - 1) / chunk;
-      std::vector<Ssq> parts(static_cast<size_t>(std::max<int64_t>(nchunks, 1)));
-      std::vector<double> maxes(parts.size(), 0.0);
-      parallelFor(threads, nchunks, [&](int64_t c, int) {
-        int64_t b = c * chunk, e = std::min(n, b + chunk);
-        if (fro) {
-          parts[c] = ssqRun(p + b, e - b, 1);
-        } else {
-          double mx = 0;
-          for (int64_t i = b; i < e; ++i) {
-            double a = std::fabs(static_cast<double>(p[i]));
-            if (a > mx || a != a) mx = a;
-            if (mx != mx) break;
-          }
-          maxes[c] = mx;
-        }
-      });
-      if (fro) {
-        Ssq s;
-        for (auto& q : parts) s.merge(q);  // fixed order: deterministic
-        result = s.norm();
-      } else {
-        double mx = 0;
-        for (double v : maxes) {
-          if (v > mx || v != v) mx = v;
-          if (mx != mx) break;
-        }
-        result = mx;
-      }
+      result = la::norm<T>(x.ptr<T>(), static_cast<int64_t>(x.length), fro, threads);
       return 0;
     });
   }
@@ -290,39 +149,7 @@ struct AxisNormsJob : Job {
   void Execute() override {
     withDtype(x.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* p = x.ptr<T>();
-      double* o = out.ptr<double>();
-      if (!cols) {
-        parallelRanges(threads, m, 64, [&](int64_t b, int64_t e, int) {
-          for (int64_t i = b; i < e; ++i) o[i] = ssqRun(p + i * n, n, 1).norm();
-        });
-      } else {
-        // Column norms: stream rows, keeping per-column scaled sums; split columns across threads.
-        parallelRanges(threads, n, 64, [&](int64_t b, int64_t e, int) {
-          std::vector<double> mx(static_cast<size_t>(e - b), 0.0), acc(static_cast<size_t>(e - b), 0.0);
-          for (int64_t i = 0; i < m; ++i) {
-            const T* r = p + i * n;
-            for (int64_t j = b; j < e; ++j) {
-              double a = std::fabs(static_cast<double>(r[j]));
-              if (a > mx[j - b] || a != a) mx[j - b] = a;
-            }
-          }
-          for (int64_t i = 0; i < m; ++i) {
-            const T* r = p + i * n;
-            for (int64_t j = b; j < e; ++j) {
-              double s = mx[j - b];
-              if (s > 0 && std::isfinite(s)) {
-                double v = static_cast<double>(r[j]) / s;
-                acc[j - b] += v * v;
-              }
-            }
-          }
-          for (int64_t j = b; j < e; ++j) {
-            double s = mx[j - b];
-            o[j] = (s > 0 && std::isfinite(s)) ? s * std::sqrt(acc[j - b]) : s;
-          }
-        });
-      }
+      la::axisNorms<T>(x.ptr<T>(), m, n, cols, out.ptr<double>(), threads);
       return 0;
     });
   }
@@ -353,14 +180,7 @@ struct SignJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      T* o = out.ptr<T>();
-      const T* xp = x.ptr<T>();
-      parallelRanges(threads, static_cast<int64_t>(out.length), 1 << 16, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) {
-          T v = xp[i];
-          o[i] = v > T(0) ? T(1) : (v < T(0) ? T(-1) : (v == T(0) ? T(0) : v));
-        }
-      });
+      la::sign<T>(out.ptr<T>(), x.ptr<T>(), static_cast<int64_t>(out.length), threads);
       return 0;
     });
   }
