@@ -1,13 +1,9 @@
-// choleskyBatch / choleskySolveBatch: batched small Cholesky factorizations and solves (see completion.cc for the contract; shared pieces in completion.h).
-#include <algorithm>
-#include <atomic>
+// choleskyBatch / choleskySolveBatch: batched small Cholesky factorizations and solves, the bindings (see
+// completion.cc for the contract; the kernels are in completion_kernels.cc).
 #include <cmath>
-#include <limits>
-#include <vector>
 
 #include "completion.h"
-#include "csr.h"
-#include "threadpool.h"
+#include "completion_kernels.h"
 
 namespace lr {
 namespace seg {
@@ -25,64 +21,8 @@ struct CholBatchJob : Job {
   void Execute() override {
     withDtype(L.dtype, [&](auto z) {
       using T = decltype(z);
-      const T* Gp = G.ptr<T>();
-      T* Lp = L.ptr<T>();
-      T* St = status.ptr<T>();
-      const double* rp = hasRidge ? ridge.ptr<double>() : nullptr;
-      const int64_t kk = k;
-      const T u = std::numeric_limits<T>::epsilon() / 2;
-      parallelFor(threads, segs, [&](int64_t j, int) {
-        const T* g = Gp + j * kk * kk;
-        T* l = Lp + j * kk * kk;
-        T tr = 0;
-        for (int64_t a = 0; a < kk; ++a) tr += g[a * kk + a];
-        auto load = [&] {
-          for (int64_t a = 0; a < kk; ++a)
-            for (int64_t c = 0; c < kk; ++c) l[a * kk + c] = c <= a ? g[a * kk + c] : T(0);
-        };
-        const T tiny = static_cast<T>(kk) * u * tr;
-        T st = 0;
-        bool good = std::isfinite(tr) && tr > 0;
-        if (good) {
-          const T lam =
-              static_cast<T>((rp ? std::max(rp[j], 0.0) : 0.0) * static_cast<double>(tr) / static_cast<double>(kk));
-          load();
-          good = segKernels<T>().chol(l, kk, lam, tiny);
-          if (!good && fallback > 0) {
-            const T lam2 = std::max(lam, static_cast<T>(fallback * static_cast<double>(tr) / static_cast<double>(kk)));
-            load();
-            good = segKernels<T>().chol(l, kk, lam2, tiny);
-            st = 1;
-          }
-        }
-        if (!good) {
-          std::fill(l, l + kk * kk, T(0));
-          St[j] = 2;
-          return;
-        }
-        St[j] = st;
-        if (inverse) {
-          // Column c of L^{-1} (solve L w = e_c; rows < c are 0) reads only the lower triangle of L,
-          // so the columns are computed right to left and parked transposed in the strict upper
-          // triangle; the diagonal 1 / L[c, c] and the move to the lower triangle come last.
-          std::vector<T> w(static_cast<size_t>(kk));
-          for (int64_t c = kk - 1; c >= 0; --c) {
-            for (int64_t i = c; i < kk; ++i) {
-              T s = i == c ? T(1) : T(0);
-              for (int64_t t = c; t < i; ++t) s -= l[i * kk + t] * w[t];
-              w[i] = s / l[i * kk + i];
-            }
-            for (int64_t i = c + 1; i < kk; ++i) l[c * kk + i] = w[i];
-          }
-          for (int64_t c = 0; c < kk; ++c) {
-            l[c * kk + c] = T(1) / l[c * kk + c];
-            for (int64_t i = c + 1; i < kk; ++i) {
-              l[i * kk + c] = l[c * kk + i];
-              l[c * kk + i] = 0;
-            }
-          }
-        }
-      });
+      la::choleskyBatch(G.ptr<T>(), L.ptr<T>(), status.ptr<T>(), hasRidge ? ridge.ptr<double>() : nullptr, segs, k,
+                        fallback, inverse, threads);
       return 0;
     });
   }
@@ -140,32 +80,9 @@ struct CholSolveBatchJob : Job {
   int64_t segs = 0, k = 0;
 
   void Execute() override {
-    if (k == 0) return;
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
-      const int64_t kk = k;
-      const T* Lp = L.ptr<T>();
-      const T* Hp = H.ptr<T>();
-      T* Xp = X.ptr<T>();
-      parallelFor(threads, segs, [&](int64_t j, int) {
-        const T* l = Lp + j * kk * kk;
-        const T* h = Hp + j * kk;
-        T* x = Xp + j * kk;
-        if (l[0] == T(0)) {
-          std::fill(x, x + kk, T(0));
-          return;
-        }
-        for (int64_t i = 0; i < kk; ++i) {
-          T s = h[i];
-          for (int64_t t = 0; t < i; ++t) s -= l[i * kk + t] * x[t];
-          x[i] = s / l[i * kk + i];
-        }
-        for (int64_t i = kk - 1; i >= 0; --i) {
-          T s = x[i];
-          for (int64_t t = i + 1; t < kk; ++t) s -= l[t * kk + i] * x[t];
-          x[i] = s / l[i * kk + i];
-        }
-      });
+      la::choleskySolveBatch(L.ptr<T>(), H.ptr<T>(), X.ptr<T>(), segs, k, threads);
       return 0;
     });
   }

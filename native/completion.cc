@@ -1,6 +1,7 @@
 // Segmented kernels for alternating least squares on a sparsity pattern (matrix completion). This file:
-// the contracts, the per-ISA kernels (completion_body.h) and the export table; the bindings are in
-// segment_gram.cc, cholesky_batch.cc and segment_cg.cc.
+// the contracts, the shared index check and the export table; the bindings are in segment_gram.cc,
+// cholesky_batch.cc and segment_cg.cc, the plain C++ kernels (per-ISA table, completion_body.h) in
+// completion_kernels.cc.
 //
 // A "segment" is one row of S (CSR: ptr = rowPtr, idx = colIdx) or one column (CSC: ptr = colPtr,
 // idx = rowIdx, values through perm). For segment j with entries t in [ptr[j], ptr[j + 1]) the design
@@ -34,14 +35,9 @@
 // Every segment is independent: parallel over segments (dynamic), fixed summation order inside a
 // segment, so results do not depend on the thread count. Validation on the JS thread as in sparse.cc;
 // the kernels re-check every loaded index.
-#include <algorithm>
-#include <cmath>
-#include <limits>
-#include <vector>
+#include <string>
 
 #include "completion.h"
-#include "isa.h"
-#include "threadpool.h"
 
 namespace lr {
 namespace seg {
@@ -56,49 +52,6 @@ void checkIndexRange(const Args& A, const IntArray& a, int64_t nnz, const char* 
                                 " does not name a position in [0, " + std::to_string(nnz) + ")");
   }
 }
-
-namespace {
-
-// ---- per-ISA kernels (completion_body.h) -------------------------------------------------------------
-
-namespace k_base {
-#include "completion_body.h"
-}
-#if LR_X86
-LR_TARGET_AVX2_BEGIN
-namespace k_avx2 {
-#include "completion_body.h"
-}
-LR_TARGET_END
-LR_TARGET_AVX512_BEGIN
-namespace k_avx512 {
-#include "completion_body.h"
-}
-LR_TARGET_END
-#endif
-
-}  // namespace
-
-template <class T>
-const SegKernels<T>& segKernels() {
-  static const SegKernels<T> s = [] {
-#if LR_X86
-    switch (kernelIsa()) {
-      case Isa::Avx512:
-        return SegKernels<T>{&k_avx512::gramSegment<T>, &k_avx512::cgSegment<T>, &k_avx512::cholSegment<T>};
-      case Isa::Avx2:
-        return SegKernels<T>{&k_avx2::gramSegment<T>, &k_avx2::cgSegment<T>, &k_avx2::cholSegment<T>};
-      default:
-        break;
-    }
-#endif
-    return SegKernels<T>{&k_base::gramSegment<T>, &k_base::cgSegment<T>, &k_base::cholSegment<T>};
-  }();
-  return s;
-}
-
-template const SegKernels<float>& segKernels<float>();
-template const SegKernels<double>& segKernels<double>();
 
 }  // namespace seg
 

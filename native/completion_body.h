@@ -1,4 +1,4 @@
-// Per-segment kernels of completion.cc. No include guard: completion.cc includes this file once per
+// Per-segment kernels of completion_kernels.cc. No include guard: completion_kernels.cc includes this file once per
 // instruction set, inside a namespace and a target region (isa.h), so the same source is compiled for
 // the baseline, AVX2 and AVX-512. Fixed evaluation order (explicit 8-lane partial sums), so results do
 // not depend on the instruction set.

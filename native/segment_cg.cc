@@ -1,13 +1,8 @@
-// segmentCG: preconditioned CG steps per segment (see completion.cc for the contract; shared pieces in completion.h).
-#include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <limits>
-#include <vector>
-
+// segmentCG: preconditioned CG steps per segment, the binding (see completion.cc for the contract; the
+// kernels are in completion_kernels.cc).
 #include "completion.h"
+#include "completion_kernels.h"
 #include "csr.h"
-#include "threadpool.h"
 
 namespace lr {
 namespace seg {
@@ -25,28 +20,21 @@ struct SegCgJob : Job {
   void Execute() override {
     withDtype(X.dtype, [&](auto z) {
       using T = decltype(z);
-      CgArgs<T> a{ptr.data,
-                  idx.data,
-                  hasPerm ? perm.data : nullptr,
-                  nnz,
-                  cols,
-                  k,
-                  pw,
-                  steps,
-                  vals.ptr<T>(),
-                  F.ptr<T>(),
-                  X0.ptr<T>(),
-                  P.ptr<T>(),
-                  X.ptr<T>(),
-                  hasRidge ? ridge.ptr<T>() : nullptr};
-      auto* kern = segKernels<T>().cg;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)),
-                                          std::vector<T>(static_cast<size_t>(5 * k) + 1));
-      std::atomic<bool> ok{true};
-      parallelFor(threads, segs, [&](int64_t j, int tid) {
-        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
-      });
-      if (!ok.load()) changed("segmentCG");
+      la::CgArgs<T> a{ptr.data,
+                      idx.data,
+                      hasPerm ? perm.data : nullptr,
+                      nnz,
+                      cols,
+                      k,
+                      pw,
+                      steps,
+                      vals.ptr<T>(),
+                      F.ptr<T>(),
+                      X0.ptr<T>(),
+                      P.ptr<T>(),
+                      X.ptr<T>(),
+                      hasRidge ? ridge.ptr<T>() : nullptr};
+      la::segmentCG(a, segs, threads);
       return 0;
     });
   }

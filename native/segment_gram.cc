@@ -1,13 +1,10 @@
-// segmentGram: Gram matrices of the segments (see completion.cc for the contract; shared pieces in completion.h).
-#include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <limits>
-#include <vector>
+// segmentGram: Gram matrices of the segments, the binding (see completion.cc for the contract; the kernels
+// are in completion_kernels.cc).
+#include <string>
 
 #include "completion.h"
+#include "completion_kernels.h"
 #include "csr.h"
-#include "threadpool.h"
 
 namespace lr {
 namespace seg {
@@ -24,16 +21,9 @@ struct SegGramJob : Job {
   void Execute() override {
     withDtype(out.dtype, [&](auto z) {
       using T = decltype(z);
-      GramArgs<T> a{ptr.data,   idx.data,    hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag,
-                    F.ptr<T>(), out.ptr<T>()};
-      auto* kern = segKernels<T>().gram;
-      std::vector<std::vector<T>> scratch(static_cast<size_t>(std::max(threads, 1)),
-                                          std::vector<T>(static_cast<size_t>(k) + 1));
-      std::atomic<bool> ok{true};
-      parallelFor(threads, segs, [&](int64_t j, int tid) {
-        if (!kern(a, j, scratch[static_cast<size_t>(tid)].data())) ok.store(false);
-      });
-      if (!ok.load()) changed("segmentGram");
+      la::GramArgs<T> a{ptr.data,   idx.data,    hasOrder ? order.data : nullptr, nnz, cols, k, sketchRows, diag,
+                        F.ptr<T>(), out.ptr<T>()};
+      la::segmentGram(a, segs, threads);
       return 0;
     });
   }

@@ -333,23 +333,28 @@ export const PRIMITIVES: readonly Primitive[] = [
     method: 'segmentGram',
     wgsl: ['segment_gram.wgsl'],
     kernels: ['segment_gram.ts'],
-    native: ['segment_gram.cc', 'completion.cc', 'csr.cc'],
+    native: ['segment_gram.cc', 'completion.cc', 'completion_kernels.cc', 'csr.cc'],
   },
   {
     method: 'choleskyBatch',
     family: 'cholesky_batch',
     wgsl: ['cholesky_batch.wgsl'],
     kernels: ['cholesky_batch.ts'],
-    native: ['cholesky_batch.cc'],
+    native: ['cholesky_batch.cc', 'completion_kernels.cc'],
   },
   {
     method: 'choleskySolveBatch',
     family: 'cholesky_batch',
     wgsl: ['cholesky_batch.wgsl'],
     kernels: ['cholesky_batch.ts'],
-    native: ['cholesky_batch.cc'],
+    native: ['cholesky_batch.cc', 'completion_kernels.cc'],
   },
-  { method: 'segmentCG', wgsl: ['segment_cg.wgsl'], kernels: ['segment_cg.ts'], native: ['segment_cg.cc', 'completion.cc'] },
+  {
+    method: 'segmentCG',
+    wgsl: ['segment_cg.wgsl'],
+    kernels: ['segment_cg.ts'],
+    native: ['segment_cg.cc', 'completion.cc', 'completion_kernels.cc'],
+  },
 ];
 
 /** Backend methods that are plumbing (storage, lifetime), not primitives. */
