@@ -215,15 +215,8 @@ export class RsvdSketch<D extends DType = DType> {
           fn,
           `a typed-array block must hold whole rows: length ${block.length} is not a positive multiple of cols = ${this.cols}`,
         );
-      const f32 = this.eng.dtype === 'f32';
-      for (let i = 0; i < block.length; i++)
-        if (!Number.isFinite(f32 ? Math.fround(block[i]) : block[i])) {
-          const r = (row ?? this.nextRow) + Math.floor(i / this.cols);
-          throw rangeError(
-            fn,
-            `entry (row ${r}, col ${i % this.cols}) (0-based, of the whole matrix) = ${String(block[i])} is not finite${Number.isFinite(block[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`,
-          );
-        }
+      const bad = nonFiniteEntry(block, this.cols, row ?? this.nextRow, this.eng.dtype === 'f32', '0-based, of the whole matrix');
+      if (bad) throw rangeError(fn, bad);
       B = this.eng.matrix(block, block.length / this.cols, this.cols);
       owned = true;
     } else {
@@ -523,13 +516,8 @@ export async function rsvdStream<D extends DType>(
         for (let r = 0; r < m; r += step) {
           const data = await reader.readRows(r, Math.min(step, m - r));
           // Checked here so that the position is the file's (row, col), not an index into the block.
-          const f32 = eng.dtype === 'f32';
-          for (let i = 0; i < data.length; i++)
-            if (!Number.isFinite(f32 ? Math.fround(data[i]) : data[i]))
-              throw rangeError(
-                fn,
-                `${source}: entry (row ${r + Math.floor(i / n)}, col ${i % n}) (0-based) = ${String(data[i])} is not finite${Number.isFinite(data[i]) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`,
-              );
+          const bad = nonFiniteEntry(data, n, r, eng.dtype === 'f32', '0-based');
+          if (bad) throw rangeError(fn, `${source}: ${bad}`);
           await sk.add(data, r);
           onProgress?.({ rows: Math.min(m, r + step), totalRows: m });
         }
@@ -561,4 +549,18 @@ export async function rsvdStream<D extends DType>(
   } finally {
     sk?.dispose();
   }
+}
+
+/**
+ * Describes the first entry of a row-major block that is not finite as the engine stores it (f64 values that
+ * overflow f32 count): "entry (row R, col C) (where) = v is not finite[ in f32] (...)", R counted from `row0`;
+ * null when every entry is finite.
+ */
+function nonFiniteEntry(data: ArrayLike<number>, cols: number, row0: number, f32: boolean, where: string): string | null {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(f32 ? Math.fround(v) : v))
+      return `entry (row ${row0 + Math.floor(i / cols)}, col ${i % cols}) (${where}) = ${String(v)} is not finite${Number.isFinite(v) ? ' in f32' : ''} (lowrank rejects NaN/Infinity at input)`;
+  }
+  return null;
 }
