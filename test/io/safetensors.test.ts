@@ -396,6 +396,30 @@ describe('safetensors: malformed files (each error names the file and the tensor
     );
     const same = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
     await expectFormatError(rawFile(JSON.stringify(same), data8), 'overlap2.safetensors', /overlap those of tensor/, 'b');
+    // an empty tensor between two overlapping ones must not hide the overlap
+    const hidden = {
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+      b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+    };
+    await expectFormatError(
+      rawFile(JSON.stringify(hidden), data8),
+      'overlap3.safetensors',
+      /\[4, 8\] overlap those of tensor "a" \[0, 8\]/,
+      'b',
+    );
+    // a long tensor covering two later ones
+    const cover = {
+      a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+      b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+      c: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+    };
+    await expectFormatError(
+      rawFile(JSON.stringify(cover), f32le([1, 2, 3, 4])),
+      'overlap4.safetensors',
+      /overlap those of tensor "a"/,
+      'b',
+    );
   });
 });
 

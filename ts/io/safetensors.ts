@@ -258,11 +258,13 @@ function parseHeader(fn: string, file: string, json: Uint8Array, dataSize: numbe
     entries.push({ name, dtype: dtype as SafetensorsDType, shape: dims, bytes: end - begin, offset: 0, begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < entries.length; i++) {
-    const p = entries[i - 1],
-      c = entries[i];
-    if (c.begin < p.end && c.end > c.begin)
-      fail(c.name, `data_offsets [${c.begin}, ${c.end}] overlap those of tensor ${JSON.stringify(p.name)} [${p.begin}, ${p.end}]`);
+  // sorted by begin, a non-empty tensor overlaps an earlier one iff it begins before the furthest end so far
+  let far: Entry | undefined;
+  for (const c of entries) {
+    if (c.end === c.begin) continue; // empty tensors hold no bytes
+    if (far && c.begin < far.end)
+      fail(c.name, `data_offsets [${c.begin}, ${c.end}] overlap those of tensor ${JSON.stringify(far.name)} [${far.begin}, ${far.end}]`);
+    if (!far || c.end > far.end) far = c;
   }
   return { entries, metadata };
 }
