@@ -514,17 +514,25 @@ describe('safetensors: writer', () => {
   it('f32 -> f16 / bf16 matches the reference on many random values (both source types)', async () => {
     let s = 12345;
     const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
-    const x = Float32Array.from({ length: 20000 }, () => (rnd() - 0.5) * 2 ** Math.floor(rnd() * 80 - 40));
+    const x = Float32Array.from({ length: 100000 }, () => (rnd() - 0.5) * 2 ** Math.floor(rnd() * 80 - 40));
     x[0] = NaN;
     x[1] = -Infinity;
+    // every f16 tie (the midpoint of two neighbours, exact in f32), both signs, from 2^-25 to 65520
+    for (let h = 0; h < 0x7c00; h++) {
+      const mid = (refF16(h) + (h === 0x7bff ? 65536 : refF16(h + 1))) / 2;
+      x[2 + 2 * h] = mid;
+      x[3 + 2 * h] = -mid;
+    }
     const p = tmp('rnd.safetensors');
     await writeSafetensors(p, {
       h: { data: x, dtype: 'F16' },
+      h64: { data: Float64Array.from(x), dtype: 'F16' },
       b: { data: x, dtype: 'BF16' },
       b64: { data: Float64Array.from(x), dtype: 'BF16' },
     });
     const f = await openSafetensors(p);
     const h = await f.read('h'),
+      h64 = await f.read('h64'),
       b = await f.read('b'),
       b64 = await f.read('b64');
     await f.close();
@@ -533,7 +541,7 @@ describe('safetensors: writer', () => {
     expect(b64[0]).toBeNaN();
     let bad = 0;
     for (let i = 1; i < x.length; i++) {
-      if (h[i] !== refF16Round(x[i])) bad++;
+      if (h[i] !== refF16Round(x[i]) || h64[i] !== h[i]) bad++;
       if (b[i] !== refBf16Round(x[i]) || b64[i] !== b[i]) bad++;
     }
     expect(bad).toBe(0);
