@@ -674,7 +674,7 @@ ts = {"x32": x, "x16": x.to(torch.float16), "xbf": x.to(torch.bfloat16), "x64": 
 names = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64", torch.int8: "I8"}
 header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
 for k, t in ts.items():
-    b = t.contiguous().view(torch.uint8).numpy().tobytes() if t.dtype == torch.bfloat16 else t.contiguous().numpy().tobytes()
+    b = t.contiguous().view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.contiguous().numpy().tobytes()
     header[k] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
     off += len(b); blobs.append(b)
 h = json.dumps(header).encode()

@@ -27,6 +27,8 @@ const HOST_LITTLE = endianness() === 'LE';
 const MAX_HEADER = 100_000_000;
 /** Default size of one positioned read or write. */
 const DEFAULT_CHUNK = 64 << 20;
+/** Largest staging buffer of a converting read (small enough to stay in cache). */
+const STAGING = 4 << 20;
 
 /** Element types of safetensors files, with their sizes in bytes. */
 const ITEM_SIZE = {
@@ -273,7 +275,10 @@ function parseHeader(fn: string, file: string, json: Uint8Array, dataSize: numbe
 // reading
 
 export interface SafetensorsOpenOptions {
-  /** Bytes per positioned read (default 64 MiB); rounded down to a multiple of 8. */
+  /**
+   * Bytes per positioned read (default 64 MiB; at most 4 MiB when the data is converted, e.g. F16 to
+   * Float32Array, through a staging buffer); rounded down to a multiple of 8.
+   */
   chunkBytes?: number;
 }
 
@@ -372,7 +377,7 @@ export async function openSafetensors(file: string, options?: SafetensorsOpenOpt
   /** Reads the tensor's raw bytes chunk by chunk (host byte order), passing element ranges to `sink`. */
   const stream = async (f: string, e: Entry, sink: (raw: Uint8Array, from: number) => void): Promise<void> => {
     const item = ITEM_SIZE[e.dtype];
-    const per = Math.max(1, Math.floor(chunk / item)) * item;
+    const per = Math.max(1, Math.floor(Math.min(chunk, STAGING) / item)) * item;
     const buf = new Uint8Array(Math.min(per, e.bytes));
     for (let pos = 0; pos < e.bytes; pos += per) {
       const len = Math.min(per, e.bytes - pos);
