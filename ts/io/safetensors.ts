@@ -448,7 +448,7 @@ export async function openSafetensors(file: string, options?: SafetensorsOpenOpt
       const data = (await readArray(f, e, eng.dtype)) as Float32Array | Float64Array;
       const bad = firstNonFinite(data);
       if (bad >= 0) {
-        const over = eng.dtype === 'f32' && e.dtype === 'F64' && Number.isFinite(await firstValue(e, bad));
+        const over = eng.dtype === 'f32' && e.dtype === 'F64' && Number.isFinite(await f64At(e, bad));
         throw new RangeError(
           `${f}: ${file}: tensor ${JSON.stringify(name)}: entry ${bad} (row ${Math.floor(bad / cols)}, col ${bad % cols}) ` +
             (over ? 'overflows f32' : `is ${data[bad]}`) +
@@ -465,7 +465,7 @@ export async function openSafetensors(file: string, options?: SafetensorsOpenOpt
   };
 
   /** One element of a tensor, as a number (for error messages). */
-  async function firstValue(e: Entry, i: number): Promise<number> {
+  async function f64At(e: Entry, i: number): Promise<number> {
     const b = new Uint8Array(8);
     await readFully(fh, b.subarray(0, 8), e.offset + i * 8);
     return new DataView(b.buffer).getFloat64(0, true);
