@@ -1,4 +1,4 @@
-/** File formats: NumPy `.npy` (dense, streaming) and Matrix Market `.mtx` (sparse and dense). */
+/** File formats: NumPy `.npy` (dense, streaming), Matrix Market `.mtx` (sparse and dense), safetensors checkpoints. */
 export {
   NpyFormatError,
   createNpyWriter,
@@ -13,3 +13,16 @@ export {
 export type { NpyArray, NpyDType, NpyHeader, NpyReader, NpyWriteOptions, NpyWriter } from './npy.js';
 export { MtxFormatError, formatMtx, parseMtx, readMtx, readMtxStream, writeMtx } from './mtx.js';
 export type { MtxArray, MtxCoordinate, MtxField, MtxInput, MtxMatrix, MtxSymmetry, MtxWriteOptions } from './mtx.js';
+export { SafetensorsFormatError, openSafetensors, writeSafetensors } from './safetensors.js';
+export type {
+  SafetensorsArray,
+  SafetensorsDType,
+  SafetensorsFile,
+  SafetensorsInfo,
+  SafetensorsOpenOptions,
+  SafetensorsReadOptions,
+  SafetensorsTensor,
+  SafetensorsWriteDType,
+  SafetensorsWriteOptions,
+} from './safetensors.js';
+export { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from './half.js';
