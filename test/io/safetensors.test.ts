@@ -652,13 +652,18 @@ describeEngines('safetensors: read into an engine, write a Mat', (h) => {
 
 // ---- torch (Debian python3-torch), when present ----------------------------------------------------
 
-function hasTorch(): boolean {
+/** Debian's python3-torch lives under /usr/bin/python3 (a pyenv `python3` on PATH may lack it). */
+const TORCH_PYTHON = ['/usr/bin/python3', 'python3'].find((exe) => {
   try {
-    execFileSync('python3', ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+    execFileSync(exe, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
     return true;
   } catch {
     return false;
   }
+});
+
+function hasTorch(): boolean {
+  return TORCH_PYTHON !== undefined;
 }
 
 describe('safetensors: a file written from torch tensors', () => {
@@ -682,7 +687,7 @@ h += b" " * ((8 - len(h) % 8) % 8)
 with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("<Q", len(h))); f.write(h); [f.write(b) for b in blobs]
 `;
-    execFileSync('python3', ['-c', script, p], { timeout: 120_000 });
+    execFileSync(TORCH_PYTHON!, ['-c', script, p], { timeout: 120_000 });
     const f = await openSafetensors(p);
     expect(f.metadata).toEqual({ format: 'pt' });
     const x32 = (await f.read('x32')) as Float32Array;
