@@ -585,6 +585,49 @@ describe('safetensors: writer', () => {
     expect(await readFile(p)).toEqual(before);
     expect((await readdir(dir)).filter((n) => n.includes('atomic'))).toEqual(['atomic.safetensors']);
   });
+
+  it('copies raw bytes of any dtype (readBytes) and calls lazy data / raw providers in order, one at a time', async () => {
+    const src = tmp('raw-src.safetensors');
+    const i64 = new BigInt64Array([-3n, 2n ** 40n, 7n]);
+    await writeFile(
+      src,
+      buildFile({
+        ints: { dtype: 'I64', shape: [3], bytes: new Uint8Array(i64.buffer) },
+        half: { dtype: 'F16', shape: [2], bytes: new Uint8Array(new Uint16Array([0x3c00, 0xfbff]).buffer) },
+      }),
+    );
+    const f = await openSafetensors(src);
+    const calls: string[] = [];
+    const p = tmp('raw-out.safetensors');
+    await writeSafetensors(p, [
+      { name: 'ints', dtype: 'I64', shape: [3], raw: () => (calls.push('ints'), f.readBytes('ints')) },
+      { name: 'half', dtype: 'F16', shape: [2], raw: await f.readBytes('half') },
+      { name: 'lazy', dtype: 'BF16', shape: [1, 2], data: async () => (calls.push('lazy'), new Float32Array([1.5, -2])) },
+    ]);
+    await f.close();
+    expect(calls).toEqual(['ints', 'lazy']);
+    const g = await openSafetensors(p);
+    expect(Array.from((await g.read('ints')) as BigInt64Array)).toEqual([-3n, 2n ** 40n, 7n]);
+    expect(Array.from((await g.read('half')) as Float32Array)).toEqual([1, -65504]);
+    expect(g.info('lazy')).toMatchObject({ dtype: 'BF16', shape: [1, 2] });
+    expect(Array.from((await g.read('lazy')) as Float32Array)).toEqual([1.5, -2]);
+    await g.close();
+    // a provider giving the wrong length, raw without dtype, both data and raw, lazy without shape
+    await expect(
+      writeSafetensors(tmp('bad.safetensors'), [{ name: 'x', shape: [3], data: async () => new Float32Array(2) }]),
+    ).rejects.toThrow(/tensor "x": 'data' gave Float32Array\(2\), expected 3 values/);
+    await expect(writeSafetensors(tmp('bad.safetensors'), [{ name: 'x', shape: [1], raw: new Uint8Array(4) }])).rejects.toThrow(TypeError);
+    await expect(
+      writeSafetensors(tmp('bad.safetensors'), [{ name: 'x', dtype: 'I32', shape: [2], raw: new Uint8Array(4) }]),
+    ).rejects.toThrow(/'raw' has 4 bytes, but I32 \[2\] needs 8/);
+    await expect(
+      writeSafetensors(tmp('bad.safetensors'), [{ name: 'x', data: new Float32Array(1), raw: new Uint8Array(4), dtype: 'F32' }]),
+    ).rejects.toThrow(/exactly one of 'data' and 'raw'/);
+    await expect(writeSafetensors(tmp('bad.safetensors'), [{ name: 'x', data: async () => new Float32Array(1) }])).rejects.toThrow(
+      /'shape' is required/,
+    );
+    expect((await readdir(dir)).filter((n) => n.startsWith('bad') || n.endsWith('.tmp'))).toEqual([]);
+  });
 });
 
 // ---- engines --------------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ export interface SafetensorsFile {
   read(name: string, options: { dtype: 'f64'; engine?: undefined }): Promise<Float64Array>;
   read<D extends DType>(name: string, options: { engine: Engine<D>; dtype?: undefined }): Promise<Mat<D>>;
   read(name: string, options?: SafetensorsReadOptions): Promise<SafetensorsArray | Mat>;
+  /**
+   * The tensor's bytes exactly as stored (little-endian, any dtype): what a tool that copies a tensor
+   * through unchanged passes to {@link writeSafetensors} as `raw`.
+   */
+  readBytes(name: string): Promise<Uint8Array>;
   /** Closes the file. Idempotent; reading afterwards throws. */
   close(): Promise<void>;
 }
@@ -457,6 +462,19 @@ export async function openSafetensors(file: string, options?: SafetensorsOpenOpt
       }
       return eng.matrix(data, rows, cols) as never;
     },
+    async readBytes(name: string): Promise<Uint8Array> {
+      const f = 'readBytes';
+      if (closed) throw new Error(`${f}: ${file} has been closed`);
+      const e = entry(f, name);
+      const out = new Uint8Array(e.bytes);
+      for (let pos = 0; pos < e.bytes; pos += chunk) {
+        const len = Math.min(chunk, e.bytes - pos);
+        const got = await readFully(fh, out.subarray(pos, pos + len), e.offset + pos);
+        if (got < len)
+          throw new SafetensorsFormatError(f, file, e.name, `data is truncated at byte ${e.offset + pos + got} (the file shrank?)`);
+      }
+      return out;
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -579,14 +597,23 @@ function convertInto(dtype: SafetensorsDType, raw: Uint8Array, out: SafetensorsA
 // -------------------------------------------------------------------------------------------------
 // writing
 
-/** One tensor to write. */
+/** Values of a tensor to write: an array, a Mat, or a function producing one when its turn comes. */
+export type SafetensorsData = Float32Array | Float64Array | Mat | (() => Promise<Float32Array | Float64Array | Mat>);
+
+/**
+ * One tensor to write: `data` (values, converted to `dtype`), or `raw` (bytes written as they are, for
+ * any dtype, e.g. from {@link SafetensorsFile.readBytes}). A function as `data` or `raw` is called when
+ * the tensor's turn comes (so a tool can stream a whole model through one tensor at a time); `shape`
+ * is then required, and so is `dtype` for `raw`.
+ */
 export interface SafetensorsTensor {
   name?: string;
-  /** Element type in the file; default F32 for f32 data, F64 for f64 data. */
-  dtype?: SafetensorsWriteDType;
+  /** Element type in the file; default F32 for f32 data, F64 for f64 data. Any dtype with `raw`. */
+  dtype?: SafetensorsWriteDType | SafetensorsDType;
   /** Default: `[data.length]` for a typed array, `[rows, cols]` for a Mat. prod(shape) must equal the length. */
   shape?: readonly number[];
-  data: Float32Array | Float64Array | Mat;
+  data?: SafetensorsData;
+  raw?: Uint8Array | (() => Promise<Uint8Array>);
 }
 
 export interface SafetensorsWriteOptions {
@@ -646,9 +673,11 @@ export async function writeSafetensors(
 
   interface Plan {
     name: string;
-    dtype: SafetensorsWriteDType;
+    dtype: SafetensorsDType;
     shape: number[];
-    data: Float32Array | Float64Array | Mat;
+    /** Values (converted to dtype) or raw bytes; a function is called at write time. */
+    data?: SafetensorsData;
+    raw?: Uint8Array | (() => Promise<Uint8Array>);
     n: number;
     begin: number;
     end: number;
@@ -666,34 +695,51 @@ export async function writeSafetensors(
     if (name === '__metadata__') throw new RangeError(`${fn}: ${at}.name "__metadata__" is reserved for the metadata`);
     if (seen.has(name)) throw new RangeError(`${fn}: tensor name ${JSON.stringify(name)} appears twice`);
     seen.add(name);
-    const data = t.data;
-    const mat = isMat(data);
-    if (!mat && !(data instanceof Float32Array || data instanceof Float64Array))
+    const tn = `tensor ${JSON.stringify(name)}`;
+    const { data, raw } = t;
+    if ((data === undefined) === (raw === undefined)) throw new TypeError(`${fn}: ${tn}: give exactly one of 'data' and 'raw'`);
+    const lazy = typeof data === 'function' || typeof raw === 'function';
+    if (raw !== undefined) {
+      if (typeof raw !== 'function' && !(raw instanceof Uint8Array))
+        throw new TypeError(`${fn}: ${tn}: 'raw' must be a Uint8Array or a function returning one, got ${describeValue(raw)}`);
+      if (typeof t.dtype !== 'string' || !(t.dtype in ITEM_SIZE))
+        throw new (typeof t.dtype === 'string' ? RangeError : TypeError)(
+          `${fn}: ${tn}: 'raw' needs 'dtype', one of ${DTYPES.join(', ')}, got ${describeValue(t.dtype)}`,
+        );
+    }
+    const mat = data !== undefined && typeof data !== 'function' && isMat(data);
+    if (data !== undefined && typeof data !== 'function' && !mat && !(data instanceof Float32Array || data instanceof Float64Array))
       throw new TypeError(
-        `${fn}: tensor ${JSON.stringify(name)}: 'data' must be a Float32Array, Float64Array or Mat, got ${describeValue(data)}`,
+        `${fn}: ${tn}: 'data' must be a Float32Array, Float64Array, Mat or a function returning one, got ${describeValue(data)}`,
       );
-    if (mat && data.disposed) throw new TypeError(`${fn}: tensor ${JSON.stringify(name)}: 'data' is a disposed Mat`);
-    const n = mat ? data.rows * data.cols : data.length;
-    const f32 = mat ? data.dtype === 'f32' : data instanceof Float32Array;
+    if (mat && (data as Mat).disposed) throw new TypeError(`${fn}: ${tn}: 'data' is a disposed Mat`);
+    if (lazy && t.shape === undefined) throw new TypeError(`${fn}: ${tn}: 'shape' is required when the data comes from a function`);
+    const known =
+      raw instanceof Uint8Array
+        ? undefined
+        : mat
+          ? (data as Mat).rows * (data as Mat).cols
+          : data instanceof Float32Array || data instanceof Float64Array
+            ? data.length
+            : undefined;
+    const f32 = mat ? (data as Mat).dtype === 'f32' : !(data instanceof Float64Array);
     const dtype = t.dtype ?? (f32 ? 'F32' : 'F64');
-    if (!WRITE_DTYPES.includes(dtype))
+    if (raw === undefined && !WRITE_DTYPES.includes(dtype as SafetensorsWriteDType))
       throw new (typeof dtype === 'string' ? RangeError : TypeError)(
-        `${fn}: tensor ${JSON.stringify(name)}: 'dtype' must be one of ${WRITE_DTYPES.join(', ')}, got ${describeValue(dtype)}`,
+        `${fn}: ${tn}: 'dtype' must be one of ${WRITE_DTYPES.join(', ')} (any dtype with 'raw'), got ${describeValue(dtype)}`,
       );
-    const shape = t.shape ?? (mat ? [data.rows, data.cols] : [n]);
-    if (!Array.isArray(shape))
-      throw new TypeError(`${fn}: tensor ${JSON.stringify(name)}: 'shape' must be an array, got ${describeValue(shape)}`);
+    const shape = t.shape ?? (mat ? [(data as Mat).rows, (data as Mat).cols] : raw instanceof Uint8Array ? undefined : [known!]);
+    if (!Array.isArray(shape)) throw new TypeError(`${fn}: ${tn}: 'shape' must be an array, got ${describeValue(shape)}`);
     for (const d of shape)
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
-        throw new RangeError(
-          `${fn}: tensor ${JSON.stringify(name)}: 'shape' entries must be non-negative integers, got ${JSON.stringify(shape)}`,
-        );
-    if (prod(shape) !== n)
-      throw new RangeError(
-        `${fn}: tensor ${JSON.stringify(name)}: 'shape' [${shape.join(', ')}] holds ${prod(shape)} values, but 'data' has ${n}`,
-      );
+        throw new RangeError(`${fn}: ${tn}: 'shape' entries must be non-negative integers, got ${JSON.stringify(shape)}`);
+    const n = prod(shape);
+    if (known !== undefined && n !== known)
+      throw new RangeError(`${fn}: ${tn}: 'shape' [${shape.join(', ')}] holds ${n} values, but 'data' has ${known}`);
     const bytes = n * ITEM_SIZE[dtype];
-    plans.push({ name, dtype, shape: [...shape], data, n, begin: offset, end: offset + bytes });
+    if (raw instanceof Uint8Array && raw.length !== bytes)
+      throw new RangeError(`${fn}: ${tn}: 'raw' has ${raw.length} bytes, but ${dtype} [${shape.join(', ')}] needs ${bytes}`);
+    plans.push({ name, dtype, shape: [...shape], data, raw, n, begin: offset, end: offset + bytes });
     offset += bytes;
   });
 
@@ -714,8 +760,19 @@ export async function writeSafetensors(
   try {
     await writeFully(fh, head);
     for (const p of plans) {
-      const src = isMat(p.data) ? await p.data.toArray() : p.data;
-      await writeTensor(fh, p.dtype, src, chunk);
+      const tn = `tensor ${JSON.stringify(p.name)}`;
+      if (p.raw !== undefined) {
+        const bytes = typeof p.raw === 'function' ? await p.raw() : p.raw;
+        if (!(bytes instanceof Uint8Array) || bytes.length !== p.end - p.begin)
+          throw new RangeError(`${fn}: ${tn}: 'raw' gave ${describeValue(bytes)}, expected a Uint8Array of ${p.end - p.begin} bytes`);
+        for (let pos = 0; pos < bytes.length; pos += chunk) await writeFully(fh, bytes.subarray(pos, Math.min(bytes.length, pos + chunk)));
+        continue;
+      }
+      const got = typeof p.data === 'function' ? await p.data() : p.data!;
+      const src = isMat(got) ? await got.toArray() : got;
+      if (!(src instanceof Float32Array || src instanceof Float64Array) || src.length !== p.n)
+        throw new RangeError(`${fn}: ${tn}: 'data' gave ${describeValue(got)}, expected ${p.n} values (shape [${p.shape.join(', ')}])`);
+      await writeTensor(fh, p.dtype as SafetensorsWriteDType, src, chunk);
     }
     ok = true;
   } finally {
