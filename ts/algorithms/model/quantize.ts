@@ -107,14 +107,14 @@ export async function quantizeGroupwise<D extends DType>(W: Mat<D>, options: Qua
     if (rng === null) {
       for (let i = a; i < b; i++) {
         const q = rint(w[i] / s + z);
-        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
+        codes[i] = Math.min(qmax, Math.max(0, q));
       }
     } else {
       for (let i = a; i < b; i++) {
         const x = w[i] / s + z;
         const f = Math.floor(x);
         const q = f + (rng.next() < x - f ? 1 : 0);
-        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
+        codes[i] = Math.min(qmax, Math.max(0, q));
       }
     }
   }
