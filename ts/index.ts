@@ -30,3 +30,11 @@ export * from './algorithms/completion/index.js';
 export * from './algorithms/cluster/index.js';
 export { quantizeGroupwise, dequantizeGroupwise, type QuantizeOptions, type QuantizedGroupwise } from './algorithms/model/quantize.js';
 export { pruneNM, type PruneNMOptions, type PruneNMResult } from './algorithms/model/prune.js';
+export {
+  lowRankVQ,
+  reduceCodebook,
+  type LowRankVQOptions,
+  type LowRankVQResult,
+  type ReduceCodebookOptions,
+  type ReduceCodebookResult,
+} from './algorithms/model/vq.js';

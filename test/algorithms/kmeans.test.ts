@@ -4,8 +4,8 @@
  * separated blobs, k = 1, k = n, duplicated points, and bad input.
  */
 import { expect, it } from 'vitest';
-import { kmeans } from '../../ts/index.js';
-import { describeEngines, hostRandn } from '../helpers.js';
+import { kmeans, lowRankVQ, reduceCodebook } from '../../ts/index.js';
+import { describeEngines, hostRandn, refMatmul } from '../helpers.js';
 
 /** Host Lloyd in f64, the reference: returns labels, centres, inertia and iterations. */
 function refLloyd(x: ArrayLike<number>, n: number, d: number, c0: ArrayLike<number>, k: number, iters: number, tol: number) {
@@ -223,3 +223,111 @@ describeEngines('kmeans', (h) => {
     for (const m of [X, I, B, Inf, N]) m.dispose();
   });
 });
+
+describeEngines('lowRankVQ and reduceCodebook', (h) => {
+  const relErr = async (A: import('../../ts/index.js').Mat, B: import('../../ts/index.js').Mat): Promise<number> => {
+    const E = await h.eng.sub(A, B);
+    const r = (await h.eng.norm(E)) / (await h.eng.norm(A));
+    E.dispose();
+    return r;
+  };
+
+  it('reconstruction error decreases with k and reaches the projection error at k = #subvectors', async () => {
+    const m = 48,
+      n = 20,
+      dim = 8,
+      sv = 2;
+    const W = h.eng.matrix(hostRandn(m, n, 31), m, n);
+    const errs: number[] = [];
+    for (const k of [2, 8, 32, (m * dim) / sv]) {
+      const r = await lowRankVQ(W, { dim, subvector: sv, k, seed: 1 });
+      expect(r.codes.length).toBe((m * dim) / sv);
+      expect(r.basis.shape).toEqual([n, dim]);
+      expect(r.codebook.shape).toEqual([k, sv]);
+      const Wq = await r.reconstruct();
+      errs.push(await relErr(W, Wq));
+      if (k === (m * dim) / sv) {
+        // every subvector its own codeword: W_q = W V V^T (the rank-dim projection)
+        const P = await h.eng.matmul(W, r.basis);
+        const PP = await h.eng.matmul(P, r.basis, { transB: true });
+        expect(await relErr(PP, Wq)).toBeLessThan(1e3 * h.u);
+        expect(r.inertia).toBeLessThan(1e3 * h.u * m * n);
+        disposeMats(P, PP);
+      }
+      disposeMats(Wq, r.basis, r.codebook);
+    }
+    for (let i = 1; i < errs.length; i++) expect(errs[i], `errors ${errs}`).toBeLessThan(errs[i - 1]);
+    W.dispose();
+  });
+
+  it('exact when k >= the number of distinct subvectors; codes follow the documented layout', async () => {
+    // 3 distinct rows repeated: rank 3 <= dim, 3 distinct projected rows
+    const base = hostRandn(3, 10, 41);
+    const m = 30,
+      n = 10,
+      dim = 4;
+    const w = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[i * n + j] = base[((i * 2) % 3) * n + j];
+    const W = h.eng.matrix(w, m, n);
+    const r = await lowRankVQ(W, { dim, k: 3 });
+    const Wq = await r.reconstruct();
+    expect(await relErr(W, Wq)).toBeLessThan(1e3 * h.u);
+    disposeMats(Wq, r.basis, r.codebook);
+    // layout: row i of W_q = [c(codes[2i]), c(codes[2i + 1])] basis^T, checked on the host
+    const X = h.eng.matrix(hostRandn(9, 6, 43), 9, 6);
+    const q = await lowRankVQ(X, { dim: 4, subvector: 2, k: 5, svd: 'randomized', seed: 3 });
+    const [B, C, Xq] = [await q.basis.toArray(), await q.codebook.toArray(), await q.reconstruct()];
+    const Zq = new Float64Array(9 * 4);
+    for (let i = 0; i < 9; i++)
+      for (let j = 0; j < 2; j++) for (let t = 0; t < 2; t++) Zq[i * 4 + j * 2 + t] = C[q.codes[i * 2 + j] * 2 + t];
+    const ref = refMatmul(Zq, 9, 4, B, 6, 4, false, true);
+    const got = await Xq.toArray();
+    for (let e = 0; e < 54; e++) expect(Math.abs(got[e] - ref[e])).toBeLessThan(1e3 * h.u);
+    disposeMats(X, Xq, q.basis, q.codebook, W);
+  });
+
+  it('reduceCodebook: k-means over codewords, mapping to the nearest new codeword', async () => {
+    const K = 50,
+      d = 4;
+    const Cm = h.eng.matrix(hostRandn(K, d, 51), K, d);
+    const c = await Cm.toArray();
+    const r = await reduceCodebook(Cm, { k: 10, seed: 2 });
+    expect(r.mapping.length).toBe(K);
+    expect(new Set(r.mapping).size).toBe(10);
+    const nc = await r.codebook.toArray();
+    let inertia = 0;
+    for (let i = 0; i < K; i++) {
+      const dist = Array.from({ length: 10 }, (_, j) => {
+        let s = 0;
+        for (let t = 0; t < d; t++) s += (c[i * d + t] - nc[j * d + t]) ** 2;
+        return s;
+      });
+      const best = Math.min(...dist);
+      expect(dist[r.mapping[i]]).toBeLessThanOrEqual(best + 1e3 * h.u);
+      inertia += dist[r.mapping[i]];
+    }
+    expect(Math.abs(r.inertia - inertia) / inertia).toBeLessThan(1e-4);
+    // k = K keeps every codeword: a bijection, zero inertia
+    const all = await reduceCodebook(Cm, { k: K });
+    expect(new Set(all.mapping).size).toBe(K);
+    expect(all.inertia).toBeLessThan(1e3 * h.u);
+    disposeMats(Cm, r.codebook, all.codebook);
+  });
+
+  it('bad input errors name the function and the argument', async () => {
+    const W = h.eng.matrix(hostRandn(6, 5, 1), 6, 5);
+    await expect(lowRankVQ(W, { dim: 6, k: 2 })).rejects.toThrow(/^lowRankVQ: 'dim'/);
+    await expect(lowRankVQ(W, { dim: 4, subvector: 3, k: 2 })).rejects.toThrow(/^lowRankVQ: 'subvector' \(3\) must divide 'dim' \(4\)/);
+    await expect(lowRankVQ(W, { dim: 4, subvector: 2, k: 13 })).rejects.toThrow(/^lowRankVQ: 'k' \(13\) must not exceed/);
+    await expect(lowRankVQ(W, { dim: 4 } as never)).rejects.toThrow(/lowRankVQ: 'k' is required/);
+    await expect(lowRankVQ(W, { dim: 4, k: 2, svd: 'qr' as never })).rejects.toThrow(/lowRankVQ: 'svd'/);
+    await expect(reduceCodebook(W, { k: 7 })).rejects.toThrow(/^reduceCodebook: 'k' \(7\) must not exceed the codebook size 6/);
+    await expect(reduceCodebook(W, { k: 2, bad: 1 } as never)).rejects.toThrow(/reduceCodebook: unknown option 'bad'/);
+    await expect(reduceCodebook(null as never, { k: 2 })).rejects.toThrow(TypeError);
+    W.dispose();
+  });
+});
+
+function disposeMats(...ms: { dispose(): void }[]): void {
+  for (const m of ms) m.dispose();
+}
