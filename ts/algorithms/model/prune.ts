@@ -49,19 +49,25 @@ export async function pruneNM<D extends DType>(W: Mat<D>, options: PruneNMOption
     if (v - v !== 0) throw rangeError(fn, `'W' must be finite (entry ${i} is ${v})`);
   }
   const mask = new Uint8Array(rows * cols);
-  const out = new Float64Array(rows * cols);
-  const idx: number[] = [];
+  const out = W.engine.dtype === 'f64' ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     for (let c0 = 0; c0 < cols; c0 += m) {
-      const c1 = Math.min(cols, c0 + m);
-      idx.length = 0;
-      for (let c = c0; c < c1; c++) idx.push(r * cols + c);
-      // largest |w| first, the earlier column on ties (stable order)
-      idx.sort((a, b) => Math.abs(w[b]) - Math.abs(w[a]) || a - b);
-      const keep = Math.min(n, c1 - c0);
+      const a = r * cols + c0,
+        b = r * cols + Math.min(cols, c0 + m);
+      const keep = Math.min(n, b - a);
+      // keep passes of "largest |w| not yet kept", the earlier column on ties
       for (let t = 0; t < keep; t++) {
-        mask[idx[t]] = 1;
-        out[idx[t]] = w[idx[t]];
+        let best = -1,
+          bv = -1;
+        for (let e = a; e < b; e++) {
+          const v = Math.abs(w[e]);
+          if (mask[e] === 0 && v > bv) {
+            bv = v;
+            best = e;
+          }
+        }
+        mask[best] = 1;
+        out[best] = w[best];
       }
     }
   }

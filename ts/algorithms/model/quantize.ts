@@ -10,7 +10,7 @@
 import type { Engine } from '../../engine.js';
 import { checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
-import { PhiloxRng } from '../../rng/philox.js';
+import { uniformStream } from '../../rng/philox.js';
 import type { DType } from '../../types.js';
 
 export interface QuantizeOptions {
@@ -41,12 +41,6 @@ export interface QuantizedGroupwise {
 }
 
 const OPTIONS = ['bits', 'groupSize', 'rounding', 'seed'] as const;
-
-/** Round half to even (torch.round). */
-function rint(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Quantizes W group by group: every `groupSize` consecutive row-major entries share
@@ -88,7 +82,7 @@ export async function quantizeGroupwise<D extends DType>(W: Mat<D>, options: Qua
   const codes = new Uint8Array(groups * groupSize);
   const scale = new Float32Array(groups),
     zero = new Float32Array(groups);
-  const rng = rounding === 'stochastic' ? new PhiloxRng(seed, 0x7167) : null;
+  const stochastic = rounding === 'stochastic';
   for (let g = 0; g < groups; g++) {
     const a = g * groupSize,
       b = Math.min(total, a + groupSize);
@@ -104,17 +98,21 @@ export async function quantizeGroupwise<D extends DType>(W: Mat<D>, options: Qua
     const z = Math.fround(-lo / s);
     scale[g] = s;
     zero[g] = z;
-    if (rng === null) {
+    if (!stochastic) {
       for (let i = a; i < b; i++) {
-        const q = rint(w[i] / s + z);
-        codes[i] = Math.min(qmax, Math.max(0, q));
+        const x = w[i] / s + z;
+        let q = Math.round(x);
+        if (q - x === 0.5 && (q & 1) !== 0) q -= 1; // ties to even
+        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
       }
     } else {
+      // entry i uses element i of the Philox uniform stream (seed, stream 0x7167): independent of groupSize
+      const u = uniformStream(b - a, seed, 'f64', 0x7167, a);
       for (let i = a; i < b; i++) {
         const x = w[i] / s + z;
         const f = Math.floor(x);
-        const q = f + (rng.next() < x - f ? 1 : 0);
-        codes[i] = Math.min(qmax, Math.max(0, q));
+        const q = f + (u[i - a] < x - f ? 1 : 0);
+        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
       }
     }
   }
@@ -148,12 +146,17 @@ export function dequantizeGroupwise<D extends DType>(q: QuantizedGroupwise, eng:
       `'q.codes' has length ${q.codes.length} (padded ${q.padded}), expected ${groups * gs} (padded ${groups * gs - total})`,
     );
   const qmax = 2 ** bits - 1;
-  const out = new Float64Array(total);
-  for (let i = 0; i < total; i++) {
-    const c = q.codes[i];
-    if (c > qmax) throw rangeError(fn, `'q.codes[${i}]' = ${c} exceeds 2^${bits} - 1`);
-    const g = Math.floor(i / gs);
-    out[i] = q.scale[g] * (c - q.zero[g]);
+  const out = eng.dtype === 'f64' ? new Float64Array(total) : new Float32Array(total);
+  const codes = q.codes;
+  for (let g = 0; g < groups; g++) {
+    const s = q.scale[g],
+      z = q.zero[g];
+    const b = Math.min(total, (g + 1) * gs);
+    for (let i = g * gs; i < b; i++) {
+      const c = codes[i];
+      if (c > qmax) throw rangeError(fn, `'q.codes[${i}]' = ${c} exceeds 2^${bits} - 1`);
+      out[i] = s * (c - z);
+    }
   }
   return eng.matrix(out, m, n);
 }
