@@ -131,37 +131,29 @@ async function updateCenters<D extends DType>(eng: Engine<D>, X: Mat<D>, labels:
 }
 
 /** Greedy k-means++ (sklearn's _kmeans_plusplus): k row indices of X. */
-async function kmeansPlusPlus<D extends DType>(
-  eng: Engine<D>,
-  X: Mat<D>,
-  Xa: Mat<D>,
-  xn2: Float64Array,
-  k: number,
-  rng: PhiloxRng,
-): Promise<number[]> {
+async function kmeansPlusPlus<D extends DType>(eng: Engine<D>, X: Mat<D>, xn2: Float64Array, k: number, rng: PhiloxRng): Promise<number[]> {
   const n = X.rows;
   const trials = 2 + Math.floor(Math.log(k));
   const chosen = [rng.int(n)];
-  // squared distances of every row to candidate rows, from one GEMM against [-2 c, ||c||^2]
-  const distTo = async (ids: number[]): Promise<Float64Array[]> => {
+  // ||x_i - x_c||^2 = ||x_i||^2 - 2 x_i . x_c + ||x_c||^2 for candidate rows c (norms known on the
+  // host): one n x L GEMM against the gathered rows, downloaded
+  const distTo = async (ids: number[]): Promise<(i: number, t: number) => number> => {
     const Cc = await gatherRows(eng, X, ids);
-    const { Ca } = await augmentCenters(eng, Cc);
     let G: Mat<D> | null = null;
     try {
-      G = await eng.matmul(Xa, Ca, { transB: true });
+      G = await eng.matmul(X, Cc, { transB: true });
       const g = await G.toArray();
       const L = ids.length;
-      return ids.map((_, t) => {
-        const d = new Float64Array(n);
-        for (let i = 0; i < n; i++) d[i] = Math.max(0, xn2[i] + g[i * L + t]);
-        return d;
-      });
+      const cn2 = ids.map((id) => xn2[id]);
+      return (i, t) => Math.max(0, xn2[i] - 2 * g[i * L + t] + cn2[t]);
     } finally {
-      disposeAll(Cc, Ca, G);
+      disposeAll(Cc, G);
     }
   };
-  let closest = (await distTo(chosen))[0];
-  let pot = closest.reduce((s, v) => s + v, 0);
+  const closest = new Float64Array(n);
+  const d0 = await distTo(chosen);
+  let pot = 0;
+  for (let i = 0; i < n; i++) pot += closest[i] = d0(i, 0);
   const cum = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     let s = 0;
@@ -179,25 +171,25 @@ async function kmeansPlusPlus<D extends DType>(
       }
       ids.push(lo);
     }
-    const ds = await distTo(ids);
-    let best = -1,
-      bestPot = Infinity,
-      bestDist: Float64Array | null = null;
+    const dist = await distTo(ids);
+    let best = 0,
+      bestPot = Infinity;
     for (let t = 0; t < trials; t++) {
-      const d = ds[t];
       let p = 0;
       for (let i = 0; i < n; i++) {
-        if (closest[i] < d[i]) d[i] = closest[i];
-        p += d[i];
+        const d = dist(i, t);
+        p += Math.min(d, closest[i]);
       }
       if (p < bestPot) {
         bestPot = p;
         best = t;
-        bestDist = d;
       }
     }
+    for (let i = 0; i < n; i++) {
+      const d = dist(i, best);
+      if (d < closest[i]) closest[i] = d;
+    }
     chosen.push(ids[best]);
-    closest = bestDist as Float64Array;
     pot = bestPot;
   }
   return chosen;
@@ -301,7 +293,7 @@ export async function kmeans<D extends DType>(X: Mat<D>, options: KMeansOptions<
       let C: Mat<D>;
       if (init instanceof Mat) C = await eng.scale(init, 1);
       else if (init === 'random') C = await gatherRows(eng, X, randomRows(n, k, rng));
-      else C = await gatherRows(eng, X, await kmeansPlusPlus(eng, X, Xa, xn2, k, rng));
+      else C = await gatherRows(eng, X, await kmeansPlusPlus(eng, X, xn2, k, rng));
       let labels: Int32Array | null = null;
       let it = 0,
         strict = false;

@@ -103,7 +103,7 @@ export async function quantizeGroupwise<D extends DType>(W: Mat<D>, options: Qua
         const x = w[i] / s + z;
         let q = Math.round(x);
         if (q - x === 0.5 && (q & 1) !== 0) q -= 1; // ties to even
-        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
+        codes[i] = Math.min(qmax, Math.max(0, q));
       }
     } else {
       // entry i uses element i of the Philox uniform stream (seed, stream 0x7167): independent of groupSize
@@ -112,7 +112,7 @@ export async function quantizeGroupwise<D extends DType>(W: Mat<D>, options: Qua
         const x = w[i] / s + z;
         const f = Math.floor(x);
         const q = f + (u[i - a] < x - f ? 1 : 0);
-        codes[i] = q < 0 ? 0 : q > qmax ? qmax : q;
+        codes[i] = Math.min(qmax, Math.max(0, q));
       }
     }
   }
