@@ -47,6 +47,7 @@ describeEngines('rowArgmin', (h) => {
       [127, 65],
       [257, 129],
       [3, 5000],
+      [70000, 2], // more rows than one grid dimension holds: the folded 2-D dispatch
     ];
     for (const [m, n] of shapes) {
       const X = h.eng.matrix(hostRandn(m, n, 61 + m), m, n);

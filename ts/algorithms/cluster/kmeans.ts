@@ -36,7 +36,10 @@ export interface KMeansOptions<D extends DType = DType> {
 export interface KMeansResult<D extends DType = DType> {
   /** k x d centres (owned by the caller). */
   centers: Mat<D>;
-  /** Cluster of every row of X (consistent with `centers`: the nearest centre, first on ties). */
+  /**
+   * Cluster of every row of X: the nearest of `centers` (first on ties), except a point that re-seeded an
+   * empty cluster in the last step, which keeps that cluster (sklearn's labels_ rule).
+   */
   labels: Int32Array;
   /** sum_i ||x_i - c_{label_i}||^2, computed as ||X - S^T C||_F^2 at the end (no cancellation). */
   inertia: number;
@@ -230,8 +233,8 @@ async function inertiaOf<D extends DType>(eng: Engine<D>, X: Mat<D>, C: Mat<D>, 
  * semantics: per iteration, assign every row to its nearest centre, re-seed empty clusters with the
  * farthest points, recompute the centres as means; stop after `iters` iterations, when the labels
  * repeat, or when the total squared centre shift is at most tol * mean(var(X, axis=0)). The labels
- * returned are those of the returned centres (a last assignment step when the loop did not stop on
- * repeated labels).
+ * returned are the nearest of the returned centres (a last assignment step when the loop did not stop
+ * on repeated labels, as sklearn does).
  *
  * Host vs device: distances (one GEMM), the argmin and the centre means run on the engine; per
  * iteration n labels and n minima come back (8n bytes in f32 plus n ints). k-means++ seeding brings
