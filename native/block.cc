@@ -1,5 +1,5 @@
-// Bindings of the block operations copy2d / full / scaleAxis / colAbsMax (argument checks, a Job, the
-// call); the algorithms are plain C++ in block_kernels.cc (block.h), which also states the pivot order.
+// Bindings of the block operations copy2d / full / scaleAxis / colAbsMax / rowArgmin (argument checks, a
+// Job, the call); the algorithms are plain C++ in block_kernels.cc (block.h), which also states the pivot order.
 #include <cmath>
 #include <string>
 
@@ -186,6 +186,46 @@ Napi::Value ColAbsMax(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
+// ---- rowArgmin ---------------------------------------------------------------------------------------
+
+struct RowArgminJob : Job {
+  FloatArray x, value;  // value: Float64Array(m)
+  IntArray index;       // Int32Array(m)
+  int64_t m = 0, n = 0;
+  void Execute() override {
+    withDtype(x.dtype, [&](auto z) {
+      using T = decltype(z);
+      la::rowArgmin<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
+      return 0;
+    });
+  }
+};
+
+// rowArgmin(x, m, n, index: Int32Array(m), value: Float64Array(m), threads): per row the column of the
+// smallest entry (first on ties; a NaN wins: the row's first NaN) and that entry; n = 0 gives -1 and NaN.
+Napi::Value RowArgmin(const Napi::CallbackInfo& info) {
+  Args a(info, "rowArgmin", 6);
+  auto job = std::make_unique<RowArgminJob>();
+  job->x = a.floats(0, "x", *job);
+  job->m = a.dim(1, "m");
+  job->n = a.dim(2, "n");
+  job->index = a.ints(3, "index", *job);
+  job->value = a.floats(4, "value", *job);
+  job->threads = a.threads(5);
+  a.needDtype(job->value, DType::F64, "value");
+  a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
+  a.needLength(job->index, static_cast<uint64_t>(job->m), "index");
+  a.needLength(job->value, static_cast<uint64_t>(job->m), "value");
+  a.noAlias(job->value, job->x, "value", "x");
+  size_t ibytes = job->index.length * 4;
+  if (overlaps(job->index.data, ibytes, job->x.data, bytesOf(job->x)))
+    jsRangeError(info.Env(), "rowArgmin: output 'index' overlaps 'x'");
+  if (overlaps(job->index.data, ibytes, job->value.data, bytesOf(job->value)))
+    jsRangeError(info.Env(), "rowArgmin: output 'index' overlaps 'value'");
+  job->cost = kPerElement * static_cast<double>(job->x.length);
+  return Submit(info.Env(), std::move(job));
+}
+
 }  // namespace
 
 void RegisterBlock(Napi::Env env, Napi::Object exports) {
@@ -193,6 +233,7 @@ void RegisterBlock(Napi::Env env, Napi::Object exports) {
   exports.Set("full", Napi::Function::New(env, Full, "full"));
   exports.Set("scaleAxis", Napi::Function::New(env, ScaleAxis, "scaleAxis"));
   exports.Set("colAbsMax", Napi::Function::New(env, ColAbsMax, "colAbsMax"));
+  exports.Set("rowArgmin", Napi::Function::New(env, RowArgmin, "rowArgmin"));
 }
 
 }  // namespace lr

@@ -30,5 +30,11 @@ void scaleAxis(T* o, const T* x, int64_t m, int64_t n, const double* s, bool col
 template <class T>
 void colAbsMax(const T* x, int64_t m, int64_t n, int32_t* index, double* value, int threads);
 
+// Per row of x (m x n) the column of the smallest entry (the first on ties; -0 equals +0; -Inf and +Inf
+// are ordinary values) and that entry. A NaN beats every number: a row holding one reports its first
+// NaN (the engine turns that into an error). n = 0 gives -1 and NaN.
+template <class T>
+void rowArgmin(const T* x, int64_t m, int64_t n, int32_t* index, double* value, int threads);
+
 }  // namespace la
 }  // namespace lr

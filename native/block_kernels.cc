@@ -4,6 +4,7 @@
 //   scaleAxis: row-wise product with the scale vector rounded to T once.
 //   colAbsMax: row chunks, each with its own per-column best (at most 4 chunks per thread), merged in
 //     chunk order so the first row wins ties whatever the thread count.
+//   rowArgmin: ranges of rows per thread, one left-to-right scan per row (strict <: first wins ties).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -111,11 +112,38 @@ void colAbsMax(const T* xp, int64_t m, int64_t n, int32_t* oi, double* ov, int t
   }
 }
 
+template <class T>
+void rowArgmin(const T* xp, int64_t m, int64_t n, int32_t* oi, double* ov, int threads) {
+  int64_t minRows = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1));
+  parallelRanges(threads, m, minRows, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      const T* row = xp + i * n;
+      int64_t bi = -1;
+      T bv = T(0);
+      for (int64_t j = 0; j < n; ++j) {
+        T v = row[j];
+        if (std::isnan(v)) {
+          bi = j;
+          bv = v;
+          break;
+        }
+        if (bi < 0 || v < bv) {
+          bi = j;
+          bv = v;
+        }
+      }
+      oi[i] = static_cast<int32_t>(bi);
+      ov[i] = bi >= 0 ? static_cast<double>(bv) : std::numeric_limits<double>::quiet_NaN();
+    }
+  });
+}
+
 #define LR_BLOCK_INSTANTIATE(T)                                                         \
   template void copy2d<T>(const T*, int64_t, T*, int64_t, int64_t, int64_t, int);       \
   template void full<T>(T*, double, int64_t, int);                                      \
   template void scaleAxis<T>(T*, const T*, int64_t, int64_t, const double*, bool, int); \
-  template void colAbsMax<T>(const T*, int64_t, int64_t, int32_t*, double*, int);
+  template void colAbsMax<T>(const T*, int64_t, int64_t, int32_t*, double*, int);       \
+  template void rowArgmin<T>(const T*, int64_t, int64_t, int32_t*, double*, int);
 LR_BLOCK_INSTANTIATE(float)
 LR_BLOCK_INSTANTIATE(double)
 #undef LR_BLOCK_INSTANTIATE

@@ -395,7 +395,7 @@ void RegisterFactor(Napi::Env env, Napi::Object exports);         // qr, cholesk
 void RegisterEig(Napi::Env env, Napi::Object exports);            // eigh, svd, eigGeneral, eigGeneralComplex
 void RegisterSparse(Napi::Env env, Napi::Object exports);         // spmm, sddmm
 void RegisterPeak(Napi::Env env, Napi::Object exports);           // peak (FMA throughput probe)
-void RegisterBlock(Napi::Env env, Napi::Object exports);          // copy2d, full, scaleAxis, colAbsMax
+void RegisterBlock(Napi::Env env, Napi::Object exports);          // copy2d, full, scaleAxis, colAbsMax, rowArgmin
 void RegisterSsm(Napi::Env env, Napi::Object exports);            // ssmVandermonde, ssmConv, ssmScan
 void RegisterGaussianApply(Napi::Env env, Napi::Object exports);  // gaussianApply, gaussianAdjoint
 void RegisterCompletion(Napi::Env env,

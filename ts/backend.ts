@@ -94,6 +94,12 @@ export interface Backend {
    * and that entry's value (signed). Used for sign conventions without reading a tall matrix back.
    */
   colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }>;
+  /**
+   * For every row i: the column of the smallest entry (the first such column on ties; -0 equals +0,
+   * +-Inf are ordinary values) and that entry. A row holding a NaN reports a NaN value (its index is
+   * then unspecified); the engine turns it into an error. Used by k-means assignments (n ints back).
+   */
+  rowArgmin(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }>;
 
   // ---- factorizations ----
   /**
@@ -279,6 +285,7 @@ export const PRIMITIVES: readonly Primitive[] = [
     native: ['block.cc', 'block_kernels.cc'],
   },
   { method: 'colAbsMax', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc', 'block_kernels.cc'] },
+  { method: 'rowArgmin', family: 'block', wgsl: ['block.wgsl'], kernels: ['block.ts'], native: ['block.cc', 'block_kernels.cc'] },
   { method: 'lu', wgsl: ['lu.wgsl'], kernels: ['lu.ts'], native: ['factor.cc', 'lu.cc'] },
   {
     method: 'qr',

@@ -489,6 +489,19 @@ export class Engine<D extends DType = DType> {
     return this._use('colAbsMax', [A], () => this._backend.colAbsMax(A));
   }
 
+  /**
+   * For every row: the column of its smallest entry (the first on ties; -0 equals +0, +-Inf are
+   * ordinary values) and that entry. n ints and n values come back to the host; the matrix does not.
+   * A NaN entry is a RangeError.
+   */
+  async rowArgmin(A: Mat<D>): Promise<{ index: Int32Array; value: Float64Array }> {
+    const fn = 'rowArgmin';
+    this._mats(fn, { A });
+    const r = await this._use(fn, [A], () => this._backend.rowArgmin(A));
+    for (let i = 0; i < r.value.length; i++) if (Number.isNaN(r.value[i])) throw rangeError(fn, `'A' has a NaN entry in row ${i}`);
+    return r;
+  }
+
   /** Frobenius norm or max |a_ij|, computed without overflow (scaled sums of squares). */
   async norm(A: Mat<D> | SparseMat<D>, kind: NormKind = 'fro'): Promise<number> {
     const fn = 'norm';

@@ -1,7 +1,7 @@
 // Block operations on row-major f32 matrices: strided block copy / update (slice, hstack, vstack, and
 // the factorizations' block moves: transposed, one triangle, alpha src + beta dst), row or column
-// scaling by a vector (into a new matrix, or in place), and the per-column largest-magnitude entry
-// (partials merged on the host).
+// scaling by a vector (into a new matrix, or in place), the per-column largest-magnitude entry
+// (partials merged on the host) and the per-row smallest entry (row_argmin).
 // Each entry point has its own bindings (same binding numbers, distinct names).
 // Linear index = (wg.x + wg.y * nwg.x) * 256 + local index (the runtime folds large grids into 2-D).
 
@@ -160,5 +160,76 @@ fn col_absmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
       bits = bitcast<u32>(a_x[i * PA.cols + c]);
     }
     a_part[chunk * PA.cols + c] = vec2<u32>(i, bits);
+  }
+}
+
+// ---- row_argmin: per row the column of the smallest entry and that entry ------------------------------
+// Search key (ascending with the value): the f32 bits mapped to an order-preserving u32 (-0 as +0),
+// NaN -> 0 so that a NaN beats every number (the engine reports it as an error); then the smaller
+// column. "No entry" is key 0xffffffff with column 0xffffffff (+Inf's key is below it). One workgroup
+// of 64 lanes per row (row = wg.x + wg.y * nwg.x); lanes stride over the columns, then a tree merge.
+// out[row] = (column, bits of the entry).
+
+struct ArgminParams { rows: u32, cols: u32 }
+
+@group(0) @binding(0) var<uniform> PM: ArgminParams;
+@group(0) @binding(1) var<storage, read> m_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m_out: array<vec2<u32>>;
+
+var<workgroup> m_key: array<u32, 64>;
+var<workgroup> m_col: array<u32, 64>;
+
+fn min_key(v: f32) -> u32 {
+  var b = bitcast<u32>(v);
+  if ((b & 0x7fffffffu) > 0x7f800000u) {
+    return 0u;
+  }
+  if (b == 0x80000000u) {
+    b = 0u;
+  }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn min_better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+  return ka < kb || (ka == kb && ia < ib);
+}
+
+@compute @workgroup_size(64)
+fn row_argmin(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+  let row = wg.x + wg.y * nwg.x;
+  let live = row < PM.rows;
+  var bk = 0xffffffffu;
+  var bi = 0xffffffffu;
+  if (live) {
+    let base = row * PM.cols;
+    for (var c = li; c < PM.cols; c = c + 64u) {
+      let k = min_key(m_x[base + c]);
+      if (min_better(k, c, bk, bi)) {
+        bk = k;
+        bi = c;
+      }
+    }
+  }
+  m_key[li] = bk;
+  m_col[li] = bi;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s = s >> 1u) {
+    if (li < s) {
+      let o = li + s;
+      if (min_better(m_key[o], m_col[o], m_key[li], m_col[li])) {
+        m_key[li] = m_key[o];
+        m_col[li] = m_col[o];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u && live) {
+    let i = m_col[0];
+    var bits = 0x7fc00000u;
+    if (i != 0xffffffffu) {
+      bits = bitcast<u32>(m_x[row * PM.cols + i]);
+    }
+    m_out[row] = vec2<u32>(i, bits);
   }
 }

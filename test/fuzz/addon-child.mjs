@@ -66,6 +66,7 @@ export const SPECS = {
   copy2d: [F((d) => d.m * d.n), int((d) => d.n * Math.max(0, Math.min(1, d.m - 1))), int((d) => d.n), F((d) => d.m * d.n + d.k), int((d) => d.k), int((d) => d.n), int((d) => Math.max(0, d.m - 1)), dim('n'), T],
   scaleAxis: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.n, true), B, T],
   colAbsMax: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.n), F((d) => d.n, true), T],
+  rowArgmin: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.m), F((d) => d.m, true), T],
   lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   qr: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   cholesky: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.n), T],

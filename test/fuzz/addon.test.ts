@@ -37,6 +37,7 @@ const EXPORTS: Record<string, number> = {
   copy2d: 400,
   scaleAxis: 300,
   colAbsMax: 300,
+  rowArgmin: 300,
   lu: 300,
   qr: 300,
   cholesky: 300,

@@ -278,7 +278,7 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
         });
     });
 
-    it('norms, element-wise and block primitives, colAbsMax, randn / rand, sign, reshape', T, async () => {
+    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape', T, async () => {
       const [m, n] = [1100, 600],
         a = rand(m * n, 1),
         b = rand(m * n, 2),
@@ -303,6 +303,7 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
           await eng.scaleRows(A, s.subarray(0, m)),
           await eng.scaleColumns(A, s.subarray(0, n)),
           await eng.colAbsMax(A),
+          await eng.rowArgmin(A),
           await eng.sign(A),
           await eng.reshape(A, n, m),
           eng.full(m, n, 0.25),

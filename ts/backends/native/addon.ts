@@ -35,6 +35,7 @@ export interface NativeAddon {
   scaleAxis(out: F, x: F, m: number, n: number, s: Float64Array, cols: boolean, threads: number): Promise<void>;
   /** Per column: row of the largest-|.| entry (first on ties) and the entry. */
   colAbsMax(x: F, m: number, n: number, index: Int32Array, value: Float64Array, threads: number): Promise<void>;
+  rowArgmin(x: F, m: number, n: number, index: Int32Array, value: Float64Array, threads: number): Promise<void>;
   /** A (m x n, m >= n) = PL U, partial pivoting, scipy's permute_l form. */
   lu(A: F, m: number, n: number, PL: F, U: F, threads: number): Promise<void>;
   gemm(

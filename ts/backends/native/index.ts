@@ -232,6 +232,15 @@ export class NativeBackend implements Backend {
     });
   }
 
+  rowArgmin(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
+    return this.using([arr(a)], async (A) => {
+      const index = new Int32Array(a.rows),
+        value = new Float64Array(a.rows);
+      await this.addon.rowArgmin(A, a.rows, a.cols, index, value, this.threads);
+      return { index, value };
+    });
+  }
+
   // ---- factorizations ----
   lu(a: DenseRef): Promise<{ PL: Store; U: Store }> {
     const { rows: m, cols: n } = a;

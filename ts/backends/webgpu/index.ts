@@ -150,6 +150,9 @@ export class WebGPUBackend implements Backend {
   colAbsMax(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
     return block.colAbsMax(this.env, a);
   }
+  rowArgmin(a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
+    return block.rowArgmin(this.env, a);
+  }
 
   // ---- factorizations ----
   async lu(a: DenseRef): Promise<{ PL: Store; U: Store }> {

@@ -164,7 +164,7 @@ export const PROGRAMS = {
     workgroupSize: [256],
   },
 
-  // ---- block family: block.wgsl (slice, concat, scaleAxis, colAbsMax; the factorizations' block moves) ----
+  // ---- block family: block.wgsl (slice, concat, scaleAxis, colAbsMax, rowArgmin; the factorizations' block moves) ----
   block: {
     name: 'block',
     file: 'block.wgsl',
@@ -196,6 +196,14 @@ export const PROGRAMS = {
     bindings: ['read', 'rw'],
     uniforms: u('rows', 'cols', 'chunk_rows', 'tiles_c', 'chunks'),
     workgroupSize: [16, 16],
+  },
+  row_argmin: {
+    name: 'row_argmin',
+    file: 'block.wgsl',
+    entry: 'row_argmin',
+    bindings: ['read', 'rw'],
+    uniforms: u('rows', 'cols'),
+    workgroupSize: [64],
   },
 
   // ---- internal helpers of the factorizations: util.wgsl ----

@@ -1,7 +1,8 @@
 /**
  * Block operations (wgsl/block.wgsl): slice and concatenation by a strided block copy, row / column
  * scaling by a vector, and the per-column largest-magnitude entry, whose (row, value) partials per
- * row chunk are merged on the host (O(cols) bytes come back, never the matrix).
+ * row chunk are merged on the host (O(cols) bytes come back, never the matrix), and the per-row
+ * smallest entry (8 bytes per row come back).
  */
 import type { DenseRef } from '../../../backend.js';
 import type { GpuStore } from '../context.js';
@@ -9,7 +10,7 @@ import { ceilDiv, store, type GpuEnv } from '../env.js';
 import { grid } from '../program.js';
 import { PROGRAMS as P } from '../programs.js';
 
-const { block: BLOCK, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX } = P;
+const { block: BLOCK, scale_axis: SCALE_AXIS, col_absmax: COL_ABSMAX, row_argmin: ROW_ARGMIN } = P;
 
 /**
  * dst[dOff + r ldd + c] = src[sOff + r lds + c] for r < rows, c < cols (offsets in elements). Whole
@@ -121,5 +122,26 @@ export async function colAbsMax(env: GpuEnv, a: DenseRef): Promise<{ index: Int3
     return { index, value };
   } finally {
     env.ctx.release(part);
+  }
+}
+
+/** Per row: the column of the smallest entry (first on ties; a NaN wins, see wgsl/block.wgsl) and that entry. */
+export async function rowArgmin(env: GpuEnv, a: DenseRef): Promise<{ index: Int32Array; value: Float64Array }> {
+  const { rows, cols } = a;
+  const out = env.ctx.alloc(rows * 8);
+  try {
+    env.ctx.dispatch(ROW_ARGMIN, { bindings: [store(a), out], uniforms: { rows, cols }, workgroups: rows });
+    const raw = await env.ctx.read(out.buffer, 0, rows * 8);
+    const u = new Int32Array(raw),
+      f = new Float32Array(raw);
+    const index = new Int32Array(rows),
+      value = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      index[r] = u[2 * r];
+      value[r] = f[2 * r + 1];
+    }
+    return { index, value };
+  } finally {
+    env.ctx.release(out);
   }
 }

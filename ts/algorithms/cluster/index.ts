@@ -1,0 +1,1 @@
+export { kmeans, type KMeansOptions, type KMeansResult } from './kmeans.js';
