@@ -27,3 +27,4 @@ export * from './algorithms/sampling/index.js';
 export * as ssm from './algorithms/ssm/index.js';
 export * from './algorithms/subgm/index.js';
 export * from './algorithms/completion/index.js';
+export * from './algorithms/model/index.js';
