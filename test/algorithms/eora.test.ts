@@ -275,6 +275,7 @@ describeEngines('CovarianceAccumulator', (h) => {
     const ref = new CovarianceAccumulator(eng, 3, { mode: 'eora-ref' });
     await expect(acc.merge(ref)).rejects.toThrow(/merge.*mode/);
     expect(() => CovarianceAccumulator.load(eng, { dim: 3, mode: 'mean', count: 1, samples: 1, sum: [1, 2] })).toThrow(/load.*'state.sum'/);
+    expect(() => CovarianceAccumulator.load(eng, { dim: 1, mode: 'mean', count: 0, samples: 1, sum: [1] })).toThrow(/load.*'state.count'/);
     acc.dispose();
     await expect(acc.add(X)).rejects.toThrow(/disposed/);
     ref.dispose();

@@ -202,6 +202,8 @@ export class CovarianceAccumulator<D extends DType = DType> {
       if (typeof d !== 'number' || !(d > 0 && d <= 1)) throw rangeError(fn, `'state.decay' must be in (0, 1], got ${describeValue(d)}`);
       acc._decay = d;
     }
+    if ((samples === 0) !== (count === 0))
+      throw rangeError(fn, `'state.count' (${count}) and 'state.samples' (${samples}) must be both 0 or both positive`);
     if (samples > 0) acc.acc = eng.matrix(sum, dim, dim);
     acc._count = count;
     acc._samples = samples;
