@@ -28,13 +28,4 @@ export * as ssm from './algorithms/ssm/index.js';
 export * from './algorithms/subgm/index.js';
 export * from './algorithms/completion/index.js';
 export * from './algorithms/cluster/index.js';
-export { quantizeGroupwise, dequantizeGroupwise, type QuantizeOptions, type QuantizedGroupwise } from './algorithms/model/quantize.js';
-export { pruneNM, type PruneNMOptions, type PruneNMResult } from './algorithms/model/prune.js';
-export {
-  lowRankVQ,
-  reduceCodebook,
-  type LowRankVQOptions,
-  type LowRankVQResult,
-  type ReduceCodebookOptions,
-  type ReduceCodebookResult,
-} from './algorithms/model/vq.js';
+export * from './algorithms/model/index.js';
