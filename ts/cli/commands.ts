@@ -15,6 +15,8 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['ssm-init', () => import('./ssm-init.js')],
   ['recover', () => import('./recover.js')],
   ['complete', () => import('./complete.js')],
+  ['compress', () => import('./compress.js')],
+  ['eora', () => import('./eora.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {
