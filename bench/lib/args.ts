@@ -16,6 +16,10 @@ export interface BenchArgs {
   only: string[];
   /** Peer id substrings to skip. */
   skip: string[];
+  /** compress: layers in the synthetic checkpoint. */
+  layers?: number;
+  /** compress: layers timed one by one (the rest only go through the svdvals pass). */
+  timed?: number;
   /** Per-case cap in seconds (warm-up + timed loop). */
   capS?: number;
   /** Skip a case whose predicted single run exceeds this many seconds. */
@@ -36,6 +40,7 @@ suites:
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
   ssm       PTD trade-off (cond(V), transfer gap vs delta), S4D spike; SSM kernel + FFT convolution H = 256, L = 16384
   subgm     robust matrix sensing by SubGM (n = 100, r' = 20, m = 20000, 20 % outliers): dense vs matrix-free Gaussian
+  compress  model-weights toolkit on a synthetic safetensors checkpoint (24 x 4096^2 f32): svdvals pass, LORD r 512, EoRA r 128 vs torch
   completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
   all       gemm then decomp
 
@@ -43,6 +48,8 @@ options:
   --quick               smoke run: small sizes, few iterations, short caps (results marked QUICK)
   --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048; quick 128,256)
   --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400; sampling 1000000x32, quick 20000x16; subgm MxN = m x n, 20000x100, quick 3000x30)
+  --layers N            compress: layers of the synthetic checkpoint (default 24; quick 3)
+  --timed N             compress: layers timed one by one for LORD / EoRA / peers (default 3; quick 2)
   --dtypes f32,f64      decomp: element types (default both)
   --ops qr,svd,eigh,lstsq   decomp: operations (default all)
   --only a,b            run only peers whose id contains one of these strings (e.g. lowrank,numpy)
@@ -119,6 +126,14 @@ export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
         a.ops = list(next(), flag);
         for (const op of a.ops) if (!['qr', 'svd', 'eigh', 'lstsq'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
         break;
+      case '--layers':
+      case '--timed': {
+        const v = Number(next());
+        if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a positive integer`);
+        if (flag === '--layers') a.layers = v;
+        else a.timed = v;
+        break;
+      }
       case '--only':
         a.only = list(next(), flag);
         break;

@@ -231,7 +231,7 @@ async function compress(
   }
 
   // ---- ranks and actions
-  let welore: { tau: number; reduction: number; paramReduction: number | null } | undefined;
+  let welore: { tau: number; reduction: number } | undefined;
   if (o.method === 'welore') {
     const target = ctx.flag<number | undefined>('target');
     const tau = ctx.flag<number | undefined>('tau');
@@ -241,7 +241,7 @@ async function compress(
       sel,
       { minRatio: ctx.flag<number>('min-ratio') },
     );
-    welore = { tau: r.tau, reduction: r.reduction, paramReduction: r.paramReduction };
+    welore = { tau: r.tau, reduction: r.reduction };
     selected.forEach((t, i) => {
       t.rank = r.ranks[i];
       if (!r.lrc[i]) t.why = 'not a low-rank component';
@@ -413,8 +413,8 @@ async function compress(
   );
   if (welore)
     ctx.out(
-      `WeLore: tau ${fmtNum(welore.tau, 4)}, rank reduction ${pct(welore.reduction, 1)}` +
-        (welore.paramReduction === null ? '' : `, parameter reduction ${pct(welore.paramReduction, 1)}`),
+      `WeLore: tau ${fmtNum(welore.tau, 4)}, rank reduction ${pct(welore.reduction, 1)} (the reference's count: ranks pruned in low-rank components / all ranks; ` +
+        'components below break-even stay dense here)',
     );
   ctx.out(`wrote ${out} in ${fmtMs(ms)}`);
   return 0;
