@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { escapeXml, makeAxis, niceStep, plotSvg, writePlotSvg } from '../../ts/cli/svg.js';
+import { escapeXml, makeAxis, niceStep, heatmapSvg, plotSvg, writePlotSvg } from '../../ts/cli/svg.js';
 
 /** Checks that tags are balanced and attributes quoted (a small well-formedness check). */
 function expectWellFormed(svg: string): void {
@@ -118,5 +118,18 @@ describe('svg plots', () => {
     const text = await readFile(f, 'utf8');
     expectWellFormed(text);
     expect(text).toContain('<polyline');
+  });
+
+  it('heat maps: one cell per entry, colors ordered by value, labels, values printed, non-finite grey', () => {
+    const v = [0, 30, 60, 90, Number.NaN, 45];
+    const svg = heatmapSvg(v, 2, 3, { title: 'angles', rowLabels: ['a', 'b'], colLabels: ['x', 'y', 'z'], unit: 'degrees' });
+    expect(count(svg, 'class="cell"')).toBe(6);
+    const fills = [...svg.matchAll(/class="cell"[^>]*fill="([^"]+)"/g)].map((m) => m[1]);
+    expect(fills[4]).toBe('#bbb');
+    const red = (f: string) => Number(/rgb\((\d+)/.exec(f)![1]);
+    expect(red(fills[0])).toBeGreaterThan(red(fills[1]));
+    expect(red(fills[1])).toBeGreaterThan(red(fills[2]));
+    expect(red(fills[2])).toBeGreaterThan(red(fills[3]));
+    for (const s of ['angles', '>a<', '>z<', 'degrees', '>90<', '>45<']) expect(svg).toContain(s);
   });
 });

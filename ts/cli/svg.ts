@@ -299,3 +299,77 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
 export async function writePlotSvg(path: string, series: readonly PlotSeries[], options: PlotOptions = {}): Promise<void> {
   await writeFile(path, plotSvg(series, options), 'utf8');
 }
+
+export interface HeatmapOptions {
+  title?: string;
+  /** Labels of the rows (top to bottom) and columns (left to right); default 1, 2, ... */
+  rowLabels?: readonly string[];
+  colLabels?: readonly string[];
+  /** Color scale range; default the data's min and max. */
+  min?: number;
+  max?: number;
+  /** Caption of the color bar, e.g. 'degrees'. */
+  unit?: string;
+  /** Print each cell's value (default: when both sides are <= 16). */
+  values?: boolean;
+  /** Digits of the printed values (default 2 significant). */
+  digits?: number;
+}
+
+/** A white -> dark blue ramp (perceptually monotone enough for a report). */
+function ramp(t: number): string {
+  const c = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  const mix = (a: number, b: number) => Math.round(a + (b - a) * c);
+  return `rgb(${mix(247, 8)},${mix(251, 48)},${mix(255, 107)})`;
+}
+
+/**
+ * A heat map of a rows x cols matrix (row-major `values`): one cell per entry, a color bar with the
+ * range, optional labels and printed values. Non-finite cells are drawn hatched grey.
+ */
+export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number, options: HeatmapOptions = {}): string {
+  const finite = Array.from(values).filter((v) => Number.isFinite(v));
+  const lo = options.min ?? (finite.length ? Math.min(...finite) : 0);
+  const hi = options.max ?? (finite.length ? Math.max(...finite) : 1);
+  const cell = Math.max(14, Math.min(48, Math.floor(560 / Math.max(rows, cols))));
+  const rl = options.rowLabels ?? Array.from({ length: rows }, (_, i) => String(i + 1));
+  const cl = options.colLabels ?? Array.from({ length: cols }, (_, i) => String(i + 1));
+  const labelW = 8 + 7 * Math.max(1, ...rl.map((s) => s.length));
+  const top = (options.title ? 34 : 12) + 18;
+  const left = labelW;
+  const w = left + cols * cell + 90;
+  const h = top + rows * cell + 20;
+  const show = options.values ?? (rows <= 16 && cols <= 16);
+  const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(options.digits ?? 2)).toString() : '—');
+  const o: string[] = [];
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`,
+  );
+  o.push(`<rect width="${w}" height="${h}" fill="white"/>`);
+  if (options.title) o.push(`<text x="${w / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>`);
+  for (let j = 0; j < cols; j++)
+    o.push(`<text x="${left + (j + 0.5) * cell}" y="${top - 6}" text-anchor="middle">${escapeXml(cl[j] ?? '')}</text>`);
+  for (let i = 0; i < rows; i++) {
+    o.push(`<text x="${left - 6}" y="${top + (i + 0.5) * cell + 4}" text-anchor="end">${escapeXml(rl[i] ?? '')}</text>`);
+    for (let j = 0; j < cols; j++) {
+      const v = values[i * cols + j];
+      const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+      const fill = Number.isFinite(v) ? ramp(t) : '#bbb';
+      o.push(`<rect class="cell" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}"/>`);
+      if (show)
+        o.push(
+          `<text x="${left + (j + 0.5) * cell}" y="${top + (i + 0.5) * cell + 4}" text-anchor="middle" fill="${t > 0.55 ? 'white' : 'black'}" font-size="${Math.min(11, cell / 3.2).toFixed(1)}">${fmt(v)}</text>`,
+        );
+    }
+  }
+  // color bar
+  const bx = left + cols * cell + 20,
+    bh = rows * cell;
+  for (let k = 0; k < 20; k++)
+    o.push(`<rect x="${bx}" y="${top + (bh * k) / 20}" width="14" height="${bh / 20 + 0.5}" fill="${ramp(1 - k / 20)}"/>`);
+  o.push(`<text x="${bx + 18}" y="${top + 8}">${escapeXml(fmt(hi))}</text>`);
+  o.push(`<text x="${bx + 18}" y="${top + bh}">${escapeXml(fmt(lo))}</text>`);
+  if (options.unit) o.push(`<text x="${bx}" y="${top + bh + 14}">${escapeXml(options.unit)}</text>`);
+  o.push('</svg>');
+  return o.join('\n') + '\n';
+}
