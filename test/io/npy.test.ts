@@ -154,6 +154,18 @@ describe('npy: round trips', () => {
     expect(() => encodeNpy([1], [1], { dtype: 'f16' as never })).toThrow(/dtype/);
   });
 
+  it('writes integer arrays (<i4, <i8) that numpy can index with; non-integers refused', () => {
+    const labels = Int32Array.from([3, -1, 0, 2 ** 31 - 1]);
+    const a = encodeNpy(labels, [4]);
+    expect(new TextDecoder().decode(a.subarray(10, 40))).toContain("'descr': '<i4'");
+    expect(Array.from(new Int32Array(a.buffer.slice(a.length - 16)))).toEqual(Array.from(labels));
+    const b = encodeNpy([5, 2 ** 40, -7], [3], { dtype: 'i64' });
+    expect(new TextDecoder().decode(b.subarray(10, 40))).toContain("'descr': '<i8'");
+    expect(Array.from(new BigInt64Array(b.buffer.slice(b.length - 24)))).toEqual([5n, 2n ** 40n, -7n]);
+    expect(() => encodeNpy([1.5], [1], { dtype: 'i64' })).toThrow(/entry 0 is 1.5, not an integer/);
+    expect(() => encodeNpy([2 ** 31], [1], { dtype: 'i32' })).toThrow(RangeError);
+  });
+
   it('writes versions 2.0 and 3.0 on request', () => {
     for (const version of [2, 3] as const) {
       const bytes = encodeNpy([1, 2], [2], { version });

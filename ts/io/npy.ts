@@ -306,7 +306,7 @@ function alloc(dtype: NpyDType, n: number): Float32Array | Float64Array {
   return dtype === 'f32' ? new Float32Array(n) : new Float64Array(n);
 }
 
-function bytesOf(a: Float32Array | Float64Array): Uint8Array {
+function bytesOf(a: Float32Array | Float64Array | Int32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -416,10 +416,11 @@ export function parseNpyHeader(bytes: Uint8Array, name = '<buffer>', fileSize = 
 
 export interface NpyWriteOptions {
   /**
-   * Element type in the file. Default: `'f32'` for a Float32Array, otherwise `'f64'`. Values are
-   * converted (f64 -> f32 rounds to nearest).
+   * Element type in the file. Default: `'f32'` for a Float32Array, `'i32'` for an Int32Array,
+   * otherwise `'f64'`. Values are converted (f64 -> f32 rounds to nearest); `'i32'` / `'i64'` (`<i4`,
+   * `<i8`: labels and indices numpy can index with) need integer values in range.
    */
-  dtype?: NpyDType;
+  dtype?: NpyDType | 'i32' | 'i64';
   /**
    * Format version of the header. Default: 1 (2 only when the header would not fit in version 1,
    * which never happens for 1-D/2-D shapes). 3 writes a UTF-8 header.
@@ -436,9 +437,12 @@ function checkShape(fn: string, shape: unknown): number[] {
   return shape as number[];
 }
 
-function headerFor(dims: readonly number[], dtype: NpyDType, version: 1 | 2 | 3 | undefined, fortranOrder = false): Uint8Array {
+type WriteDType = NpyDType | 'i32' | 'i64';
+const DESCR: Record<WriteDType, string> = { f32: '<f4', f64: '<f8', i32: '<i4', i64: '<i8' };
+
+function headerFor(dims: readonly number[], dtype: WriteDType, version: 1 | 2 | 3 | undefined, fortranOrder = false): Uint8Array {
   const shapeStr = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  const dict = `{'descr': '${dtype === 'f32' ? '<f4' : '<f8'}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeStr}, }`;
+  const dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeStr}, }`;
   let ver = version ?? 1;
   let lenBytes = ver === 1 ? 2 : 4;
   const total = (pre: number) => Math.ceil((pre + dict.length + 1) / 64) * 64;
@@ -462,9 +466,18 @@ function headerFor(dims: readonly number[], dtype: NpyDType, version: 1 | 2 | 3 
 }
 
 /** Converts `data` to a little-endian typed array of `dtype` (no copy when it already is one). */
-function asDType(data: ArrayLike<number>, dtype: NpyDType): Float32Array | Float64Array {
-  let out: Float32Array | Float64Array;
-  if (dtype === 'f32') out = data instanceof Float32Array ? data : Float32Array.from(data);
+function asDType(fn: string, data: ArrayLike<number>, dtype: WriteDType): Float32Array | Float64Array | Int32Array | BigInt64Array {
+  let out: Float32Array | Float64Array | Int32Array | BigInt64Array;
+  if (dtype === 'i32' || dtype === 'i64') {
+    const [lo, hi] = dtype === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || v < lo || v > hi)
+        throw new RangeError(`${fn}: 'data' entry ${i} is ${v}, not an integer in [${lo}, ${hi}] (dtype '${dtype}')`);
+    }
+    if (dtype === 'i32') out = data instanceof Int32Array ? data : Int32Array.from(data);
+    else out = BigInt64Array.from(Array.from(data, (v) => BigInt(v)));
+  } else if (dtype === 'f32') out = data instanceof Float32Array ? data : Float32Array.from(data);
   else out = data instanceof Float64Array ? data : Float64Array.from(data);
   if (!HOST_LITTLE) {
     out = out.slice();
@@ -482,11 +495,11 @@ function prepare(fn: string, data: ArrayLike<number>, shape: readonly number[], 
   const o = options ?? {};
   for (const k of Object.keys(o))
     if (k !== 'dtype' && k !== 'version') throw new TypeError(`${fn}: unknown option '${k}' (known: dtype, version)`);
-  const dtype = o.dtype ?? (data instanceof Float32Array ? 'f32' : 'f64');
-  if (dtype !== 'f32' && dtype !== 'f64') throw new RangeError(`${fn}: 'dtype' must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`);
+  const dtype = o.dtype ?? (data instanceof Float32Array ? 'f32' : data instanceof Int32Array ? 'i32' : 'f64');
+  if (!(dtype in DESCR)) throw new RangeError(`${fn}: 'dtype' must be 'f32', 'f64', 'i32' or 'i64', got ${JSON.stringify(dtype)}`);
   if (o.version !== undefined && o.version !== 1 && o.version !== 2 && o.version !== 3)
     throw new RangeError(`${fn}: 'version' must be 1, 2 or 3, got ${JSON.stringify(o.version)}`);
-  return { header: headerFor(dims, dtype, o.version), body: asDType(data, dtype) };
+  return { header: headerFor(dims, dtype, o.version), body: asDType(fn, data, dtype) };
 }
 
 /**
@@ -699,7 +712,7 @@ export async function createNpyWriter(path: string, shape: readonly number[], op
       const k = cols === 0 ? 0 : data.length / cols;
       if (written + k > rows)
         throw new RangeError(`writeRows: ${path} holds ${rows} rows; writing ${k} more after ${written} would exceed it`);
-      await writeFully(fh, bytesOf(asDType(data, dtype)));
+      await writeFully(fh, bytesOf(asDType('writeRows', data, dtype)));
       written += k;
     },
     async close() {
