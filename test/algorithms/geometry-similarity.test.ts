@@ -123,14 +123,22 @@ describeEngines('geometry: principal angles and distances', (h) => {
     disposeAll(X, Y);
   });
 
-  it('small angles come from sines: 1e-9 in f64 (the arccos route gives 0), 1e-4 in f32', async () => {
+  it('small angles come from sines: 1e-9 in f64 (the arccos route gives 0), 1e-4 in f32, in a rotated basis', async () => {
     const t = h.dtype === 'f64' ? 1e-9 : 1e-4;
-    expect(Math.acos(Math.cos(t === 1e-9 ? t : 0))).toBe(0); // what the arccos route would return for 1e-9
+    expect(Math.acos(Math.cos(1e-9))).toBe(0); // what the arccos route returns for 1e-9 (in f32 also for 1e-4)
+    // the spec's pair embedded in R^50 by a random rotation, so no entry is exact
+    const D = 50;
+    const R = randomOrthonormal(D, D, 9);
     const { x, y } = tiltPair(t);
-    const X = mat(x, 5, 2),
-      Y = mat(y, 5, 2);
+    const pad = (v: Float64Array) => {
+      const o = new Float64Array(D * 2);
+      o.set(v);
+      return refMatmul(R, D, D, o, D, 2);
+    };
+    const X = mat(pad(x), D, 2),
+      Y = mat(pad(y), D, 2);
     const th = await principalAngles(X, Y);
-    // f64: relative accuracy ~1e-7 at 1e-9; f32: absolute error ~u_f32 at 1e-4 (arccos would give 0 or 3e-4).
+    // f64: relative accuracy ~1e-7 at 1e-9; f32: absolute error ~u_f32 (arccos would give 0 or 3e-4).
     if (h.dtype === 'f64') expect(Math.abs(th[1] - t) / t).toBeLessThan(1e-6);
     else expect(Math.abs(th[1] - t)).toBeLessThan(20 * h.u);
     expect(Math.abs(th[0])).toBeLessThan(20 * h.u);

@@ -103,7 +103,8 @@ export async function anglesOfBases<D extends DType>(eng: Engine<D>, Qx: Mat<D>,
  * so the result has min(rank X, rank Y) entries (min(p, q) for full-rank inputs). Angles below pi/4 come
  * from sines (the singular values of Qy - Qx Qx^T Qy), so they keep relative accuracy: in f64 a true
  * angle of 1e-9 comes back as 1e-9 (the arccos route gives 0); in f32 the sines carry an absolute error
- * of about u_f32 ~ 6e-8, so angles down to ~1e-6 are resolved (arccos resolves only ~5e-4).
+ * of about 1e-7 (a few u_f32) in a generic basis, so 1e-4 comes back to 1e-3 relative, 1e-6 to a few
+ * percent, and nothing below ~1e-7 is resolved (the arccos route loses everything below ~5e-4 in f32).
  *
  * @throws TypeError/RangeError naming 'principalAngles': X or Y not a live Mat of one engine, different
  *   row counts, NaN/Infinity entries, a zero (rank 0) input.
