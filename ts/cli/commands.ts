@@ -17,6 +17,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['complete', () => import('./complete.js')],
   ['compress', () => import('./compress.js')],
   ['eora', () => import('./eora.js')],
+  ['compare', () => import('./compare.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {
