@@ -321,7 +321,11 @@ describeEngines('geometry: coding rate', (h) => {
     const inBlock = (P[0] + P[1] + P[4] + P[5] + P[10] + P[11] + P[14] + P[15]) / 4;
     expect(Math.abs(inBlock - 1 / (1 + Math.exp(-10)))).toBeLessThan(1e-6);
     expect(inBlock).toBeGreaterThan(0.9999);
+    // tol: 0 runs exactly `iters`
+    const fixed = await sinkhorn(B, { eta: 0.5, iters: 7, tol: 0 });
+    expect(fixed.iters).toBe(7);
     B.dispose();
+    fixed.P.dispose();
     // random cosine-similarity matrices (MLC's P(Z^T Z)), both modes
     for (const n of [1, 2, 37]) {
       const x = unitRows(hostRandn(n, 5, 40 + n), n, 5);
@@ -329,6 +333,7 @@ describeEngines('geometry: coding rate', (h) => {
       for (const mode of ['alternating', 'symmetric'] as const) {
         const r = await sinkhorn(S, { eta: 0.2, iters: 2000, tol: 1e-10, mode });
         expect(r.marginalError).toBeLessThan(1e-6);
+        expect(r.iters).toBeLessThan(2000); // stopped on tol
         const G = await consume(r.P);
         const slack = 1e-6 + n * h.u * 4;
         for (let i = 0; i < n; i++) {

@@ -30,9 +30,9 @@ export interface SinkhornOptions {
 export interface SinkhornResult<D extends DType = DType> {
   /** The n x n doubly-stochastic Gamma (owned by the caller). */
   P: Mat<D>;
-  /** Iterations run. */
+  /** Iterations run (0 when the start already met `tol`). */
   iters: number;
-  /** max |row or column sum - 1| of Gamma (f64, before the cast to the engine dtype). */
+  /** max |row or column sum - 1| of the returned Gamma (in f64, before the cast to the engine dtype). */
   marginalError: number;
   /** Log potentials: Gamma_ij = exp(f_i + M_ij / eta + g_j) (g = f in 'symmetric' mode). */
   f: Float64Array;
@@ -42,15 +42,15 @@ export interface SinkhornResult<D extends DType = DType> {
 /** Largest n accepted (n x n f64 on the host). */
 export const SINKHORN_MAX_N = 4096;
 
-/** log sum_j exp(x_j + y_j) over a row slice, stable. */
-function lse(row: Float64Array, off: number, n: number, y: Float64Array, stride: number): number {
+/** log sum_j exp(a_j + y_j) over the contiguous row a = A[off .. off + n), stable. */
+function lse(A: Float64Array, off: number, n: number, y: Float64Array): number {
   let mx = -Infinity;
   for (let j = 0; j < n; j++) {
-    const v = row[off + j * stride] + y[j];
+    const v = A[off + j] + y[j];
     if (v > mx) mx = v;
   }
   let s = 0;
-  for (let j = 0; j < n; j++) s += Math.exp(row[off + j * stride] + y[j] - mx);
+  for (let j = 0; j < n; j++) s += Math.exp(A[off + j] + y[j] - mx);
   return mx + Math.log(s);
 }
 
@@ -92,43 +92,40 @@ export async function sinkhorn<D extends DType>(M: Mat<D>, options: SinkhornOpti
   }
   const f = new Float64Array(n);
   const g = mode === 'symmetric' ? f : new Float64Array(n);
-  const rowErr = (): number => {
-    let e = 0;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += Math.exp(f[i] + A[i * n + j] + g[j]);
-      e = Math.max(e, Math.abs(s - 1));
-    }
-    return e;
-  };
-  const colErr = (): number => {
-    let e = 0;
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += Math.exp(f[i] + A[i * n + j] + g[j]);
-      e = Math.max(e, Math.abs(s - 1));
-    }
-    return e;
-  };
+  // The row sums of the current iterate are exp(f_i + r_i) with r_i = LSE_j(A_ij + g_j), the very
+  // numbers the next row update needs: the stopping test costs no extra pass.
+  const AT = mode === 'alternating' ? new Float64Array(n * n) : A;
+  if (mode === 'alternating') for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) AT[j * n + i] = A[i * n + j];
+  const r = new Float64Array(n);
   let it = 0;
-  let err = Infinity;
-  const tmp = new Float64Array(n);
-  while (it < iters) {
-    it++;
-    if (mode === 'symmetric') {
-      for (let i = 0; i < n; i++) tmp[i] = 0.5 * (f[i] - lse(A, i * n, n, f, 1));
-      f.set(tmp);
-      err = rowErr(); // rows = columns
-    } else {
-      for (let i = 0; i < n; i++) f[i] = -lse(A, i * n, n, g, 1);
-      for (let j = 0; j < n; j++) g[j] = -lse(A, j, n, f, n);
-      err = rowErr(); // columns are exact after the column update
+  for (;;) {
+    for (let i = 0; i < n; i++) r[i] = lse(A, i * n, n, g);
+    if (tol > 0) {
+      let e = 0;
+      for (let i = 0; i < n; i++) e = Math.max(e, Math.abs(Math.exp(f[i] + r[i]) - 1));
+      if (e <= tol) break; // columns are exact after a column update (alternating); rows = columns (symmetric)
     }
-    if (err <= tol) break;
+    if (it === iters) break;
+    it++;
+    if (mode === 'symmetric') for (let i = 0; i < n; i++) f[i] = 0.5 * (f[i] - r[i]);
+    else {
+      for (let i = 0; i < n; i++) f[i] = -r[i];
+      for (let j = 0; j < n; j++) g[j] = -lse(AT, j * n, n, f);
+    }
   }
-  if (mode === 'alternating') err = Math.max(err, colErr());
   const P = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) P[i * n + j] = Math.exp(f[i] + A[i * n + j] + g[j]);
-  if (mode === 'symmetric') for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) P[i * n + j] = P[j * n + i];
+  const colSum = new Float64Array(n);
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    let rs = 0;
+    for (let j = 0; j < n; j++) {
+      const v = mode === 'symmetric' && j < i ? P[j * n + i] : Math.exp(f[i] + A[i * n + j] + g[j]);
+      P[i * n + j] = v;
+      rs += v;
+      colSum[j] += v;
+    }
+    err = Math.max(err, Math.abs(rs - 1));
+  }
+  for (let j = 0; j < n; j++) err = Math.max(err, Math.abs(colSum[j] - 1));
   return { P: eng.matrix(P, n, n), iters: it, marginalError: err, f: Float64Array.from(f), g: Float64Array.from(g) };
 }
