@@ -118,7 +118,7 @@ export async function mssa<D extends DType>(Z: Mat<D>, U: Mat<D>[], options?: Ms
       const Ucat = U.length === 1 ? U[0] : await eng.hstack(U);
       return eng.matmul(H, Ucat, { transB: true });
     }
-    if (!W) return heads.length === 1 ? eng.slice(H) : H;
+    if (!W) return H;
     if (!bias) return eng.matmul(H, W, { transB: true });
     const Ha = await eng.hstack([H, eng.ones(n, 1)]);
     const Wa = await eng.hstack([W, eng.matrix(bias, W.rows, 1)]);
