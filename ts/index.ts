@@ -31,3 +31,4 @@ export * from './algorithms/cluster/index.js';
 export * from './algorithms/model/index.js';
 export * from './algorithms/geometry/index-g1.js';
 export * from './algorithms/geometry/index-g3.js';
+export * from './algorithms/geometry/index-g4.js';
