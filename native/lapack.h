@@ -406,6 +406,24 @@ void syevd(idx n, const T* A, idx lda, double* w, T* V, idx ldv, int threads);
 template <class T>
 void gesdd(idx m, idx n, const T* A, idx lda, T* U, idx ldu, double* S, T* V, idx ldv, int threads);
 
+// Upper bidiagonalization A = Q B P^T of the column-major m x n matrix A (m >= n; svd.cc, blocked
+// dgebrd/dlabrd structure): d (n), e (n - 1), tauq (n), taup (n); the left reflectors are left below the
+// diagonal of A, the right ones right of the superdiagonal (callers that want only B ignore them).
+template <class T>
+void gebrd(idx m, idx n, T* A, idx lda, T* d, T* e, T* tauq, T* taup, int threads);
+
+// Singular values only of the row-major A (m x n; svdvals.cc): S (min(m, n)) descending. QR first when
+// tall (as gesdd), bidiagonalization without the reflectors applied, then the values of the bidiagonal
+// by implicit QR (bdsqrValues). Returns 0, 1 when A has a non-finite entry (S untouched), or 2 when the
+// bidiagonal QR iteration did not converge.
+template <class T>
+int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads);
+
+// Singular values of the upper bidiagonal matrix with diagonal d (n) and superdiagonal e (n - 1), both
+// overwritten: on success (true) d holds the values, descending, to high relative accuracy (Demmel-Kahan
+// zero-shift / shifted implicit QR, values only, O(n^2)); false when it did not converge.
+bool bdsqrValues(idx n, double* d, double* e);
+
 // Tridiagonal / bidiagonal divide and conquer (column-major outputs, ascending values).
 template <class T>
 void stedc(idx n, T* d, T* e, T* Z, idx ldz, int threads);

@@ -1,0 +1,297 @@
+// Singular values only (the algorithm of the addon export `svdvals`; the binding is in eig.cc).
+//
+// As gesdd (svd.cc) up to the bidiagonal: the input scaled into the safe range, a blocked Householder
+// QR first when the matrix is tall enough (m >= 11 n / 6, then R is bidiagonalized), the blocked
+// bidiagonalization gebrd (svd.cc) with its reflectors simply dropped (no Q or P is formed or applied),
+// so the cost is 4 m n^2 - 4 n^3 / 3 flops (2 m n^2 + 2 n^3 through the QR) against the SVD's extra
+// back-transformations and divide and conquer with vectors. The bidiagonal's values then come from the
+// implicit QR iteration in double precision (also for f32 input), values only: Demmel and Kahan's
+// zero-shift sweeps when the shift would spoil relative accuracy, standard Wilkinson-like shifted
+// sweeps otherwise, relative convergence criteria, chasing toward the smaller end of each block
+// (the structure of LAPACK's dbdsqr without vectors, written from Demmel & Kahan, "Accurate singular
+// values of bidiagonal matrices", SIAM J. Sci. Stat. Comput. 11, 1990). O(n^2) work.
+#include <cmath>
+
+#include "lapack.h"
+
+namespace lr {
+namespace la {
+namespace {
+
+// Singular values ssmin <= ssmax of the 2 x 2 upper triangular [f g; 0 h], without overflow and
+// with small relative error (the formulas of LAPACK's dlas2 / Demmel-Kahan).
+void las2(double f, double g, double h, double& ssmin, double& ssmax) {
+  const double fa = std::abs(f), ga = std::abs(g), ha = std::abs(h);
+  const double fhmn = std::min(fa, ha), fhmx = std::max(fa, ha);
+  if (fhmn == 0) {
+    ssmin = 0;
+    if (fhmx == 0) {
+      ssmax = ga;
+    } else {
+      const double mx = std::max(fhmx, ga), mn = std::min(fhmx, ga);
+      ssmax = mx * std::sqrt(1 + (mn / mx) * (mn / mx));
+    }
+    return;
+  }
+  if (ga < fhmx) {
+    const double as = 1 + fhmn / fhmx, at = (fhmx - fhmn) / fhmx, au = (ga / fhmx) * (ga / fhmx);
+    const double c = 2 / (std::sqrt(as * as + au) + std::sqrt(at * at + au));
+    ssmin = fhmn * c;
+    ssmax = fhmx / c;
+    return;
+  }
+  const double au = fhmx / ga;
+  if (au == 0) {
+    // |g| dominates so much that (fhmx / ga)^2 underflows.
+    ssmin = (fhmn * fhmx) / ga;
+    ssmax = ga;
+    return;
+  }
+  const double as = 1 + fhmn / fhmx, at = (fhmx - fhmn) / fhmx;
+  const double c = 1 / (std::sqrt(1 + (as * au) * (as * au)) + std::sqrt(1 + (at * au) * (at * au)));
+  ssmin = 2 * ((fhmn * c) * au);
+  ssmax = ga / (c + c);
+}
+
+}  // namespace
+
+bool bdsqrValues(idx n, double* d, double* e) {
+  if (n <= 0) return true;
+  const double eps = std::numeric_limits<double>::epsilon() / 2;  // unit roundoff
+  const double unfl = std::numeric_limits<double>::min();
+  const double tol = std::max(10.0, std::min(100.0, std::pow(eps, -0.125))) * eps;
+  const idx maxitr = 6;
+  if (n > 1) {
+    // Threshold for negligible superdiagonals: relative to an estimate of the smallest singular value.
+    double mu = std::abs(d[0]), sminoa = mu;
+    for (idx i = 1; i < n && sminoa > 0; ++i) {
+      mu = std::abs(d[i]) * (mu / (mu + std::abs(e[i - 1])));
+      sminoa = std::min(sminoa, mu);
+    }
+    sminoa /= std::sqrt(static_cast<double>(n));
+    const double dn = static_cast<double>(n);
+    const double thresh = std::max(tol * sminoa, static_cast<double>(maxitr) * dn * dn * unfl);
+    const double maxit = static_cast<double>(maxitr) * dn * dn;
+    double iter = 0;
+    idx m = n - 1;  // last row of the active part
+    idx oldll = -1, oldm = -1;
+    int idir = 0;
+    while (m > 0) {
+      if (iter > maxit) return false;
+      // The unreduced block [ll, m] at the bottom of the active part.
+      double smax = std::abs(d[m]);
+      idx ll = 0;
+      for (idx i = m - 1; i >= 0; --i) {
+        const double abse = std::abs(e[i]);
+        if (abse <= thresh) {
+          e[i] = 0;
+          ll = i + 1;
+          break;
+        }
+        smax = std::max(smax, std::max(std::abs(d[i]), abse));
+      }
+      if (ll == m) {  // 1 x 1 block: converged
+        --m;
+        continue;
+      }
+      if (ll == m - 1) {  // 2 x 2 block: directly
+        double smin2, smax2;
+        las2(d[m - 1], e[m - 1], d[m], smin2, smax2);
+        d[m - 1] = smax2;
+        d[m] = smin2;
+        e[m - 1] = 0;
+        m -= 2;
+        continue;
+      }
+      // A new block: chase the bulge from the larger end toward the smaller one.
+      if (ll > oldm || m < oldll) idir = std::abs(d[ll]) >= std::abs(d[m]) ? 1 : 2;
+      // Relative convergence tests (mu: the recurrence estimating the smallest singular value).
+      double sminl = 0;
+      bool split = false;
+      if (idir == 1) {
+        if (std::abs(e[m - 1]) <= tol * std::abs(d[m])) {
+          e[m - 1] = 0;
+          continue;
+        }
+        double mu2 = std::abs(d[ll]);
+        sminl = mu2;
+        for (idx i = ll; i < m; ++i) {
+          if (std::abs(e[i]) <= tol * mu2) {
+            e[i] = 0;
+            split = true;
+            break;
+          }
+          mu2 = std::abs(d[i + 1]) * (mu2 / (mu2 + std::abs(e[i])));
+          sminl = std::min(sminl, mu2);
+        }
+      } else {
+        if (std::abs(e[ll]) <= tol * std::abs(d[ll])) {
+          e[ll] = 0;
+          continue;
+        }
+        double mu2 = std::abs(d[m]);
+        sminl = mu2;
+        for (idx i = m - 1; i >= ll; --i) {
+          if (std::abs(e[i]) <= tol * mu2) {
+            e[i] = 0;
+            split = true;
+            break;
+          }
+          mu2 = std::abs(d[i]) * (mu2 / (mu2 + std::abs(e[i])));
+          sminl = std::min(sminl, mu2);
+        }
+      }
+      if (split) continue;
+      oldll = ll;
+      oldm = m;
+      // Shift: zero when it would spoil relative accuracy (or be negligible), else the smaller singular
+      // value of the trailing (idir 1) or leading (idir 2) 2 x 2 block.
+      double shift = 0;
+      if (!(dn * tol * (sminl / smax) <= std::max(eps, 0.01 * tol))) {
+        double sll, r;
+        if (idir == 1) {
+          sll = std::abs(d[ll]);
+          las2(d[m - 1], e[m - 1], d[m], shift, r);
+        } else {
+          sll = std::abs(d[m]);
+          las2(d[ll], e[ll], d[ll + 1], shift, r);
+        }
+        if (sll > 0 && (shift / sll) * (shift / sll) < eps) shift = 0;
+      }
+      iter += static_cast<double>(m - ll);
+      double cs, sn, r, oldcs, oldsn;
+      if (shift == 0) {
+        // Demmel-Kahan zero-shift QR sweep (every entry computed to high relative accuracy).
+        if (idir == 1) {
+          cs = 1;
+          oldcs = 1;
+          oldsn = 0;
+          for (idx i = ll; i < m; ++i) {
+            lartg(d[i] * cs, e[i], cs, sn, r);
+            if (i > ll) e[i - 1] = oldsn * r;
+            lartg(oldcs * r, d[i + 1] * sn, oldcs, oldsn, d[i]);
+          }
+          const double h = d[m] * cs;
+          d[m] = h * oldcs;
+          e[m - 1] = h * oldsn;
+          if (std::abs(e[m - 1]) <= thresh) e[m - 1] = 0;
+        } else {
+          cs = 1;
+          oldcs = 1;
+          oldsn = 0;
+          for (idx i = m; i > ll; --i) {
+            lartg(d[i] * cs, e[i - 1], cs, sn, r);
+            if (i < m) e[i] = oldsn * r;
+            lartg(oldcs * r, d[i - 1] * sn, oldcs, oldsn, d[i]);
+          }
+          const double h = d[ll] * cs;
+          d[ll] = h * oldcs;
+          e[ll] = h * oldsn;
+          if (std::abs(e[ll]) <= thresh) e[ll] = 0;
+        }
+      } else {
+        // Shifted implicit QR sweep.
+        double cosr, sinr, cosl, sinl;
+        if (idir == 1) {
+          double f = (std::abs(d[ll]) - shift) * (std::copysign(1.0, d[ll]) + shift / d[ll]);
+          double g = e[ll];
+          for (idx i = ll; i < m; ++i) {
+            lartg(f, g, cosr, sinr, r);
+            if (i > ll) e[i - 1] = r;
+            f = cosr * d[i] + sinr * e[i];
+            e[i] = cosr * e[i] - sinr * d[i];
+            g = sinr * d[i + 1];
+            d[i + 1] = cosr * d[i + 1];
+            lartg(f, g, cosl, sinl, r);
+            d[i] = r;
+            f = cosl * e[i] + sinl * d[i + 1];
+            d[i + 1] = cosl * d[i + 1] - sinl * e[i];
+            if (i < m - 1) {
+              g = sinl * e[i + 1];
+              e[i + 1] = cosl * e[i + 1];
+            }
+          }
+          e[m - 1] = f;
+          if (std::abs(e[m - 1]) <= thresh) e[m - 1] = 0;
+        } else {
+          double f = (std::abs(d[m]) - shift) * (std::copysign(1.0, d[m]) + shift / d[m]);
+          double g = e[m - 1];
+          for (idx i = m; i > ll; --i) {
+            lartg(f, g, cosr, sinr, r);
+            if (i < m) e[i] = r;
+            f = cosr * d[i] + sinr * e[i - 1];
+            e[i - 1] = cosr * e[i - 1] - sinr * d[i];
+            g = sinr * d[i - 1];
+            d[i - 1] = cosr * d[i - 1];
+            lartg(f, g, cosl, sinl, r);
+            d[i] = r;
+            f = cosl * e[i - 1] + sinl * d[i - 1];
+            d[i - 1] = cosl * d[i - 1] - sinl * e[i - 1];
+            if (i > ll + 1) {
+              g = sinl * e[i - 2];
+              e[i - 2] = cosl * e[i - 2];
+            }
+          }
+          e[ll] = f;
+          if (std::abs(e[ll]) <= thresh) e[ll] = 0;
+        }
+      }
+    }
+  }
+  for (idx i = 0; i < n; ++i) d[i] = std::abs(d[i]);
+  std::sort(d, d + n, [](double a, double b) { return a > b; });
+  return true;
+}
+
+template <class T>
+int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads) {
+  const idx k = std::min(m, n);
+  if (k <= 0) return 0;
+  for (idx i = 0; i < m; ++i)
+    if (!allFinite(n, A + i * lda)) return 1;
+  T amax = 0;
+  for (idx i = 0; i < m; ++i)
+    for (idx j = 0; j < n; ++j) amax = std::max(amax, std::abs(A[i * lda + j]));
+  const T sigma = safeScale(amax);  // huge or tiny inputs are scaled into the safe range, S scaled back
+  // X = A (m >= n) or A^T (m < n), M x N with M >= N.
+  const bool wide = m < n;
+  const idx M = wide ? n : m, N = k;
+  Buf<T> d(N), e(N), tq(N), tp(N);
+  if (6 * M >= 11 * N && N >= 8) {
+    // QR of the row-major X, then bidiagonalize R (column-major copy).
+    Buf<T> Xr(M * N), R(N * N);
+    if (wide)
+      transposeCopy(m, n, A, lda, Xr.data(), N, threads);
+    else
+      copyMat(M, N, A, lda, Xr.data(), N);
+    for (idx i = 0; i < M * N; ++i) Xr[i] *= sigma;
+    QRFactors<T> f;
+    geqrf(M, N, Xr.data(), N, R.data(), N, f, threads);
+    Xr.p.reset();  // scratch of geqrf (the reflectors are kept in f)
+    Buf<T> Rc(N * N);
+    transposeCopy(N, N, R.data(), N, Rc.data(), N, threads);
+    gebrd(N, N, Rc.data(), N, d.data(), e.data(), tq.data(), tp.data(), threads);
+  } else {
+    // Column-major X: the row-major A^T (m >= n) or A itself (m < n).
+    Buf<T> Xc(M * N);
+    if (wide)
+      copyMat(m, n, A, lda, Xc.data(), n);
+    else
+      transposeCopy(m, n, A, lda, Xc.data(), m, threads);
+    if (sigma != T(1))
+      for (idx i = 0; i < M * N; ++i) Xc[i] *= sigma;
+    gebrd(M, N, Xc.data(), M, d.data(), e.data(), tq.data(), tp.data(), threads);
+  }
+  std::vector<double> dd(static_cast<size_t>(N)), ee(static_cast<size_t>(N));
+  for (idx i = 0; i < N; ++i) dd[i] = static_cast<double>(d[i]);
+  for (idx i = 0; i + 1 < N; ++i) ee[i] = static_cast<double>(e[i]);
+  if (!bdsqrValues(N, dd.data(), ee.data())) return 2;
+  for (idx i = 0; i < N; ++i) S[i] = dd[i] / static_cast<double>(sigma);
+  return 0;
+}
+
+template int gesvdvals<float>(idx, idx, const float*, idx, double*, int);
+template int gesvdvals<double>(idx, idx, const double*, idx, double*, int);
+
+}  // namespace la
+}  // namespace lr
