@@ -5,6 +5,10 @@
  * tolerance; awkward shapes, rank-deficient, zero, repeated and graded spectra; non-finite input.
  */
 import { expect, it } from 'vitest';
+import type { GpuEnv } from '../../ts/backends/webgpu/env.js';
+import type { WebGPUBackend } from '../../ts/backends/webgpu/index.js';
+import { svdInternal } from '../../ts/backends/webgpu/kernels/eig.js';
+import { svdvalsInternal } from '../../ts/backends/webgpu/kernels/svdvals.js';
 import { describeEngines, disposeAll, hostRandn, withSpectrum, type Host } from '../helpers.js';
 
 /** Singular values of the row-major m x n A by one-sided (Hestenes) Jacobi in f64, descending. */
@@ -217,3 +221,40 @@ describeEngines('svdvals', (h) => {
     await expect(h.eng.svdvals(null as never)).rejects.toThrow(/svdvals.*'A'/);
   });
 });
+
+// WebGPU's two routes (the Jacobi route is taken on its own only when both sides exceed HOST_MAX = 512;
+// forced here at small sizes): the Jacobi route without V gives exactly svd's Jacobi values (the
+// rotations of the columns do not depend on V) and meets the same bound.
+describeEngines(
+  'svdvals WebGPU routes',
+  (h) => {
+    const env = (): GpuEnv => (h.eng._backend as unknown as WebGPUBackend).env;
+    it('QR route by default for min(m, n) <= 512; the Jacobi route forced (tall, wide, rank-deficient)', async () => {
+      for (const [m, n, rank] of [
+        [90, 40, 0],
+        [40, 90, 0],
+        [90, 40, 12],
+      ] as const) {
+        const a0 = rank ? withSpectrum(m, n, logspace(rank, -2), 13).A : hostRandn(m, n, 13);
+        const A = h.eng.matrix(a0, m, n);
+        try {
+          const auto = await svdvalsInternal(env(), A);
+          expect(auto.info.method).toBe('qr');
+          const r = await svdvalsInternal(env(), A, { method: 'jacobi' });
+          expect(r.info.method).toBe('jacobi');
+          expect(r.S.length).toBe(Math.min(m, n));
+          expect(isDescending(r.S)).toBe(true);
+          const ref = hostSvdvals(a0, m, n);
+          expect(errUnits(r.S, ref, m, n, h.u), `${m} x ${n} jacobi`).toBeLessThan(20);
+          expect(errUnits(auto.S, ref, m, n, h.u), `${m} x ${n} qr`).toBeLessThan(20);
+          const full = await svdInternal(env(), A, { method: 'jacobi' });
+          disposeAll(h.eng._wrap(full.U, m, Math.min(m, n)), h.eng._wrap(full.V, n, Math.min(m, n)));
+          expect(Array.from(r.S)).toEqual(Array.from(full.S));
+        } finally {
+          A.dispose();
+        }
+      }
+    });
+  },
+  { configs: [{ backend: 'webgpu', dtype: 'f32' }] },
+);
