@@ -2,6 +2,7 @@
 // only with -DLOWRANK_BUILD_NATIVE_TESTS=ON; test/native/cxx.test.ts builds and runs it). Relation checks
 // with tolerances scaled by size and unit roundoff, seeded inputs. Prints one line per failed check and
 // exits 1 if any failed.
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -218,6 +219,27 @@ void testGesvdvals(idx m, idx n, int threads) {
   expect(lr::la::gesvdvals<T>(m, n, bad.data(), n, S.data(), threads) == 1, tag + ": NaN not reported");
 }
 
+// Two-stage bidiagonalization (band of width b, bulge chasing) keeps the singular values: the values of
+// its bidiagonal against gesdd's S, |s_i - S_i| <= c max(m, n) u s_1 (b from 1 to beyond n).
+template <class T>
+void testTwoStage(idx m, idx n, idx b) {
+  const auto A = randomMatrix<T>(m, n, 4000u + static_cast<uint32_t>(m * 13 + n + b));
+  std::vector<T> X(static_cast<size_t>(m * n)), d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
+  for (idx i = 0; i < m; ++i)
+    for (idx j = 0; j < n; ++j) X[i + j * m] = A[i * n + j];  // column-major
+  lr::la::bidiagonalTwoStage<T>(m, n, X.data(), m, b, d.data(), e.data(), 1);
+  std::vector<double> s(d.begin(), d.end()), w(e.begin(), e.end()), S(static_cast<size_t>(n));
+  const std::string tag = std::string("bidiagonalTwoStage<") + tname<T>() + "> " + std::to_string(m) + "x" +
+                          std::to_string(n) + " b=" + std::to_string(b);
+  expect(lr::la::bdsqrValues(n, s.data(), w.data()), tag + ": no convergence");
+  std::vector<T> U(static_cast<size_t>(m * n)), V(static_cast<size_t>(n * n));
+  lr::la::gesdd<T>(m, n, A.data(), n, U.data(), n, S.data(), V.data(), n, 1);
+  double err = 0;
+  for (idx i = 0; i < n; ++i) err = std::max(err, std::fabs(s[i] - S[i]));
+  const double tol = 10.0 * static_cast<double>(m) * lr::la::unitRoundoff<T>() * S[0];
+  expect(err <= tol, tag + ": |s - gesdd S| " + std::to_string(err) + " > " + std::to_string(tol));
+}
+
 }  // namespace
 
 int main() {
@@ -244,6 +266,18 @@ int main() {
     testGesvdvals<float>(mn.first, mn.second, 1);
   }
   testGesvdvals<double>(300, 260, 2);
+  for (auto mnb : {std::array<idx, 3>{1, 1, 4},
+                   {5, 3, 2},
+                   {40, 40, 1},
+                   {40, 40, 8},
+                   {100, 60, 7},
+                   {64, 64, 32},
+                   {150, 150, 16},
+                   {60, 60, 80},
+                   {97, 90, 32}}) {
+    testTwoStage<double>(mnb[0], mnb[1], mnb[2]);
+    testTwoStage<float>(mnb[0], mnb[1], mnb[2]);
+  }
   std::printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

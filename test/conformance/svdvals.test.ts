@@ -198,6 +198,17 @@ describeEngines('svdvals', (h) => {
     }
   });
 
+  // Native: from 1024 columns the bidiagonal comes from the two-stage reduction (band, bulge chasing).
+  it.skipIf(h.backend !== 'native')('large enough for the two-stage reduction (1030 x 1100): equals svd(A).S', async () => {
+    const [m, n] = [1030, 1100];
+    const A = h.eng.matrix(hostRandn(m, n, 21), m, n);
+    const S = await h.eng.svdvals(A);
+    const d = await h.eng.svd(A);
+    disposeAll(A, d.U, d.V);
+    expect(isDescending(S)).toBe(true);
+    expect(errUnits(S, d.S, m, n, h.u)).toBeLessThan(C);
+  });
+
   it('non-finite entries: RangeError naming svdvals and A', async () => {
     const big = h.dtype === 'f64' ? 1e200 : 1e30;
     const A = h.eng.matrix([1, big, 3, 4, 5, 6], 3, 2);
