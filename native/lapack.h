@@ -413,10 +413,10 @@ template <class T>
 void gebrd(idx m, idx n, T* A, idx lda, T* d, T* e, T* tauq, T* taup, int threads);
 
 // Two-stage reduction of the column-major X (M x N, ld, M >= N; destroyed) to upper bidiagonal (d (N),
-// e (N - 1)) without keeping the transformations (svdvals.cc): QR / LQ panels of width b to upper band
-// form (level-3 block reflector updates), then Givens bulge chasing of the band, O(N^2 b).
+// e (N - 1), in f64) without keeping the transformations (svdvals.cc): QR / LQ panels of width b to upper
+// band form (level-3 block reflector updates), then Givens bulge chasing of the band in f64, O(N^2 b).
 template <class T>
-void bidiagonalTwoStage(idx M, idx N, T* X, idx ld, idx b, T* d, T* e, int threads);
+void bidiagonalTwoStage(idx M, idx N, T* X, idx ld, idx b, double* d, double* e, int threads);
 
 // Singular values only of the row-major A (m x n; svdvals.cc): S (min(m, n)) descending. QR first when
 // tall (as gesdd), bidiagonalization without the reflectors applied, then the values of the bidiagonal

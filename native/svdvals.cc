@@ -131,28 +131,29 @@ void bandReduce(idx M, idx N, T* X, idx ld, idx b, int threads) {
 // copy of the band (column j's rows j-b-1 .. j+1 contiguous: the band stays in cache, rows are short
 // strides) rather than on X.
 template <class T>
-void bandToBidiag(idx N, const T* X, idx ld, idx b, T* d, T* e) {
+void bandToBidiag(idx N, const T* X, idx ld, idx b, double* d, double* e) {
+  using R = double;  // the chase runs in f64 for both element types (the band is small)
   const idx ldb = b + 3;
-  std::vector<T> B(static_cast<size_t>(ldb * N), T(0));
-  T* Bp = B.data();
+  std::vector<R> B(static_cast<size_t>(ldb * N), R(0));
+  R* Bp = B.data();
   // a(i, j) for j - b - 1 <= i <= j + 1.
-  auto at = [Bp, b, ldb](idx i, idx j) -> T* { return Bp + (i - j + b + 1) + j * ldb; };
+  auto at = [Bp, b, ldb](idx i, idx j) -> R* { return Bp + (i - j + b + 1) + j * ldb; };
   for (idx j = 0; j < N; ++j)
-    for (idx i = std::max<idx>(0, j - b); i <= j; ++i) *at(i, j) = X[i + j * ld];
+    for (idx i = std::max<idx>(0, j - b); i <= j; ++i) *at(i, j) = static_cast<R>(X[i + j * ld]);
   for (idx k = std::min(b, N - 1); k >= 2; --k) {
     for (idx i = 0; i + k < N; ++i) {
       idx row = i, j = i + k;
       while (j < N) {
-        if (*at(row, j) == T(0)) break;
-        T c, s, r;
+        if (*at(row, j) == R(0)) break;
+        R c, s, r;
         // Columns (j-1, j), rows row..j: zeroes a(row, j); fill at a(j, j-1).
         lartg(*at(row, j - 1), *at(row, j), c, s, r);
         *at(row, j - 1) = r;
         *at(row, j) = 0;
-        T* x = at(row + 1, j - 1);
-        T* y = at(row + 1, j);
+        R* x = at(row + 1, j - 1);
+        R* y = at(row + 1, j);
         for (idx t = 0, cnt = j - row; t < cnt; ++t) {
-          const T xt = x[t], yt = y[t];
+          const R xt = x[t], yt = y[t];
           x[t] = c * xt + s * yt;
           y[t] = c * yt - s * xt;
         }
@@ -161,10 +162,10 @@ void bandToBidiag(idx N, const T* X, idx ld, idx b, T* d, T* e) {
         *at(j - 1, j - 1) = r;
         *at(j, j - 1) = 0;
         const idx tend = std::min(N - 1, j + k);
-        T* xr = at(j - 1, j);  // a(j-1, t) = xr[(t - j) * (ldb - 1)]
-        T* yr = at(j, j);
+        R* xr = at(j - 1, j);  // a(j-1, t) = xr[(t - j) * (ldb - 1)]
+        R* yr = at(j, j);
         for (idx t = 0, cnt = tend - j + 1, st = ldb - 1; t < cnt; ++t) {
-          const T xv = xr[t * st], yv = yr[t * st];
+          const R xv = xr[t * st], yv = yr[t * st];
           xr[t * st] = c * xv + s * yv;
           yr[t * st] = c * yv - s * xv;
         }
@@ -185,26 +186,28 @@ constexpr idx kTwoStageMin = 1024;
 constexpr idx kBand = 32;
 
 template <class T>
-void bidiagonalize(idx M, idx N, T* X, idx ld, T* d, T* e, int threads) {
+void bidiagonalize(idx M, idx N, T* X, idx ld, double* d, double* e, int threads) {
   if (N >= kTwoStageMin) {
     bidiagonalTwoStage(M, N, X, ld, kBand, d, e, threads);
   } else {
-    Buf<T> tq(N), tp(N);
-    gebrd(M, N, X, ld, d, e, tq.data(), tp.data(), threads);
+    Buf<T> dt(N), et(N), tq(N), tp(N);
+    gebrd(M, N, X, ld, dt.data(), et.data(), tq.data(), tp.data(), threads);
+    for (idx i = 0; i < N; ++i) d[i] = static_cast<double>(dt[i]);
+    for (idx i = 0; i + 1 < N; ++i) e[i] = static_cast<double>(et[i]);
   }
 }
 
 }  // namespace
 
 template <class T>
-void bidiagonalTwoStage(idx M, idx N, T* X, idx ld, idx b, T* d, T* e, int threads) {
+void bidiagonalTwoStage(idx M, idx N, T* X, idx ld, idx b, double* d, double* e, int threads) {
   if (N <= 0) return;
   b = std::max<idx>(1, std::min(b, N));
   bandReduce(M, N, X, ld, b, threads);
   bandToBidiag(N, X, ld, b, d, e);
 }
 
-template void bidiagonalTwoStage<float>(idx, idx, float*, idx, idx, float*, float*, int);
+template void bidiagonalTwoStage<float>(idx, idx, float*, idx, idx, double*, double*, int);
 template void bidiagonalTwoStage<double>(idx, idx, double*, idx, idx, double*, double*, int);
 
 bool bdsqrValues(idx n, double* d, double* e) {
@@ -408,7 +411,7 @@ int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads) {
   // X = A (m >= n) or A^T (m < n), M x N with M >= N.
   const bool wide = m < n;
   const idx M = wide ? n : m, N = k;
-  Buf<T> d(N), e(N);
+  std::vector<double> dd(static_cast<size_t>(N)), ee(static_cast<size_t>(N));
   if (6 * M >= 11 * N && N >= 8) {
     // QR of the row-major X, then bidiagonalize R (column-major copy).
     Buf<T> Xr(M * N), R(N * N);
@@ -422,7 +425,7 @@ int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads) {
     Xr.p.reset();  // scratch of geqrf (the reflectors are kept in f)
     Buf<T> Rc(N * N);
     transposeCopy(N, N, R.data(), N, Rc.data(), N, threads);
-    bidiagonalize(N, N, Rc.data(), N, d.data(), e.data(), threads);
+    bidiagonalize(N, N, Rc.data(), N, dd.data(), ee.data(), threads);
   } else {
     // Column-major X: the row-major A^T (m >= n) or A itself (m < n).
     Buf<T> Xc(M * N);
@@ -432,11 +435,8 @@ int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads) {
       transposeCopy(m, n, A, lda, Xc.data(), m, threads);
     if (sigma != T(1))
       for (idx i = 0; i < M * N; ++i) Xc[i] *= sigma;
-    bidiagonalize(M, N, Xc.data(), M, d.data(), e.data(), threads);
+    bidiagonalize(M, N, Xc.data(), M, dd.data(), ee.data(), threads);
   }
-  std::vector<double> dd(static_cast<size_t>(N)), ee(static_cast<size_t>(N));
-  for (idx i = 0; i < N; ++i) dd[i] = static_cast<double>(d[i]);
-  for (idx i = 0; i + 1 < N; ++i) ee[i] = static_cast<double>(e[i]);
   if (!bdsqrValues(N, dd.data(), ee.data())) return 2;
   for (idx i = 0; i < N; ++i) S[i] = dd[i] / static_cast<double>(sigma);
   return 0;

@@ -224,11 +224,12 @@ void testGesvdvals(idx m, idx n, int threads) {
 template <class T>
 void testTwoStage(idx m, idx n, idx b) {
   const auto A = randomMatrix<T>(m, n, 4000u + static_cast<uint32_t>(m * 13 + n + b));
-  std::vector<T> X(static_cast<size_t>(m * n)), d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
+  std::vector<T> X(static_cast<size_t>(m * n));
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
   for (idx i = 0; i < m; ++i)
     for (idx j = 0; j < n; ++j) X[i + j * m] = A[i * n + j];  // column-major
   lr::la::bidiagonalTwoStage<T>(m, n, X.data(), m, b, d.data(), e.data(), 1);
-  std::vector<double> s(d.begin(), d.end()), w(e.begin(), e.end()), S(static_cast<size_t>(n));
+  std::vector<double> s = d, w = e, S(static_cast<size_t>(n));
   const std::string tag = std::string("bidiagonalTwoStage<") + tname<T>() + "> " + std::to_string(m) + "x" +
                           std::to_string(n) + " b=" + std::to_string(b);
   expect(lr::la::bdsqrValues(n, s.data(), w.data()), tag + ": no convergence");
