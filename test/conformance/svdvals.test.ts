@@ -225,6 +225,27 @@ describeEngines('svdvals', (h) => {
     }
   });
 
+  it('one non-finite entry in a larger matrix (tall, wide): RangeError', async () => {
+    const big = h.dtype === 'f64' ? 1e200 : 1e30;
+    for (const [m, n, at] of [
+      [200, 40, 4321],
+      [40, 200, 7999],
+      [257, 257, 0],
+    ] as const) {
+      const a0 = hostRandn(m, n, 31);
+      a0[at] = big;
+      const A = h.eng.matrix(a0, m, n);
+      const B = await h.eng.hadamard(A, A);
+      const N = await h.eng.sub(B, B);
+      try {
+        await expect(h.eng.svdvals(B), `Inf ${m} x ${n}`).rejects.toThrow(/^svdvals: argument 'A' has a non-finite entry/);
+        await expect(h.eng.svdvals(N), `NaN ${m} x ${n}`).rejects.toThrow(/^svdvals: argument 'A' has a non-finite entry/);
+      } finally {
+        disposeAll(A, B, N);
+      }
+    }
+  });
+
   it('bad arguments: a disposed or non-matrix A', async () => {
     const A = h.eng.matrix([1, 2, 3, 4], 2, 2);
     A.dispose();

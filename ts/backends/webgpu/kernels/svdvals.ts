@@ -5,7 +5,10 @@
  *    and implicit QR on the bidiagonal). Q is dropped; no U = Q U_R product.
  *  - k > HOST_MAX, "Jacobi route": one-sided Jacobi on the device as svd's, with the rotations not
  *    accumulated (no V; jacobi.ts `vectors = false`): sigma_j are the final column norms.
- * A non-finite entry (seen as a non-finite ||A||_F, one device reduction) is a RangeError.
+ * A non-finite entry is a RangeError "svdvals: argument 'A' has a non-finite entry": on the QR route
+ * the host finds it in R (a NaN or Inf in A reaches R: every column of A enters its column of R and
+ * the norm of its residual), on the Jacobi route a non-finite ||A||_F (one device reduction; on the QR
+ * route that reduction would cost more than the host values of R on a CPU adapter).
  */
 import type { DenseRef } from '../../../backend.js';
 import { rangeError } from '../../../errors.js';
@@ -35,8 +38,6 @@ export async function svdvalsInternal(env: GpuEnv, a: DenseRef, opts: SvdvalsOpt
   const { rows: m, cols: n } = a;
   const k = Math.min(m, n);
   const method = opts.method === 'qr' || opts.method === 'jacobi' ? opts.method : k <= HOST_MAX ? 'qr' : 'jacobi';
-  const fro = await norm(env, a, 'fro');
-  if (!Number.isFinite(fro)) throw rangeError('svdvals', "argument 'A' has a non-finite entry");
   const wide = m < n;
   const mm = Math.max(m, n); // X = A (m >= n) or A^T (m < n) is mm x k
   if (method === 'qr') {
@@ -51,6 +52,8 @@ export async function svdvalsInternal(env: GpuEnv, a: DenseRef, opts: SvdvalsOpt
     return { S, info: { method, qr: q.info } };
   }
   // Jacobi route (as svd's): bt rows = columns of X, scaled by a power of two so squares cannot overflow.
+  const fro = await norm(env, a, 'fro');
+  if (!Number.isFinite(fro)) throw rangeError('svdvals', "argument 'A' has a non-finite entry");
   const maxAbs = await norm(env, a, 'max');
   const e = maxAbs > 0 ? -Math.ceil(Math.log2(maxAbs)) : 0;
   const scale = 2 ** e;
