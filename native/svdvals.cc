@@ -108,12 +108,12 @@ void bandReduce(idx M, idx N, T* X, idx ld, idx b, int threads) {
     if (nr <= 0) break;
     // LQ of the row block B = X[j0:j0+jb, j0+jb:N] (jb x nr): QR of W = B^T (nr x jb), B = R'^T Q^T.
     T* Bp = X + j0 + (j0 + jb) * ld;
-    for (idx q = 0; q < jb; ++q)
-      for (idx p = 0; p < nr; ++p) W[p + q * nr] = Bp[q + p * ld];
+    for (idx p = 0; p < nr; ++p)  // column p of B: jb contiguous entries
+      for (idx q = 0; q < jb; ++q) W[p + q * nr] = Bp[q + p * ld];
     panelQR(nr, jb, W.data(), nr, tau.data());
     const idx kl = std::min(nr, jb);
-    for (idx q = 0; q < jb; ++q)
-      for (idx p = 0; p < nr; ++p) Bp[q + p * ld] = p <= q ? W[p + q * nr] : T(0);
+    for (idx p = 0; p < nr; ++p)
+      for (idx q = 0; q < jb; ++q) Bp[q + p * ld] = p <= q ? W[p + q * nr] : T(0);
     // Trailing rows X[j0+jb:M, j0+jb:N] := C Q, i.e. the row-major C^T (nr x mc, ld) := Q^T C^T.
     const idx mc = M - j0 - jb;
     if (mc > 0) {
