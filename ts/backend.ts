@@ -313,7 +313,7 @@ export const PRIMITIVES: readonly Primitive[] = [
     method: 'svdvals',
     family: 'jacobi',
     wgsl: ['jacobi.wgsl'],
-    kernels: ['svdvals.ts', 'eig.ts', 'jacobi.ts'],
+    kernels: ['svdvals.ts', 'jacobi.ts', 'qr.ts'],
     native: ['eig.cc', 'svdvals.cc', 'svd.cc'],
   },
   { method: 'spmm', family: 'sparse', wgsl: ['sparse.wgsl'], kernels: ['sparse.ts'], native: ['sparse.cc', 'sparse_kernels.cc', 'csr.cc'] },
