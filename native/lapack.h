@@ -105,13 +105,15 @@ inline double nrm2(idx n, const double* x, idx inc) {
   double ss = (s[0] + s[1]) + (s[2] + s[3]);
   if (ss >= 1e-280 && ss <= 1e280) return std::sqrt(ss);
   if (std::isnan(ss)) return ss;
-  // Rescale: tiny or huge entries (or an infinity).
+  // Rescale: tiny or huge entries (or an infinity). Divide by amax rather than multiply by 1 / amax,
+  // which overflows to Inf when amax is subnormal (reflector chains on exactly rank-deficient input, e.g.
+  // a constant matrix, shrink the residual columns geometrically into the subnormal range).
   double amax = 0;
   for (idx j = 0; j < n; ++j) amax = std::max(amax, std::abs(x[j * inc]));
   if (amax == 0 || std::isinf(amax) || std::isnan(amax)) return amax;
-  double r = 0, inv = 1 / amax;
+  double r = 0;
   for (idx j = 0; j < n; ++j) {
-    double t = x[j * inc] * inv;
+    double t = x[j * inc] / amax;
     r += t * t;
   }
   return amax * std::sqrt(r);

@@ -209,6 +209,24 @@ describeEngines('svdvals', (h) => {
     expect(errUnits(S, d.S, m, n, h.u)).toBeLessThan(C);
   });
 
+  // A constant matrix is rank 1: the Householder chains shrink the residual columns geometrically into the
+  // subnormal range, where the scaled 2-norm once overflowed (1 / amax) and gave NaN.
+  it('constant matrices (rank 1): s_1 = sqrt(m n) c, the rest ~0 (one-stage, QR first, two-stage on native)', async () => {
+    const shapes: Array<[number, number]> = [
+      [200, 150],
+      [600, 40],
+      [40, 600],
+    ];
+    if (h.backend === 'native') shapes.push([1100, 1030]);
+    for (const [m, n] of shapes) {
+      const O = h.eng.full(m, n, 0.5);
+      const S = await h.eng.svdvals(O);
+      O.dispose();
+      const ref = [0.5 * Math.sqrt(m * n), ...new Array<number>(Math.min(m, n) - 1).fill(0)];
+      expect(errUnits(S, ref, m, n, h.u), `${m} x ${n}`).toBeLessThan(C);
+    }
+  });
+
   it('non-finite entries: RangeError naming svdvals and A', async () => {
     const big = h.dtype === 'f64' ? 1e200 : 1e30;
     const A = h.eng.matrix([1, big, 3, 4, 5, 6], 3, 2);
