@@ -1,5 +1,5 @@
-// Eigensolvers and SVD: eigh, svd, eigGeneral, eigGeneralComplex (bindings; the algorithms live in
-// eigh.cc, svd.cc, dc.cc and eig_general.cc).
+// Eigensolvers and SVD: eigh, svd, svdvals, eigGeneral, eigGeneralComplex (bindings; the algorithms live
+// in eigh.cc, svd.cc, dc.cc, svdvals.cc and eig_general.cc).
 #include <cmath>
 
 #include "common.h"
@@ -85,6 +85,38 @@ Napi::Value Svd(const Napi::CallbackInfo& info) {
   a.noAlias(job->V, job->S, "V", "S");
   double dm = static_cast<double>(std::max(m, n)), dk = static_cast<double>(k);
   job->cost = kFactorWeight * (6 * dm * dk * dk + 20 * dk * dk * dk + dm * dk);
+  return Submit(info.Env(), std::move(job));
+}
+
+struct SvdvalsJob : Job {
+  FloatArray A, S;
+  idx m = 0, n = 0;
+  void Execute() override {
+    int status = withDtype(A.dtype, [&](auto z) {
+      using T = decltype(z);
+      return la::gesvdvals<T>(m, n, A.ptr<T>(), n, S.ptr<double>(), threads);
+    });
+    if (status == 1) throwRange("svdvals: argument 'A' has a non-finite entry");
+    if (status == 2) throwGeneric("svdvals: the bidiagonal QR iteration did not converge");
+  }
+};
+
+// svdvals(A, m, n, S: Float64Array(min(m, n)), threads): singular values only, descending.
+Napi::Value Svdvals(const Napi::CallbackInfo& info) {
+  Args a(info, "svdvals", 5);
+  auto job = std::make_unique<SvdvalsJob>();
+  job->A = a.floats(0, "A", *job);
+  job->m = a.dim(1, "m");
+  job->n = a.dim(2, "n");
+  job->S = a.floats(3, "S", *job);
+  job->threads = a.threads(4);
+  a.needDtype(job->S, DType::F64, "S");
+  uint64_t m = static_cast<uint64_t>(job->m), n = static_cast<uint64_t>(job->n), k = std::min(m, n);
+  a.needLength(job->A, m * n, "A");
+  a.needLength(job->S, k, "S");
+  a.noAlias(job->S, job->A, "S", "A");
+  double dm = static_cast<double>(std::max(m, n)), dk = static_cast<double>(k);
+  job->cost = kFactorWeight * (4 * dm * dk * dk + 30 * dk * dk + dm * dk);
   return Submit(info.Env(), std::move(job));
 }
 
@@ -180,6 +212,7 @@ Napi::Value EigGeneralComplex(const Napi::CallbackInfo& info) {
 void RegisterEig(Napi::Env env, Napi::Object exports) {
   exports.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
   exports.Set("svd", Napi::Function::New(env, Svd, "svd"));
+  exports.Set("svdvals", Napi::Function::New(env, Svdvals, "svdvals"));
   exports.Set("eigGeneral", Napi::Function::New(env, EigGeneral, "eigGeneral"));
   exports.Set("eigGeneralComplex", Napi::Function::New(env, EigGeneralComplex, "eigGeneralComplex"));
 }

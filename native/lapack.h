@@ -105,13 +105,15 @@ inline double nrm2(idx n, const double* x, idx inc) {
   double ss = (s[0] + s[1]) + (s[2] + s[3]);
   if (ss >= 1e-280 && ss <= 1e280) return std::sqrt(ss);
   if (std::isnan(ss)) return ss;
-  // Rescale: tiny or huge entries (or an infinity).
+  // Rescale: tiny or huge entries (or an infinity). Divide by amax rather than multiply by 1 / amax,
+  // which overflows to Inf when amax is subnormal (reflector chains on exactly rank-deficient input, e.g.
+  // a constant matrix, shrink the residual columns geometrically into the subnormal range).
   double amax = 0;
   for (idx j = 0; j < n; ++j) amax = std::max(amax, std::abs(x[j * inc]));
   if (amax == 0 || std::isinf(amax) || std::isnan(amax)) return amax;
-  double r = 0, inv = 1 / amax;
+  double r = 0;
   for (idx j = 0; j < n; ++j) {
-    double t = x[j * inc] * inv;
+    double t = x[j * inc] / amax;
     r += t * t;
   }
   return amax * std::sqrt(r);
@@ -405,6 +407,30 @@ void syevd(idx n, const T* A, idx lda, double* w, T* V, idx ldv, int threads);
 // n x k; sign convention of sklearn's svd_flip (largest-|.| entry of each U column positive).
 template <class T>
 void gesdd(idx m, idx n, const T* A, idx lda, T* U, idx ldu, double* S, T* V, idx ldv, int threads);
+
+// Upper bidiagonalization A = Q B P^T of the column-major m x n matrix A (m >= n; svd.cc, blocked
+// dgebrd/dlabrd structure): d (n), e (n - 1), tauq (n), taup (n); the left reflectors are left below the
+// diagonal of A, the right ones right of the superdiagonal (callers that want only B ignore them).
+template <class T>
+void gebrd(idx m, idx n, T* A, idx lda, T* d, T* e, T* tauq, T* taup, int threads);
+
+// Two-stage reduction of the column-major X (M x N, ld, M >= N; destroyed) to upper bidiagonal (d (N),
+// e (N - 1), in f64) without keeping the transformations (svdvals.cc): QR / LQ panels of width b to upper
+// band form (level-3 block reflector updates), then Givens bulge chasing of the band in f64, O(N^2 b).
+template <class T>
+void bidiagonalTwoStage(idx M, idx N, T* X, idx ld, idx b, double* d, double* e, int threads);
+
+// Singular values only of the row-major A (m x n; svdvals.cc): S (min(m, n)) descending. QR first when
+// tall (as gesdd), bidiagonalization without the reflectors applied, then the values of the bidiagonal
+// by implicit QR (bdsqrValues). Returns 0, 1 when A has a non-finite entry (S untouched), or 2 when the
+// bidiagonal QR iteration did not converge.
+template <class T>
+int gesvdvals(idx m, idx n, const T* A, idx lda, double* S, int threads);
+
+// Singular values of the upper bidiagonal matrix with diagonal d (n) and superdiagonal e (n - 1), both
+// overwritten: on success (true) d holds the values, descending, to high relative accuracy (Demmel-Kahan
+// zero-shift / shifted implicit QR, values only, O(n^2)); false when it did not converge.
+bool bdsqrValues(idx n, double* d, double* e);
 
 // Tridiagonal / bidiagonal divide and conquer (column-major outputs, ascending values).
 template <class T>

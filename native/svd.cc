@@ -70,8 +70,9 @@ void labrd(idx m, idx n, idx nb, T* A, idx lda, T* d, T* e, T* tauq, T* taup, T*
   }
 }
 
-// Upper bidiagonalization A = Q B P^T of the column-major m x n matrix (m >= n): d (n), e (n - 1),
-// tauq (n), taup (n); left reflectors below the diagonal, right reflectors right of the superdiagonal.
+}  // namespace
+
+// Upper bidiagonalization (declared in lapack.h; svdvals.cc uses it without the reflectors).
 template <class T>
 void gebrd(idx m, idx n, T* A, idx lda, T* d, T* e, T* tauq, T* taup, int threads) {
   const idx nb = 32;
@@ -96,6 +97,11 @@ void gebrd(idx m, idx n, T* A, idx lda, T* d, T* e, T* tauq, T* taup, int thread
     i0 += jb;
   }
 }
+
+template void gebrd<float>(idx, idx, float*, idx, float*, float*, float*, float*, int);
+template void gebrd<double>(idx, idx, double*, idx, double*, double*, double*, double*, int);
+
+namespace {
 
 // SVD of the column-major M x N matrix Xc (M >= N, destroyed). Uo: row-major M x N, Vo: row-major
 // N x N, S: descending.

@@ -121,6 +121,11 @@ export interface Backend {
   eigh(a: DenseRef): Promise<{ values: Float64Array; vectors: Store }>;
   /** Thin SVD, k = min(m, n), S descending. */
   svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }>;
+  /**
+   * Singular values only, min(m, n) of them, descending (no vectors: much cheaper than svd). Rejects
+   * with a RangeError "svdvals: argument 'A' has a non-finite entry" when A holds NaN or Inf.
+   */
+  svdvals(a: DenseRef): Promise<Float64Array>;
 
   // ---- sparse ----
   /** S B (or S^T B): returns a dense store of shape (S.rows or S.cols) x B.cols. */
@@ -311,6 +316,13 @@ export const PRIMITIVES: readonly Primitive[] = [
   },
   { method: 'eigh', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'], native: ['eig.cc', 'eigh.cc'] },
   { method: 'svd', family: 'jacobi', wgsl: ['jacobi.wgsl'], kernels: ['eig.ts', 'jacobi.ts'], native: ['eig.cc', 'svd.cc', 'dc.cc'] },
+  {
+    method: 'svdvals',
+    family: 'jacobi',
+    wgsl: ['jacobi.wgsl'],
+    kernels: ['svdvals.ts', 'jacobi.ts', 'qr.ts'],
+    native: ['eig.cc', 'svdvals.cc', 'svd.cc'],
+  },
   { method: 'spmm', family: 'sparse', wgsl: ['sparse.wgsl'], kernels: ['sparse.ts'], native: ['sparse.cc', 'sparse_kernels.cc', 'csr.cc'] },
   {
     method: 'sddmm',

@@ -614,6 +614,16 @@ export class Engine<D extends DType = DType> {
     return { U: this._wrap(U, A.rows, k), S, V: this._wrap(V, A.cols, k) };
   }
 
+  /**
+   * The min(m, n) singular values of A, descending, without vectors (much cheaper than {@link svd}:
+   * no U or V is formed). A RangeError when A holds a non-finite entry.
+   */
+  async svdvals(A: Mat<D>): Promise<Float64Array> {
+    const fn = 'svdvals';
+    this._mats(fn, { A });
+    return this._use(fn, [A], () => this._backend.svdvals(A));
+  }
+
   // ------------------------------------------------------------------------------------------------
   // sparse
 

@@ -227,8 +227,9 @@ fn sym_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 // each pair has only O(m) work).
 
 // floor: columns with squared norm <= floor are numerically zero (their U columns are completed by
-// the host code) and are not rotated.
-struct SvdParams { m: u32, n: u32, np: u32, round: u32, slot: u32, tol: f32, floor: f32 }
+// the host code) and are not rotated. nv: the length of the Vt rows rotated (n, or 0 when the caller
+// wants only the singular values: Vt is then not touched).
+struct SvdParams { m: u32, n: u32, np: u32, round: u32, slot: u32, tol: f32, floor: f32, nv: u32 }
 
 @group(0) @binding(0) var<uniform> PV: SvdParams;
 @group(0) @binding(1) var<storage, read_write> v_bt: array<f32>;
@@ -287,7 +288,7 @@ fn svd_round(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     v_bt[rq + i] = ab.y;
   }
   let n = PV.n;
-  for (var i = li; i < n; i = i + SVD_WG) {
+  for (var i = li; i < PV.nv; i = i + SVD_WG) {
     let ip = pq.x * n + i;
     let iq = pq.y * n + i;
     let ab = rot2(v_vt[ip], v_vt[iq], s, r);

@@ -2,6 +2,7 @@
 // only with -DLOWRANK_BUILD_NATIVE_TESTS=ON; test/native/cxx.test.ts builds and runs it). Relation checks
 // with tolerances scaled by size and unit roundoff, seeded inputs. Prints one line per failed check and
 // exits 1 if any failed.
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -147,6 +148,99 @@ void testSpmm() {
   expect(same, "spmm: 3x3 CSR times 3x2");
 }
 
+// Values of an upper bidiagonal B (bdsqrValues): nonnegative, descending, sum of squares = ||B||_F^2 and
+// product = prod |d_i| (|det B|; a check of every value to relative accuracy, graded ones included),
+// both to c n u relative; d with a zero: a zero value; e = 0: the sorted |d|.
+void testBdsqrValues(idx n, double grade, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(0.5, 2.0);
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(std::max<idx>(n - 1, 0)));
+  double fro2 = 0, logdet = 0;
+  for (idx i = 0; i < n; ++i) {
+    d[i] = (i % 2 ? -1 : 1) * dist(gen) * std::pow(grade, static_cast<double>(i));
+    fro2 += d[i] * d[i];
+    logdet += std::log(std::fabs(d[i]));
+  }
+  for (idx i = 0; i + 1 < n; ++i) {
+    e[i] = dist(gen) * std::pow(grade, static_cast<double>(i));
+    fro2 += e[i] * e[i];
+  }
+  const std::string tag = "bdsqrValues n=" + std::to_string(n) + " grade=" + std::to_string(grade);
+  std::vector<double> s = d, w = e;
+  const bool ok = lr::la::bdsqrValues(n, s.data(), w.data());
+  expect(ok, tag + ": no convergence");
+  bool sorted = true;
+  double sum2 = 0, logs = 0;
+  for (idx i = 0; i < n; ++i) {
+    if (!(s[i] >= 0) || (i > 0 && s[i] > s[i - 1])) sorted = false;
+    sum2 += s[i] * s[i];
+    logs += std::log(s[i]);
+  }
+  const double u = lr::la::unitRoundoff<double>(), dn = static_cast<double>(n);
+  expect(sorted, tag + ": not nonnegative descending");
+  expect(std::fabs(sum2 - fro2) <= 20 * dn * u * fro2, tag + ": sum of squares " + std::to_string(sum2 - fro2));
+  expect(std::fabs(logs - logdet) <= 200 * dn * u, tag + ": log det off by " + std::to_string(logs - logdet));
+  // A zero on the diagonal: B is singular, the smallest value is (numerically) zero.
+  if (n > 2) {
+    s = d;
+    w = e;
+    s[n / 2] = 0;
+    expect(lr::la::bdsqrValues(n, s.data(), w.data()), tag + " zero d: no convergence");
+    expect(s[n - 1] <= 20 * dn * u * s[0], tag + " zero d: smallest " + std::to_string(s[n - 1]));
+  }
+  // e = 0: the sorted |d|, exactly.
+  s = d;
+  std::vector<double> z(e.size(), 0.0);
+  expect(lr::la::bdsqrValues(n, s.data(), z.data()), tag + " diagonal: no convergence");
+  std::vector<double> a(static_cast<size_t>(n));
+  for (idx i = 0; i < n; ++i) a[i] = std::fabs(d[i]);
+  std::sort(a.begin(), a.end(), [](double x, double y) { return x > y; });
+  expect(s == a, tag + " diagonal: not the sorted |d|");
+}
+
+// gesvdvals against gesdd's S (both paths: QR first when tall, direct otherwise; wide through A^T):
+// |s_i - S_i| <= c max(m, n) u s_1; a non-finite entry gives status 1.
+template <class T>
+void testGesvdvals(idx m, idx n, int threads) {
+  const auto A = randomMatrix<T>(m, n, 3000u + static_cast<uint32_t>(m * 7 + n));
+  const idx k = std::min(m, n);
+  std::vector<double> S(static_cast<size_t>(k)), R(static_cast<size_t>(k));
+  std::vector<T> U(static_cast<size_t>(m * k)), V(static_cast<size_t>(n * k));
+  const std::string tag = std::string("gesvdvals<") + tname<T>() + "> " + std::to_string(m) + "x" + std::to_string(n) +
+                          " t=" + std::to_string(threads);
+  expect(lr::la::gesvdvals<T>(m, n, A.data(), n, S.data(), threads) == 0, tag + ": status");
+  lr::la::gesdd<T>(m, n, A.data(), n, U.data(), k, R.data(), V.data(), k, threads);
+  double err = 0;
+  for (idx i = 0; i < k; ++i) err = std::max(err, std::fabs(S[i] - R[i]));
+  const double tol = 10.0 * static_cast<double>(std::max(m, n)) * lr::la::unitRoundoff<T>() * R[0];
+  expect(err <= tol, tag + ": |S - gesdd S| " + std::to_string(err) + " > " + std::to_string(tol));
+  auto bad = A;
+  bad[static_cast<size_t>(m * n / 2)] = std::numeric_limits<T>::quiet_NaN();
+  expect(lr::la::gesvdvals<T>(m, n, bad.data(), n, S.data(), threads) == 1, tag + ": NaN not reported");
+}
+
+// Two-stage bidiagonalization (band of width b, bulge chasing) keeps the singular values: the values of
+// its bidiagonal against gesdd's S, |s_i - S_i| <= c max(m, n) u s_1 (b from 1 to beyond n).
+template <class T>
+void testTwoStage(idx m, idx n, idx b) {
+  const auto A = randomMatrix<T>(m, n, 4000u + static_cast<uint32_t>(m * 13 + n + b));
+  std::vector<T> X(static_cast<size_t>(m * n));
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
+  for (idx i = 0; i < m; ++i)
+    for (idx j = 0; j < n; ++j) X[i + j * m] = A[i * n + j];  // column-major
+  lr::la::bidiagonalTwoStage<T>(m, n, X.data(), m, b, d.data(), e.data(), 1);
+  std::vector<double> s = d, w = e, S(static_cast<size_t>(n));
+  const std::string tag = std::string("bidiagonalTwoStage<") + tname<T>() + "> " + std::to_string(m) + "x" +
+                          std::to_string(n) + " b=" + std::to_string(b);
+  expect(lr::la::bdsqrValues(n, s.data(), w.data()), tag + ": no convergence");
+  std::vector<T> U(static_cast<size_t>(m * n)), V(static_cast<size_t>(n * n));
+  lr::la::gesdd<T>(m, n, A.data(), n, U.data(), n, S.data(), V.data(), n, 1);
+  double err = 0;
+  for (idx i = 0; i < n; ++i) err = std::max(err, std::fabs(s[i] - S[i]));
+  const double tol = 10.0 * static_cast<double>(m) * lr::la::unitRoundoff<T>() * S[0];
+  expect(err <= tol, tag + ": |s - gesdd S| " + std::to_string(err) + " > " + std::to_string(tol));
+}
+
 }  // namespace
 
 int main() {
@@ -165,6 +259,26 @@ int main() {
   testGetrf<double>(200, 30, 1, true);
   testCsrChecks();
   testSpmm();
+  for (idx n : {1, 2, 3, 10, 100, 300}) testBdsqrValues(n, 1.0, 40u + static_cast<uint32_t>(n));
+  testBdsqrValues(60, 0.7, 41u);  // graded down to ~1e-9
+  testBdsqrValues(60, 1.3, 42u);  // graded up
+  for (auto mn : {std::pair<idx, idx>{1, 1}, {5, 1}, {1, 5}, {40, 40}, {200, 30}, {30, 200}, {129, 100}}) {
+    testGesvdvals<double>(mn.first, mn.second, 1);
+    testGesvdvals<float>(mn.first, mn.second, 1);
+  }
+  testGesvdvals<double>(300, 260, 2);
+  for (auto mnb : {std::array<idx, 3>{1, 1, 4},
+                   {5, 3, 2},
+                   {40, 40, 1},
+                   {40, 40, 8},
+                   {100, 60, 7},
+                   {64, 64, 32},
+                   {150, 150, 16},
+                   {60, 60, 80},
+                   {97, 90, 32}}) {
+    testTwoStage<double>(mnb[0], mnb[1], mnb[2]);
+    testTwoStage<float>(mnb[0], mnb[1], mnb[2]);
+  }
   std::printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

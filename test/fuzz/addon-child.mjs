@@ -74,6 +74,7 @@ export const SPECS = {
   lstsq: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.p), dim('p'), F((d) => d.n * d.p), T],
   eigh: [F((d) => d.n * d.n), dim('n'), F((d) => d.n, true), F((d) => d.n * d.n), T],
   svd: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * Math.min(d.m, d.n)), F((d) => Math.min(d.m, d.n), true), F((d) => d.n * Math.min(d.m, d.n)), T],
+  svdvals: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => Math.min(d.m, d.n), true), T],
   spmm: [I((d) => d.m + 1, true), I((d) => d.nnz), F((d) => d.nnz), Inull((d) => d.nnz), dim('m'), dim('n'), F((d) => d.n * d.p), dim('p'), F((d) => d.m * d.p), T],
   sddmm: [I((d) => d.m + 1, true), I((d) => d.nnz), dim('m'), dim('n'), F((d) => d.m * d.k), F((d) => d.n * d.k), dim('k'), F((d) => d.nnz), T],
   eigGeneral: [F((d) => d.n * d.n, true), dim('n'), F((d) => d.n, true), F((d) => d.n, true), F((d) => d.n * d.n, true), F((d) => d.n * d.n, true), T],

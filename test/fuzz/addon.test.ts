@@ -45,6 +45,7 @@ const EXPORTS: Record<string, number> = {
   lstsq: 300,
   eigh: 300,
   svd: 300,
+  svdvals: 300,
   spmm: 500,
   sddmm: 400,
   eigGeneral: 200,

@@ -250,6 +250,22 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
       }
     });
 
+    it('svdvals: one-stage (600 x 520), QR first (2000 x 300), two-stage (1030 x 1100: band, bulge chasing)', T, async () => {
+      for (const [m, n] of [
+        [600, 520],
+        [2000, 300],
+        [1030, 1100],
+      ]) {
+        const a = rand(m * n, 5 * m + n);
+        await same(`svdvals ${m}x${n}`, async (eng) => {
+          const A = M(eng, a, m, n),
+            S = await eng.svdvals(A);
+          A.dispose();
+          return S;
+        });
+      }
+    });
+
     it('svd, QR first (wide 530 x 1000) and lstsq (full rank, rank-deficient)', T, async () => {
       const [m, n] = [530, 1000],
         a = rand(m * n, 99);

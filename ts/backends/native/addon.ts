@@ -65,6 +65,7 @@ export interface NativeAddon {
   lstsq(A: F, m: number, n: number, B: F, nrhs: number, X: F, threads: number): Promise<{ rank: number }>;
   eigh(A: F, n: number, values: Float64Array, V: F, threads: number): Promise<void>;
   svd(A: F, m: number, n: number, U: F, S: Float64Array, V: F, threads: number): Promise<void>;
+  svdvals(A: F, m: number, n: number, S: Float64Array, threads: number): Promise<void>;
   spmm(
     ptr: Int32Array,
     idx: Int32Array,

@@ -308,6 +308,15 @@ export class NativeBackend implements Backend {
     });
   }
 
+  svdvals(a: DenseRef): Promise<Float64Array> {
+    const { rows: m, cols: n } = a;
+    return this.using([arr(a)], async (A) => {
+      const S = new Float64Array(Math.min(m, n));
+      await this.addon.svdvals(A, m, n, S, this.threads);
+      return S;
+    });
+  }
+
   // ---- sparse ----
   spmm(s: SparseRef, b: DenseRef, transS: boolean): Promise<Store> {
     const st = s._structure;

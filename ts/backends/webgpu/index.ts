@@ -17,6 +17,7 @@ import * as reduce from './kernels/reduce.js';
 import * as gemm from './kernels/gemm.js';
 import * as factor from './kernels/factor.js';
 import * as eig from './kernels/eig.js';
+import * as svdvals from './kernels/svdvals.js';
 import * as sparse from './kernels/sparse.js';
 import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
@@ -175,6 +176,9 @@ export class WebGPUBackend implements Backend {
   }
   svd(a: DenseRef): Promise<{ U: Store; S: Float64Array; V: Store }> {
     return eig.svd(this.env, a);
+  }
+  svdvals(a: DenseRef): Promise<Float64Array> {
+    return svdvals.svdvals(this.env, a);
   }
 
   // ---- sparse ----

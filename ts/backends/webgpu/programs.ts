@@ -345,7 +345,7 @@ export const PROGRAMS = {
     file: 'jacobi.wgsl',
     entry: 'svd_round',
     bindings: ['rw', 'rw', 'rw'],
-    uniforms: [...u('m', 'n', 'np', 'round', 'slot'), ['tol', 'f32'], ['floor', 'f32']],
+    uniforms: [...u('m', 'n', 'np', 'round', 'slot'), ['tol', 'f32'], ['floor', 'f32'], ['nv', 'u32']],
     workgroupSize: ['SVD_WG'],
   },
 

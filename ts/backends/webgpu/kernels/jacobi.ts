@@ -103,6 +103,7 @@ export async function symJacobi(
 /**
  * Orthogonalizes the nn rows (each of length mm) of `bt` in place by one-sided Jacobi rotations and
  * accumulates them in Vt (nn x nn, rows): afterwards bt = Vt * bt_in with mutually orthogonal rows.
+ * vectors = false (singular values only): no Vt is formed or rotated (Vt is then a 1 x 1 placeholder).
  */
 export async function oneSidedJacobi(
   env: GpuEnv,
@@ -110,11 +111,13 @@ export async function oneSidedJacobi(
   nn: number,
   mm: number,
   floor: number,
+  vectors = true,
 ): Promise<{ Vt: GpuStore; info: JacobiInfo }> {
   const ctx = env.ctx;
   const np = ceilDiv(nn, 2);
   const rounds = 2 * np - 1;
-  const Vt = fill.eye(env, nn, nn);
+  const Vt = vectors ? fill.eye(env, nn, nn) : ctx.zeros(4);
+  const nv = vectors ? nn : 0;
   const count = ctx.zeros(MAX_SWEEPS * 8);
   const tol = Math.sqrt(mm) * U32;
   const info: JacobiInfo = { sweeps: 0, converged: nn === 1, history: [] };
@@ -122,7 +125,7 @@ export async function oneSidedJacobi(
     for (let round = 0; round < rounds; round++) {
       ctx.dispatch(SVD_ROUND, {
         bindings: [bt, Vt, count],
-        uniforms: { m: mm, n: nn, np, round, slot: sweep, tol, floor },
+        uniforms: { m: mm, n: nn, np, round, slot: sweep, tol, floor, nv },
         workgroups: np,
       });
     }
