@@ -199,15 +199,16 @@ describeEngines('svdvals', (h) => {
   });
 
   // Native: from 1024 columns the bidiagonal comes from the two-stage reduction (band, bulge chasing).
-  it.skipIf(h.backend !== 'native')('large enough for the two-stage reduction (1030 x 1100): equals svd(A).S', async () => {
-    const [m, n] = [1030, 1100];
-    const A = h.eng.matrix(hostRandn(m, n, 21), m, n);
-    const S = await h.eng.svdvals(A);
-    const d = await h.eng.svd(A);
-    disposeAll(A, d.U, d.V);
-    expect(isDescending(S)).toBe(true);
-    expect(errUnits(S, d.S, m, n, h.u)).toBeLessThan(C);
-  });
+  if (h.backend === 'native')
+    it('large enough for the two-stage reduction (1030 x 1100): equals svd(A).S', async () => {
+      const [m, n] = [1030, 1100];
+      const A = h.eng.matrix(hostRandn(m, n, 21), m, n);
+      const S = await h.eng.svdvals(A);
+      const d = await h.eng.svd(A);
+      disposeAll(A, d.U, d.V);
+      expect(isDescending(S)).toBe(true);
+      expect(errUnits(S, d.S, m, n, h.u)).toBeLessThan(C);
+    });
 
   // A constant matrix is rank 1: the Householder chains shrink the residual columns geometrically into the
   // subnormal range, where the scaled 2-norm once overflowed (1 / amax) and gave NaN.

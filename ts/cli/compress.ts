@@ -10,7 +10,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { energyKept, energyRank, spectrum } from '../algorithms/model/spectrum.js';
+import { energyKept, energyRank } from '../algorithms/model/spectrum.js';
 import { lordFactorize } from '../algorithms/model/lord.js';
 import { svfitInit } from '../algorithms/model/svfit.js';
 import { weloreRanks } from '../algorithms/model/welore.js';
@@ -221,7 +221,7 @@ async function compress(
     for (const t of selected) {
       const W = await file.read(t.name, { engine: eng });
       try {
-        spectra.set(t.name, await spectrum(eng, W));
+        spectra.set(t.name, await eng.svdvals(W));
       } finally {
         W.dispose();
       }

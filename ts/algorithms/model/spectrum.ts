@@ -9,19 +9,6 @@ import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { rsvd } from '../rsvd/rsvd.js';
 
-/**
- * All min(m, n) singular values of A, descending (f64 on the host). Uses the engine's `svdvals` when it
- * has one, else the full SVD with its factors disposed.
- */
-export async function spectrum<D extends DType>(eng: Engine<D>, A: Mat<D>): Promise<Float64Array> {
-  const sv = (eng as unknown as { svdvals?: (A: Mat<D>) => Promise<Float64Array> }).svdvals;
-  if (typeof sv === 'function') return sv.call(eng, A);
-  const { U, S, V } = await eng.svd(A);
-  U.dispose();
-  V.dispose();
-  return S;
-}
-
 /** Checks an energy fraction in (0, 1]. */
 export function checkEnergy(fn: string, name: string, e: unknown): number {
   if (typeof e !== 'number') throw typeError(fn, `'${name}' must be a number in (0, 1], got ${describeValue(e)}`);
@@ -155,7 +142,7 @@ export async function topTriplets<D extends DType>(
   let full: Float64Array | null = null;
   let k = sel.rank;
   if (k === undefined) {
-    full = await spectrum(eng, W);
+    full = await eng.svdvals(W);
     k = energyRankUnchecked(full, sel.energy as number);
   }
   const r = await rsvd(W, { rank: k, seed });
