@@ -114,7 +114,14 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     const Zraw = await gen.scope(async () => {
       const R = gen.randn(sizes.cr.n, sizes.cr.d, { seed: 1 });
       const nr = await gen.rowNorms(R);
-      return Float32Array.from(await (await gen.scaleRows(R, Float64Array.from(nr, (x) => 1 / x))).toArray());
+      return Float32Array.from(
+        await (
+          await gen.scaleRows(
+            R,
+            Float64Array.from(nr, (x) => 1 / x),
+          )
+        ).toArray(),
+      );
     });
     const zFile = path.join(dir, 'z.npy');
     await writeNpy(zFile, Zraw, [sizes.cr.n, sizes.cr.d]);
@@ -144,7 +151,15 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
               }),
             );
             for (const b of r.bases) b.dispose();
-            rows.push({ task: 'kSubspaces', config: label, size, seconds: t, perIteration: t / Math.max(1, r.iters), detail: `${r.iters} refits`, status: 'ok' });
+            rows.push({
+              task: 'kSubspaces',
+              config: label,
+              size,
+              seconds: t,
+              perIteration: t / Math.max(1, r.iters),
+              detail: `${r.iters} refits`,
+              status: 'ok',
+            });
             progress(suite, `${label} kSubspaces ${size}: ${t.toFixed(2)} s, ${r.iters} refits`);
           } catch (e) {
             rows.push({ task: 'kSubspaces', config: label, size, status: 'failed', reason: errMessage(e) });
@@ -199,7 +214,8 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     }
 
     // numpy peers
-    if (!py || !selected(args, 'numpy')) rows.push({ task: '-', config: 'numpy', size: '', status: 'skipped', reason: py ? '--skip' : 'python3-numpy missing' });
+    if (!py || !selected(args, 'numpy'))
+      rows.push({ task: '-', config: 'numpy', size: '', status: 'skipped', reason: py ? '--skip' : 'python3-numpy missing' });
     else {
       const run = (task: string, size: string, argv: string[], per?: (o: Record<string, unknown>) => number) => {
         try {
@@ -218,11 +234,23 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
           rows.push({ task, config: 'numpy', size, status: 'failed', reason: errMessage(e).slice(0, 200) });
         }
       };
-      run('kSubspaces', `${n} x ${D}, K ${K}, d ${d}`, ['ksubspaces', xFile, String(K), String(d), '5', '0'], (o) => o.perIteration as number);
-      for (const dt of ['f32', 'f64']) run('codingRate + grad', `n ${sizes.cr.n}, d ${sizes.cr.d} (${dt})`, ['coding-rate', zFile, dt, '0.5', '3']);
+      run(
+        'kSubspaces',
+        `${n} x ${D}, K ${K}, d ${d}`,
+        ['ksubspaces', xFile, String(K), String(d), '5', '0'],
+        (o) => o.perIteration as number,
+      );
+      for (const dt of ['f32', 'f64'])
+        run('codingRate + grad', `n ${sizes.cr.n}, d ${sizes.cr.d} (${dt})`, ['coding-rate', zFile, dt, '0.5', '3']);
       for (const r of [1, 8]) {
         run('flagAggregate', `D ${sizes.flag.D}, p ${sizes.flag.p}, r ${r} (Gram route)`, ['flag', gFile, String(r), '10', 'gram']);
-        run('flagAggregate', `D ${sizes.flag.D}, p ${sizes.flag.p}, r ${r} (reference formula: D x p SVD per iteration)`, ['flag', gFile, String(r), '10', 'reference']);
+        run('flagAggregate', `D ${sizes.flag.D}, p ${sizes.flag.p}, r ${r} (reference formula: D x p SVD per iteration)`, [
+          'flag',
+          gFile,
+          String(r),
+          '10',
+          'reference',
+        ]);
       }
     }
   } finally {
@@ -241,7 +269,14 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     'kSubspaces: X = a union of K subspaces (random orthonormal D x d bases, Gaussian coefficients) + 0.05 N(0, 1), random init, one run of at most 20 refits (a run stops when no label changes); numpy runs 5 iterations of the same refit and assignment from a random assignment: compare seconds per refit.',
     "codingRate: R(Z) and dR/dZ for unit-norm Gaussian rows, eps^2 0.5 (median of 3 warm runs; WebGPU one warm run). flagAggregate: 56 honest gradients g* + 0.8 noise / sqrt(D), 4 identical 5 v, 4 huge random; at most 10 IRLS iterations, stopping at the first non-decrease. numpy's 'reference formula' row evaluates the iteration as the official code does (a weighted D x p SVD per iteration), its 'Gram route' row the way lowrank does (p x p work after one Gram).",
   ];
-  const text = [`lowrank benchmark: subspace geometry${quick ? ' — QUICK SMOKE RUN' : ''}`, ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`), '', ...what, '', textTable(h, t)].join('\n');
+  const text = [
+    `lowrank benchmark: subspace geometry${quick ? ' — QUICK SMOKE RUN' : ''}`,
+    ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`),
+    '',
+    ...what,
+    '',
+    textTable(h, t),
+  ].join('\n');
   const mk = markers(suite);
   const md = [
     mk.start,

@@ -3,7 +3,7 @@
  * (nested, concurrent, throwing, with keep()), and info().memory counts the live stores.
  */
 import { expect, it } from 'vitest';
-import { rsvd } from '../../ts/index.js';
+import { CovarianceAccumulator, RsvdSketch, rsvd } from '../../ts/index.js';
 import { describeEngines } from '../helpers.js';
 
 describeEngines('scope', (h) => {
@@ -94,6 +94,41 @@ describeEngines('scope', (h) => {
     for (let i = 0; i < aa.length; i++) expect(Math.abs(xa[i] - 3 * aa[i])).toBeLessThanOrEqual(8 * h.u * Math.abs(aa[i]));
     x.dispose();
     y.U.dispose();
+    A.dispose();
+  });
+
+  it('stateful objects own their state: RsvdSketch and CovarianceAccumulator updated inside scopes keep working', async () => {
+    const { eng } = h;
+    const A = eng.randn(40, 12, { seed: 5 });
+    const before = stores();
+    const sk = RsvdSketch.create(eng, { cols: 12, rank: 3, seed: 1 });
+    const acc = new CovarianceAccumulator(eng, 12);
+    await eng.scope(async () => {
+      const top = await eng.slice(A, { rows: [0, 20] });
+      await sk.add(top, 0);
+      await acc.add(top);
+    });
+    await eng.scope(async () => {
+      const bottom = await eng.slice(A, { rows: [20, 40] });
+      await sk.add(bottom, 20);
+      await acc.add(bottom);
+    });
+    const loaded = await eng.scope(async () => CovarianceAccumulator.load(eng, await acc.export()));
+    const r = await sk.finalize();
+    const C = await acc.covariance();
+    const C2 = await loaded.covariance();
+    expect(r.S.length).toBe(3);
+    const G = await eng.matmul(A, A, { transA: true });
+    const [c, c2, g] = [await C.toArray(), await C2.toArray(), await G.toArray()];
+    for (let i = 0; i < g.length; i++) {
+      expect(Math.abs(c[i] - g[i] / 40)).toBeLessThanOrEqual(50 * h.u * (1 + Math.abs(g[i])));
+      expect(c2[i]).toBeCloseTo(c[i], 5);
+    }
+    for (const m of [r.U, r.V, C, C2, G]) m.dispose();
+    sk.dispose();
+    acc.dispose();
+    loaded.dispose();
+    expect(stores()).toBe(before);
     A.dispose();
   });
 });

@@ -117,7 +117,7 @@ export class CovarianceAccumulator<D extends DType = DType> {
     }
     if (next !== G) G.dispose();
     this.acc?.dispose();
-    this.acc = next;
+    this.acc = this.eng.keep(next);
     this._count += X.rows;
     this._samples += b;
   }
@@ -147,7 +147,7 @@ export class CovarianceAccumulator<D extends DType = DType> {
     else if (this.mode === 'mean') next = await this.eng.add(this.acc, other.acc);
     else next = await this.eng.axpby(other._decay, this.acc, 1, other.acc);
     this.acc?.dispose();
-    this.acc = next;
+    this.acc = this.eng.keep(next);
     this._count += other._count;
     this._samples += other._samples;
     this._decay *= other._decay;
@@ -204,7 +204,7 @@ export class CovarianceAccumulator<D extends DType = DType> {
     }
     if ((samples === 0) !== (count === 0))
       throw rangeError(fn, `'state.count' (${count}) and 'state.samples' (${samples}) must be both 0 or both positive`);
-    if (samples > 0) acc.acc = eng.matrix(sum, dim, dim);
+    if (samples > 0) acc.acc = eng.keep(eng.matrix(sum, dim, dim));
     acc._count = count;
     acc._samples = samples;
     return acc;

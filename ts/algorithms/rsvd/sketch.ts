@@ -175,13 +175,13 @@ export class RsvdSketch<D extends DType = DType> {
 
   /** The Gaussian Omega (n x k), seed `seed`. */
   private getOmega(): Mat<D> {
-    this.omega ??= this.eng.randn(this.cols, this.rangeSize, { seed: this.seed });
+    this.omega ??= this.eng.keep(this.eng.randn(this.cols, this.rangeSize, { seed: this.seed }));
     return this.omega;
   }
 
   /** The Gaussian test matrix Theta (n x s), seed `seed + 2`. */
   private getTheta(): Mat<D> {
-    this.theta ??= this.eng.randn(this.cols, this.testSize, { seed: this.seed + 2 });
+    this.theta ??= this.eng.keep(this.eng.randn(this.cols, this.testSize, { seed: this.seed + 2 }));
     return this.theta;
   }
 
@@ -236,7 +236,7 @@ export class RsvdSketch<D extends DType = DType> {
     }
     const Yb = await this.eng.matmul(B, this.getOmega()); // b x k
     if (this.testSize > 0) {
-      this.Z.push({ row: r0, mat: await this.eng.matmul(B, this.getTheta()) }); // b x s
+      this.Z.push({ row: r0, mat: this.eng.keep(await this.eng.matmul(B, this.getTheta())) }); // b x s
       this.sumSquares += (await this.eng.norm(B, 'fro')) ** 2;
     }
     const Psi = this.psiRows(r0, B.rows); // b x l
@@ -246,9 +246,9 @@ export class RsvdSketch<D extends DType = DType> {
     if (this.W) {
       const sum = await this.eng.add(this.W, dW);
       disposeAll(this.W, dW);
-      this.W = sum;
-    } else this.W = dW;
-    this.Y.push({ row: r0, mat: Yb });
+      this.W = this.eng.keep(sum);
+    } else this.W = this.eng.keep(dW);
+    this.Y.push({ row: r0, mat: this.eng.keep(Yb) });
     this.nextRow = Math.max(this.nextRow, r1);
   }
 
@@ -274,11 +274,11 @@ export class RsvdSketch<D extends DType = DType> {
       if (this.W) {
         const sum = await this.eng.add(this.W, other.W);
         this.W.dispose();
-        this.W = sum;
-      } else this.W = await this.eng.scale(other.W, 1);
+        this.W = this.eng.keep(sum);
+      } else this.W = this.eng.keep(await this.eng.scale(other.W, 1));
     }
-    for (const y of other.Y) this.Y.push({ row: y.row, mat: await this.eng.scale(y.mat, 1) });
-    for (const z of other.Z) this.Z.push({ row: z.row, mat: await this.eng.scale(z.mat, 1) });
+    for (const y of other.Y) this.Y.push({ row: y.row, mat: this.eng.keep(await this.eng.scale(y.mat, 1)) });
+    for (const z of other.Z) this.Z.push({ row: z.row, mat: this.eng.keep(await this.eng.scale(z.mat, 1)) });
     this.sumSquares += other.sumSquares;
     this.nextRow = Math.max(this.nextRow, other.nextRow);
   }
@@ -327,13 +327,13 @@ export class RsvdSketch<D extends DType = DType> {
     if (!(state.W instanceof Float32Array || state.W instanceof Float64Array) || state.W.length !== sk.corangeSize * sk.cols)
       throw rangeError(fn, `'W' must hold corangeSize * cols = ${sk.corangeSize * sk.cols} values`);
     if (!Array.isArray(state.Y)) throw typeError(fn, `'Y' must be an array of row blocks`);
-    sk.W = eng.matrix(state.W, sk.corangeSize, sk.cols);
+    sk.W = eng.keep(eng.matrix(state.W, sk.corangeSize, sk.cols));
     for (const [i, y] of state.Y.entries()) {
       const rows = checkDim(fn, `Y[${i}].rows`, y.rows);
       const row = checkInt(fn, `Y[${i}].row`, y.row, 0, Number.MAX_SAFE_INTEGER);
       if (!(y.data instanceof Float32Array || y.data instanceof Float64Array) || y.data.length !== rows * sk.rangeSize)
         throw rangeError(fn, `Y[${i}].data must hold rows * rangeSize = ${rows * sk.rangeSize} values`);
-      sk.Y.push({ row, mat: eng.matrix(y.data, rows, sk.rangeSize) });
+      sk.Y.push({ row, mat: eng.keep(eng.matrix(y.data, rows, sk.rangeSize)) });
       sk.nextRow = Math.max(sk.nextRow, row + rows);
     }
     if (sk.testSize > 0) {
@@ -348,7 +348,7 @@ export class RsvdSketch<D extends DType = DType> {
           z.data.length !== z.rows * sk.testSize
         )
           throw rangeError(fn, `Z[${i}] must match Y[${i}]'s rows and hold rows * testSize = ${y.mat.rows * sk.testSize} values`);
-        sk.Z.push({ row: z.row, mat: eng.matrix(z.data, z.rows, sk.testSize) });
+        sk.Z.push({ row: z.row, mat: eng.keep(eng.matrix(z.data, z.rows, sk.testSize)) });
       }
       sk.sumSquares = state.sumSquares;
     }
