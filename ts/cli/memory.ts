@@ -49,7 +49,7 @@ export async function declaredShape(file: string): Promise<DeclaredShape | undef
     if (ext === '.npy') {
       const h = await readNpyHeader(file);
       if (h.ndim !== 2) return undefined;
-      return { rows: h.shape[0], cols: h.shape[1], kind: 'dense', fileBytes: h.dtype === 'f64' ? 8 : 4 };
+      return { rows: h.shape[0], cols: h.shape[1], kind: 'dense', fileBytes: h.kind === 'float' ? h.itemSize : 8 };
     }
     if (ext === '.mtx') return await mtxHeader(file);
   } catch {

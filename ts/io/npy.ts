@@ -5,6 +5,8 @@
  * - format versions 1.0, 2.0 and 3.0 (3.0 only differs by a UTF-8 header);
  * - dtypes `'<f4'`, `'<f8'` (and the big-endian `'>f4'`, `'>f8'`, byte-swapped on reading; `'=f4'` and
  *   `'=f8'` are read as little-endian, which is what NumPy means on every platform Node runs on);
+ * - integer and boolean files (`i1 i2 i4 i8 u1 u2 u4 u8 b1`, either byte order; labels, indices, masks),
+ *   read as f64 (exact: a value beyond 2^53 in magnitude is an error naming its row and column);
  * - C order (row-major) and Fortran order (column-major; returned transposed to row-major);
  * - 1-D and 2-D shapes. **A 1-D array of length n is returned as an n x 1 column vector**
  *   (`shape: [n, 1]`, `ndim: 1`), matching `engine.matrix(flatArray)`.
@@ -25,7 +27,7 @@ export interface NpyArray {
   data: Float32Array | Float64Array;
   /** `[rows, cols]`; a 1-D array of length n is `[n, 1]` (a column vector). */
   shape: [number, number];
-  /** `'f32'` for `f4` files, `'f64'` for `f8` files. */
+  /** `'f32'` for `f4` files, `'f64'` for `f8` files and for integer / boolean files (converted exactly). */
   dtype: NpyDType;
   /** The file stored the data in Fortran (column-major) order. `data` is row-major regardless. */
   fortranOrder: boolean;
@@ -41,8 +43,12 @@ export interface NpyArray {
 export interface NpyHeader {
   version: [number, number];
   dtype: NpyDType;
-  /** The dtype string as written in the file, e.g. `'<f8'`. */
+  /** The dtype string as written in the file, e.g. `'<f8'` or `'<i8'`. */
   descr: string;
+  /** Bytes per element in the file (1, 2, 4 or 8). */
+  itemSize: number;
+  /** What the file stores: floats, signed or unsigned integers, or booleans (the last three read as f64). */
+  kind: 'float' | 'int' | 'uint' | 'bool';
   littleEndian: boolean;
   fortranOrder: boolean;
   /** `[rows, cols]` (a 1-D array of length n: `[n, 1]`). */
@@ -70,7 +76,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const HOST_LITTLE = endianness() === 'LE';
 /** Largest single read/write (Node refuses buffers above 2 GiB - 1 per call). */
 const IO_CHUNK = 1 << 30;
-const SUPPORTED = "'<f4' (float32) and '<f8' (float64), either byte order";
+const SUPPORTED = "'<f4' (float32), '<f8' (float64), integers i1 .. i8 / u1 .. u8 and booleans b1 (read as float64), either byte order";
 
 // -------------------------------------------------------------------------------------------------
 // header parsing
@@ -246,16 +252,20 @@ function parseHeaderBytes(file: string, b: Uint8Array, fileSize: number): NpyHea
     );
   const descr = d.value;
   const m = /^([<>=|]?)([a-zA-Z])(\d+)$/.exec(descr);
-  const kind = m?.[2],
+  const kindCh = m?.[2],
     size = m?.[3];
-  if (!m || kind !== 'f' || (size !== '4' && size !== '8') || m[1] === '|')
+  const okFloat = kindCh === 'f' && (size === '4' || size === '8') && m?.[1] !== '|';
+  const okInt = (kindCh === 'i' || kindCh === 'u') && (size === '1' || size === '2' || size === '4' || size === '8');
+  const okBool = kindCh === 'b' && size === '1';
+  if (!m || !(okFloat || okInt || okBool))
     throw new NpyFormatError(
       file,
       dictStart + d.at,
       `unsupported dtype '${descr}' (lowrank reads ${SUPPORTED}; convert with arr.astype(np.float64) or np.float32)`,
     );
   const littleEndian = m[1] !== '>';
-  const dtype: NpyDType = size === '4' ? 'f32' : 'f64';
+  const kind: NpyHeader['kind'] = okFloat ? 'float' : okBool ? 'bool' : kindCh === 'i' ? 'int' : 'uint';
+  const dtype: NpyDType = okFloat && size === '4' ? 'f32' : 'f64';
 
   const f = get('fortran_order');
   if (typeof f.value !== 'boolean')
@@ -275,11 +285,13 @@ function parseHeaderBytes(file: string, b: Uint8Array, fileSize: number): NpyHea
     if (!Number.isSafeInteger(v) || v < 0)
       throw new NpyFormatError(file, dictStart + s.at, `bad header dictionary: negative or huge dimension ${v} in 'shape'`);
   const shape: [number, number] = dims.length === 1 ? [dims[0], 1] : [dims[0], dims[1]];
-  const itemSize = dtype === 'f32' ? 4 : 8;
+  const itemSize = Number(size);
   return {
     version,
     dtype,
     descr,
+    itemSize,
+    kind,
     littleEndian,
     fortranOrder: f.value,
     shape,
@@ -353,6 +365,48 @@ function finishData(h: NpyHeader, raw: Float32Array | Float64Array): Float32Arra
   return raw;
 }
 
+/**
+ * Integer / boolean file bytes (file byte order and layout) -> f64 values in file layout. `first` is
+ * the index of the first element (for error messages); values beyond 2^53 are refused.
+ */
+function convertInts(file: string, h: NpyHeader, raw: Uint8Array, first: number): Float64Array {
+  const n = raw.length / h.itemSize;
+  const out = new Float64Array(n);
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const le = h.littleEndian;
+  for (let i = 0; i < n; i++) {
+    const at = i * h.itemSize;
+    let v: number;
+    switch (h.itemSize) {
+      case 1:
+        v = h.kind === 'int' ? dv.getInt8(at) : dv.getUint8(at);
+        break;
+      case 2:
+        v = h.kind === 'int' ? dv.getInt16(at, le) : dv.getUint16(at, le);
+        break;
+      case 4:
+        v = h.kind === 'int' ? dv.getInt32(at, le) : dv.getUint32(at, le);
+        break;
+      default: {
+        const b = h.kind === 'int' ? dv.getBigInt64(at, le) : dv.getBigUint64(at, le);
+        v = Number(b);
+        if (b > 9007199254740992n || b < -9007199254740992n) {
+          const e = first + i;
+          const [rows, cols] = h.shape;
+          const [r, c] = h.fortranOrder ? [e % rows, Math.floor(e / rows)] : [Math.floor(e / cols), e % cols];
+          throw new NpyFormatError(
+            file,
+            h.headerBytes + e * 8,
+            `entry (row ${r}, col ${c}) = ${b} of the '${h.descr}' array is not exactly representable as float64 (|x| > 2^53)`,
+          );
+        }
+      }
+    }
+    out[i] = h.kind === 'bool' ? (v !== 0 ? 1 : 0) : v;
+  }
+  return out;
+}
+
 function result(h: NpyHeader, data: Float32Array | Float64Array): NpyArray {
   return {
     data,
@@ -404,6 +458,11 @@ export function parseNpy(bytes: Uint8Array, name = '<buffer>'): NpyArray {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`parseNpy: expected a Uint8Array or Buffer, got ${typeof bytes}`);
   const h = parseHeaderBytes(name, bytes, bytes.length);
   checkDataSize(name, h, bytes.length);
+  if (h.kind !== 'float') {
+    const vals = convertInts(name, h, bytes.slice(h.headerBytes, h.headerBytes + h.dataBytes), 0);
+    const [rows, cols] = h.shape;
+    return result(h, h.fortranOrder && rows > 1 && cols > 1 ? fromColumnMajor(vals, rows, cols) : vals);
+  }
   const raw = alloc(h.dtype, h.shape[0] * h.shape[1]);
   bytesOf(raw).set(bytes.subarray(h.headerBytes, h.headerBytes + h.dataBytes));
   return result(h, finishData(h, raw));
@@ -527,6 +586,14 @@ export async function readNpy(path: string): Promise<NpyArray> {
     const size = (await fh.stat()).size;
     const h = await readHeader(path, fh, size);
     checkDataSize(path, h, size);
+    if (h.kind !== 'float') {
+      const bytes = new Uint8Array(h.dataBytes);
+      const got = await readFully(fh, bytes, h.headerBytes);
+      if (got < h.dataBytes) checkDataSize(path, h, h.headerBytes + got);
+      const vals = convertInts(path, h, bytes, 0);
+      const [rows, cols] = h.shape;
+      return result(h, h.fortranOrder && rows > 1 && cols > 1 ? fromColumnMajor(vals, rows, cols) : vals);
+    }
     const raw = alloc(h.dtype, h.shape[0] * h.shape[1]);
     const got = await readFully(fh, bytesOf(raw), h.headerBytes);
     if (got < h.dataBytes) checkDataSize(path, h, h.headerBytes + got); // the file shrank while reading
@@ -628,7 +695,7 @@ export async function openNpy(path: string): Promise<NpyReader> {
   }
   let closed = false;
   const [rows, cols] = h.shape;
-  const itemSize = h.dtype === 'f32' ? 4 : 8;
+  const itemSize = h.itemSize;
   const columnMajor = h.fortranOrder && rows > 1 && cols > 1;
   return {
     path,
@@ -648,12 +715,14 @@ export async function openNpy(path: string): Promise<NpyReader> {
         );
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows)
         throw new RangeError(`readRows: rows ${start} .. ${start + count - 1} are out of range for ${path} with ${rows} rows`);
-      const raw = alloc(h.dtype, count * cols);
       const want = count * cols * itemSize;
       const pos = h.headerBytes + start * cols * itemSize;
-      const got = await readFully(fh, bytesOf(raw), pos);
+      const raw = h.kind === 'float' ? alloc(h.dtype, count * cols) : null;
+      const bytes = raw ? bytesOf(raw) : new Uint8Array(want);
+      const got = await readFully(fh, bytes, pos);
       if (got < want)
         throw new NpyFormatError(path, pos + got, `data is truncated: expected ${want} bytes for rows ${start}..${start + count - 1}`);
+      if (!raw) return convertInts(path, h, bytes, start * cols);
       if (h.littleEndian !== HOST_LITTLE) swapBytes(bytesOf(raw), itemSize);
       return raw;
     },
