@@ -44,7 +44,7 @@ function symEigMax(A: ArrayLike<number>, n: number): number {
 }
 
 /** Largest principal angle (degrees) between span(Ut) and span(Uh), both D x d orthonormal: sine route. */
-async function maxAngleDeg(eng: Engine, Ut: Mat, Uh: Mat): Promise<number> {
+async function maxAngleDeg(_eng: Engine, Ut: Mat, Uh: Mat): Promise<number> {
   const ut = await Ut.toArray(),
     uh = await Uh.toArray();
   const D = Ut.rows,
