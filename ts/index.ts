@@ -32,3 +32,4 @@ export * from './algorithms/model/index.js';
 export * from './algorithms/geometry/index-g1.js';
 export * from './algorithms/geometry/index-g3.js';
 export * from './algorithms/geometry/index-g4.js';
+export * from './algorithms/geometry/index-g2.js';
