@@ -146,85 +146,59 @@ Napi::Value ScaleAxis(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-// ---- colAbsMax ---------------------------------------------------------------------------------------
+// ---- colAbsMax / rowArgmin: one (index, value) pair per column / per row ----------------------------
 
-struct ColAbsMaxJob : Job {
-  FloatArray x, value;  // value: Float64Array(n)
-  IntArray index;       // Int32Array(n)
+enum class Pick { ColAbsMax, RowArgmin };
+
+struct PickJob : Job {
+  Pick kind = Pick::ColAbsMax;
+  FloatArray x, value;  // value: Float64Array(n) per column / (m) per row
+  IntArray index;       // Int32Array, same length
   int64_t m = 0, n = 0;
   void Execute() override {
     withDtype(x.dtype, [&](auto z) {
       using T = decltype(z);
-      la::colAbsMax<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
+      if (kind == Pick::ColAbsMax)
+        la::colAbsMax<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
+      else
+        la::rowArgmin<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
       return 0;
     });
   }
 };
+
+Napi::Value BindPick(const Napi::CallbackInfo& info, const char* name, Pick kind) {
+  Args a(info, name, 6);
+  auto job = std::make_unique<PickJob>();
+  job->kind = kind;
+  job->x = a.floats(0, "x", *job);
+  job->m = a.dim(1, "m");
+  job->n = a.dim(2, "n");
+  job->index = a.ints(3, "index", *job);
+  job->value = a.floats(4, "value", *job);
+  job->threads = a.threads(5);
+  const auto len = static_cast<uint64_t>(kind == Pick::ColAbsMax ? job->n : job->m);
+  a.needDtype(job->value, DType::F64, "value");
+  a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
+  a.needLength(job->index, len, "index");
+  a.needLength(job->value, len, "value");
+  a.noAlias(job->value, job->x, "value", "x");
+  size_t ibytes = job->index.length * 4;
+  if (overlaps(job->index.data, ibytes, job->x.data, bytesOf(job->x)))
+    jsRangeError(info.Env(), std::string(name) + ": output 'index' overlaps 'x'");
+  if (overlaps(job->index.data, ibytes, job->value.data, bytesOf(job->value)))
+    jsRangeError(info.Env(), std::string(name) + ": output 'index' overlaps 'value'");
+  job->cost = kPerElement * static_cast<double>(job->x.length);
+  return Submit(info.Env(), std::move(job));
+}
 
 // colAbsMax(x, m, n, index: Int32Array(n), value: Float64Array(n), threads): per column the row of
 // the largest-|.| entry (first on ties, NaN below numbers) and that entry; m = 0 gives -1 and NaN.
-Napi::Value ColAbsMax(const Napi::CallbackInfo& info) {
-  Args a(info, "colAbsMax", 6);
-  auto job = std::make_unique<ColAbsMaxJob>();
-  job->x = a.floats(0, "x", *job);
-  job->m = a.dim(1, "m");
-  job->n = a.dim(2, "n");
-  job->index = a.ints(3, "index", *job);
-  job->value = a.floats(4, "value", *job);
-  job->threads = a.threads(5);
-  a.needDtype(job->value, DType::F64, "value");
-  a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
-  a.needLength(job->index, static_cast<uint64_t>(job->n), "index");
-  a.needLength(job->value, static_cast<uint64_t>(job->n), "value");
-  a.noAlias(job->value, job->x, "value", "x");
-  size_t ibytes = job->index.length * 4;
-  if (overlaps(job->index.data, ibytes, job->x.data, bytesOf(job->x)))
-    jsRangeError(info.Env(), "colAbsMax: output 'index' overlaps 'x'");
-  if (overlaps(job->index.data, ibytes, job->value.data, bytesOf(job->value)))
-    jsRangeError(info.Env(), "colAbsMax: output 'index' overlaps 'value'");
-  job->cost = kPerElement * static_cast<double>(job->x.length);
-  return Submit(info.Env(), std::move(job));
-}
-
-// ---- rowArgmin ---------------------------------------------------------------------------------------
-
-struct RowArgminJob : Job {
-  FloatArray x, value;  // value: Float64Array(m)
-  IntArray index;       // Int32Array(m)
-  int64_t m = 0, n = 0;
-  void Execute() override {
-    withDtype(x.dtype, [&](auto z) {
-      using T = decltype(z);
-      la::rowArgmin<T>(x.ptr<T>(), m, n, index.data, value.ptr<double>(), threads);
-      return 0;
-    });
-  }
-};
+Napi::Value ColAbsMax(const Napi::CallbackInfo& info) { return BindPick(info, "colAbsMax", Pick::ColAbsMax); }
 
 // rowArgmin(x, m, n, index: Int32Array(m), value: Float64Array(m), threads): per row the column of the
 // smallest entry (first on ties; a NaN wins: the row's first NaN) and that entry; n = 0 gives -1 and NaN.
-Napi::Value RowArgmin(const Napi::CallbackInfo& info) {
-  Args a(info, "rowArgmin", 6);
-  auto job = std::make_unique<RowArgminJob>();
-  job->x = a.floats(0, "x", *job);
-  job->m = a.dim(1, "m");
-  job->n = a.dim(2, "n");
-  job->index = a.ints(3, "index", *job);
-  job->value = a.floats(4, "value", *job);
-  job->threads = a.threads(5);
-  a.needDtype(job->value, DType::F64, "value");
-  a.needLength(job->x, static_cast<uint64_t>(job->m) * job->n, "x");
-  a.needLength(job->index, static_cast<uint64_t>(job->m), "index");
-  a.needLength(job->value, static_cast<uint64_t>(job->m), "value");
-  a.noAlias(job->value, job->x, "value", "x");
-  size_t ibytes = job->index.length * 4;
-  if (overlaps(job->index.data, ibytes, job->x.data, bytesOf(job->x)))
-    jsRangeError(info.Env(), "rowArgmin: output 'index' overlaps 'x'");
-  if (overlaps(job->index.data, ibytes, job->value.data, bytesOf(job->value)))
-    jsRangeError(info.Env(), "rowArgmin: output 'index' overlaps 'value'");
-  job->cost = kPerElement * static_cast<double>(job->x.length);
-  return Submit(info.Env(), std::move(job));
-}
+Napi::Value RowArgmin(const Napi::CallbackInfo& info) { return BindPick(info, "rowArgmin", Pick::RowArgmin); }
 
 }  // namespace
 
