@@ -1,4 +1,5 @@
 /** `lowrank compare` (and `lowrank cluster`): representations and subspace clustering from .npy files. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '../../ts/index.js';
@@ -70,5 +71,105 @@ describe('lowrank compare', () => {
     const r = await run(['compare', path.join(dir, 'c.npy'), path.join(dir, 'd.npy')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/c\.npy is 10 x 3, d\.npy is 11 x 3/);
+  });
+});
+
+describe('lowrank cluster', () => {
+  const dir = suiteTempDir('lowrank-cli-cluster-');
+
+  it('recovers a union of subspaces: labels.npy (int64), bases.npy, angles.svg, accuracy and NMI against --labels', async () => {
+    // 3 orthogonal 2-D subspaces of R^8 (coordinate blocks, rotated), 40 points each
+    const D = 8,
+      per = 40,
+      K = 3;
+    const X = new Float64Array(K * per * D);
+    const truth = new Float64Array(K * per);
+    let s = 7;
+    const rnd = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648 - 0.5;
+    };
+    for (let k = 0; k < K; k++)
+      for (let i = 0; i < per; i++) {
+        const row = k * per + i;
+        truth[row] = k;
+        X[row * D + 2 * k] = rnd();
+        X[row * D + 2 * k + 1] = rnd();
+      }
+    await writeNpy(path.join(dir, 'x.npy'), X, [K * per, D]);
+    await writeNpy(path.join(dir, 'y.npy'), Int32Array.from(truth), [K * per]);
+    const out = path.join(dir, 'out');
+    const r = await run(
+      [
+        'cluster',
+        path.join(dir, 'x.npy'),
+        '--K',
+        '3',
+        '--d',
+        '2',
+        '--labels',
+        path.join(dir, 'y.npy'),
+        '--out',
+        out,
+        '--json',
+        '--backend',
+        'native',
+        '--dtype',
+        'f64',
+      ],
+      { LOWRANK_PROGRESS: '0' },
+    );
+    expect(r.code, r.err).toBe(0);
+    const o = JSON.parse(r.out);
+    expect(o.accuracy).toBe(1);
+    expect(o.nmi).toBeCloseTo(1, 12);
+    expect(o.energyFraction).toBeCloseTo(1, 10);
+    // orthogonal subspaces: every off-diagonal mean angle is 90 degrees
+    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) if (i !== j) expect(o.meanAngleDegrees[i * K + j]).toBeCloseTo(90, 6);
+    const labels = readFileSync(path.join(out, 'labels.npy'));
+    expect(labels.toString('latin1', 0, 80)).toContain("'descr': '<i8'");
+    expect(readFileSync(path.join(out, 'angles.svg'), 'utf8')).toContain('Mean principal angle');
+    const t = await run([
+      'cluster',
+      path.join(dir, 'x.npy'),
+      '--K',
+      '3',
+      '--d',
+      '2',
+      '--labels',
+      path.join(dir, 'y.npy'),
+      '--out',
+      out,
+      '--backend',
+      'native',
+    ]);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/accuracy 1, NMI 1/);
+  });
+
+  it('refuses K d > D and labels of the wrong length, in the user terms', async () => {
+    await writeNpy(
+      path.join(dir, 'small.npy'),
+      new Float64Array(20).map((_, i) => Math.sin(i)),
+      [5, 4],
+    );
+    const big = await run(['cluster', path.join(dir, 'small.npy'), '--K', '3', '--d', '2', '--out', path.join(dir, 'o')]);
+    expect(big.code).toBe(2);
+    expect(big.err).toMatch(/--K 3 times --d 2 = 6 exceeds the 4 columns of small\.npy/);
+    await writeNpy(path.join(dir, 'lab.npy'), new Float64Array(4), [4]);
+    const bad = await run([
+      'cluster',
+      path.join(dir, 'small.npy'),
+      '--K',
+      '2',
+      '--d',
+      '2',
+      '--labels',
+      path.join(dir, 'lab.npy'),
+      '--out',
+      path.join(dir, 'o'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/lab\.npy holds 4 values, but small\.npy has 5 rows/);
   });
 });

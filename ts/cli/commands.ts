@@ -18,6 +18,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['compress', () => import('./compress.js')],
   ['eora', () => import('./eora.js')],
   ['compare', () => import('./compare.js')],
+  ['cluster', () => import('./cluster.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {
