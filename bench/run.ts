@@ -40,6 +40,7 @@ async function main(): Promise<number> {
     else if (s === 'sampling') await (await import('./sampling.js')).runSampling(args);
     else if (s === 'ssm') await (await import('./ssm.js')).runSsm(args);
     else if (s === 'subgm') await (await import('./subgm.js')).runSubgm(args);
+    else if (s === 'geometry') await (await import('./geometry.js')).runGeometry(args);
     else if (s === 'compress') await (await import('./compress.js')).runCompress(args);
     else if (s === 'completion') await (await import('./completion.js')).runCompletion(args);
     else {

@@ -40,6 +40,7 @@ suites:
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
   ssm       PTD trade-off (cond(V), transfer gap vs delta), S4D spike; SSM kernel + FFT convolution H = 256, L = 16384
   subgm     robust matrix sensing by SubGM (n = 100, r' = 20, m = 20000, 20 % outliers): dense vs matrix-free Gaussian
+  geometry  kSubspaces 100000 x 256, codingRate + grad d 512, flagAggregate D 10^6 p 64 vs numpy; MNIST nearest subspace / clustering vs sklearn
   compress  model-weights toolkit on a synthetic safetensors checkpoint (24 x 4096^2 f32): svdvals pass, LORD r 512, EoRA r 128 vs torch
   completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
   all       gemm then decomp

@@ -8,6 +8,9 @@ Reads the inputs lowrank wrote (.npy, so both sides see the same numbers) and pr
                                        official code evaluates it (a weighted D x p SVD per iteration), MODE 'gram' =
                                        the same iteration on the p x p Gram (lowrank's route); 10 iterations at most,
                                        stop at the first non-decrease
+  mnist X.npy Y.npy NTRAIN             scikit-learn on the same MNIST split: per-class PCA nearest subspace (30
+                                       components, as the MCR^2 repo's evaluate.py) and KMeans(10, n_init 10);
+                                       clustering accuracy by Hungarian matching, NMI
   ksubspaces FILE K DIM ITERS SEED     K-subspaces (assign by largest ||U_k^T x||, refit by top-d right singular
                                        vectors of each cluster), ITERS iterations from a random assignment
 """
@@ -125,12 +128,50 @@ def ksubspaces(path, K, dim, iters, seed):
     return {"seconds": t, "perIteration": t / iters, "iters": iters}
 
 
+def mnist(xfile, yfile, ntrain):
+    import sklearn
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import normalized_mutual_info_score
+
+    X = np.load(xfile).astype(np.float64)
+    y = np.load(yfile).astype(np.int64).ravel()
+    Xtr, ytr, Xte, yte = X[:ntrain], y[:ntrain], X[ntrain:], y[ntrain:]
+    t0 = time.perf_counter()
+    res = []
+    for c in range(10):
+        pca = PCA(n_components=30).fit(Xtr[ytr == c])
+        Z = Xte - pca.mean_
+        P = Z @ pca.components_.T @ pca.components_
+        res.append(np.linalg.norm(Z - P, axis=1))
+    pred = np.argmin(np.stack(res, 1), 1)
+    t_ns = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    km = KMeans(n_clusters=10, n_init=10, random_state=0).fit(X)
+    t_km = time.perf_counter() - t0
+    C = np.zeros((10, 10))
+    for a, b in zip(km.labels_, y):
+        C[a, b] += 1
+    r, c = linear_sum_assignment(-C)
+    return {
+        "sklearn": sklearn.__version__,
+        "nearestSubspaceAccuracy": float(np.mean(pred == yte)),
+        "nearestSubspaceSeconds": t_ns,
+        "kmeansAccuracy": float(C[r, c].sum() / len(y)),
+        "kmeansNmi": float(normalized_mutual_info_score(y, km.labels_)),
+        "kmeansSeconds": t_km,
+    }
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "coding-rate":
         out = coding_rate(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "flag":
         out = flag(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif cmd == "mnist":
+        out = mnist(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "ksubspaces":
         out = ksubspaces(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     else:
