@@ -29,7 +29,4 @@ export * from './algorithms/subgm/index.js';
 export * from './algorithms/completion/index.js';
 export * from './algorithms/cluster/index.js';
 export * from './algorithms/model/index.js';
-export * from './algorithms/geometry/index-g1.js';
-export * from './algorithms/geometry/index-g3.js';
-export * from './algorithms/geometry/index-g4.js';
-export * from './algorithms/geometry/index-g2.js';
+export * from './algorithms/geometry/index.js';

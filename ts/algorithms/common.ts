@@ -1,7 +1,30 @@
 /** Small helpers shared by the algorithms (engine primitives only). */
 import type { Engine } from '../engine.js';
-import type { Mat } from '../mat.js';
+import { describeValue, rangeError, typeError } from '../errors.js';
+import { Mat } from '../mat.js';
 import type { DType } from '../types.js';
+
+/**
+ * Checks that `v` is a live Mat of a live engine (of `eng` when given) and returns it: a TypeError naming
+ * `fn` and `name` otherwise. The algorithms' argument check.
+ */
+export function checkMat<D extends DType>(fn: string, name: string, v: unknown, eng?: Engine<D>): Mat<D> {
+  if (!(v instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(v)}`);
+  (eng ?? (v as Mat<D>).engine)._mats(fn, { [name]: v as Mat<D> });
+  return v as Mat<D>;
+}
+
+/** RangeError naming `fn` and `name` unless every entry of A is finite (one scalar reduction comes back). */
+export async function checkFiniteMat<D extends DType>(fn: string, name: string, A: Mat<D>): Promise<void> {
+  if (!Number.isFinite(await A.engine.norm(A, 'max'))) throw rangeError(fn, `'${name}' contains NaN or Infinity`);
+}
+
+/** {@link checkMat} and {@link checkFiniteMat} in one: the Mat, live and finite. */
+export async function finiteMat<D extends DType>(fn: string, name: string, v: unknown, eng?: Engine<D>): Promise<Mat<D>> {
+  const M = checkMat(fn, name, v, eng);
+  await checkFiniteMat(fn, name, M);
+  return M;
+}
 
 /** Disposes every argument that is a matrix (null/undefined ignored). */
 export function disposeAll(...mats: ReadonlyArray<Mat | null | undefined>): void {

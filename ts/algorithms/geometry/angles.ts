@@ -9,25 +9,10 @@
  * two numerical ranks come back to the host; the D x p work stays on the engine.
  */
 import type { Engine } from '../../engine.js';
-import { checkOneOf, describeValue, rangeError, typeError } from '../../errors.js';
-import { Mat } from '../../mat.js';
+import { checkOneOf, rangeError } from '../../errors.js';
+import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll, unitRoundoff } from '../common.js';
-
-/** Checks that `v` is a live Mat (of `eng` when given) and returns it. */
-export function checkMatArg<D extends DType>(fn: string, name: string, v: unknown, eng?: Engine<D>): Mat<D> {
-  if (!(v instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat, got ${describeValue(v)}`);
-  if (v.disposed) throw typeError(fn, `'${name}' has been disposed`);
-  if (eng && v.engine !== eng)
-    throw typeError(fn, `'${name}' belongs to a different engine (${v.engine.backend}/${v.engine.dtype}) than the first argument`);
-  return v as Mat<D>;
-}
-
-/** RangeError unless every entry of A is finite (one scalar comes back). */
-export async function checkFiniteMat<D extends DType>(fn: string, name: string, A: Mat<D>): Promise<void> {
-  const m = await A.engine.norm(A, 'max');
-  if (!Number.isFinite(m)) throw rangeError(fn, `'${name}' contains NaN or Infinity`);
-}
+import { checkFiniteMat, checkMat, disposeAll, unitRoundoff } from '../common.js';
 
 /**
  * Orthonormal basis of the numerical column space of A (m x n): the leading r left singular vectors,
@@ -114,9 +99,9 @@ export async function principalAngles<D extends DType>(X: Mat<D>, Y: Mat<D>): Pr
 }
 
 async function anglesImpl<D extends DType>(fn: string, X: Mat<D>, Y: Mat<D>): Promise<Float64Array> {
-  checkMatArg(fn, 'X', X);
+  checkMat(fn, 'X', X);
   const eng = X.engine;
-  checkMatArg(fn, 'Y', Y, eng);
+  checkMat(fn, 'Y', Y, eng);
   if (X.rows !== Y.rows)
     throw rangeError(
       fn,

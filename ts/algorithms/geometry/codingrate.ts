@@ -28,6 +28,7 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
+import { checkFiniteMat, checkMat } from '../common.js';
 
 /** Which Gram a log-determinant is taken of: 'features' d x d (B^T B), 'samples' m x m (B B^T), or the smaller. */
 export type GramSide = 'auto' | 'features' | 'samples';
@@ -74,25 +75,12 @@ const RR_OPTIONS = [...CR_OPTIONS, 'gam2'] as const;
 /** Added to tr Pi_j, as in mcr2 (loss.py). */
 const TRACE_EPS = 1e-8;
 
-/** @internal A Mat argument of a live engine. */
-export function checkMatArg<D extends DType>(fn: string, name: string, v: unknown): Mat<D> {
-  if (!(v instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat, got ${describeValue(v)}`);
-  if (v.disposed) throw rangeError(fn, `'${name}' is disposed`);
-  return v as Mat<D>;
-}
-
 /** @internal A finite number > 0 (or the default when undefined and a default exists). */
 export function checkPositive(fn: string, name: string, v: unknown, dflt?: number): number {
   if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'number') throw typeError(fn, `'${name}' must be a number, got ${describeValue(v)}`);
   if (!Number.isFinite(v) || v <= 0) throw rangeError(fn, `'${name}' must be a finite number > 0, got ${v}`);
   return v;
-}
-
-/** @internal Throws a RangeError when Z holds a NaN or an infinity (one scalar reduction). */
-export async function checkFiniteMat<D extends DType>(fn: string, name: string, eng: Engine<D>, Z: Mat<D>): Promise<void> {
-  const m = await eng.norm(Z, 'max');
-  if (!Number.isFinite(m)) throw rangeError(fn, `'${name}' has a non-finite entry`);
 }
 
 interface Parsed {
@@ -166,10 +154,10 @@ function pickSide(gram: GramSide, m: number, d: number): 'features' | 'samples' 
  */
 export async function codingRate<D extends DType>(Z: Mat<D>, options: CodingRateOptions): Promise<CodingRateResult<D>> {
   const fn = 'codingRate';
-  checkMatArg(fn, 'Z', Z);
+  checkMat(fn, 'Z', Z);
   const p = parseCommon(fn, checkOptions<CodingRateOptions>(fn, options, CR_OPTIONS));
   const eng = Z.engine;
-  await checkFiniteMat(fn, 'Z', eng, Z);
+  await checkFiniteMat(fn, 'Z', Z);
   return eng.scope(async () => {
     const { value, grad } = await rateTerm(fn, eng, Z, p);
     if (!Number.isFinite(value)) throw rangeError(fn, `the coding rate overflowed (${value}): scale Z down`);
@@ -232,7 +220,7 @@ export async function rateReduction<D extends DType>(
   options: RateReductionOptions,
 ): Promise<RateReductionResult<D>> {
   const fn = 'rateReduction';
-  checkMatArg(fn, 'Z', Z);
+  checkMat(fn, 'Z', Z);
   const o = checkOptions<RateReductionOptions>(fn, options, RR_OPTIONS);
   const p = parseCommon(fn, o);
   const gam2 = checkPositive(fn, 'gam2', o.gam2, 1);
@@ -243,7 +231,7 @@ export async function rateReduction<D extends DType>(
   let soft: Float64Array | null = null;
   let K: number;
   if (membership instanceof Mat) {
-    checkMatArg(fn, 'membership', membership);
+    checkMat(fn, 'membership', membership);
     if (membership.engine !== (eng as unknown)) throw rangeError(fn, `'membership' belongs to another engine than 'Z'`);
     if (membership.rows !== n) throw rangeError(fn, `'membership' has ${membership.rows} rows but Z has ${n}`);
     K = membership.cols;
@@ -257,7 +245,7 @@ export async function rateReduction<D extends DType>(
   } else {
     throw typeError(fn, `'membership' must be an Int32Array of labels or an n x K Mat, got ${describeValue(membership)}`);
   }
-  await checkFiniteMat(fn, 'Z', eng, Z);
+  await checkFiniteMat(fn, 'Z', Z);
 
   return eng.scope(async () => {
     const r = await rateTerm(fn, eng, Z, p);

@@ -23,7 +23,8 @@ import type { Engine } from '../../engine.js';
 import { checkOneOf, checkOptions, describeValue, rangeError, typeError, firstNonFinite } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { checkFiniteMat, checkMatArg, checkPositive } from './codingrate.js';
+import { checkFiniteMat, checkMat } from '../common.js';
+import { checkPositive } from './codingrate.js';
 
 export interface MssaOptions<D extends DType = DType> {
   /** 'paper' (default) or 'crate-code' (see the module comment). */
@@ -64,13 +65,13 @@ function softmaxRows(S: ArrayLike<number>, n: number, s: number): Float64Array {
  */
 export async function mssa<D extends DType>(Z: Mat<D>, U: Mat<D>[], options?: MssaOptions<D>): Promise<Mat<D>> {
   const fn = 'mssa';
-  checkMatArg(fn, 'Z', Z);
+  checkMat(fn, 'Z', Z);
   if (!Array.isArray(U) || U.length === 0) throw typeError(fn, `'U' must be a non-empty array of D x p Mats, got ${describeValue(U)}`);
   const eng = Z.engine as Engine<D>;
   const n = Z.rows,
     Dm = Z.cols;
   U.forEach((Uk, k) => {
-    checkMatArg(fn, `U[${k}]`, Uk);
+    checkMat(fn, `U[${k}]`, Uk);
     if (Uk.engine !== Z.engine) throw rangeError(fn, `'U[${k}]' belongs to another engine than 'Z'`);
     if (Uk.rows !== Dm) throw rangeError(fn, `'U[${k}]' is ${Uk.rows} x ${Uk.cols} but Z has ${Dm} columns (U[k] must be D x p)`);
   });
@@ -89,7 +90,7 @@ export async function mssa<D extends DType>(Z: Mat<D>, U: Mat<D>[], options?: Ms
     if (o.eps2 !== undefined) throw rangeError(fn, `option 'eps2' belongs to form 'paper'`);
     if (o.out !== undefined) {
       if (o.out === null || typeof o.out !== 'object') throw typeError(fn, `'out' must be { weight, bias? }`);
-      W = checkMatArg<D>(fn, 'out.weight', o.out.weight);
+      W = checkMat<D>(fn, 'out.weight', o.out.weight);
       if (W.engine !== Z.engine) throw rangeError(fn, `'out.weight' belongs to another engine than 'Z'`);
       if (W.cols !== ptot) throw rangeError(fn, `'out.weight' is ${W.rows} x ${W.cols}; expected Dout x ${ptot} (sum of the heads' p)`);
       if (o.out.bias !== undefined) {
@@ -103,7 +104,7 @@ export async function mssa<D extends DType>(Z: Mat<D>, U: Mat<D>[], options?: Ms
       }
     }
   }
-  await checkFiniteMat(fn, 'Z', eng, Z);
+  await checkFiniteMat(fn, 'Z', Z);
   return eng.scope(async () => {
     const heads: Mat<D>[] = [];
     for (const Uk of U) {
@@ -134,8 +135,8 @@ export async function mssa<D extends DType>(Z: Mat<D>, U: Mat<D>[], options?: Ms
  */
 export async function istaStep<D extends DType>(Z: Mat<D>, Dict: Mat<D>, options?: IstaOptions): Promise<Mat<D>> {
   const fn = 'istaStep';
-  checkMatArg(fn, 'Z', Z);
-  checkMatArg(fn, 'D', Dict);
+  checkMat(fn, 'Z', Z);
+  checkMat(fn, 'D', Dict);
   if (Dict.engine !== Z.engine) throw rangeError(fn, `'D' belongs to another engine than 'Z'`);
   if (Dict.rows !== Dict.cols || Dict.rows !== Z.cols)
     throw rangeError(fn, `'D' must be square D x D with D = Z's ${Z.cols} columns, got ${Dict.rows} x ${Dict.cols}`);
@@ -148,7 +149,7 @@ export async function istaStep<D extends DType>(Z: Mat<D>, Dict: Mat<D>, options
     lambda = o.lambda;
   }
   const eng = Z.engine as Engine<D>;
-  await checkFiniteMat(fn, 'Z', eng, Z);
+  await checkFiniteMat(fn, 'Z', Z);
   return eng.scope(async () => {
     const ZD = await eng.matmul(Z, Dict); // rows: Dict^T z
     const ZDt = await eng.matmul(Z, Dict, { transB: true }); // rows: Dict z

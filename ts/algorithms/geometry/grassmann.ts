@@ -8,10 +8,10 @@
  * diagonal, the polar factor) come to the host.
  */
 import type { Engine } from '../../engine.js';
-import { checkBool, checkFinite, checkInt, checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
-import { Mat } from '../../mat.js';
+import { checkBool, checkFinite, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
+import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll, unitRoundoff } from '../common.js';
+import { checkFiniteMat, checkMat, disposeAll, unitRoundoff } from '../common.js';
 
 export type GrassmannRetraction = 'geodesic' | 'qr' | 'polar';
 
@@ -101,16 +101,6 @@ export function symEigHost(A: ArrayLike<number>, n: number): { w: Float64Array; 
 }
 
 // ---- argument checks ----------------------------------------------------------------------------------
-
-function checkMat<D extends DType>(fn: string, name: string, M: unknown, eng?: Engine<D>): Mat<D> {
-  if (!(M instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(M)}`);
-  (eng ?? (M as Mat<D>).engine)._mats(fn, { [name]: M });
-  return M as Mat<D>;
-}
-
-async function checkFiniteMat<D extends DType>(fn: string, name: string, M: Mat<D>): Promise<void> {
-  if (!Number.isFinite(await M.engine.norm(M, 'max'))) throw rangeError(fn, `'${name}' contains NaN or Infinity`);
-}
 
 function defaultOrthTol(dtype: DType): number {
   return Math.sqrt(unitRoundoff(dtype));

@@ -11,16 +11,16 @@ import type { Engine } from '../../engine.js';
 import { checkFinite, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll, unitRoundoff } from '../common.js';
-import { checkFiniteMat, checkMatArg, orthBasis } from './angles.js';
+import { checkFiniteMat, checkMat, disposeAll, unitRoundoff } from '../common.js';
+import { orthBasis } from './angles.js';
 
 // ---- shared pieces ---------------------------------------------------------------------------------
 
 /** Both representations checked: live Mats of one engine, same N >= minRows, finite. */
 async function checkPair<D extends DType>(fn: string, A: unknown, B: unknown, minRows: number): Promise<Engine<D>> {
-  const a = checkMatArg<D>(fn, 'A', A);
+  const a = checkMat<D>(fn, 'A', A);
   const eng = a.engine;
-  const b = checkMatArg(fn, 'B', B, eng);
+  const b = checkMat(fn, 'B', B, eng);
   if (a.rows !== b.rows)
     throw rangeError(fn, `'A' is ${a.rows} x ${a.cols} and 'B' is ${b.rows} x ${b.cols}: both need one row per input (the same N)`);
   if (a.rows < minRows) throw rangeError(fn, `'A' and 'B' have ${a.rows} rows; at least ${minRows} inputs are needed`);

@@ -14,7 +14,8 @@
 import { checkInt, checkOneOf, checkOptions, rangeError } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { checkFiniteMat, checkMatArg, checkPositive } from './codingrate.js';
+import { checkFiniteMat, checkMat } from '../common.js';
+import { checkPositive } from './codingrate.js';
 
 export interface SinkhornOptions {
   /** Entropy (temperature) eta > 0: K = exp(M / eta). Required. */
@@ -64,7 +65,7 @@ function lse(A: Float64Array, off: number, n: number, y: Float64Array): number {
  */
 export async function sinkhorn<D extends DType>(M: Mat<D>, options: SinkhornOptions): Promise<SinkhornResult<D>> {
   const fn = 'sinkhorn';
-  checkMatArg(fn, 'M', M);
+  checkMat(fn, 'M', M);
   const o = checkOptions<SinkhornOptions>(fn, options, ['eta', 'iters', 'tol', 'mode']);
   if (o.eta === undefined) throw rangeError(fn, `option 'eta' (> 0) is required`);
   const eta = checkPositive(fn, 'eta', o.eta);
@@ -75,7 +76,7 @@ export async function sinkhorn<D extends DType>(M: Mat<D>, options: SinkhornOpti
   if (M.cols !== n) throw rangeError(fn, `'M' must be square, got ${M.rows} x ${M.cols}`);
   if (n > SINKHORN_MAX_N) throw rangeError(fn, `'M' is ${n} x ${n}; the host iterations accept n <= ${SINKHORN_MAX_N}`);
   const eng = M.engine;
-  await checkFiniteMat(fn, 'M', eng, M);
+  await checkFiniteMat(fn, 'M', M);
   const A = Float64Array.from(await M.toArray());
   for (let i = 0; i < A.length; i++) A[i] /= eta;
   if (mode === 'symmetric') {

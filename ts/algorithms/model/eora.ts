@@ -8,9 +8,9 @@
 import { checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
+import { disposeAll, finiteMat } from '../common.js';
 import { CovarianceAccumulator } from './covariance.js';
-import { checkFiniteMat, checkRank, tailNorm, topTriplets } from './spectrum.js';
+import { checkRank, tailNorm, topTriplets } from './spectrum.js';
 
 export interface EoraOptions {
   /** Compensation rank r, required: 1 <= r <= min(out, in). */
@@ -69,7 +69,7 @@ export async function eoraInit<D extends DType>(
   options: EoraOptions,
 ): Promise<EoraResult<D>> {
   const fn = 'eoraInit';
-  await checkFiniteMat<D>(fn, 'deltaW', deltaW);
+  await finiteMat<D>(fn, 'deltaW', deltaW);
   const eng = deltaW.engine;
   const [out, inp] = [deltaW.rows, deltaW.cols];
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { rank, ... } are required`);

@@ -8,8 +8,8 @@ import type { Engine } from '../../engine.js';
 import { checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
-import { checkRank, checkFiniteMat, checkSelection, energyKept, energyRankUnchecked, topTriplets, type RankSelection } from './spectrum.js';
+import { disposeAll, finiteMat } from '../common.js';
+import { checkRank, checkSelection, energyKept, energyRankUnchecked, topTriplets, type RankSelection } from './spectrum.js';
 
 export interface LordOptions<D extends DType = DType> {
   /**
@@ -101,7 +101,7 @@ export async function lordFactorize<D extends DType>(
   options?: LordOptions<D>,
 ): Promise<LordResult<D>> {
   const fn = 'lordFactorize';
-  await checkFiniteMat<D>(fn, 'W', W);
+  await finiteMat<D>(fn, 'W', W);
   const eng = W.engine;
   const [m, n] = [W.rows, W.cols];
   const kmax = Math.min(m, n);
@@ -117,7 +117,7 @@ export async function lordFactorize<D extends DType>(
   let outputError: number | undefined;
   if (o.outputCovariance !== undefined) {
     if (o.svd === 'randomized') throw typeError(fn, `'svd' does not apply to the data-aware variant (outputCovariance uses eigh)`);
-    const C = await checkFiniteMat<D>(fn, 'outputCovariance', o.outputCovariance);
+    const C = await finiteMat<D>(fn, 'outputCovariance', o.outputCovariance);
     if (C.rows !== m || C.cols !== m)
       throw rangeError(fn, `'outputCovariance' must be m x m = ${m} x ${m} (W is ${m} x ${n}), got ${C.rows} x ${C.cols}`);
     const { values, vectors } = await eng.eigh(C);

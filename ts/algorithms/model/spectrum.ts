@@ -5,7 +5,7 @@
  */
 import type { Engine } from '../../engine.js';
 import { checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
-import { Mat } from '../../mat.js';
+import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { rsvd } from '../rsvd/rsvd.js';
 
@@ -74,15 +74,6 @@ export function tailNorm(s: ArrayLike<number>, k: number): number {
 }
 
 // ---- argument checks shared by the compressors --------------------------------------------------
-
-/** A Mat of a live engine, not disposed, with finite entries (one max-norm reduction). */
-export async function checkFiniteMat<D extends DType>(fn: string, name: string, W: unknown): Promise<Mat<D>> {
-  if (!(W instanceof Mat)) throw typeError(fn, `'${name}' must be a Mat (create one with engine.matrix()), got ${describeValue(W)}`);
-  const M = W as Mat<D>;
-  M.engine._mats(fn, { [name]: M });
-  if (!Number.isFinite(await M.engine.norm(M, 'max'))) throw rangeError(fn, `'${name}' contains NaN or Infinity`);
-  return M;
-}
 
 /** `{ rank }` or `{ energy }` (exactly one), checked against min(m, n). */
 export type RankSelection = { rank: number; energy?: undefined } | { energy: number; rank?: undefined };

@@ -6,8 +6,8 @@
 import { checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
-import { checkFiniteMat, checkSelection, energyKept, topTriplets, type RankSelection } from './spectrum.js';
+import { disposeAll, finiteMat } from '../common.js';
+import { checkSelection, energyKept, topTriplets, type RankSelection } from './spectrum.js';
 
 export interface SvfitResult<D extends DType = DType> {
   /** m x r, orthonormal columns (frozen). Owned by the caller. */
@@ -42,7 +42,7 @@ export async function svfitInit<D extends DType>(
   options?: SvfitOptions,
 ): Promise<SvfitResult<D>> {
   const fn = 'svfitInit';
-  await checkFiniteMat<D>(fn, 'W', W);
+  await finiteMat<D>(fn, 'W', W);
   const eng = W.engine;
   const sel = checkSelection(fn, selection, Math.min(W.rows, W.cols));
   const o = checkOptions<SvfitOptions>(fn, options, ['svd', 'seed']);

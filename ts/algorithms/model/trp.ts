@@ -7,8 +7,8 @@
 import { checkBool, checkOptions, describeValue, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
-import { checkEnergy, checkFiniteMat, checkRank, energyKept, topTriplets } from './spectrum.js';
+import { disposeAll, finiteMat } from '../common.js';
+import { checkEnergy, checkRank, energyKept, topTriplets } from './spectrum.js';
 
 export interface TrpOptions {
   /** Energy threshold in (0, 1] (default 0.9, the code's). */
@@ -37,7 +37,7 @@ export interface TrpResult<D extends DType = DType> {
  */
 export async function trpTruncate<D extends DType>(W: Mat<D>, options?: TrpOptions): Promise<TrpResult<D>> {
   const fn = 'trpTruncate';
-  await checkFiniteMat<D>(fn, 'W', W);
+  await finiteMat<D>(fn, 'W', W);
   const eng = W.engine;
   const o = checkOptions<TrpOptions>(fn, options, ['energy', 'subgradient']);
   const energy = o.energy === undefined ? 0.9 : checkEnergy(fn, 'energy', o.energy);
@@ -72,7 +72,7 @@ export async function nuclearSubgradient<D extends DType>(W: Mat<D>, k?: number)
   if (!(W instanceof Mat)) throw typeError(fn, `'W' must be a Mat (create one with engine.matrix()), got ${describeValue(W)}`);
   const kmax = Math.min(W.rows, W.cols);
   const kk = k === undefined ? kmax : checkRank(fn, 'k', k, kmax);
-  await checkFiniteMat<D>(fn, 'W', W);
+  await finiteMat<D>(fn, 'W', W);
   const eng = W.engine;
   const { U, V } = await topTriplets(eng, W, { rank: kk }, 'exact');
   try {
