@@ -105,13 +105,13 @@ async function perMatrix(eng: Engine, file: string, name: string, side: number, 
         const [tc, C] = await timeIt(() => acc.covariance());
         row.covariance = tc;
         [row.svdvals] = await timeIt(() => eng.svdvals(W));
-        const [tl, lord] = await timeIt(() => lordFactorize(W, { rank: Math.min(LORD_RANK, side - 1) }));
+        const [tl, lord] = await timeIt(() => lordFactorize(W, { rank: Math.min(LORD_RANK, side / 4) }));
         row.lord = tl;
         row.lordError = lord.relError;
         // EoRA compensates W - Wc; here Wc = the LORD truncation, so dW = W - L R
         const LR = await eng.matmul(lord.L, lord.R);
         const dW = await eng.sub(W, LR);
-        const [te, eo] = await timeIt(() => eoraInit(dW, C, { rank: Math.min(EORA_RANK, side - 1) }));
+        const [te, eo] = await timeIt(() => eoraInit(dW, C, { rank: Math.min(EORA_RANK, side / 4) }));
         row.eora = te;
         row.eoraWeighted = eo.weightedError;
       } finally {
@@ -197,13 +197,13 @@ export async function runCompress(args: BenchArgs): Promise<void> {
         const label = `lowrank ${c.backend} f32${c.backend === 'webgpu' ? ` (${eng.info().adapter?.description ?? 'adapter'})` : ''}`;
         for (let i = 0; i < timed; i++) {
           const row: PerMatrix = { config: label, n: side, status: 'ok' };
-          if (software && side < n) row.reason = `software adapter: timed on the leading ${side} x ${side} block`;
+          if (software && side < n) row.reason = `software adapter: timed on the leading ${side} x ${side} block, LORD and EoRA at r ${side / 4}`;
           rows.push(row);
           try {
             await perMatrix(eng, file, layerName(i), side, row);
             progress(
               suite,
-              `${label} layer ${i} (${side}^2): svdvals ${row.svdvals!.toFixed(2)} s, LORD r ${Math.min(LORD_RANK, side - 1)} ${row.lord!.toFixed(2)} s (error ${row.lordError!.toFixed(4)}), EoRA r ${Math.min(EORA_RANK, side - 1)} ${row.eora!.toFixed(2)} s (weighted error ${row.eoraWeighted!.toFixed(4)})`,
+              `${label} layer ${i} (${side}^2): svdvals ${row.svdvals!.toFixed(2)} s, LORD r ${Math.min(LORD_RANK, side / 4)} ${row.lord!.toFixed(2)} s (error ${row.lordError!.toFixed(4)}), EoRA r ${Math.min(EORA_RANK, side / 4)} ${row.eora!.toFixed(2)} s (weighted error ${row.eoraWeighted!.toFixed(4)})`,
             );
           } catch (e) {
             row.status = 'failed';
