@@ -259,6 +259,20 @@ struct TridiagDC {
     const T eps = epsilon<T>();
     T* D = d + lo;
     T* Qb = Q + lo + lo * ldq;  // block (n x n), ld ldq
+    // Scale the merged problem to max 1 by a power of two (exact; as BidiagDC::merge and LAPACK's
+    // dlaed0/dlasd1). stedc normalizes by the global norm only, and the tridiagonal of a Gram matrix with
+    // a large null space (e.g. MNIST pixels that are zero in every row) ends in a block of roundoff whose
+    // entries shrink to ~1e-38 after that normalization (subnormal in f32): the secular equation then
+    // divides by squares of pole distances (w / delta^2 overflows to Inf, 0 * Inf = NaN) and every root
+    // and vector of the block, and of each merge above it, comes out NaN.
+    T orgnrm = std::abs(rhoSigned);
+    for (idx c = 0; c < n; ++c) orgnrm = std::max(orgnrm, std::abs(D[c]));
+    int ex = 0;  // orgnrm / 2^ex in [0.5, 1); ldexp, since 2^-ex can overflow for subnormal orgnrm
+    if (orgnrm > T(0)) {
+      ex = std::ilogb(orgnrm) + 1;
+      rhoSigned = std::ldexp(rhoSigned, -ex);
+      for (idx c = 0; c < n; ++c) D[c] = std::ldexp(D[c], -ex);
+    }
     std::vector<T> z(n);
     const T sg = rhoSigned < T(0) ? T(-1) : T(1);
     const T r2 = T(1) / std::sqrt(T(2));
@@ -349,7 +363,7 @@ struct TridiagDC {
     }
     for (idx f = 0; f < n; ++f) {
       std::memcpy(Qb + f * ldq, Fin.data() + f * n, sizeof(T) * n);
-      D[f] = all[f].first;
+      D[f] = std::ldexp(all[f].first, ex);
     }
   }
 };

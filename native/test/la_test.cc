@@ -241,6 +241,54 @@ void testTwoStage(idx m, idx n, idx b) {
   expect(err <= tol, tag + ": |s - gesdd S| " + std::to_string(err) + " > " + std::to_string(tol));
 }
 
+// Tridiagonal divide and conquer (stedc) on a graded T whose entries fall by `decades` powers of ten from
+// the first row to the last (the tail of the tridiagonal of a Gram matrix with a large null space: a
+// block of roundoff that reaches the subnormal range in f32 once stedc divides by ||T||): finite values,
+// ascending, Z^T Z = I and T Z = Z diag(d) to c n u (||T||). Before the merges were scaled per block, the
+// secular equation of the tiny blocks overflowed (w / delta^2) and returned NaN values and vectors.
+template <class T>
+void testStedcGraded(idx n, double decades, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
+  double tmax = 0;
+  for (idx i = 0; i < n; ++i) {
+    const double g = std::pow(10.0, -decades * static_cast<double>(i) / static_cast<double>(std::max<idx>(n - 1, 1)));
+    d[i] = static_cast<T>(dist(gen) * g);
+    e[i] = i + 1 < n ? static_cast<T>(dist(gen) * g) : T(0);
+    tmax = std::max({tmax, std::fabs(static_cast<double>(d[i])), std::fabs(static_cast<double>(e[i]))});
+  }
+  std::vector<T> w = d, f = e, Z(static_cast<size_t>(n * n));
+  lr::la::stedc<T>(n, w.data(), f.data(), Z.data(), n, 1);
+  const std::string tag =
+      std::string("stedc<") + tname<T>() + "> graded n=" + std::to_string(n) + " decades=" + std::to_string(decades);
+  bool finite = true, sorted = true;
+  for (idx i = 0; i < n; ++i) {
+    finite = finite && std::isfinite(w[i]);
+    if (i > 0 && w[i] < w[i - 1]) sorted = false;
+  }
+  for (auto z : Z) finite = finite && std::isfinite(z);
+  expect(finite, tag + ": non-finite values or vectors");
+  expect(sorted, tag + ": values not ascending");
+  double orth = 0, res = 0;
+  for (idx a = 0; a < n; ++a)
+    for (idx b = 0; b < n; ++b) {
+      double s = 0;
+      for (idx i = 0; i < n; ++i) s += static_cast<double>(Z[i + a * n]) * static_cast<double>(Z[i + b * n]);
+      orth = std::max(orth, std::fabs(s - (a == b ? 1.0 : 0.0)));
+    }
+  for (idx j = 0; j < n; ++j)
+    for (idx i = 0; i < n; ++i) {
+      double tz = static_cast<double>(d[i]) * static_cast<double>(Z[i + j * n]);
+      if (i > 0) tz += static_cast<double>(e[i - 1]) * static_cast<double>(Z[(i - 1) + j * n]);
+      if (i + 1 < n) tz += static_cast<double>(e[i]) * static_cast<double>(Z[(i + 1) + j * n]);
+      res = std::max(res, std::fabs(tz - static_cast<double>(w[j]) * static_cast<double>(Z[i + j * n])));
+    }
+  const double u = lr::la::unitRoundoff<T>(), dn = static_cast<double>(n);
+  expect(orth <= 20 * dn * u, tag + ": ||Z^T Z - I|| " + std::to_string(orth));
+  expect(res <= 20 * dn * u * tmax, tag + ": ||T Z - Z diag(w)|| / ||T|| " + std::to_string(res / tmax));
+}
+
 }  // namespace
 
 int main() {
@@ -262,6 +310,13 @@ int main() {
   for (idx n : {1, 2, 3, 10, 100, 300}) testBdsqrValues(n, 1.0, 40u + static_cast<uint32_t>(n));
   testBdsqrValues(60, 0.7, 41u);  // graded down to ~1e-9
   testBdsqrValues(60, 1.3, 42u);  // graded up
+  for (idx n : {1, 2, 3, 40, 200}) {
+    testStedcGraded<float>(n, 0.0, 50u + static_cast<uint32_t>(n));
+    testStedcGraded<double>(n, 0.0, 50u + static_cast<uint32_t>(n));
+  }
+  testStedcGraded<float>(200, 40.0, 51u);    // tail below f32's smallest normal relative to ||T||
+  testStedcGraded<float>(300, 60.0, 52u);    // tail flushed through the subnormals to exact zeros
+  testStedcGraded<double>(300, 310.0, 53u);  // the same in f64
   for (auto mn : {std::pair<idx, idx>{1, 1}, {5, 1}, {1, 5}, {40, 40}, {200, 30}, {30, 200}, {129, 100}}) {
     testGesvdvals<double>(mn.first, mn.second, 1);
     testGesvdvals<float>(mn.first, mn.second, 1);
