@@ -19,4 +19,4 @@ export {
   type RandLoRAPreset,
   type RandLoRASparsity,
 } from './randlora.js';
-export { hosvd, tuckerReconstruct, type HosvdResult, type TensorInput } from './tucker.js';
+export { hosvd, tuckerReconstruct, type HosvdOptions, type HosvdResult, type TensorInput } from './tucker.js';

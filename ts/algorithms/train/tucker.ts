@@ -13,7 +13,7 @@
  * every product, Gram, SVD and eigh runs on the engine.
  */
 import type { Engine } from '../../engine.js';
-import { checkOptions, describeValue, firstNonFinite, rangeError, typeError } from '../../errors.js';
+import { checkOneOf, checkOptions, describeValue, firstNonFinite, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { checkMat, disposeAll } from '../common.js';
@@ -136,22 +136,37 @@ function checkEngine<D extends DType>(fn: string, e: unknown): Engine<D> | undef
   return e as Engine<D>;
 }
 
+export interface HosvdOptions<D extends DType = DType> {
+  /** The engine, required when the tensor is a typed array (a Mat brings its own). */
+  engine?: Engine<D>;
+  /**
+   * How U_k comes from the unfolding T_(k) (shape[k] x n / shape[k]):
+   * 'svd' (default): the leading left singular vectors by eng.svd (singular values accurate to roundoff
+   * relative to sigma_1, so errorBound is too);
+   * 'gram': the leading eigenvectors of the Gram T_(k) T_(k)^T (shape[k] x shape[k]) by eng.eigh, sigma =
+   * sqrt(max(lambda, 0)); cheaper for very wide unfoldings (no right vectors), but singular values below
+   * ~sqrt(u) sigma_1 are not resolved (errorBound then carries an error of that size).
+   * Either way, a mode asking for more columns than its unfolding has (ranks[k] > n / shape[k]) takes the
+   * Gram's full eigenbasis for U_k (the spectrum still from the SVD under 'svd').
+   */
+  method?: 'svd' | 'gram';
+}
+
 /**
  * The truncated HOSVD of a tensor with the given shape to multilinear ranks `ranks` (ranks[k] in
- * [1, shape[k]]). U_k: when the unfolding is wide or square (shape[k] <= n / shape[k]), or more columns
- * are asked for than it has, the leading eigenvectors of its Gram T_(k) T_(k)^T (shape[k] x shape[k]) by
- * eng.eigh (singular values sqrt(max(lambda, 0))); otherwise (tall) the leading left singular vectors by
- * eng.svd. Ranks equal to the multilinear rank reproduce T to roundoff.
+ * [1, shape[k]]): U_k the leading ranks[k] left singular vectors of each unfolding (see
+ * {@link HosvdOptions.method}), core = T x_k U_k^T. Ranks equal to the multilinear rank reproduce T to
+ * roundoff.
  *
  * @throws TypeError/RangeError naming 'hosvd' and the argument: shape / ranks not arrays of positive
  *   integers of one length, ranks[k] > shape[k], tensor of the wrong size or non-finite, no engine for a
- *   typed array.
+ *   typed array, unknown method.
  */
 export async function hosvd<D extends DType>(
   tensor: TensorInput<D>,
   shape: number[],
   ranks: number[],
-  options?: { engine?: Engine<D> },
+  options?: HosvdOptions<D>,
 ): Promise<HosvdResult<D>> {
   const fn = 'hosvd';
   const sh = checkShape(fn, 'shape', shape);
@@ -160,7 +175,8 @@ export async function hosvd<D extends DType>(
   rk.forEach((r, k) => {
     if (r > sh[k]) throw rangeError(fn, `'ranks[${k}]' = ${r} exceeds shape[${k}] = ${sh[k]}`);
   });
-  const o = checkOptions<{ engine: Engine<D> }>(fn, options, ['engine']);
+  const o = checkOptions<HosvdOptions<D>>(fn, options, ['engine', 'method']);
+  const method = checkOneOf(fn, 'method', o.method, ['svd', 'gram'] as const, 'svd');
   const { data, eng } = await tensorData<D>(fn, 'tensor', tensor, prod(sh), checkEngine<D>(fn, o.engine));
   const n = data.length;
   const factors: Mat<D>[] = [];
@@ -173,35 +189,35 @@ export async function hosvd<D extends DType>(
         r = rk[k];
       const X = unfoldHost(data, sh, k);
       const Xm = eng.matrix(eng.dtype === 'f64' ? X : Float32Array.from(X), nk, rest);
+      let full: Mat<D> | undefined;
       try {
-        let full: Mat<D>, sv: Float64Array;
-        if (nk <= rest || r > rest) {
+        let sv: Float64Array | undefined;
+        if (method === 'svd') {
+          const f = await eng.svd(Xm);
+          f.V.dispose();
+          sv = f.S;
+          if (r <= f.U.cols) full = f.U;
+          else f.U.dispose();
+        }
+        if (!full) {
           const Gm = await eng.matmul(Xm, Xm, { transB: true });
           try {
             const { values, vectors } = await eng.eigh(Gm);
             full = vectors;
-            sv = Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0)));
+            sv ??= Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0)));
           } finally {
             Gm.dispose();
           }
-        } else {
-          const f = await eng.svd(Xm);
-          f.V.dispose();
-          full = f.U;
-          sv = f.S;
         }
-        modeSingularValues.push(sv);
-        for (let i = r; i < sv.length; i++) tail += sv[i] * sv[i];
-        if (full.cols === r) factors.push(full);
-        else {
-          try {
-            factors.push(await eng.slice(full, { cols: [0, r] }));
-          } finally {
-            full.dispose();
-          }
-        }
+        const s = sv as Float64Array;
+        modeSingularValues.push(s);
+        for (let i = r; i < s.length; i++) tail += s[i] * s[i];
+        if (full.cols === r) {
+          factors.push(full);
+          full = undefined;
+        } else factors.push(await eng.slice(full, { cols: [0, r] }));
       } finally {
-        Xm.dispose();
+        disposeAll(Xm, full);
       }
     }
     let cur = { data, shape: sh.slice() };
