@@ -86,6 +86,27 @@ describeEngines('loraSBInit / loraXS', (h) => {
     });
   }
 
+  it('rank-deficient and zero dW: tail 0, s B R A = dW, B and A still orthonormal', async () => {
+    const { eng } = h;
+    const { A: lowh } = withSpectrum(15, 10, [4, 2], 6);
+    for (const Wh of [lowh, new Float64Array(150)]) {
+      const dW = eng.matrix(Wh, 15, 10);
+      const res = await loraSBInit(dW, { rank: 4, scale: 2 });
+      try {
+        const B = await host(res.B),
+          A = await host(res.A),
+          R = await host(res.R);
+        expect(orthDefect(B, 15, 4)).toBeLessThanOrEqual(h.dtype === 'f64' ? 1e-13 : 1e-5);
+        expect(orthDefect(transposeHost(A, 4, 10), 10, 4)).toBeLessThanOrEqual(h.dtype === 'f64' ? 1e-13 : 1e-5);
+        const approx = refMatmul(refMatmul(B, 15, 4, R, 4, 4), 15, 4, A, 4, 10).map((v) => 2 * v);
+        expect(diffFrob(approx, Wh)).toBeLessThanOrEqual(64 * h.u * (frob(Wh) + 1e-300) * 10);
+        expect(res.tail as number).toBeLessThanOrEqual(64 * h.u * frob(Wh) * 10);
+      } finally {
+        disposeAll(dW, res.B, res.R, res.A);
+      }
+    }
+  });
+
   it('randomized (oversampled) init: orthonormal, near-optimal on a decaying spectrum; tail null', async () => {
     const { eng } = h;
     const m = 60,
