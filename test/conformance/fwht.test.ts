@@ -4,7 +4,8 @@
  * identity H H = L I up to 2^16, shapes that exercise the workgroup-memory blocks (L > 2048, several
  * columns, many columns) and the power-of-two check.
  */
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { engine } from '../../ts/index.js';
 import { describeEngines, hostRandn } from '../helpers.js';
 
 function popParity(v: number): number {
@@ -106,5 +107,21 @@ describeEngines('fwht', (h) => {
       X.dispose();
     }
     await expect(eng.fwht('x' as never)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('fwht (native threads)', () => {
+  it('gives bit-identical results on 1 and 4 threads', async () => {
+    const outs: Float32Array[] = [];
+    for (const threads of [1, 4]) {
+      const eng = await engine({ backend: 'native', dtype: 'f32', threads });
+      const X = eng.matrix(hostRandn(2 ** 15, 3, 9), 2 ** 15, 3);
+      const Y = await eng.fwht(X);
+      outs.push((await Y.toArray()) as Float32Array);
+      X.dispose();
+      Y.dispose();
+      await eng.dispose();
+    }
+    expect(outs[1]).toEqual(outs[0]);
   });
 });
