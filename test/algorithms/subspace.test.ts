@@ -5,7 +5,7 @@
  * two), seeded reproducibility, and argument errors.
  */
 import { expect, it } from 'vitest';
-import { randomSubspace, type Engine, type Mat, type SubspaceKind } from '../../ts/index.js';
+import { randomSubspace, rsvd, type Engine, type Mat, type SubspaceKind } from '../../ts/index.js';
 import { PhiloxRng } from '../../ts/rng/philox.js';
 import { describeEngines, hostRandn } from '../helpers.js';
 
@@ -197,6 +197,20 @@ describeEngines('randomSubspace', (h) => {
       c.dispose();
       expect(Array.from(mb)).toEqual(Array.from(ma));
       expect(Array.from(mc)).not.toEqual(Array.from(ma));
+    }
+  });
+
+  it('plugs into rsvd as a LinearOperator: rank d recovers the singular values of the materialisation', async () => {
+    const { eng, u } = h;
+    for (const kind of KINDS) {
+      const P = await randomSubspace(eng, 200, 6, { kind, seed: 5 });
+      const I = eng.eye(6);
+      const M = await P.apply(I);
+      const ref = await eng.svdvals(M);
+      const { U, S, V } = await rsvd(P, { rank: 6, seed: 1 });
+      disposeAll(I, M, U, V);
+      P.dispose();
+      for (let i = 0; i < 6; i++) expect(Math.abs(S[i] - ref[i]), kind).toBeLessThan(1e3 * u * ref[0]);
     }
   });
 
