@@ -5,6 +5,7 @@
  * columns, many columns) and the power-of-two check.
  */
 import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../ts/backends/native/addon.js';
 import { engine } from '../../ts/index.js';
 import { describeEngines, hostRandn } from '../helpers.js';
 
@@ -123,5 +124,14 @@ describe('fwht (native threads)', () => {
       await eng.dispose();
     }
     expect(outs[1]).toEqual(outs[0]);
+  });
+});
+
+describe('fwht (addon binding)', () => {
+  it('rejects a length that is not a power of two and mismatched arrays', () => {
+    const addon = loadAddon();
+    expect(() => addon.fwht(new Float32Array(3), new Float32Array(3), 3, 1, 1)).toThrow(/fwht: argument 'L' must be a power of two/);
+    expect(() => addon.fwht(new Float32Array(4), new Float32Array(3), 4, 1, 1)).toThrow(RangeError);
+    expect(() => addon.fwht(new Float32Array(4), new Float64Array(4), 4, 1, 1)).toThrow(/fwht/);
   });
 });
