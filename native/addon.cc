@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterBlock(env, exports);
   lr::RegisterSsm(env, exports);
   lr::RegisterGaussianApply(env, exports);
+  lr::RegisterFwht(env, exports);
   lr::RegisterCompletion(env, exports);
   lr::RegisterJob(env, exports);
   return exports;

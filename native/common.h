@@ -398,6 +398,7 @@ void RegisterPeak(Napi::Env env, Napi::Object exports);           // peak (FMA t
 void RegisterBlock(Napi::Env env, Napi::Object exports);          // copy2d, full, scaleAxis, colAbsMax, rowArgmin
 void RegisterSsm(Napi::Env env, Napi::Object exports);            // ssmVandermonde, ssmConv, ssmScan
 void RegisterGaussianApply(Napi::Env env, Napi::Object exports);  // gaussianApply, gaussianAdjoint
+void RegisterFwht(Napi::Env env, Napi::Object exports);           // fwht
 void RegisterCompletion(Napi::Env env,
                         Napi::Object exports);  // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
 

@@ -163,6 +163,13 @@ export interface Backend {
   /** Element-wise sign: 1 (x > 0), -1 (x < 0), 0 (x = 0, either zero), NaN for NaN. */
   sign(a: DenseRef): Promise<Store>;
 
+  // ---- fast Walsh-Hadamard transform ----
+  /**
+   * H_L a for a (L x b, L = rows a power of two): the unnormalised Walsh-Hadamard transform (Sylvester
+   * order, H_2L = [[H, H], [H, -H]], H H = L I) of every column.
+   */
+  fwht(a: DenseRef): Promise<Store>;
+
   // ---- segmented least squares (matrix completion) ----
   // A segment is one row of S (transS false: entries of the CSR row) or one column (transS true: the
   // CSC column, values through perm). For segment j, A_j = F[cols of its entries, :] and b_j = values.
@@ -348,6 +355,7 @@ export const PRIMITIVES: readonly Primitive[] = [
     kernels: ['gaussian_apply.ts'],
     native: ['gaussian_apply.cc', 'gaussian_apply_kernels.cc', 'normals.cc'],
   },
+  { method: 'fwht', wgsl: ['fwht.wgsl'], kernels: ['fwht.ts'], native: ['fwht.cc', 'fwht_kernels.cc'] },
   {
     method: 'segmentGram',
     wgsl: ['segment_gram.wgsl'],

@@ -761,6 +761,24 @@ export class Engine<D extends DType = DType> {
     return this._wrap(await this._use('sign', [A], () => this._backend.sign(A)), A.rows, A.cols);
   }
 
+  /**
+   * The unnormalised fast Walsh-Hadamard transform of every column: H A for A (L x b) with L = A.rows a
+   * power of two (RangeError otherwise) and H the Sylvester-order Hadamard matrix (H_1 = [1],
+   * H_2L = [[H, H], [H, -H]]; symmetric, H H = L I). O(L log L) per column.
+   *
+   * @example
+   * ```ts
+   * const Y = await eng.fwht(X);   // X: 1024 x 3, three transforms
+   * ```
+   */
+  async fwht(A: Mat<D>): Promise<Mat<D>> {
+    const fn = 'fwht';
+    this._mats(fn, { A });
+    if ((A.rows & (A.rows - 1)) !== 0)
+      throw rangeError(fn, `argument 'A' must have a power-of-two number of rows (the transformed axis), got ${A.rows} x ${A.cols}`);
+    return this._wrap(await this._use(fn, [A], () => this._backend.fwht(A)), A.rows, A.cols);
+  }
+
   /** A copy of A with another shape (same number of entries, same row-major order). */
   async reshape(A: Mat<D>, rows: number, cols: number): Promise<Mat<D>> {
     const fn = 'reshape';

@@ -31,3 +31,4 @@ export * from './algorithms/cluster/index.js';
 export * from './algorithms/model/index.js';
 export * from './algorithms/geometry/index.js';
 export * from './algorithms/train/index-t2.js';
+export * from './algorithms/train/index-t3.js';

@@ -294,14 +294,16 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
         });
     });
 
-    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape', T, async () => {
+    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape, fwht', T, async () => {
       const [m, n] = [1100, 600],
         a = rand(m * n, 1),
         b = rand(m * n, 2),
         s = rand(Math.max(m, n), 3);
       await same('block primitives', async (eng) => {
         const A = M(eng, a, m, n),
-          B = M(eng, b, m, n);
+          B = M(eng, b, m, n),
+          F1 = M(eng, a.subarray(0, 2 ** 19), 2 ** 19, 1),
+          F2 = M(eng, b.subarray(0, 2 ** 19), 2 ** 15, 16);
         const out: Out = [
           await eng.norm(A, 'fro'),
           await eng.norm(A, 'max'),
@@ -322,12 +324,16 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
           await eng.rowArgmin(A),
           await eng.sign(A),
           await eng.reshape(A, n, m),
+          await eng.fwht(F1),
+          await eng.fwht(F2),
           eng.full(m, n, 0.25),
           eng.randn(m, n, { seed: 4, offset: 12345 }),
           eng.rand(m, n, { seed: 5 }),
         ];
         A.dispose();
         B.dispose();
+        F1.dispose();
+        F2.dispose();
         return out;
       });
     });

@@ -113,6 +113,8 @@ export interface NativeAddon {
   gaussianAdjoint(r: F, m: number, N: number, out: F, ...at: [...philox: PhiloxPosition, threads: number]): Promise<void>;
   /** out[i] = sign(x[i]) with sign(0) = 0 and NaN kept. */
   sign(out: F, x: F, threads: number): Promise<void>;
+  /** out (L x b, row-major) = H_L x per column, unnormalised Walsh-Hadamard; L a power of two. */
+  fwht(out: F, x: F, L: number, b: number, threads: number): Promise<void>;
   // ---- segmented least squares (matrix completion; native/completion.cc) ----
   /** Per segment (CSR/CSC row of S): out = A^T A (out of length segs*k*k) or its diagonal (length segs*k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
   segmentGram(

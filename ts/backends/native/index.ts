@@ -387,6 +387,14 @@ export class NativeBackend implements Backend {
     });
   }
 
+  fwht(a: DenseRef): Promise<Store> {
+    return this.using([arr(a)], async (A) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.fwht(out, A, a.rows, a.cols, this.threads);
+      return out;
+    });
+  }
+
   // ---- segmented least squares ----
   segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
     const st = s._structure;

@@ -23,6 +23,7 @@ import * as block from './kernels/block.js';
 import * as lu from './kernels/lu.js';
 import * as ssm from './kernels/ssm.js';
 import * as gaussian from './kernels/gaussian_apply.js';
+import * as fwhtKernel from './kernels/fwht.js';
 import * as choleskyBatch from './kernels/cholesky_batch.js';
 import * as segmentCG from './kernels/segment_cg.js';
 import * as segmentGram from './kernels/segment_gram.js';
@@ -209,6 +210,10 @@ export class WebGPUBackend implements Backend {
   }
   async sign(a: DenseRef): Promise<Store> {
     return gaussian.sign(this.env, a);
+  }
+
+  async fwht(a: DenseRef): Promise<Store> {
+    return fwhtKernel.fwht(this.env, a);
   }
 
   // ---- segmented least squares ----

@@ -445,6 +445,24 @@ export const PROGRAMS = {
   },
   sign: { name: 'sign', file: 'gaussian_apply.wgsl', entry: 'sign_map', bindings: ['read', 'rw'], uniforms: u('n'), workgroupSize: [256] },
 
+  // ---- fwht: fwht.wgsl ----
+  fwht_local: {
+    name: 'fwht(local)',
+    file: 'fwht.wgsl',
+    entry: 'fwht_local',
+    bindings: ['read', 'rw'],
+    uniforms: u('L', 'b', 'T', 'h'),
+    workgroupSize: [256],
+  },
+  fwht_stage: {
+    name: 'fwht(stage)',
+    file: 'fwht.wgsl',
+    entry: 'fwht_stage',
+    bindings: ['rw'],
+    uniforms: u('L', 'b', 'T', 'h'),
+    workgroupSize: [256],
+  },
+
   // ---- segmented least squares: segment_gram.wgsl, cholesky_batch.wgsl, segment_cg.wgsl ----
   segment_gram: {
     name: 'seg_gram',
