@@ -1,4 +1,4 @@
-/** Training-time adapters and Tucker (issue 16, part T2): LoRA-SB / LoRA-XS, SVFit, RandLoRA, HOSVD. */
+/** Training-time toolkit: adapters and Tucker (T2), random subspaces (T3), GaLore (T1). */
 export {
   loraSBInit,
   loraSBFirstUpdate,
@@ -20,3 +20,4 @@ export {
   type RandLoRASparsity,
 } from './randlora.js';
 export { hosvd, tuckerReconstruct, type HosvdOptions, type HosvdResult, type TensorInput } from './tucker.js';
+export { randomSubspace, type RandomSubspace, type RandomSubspaceOptions, type SubspaceKind } from './subspace.js';
