@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterSsm(env, exports);
   lr::RegisterGaussianApply(env, exports);
   lr::RegisterCompletion(env, exports);
+  lr::RegisterAdamStep(env, exports);
   lr::RegisterJob(env, exports);
   return exports;
 }

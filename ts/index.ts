@@ -30,3 +30,4 @@ export * from './algorithms/completion/index.js';
 export * from './algorithms/cluster/index.js';
 export * from './algorithms/model/index.js';
 export * from './algorithms/geometry/index.js';
+export * from './algorithms/train/index-t1.js';

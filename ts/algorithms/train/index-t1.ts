@@ -1,0 +1,10 @@
+export {
+  GaLoreAdamW,
+  GaLoreProjector,
+  type GaLoreAdamWOptions,
+  type GaLoreLazyOptions,
+  type GaLoreProjectionType,
+  type GaLoreProjectorJSON,
+  type GaLoreProjectorOptions,
+  type GaLoreRefreshInfo,
+} from './galore.js';
