@@ -123,6 +123,34 @@ describeEngines('GaLoreProjector', (h) => {
     p.dispose();
   });
 
+  it("lazy rule: absCos false (the reference's signed cosine) never grows T when the vectors' signs alternate", async () => {
+    const { eng } = h;
+    const theta = Math.acos(0.9);
+    const a = [3, -1, 2, 0.5, 1, -2];
+    const run = async (absCos: boolean): Promise<number[]> => {
+      const p = new GaLoreProjector(eng, { rank: 1, updateEvery: 10, lazy: { queue: 2, absCos } });
+      const at: number[] = [];
+      for (let s = 0; s < 100; s++) {
+        const k = p.svdCount,
+          sg = k % 2 ? -1 : 1;
+        const v = [sg * Math.cos(k * theta), sg * Math.sin(k * theta), 0, 0];
+        const G = eng.matrix(
+          a.flatMap((x) => v.map((y) => x * y)),
+          6,
+          4,
+        );
+        const before = p.svdCount;
+        (await p.project(G, s)).dispose();
+        G.dispose();
+        if (p.svdCount !== before) at.push(s);
+      }
+      p.dispose();
+      return at;
+    };
+    expect(await run(false)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    expect(await run(true)).toEqual([0, 10, 20, 40, 80]);
+  });
+
   it('Q-GaLore INT4 projector: relative error ~0.11 and captured-gradient ratio ~1.008', async () => {
     const { eng } = h;
     const [m, n, r] = [256, 1024, 128];
@@ -163,24 +191,25 @@ describeEngines('GaLoreProjector', (h) => {
     expect(diffFrob(back1, g) / frob(g)).toBeLessThan(h.dtype === 'f64' ? 1e-10 : 1e-4);
   });
 
-  it('toJSON round trip: a projector restored mid-run gives the same next steps', async () => {
-    const { eng } = h;
-    const opts = { rank: 3, updateEvery: 3, lazy: { queue: 2 }, seed: 7 };
-    const a = new GaLoreProjector(eng, opts);
-    const grads = Array.from({ length: 9 }, (_, s) => eng.matrix(hostRandn(12, 8, 40 + s), 12, 8));
-    for (let s = 0; s < 5; s++) (await a.project(grads[s], s)).dispose();
-    const b = GaLoreProjector.fromJSON(eng, JSON.stringify(a));
-    expect(b.svdCount).toBe(a.svdCount);
-    for (let s = 5; s < 9; s++) {
-      const ra = await consume(a.project(grads[s], s)),
-        rb = await consume(b.project(grads[s], s));
-      expect(Array.from(rb)).toEqual(Array.from(ra));
-    }
-    expect(b.toJSON()).toEqual(a.toJSON());
-    disposeAll(...grads);
-    a.dispose();
-    b.dispose();
-  });
+  for (const quantize of [null, { bits: 4, groupSize: 16 }])
+    it(`toJSON round trip: a projector restored mid-run gives the same next steps (${quantize ? 'INT4' : 'float'})`, async () => {
+      const { eng } = h;
+      const opts = { rank: 3, updateEvery: 3, lazy: { queue: 2 }, seed: 7, quantize };
+      const a = new GaLoreProjector(eng, opts);
+      const grads = Array.from({ length: 9 }, (_, s) => eng.matrix(hostRandn(12, 8, 40 + s), 12, 8));
+      for (let s = 0; s < 5; s++) (await a.project(grads[s], s)).dispose();
+      const b = GaLoreProjector.fromJSON(eng, JSON.stringify(a));
+      expect(b.svdCount).toBe(a.svdCount);
+      for (let s = 5; s < 9; s++) {
+        const ra = await consume(a.project(grads[s], s)),
+          rb = await consume(b.project(grads[s], s));
+        expect(Array.from(rb)).toEqual(Array.from(ra));
+      }
+      expect(b.toJSON()).toEqual(a.toJSON());
+      disposeAll(...grads);
+      a.dispose();
+      b.dispose();
+    });
 
   it("square projection: 'reverse_std' with r >= rows (the reference's failure) projects and back exactly", async () => {
     const { eng } = h;

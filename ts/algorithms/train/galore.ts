@@ -85,12 +85,20 @@ interface ResolvedOptions {
   seed: number;
 }
 
-/** A basis on the host: rows x cols row-major. */
-interface HostBasis {
+/**
+ * A basis on the host, rows x cols: the values (row-major) or, for a quantized projector, the
+ * quantizeGroupwise codes (one byte value each), per-group scale and zero; the basis used is their
+ * dequantization, so a restored projector uses the same values bit for bit.
+ */
+export interface GaLoreHostBasis {
   rows: number;
   cols: number;
-  data: number[];
+  data?: number[];
+  quantized?: { bits: number; groupSize: number; padded: number; codes: number[]; scale: number[]; zero: number[] };
 }
+type HostBasis = GaLoreHostBasis;
+
+const cloneBasis = (b: HostBasis | null): HostBasis | null => (b ? (JSON.parse(JSON.stringify(b)) as HostBasis) : null);
 
 /** The serialised projector (plain JSON). */
 export interface GaLoreProjectorJSON {
@@ -344,9 +352,17 @@ export class GaLoreProjector<D extends DType = DType> {
     const q = this.options.quantize;
     if (!q) return { mat: B, host: { rows: B.rows, cols: B.cols, data: Array.from(await B.toArray()) } };
     try {
-      const codes = await quantizeGroupwise(B, { bits: q.bits, groupSize: q.groupSize });
-      const mat = dequantizeGroupwise(codes, this.eng);
-      return { mat, host: { rows: mat.rows, cols: mat.cols, data: Array.from(await mat.toArray()) } };
+      const c = await quantizeGroupwise(B, { bits: q.bits, groupSize: q.groupSize });
+      const mat = dequantizeGroupwise(c, this.eng);
+      const quantized = {
+        bits: c.bits,
+        groupSize: c.groupSize,
+        padded: c.padded,
+        codes: Array.from(c.codes),
+        scale: Array.from(c.scale),
+        zero: Array.from(c.zero),
+      };
+      return { mat, host: { rows: mat.rows, cols: mat.cols, quantized } };
     } finally {
       B.dispose();
     }
@@ -371,8 +387,8 @@ export class GaLoreProjector<D extends DType = DType> {
       cosQueue: [...this.cosQueue],
       firstVector: this.firstVector ? Array.from(this.firstVector) : null,
       lastRefresh: this.lastRefresh ? { ...this.lastRefresh } : null,
-      left: this.hostLeft ? { ...this.hostLeft, data: [...this.hostLeft.data] } : null,
-      right: this.hostRight ? { ...this.hostRight, data: [...this.hostRight.data] } : null,
+      left: cloneBasis(this.hostLeft),
+      right: cloneBasis(this.hostRight),
     };
   }
 
@@ -386,8 +402,25 @@ export class GaLoreProjector<D extends DType = DType> {
     const p = new GaLoreProjector(eng, j.options);
     const basis = (b: HostBasis | null, name: string, rows: number): Mat<D> | null => {
       if (!b) return null;
-      if (!Array.isArray(b.data) || b.rows !== rows || b.cols !== j.rankUsed || b.data.length !== b.rows * b.cols)
-        throw rangeError(fn, `'${name}' basis is malformed (expected ${rows} x ${j.rankUsed})`);
+      const bad = (): RangeError => rangeError(fn, `'${name}' basis is malformed (expected ${rows} x ${j.rankUsed})`);
+      if (b.rows !== rows || b.cols !== j.rankUsed) throw bad();
+      const q = b.quantized;
+      if (q) {
+        if (!Array.isArray(q.codes) || !Array.isArray(q.scale) || !Array.isArray(q.zero)) throw bad();
+        return dequantizeGroupwise(
+          {
+            codes: Uint8Array.from(q.codes),
+            scale: Float32Array.from(q.scale),
+            zero: Float32Array.from(q.zero),
+            bits: q.bits,
+            groupSize: q.groupSize,
+            padded: q.padded,
+            shape: [b.rows, b.cols],
+          },
+          eng,
+        );
+      }
+      if (!Array.isArray(b.data) || b.data.length !== b.rows * b.cols) throw bad();
       return eng.matrix(Float64Array.from(b.data), b.rows, b.cols);
     };
     if (j.shape) {
@@ -404,8 +437,8 @@ export class GaLoreProjector<D extends DType = DType> {
         p.left?.dispose();
         throw e;
       }
-      p.hostLeft = j.left ? { ...j.left, data: [...j.left.data] } : null;
-      p.hostRight = j.right ? { ...j.right, data: [...j.right.data] } : null;
+      p.hostLeft = cloneBasis(j.left);
+      p.hostRight = cloneBasis(j.right);
     }
     p.updateEvery = checkInt(fn, 'updateEvery', j.updateEvery, 1, Number.MAX_SAFE_INTEGER);
     p.svdCount = checkInt(fn, 'svdCount', j.svdCount, 0, Number.MAX_SAFE_INTEGER);
