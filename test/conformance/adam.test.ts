@@ -1,5 +1,6 @@
 /** engine.adamStep (the fused Adam moment update) on every backend against an f64 host reference. */
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../ts/backends/native/addon.js';
 import { consume, describeEngines, disposeAll, hostRandn } from '../helpers.js';
 
 interface Ref {
@@ -100,5 +101,24 @@ describeEngines('adamStep', (h) => {
     await expect(eng.adamStep(A, A, A, { ...ok, lr: 1 } as never)).rejects.toThrow(/unknown option 'lr'/);
     await expect(eng.adamStep(A, A, null as never, ok)).rejects.toThrow(TypeError);
     disposeAll(A, B);
+  });
+});
+
+describe('adamStep addon binding', () => {
+  it('refuses mismatched lengths, mixed dtypes and aliased outputs naming the argument', async () => {
+    const addon = loadAddon();
+    const f = (n: number): Float32Array => new Float32Array(n);
+    expect(() => addon.adamStep(f(4), f(4), f(4), f(4), f(3), f(4), 0.9, 0.99, 1e-8, 1, 1)).toThrow(/adamStep.*'v'.*length 3, expected 4/);
+    expect(() => addon.adamStep(f(4), f(4), f(4), f(4), f(4), new Float64Array(4), 0.9, 0.99, 1e-8, 1, 1)).toThrow(/adamStep.*'g'/);
+    const shared = f(4);
+    expect(() => addon.adamStep(shared, f(4), f(4), shared, f(4), f(4), 0.9, 0.99, 1e-8, 1, 1)).toThrow(/adamStep/);
+    expect(() => addon.adamStep(f(4), f(4), f(4), f(4), f(4), f(4), Number.NaN, 0.99, 1e-8, 1, 1)).toThrow(/adamStep.*'beta1'/);
+    const [mo, vo, no] = [f(2), f(2), f(2)];
+    await addon.adamStep(mo, vo, no, Float32Array.of(1, 0), Float32Array.of(4, 0), Float32Array.of(2, 0), 0.5, 0.5, 0.25, 2, 1);
+    // m = 0.5 + 1 = 1.5, v = 2 + 2 = 4, n = 2 * 1.5 / (2 + 0.25)
+    expect(Array.from(mo)).toEqual([1.5, 0]);
+    expect(Array.from(vo)).toEqual([4, 0]);
+    expect(no[0]).toBeCloseTo(3 / 2.25, 6);
+    expect(no[1]).toBe(0);
   });
 });
