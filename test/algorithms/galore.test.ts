@@ -377,6 +377,47 @@ describeEngines('GaLoreAdamW', (h) => {
     opt.dispose();
   });
 
+  it('state() / fromState: an optimizer resumed mid-run takes the same next steps (GaLore, Q-GaLore, plain)', async () => {
+    const { eng } = h;
+    const shapes: Array<[number, number]> = [
+      [12, 8],
+      [6, 10],
+      [1, 8],
+    ];
+    const params = shapes.map(([m, n], i) => eng.matrix(hostRandn(m, n, 70 + i), m, n));
+    const opt = new GaLoreAdamW(eng, params, {
+      lr: 0.02,
+      weightDecay: 0.1,
+      galore: [
+        { rank: 3, updateEvery: 2, seed: 3 },
+        { rank: 2, updateEvery: 3, quantize: { bits: 4, groupSize: 8 }, lazy: { queue: 1 } },
+        null,
+      ],
+    });
+    const grads = (s: number): Mat[] => shapes.map(([m, n], i) => eng.matrix(hostRandn(m, n, 100 * s + i), m, n));
+    for (let s = 0; s < 3; s++) {
+      const g = grads(s);
+      await opt.step(g);
+      disposeAll(...g);
+    }
+    const saved = JSON.stringify(await opt.state());
+    const copies = await Promise.all(opt.params.map((p) => eng.scale(p, 1)));
+    const resumed = GaLoreAdamW.fromState(eng, copies, saved);
+    expect(resumed.t).toBe(3);
+    expect(resumed.betas).toEqual([0.9, 0.95]);
+    for (let s = 3; s < 6; s++) {
+      const g = grads(s);
+      const a = await opt.step(g),
+        b = await resumed.step(g);
+      for (let i = 0; i < a.length; i++) expect(Array.from(await b[i].toArray())).toEqual(Array.from(await a[i].toArray()));
+      disposeAll(...g);
+    }
+    expect(JSON.stringify(await resumed.state())).toEqual(JSON.stringify(await opt.state()));
+    expect(() => GaLoreAdamW.fromState(eng, [], saved)).toThrow(/GaLoreAdamW.fromState.*'params' must hold 3/);
+    opt.dispose();
+    resumed.dispose();
+  });
+
   it('rejects bad input; a non-finite gradient leaves the state unchanged', async () => {
     const { eng } = h;
     const W = eng.matrix(hostRandn(4, 3, 1), 4, 3);

@@ -484,6 +484,21 @@ export interface GaLoreAdamWOptions<D extends DType = DType> {
   checkFinite?: boolean;
 }
 
+/** GaLoreAdamW.state() output (plain JSON). */
+export interface GaLoreAdamWState {
+  kind: 'GaLoreAdamW';
+  version: 1;
+  t: number;
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  decayOrder: 'reference' | 'torch';
+  checkFinite: boolean;
+  projectors: Array<GaLoreProjectorJSON | null>;
+  moments: Array<{ M: { rows: number; cols: number; data: number[] } | null; V: { rows: number; cols: number; data: number[] } | null }>;
+}
+
 const ADAM_OPTIONS = ['lr', 'betas', 'eps', 'weightDecay', 'decayOrder', 'galore', 'checkFinite'] as const;
 
 /**
@@ -501,7 +516,7 @@ export class GaLoreAdamW<D extends DType = DType> {
   /** The current parameters (owned by the optimizer). */
   params: Mat<D>[];
   /** One projector per parameter (null: plain AdamW). */
-  readonly projectors: ReadonlyArray<GaLoreProjector<D> | null>;
+  projectors: ReadonlyArray<GaLoreProjector<D> | null>;
   /** Steps taken so far (the projector's step is this count before the increment). */
   t = 0;
   readonly lr: number;
@@ -509,7 +524,7 @@ export class GaLoreAdamW<D extends DType = DType> {
   readonly eps: number;
   readonly weightDecay: number;
   readonly decayOrder: 'reference' | 'torch';
-  private readonly checkGrads: boolean;
+  readonly checkGrads: boolean;
   private M: Array<Mat<D> | null>;
   private V: Array<Mat<D> | null>;
   private disposed = false;
@@ -630,6 +645,75 @@ export class GaLoreAdamW<D extends DType = DType> {
     disposeAll(...this.params);
     this.params = next;
     return [...next];
+  }
+
+  /**
+   * The optimizer state as plain JSON (step count, hyper-parameters, moments and projectors; not the
+   * parameters, which the caller checkpoints): one download of every moment. Restore with
+   * {@link GaLoreAdamW.fromState}.
+   */
+  async state(): Promise<GaLoreAdamWState> {
+    if (this.disposed) throw typeError('GaLoreAdamW.state', 'the optimizer has been disposed');
+    const moment = async (X: Mat<D> | null): Promise<{ rows: number; cols: number; data: number[] } | null> =>
+      X ? { rows: X.rows, cols: X.cols, data: Array.from(await X.toArray()) } : null;
+    const moments: GaLoreAdamWState['moments'] = [];
+    for (let i = 0; i < this.params.length; i++) moments.push({ M: await moment(this.M[i]), V: await moment(this.V[i]) });
+    return {
+      kind: 'GaLoreAdamW',
+      version: 1,
+      t: this.t,
+      lr: this.lr,
+      betas: [this.betas[0], this.betas[1]],
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      decayOrder: this.decayOrder,
+      checkFinite: this.checkGrads,
+      projectors: this.projectors.map((p) => (p ? p.toJSON() : null)),
+      moments,
+    };
+  }
+
+  /**
+   * An optimizer resumed from {@link GaLoreAdamW.state} output (or its JSON text) with `params` (the
+   * checkpointed parameters, same count and shapes; owned by the optimizer from here on): the next steps
+   * equal those the saved optimizer would have taken.
+   */
+  static fromState<D extends DType>(eng: Engine<D>, params: Mat<D>[], state: GaLoreAdamWState | string): GaLoreAdamW<D> {
+    const fn = 'GaLoreAdamW.fromState';
+    const s = (typeof state === 'string' ? JSON.parse(state) : state) as GaLoreAdamWState;
+    if (s === null || typeof s !== 'object' || s.kind !== 'GaLoreAdamW')
+      throw typeError(fn, `'state' must be GaLoreAdamW.state() output, got ${describeValue(s)}`);
+    if (s.version !== 1) throw rangeError(fn, `unsupported version ${describeValue(s.version)}`);
+    if (!Array.isArray(params) || !Array.isArray(s.projectors) || !Array.isArray(s.moments) || params.length !== s.moments.length)
+      throw rangeError(fn, `'params' must hold ${Array.isArray(s.moments) ? s.moments.length : '?'} matrices (as saved)`);
+    const opt = new GaLoreAdamW(eng, params, {
+      lr: s.lr,
+      betas: s.betas,
+      eps: s.eps,
+      weightDecay: s.weightDecay,
+      decayOrder: s.decayOrder,
+      checkFinite: s.checkFinite,
+      galore: null,
+    });
+    try {
+      opt.t = checkInt(fn, 't', s.t, 0, Number.MAX_SAFE_INTEGER);
+      opt.projectors = s.projectors.map((j) => (j ? GaLoreProjector.fromJSON(eng, j) : null));
+      for (const [i, m] of s.moments.entries()) {
+        for (const key of ['M', 'V'] as const) {
+          const x = m?.[key];
+          if (!x) continue;
+          if (!Array.isArray(x.data) || x.data.length !== x.rows * x.cols) throw rangeError(fn, `moments[${i}].${key} is malformed`);
+          (key === 'M' ? opt.M : opt.V)[i] = eng.matrix(Float64Array.from(x.data), x.rows, x.cols);
+        }
+      }
+    } catch (e) {
+      // the caller keeps its parameters on failure
+      disposeAll(...opt.M, ...opt.V);
+      for (const p of opt.projectors) p?.dispose();
+      opt.disposed = true;
+      throw e;
+    }
+    return opt;
   }
 
   /** Bytes of optimizer state (moments and projector bases) at the engine's dtype. */

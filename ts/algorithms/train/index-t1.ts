@@ -2,6 +2,7 @@ export {
   GaLoreAdamW,
   GaLoreProjector,
   type GaLoreAdamWOptions,
+  type GaLoreAdamWState,
   type GaLoreHostBasis,
   type GaLoreLazyOptions,
   type GaLoreProjectionType,
