@@ -603,6 +603,9 @@ export class GaLoreAdamW<D extends DType = DType> {
     const lr = this.lr,
       wd = this.weightDecay;
     const next: Mat<D>[] = [];
+    // new moments are kept aside until every parameter succeeded (a failure leaves the moments as they were)
+    const newM: Array<Mat<D> | null> = this.M.map(() => null),
+      newV: Array<Mat<D> | null> = this.V.map(() => null);
     try {
       for (const [i, G] of grads.entries()) {
         const proj = this.projectors[i];
@@ -617,9 +620,8 @@ export class GaLoreAdamW<D extends DType = DType> {
           if (M0 !== this.M[i]) M0.dispose();
           if (V0 !== this.V[i]) V0.dispose();
         }
-        disposeAll(this.M[i], this.V[i]);
-        this.M[i] = out.M;
-        this.V[i] = out.V;
+        newM[i] = out.M;
+        newV[i] = out.V;
         let U = out.N;
         if (proj) {
           try {
@@ -638,9 +640,12 @@ export class GaLoreAdamW<D extends DType = DType> {
         }
       }
     } catch (e) {
-      disposeAll(...next);
+      disposeAll(...next, ...newM, ...newV);
       throw e;
     }
+    disposeAll(...this.M, ...this.V);
+    this.M = newM;
+    this.V = newV;
     this.t = t;
     disposeAll(...this.params);
     this.params = next;
