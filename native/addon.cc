@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterGaussianApply(env, exports);
   lr::RegisterFwht(env, exports);
   lr::RegisterCompletion(env, exports);
+  lr::RegisterAdamStep(env, exports);
   lr::RegisterJob(env, exports);
   return exports;
 }

@@ -123,9 +123,9 @@ struct IntArray {
 // it finishes (see Job::detach). Names are those of the exports' signatures (ts/backends/native/addon.ts);
 // the three exceptions are inputs that share an output's name elsewhere.
 inline bool isOutput(const char* fn, const char* name) {
-  static const char* const kOut[] = {"out", "dst", "index",    "value",    "status",    "X",        "values",
-                                     "V",   "U",   "S",        "Q",        "R",         "C",        "PL",
-                                     "y",   "L",   "valuesRe", "valuesIm", "vectorsRe", "vectorsIm"};
+  static const char* const kOut[] = {"out",      "dst",      "index",     "value",     "status", "X",    "values", "V",
+                                     "U",        "S",        "Q",         "R",         "C",      "PL",   "y",      "L",
+                                     "valuesRe", "valuesIm", "vectorsRe", "vectorsIm", "outM",   "outV", "outN"};
   const std::string f(fn), n(name);
   if ((f == "sddmm" && (n == "U" || n == "V")) || (f == "choleskySolveBatch" && n == "L")) return false;
   for (const char* o : kOut)
@@ -401,5 +401,6 @@ void RegisterGaussianApply(Napi::Env env, Napi::Object exports);  // gaussianApp
 void RegisterFwht(Napi::Env env, Napi::Object exports);           // fwht
 void RegisterCompletion(Napi::Env env,
                         Napi::Object exports);  // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
+void RegisterAdamStep(Napi::Env env, Napi::Object exports);  // adamStep
 
 }  // namespace lr

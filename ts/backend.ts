@@ -170,6 +170,21 @@ export interface Backend {
    */
   fwht(a: DenseRef): Promise<Store>;
 
+  // ---- optimizers ----
+  /**
+   * One fused Adam moment update, element-wise over equal-shape m, v, g: M = beta1 m + (1 - beta1) g,
+   * V = beta2 v + (1 - beta2) g^2, N = corr M / (sqrt(V) + eps) (three new stores).
+   */
+  adamStep(
+    m: DenseRef,
+    v: DenseRef,
+    g: DenseRef,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    corr: number,
+  ): Promise<{ M: Store; V: Store; N: Store }>;
+
   // ---- segmented least squares (matrix completion) ----
   // A segment is one row of S (transS false: entries of the CSR row) or one column (transS true: the
   // CSC column, values through perm). For segment j, A_j = F[cols of its entries, :] and b_j = values.
@@ -382,6 +397,7 @@ export const PRIMITIVES: readonly Primitive[] = [
     kernels: ['segment_cg.ts'],
     native: ['segment_cg.cc', 'completion.cc', 'completion_kernels.cc'],
   },
+  { method: 'adamStep', wgsl: ['adam_step.wgsl'], kernels: ['adam_step.ts'], native: ['adam_step.cc', 'adam_step_kernels.cc'] },
 ];
 
 /** Backend methods that are plumbing (storage, lifetime), not primitives. */

@@ -779,6 +779,41 @@ export class Engine<D extends DType = DType> {
     return this._wrap(await this._use(fn, [A], () => this._backend.fwht(A)), A.rows, A.cols);
   }
 
+  /**
+   * One fused Adam moment update (the elementwise part of Adam / AdamW), for equal-shape M, V (the
+   * moments) and G (the gradient), t = `step` (1 for the first update):
+   * M' = beta1 M + (1 - beta1) G, V' = beta2 V + (1 - beta2) G .* G and the bias-corrected direction
+   * N = c M' ./ (sqrt(V') + eps) with c = sqrt(1 - beta2^t) / (1 - beta1^t) (eps added before the
+   * correction, as PyTorch's and GaLore's AdamW do; the parameter update is then -lr N). Returns three
+   * new matrices; the inputs are unchanged. beta1, beta2 in [0, 1), eps > 0, step an integer >= 1.
+   */
+  async adamStep(
+    M: Mat<D>,
+    V: Mat<D>,
+    G: Mat<D>,
+    options: { beta1: number; beta2: number; eps: number; step: number },
+  ): Promise<{ M: Mat<D>; V: Mat<D>; N: Mat<D> }> {
+    const fn = 'adamStep';
+    this._mats(fn, { M, V, G });
+    for (const [name, X] of [
+      ['V', V],
+      ['G', G],
+    ] as const)
+      if (X.rows !== M.rows || X.cols !== M.cols)
+        throw rangeError(fn, `'${name}' is ${X.rows} x ${X.cols} but 'M' is ${M.rows} x ${M.cols} (shapes must be equal)`);
+    const o = checkOptions<{ beta1: number; beta2: number; eps: number; step: number }>(fn, options, ['beta1', 'beta2', 'eps', 'step']);
+    const b1 = checkFinite(fn, 'beta1', o.beta1),
+      b2 = checkFinite(fn, 'beta2', o.beta2),
+      eps = checkFinite(fn, 'eps', o.eps);
+    if (!(b1 >= 0 && b1 < 1)) throw rangeError(fn, `'beta1' must be in [0, 1), got ${b1}`);
+    if (!(b2 >= 0 && b2 < 1)) throw rangeError(fn, `'beta2' must be in [0, 1), got ${b2}`);
+    if (!(eps > 0)) throw rangeError(fn, `'eps' must be > 0, got ${eps}`);
+    const t = checkInt(fn, 'step', o.step, 1, Number.MAX_SAFE_INTEGER);
+    const corr = Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
+    const r = await this._use(fn, [M, V, G], () => this._backend.adamStep(M, V, G, b1, b2, eps, corr));
+    return { M: this._wrap(r.M, M.rows, M.cols), V: this._wrap(r.V, M.rows, M.cols), N: this._wrap(r.N, M.rows, M.cols) };
+  }
+
   /** A copy of A with another shape (same number of entries, same row-major order). */
   async reshape(A: Mat<D>, rows: number, cols: number): Promise<Mat<D>> {
     const fn = 'reshape';

@@ -294,7 +294,7 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
         });
     });
 
-    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape, fwht', T, async () => {
+    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape, fwht, adamStep', T, async () => {
       const [m, n] = [1100, 600],
         a = rand(m * n, 1),
         b = rand(m * n, 2),
@@ -326,6 +326,7 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
           await eng.reshape(A, n, m),
           await eng.fwht(F1),
           await eng.fwht(F2),
+          await eng.adamStep(A, B, A, { beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 }),
           eng.full(m, n, 0.25),
           eng.randn(m, n, { seed: 4, offset: 12345 }),
           eng.rand(m, n, { seed: 5 }),

@@ -21,3 +21,15 @@ export {
 } from './randlora.js';
 export { hosvd, tuckerReconstruct, type HosvdOptions, type HosvdResult, type TensorInput } from './tucker.js';
 export { randomSubspace, type RandomSubspace, type RandomSubspaceOptions, type SubspaceKind } from './subspace.js';
+export {
+  GaLoreAdamW,
+  GaLoreProjector,
+  type GaLoreAdamWOptions,
+  type GaLoreAdamWState,
+  type GaLoreHostBasis,
+  type GaLoreLazyOptions,
+  type GaLoreProjectionType,
+  type GaLoreProjectorJSON,
+  type GaLoreProjectorOptions,
+  type GaLoreRefreshInfo,
+} from './galore.js';

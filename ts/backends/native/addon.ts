@@ -115,6 +115,20 @@ export interface NativeAddon {
   sign(out: F, x: F, threads: number): Promise<void>;
   /** out (L x b, row-major) = H_L x per column, unnormalised Walsh-Hadamard; L a power of two. */
   fwht(out: F, x: F, L: number, b: number, threads: number): Promise<void>;
+  /** outM = b1 m + (1 - b1) g, outV = b2 v + (1 - b2) g^2, outN = corr outM / (sqrt(outV) + eps) (native/adam_step.cc). */
+  adamStep(
+    outM: F,
+    outV: F,
+    outN: F,
+    m: F,
+    v: F,
+    g: F,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    corr: number,
+    threads: number,
+  ): Promise<void>;
   // ---- segmented least squares (matrix completion; native/completion.cc) ----
   /** Per segment (CSR/CSC row of S): out = A^T A (out of length segs*k*k) or its diagonal (length segs*k), A = F[idx[seg], :]; with `order`, the Gram of a balanced CountSketch of A with min(len, sketchRows) rows. */
   segmentGram(

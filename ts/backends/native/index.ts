@@ -395,6 +395,25 @@ export class NativeBackend implements Backend {
     });
   }
 
+  adamStep(
+    m: DenseRef,
+    v: DenseRef,
+    g: DenseRef,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    corr: number,
+  ): Promise<{ M: Store; V: Store; N: Store }> {
+    return this.using([arr(m), arr(v), arr(g)], async (Mi, Vi, Gi) => {
+      const n = m.rows * m.cols;
+      const M = this.alloc(n),
+        V = this.alloc(n),
+        N = this.alloc(n);
+      await this.addon.adamStep(M, V, N, Mi, Vi, Gi, beta1, beta2, eps, corr, this.threads);
+      return { M, V, N };
+    });
+  }
+
   // ---- segmented least squares ----
   segmentGram(s: SparseRef, f: DenseRef, transS: boolean, mode: 'full' | 'diag', sketch: SegmentSketch | null): Promise<Store> {
     const st = s._structure;

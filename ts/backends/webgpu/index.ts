@@ -27,6 +27,7 @@ import * as fwhtKernel from './kernels/fwht.js';
 import * as choleskyBatch from './kernels/cholesky_batch.js';
 import * as segmentCG from './kernels/segment_cg.js';
 import * as segmentGram from './kernels/segment_gram.js';
+import * as adam from './kernels/adam_step.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -214,6 +215,19 @@ export class WebGPUBackend implements Backend {
 
   async fwht(a: DenseRef): Promise<Store> {
     return fwhtKernel.fwht(this.env, a);
+  }
+
+  // ---- optimizers ----
+  async adamStep(
+    m: DenseRef,
+    v: DenseRef,
+    g: DenseRef,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    corr: number,
+  ): Promise<{ M: Store; V: Store; N: Store }> {
+    return adam.adamStep(this.env, m, v, g, beta1, beta2, eps, corr);
   }
 
   // ---- segmented least squares ----

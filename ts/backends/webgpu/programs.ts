@@ -444,6 +444,23 @@ export const PROGRAMS = {
     workgroupSize: [256],
   },
   sign: { name: 'sign', file: 'gaussian_apply.wgsl', entry: 'sign_map', bindings: ['read', 'rw'], uniforms: u('n'), workgroupSize: [256] },
+  // ---- adamStep: adam_step.wgsl ----
+  adam_step: {
+    name: 'adam_step',
+    file: 'adam_step.wgsl',
+    entry: 'adam_step',
+    bindings: ['read', 'read', 'read', 'rw', 'rw', 'rw'],
+    uniforms: [
+      ['n', 'u32'],
+      ['beta1', 'f32'],
+      ['beta2', 'f32'],
+      ['omb1', 'f32'],
+      ['omb2', 'f32'],
+      ['eps', 'f32'],
+      ['corr', 'f32'],
+    ],
+    workgroupSize: [256],
+  },
 
   // ---- fwht: fwht.wgsl ----
   fwht_local: {
