@@ -197,7 +197,8 @@ export async function runCompress(args: BenchArgs): Promise<void> {
         const label = `lowrank ${c.backend} f32${c.backend === 'webgpu' ? ` (${eng.info().adapter?.description ?? 'adapter'})` : ''}`;
         for (let i = 0; i < timed; i++) {
           const row: PerMatrix = { config: label, n: side, status: 'ok' };
-          if (software && side < n) row.reason = `software adapter: timed on the leading ${side} x ${side} block, LORD and EoRA at r ${side / 4}`;
+          if (software && side < n)
+            row.reason = `software adapter: timed on the leading ${side} x ${side} block, LORD and EoRA at r ${side / 4}`;
           rows.push(row);
           try {
             await perMatrix(eng, file, layerName(i), side, row);

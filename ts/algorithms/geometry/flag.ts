@@ -13,7 +13,7 @@ import { checkFinite, checkInt, checkOneOf, checkOptions, describeValue, rangeEr
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { disposeAll, medianAbs, unitRoundoff } from '../common.js';
-import { symEigHost } from './grassmann.js';
+import { symEigHost } from '../host-eig.js';
 
 export interface FlagAggregateOptions {
   /** Subspace dimension r, 1 <= r <= min(D, p) (default 1, the reference code's r_col; its scripts use 8). */

@@ -12,6 +12,7 @@ import { checkBool, checkFinite, checkInt, checkOneOf, checkOptions, rangeError,
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { checkFiniteMat, checkMat, disposeAll, unitRoundoff } from '../common.js';
+import { symEigHost } from '../host-eig.js';
 
 export type GrassmannRetraction = 'geodesic' | 'qr' | 'polar';
 
@@ -45,60 +46,6 @@ export interface GrassmannStepResult<D extends DType = DType> {
 const STEP_OPTIONS = ['lr', 'retraction', 'momentum', 'reorthonormalize', 'orthTol'] as const;
 
 // ---- small host linear algebra (k x k, f64) ---------------------------------------------------------
-
-/**
- * Cyclic Jacobi eigendecomposition of a symmetric n x n matrix (row-major; a copy is worked on):
- * eigenvalues descending and the eigenvectors as the columns of v (row-major n x n).
- * @internal
- */
-export function symEigHost(A: ArrayLike<number>, n: number): { w: Float64Array; v: Float64Array } {
-  const a = Float64Array.from(A);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0,
-      tot = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        const x = a[i * n + j] * a[i * n + j];
-        tot += x;
-        if (i !== j) off += x;
-      }
-    if (off <= 1e-30 * tot || off === 0) break;
-    for (let p = 0; p < n - 1; p++)
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1),
-          s = t * c;
-        for (let r = 0; r < n; r++) {
-          const arp = a[r * n + p],
-            arq = a[r * n + q];
-          a[r * n + p] = c * arp - s * arq;
-          a[r * n + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < n; r++) {
-          const apr = a[p * n + r],
-            aqr = a[q * n + r];
-          a[p * n + r] = c * apr - s * aqr;
-          a[q * n + r] = s * apr + c * aqr;
-        }
-        for (let r = 0; r < n; r++) {
-          const vrp = v[r * n + p],
-            vrq = v[r * n + q];
-          v[r * n + p] = c * vrp - s * vrq;
-          v[r * n + q] = s * vrp + c * vrq;
-        }
-      }
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => a[y * n + y] - a[x * n + x]);
-  const w = Float64Array.from(order, (i) => a[i * n + i]);
-  const vs = new Float64Array(n * n);
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) vs[r * n + c] = v[r * n + order[c]];
-  return { w, v: vs };
-}
 
 // ---- argument checks ----------------------------------------------------------------------------------
 
