@@ -67,6 +67,8 @@ export const SPECS = {
   scaleAxis: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.n, true), B, T],
   colAbsMax: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.n), F((d) => d.n, true), T],
   rowArgmin: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.m), F((d) => d.m, true), T],
+  fwht: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), T],
+  adamStep: [F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), N, N, N, N, T],
   lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   qr: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   cholesky: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.n), T],

@@ -38,6 +38,8 @@ const EXPORTS: Record<string, number> = {
   scaleAxis: 300,
   colAbsMax: 300,
   rowArgmin: 300,
+  fwht: 300,
+  adamStep: 300,
   lu: 300,
   qr: 300,
   cholesky: 300,
