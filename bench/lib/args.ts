@@ -43,6 +43,7 @@ suites:
   geometry  kSubspaces 100000 x 256, codingRate + grad d 512, flagAggregate D 10^6 p 64 vs numpy; MNIST nearest subspace / clustering vs sklearn
   compress  model-weights toolkit on a synthetic safetensors checkpoint (24 x 4096^2 f32): svdvals pass, LORD r 512, EoRA r 128 vs torch
   completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
+  train     MLP 784-200-200-10 on MNIST: GaLore / Q-GaLore vs AdamW, LoRA-SB vs LoRA vs full fine-tuning, intrinsic dimension
   all       gemm then decomp
 
 options:
