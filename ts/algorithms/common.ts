@@ -26,6 +26,23 @@ export async function finiteMat<D extends DType>(fn: string, name: string, v: un
   return M;
 }
 
+/** Rows `idx` of X on the device (a 0/1 selection matrix times X; nothing comes back to the host). */
+export async function gatherRows<D extends DType>(eng: Engine<D>, X: Mat<D>, idx: ArrayLike<number>): Promise<Mat<D>> {
+  const m = idx.length;
+  const S = eng.sparse({
+    rows: m,
+    cols: X.rows,
+    row: Int32Array.from({ length: m }, (_, i) => i),
+    col: Int32Array.from(idx),
+    val: new Float64Array(m).fill(1),
+  });
+  try {
+    return await eng.spmm(S, X);
+  } finally {
+    S.dispose();
+  }
+}
+
 /** Disposes every argument that is a matrix (null/undefined ignored). */
 export function disposeAll(...mats: ReadonlyArray<Mat | null | undefined>): void {
   for (const m of mats) m?.dispose();

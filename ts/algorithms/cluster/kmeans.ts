@@ -10,7 +10,7 @@ import { checkFinite, checkInt, checkOptions, rangeError, typeError } from '../.
 import { Mat } from '../../mat.js';
 import { PhiloxRng } from '../../rng/philox.js';
 import type { DType } from '../../types.js';
-import { allFinite, disposeAll } from '../common.js';
+import { allFinite, disposeAll, gatherRows } from '../common.js';
 
 export interface KMeansOptions<D extends DType = DType> {
   /** Number of clusters, 1 <= k <= n (required). */
@@ -48,23 +48,6 @@ export interface KMeansResult<D extends DType = DType> {
 }
 
 const OPTIONS = ['k', 'init', 'iters', 'tol', 'seed', 'nInit'] as const;
-
-/** Rows `idx` of X (on the device): a 0/1 selection matrix times X. */
-async function gatherRows<D extends DType>(eng: Engine<D>, X: Mat<D>, idx: ArrayLike<number>): Promise<Mat<D>> {
-  const m = idx.length;
-  const S = eng.sparse({
-    rows: m,
-    cols: X.rows,
-    row: Int32Array.from({ length: m }, (_, i) => i),
-    col: Int32Array.from(idx),
-    val: new Float64Array(m).fill(1),
-  });
-  try {
-    return await eng.spmm(S, X);
-  } finally {
-    S.dispose();
-  }
-}
 
 /** [-2 C, ||c||^2] (k x (d + 1)) and the squared row norms of C. */
 async function augmentCenters<D extends DType>(eng: Engine<D>, C: Mat<D>): Promise<{ Ca: Mat<D>; cn2: Float64Array }> {

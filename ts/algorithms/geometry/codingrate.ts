@@ -28,7 +28,7 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { checkFiniteMat, checkMat } from '../common.js';
+import { checkFiniteMat, checkMat, gatherRows } from '../common.js';
 
 /** Which Gram a log-determinant is taken of: 'features' d x d (B^T B), 'samples' m x m (B B^T), or the smaller. */
 export type GramSide = 'auto' | 'features' | 'samples';
@@ -176,19 +176,6 @@ async function rateTerm<D extends DType>(fn: string, eng: Engine<D>, Z: Mat<D>, 
   const alpha = 2 * p.c * a;
   const grad = side === 'features' ? await eng.matmul(Z, inv, { alpha }) : await eng.matmul(inv, Z, { alpha });
   return { value, grad };
-}
-
-/** Rows `idx` of X on the device (a 0/1 selection matrix times X). */
-async function gatherRows<D extends DType>(eng: Engine<D>, X: Mat<D>, idx: Int32Array): Promise<Mat<D>> {
-  const m = idx.length;
-  const S = eng.sparse({
-    rows: m,
-    cols: X.rows,
-    row: Int32Array.from({ length: m }, (_, i) => i),
-    col: idx,
-    val: new Float64Array(m).fill(1),
-  });
-  return eng.spmm(S, X);
 }
 
 /** Validated hard labels: Int32Array (or integer array) of length n with entries >= 0. */

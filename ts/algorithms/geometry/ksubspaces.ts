@@ -8,7 +8,7 @@ import { checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../..
 import { Mat } from '../../mat.js';
 import { PhiloxRng } from '../../rng/philox.js';
 import type { DType } from '../../types.js';
-import { allFinite, disposeAll } from '../common.js';
+import { allFinite, disposeAll, gatherRows } from '../common.js';
 import { kmeans } from '../cluster/kmeans.js';
 
 export interface KSubspacesOptions {
@@ -47,23 +47,6 @@ export interface KSubspacesResult<D extends DType = DType> {
 }
 
 const OPTIONS = ['K', 'd', 'init', 'restarts', 'maxIter', 'seed', 'spectralSamples'] as const;
-
-/** Rows `idx` of X on the device (0/1 selection matrix times X). @internal */
-export async function gatherRows<D extends DType>(eng: Engine<D>, X: Mat<D>, idx: ArrayLike<number>): Promise<Mat<D>> {
-  const m = idx.length;
-  const S = eng.sparse({
-    rows: m,
-    cols: X.rows,
-    row: Int32Array.from({ length: m }, (_, i) => i),
-    col: Int32Array.from(idx),
-    val: new Float64Array(m).fill(1),
-  });
-  try {
-    return await eng.spmm(S, X);
-  } finally {
-    S.dispose();
-  }
-}
 
 /** Draws padding columns from one stream per run at increasing offsets. */
 export interface Padder {

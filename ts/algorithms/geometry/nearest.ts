@@ -10,7 +10,8 @@ import { checkBool, checkInt, checkOptions, rangeError, typeError } from '../../
 import { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
 import { allFinite, disposeAll } from '../common.js';
-import { gatherRows, topRightSingular } from './ksubspaces.js';
+import { gatherRows } from '../common.js';
+import { topRightSingular } from './ksubspaces.js';
 
 export interface NearestSubspaceOptions {
   /** Components per class (default 30, the MCR^2 evaluation's n_comp); <= D and <= the rows of every class. */
