@@ -21,6 +21,8 @@
  * axpby per parameter). At a refresh (every T steps) the basis is computed on the device (randomized
  * or exact SVD) and copied to the host once: that copy makes toJSON synchronous and is where Q-GaLore's
  * INT4 quantization runs (quantizeGroupwise is host code); the lazy rule's cosine reads one vector.
+ * Q-GaLore's INT8 weights (`quantizeWeights`) are re-quantized on the device after every update
+ * (engine.fakeQuantize, one pass per parameter): the weights never leave the device either.
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkFinite, checkInt, checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
