@@ -20,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lr::RegisterFwht(env, exports);
   lr::RegisterCompletion(env, exports);
   lr::RegisterAdamStep(env, exports);
+  lr::RegisterFakeQuantize(env, exports);
   lr::RegisterJob(env, exports);
   return exports;
 }

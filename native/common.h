@@ -401,6 +401,7 @@ void RegisterGaussianApply(Napi::Env env, Napi::Object exports);  // gaussianApp
 void RegisterFwht(Napi::Env env, Napi::Object exports);           // fwht
 void RegisterCompletion(Napi::Env env,
                         Napi::Object exports);  // segmentGram, choleskyBatch, choleskySolveBatch, segmentCG
-void RegisterAdamStep(Napi::Env env, Napi::Object exports);  // adamStep
+void RegisterAdamStep(Napi::Env env, Napi::Object exports);      // adamStep
+void RegisterFakeQuantize(Napi::Env env, Napi::Object exports);  // fakeQuantize
 
 }  // namespace lr

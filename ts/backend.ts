@@ -184,6 +184,13 @@ export interface Backend {
     eps: number,
     corr: number,
   ): Promise<{ M: Store; V: Store; N: Store }>;
+  /**
+   * Group-wise quantize-dequantize of the row-major entries (engine.fakeQuantize): every `groupSize`
+   * consecutive entries (the last group may be shorter) on their own asymmetric min-max grid of 2^bits
+   * levels, rounded to nearest (ties to even) or stochastically with element offset + e of the Philox
+   * uniform stream (seed, FAKE_QUANTIZE_STREAM) in the dtype's layout. A group with a non-finite entry is NaN.
+   */
+  fakeQuantize(a: DenseRef, bits: number, groupSize: number, stochastic: boolean, seed: number, offset: number): Promise<Store>;
 
   // ---- segmented least squares (matrix completion) ----
   // A segment is one row of S (transS false: entries of the CSR row) or one column (transS true: the
@@ -398,7 +405,18 @@ export const PRIMITIVES: readonly Primitive[] = [
     native: ['segment_cg.cc', 'completion.cc', 'completion_kernels.cc'],
   },
   { method: 'adamStep', wgsl: ['adam_step.wgsl'], kernels: ['adam_step.ts'], native: ['adam_step.cc', 'adam_step_kernels.cc'] },
+  {
+    method: 'fakeQuantize',
+    wgsl: ['fake_quantize.wgsl', 'philox.wgsl'],
+    kernels: ['fake_quantize.ts'],
+    native: ['fake_quantize.cc', 'fake_quantize_kernels.cc'],
+  },
 ];
+
+/** The Philox stream of fakeQuantize's stochastic rounding (also quantizeGroupwise's). */
+export const FAKE_QUANTIZE_STREAM = 0x7167;
+/** The largest groupSize of fakeQuantize (one WebGPU workgroup reduces a group in workgroup memory). */
+export const FAKE_QUANTIZE_MAX_GROUP = 4096;
 
 /** Backend methods that are plumbing (storage, lifetime), not primitives. */
 export const BACKEND_PLUMBING: readonly (keyof Backend)[] = [

@@ -3,7 +3,7 @@
  * dispatches primitives. Algorithms are written against this class only.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Backend, DenseRef, SegmentSketch } from './backend.js';
+import { FAKE_QUANTIZE_MAX_GROUP, type Backend, type DenseRef, type SegmentSketch } from './backend.js';
 import {
   checkBool,
   checkDim,
@@ -812,6 +812,47 @@ export class Engine<D extends DType = DType> {
     const corr = Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
     const r = await this._use(fn, [M, V, G], () => this._backend.adamStep(M, V, G, b1, b2, eps, corr));
     return { M: this._wrap(r.M, M.rows, M.cols), V: this._wrap(r.V, M.rows, M.cols), N: this._wrap(r.N, M.rows, M.cols) };
+  }
+
+  /**
+   * Group-wise quantize-dequantize on the device (Q-GaLore's INT-b weights, kept as the values they
+   * stand for): every `groupSize` consecutive row-major entries of W (the last group may be shorter)
+   * get scale = (max - min) / (2^bits - 1) and zero = -min / scale in f32 (a group of equal values c:
+   * scale = |c| / (2^bits - 1), or 1 / (2^bits - 1) when c = 0, so it is reproduced), and each entry
+   * becomes scale (q - zero) with q = clamp(round(w / scale + zero), 0, 2^bits - 1): 'nearest' rounds
+   * ties to even (equal to dequantizeGroupwise(quantizeGroupwise(W)) up to f32 rounding of the grid),
+   * 'stochastic' takes floor(w / scale + zero + u) with u element `offset` + e (e the row-major index)
+   * of the Philox uniform stream (seed, stream 0x7167) in the engine's dtype, as rand lays it out; so it
+   * is unbiased, reproducible per (seed, offset), and equal across backends of one dtype up to f32
+   * rounding of the grid. The zero point is not clamped and not rounded (quantizeGroupwise's fixes). A
+   * group holding a non-finite entry comes out NaN. groupSize is an integer in [1, 4096] (one WebGPU
+   * workgroup reduces a group); bits an integer in [2, 8].
+   *
+   * ```ts
+   * const Wq = await eng.fakeQuantize(W, { bits: 8, groupSize: 256, rounding: 'stochastic', seed: step });
+   * ```
+   */
+  async fakeQuantize(
+    W: Mat<D>,
+    options: { bits: number; groupSize: number; rounding?: 'nearest' | 'stochastic'; seed?: number; offset?: number },
+  ): Promise<Mat<D>> {
+    const fn = 'fakeQuantize';
+    this._mats(fn, { W });
+    if (options === null || typeof options !== 'object') throw typeError(fn, `options must be an object with 'bits' and 'groupSize'`);
+    const o = checkOptions<{ bits: number; groupSize: number; rounding?: 'nearest' | 'stochastic'; seed?: number; offset?: number }>(
+      fn,
+      options,
+      ['bits', 'groupSize', 'rounding', 'seed', 'offset'],
+    );
+    if (o.bits === undefined) throw typeError(fn, `'bits' is required`);
+    if (o.groupSize === undefined) throw typeError(fn, `'groupSize' is required`);
+    const bits = checkInt(fn, 'bits', o.bits, 2, 8);
+    const gs = checkInt(fn, 'groupSize', o.groupSize, 1, FAKE_QUANTIZE_MAX_GROUP);
+    const rounding = checkOneOf(fn, 'rounding', o.rounding, ['nearest', 'stochastic'] as const, 'nearest');
+    const seed = o.seed === undefined ? 0 : checkInt(fn, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    const offset = o.offset === undefined ? 0 : checkInt(fn, 'offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
+    const st = await this._use(fn, [W], () => this._backend.fakeQuantize(W, bits, gs, rounding === 'stochastic', seed, offset));
+    return this._wrap(st, W.rows, W.cols);
   }
 
   /** A copy of A with another shape (same number of entries, same row-major order). */

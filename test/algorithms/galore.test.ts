@@ -418,6 +418,70 @@ describeEngines('GaLoreAdamW', (h) => {
     resumed.dispose();
   });
 
+  it('Q-GaLore INT8 weights: on the group grid after every step, close to the float run, seeded, resumable', async () => {
+    const { eng } = h;
+    const [m, n, gs] = [24, 20, 64];
+    const w0 = hostRandn(m, n, 31),
+      b0 = hostRandn(1, n, 32);
+    const make = (q: { bits: number; groupSize?: number; seed?: number } | null): GaLoreAdamW =>
+      new GaLoreAdamW(eng, [eng.matrix(w0, m, n), eng.matrix(b0, 1, n)], {
+        lr: 0.01,
+        weightDecay: 0.05,
+        galore: { rank: 4, updateEvery: 2, svd: 'exact' },
+        quantizeWeights: q,
+      });
+    const [fl, qa, qb, qc] = [
+      make(null),
+      make({ bits: 8, groupSize: gs }),
+      make({ bits: 8, groupSize: gs }),
+      make({ bits: 8, groupSize: gs, seed: 5 }),
+    ];
+    expect(qa.weightBytes()).toBe(m * n + 8 * Math.ceil((m * n) / gs) + n * (h.dtype === 'f64' ? 8 : 4));
+    expect(fl.weightBytes()).toBe((m * n + n) * (h.dtype === 'f64' ? 8 : 4));
+    for (let s = 0; s < 6; s++) {
+      const g = [eng.matrix(hostRandn(m, n, 40 + s), m, n), eng.matrix(hostRandn(1, n, 50 + s), 1, n)];
+      for (const o of [fl, qa, qb, qc]) await o.step(g);
+      disposeAll(...g);
+      // every group of the INT8 parameter is on its own 256-level grid: (w - min) / scale is an integer
+      const w = await qa.params[0].toArray();
+      for (let a = 0; a < w.length; a += gs) {
+        const grp = Array.from(w.subarray(a, Math.min(w.length, a + gs)));
+        const lo = Math.min(...grp),
+          hi = Math.max(...grp);
+        const sc = (hi - lo) / 255;
+        for (const v of grp) {
+          const c = (v - lo) / sc;
+          expect(Math.abs(c - Math.round(c)), `step ${s} group ${a / gs}`).toBeLessThanOrEqual(1e-3);
+        }
+      }
+      // the bias (a vector, no projector) stays float and equal to the float run
+      expect(Array.from(await qa.params[1].toArray())).toEqual(Array.from(await fl.params[1].toArray()));
+    }
+    const [wf, wa, wb, wc] = await Promise.all([fl, qa, qb, qc].map((o) => o.params[0].toArray()));
+    // same seed: the same trajectory; another seed: another one
+    expect(Array.from(wb)).toEqual(Array.from(wa));
+    expect(Array.from(wc)).not.toEqual(Array.from(wa));
+    // INT8 with groups of 64: each step adds an unbiased rounding error of at most one step (range / 255)
+    const rel = diffFrob(wa, wf) / frob(wf);
+    expect(rel).toBeLessThanOrEqual(0.02);
+    expect(rel).toBeGreaterThan(0);
+    // state() carries the quantization: a resumed optimizer takes the same next step
+    const saved = JSON.stringify(await qa.state());
+    const resumed = GaLoreAdamW.fromState(eng, await Promise.all(qa.params.map((p) => eng.scale(p, 1))), saved);
+    expect(resumed.quantizeWeights).toEqual({ bits: 8, groupSize: gs, seed: 0 });
+    const g = [eng.matrix(hostRandn(m, n, 90), m, n), eng.matrix(hostRandn(1, n, 91), 1, n)];
+    const [x, y] = [await qa.step(g), await resumed.step(g)];
+    expect(Array.from(await y[0].toArray())).toEqual(Array.from(await x[0].toArray()));
+    disposeAll(...g);
+    const P = eng.matrix(w0, m, n);
+    expect(() => new GaLoreAdamW(eng, [P], { quantizeWeights: { bits: 9 } })).toThrow(/GaLoreAdamW.*'quantizeWeights.bits'/);
+    expect(() => new GaLoreAdamW(eng, [P], { quantizeWeights: { bits: 8, groupSize: 5000 } })).toThrow(/'quantizeWeights.groupSize'/);
+    expect(() => new GaLoreAdamW(eng, [P], { quantizeWeights: { groupSize: 8 } as never })).toThrow(/'quantizeWeights.bits' is required/);
+    expect(() => new GaLoreAdamW(eng, [P], { quantizeWeights: { bits: 8, round: 1 } as never })).toThrow(/unknown option 'round'/);
+    for (const o of [fl, qa, qb, qc, resumed]) o.dispose();
+    P.dispose();
+  });
+
   it('rejects bad input; a non-finite gradient leaves the state unchanged', async () => {
     const { eng } = h;
     const W = eng.matrix(hostRandn(4, 3, 1), 4, 3);

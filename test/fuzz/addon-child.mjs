@@ -69,6 +69,7 @@ export const SPECS = {
   rowArgmin: [F((d) => d.m * d.n), dim('m'), dim('n'), I((d) => d.m), F((d) => d.m, true), T],
   fwht: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), T],
   adamStep: [F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), F((d) => d.m), N, N, N, N, T],
+  fakeQuantize: [F((d) => d.m * d.n), F((d) => d.m * d.n), int((d) => 2 + (d.n % 7)), dim('k'), B, W, W, W, W, W, T],
   lu: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   qr: [F((d) => d.m * d.n), dim('m'), dim('n'), F((d) => d.m * d.n), F((d) => d.n * d.n), T],
   cholesky: [F((d) => d.n * d.n), dim('n'), F((d) => d.n * d.n), T],

@@ -40,6 +40,7 @@ const EXPORTS: Record<string, number> = {
   rowArgmin: 300,
   fwht: 300,
   adamStep: 300,
+  fakeQuantize: 300,
   lu: 300,
   qr: 300,
   cholesky: 300,

@@ -294,50 +294,56 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
         });
     });
 
-    it('norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape, fwht, adamStep', T, async () => {
-      const [m, n] = [1100, 600],
-        a = rand(m * n, 1),
-        b = rand(m * n, 2),
-        s = rand(Math.max(m, n), 3);
-      await same('block primitives', async (eng) => {
-        const A = M(eng, a, m, n),
-          B = M(eng, b, m, n),
-          F1 = M(eng, a.subarray(0, 2 ** 19), 2 ** 19, 1),
-          F2 = M(eng, b.subarray(0, 2 ** 19), 2 ** 15, 16);
-        const out: Out = [
-          await eng.norm(A, 'fro'),
-          await eng.norm(A, 'max'),
-          await eng.colNorms(A),
-          await eng.rowNorms(A),
-          await eng.add(A, B),
-          await eng.sub(A, B),
-          await eng.scale(A, 1.5),
-          await eng.axpby(0.5, A, -2, B),
-          await eng.hadamard(A, B),
-          await eng.transpose(A),
-          await eng.slice(A, { rows: [3, 1000], cols: [5, 590] }),
-          await eng.hstack([A, B]),
-          await eng.vstack([A, B]),
-          await eng.scaleRows(A, s.subarray(0, m)),
-          await eng.scaleColumns(A, s.subarray(0, n)),
-          await eng.colAbsMax(A),
-          await eng.rowArgmin(A),
-          await eng.sign(A),
-          await eng.reshape(A, n, m),
-          await eng.fwht(F1),
-          await eng.fwht(F2),
-          await eng.adamStep(A, B, A, { beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 }),
-          eng.full(m, n, 0.25),
-          eng.randn(m, n, { seed: 4, offset: 12345 }),
-          eng.rand(m, n, { seed: 5 }),
-        ];
-        A.dispose();
-        B.dispose();
-        F1.dispose();
-        F2.dispose();
-        return out;
-      });
-    });
+    it(
+      'norms, element-wise and block primitives, colAbsMax, rowArgmin, randn / rand, sign, reshape, fwht, adamStep, fakeQuantize',
+      T,
+      async () => {
+        const [m, n] = [1100, 600],
+          a = rand(m * n, 1),
+          b = rand(m * n, 2),
+          s = rand(Math.max(m, n), 3);
+        await same('block primitives', async (eng) => {
+          const A = M(eng, a, m, n),
+            B = M(eng, b, m, n),
+            F1 = M(eng, a.subarray(0, 2 ** 19), 2 ** 19, 1),
+            F2 = M(eng, b.subarray(0, 2 ** 19), 2 ** 15, 16);
+          const out: Out = [
+            await eng.norm(A, 'fro'),
+            await eng.norm(A, 'max'),
+            await eng.colNorms(A),
+            await eng.rowNorms(A),
+            await eng.add(A, B),
+            await eng.sub(A, B),
+            await eng.scale(A, 1.5),
+            await eng.axpby(0.5, A, -2, B),
+            await eng.hadamard(A, B),
+            await eng.transpose(A),
+            await eng.slice(A, { rows: [3, 1000], cols: [5, 590] }),
+            await eng.hstack([A, B]),
+            await eng.vstack([A, B]),
+            await eng.scaleRows(A, s.subarray(0, m)),
+            await eng.scaleColumns(A, s.subarray(0, n)),
+            await eng.colAbsMax(A),
+            await eng.rowArgmin(A),
+            await eng.sign(A),
+            await eng.reshape(A, n, m),
+            await eng.fwht(F1),
+            await eng.fwht(F2),
+            await eng.adamStep(A, B, A, { beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 }),
+            await eng.fakeQuantize(A, { bits: 8, groupSize: 256, rounding: 'nearest' }),
+            await eng.fakeQuantize(A, { bits: 4, groupSize: 1000, rounding: 'stochastic', seed: 6, offset: 7 }),
+            eng.full(m, n, 0.25),
+            eng.randn(m, n, { seed: 4, offset: 12345 }),
+            eng.rand(m, n, { seed: 5 }),
+          ];
+          A.dispose();
+          B.dispose();
+          F1.dispose();
+          F2.dispose();
+          return out;
+        });
+      },
+    );
 
     it('spmm (both orientations), sddmm, sparse norms', T, async () => {
       const S = coo(3000, 2000, 30, 1),

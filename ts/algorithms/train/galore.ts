@@ -21,6 +21,8 @@
  * axpby per parameter). At a refresh (every T steps) the basis is computed on the device (randomized
  * or exact SVD) and copied to the host once: that copy makes toJSON synchronous and is where Q-GaLore's
  * INT4 quantization runs (quantizeGroupwise is host code); the lazy rule's cosine reads one vector.
+ * Q-GaLore's INT8 weights (`quantizeWeights`) are re-quantized on the device after every update
+ * (engine.fakeQuantize, one pass per parameter): the weights never leave the device either.
  */
 import type { Engine } from '../../engine.js';
 import { checkBool, checkFinite, checkInt, checkOneOf, checkOptions, describeValue, rangeError, typeError } from '../../errors.js';
@@ -482,6 +484,15 @@ export interface GaLoreAdamWOptions<D extends DType = DType> {
     | ((p: Mat<D>, index: number) => GaLoreProjectorOptions | null);
   /** Check every gradient for NaN/Inf before the step (one scalar read each; default true). */
   checkFinite?: boolean;
+  /**
+   * Q-GaLore's low-precision weights for the parameters with a projector: after every update (and the
+   * weight decay) each such W is replaced by engine.fakeQuantize(W, { bits, groupSize, rounding:
+   * 'stochastic' }) on the device, so it stays on its group's INT-b grid (scales and zero points
+   * recomputed from the new min / max). Step t (1-based) of parameter i uses seed `seed + t` and
+   * offset i 2^32. null / absent: float weights. bits in [2, 8] (Q-GaLore: 8), groupSize in [1, 4096]
+   * (default 256), seed default 0.
+   */
+  quantizeWeights?: { bits: number; groupSize?: number; seed?: number } | null;
 }
 
 /** GaLoreAdamW.state() output (plain JSON). */
@@ -496,16 +507,20 @@ export interface GaLoreAdamWState {
   decayOrder: 'reference' | 'torch';
   checkFinite: boolean;
   projectors: Array<GaLoreProjectorJSON | null>;
+  /** Q-GaLore weight quantization (absent: float weights). */
+  quantizeWeights?: { bits: number; groupSize: number; seed: number };
   moments: Array<{ M: { rows: number; cols: number; data: number[] } | null; V: { rows: number; cols: number; data: number[] } | null }>;
 }
 
-const ADAM_OPTIONS = ['lr', 'betas', 'eps', 'weightDecay', 'decayOrder', 'galore', 'checkFinite'] as const;
+const ADAM_OPTIONS = ['lr', 'betas', 'eps', 'weightDecay', 'decayOrder', 'galore', 'checkFinite', 'quantizeWeights'] as const;
 
 /**
  * AdamW with GaLore projections (Zhao et al.): for a parameter W with a projector, R = project(G),
  * (M, V, N) = adamStep(M, V, R) in the low-rank space, W <- W - lr projectBack(N); other parameters get
  * plain AdamW. Bias correction as the reference: N = sqrt(1 - b2^t) / (1 - b1^t) M / (sqrt(V) + eps).
  * Decoupled decay: 'reference' W <- (W - lr U)(1 - lr wd); 'torch' W <- W (1 - lr wd) - lr U.
+ * With `quantizeWeights` (Q-GaLore), each parameter with a projector is then re-quantized group-wise
+ * with stochastic rounding on the device (engine.fakeQuantize), so it holds INT-b values.
  *
  * Ownership: the optimizer owns `params` from construction on. Each step replaces them with new
  * matrices and disposes the previous ones (read the current ones from `params`); gradients are not
@@ -525,6 +540,8 @@ export class GaLoreAdamW<D extends DType = DType> {
   readonly weightDecay: number;
   readonly decayOrder: 'reference' | 'torch';
   readonly checkGrads: boolean;
+  /** Q-GaLore weight quantization of the parameters with a projector (null: float weights). */
+  readonly quantizeWeights: { bits: number; groupSize: number; seed: number } | null;
   private M: Array<Mat<D> | null>;
   private V: Array<Mat<D> | null>;
   private disposed = false;
@@ -546,6 +563,18 @@ export class GaLoreAdamW<D extends DType = DType> {
     if (!(this.weightDecay >= 0)) throw rangeError(fn, `'weightDecay' must be >= 0, got ${this.weightDecay}`);
     this.decayOrder = checkOneOf(fn, 'decayOrder', o.decayOrder, ['reference', 'torch'] as const, 'reference');
     this.checkGrads = checkBool(fn, 'checkFinite', o.checkFinite, true);
+    this.quantizeWeights = null;
+    if (o.quantizeWeights !== undefined && o.quantizeWeights !== null) {
+      const q = o.quantizeWeights;
+      if (typeof q !== 'object' || Array.isArray(q)) throw typeError(fn, `'quantizeWeights' must be { bits, groupSize?, seed? } or null`);
+      const qo = checkOptions<{ bits: number; groupSize?: number; seed?: number }>(fn, q, ['bits', 'groupSize', 'seed']);
+      if (qo.bits === undefined) throw typeError(fn, `'quantizeWeights.bits' is required`);
+      this.quantizeWeights = {
+        bits: checkInt(fn, 'quantizeWeights.bits', qo.bits, 2, 8),
+        groupSize: qo.groupSize === undefined ? 256 : checkInt(fn, 'quantizeWeights.groupSize', qo.groupSize, 1, 4096),
+        seed: qo.seed === undefined ? 0 : checkInt(fn, 'quantizeWeights.seed', qo.seed, 0, 2 ** 52),
+      };
+    }
     const g = o.galore;
     if (Array.isArray(g) && g.length !== params.length)
       throw rangeError(fn, `'galore' has ${g.length} entries but there are ${params.length} params`);
@@ -632,12 +661,22 @@ export class GaLoreAdamW<D extends DType = DType> {
         }
         const W = this.params[i],
           keep = 1 - lr * wd;
+        let Wn: Mat<D>;
         try {
           // reference: (W - lr U)(1 - lr wd); torch: W (1 - lr wd) - lr U
-          next.push(await eng.axpby(keep, W, this.decayOrder === 'reference' ? -lr * keep : -lr, U));
+          Wn = await eng.axpby(keep, W, this.decayOrder === 'reference' ? -lr * keep : -lr, U);
         } finally {
           U.dispose();
         }
+        const q = this.quantizeWeights;
+        if (q && proj) {
+          try {
+            const opts = { bits: q.bits, groupSize: q.groupSize, rounding: 'stochastic', seed: q.seed + t, offset: i * 2 ** 32 } as const;
+            next.push(await eng.fakeQuantize(Wn, opts));
+          } finally {
+            Wn.dispose();
+          }
+        } else next.push(Wn);
       }
     } catch (e) {
       disposeAll(...next, ...newM, ...newV);
@@ -674,6 +713,7 @@ export class GaLoreAdamW<D extends DType = DType> {
       decayOrder: this.decayOrder,
       checkFinite: this.checkGrads,
       projectors: this.projectors.map((p) => (p ? p.toJSON() : null)),
+      ...(this.quantizeWeights ? { quantizeWeights: { ...this.quantizeWeights } } : {}),
       moments,
     };
   }
@@ -699,6 +739,7 @@ export class GaLoreAdamW<D extends DType = DType> {
       decayOrder: s.decayOrder,
       checkFinite: s.checkFinite,
       galore: null,
+      quantizeWeights: s.quantizeWeights ?? null,
     });
     try {
       opt.t = checkInt(fn, 't', s.t, 0, Number.MAX_SAFE_INTEGER);
@@ -721,7 +762,10 @@ export class GaLoreAdamW<D extends DType = DType> {
     return opt;
   }
 
-  /** Bytes of optimizer state (moments and projector bases) at the engine's dtype. */
+  /**
+   * Bytes of optimizer state (moments and projector bases) at the engine's dtype; the parameters are
+   * not included (see {@link GaLoreAdamW.weightBytes}).
+   */
   stateBytes(): number {
     const b = this.eng.dtype === 'f64' ? 8 : 4;
     let n = 0;
@@ -729,6 +773,24 @@ export class GaLoreAdamW<D extends DType = DType> {
     for (const p of this.projectors) {
       const { left, right } = p?.basis ?? { left: null, right: null };
       for (const x of [left, right]) if (x) n += x.rows * x.cols * b;
+    }
+    return n;
+  }
+
+  /**
+   * Bytes the parameters need in their stored format: with `quantizeWeights`, a parameter with a
+   * projector counts one byte per entry (INT-b codes, not bit-packed, as quantizeGroupwise) plus an f32
+   * scale and zero point per group; every other parameter counts its entries at the engine's dtype.
+   * (On the device the quantized weights are kept as the values they stand for, at the engine's dtype:
+   * this is the INT8 storage Q-GaLore's format needs, not what this engine allocates.)
+   */
+  weightBytes(): number {
+    const b = this.eng.dtype === 'f64' ? 8 : 4;
+    const q = this.quantizeWeights;
+    let n = 0;
+    for (const [i, p] of this.params.entries()) {
+      const numel = p.rows * p.cols;
+      n += q && this.projectors[i] ? numel + 8 * Math.ceil(numel / q.groupSize) : numel * b;
     }
     return n;
   }

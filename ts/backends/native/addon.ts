@@ -115,6 +115,15 @@ export interface NativeAddon {
   sign(out: F, x: F, threads: number): Promise<void>;
   /** out (L x b, row-major) = H_L x per column, unnormalised Walsh-Hadamard; L a power of two. */
   fwht(out: F, x: F, L: number, b: number, threads: number): Promise<void>;
+  /** out = group-wise quantize-dequantize of w (native/fake_quantize.cc; stochastic: Philox uniforms from element offset). */
+  fakeQuantize(
+    out: F,
+    w: F,
+    bits: number,
+    groupSize: number,
+    stochastic: boolean,
+    ...at: [...philox: PhiloxPosition, threads: number]
+  ): Promise<void>;
   /** outM = b1 m + (1 - b1) g, outV = b2 v + (1 - b2) g^2, outN = corr outM / (sqrt(outV) + eps) (native/adam_step.cc). */
   adamStep(
     outM: F,

@@ -3,6 +3,7 @@
  * into the C++ addon (see native/), which runs large work off the JS thread.
  */
 import type { Backend, DenseRef, SegmentSketch, SparseRef } from '../../backend.js';
+import { FAKE_QUANTIZE_STREAM } from '../../backend.js';
 import type { Store, StructStore } from '../../mat.js';
 import type { SparseStructure } from '../../sparse/csr.js';
 import type { DType, EngineInfo, FloatArray, NormKind } from '../../types.js';
@@ -411,6 +412,24 @@ export class NativeBackend implements Backend {
         N = this.alloc(n);
       await this.addon.adamStep(M, V, N, Mi, Vi, Gi, beta1, beta2, eps, corr, this.threads);
       return { M, V, N };
+    });
+  }
+
+  fakeQuantize(a: DenseRef, bits: number, groupSize: number, stochastic: boolean, seed: number, offset: number): Promise<Store> {
+    return this.using([arr(a)], async (W) => {
+      const out = this.alloc(a.rows * a.cols);
+      await this.addon.fakeQuantize(
+        out,
+        W,
+        bits,
+        groupSize,
+        stochastic,
+        ...words(seed),
+        FAKE_QUANTIZE_STREAM,
+        ...words(offset),
+        this.threads,
+      );
+      return out;
     });
   }
 

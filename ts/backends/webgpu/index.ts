@@ -28,6 +28,7 @@ import * as choleskyBatch from './kernels/cholesky_batch.js';
 import * as segmentCG from './kernels/segment_cg.js';
 import * as segmentGram from './kernels/segment_gram.js';
 import * as adam from './kernels/adam_step.js';
+import * as fakeQuant from './kernels/fake_quantize.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
@@ -228,6 +229,10 @@ export class WebGPUBackend implements Backend {
     corr: number,
   ): Promise<{ M: Store; V: Store; N: Store }> {
     return adam.adamStep(this.env, m, v, g, beta1, beta2, eps, corr);
+  }
+
+  async fakeQuantize(a: DenseRef, bits: number, groupSize: number, stochastic: boolean, seed: number, offset: number): Promise<Store> {
+    return fakeQuant.fakeQuantize(this.env, a, bits, groupSize, stochastic, seed, offset);
   }
 
   // ---- segmented least squares ----

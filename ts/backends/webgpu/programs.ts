@@ -461,6 +461,15 @@ export const PROGRAMS = {
     ],
     workgroupSize: [256],
   },
+  // ---- fakeQuantize: fake_quantize.wgsl ----
+  fake_quantize: {
+    name: 'fake_quantize',
+    file: 'fake_quantize.wgsl',
+    entry: 'fake_quantize',
+    bindings: ['read', 'rw'],
+    uniforms: [...u('n', 'gs'), ['qmax', 'f32'], ...u('stochastic', 'k0', 'k1', 'stream', 'off_lo', 'off_hi')],
+    workgroupSize: [256],
+  },
 
   // ---- fwht: fwht.wgsl ----
   fwht_local: {
