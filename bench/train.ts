@@ -230,6 +230,7 @@ interface RunRecord {
   stateBytes?: number;
   predictedStateBytes?: number;
   int4StateBytes?: number;
+  int8WeightBytes?: number;
   svdCounts?: number[];
   curve?: Curve;
   [k: string]: unknown;
@@ -295,11 +296,16 @@ export async function runTrain(args: BenchArgs): Promise<void> {
   const variants = [
     { method: 'AdamW', galore: null },
     { method: `GaLore r ${r}`, galore: galoreFor(false) },
-    { method: `Q-GaLore r ${r} (INT4, lazy)`, galore: galoreFor(true) },
+    {
+      method: `Q-GaLore r ${r} (INT4 projector, INT8 weights, lazy)`,
+      galore: galoreFor(true),
+      quantizeWeights: { bits: 8, groupSize: 256 },
+    },
   ];
   for (const v of variants) {
     const p0 = await initParams(eng, 1);
-    const opt = new GaLoreAdamW(eng, p0, { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps, weightDecay: 0, galore: v.galore as never });
+    const qw = 'quantizeWeights' in v ? { quantizeWeights: v.quantizeWeights } : {};
+    const opt = new GaLoreAdamW(eng, p0, { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps, weightDecay: 0, galore: v.galore as never, ...qw });
     const { curve, secondsPerStep } = await runSteps(eng, full(opt), d, d.train, steps, 7);
     const acc = await accuracy(eng, opt.params, d, d.test);
     const rec: RunRecord = {
@@ -326,6 +332,7 @@ export async function runTrain(args: BenchArgs): Promise<void> {
           }
       }
       rec.int4StateBytes = opt.stateBytes() - basis + packed; // f32 moments + the projector at 4 bits
+      rec.int8WeightBytes = opt.weightBytes(); // the quantized weights as INT8 codes + per-group scale / zero
     }
     exp1.push(rec);
     curves1.push({ name: v.method, c: curve });
@@ -545,7 +552,7 @@ export async function runTrain(args: BenchArgs): Promise<void> {
       x.method,
       (100 * x.testAccuracy).toFixed(2),
       (x.secondsPerStep * 1000).toFixed(1),
-      `${(x.stateBytes! / 1e6).toFixed(3)} MB${x.int4StateBytes ? ` (${(x.int4StateBytes / 1e6).toFixed(3)} MB stored INT4)` : ''}`,
+      `${(x.stateBytes! / 1e6).toFixed(3)} MB${x.int4StateBytes ? ` (${(x.int4StateBytes / 1e6).toFixed(3)} MB stored INT4)` : ''}${x.int8WeightBytes ? `; weights ${(x.int8WeightBytes / 1e6).toFixed(3)} MB as INT8` : ''}`,
       `${(x.predictedStateBytes! / 1e6).toFixed(3)} MB`,
       x.svdCounts?.length ? x.svdCounts.join(' / ') : '—',
     ]);
