@@ -302,7 +302,7 @@ async function runEora(
     inference_mode: true,
     target_modules: [...new Set(rows.map((r) => r.module))],
     rank_pattern: rankPattern,
-    alpha_pattern: Object.fromEntries(Object.entries(rankPattern).map(([k, v]) => [k, v])),
+    alpha_pattern: { ...rankPattern }, // lora_alpha = r per module: scale 1 everywhere
   };
   const adapter = path.join(o.dir, 'adapter_model.safetensors');
   await writeSafetensors(adapter, tensors, {

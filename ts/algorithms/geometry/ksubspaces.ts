@@ -56,7 +56,7 @@ export interface Padder {
 
 /**
  * Top-d right singular vectors of A (m x D): D x d orthonormal, and the captured energy (sum of the top d
- * squared singular values). m >= D: eigh of the D x D Gram (thin SVD of A if that eigh is not finite); m < D: thin SVD of A; fewer than d rows:
+ * squared singular values). m >= D: eigh of the D x D Gram; m < D: thin SVD of A; fewer than d rows:
  * padded with random columns and re-orthonormalized (QR keeps the leading span).
  * @internal
  */
@@ -71,13 +71,9 @@ export async function topRightSingular<D extends DType>(
     if (A.rows >= D) {
       const G = await eng.matmul(A, A, { transA: true });
       const { values, vectors } = await eng.eigh(G);
-      // native f32 eigh can return NaN on a Gram with many zero rows (MNIST's empty pixels): fall back
-      // to the SVD of A then
-      if (values.every(Number.isFinite) && Number.isFinite(await eng.norm(vectors, 'max'))) {
-        let energy = 0;
-        for (let j = 0; j < d; j++) energy += Math.max(values[j], 0);
-        return { U: d === D ? vectors : await eng.slice(vectors, { cols: [0, d] }), energy };
-      }
+      let energy = 0;
+      for (let j = 0; j < d; j++) energy += Math.max(values[j], 0);
+      return { U: d === D ? vectors : await eng.slice(vectors, { cols: [0, d] }), energy };
     }
     const { S, V } = await eng.svd(A); // V: D x min(m, D)
     let energy = 0;

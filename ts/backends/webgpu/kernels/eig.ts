@@ -103,6 +103,22 @@ export async function eigh(env: GpuEnv, a: DenseRef): Promise<{ values: Float64A
   return { values, vectors };
 }
 
+/**
+ * Thin QR on the device of X = A (m >= n) or A^T (m < n), mm x k with k = min(m, n) and mm = max(m, n):
+ * Q stays on the device (the caller's), R (k x k) comes to the host. The QR route of svd and svdvals.
+ */
+export async function tallQR(env: GpuEnv, a: DenseRef, opts?: QrOptions): Promise<{ Q: GpuStore; Rh: Float32Array; info: unknown }> {
+  const { rows: m, cols: n } = a;
+  const k = Math.min(m, n),
+    mm = Math.max(m, n);
+  const xt = m < n ? transpose(env, a) : null;
+  const q = await qrFull(env, xt ? ref(xt, mm, k) : a, opts);
+  if (xt) release(env, xt);
+  const Rh = q.Rhost ?? (await toHost(env, ref(q.R, k, k)));
+  release(env, q.R);
+  return { Q: q.Q, Rh, info: q.info };
+}
+
 export async function svdInternal(env: GpuEnv, a: DenseRef, opts: SvdOptions = {}): Promise<SvdResult> {
   const { rows: m, cols: n } = a;
   const k = Math.min(m, n);
@@ -110,13 +126,8 @@ export async function svdInternal(env: GpuEnv, a: DenseRef, opts: SvdOptions = {
   const wide = m < n;
   const mm = Math.max(m, n); // X = A (m >= n) or A^T (m < n) is mm x k
   if (method === 'qr') {
-    const xt = wide ? transpose(env, a) : null;
-    const X = xt ? ref(xt, mm, k) : a;
-    const q = await qrFull(env, X, opts.qr);
-    if (xt) release(env, xt);
-    const Rh = q.Rhost ?? (await toHost(env, ref(q.R, k, k)));
-    release(env, q.R);
-    const s = await env.host.svd(hostRef(Rh, k, k));
+    const q = await tallQR(env, a, opts.qr);
+    const s = await env.host.svd(hostRef(q.Rh, k, k));
     const uR = env.ctx.upload(s.U as Float32Array);
     const Ux = matmul(env, ref(q.Q, mm, k), ref(uR, k, k), false, false, 1);
     release(env, q.Q, uR);

@@ -12,11 +12,11 @@
  */
 import type { DenseRef } from '../../../backend.js';
 import { rangeError } from '../../../errors.js';
-import { HOST_MAX, hostRef, store, toHost, type GpuEnv } from '../env.js';
-import { transpose } from './ewise.js';
+import { HOST_MAX, hostRef, store, type GpuEnv } from '../env.js';
+import { tallQR } from './eig.js';
 import type { JacobiInfo } from './jacobi.js';
 import { oneSidedJacobi } from './jacobi.js';
-import { qrFull, type QrOptions } from './qr.js';
+import type { QrOptions } from './qr.js';
 import { axisNorms, norm } from './reduce.js';
 import { block, ref, release } from './util.js';
 
@@ -41,14 +41,9 @@ export async function svdvalsInternal(env: GpuEnv, a: DenseRef, opts: SvdvalsOpt
   const wide = m < n;
   const mm = Math.max(m, n); // X = A (m >= n) or A^T (m < n) is mm x k
   if (method === 'qr') {
-    const xt = wide ? transpose(env, a) : null;
-    const X = xt ? ref(xt, mm, k) : a;
-    const q = await qrFull(env, X, opts.qr);
-    if (xt) release(env, xt);
+    const q = await tallQR(env, a, opts.qr);
     release(env, q.Q);
-    const Rh = q.Rhost ?? (await toHost(env, ref(q.R, k, k)));
-    release(env, q.R);
-    const S = await env.host.svdvals(hostRef(Rh, k, k));
+    const S = await env.host.svdvals(hostRef(q.Rh, k, k));
     return { S, info: { method, qr: q.info } };
   }
   // Jacobi route (as svd's): bt rows = columns of X, scaled by a power of two so squares cannot overflow.
