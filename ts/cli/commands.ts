@@ -19,6 +19,11 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['eora', () => import('./eora.js')],
   ['compare', () => import('./compare.js')],
   ['cluster', () => import('./cluster.js')],
+  ['sketch', () => import('./sketch.js')],
+  ['gram', () => import('./gram.js')],
+  ['pass', () => import('./pass.js')],
+  ['merge', () => import('./merge.js')],
+  ['finish', () => import('./finish.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {
