@@ -36,6 +36,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -63,14 +64,54 @@ def lowrank_command(lowrank: Optional[Sequence[str]] = None) -> list:
     raise LowrankStepError("the lowrank command is not on PATH: install the npm package lowrank, or set LOWRANK_CLI / pass lowrank=[...]")
 
 
-def _run_step(cmd: list, argv: list, what: str, *deps: Any) -> dict:
+_local = threading.local()
+
+
+def _server(cmd: list) -> subprocess.Popen:
+    """This worker thread's ``lowrank serve`` process (started on first use, restarted if it died)."""
+    srv = getattr(_local, "server", None)
+    if srv is None or srv.poll() is not None or getattr(_local, "cmd", None) != cmd:
+        srv = subprocess.Popen(
+            cmd + ["serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env={**os.environ, "LOWRANK_PROGRESS": "0"},
+        )
+        _local.server, _local.cmd = srv, cmd
+    return srv
+
+
+def _invoke(cmd: list, argv: list, persistent: bool) -> tuple:
+    if persistent:
+        srv = _server(cmd)
+        try:
+            srv.stdin.write(json.dumps({"argv": argv}) + "\n")
+            srv.stdin.flush()
+            line = srv.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if line:
+            r = json.loads(line)
+            return r["code"], r["stdout"], r["stderr"]
+        srv.kill()
+        _local.server = None
+        return 1, "", f"the lowrank serve process ended unexpectedly (exit code {srv.wait()})"
+    p = subprocess.run(cmd + argv, capture_output=True, text=True, env={**os.environ, "LOWRANK_PROGRESS": "0"})
+    return p.returncode, p.stdout, p.stderr
+
+
+def _run_step(cmd: list, argv: list, what: str, persistent: bool, *deps: Any) -> dict:
     """One CLI step (runs on a worker). ``deps`` only order the task after the ones it reads from."""
-    p = subprocess.run(cmd + argv + ["--json"], capture_output=True, text=True, env={**os.environ, "LOWRANK_PROGRESS": "0"})
-    if p.returncode != 0:
-        lines = [l for l in p.stderr.splitlines() if l.strip() and not l.startswith("Warning:")]
-        msg = lines[-1] if lines else f"exit code {p.returncode}"
-        raise LowrankStepError(f"lowrank {' '.join(argv[:2]) if argv[0] == 'pass' else argv[0]} failed on {what}: {msg}")
-    out = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    code, stdout, stderr = _invoke(cmd, argv + ["--json"], persistent)
+    if code != 0:
+        lines = [l for l in stderr.splitlines() if l.strip() and not l.startswith("Warning:")]
+        msg = lines[-1] if lines else f"exit code {code}"
+        step = " ".join(argv[:2]) if argv[0] == "pass" else argv[0]
+        raise LowrankStepError(f"lowrank {step} failed on {what}: {msg}")
+    out = [l for l in stdout.splitlines() if l.startswith("{")]
     return json.loads(out[-1]) if out else {}
 
 
@@ -96,13 +137,14 @@ class _Run:
     workdir: str
     backend: str
     retries: int
+    persistent: bool = True
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     tasks: int = 0
 
     def submit(self, key: str, argv: list, what: str, *deps: Any) -> Any:
         self.tasks += 1
         argv = argv + ["--backend", self.backend]
-        return self.client.submit(_run_step, self.cmd, argv, what, *deps, key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries)
+        return self.client.submit(_run_step, self.cmd, argv, what, self.persistent, *deps, key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries)
 
     def tree_merge(self, label: str, parts: list, dirs: list, fan_in: int) -> tuple:
         """Merges part folders in a tree of fan-in ``fan_in``; returns (future, folder) of the root."""
@@ -185,6 +227,7 @@ def svd(
     backend: str = "native",
     fan_in: int = 8,
     retries: int = 0,
+    persistent: bool = True,
     assemble: bool = True,
     on_stage: Optional[Callable[[str], None]] = None,
 ) -> SvdResult:
@@ -209,7 +252,7 @@ def svd(
     workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="lowrank-dask-"))
     os.makedirs(workdir, exist_ok=True)
     stage = on_stage or (lambda s: None)
-    run = _Run(client, cmd, workdir, backend, retries)
+    run = _Run(client, cmd, workdir, backend, retries, persistent)
     try:
         paths = _shards(shards, workdir, client)
         shapes, offsets, n = _layout(client, paths)
@@ -313,6 +356,7 @@ def covariance(
     backend: str = "native",
     fan_in: int = 8,
     retries: int = 0,
+    persistent: bool = True,
 ) -> CovarianceResult:
     """Covariance (ddof 1 as numpy.cov), column means and X^T X of the rows of ``shards`` (rows =
     samples), one ``lowrank gram`` task per shard and a tree of ``lowrank merge``."""
@@ -324,7 +368,7 @@ def covariance(
     own_dir = workdir is None
     workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="lowrank-dask-"))
     os.makedirs(workdir, exist_ok=True)
-    run = _Run(client, cmd, workdir, backend, retries)
+    run = _Run(client, cmd, workdir, backend, retries, persistent)
     try:
         paths = _shards(shards, workdir, client)
         shapes, offsets, n = _layout(client, paths)

@@ -24,6 +24,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['pass', () => import('./pass.js')],
   ['merge', () => import('./merge.js')],
   ['finish', () => import('./finish.js')],
+  ['serve', () => import('./serve.js')],
 ];
 
 export function findCommand(name: string): CommandLoader | undefined {

@@ -81,7 +81,15 @@ export class Context {
   readonly dtype: DType;
   readonly threads: number | undefined;
 
-  constructor(command: string, args: ParsedArgs, io: CliIO) {
+  /** Runs another CLI invocation in this process (main() itself; used by `lowrank serve`). */
+  readonly invoke: (argv: readonly string[], io: CliIO) => Promise<number>;
+
+  constructor(command: string, args: ParsedArgs, io: CliIO, invoke?: (argv: readonly string[], io: CliIO) => Promise<number>) {
+    this.invoke =
+      invoke ??
+      (() => {
+        throw new Error('this context cannot run other invocations');
+      });
     this.command = command;
     this.args = args;
     this.io = io;

@@ -144,7 +144,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       return 0;
     }
     const args = parseArgs(rest, [...cmd.flags, ...GLOBAL_FLAGS], cmd.positionals ?? []);
-    const code = await cmd.run(new Context(cmd.name, args, io));
+    const code = await cmd.run(new Context(cmd.name, args, io, main));
     return typeof code === 'number' ? code : 0;
   } catch (e) {
     const prefix = name ? `lowrank ${name}` : 'lowrank';

@@ -1,0 +1,54 @@
+/**
+ * `lowrank serve`: runs CLI invocations sent as JSON lines on stdin, one after another, in this one
+ * process, answering each with a JSON line on stdout. A scheduler's worker (the Dask driver) keeps one
+ * per worker thread instead of starting Node.js and loading the addon for every step.
+ *
+ * Request:  {"argv": ["pass", "range", "shard.npy", ...]}
+ * Response: {"code": 0, "stdout": "...", "stderr": "..."}   (code as the command's exit code)
+ * End of input ends the process. A malformed request gets {"code": 2, "stderr": "..."} and the loop
+ * goes on.
+ */
+import { createInterface } from 'node:readline';
+import type { Command, Context } from './context.js';
+
+export const command: Command = {
+  name: 'serve',
+  summary: 'run CLI invocations sent as JSON lines on stdin in one process (for schedulers such as Dask)',
+  description: [
+    'Reads one request per line on stdin, {"argv": [...]} (the arguments after "lowrank"), runs it as',
+    'the command line would, and writes one line per request on stdout: {"code": N, "stdout": "...",',
+    '"stderr": "..."}. Requests run one at a time; the process ends at the end of input. It saves the',
+    'start-up of Node.js and of the native addon on every step of a sharded run (integrations/dask).',
+  ].join('\n'),
+  flags: [],
+  examples: [`echo '{"argv": ["info", "--json"]}' | lowrank serve`],
+  async run(ctx: Context): Promise<number> {
+    const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of rl) {
+      if (!line.trim()) continue;
+      let argv: unknown;
+      try {
+        argv = (JSON.parse(line) as { argv?: unknown }).argv;
+      } catch (e) {
+        ctx.out(JSON.stringify({ code: 2, stdout: '', stderr: `lowrank serve: the request is not JSON (${(e as Error).message})\n` }));
+        continue;
+      }
+      if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string') || argv[0] === 'serve') {
+        ctx.out(
+          JSON.stringify({ code: 2, stdout: '', stderr: 'lowrank serve: a request is {"argv": [strings]} (and not serve itself)\n' }),
+        );
+        continue;
+      }
+      let out = '',
+        err = '';
+      const code = await ctx.invoke(argv, {
+        stdout: { write: (s: string) => (out += s) },
+        stderr: { write: (s: string) => (err += s) },
+        env: { ...ctx.io.env, LOWRANK_PROGRESS: '0' },
+        cwd: ctx.io.cwd,
+      });
+      ctx.out(JSON.stringify({ code, stdout: out, stderr: err }));
+    }
+    return 0;
+  },
+};
