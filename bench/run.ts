@@ -44,6 +44,7 @@ async function main(): Promise<number> {
     else if (s === 'compress') await (await import('./compress.js')).runCompress(args);
     else if (s === 'train') await (await import('./train.js')).runTrain(args);
     else if (s === 'completion') await (await import('./completion.js')).runCompletion(args);
+    else if (s === 'dask') await (await import('./dask.js')).runDask(args);
     else {
       process.stderr.write(`bench: unknown suite '${s}'\n\n${USAGE}`);
       return 2;

@@ -44,6 +44,7 @@ suites:
   compress  model-weights toolkit on a synthetic safetensors checkpoint (24 x 4096^2 f32): svdvals pass, LORD r 512, EoRA r 128 vs torch
   completion  matrix completion: seconds per sweep of exact vs sketch solvers for k = 8..64 at 2M entries; 10M-entry run
   train     MLP 784-200-200-10 on MNIST: GaLore / Q-GaLore vs AdamW, LoRA-SB vs LoRA vs full fine-tuning, intrinsic dimension
+  dask      lowrank on Dask (integrations/dask) vs dask.array svd_compressed on 200,000 x 2,000 in 20 shards; one-process rsvd
   all       gemm then decomp
 
 options:
