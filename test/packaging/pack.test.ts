@@ -6,29 +6,61 @@
  * linux-x64 (glibc) only, where the package carries a prebuilt addon; needs build/Release/lowrank.node
  * (made by `npm ci`). Everything is written under one temporary folder, removed afterwards.
  */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot, prebuildName } from '../../ts/paths.js';
 
 const addon = path.join(packageRoot, 'build', 'Release', 'lowrank.node');
+/** Whether some addon source is newer than the addon (prepack would then rebuild it: minutes). */
+const stale = (): boolean => {
+  const t = statSync(addon).mtimeMs;
+  const srcs = readdirSync(path.join(packageRoot, 'native')).filter((f) => /\.(cc|h)$/.test(f));
+  return [...srcs.map((f) => path.join(packageRoot, 'native', f)), path.join(packageRoot, 'CMakeLists.txt')].some(
+    (f) => statSync(f).mtimeMs > t,
+  );
+};
 const skip =
   prebuildName() !== 'linux-x64'
     ? 'prebuilds are made for linux-x64 (glibc) only'
     : !existsSync(addon)
       ? 'build/Release/lowrank.node missing (npm ci / npm run build:native)'
-      : '';
+      : stale()
+        ? 'build/Release/lowrank.node is older than native/ (npm run build:native)'
+        : '';
 const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 let tmp = '';
 let app = '';
 let env: NodeJS.ProcessEnv = {};
-let install: SpawnSyncReturns<string>;
+let install: Result;
 
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }) {
-  return spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeout ?? 60_000, cwd: opts.cwd, env: opts.env ?? env });
+type Result = { status: number | null; stdout: string; stderr: string };
+
+/** Runs a command to completion without blocking the worker's event loop (vitest talks over it). */
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? env, timeout: opts.timeout ?? 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (e) => resolve({ status: null, stdout, stderr: `${stderr}${e.message}` }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 const npmCli = (): string => {
@@ -37,7 +69,7 @@ const npmCli = (): string => {
 };
 
 describe.skipIf(skip !== '')(`npm package: pack, install without compilers, quick start${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'lowrank-pack-'));
     // Staging copy: sources + this checkout's addon (mtimes kept, so prepack sees it as up to date).
     const stage = path.join(tmp, 'stage');
@@ -52,7 +84,7 @@ describe.skipIf(skip !== '')(`npm package: pack, install without compilers, quic
     delete cleanEnv.LOWRANK_NATIVE_ADDON;
     delete cleanEnv.LOWRANK_BUILD_FROM_SOURCE;
     delete cleanEnv.INIT_CWD;
-    const pack = run(npmCli(), ['pack', '--pack-destination', tmp], { cwd: stage, env: cleanEnv, timeout: 150_000 });
+    const pack = await run(npmCli(), ['pack', '--pack-destination', tmp], { cwd: stage, env: cleanEnv, timeout: 150_000 });
     expect(pack.status, pack.stderr).toBe(0);
 
     // A PATH with node, npm and sh only.
@@ -67,7 +99,7 @@ describe.skipIf(skip !== '')(`npm package: pack, install without compilers, quic
     writeFileSync(path.join(app, 'package.json'), '{ "name": "app", "private": true }\n');
     const tgz = path.join(tmp, `lowrank-${version}.tgz`);
     // `npm` is looked up in env.PATH (bin), as is `node` by npm's and the bin's `#!/usr/bin/env node`.
-    install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', tgz], {
+    install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', tgz], {
       cwd: app,
       timeout: 150_000,
     });
@@ -96,7 +128,7 @@ describe.skipIf(skip !== '')(`npm package: pack, install without compilers, quic
     ]);
   });
 
-  it('runs the README quick start (auto falls back to native without the webgpu package)', () => {
+  it('runs the README quick start (auto falls back to native without the webgpu package)', async () => {
     writeFileSync(
       path.join(app, 'quickstart.mjs'),
       `import { engine } from 'lowrank';
@@ -110,7 +142,7 @@ console.log(JSON.stringify({ backend: eng.backend, reason: eng.info().autoReason
 await eng.dispose();
 `,
     );
-    const r = run(process.execPath, ['quickstart.mjs'], { cwd: app });
+    const r = await run(process.execPath, ['quickstart.mjs'], { cwd: app });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { backend: string; reason: string; rel: number; S: number[] };
     expect(out.backend).toBe('native');
@@ -120,37 +152,37 @@ await eng.dispose();
     for (let i = 1; i < out.S.length; i++) expect(out.S[i]).toBeLessThanOrEqual(out.S[i - 1]);
   });
 
-  it("backend 'webgpu' says the optional package is missing", () => {
-    const r = run(process.execPath, ['--input-type=module', '-e', "await (await import('lowrank')).engine({ backend: 'webgpu' })"], {
+  it("backend 'webgpu' says the optional package is missing", async () => {
+    const r = await run(process.execPath, ['--input-type=module', '-e', "await (await import('lowrank')).engine({ backend: 'webgpu' })"], {
       cwd: app,
     });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/needs the optional package 'webgpu'.*not installed.*npm install webgpu/);
   });
 
-  it('the lowrank bin: --version and info', () => {
+  it('the lowrank bin: --version and info', async () => {
     const bin = path.join(app, 'node_modules', '.bin', 'lowrank');
-    const v = run(bin, ['--version'], { cwd: app });
+    const v = await run(bin, ['--version'], { cwd: app });
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout.trim()).toBe(version);
-    const info = run(bin, ['info'], { cwd: app });
+    const info = await run(bin, ['info'], { cwd: app });
     expect(info.status, info.stderr).toBe(0);
     expect(info.stdout).toMatch(/native\s+available/);
     expect(info.stdout).toContain(path.join('prebuilds', 'linux-x64', 'lowrank.node'));
   });
 
-  it("require('lowrank') from CommonJS: the module where Node has require(esm), else the import() recipe", () => {
+  it("require('lowrank') from CommonJS: the module where Node has require(esm), else the import() recipe", async () => {
     writeFileSync(
       path.join(app, 'main.cjs'),
       `const lr = require('lowrank');
 import('lowrank').then((m) => console.log(typeof lr.engine, lr.engine === m.engine));
 `,
     );
-    const r = run(process.execPath, ['main.cjs'], { cwd: app });
+    const r = await run(process.execPath, ['main.cjs'], { cwd: app });
     if (r.status === 0) expect(r.stdout.trim()).toBe('function true');
     else expect(r.stderr).toMatch(/ESM-only.*await import\('lowrank'\)/);
     if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) {
-      const old = run(process.execPath, ['--no-experimental-require-module', 'main.cjs'], { cwd: app });
+      const old = await run(process.execPath, ['--no-experimental-require-module', 'main.cjs'], { cwd: app });
       expect(old.status).not.toBe(0);
       expect(old.stderr).toMatch(/lowrank is an ES module \(ESM-only\).*const lr = await import\('lowrank'\)/);
       expect(old.stderr).not.toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
