@@ -61,7 +61,15 @@ export function decide({ env, target, checkout = false, prebuild, loads }) {
   const name = `${target.platform}-${target.arch}${target.libc ? ` (${target.libc})` : ''}`;
   if (env.LOWRANK_BUILD_FROM_SOURCE === '1') return { action: 'build', why: 'LOWRANK_BUILD_FROM_SOURCE=1 forces a source build' };
   if (checkout) return { action: 'build', why: 'a git checkout builds the addon from its sources' };
-  if (!prebuild) return { action: 'build', why: `no prebuilt addon matches ${name} (the package carries linux-x64, glibc)` };
+  if (!prebuild) {
+    const carried = target.platform === 'linux' && target.arch === 'x64' && target.libc === 'glibc';
+    return {
+      action: 'build',
+      why: carried
+        ? 'this copy of the package has no prebuilt addon (prebuilds/linux-x64/lowrank.node is added by `npm pack`)'
+        : `no prebuilt addon matches ${name}; the package carries linux-x64 (glibc) only`,
+    };
+  }
   const err = loads(prebuild);
   if (err) return { action: 'build', why: `the prebuilt addon ${prebuild} does not load here (${err})` };
   return { action: 'prebuilt', file: prebuild };

@@ -29,6 +29,13 @@ describe('install script: decision', () => {
     expect(plan({ checkout: true })).toMatchObject({ action: 'build', why: expect.stringMatching(/git checkout/) });
     const none = plan({ prebuild: undefined, target: { platform: 'linux', arch: 'arm64', libc: 'glibc' } });
     expect(none).toMatchObject({ action: 'build', why: expect.stringMatching(/no prebuilt addon matches linux-arm64 \(glibc\)/) });
+    const musl = plan({ prebuild: undefined, target: { platform: 'linux', arch: 'x64', libc: 'musl' } });
+    expect(musl).toMatchObject({
+      action: 'build',
+      why: expect.stringMatching(/no prebuilt addon matches linux-x64 \(musl\); .*linux-x64 \(glibc\) only/),
+    });
+    const unpacked = plan({ prebuild: undefined });
+    expect(unpacked).toMatchObject({ action: 'build', why: expect.stringMatching(/has no prebuilt addon .*added by `npm pack`/) });
     const broken = plan({ loads: () => 'Error: GLIBC_2.35 not found' });
     expect(broken).toMatchObject({ action: 'build', why: expect.stringMatching(/does not load here \(Error: GLIBC_2\.35/) });
   });
