@@ -73,7 +73,7 @@ export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>
     return auto(new Engine<D>(await NativeBackend.create(dtype, threads)), "dtype 'f64' runs on native (WGSL has no 64-bit floats)");
 
   const { WebGPUBackend, webgpuUnavailableReason } = await import('./backends/webgpu/index.js');
-  const { SoftwareAdapterError } = await import('./backends/webgpu/device.js');
+  const { SoftwareAdapterError, WebGPUPackageMissingError } = await import('./backends/webgpu/device.js');
   try {
     const host = await NativeBackend.create('f32', threads);
     // 'auto' declines a CPU/software adapter (lavapipe, SwiftShader, ...): the native backend runs the
@@ -88,6 +88,7 @@ export async function engine<D extends DType = 'f32'>(options?: EngineOptions<D>
     const native = new Engine<D>(await NativeBackend.create(dtype, threads));
     if (e instanceof SoftwareAdapterError)
       return auto(native, `native: ${e.reason}, which is slower than the native backend on the same CPU (backend 'webgpu' still uses it)`);
+    if (e instanceof WebGPUPackageMissingError) return auto(native, "native: the optional package 'webgpu' is not installed");
     return auto(native, `native: no usable WebGPU adapter (${e instanceof Error ? e.message : String(e)})`);
   }
 }

@@ -1,12 +1,14 @@
 /**
- * Loads the C++ addon (built by `npm install` through cmake-js) and types its entry points. Every
- * function validates its arguments (throwing TypeError/RangeError synchronously) and returns a Promise;
- * work above ~0.5 ms runs on a libuv thread, on private copies of the arrays (except those marked with
- * own()), so a caller may change or detach its arrays meanwhile. Shared, resizable and detached buffers
- * are refused with a TypeError. Arrays are row-major; outputs are caller-allocated.
+ * Loads the C++ addon (prebuilt in the npm package, or built from source through cmake-js) and types
+ * its entry points. Every function validates its arguments (throwing TypeError/RangeError
+ * synchronously) and returns a Promise; work above ~0.5 ms runs on a libuv thread, on private copies of
+ * the arrays (except those marked with own()), so a caller may change or detach its arrays meanwhile.
+ * Shared, resizable and detached buffers are refused with a TypeError. Arrays are row-major; outputs
+ * are caller-allocated.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { addonPath } from '../../paths.js';
+import { addonCandidates, prebuildName } from '../../paths.js';
 
 type F = Float32Array | Float64Array;
 
@@ -196,19 +198,37 @@ export interface NativeAddon {
 let cached: NativeAddon | undefined;
 let loadError: Error | undefined;
 
-/** The addon, loaded once. Throws an Error explaining how to build it when it is missing. */
+/**
+ * The addon, loaded once from the first of {@link addonCandidates} that loads (a source build, then the
+ * prebuild for this platform). Throws an Error naming every path tried and how to build from source.
+ */
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
   if (loadError) throw loadError;
-  const p = addonPath();
-  try {
-    cached = createRequire(import.meta.url)(p) as NativeAddon;
-    return cached;
-  } catch (e) {
-    loadError = new Error(
-      `lowrank: cannot load the native addon at ${p} (${(e as Error).message}). ` +
-        'Build it with `npm run build:native` (needs cmake and a C++17 compiler).',
-    );
-    throw loadError;
+  const tried: string[] = [];
+  const req = createRequire(import.meta.url);
+  for (const p of addonCandidates()) {
+    if (!existsSync(p)) {
+      tried.push(`${p} (not found)`);
+      continue;
+    }
+    try {
+      cached = req(p) as NativeAddon;
+      return cached;
+    } catch (e) {
+      tried.push(`${p} (${(e as Error).message.split('\n')[0]})`);
+    }
   }
+  const name = prebuildName();
+  loadError = new Error(
+    `lowrank: cannot load the native addon; tried ${tried.join('; ')}. ` +
+      (name === undefined
+        ? `No prebuilt addon fits this ${process.platform}-${process.arch} process (the Linux prebuild needs glibc). `
+        : name !== 'linux-x64'
+          ? `The npm package carries a prebuilt addon for linux-x64 (glibc) only; this is ${name}. `
+          : '') +
+      'Build from source in the package folder with `LOWRANK_BUILD_FROM_SOURCE=1 npm rebuild lowrank` ' +
+      '(or `npm run build:native` in a clone; needs cmake and a C++17 compiler).',
+  );
+  throw loadError;
 }

@@ -1,6 +1,6 @@
 /**
- * Adapter and device acquisition through Dawn's Node binding (npm `webgpu`). The binding is imported
- * lazily so that the native backend works on machines where it cannot load.
+ * Adapter and device acquisition through Dawn's Node binding (npm `webgpu`, an optional dependency).
+ * The binding is imported lazily so that the native backend works where it is absent or cannot load.
  */
 
 export interface DeviceBundle {
@@ -31,8 +31,36 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/**
+ * Thrown when the optional npm package `webgpu` (Dawn's Node binding) is not installed, e.g. after
+ * `npm install --omit=optional` or where its install was skipped. Backend 'auto' then runs native.
+ */
+export class WebGPUPackageMissingError extends Error {
+  constructor() {
+    super(
+      "the optional package 'webgpu' (Dawn's Node binding) is not installed; install it with `npm install webgpu` " +
+        'in the project that uses lowrank to enable the WebGPU backend',
+    );
+    this.name = 'WebGPUPackageMissingError';
+  }
+}
+
+type WebGPUModule = { create(f: string[]): GPU; globals: Record<string, unknown> };
+
+/** `import('webgpu')`, with a missing package turned into a {@link WebGPUPackageMissingError}. */
+async function importWebgpu(): Promise<WebGPUModule> {
+  try {
+    return (await import('webgpu')) as unknown as WebGPUModule;
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    // Only the package itself missing (not a dependency of it, nor a failing native binary).
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && /['"]webgpu['"]/.test(err.message ?? '')) throw new WebGPUPackageMissingError();
+    throw e;
+  }
+}
+
 async function getGpu(flags: string[]): Promise<{ gpu: GPU; globals: Record<string, unknown> }> {
-  const mod = (await import('webgpu')) as unknown as { create(f: string[]): GPU; globals: Record<string, unknown> };
+  const mod = await importWebgpu();
   const key = flags.join('\u0000');
   let gpu = gpus.get(key);
   if (!gpu) {

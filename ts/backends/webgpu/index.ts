@@ -9,7 +9,7 @@ import type { SparseStructure } from '../../sparse/csr.js';
 import type { EngineInfo, FloatArray, NormKind } from '../../types.js';
 import type { NativeBackend } from '../native/index.js';
 import { GpuContext, type GpuStore } from './context.js';
-import { acquireDevice } from './device.js';
+import { acquireDevice, WebGPUPackageMissingError } from './device.js';
 import type { GpuEnv, GpuStructure } from './env.js';
 import * as fill from './kernels/fill.js';
 import * as ewise from './kernels/ewise.js';
@@ -32,6 +32,11 @@ import * as fakeQuant from './kernels/fake_quantize.js';
 
 /** The message for an unavailable WebGPU adapter: what happened and what to do. */
 export function webgpuUnavailableReason(e: unknown): string {
+  if (e instanceof WebGPUPackageMissingError)
+    return (
+      "engine: backend 'webgpu' needs the optional package 'webgpu' (Dawn's Node binding), which is not " +
+      "installed. Install it with `npm install webgpu`, or use { backend: 'native' } or 'auto'."
+    );
   const why = e instanceof Error ? e.message : String(e);
   return (
     `engine: backend 'webgpu' was requested but no WebGPU device could be created (${why}). ` +
