@@ -140,11 +140,18 @@ class _Run:
     persistent: bool = True
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     tasks: int = 0
+    futures: list = field(default_factory=list)
 
     def submit(self, key: str, argv: list, what: str, *deps: Any) -> Any:
         self.tasks += 1
         argv = argv + ["--backend", self.backend]
-        return self.client.submit(_run_step, self.cmd, argv, what, self.persistent, *deps, key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries)
+        fut = self.client.submit(_run_step, self.cmd, argv, what, self.persistent, *deps, key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries)
+        self.futures.append(fut)
+        return fut
+
+    def cancel(self) -> None:
+        """Cancels what is still queued or running (after a failure, before the work folder goes)."""
+        self.client.cancel(self.futures)
 
     def tree_merge(self, label: str, parts: list, dirs: list, fan_in: int) -> tuple:
         """Merges part folders in a tree of fan-in ``fan_in``; returns (future, folder) of the root."""
@@ -341,6 +348,9 @@ def svd(
             }
         )
         return SvdResult(U, S, V, info)
+    except BaseException:
+        run.cancel()
+        raise
     finally:
         if own_dir and assemble:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -388,6 +398,9 @@ def covariance(
             info={"tasks": run.tasks, "seconds": time.perf_counter() - t0, "shards": len(paths), "workdir": workdir},
         )
         return out
+    except BaseException:
+        run.cancel()
+        raise
     finally:
         if own_dir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -83,6 +83,21 @@ def main():
         np.save(os.path.join(out, "gram.npy"), cov.gram)
         summary["covariance"] = {**cov.info, "count": cov.count}
 
+        # a dask array as input (written as row-block shards first), and a failing shard named in the error
+        import dask.array as da
+
+        cov2 = lrd.covariance(da.from_array(A, chunks=(12000, A.shape[1])), client=client)
+        summary["daskArrayCovRelDiff"] = float(np.linalg.norm(cov2.covariance - cov.covariance) / np.linalg.norm(cov.covariance))
+        bad = os.path.join(out, "shard-bad.npy")
+        b = np.ones((50, A.shape[1]), dtype=np.float32)
+        b[7, 3] = np.nan
+        np.save(bad, b)
+        try:
+            lrd.svd([paths[0], bad], 5, q=0, client=client)
+            summary["badShardError"] = None
+        except lrd.LowrankStepError as e:
+            summary["badShardError"] = str(e)
+
         # A worker killed mid-run: Dask reschedules its tasks; the answer must not change.
         pids = client.run(os.getpid)
         victim = sorted(pids)[0]

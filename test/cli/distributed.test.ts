@@ -150,6 +150,12 @@ describe('lowrank sketch / merge / finish / pass / gram', () => {
     r = await run(['pass', 'corange', p('s0.npy'), '--out', p('x8')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/needs --range DIR/);
+    const nan = new Float32Array(3 * n).fill(1);
+    nan[n + 2] = Number.NaN;
+    await writeNpy(p('nan.npy'), nan, [3, n]);
+    r = await run(['gram', p('nan.npy'), '--out', p('x11')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/nan\.npy: row 2, column 3 \(1-based\) is NaN/);
     r = await run(['pass', 'spin', p('s0.npy'), '--out', p('x9')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown step 'spin'/);

@@ -57,10 +57,13 @@ describe.skipIf(missing !== null && !REQUIRE)('lowrank on Dask (LocalCluster, 3 
     workerKilled: boolean;
     count: number;
   }
-  let summary = {} as { tau: number; cluster_seconds: number; total_seconds: number } & Record<
-    'single' | 'multi' | 'covariance' | 'killed',
-    RunInfo
-  >;
+  let summary = {} as {
+    tau: number;
+    cluster_seconds: number;
+    total_seconds: number;
+    daskArrayCovRelDiff: number;
+    badShardError: string | null;
+  } & Record<'single' | 'multi' | 'covariance' | 'killed', RunInfo>;
   let eng: Engine;
   let A: Float32Array;
   const M = 30000,
@@ -169,6 +172,12 @@ describe.skipIf(missing !== null && !REQUIRE)('lowrank on Dask (LocalCluster, 3 
     expect(relDiff(await npy('gram.npy'), g)).toBeLessThan(1e-6);
     expect(relDiff(await npy('cov.npy'), cov)).toBeLessThan(1e-5);
     expect(summary.covariance.count).toBe(M);
+  });
+
+  it('a dask array works as input; a failing step names the step and the shard', () => {
+    expect(summary.daskArrayCovRelDiff).toBeLessThan(1e-6);
+    expect(summary.badShardError).toMatch(/^lowrank pass range failed on shard-bad\.npy: /);
+    expect(summary.badShardError).toMatch(/row 8|row 7/);
   });
 
   it('a worker killed mid-run: Dask reschedules, the answer is unchanged', async () => {

@@ -38,7 +38,13 @@ export async function loadShard(ctx: Context, arg: string): Promise<Shard> {
   const p = ctx.resolve(arg);
   const m = await loadMatrix(p);
   if (m.kind !== 'dense') throw new UsageError(`${arg} is a sparse .mtx file; the distributed steps read dense shards (.npy)`);
-  return { path: p, name: arg, rows: m.rows, cols: m.cols, data: m.data, dtype: m.data instanceof Float64Array ? 'f64' : 'f32' };
+  const { rows, cols, data } = m;
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i]))
+      throw new Error(
+        `${arg}: row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1} (1-based) is ${data[i]}; the steps need finite values`,
+      );
+  return { path: p, name: arg, rows, cols, data, dtype: data instanceof Float64Array ? 'f64' : 'f32' };
 }
 
 /**
