@@ -296,8 +296,16 @@ export class Engine<D extends DType = DType> {
     if (bad >= 0)
       throw rangeError(fn, `data[${bad}] = ${String(flat[bad])} is not finite (lowrank rejects NaN/Infinity at input; see README)`);
     this._checkSize(fn, m, n);
-    const arr = this.dtype === 'f64' ? Float64Array.from(flat) : Float32Array.from(flat);
-    if (this.dtype === 'f32') {
+    // A typed array of the engine's own type is copied with slice() (a memcpy; from() iterates).
+    const arr =
+      this.dtype === 'f64'
+        ? flat instanceof Float64Array
+          ? flat.slice()
+          : Float64Array.from(flat)
+        : flat instanceof Float32Array
+          ? flat.slice()
+          : Float32Array.from(flat);
+    if (this.dtype === 'f32' && !(flat instanceof Float32Array)) {
       const over = firstNonFinite(arr);
       if (over >= 0) throw rangeError(fn, `data[${over}] = ${String(flat[over])} overflows f32 (|x| > 3.4e38)`);
     }

@@ -136,7 +136,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
       const l = X.cols;
       let r: Awaited<ReturnType<typeof shardRange>>;
       try {
-        r = await shardRange(eng, A, X);
+        r = await shardRange(eng, A, X, shard.sumSquares);
       } finally {
         disposeAll(A, X);
       }

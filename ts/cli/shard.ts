@@ -31,6 +31,8 @@ export interface Shard {
   cols: number;
   data: Float32Array | Float64Array;
   dtype: DType;
+  /** ||shard||_F^2, summed in f64 while checking the values. */
+  sumSquares: number;
 }
 
 /** Loads a dense shard (.npy, or a dense .mtx array). */
@@ -39,12 +41,14 @@ export async function loadShard(ctx: Context, arg: string): Promise<Shard> {
   const m = await loadMatrix(p);
   if (m.kind !== 'dense') throw new UsageError(`${arg} is a sparse .mtx file; the distributed steps read dense shards (.npy)`);
   const { rows, cols, data } = m;
-  for (let i = 0; i < data.length; i++)
-    if (!Number.isFinite(data[i]))
-      throw new Error(
-        `${arg}: row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1} (1-based) is ${data[i]}; the steps need finite values`,
-      );
-  return { path: p, name: arg, rows, cols, data, dtype: data instanceof Float64Array ? 'f64' : 'f32' };
+  let sumSquares = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0)
+      throw new Error(`${arg}: row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1} (1-based) is ${v}; the steps need finite values`);
+    sumSquares += v * v;
+  }
+  return { path: p, name: arg, rows, cols, data, dtype: data instanceof Float64Array ? 'f64' : 'f32', sumSquares };
 }
 
 /**
