@@ -49,15 +49,22 @@ export async function runDask(args: BenchArgs): Promise<void> {
   const suite = 'dask';
   const quick = args.quick;
   const header = startHeader(suite, args);
-  const cfg = quick
-    ? { rows: 20000, cols: 500, shards: 4, k: 20 }
-    : { rows: 200000, cols: 2000, shards: 20, k: 50 };
+  const cfg = quick ? { rows: 20000, cols: 500, shards: 4, k: 20 } : { rows: 200000, cols: 2000, shards: 20, k: 50 };
   const qs = [0, 2];
   const seeds = [0, 1, 2];
   const workers = 2;
   const py = findPython();
   const pyExe = ['/usr/bin/python3', py?.exe].find(
-    (p) => p && (() => { try { execFileSync(p, ['-c', 'import dask.distributed'], { stdio: 'ignore' }); return true; } catch { return false; } })(),
+    (p) =>
+      p &&
+      (() => {
+        try {
+          execFileSync(p, ['-c', 'import dask.distributed'], { stdio: 'ignore' });
+          return true;
+        } catch {
+          return false;
+        }
+      })(),
   );
   if (!pyExe) throw new Error('bench dask needs python3 with dask.distributed (Debian: apt-get install python3-distributed)');
   const bin = path.join(repoRoot, 'dist', 'cli', 'main.js');
@@ -66,9 +73,21 @@ export async function runDask(args: BenchArgs): Promise<void> {
   const conf = path.join(os.tmpdir(), `lowrank-bench-dask-${process.pid}.json`);
   fs.writeFileSync(
     conf,
-    JSON.stringify({ data, ...cfg, qs, workers, seed: 0, seeds, lowrank_cli: `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)}`, repo: repoRoot }),
+    JSON.stringify({
+      data,
+      ...cfg,
+      qs,
+      workers,
+      seed: 0,
+      seeds,
+      lowrank_cli: `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)}`,
+      repo: repoRoot,
+    }),
   );
-  progress(suite, `${cfg.rows} x ${cfg.cols} f32 in ${cfg.shards} shards (${data}), k ${cfg.k}, q ${qs.join(', ')}, ${workers} workers x 1 thread`);
+  progress(
+    suite,
+    `${cfg.rows} x ${cfg.cols} f32 in ${cfg.shards} shards (${data}), k ${cfg.k}, q ${qs.join(', ')}, ${workers} workers x 1 thread`,
+  );
   let peer: PeerOut;
   try {
     const outText = execFileSync(pyExe, [path.join(repoRoot, 'bench', 'peers', 'dask_bench.py'), conf], {
@@ -118,7 +137,17 @@ export async function runDask(args: BenchArgs): Promise<void> {
     }
   }
 
-  const h = ['configuration', 'q', 'seconds', 'vs svd_compressed', '||A - U S V^T||_F / tau', 'max rel. sv error', 'tasks', 'part files written', 'transferred between workers'];
+  const h = [
+    'configuration',
+    'q',
+    'seconds',
+    'vs svd_compressed',
+    '||A - U S V^T||_F / tau',
+    'max rel. sv error',
+    'tasks',
+    'part files written',
+    'transferred between workers',
+  ];
   const rows: string[][] = [];
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   for (const q of qs) {
@@ -141,7 +170,17 @@ export async function runDask(args: BenchArgs): Promise<void> {
       ]);
     }
     for (const s1 of single.filter((x) => x.q === q))
-      rows.push([`lowrank rsvd, one process, ${s1.threads} thread(s)`, String(q), s1.seconds.toFixed(2), dkSec ? `${(dkSec / s1.seconds).toFixed(2)}x` : '', s1.froRatio.toFixed(6), s1.maxSvRelErr.toExponential(2), '', '', '']);
+      rows.push([
+        `lowrank rsvd, one process, ${s1.threads} thread(s)`,
+        String(q),
+        s1.seconds.toFixed(2),
+        dkSec ? `${(dkSec / s1.seconds).toFixed(2)}x` : '',
+        s1.froRatio.toFixed(6),
+        s1.maxSvRelErr.toExponential(2),
+        '',
+        '',
+        '',
+      ]);
   }
   const sp = peer.runs.find((r) => r.engine === 'lowrank-dask-single-pass');
   if (sp)
@@ -159,15 +198,44 @@ export async function runDask(args: BenchArgs): Promise<void> {
   const pairs = headerPairs(header).filter(([key]) => key !== 'FMA peak');
   const what = [
     `A: ${cfg.rows} x ${cfg.cols} f32 (${((cfg.rows * cfg.cols * 4) / 2 ** 20).toFixed(0)} MiB) in ${cfg.shards} .npy shards of ${cfg.rows / cfg.shards} rows: rank 50 with singular values log-spaced 100 .. 10 plus N(0, 0.01^2) noise. k ${cfg.k}, oversampling 10, seed 0; tau_{k+1} = ${peer.tau.toFixed(3)} from the f64 Gram.`,
-    `Cluster: LocalCluster(n_workers=${workers}, threads_per_worker=1, processes=True) with OMP/OPENBLAS/LOWRANK threads 1 per worker; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Both read the same files (svd_compressed through da.from_npy_stack, memory-mapped per task). The lowrank steps run in one \`lowrank serve\` process per worker thread.`,
+    `Cluster: LocalCluster(n_workers=${workers}, threads_per_worker=1, processes=True) with OMP/OPENBLAS/LOWRANK threads 1 per worker; ${Object.entries(
+      peer.versions,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}. Both read the same files (svd_compressed through da.from_npy_stack, memory-mapped per task). The lowrank steps run in one \`lowrank serve\` process per worker thread.`,
     `Dask rows: medians over seeds ${seeds.join(', ')} of the test matrix (both draw Gaussians, from different generators; the accuracy varies from seed to seed by more than the two algorithms differ); one-process rows: seed 0. Seconds: wall time of the whole call, the first lowrank run including the start of the serve processes. "vs svd_compressed" > 1: faster than svd_compressed at the same q.`,
   ];
-  const text = [`lowrank benchmark: Dask${quick ? ' — QUICK SMOKE RUN' : ''}`, ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`), '', ...what, '', textTable(h, rows)].join('\n');
+  const text = [
+    `lowrank benchmark: Dask${quick ? ' — QUICK SMOKE RUN' : ''}`,
+    ...pairs.map(([k, v]) => `${k.padEnd(8)}: ${v}`),
+    '',
+    ...what,
+    '',
+    textTable(h, rows),
+  ].join('\n');
   const mk = markers(suite);
-  const md = [mk.start, `### Dask: ${cfg.rows} x ${cfg.cols} in ${cfg.shards} shards${quick ? ' — quick smoke run' : ''}`, '', ...pairs.map(([k, v]) => `- **${k}**: ${v}`), '', ...what.map((w) => `${w}\n`), mdTable(h, rows), mk.end].join('\n');
+  const md = [
+    mk.start,
+    `### Dask: ${cfg.rows} x ${cfg.cols} in ${cfg.shards} shards${quick ? ' — quick smoke run' : ''}`,
+    '',
+    ...pairs.map(([k, v]) => `- **${k}**: ${v}`),
+    '',
+    ...what.map((w) => `${w}\n`),
+    mdTable(h, rows),
+    mk.end,
+  ].join('\n');
   process.stdout.write(`${text}\n\n${md}\n`);
   if (args.write) {
-    const files = writeResults(suite, quick, args.tag, header.machine.date, { suite, schema: 1, quick, options: { ...cfg, qs, workers }, machine: header.machine, versions: header.versions, peer, single }, md);
+    const files = writeResults(
+      suite,
+      quick,
+      args.tag,
+      header.machine.date,
+      { suite, schema: 1, quick, options: { ...cfg, qs, workers }, machine: header.machine, versions: header.versions, peer, single },
+      md,
+    );
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }
 }

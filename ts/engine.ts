@@ -312,6 +312,37 @@ export class Engine<D extends DType = DType> {
     return this._wrap(this._backend.upload(arr, m, n), m, n);
   }
 
+  /**
+   * A matrix that takes over `data` — a Float32Array on an f32 engine, a Float64Array on f64 — without
+   * the copy and the JavaScript scan of {@link matrix}: the native backend keeps the array itself (do
+   * not use or change `data` afterwards), WebGPU uploads it. Non-finite values are found by one native
+   * pass and rejected with a RangeError naming the first index (the Mat is released). For large arrays
+   * read from files (`readNpy`), where matrix()'s copy and scan cost as much as a product.
+   */
+  async adopt(data: FloatArray, rows: number, cols: number): Promise<Mat<D>> {
+    const fn = 'adopt';
+    this._alive(fn);
+    const want = this.dtype === 'f64' ? Float64Array : Float32Array;
+    if (!(data instanceof want))
+      throw typeError(
+        fn,
+        `'data' must be a ${want.name} on this ${this.dtype} engine, got ${describeValue(data)} (use matrix() to convert)`,
+      );
+    const m = checkDim(fn, 'rows', rows),
+      n = checkDim(fn, 'cols', cols);
+    if (data.length !== m * n) throw rangeError(fn, `'data' has length ${data.length}, expected rows * cols = ${m} * ${n} = ${m * n}`);
+    const buf = data.buffer as ArrayBufferLike & { resizable?: boolean };
+    if (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer)
+      throw typeError(fn, `'data' is backed by a SharedArrayBuffer; pass an array on an ordinary ArrayBuffer`);
+    if (buf.resizable) throw typeError(fn, `'data' is backed by a resizable ArrayBuffer; pass a fixed-length array`);
+    this._checkSize(fn, m, n);
+    const M = this._wrap(this._backend.upload(data as never, m, n), m, n);
+    if (Number.isFinite(await this.norm(M, 'fro'))) return M;
+    M.dispose();
+    const bad = firstNonFinite(data);
+    throw rangeError(fn, `data[${bad}] = ${String(data[bad])} is not finite (lowrank rejects NaN/Infinity at input; see README)`);
+  }
+
   /** An r x c matrix of zeros. */
   zeros(rows: number, cols: number): Mat<D> {
     const fn = 'zeros';

@@ -7,7 +7,7 @@
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
 import { PartWriter } from './parts.js';
-import { loadShard, openEngineFor, report, shardFlags } from './shard.js';
+import { checkFiniteShard, loadShard, openEngineFor, report, shardFlags } from './shard.js';
 
 export const command: Command = {
   name: 'gram',
@@ -32,6 +32,7 @@ export const command: Command = {
     const mean = new Float64Array(n);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) mean[j] += data[i * n + j];
     for (let j = 0; j < n; j++) mean[j] /= m;
+    if (!mean.every(Number.isFinite)) checkFiniteShard(shard); // names the first NaN / Infinity
     const eng = await openEngineFor(ctx, shard.dtype);
     try {
       const centered = eng.dtype === 'f64' ? new Float64Array(m * n) : new Float32Array(m * n);

@@ -13,7 +13,7 @@ import type { DType } from '../types.js';
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
 import { checkSame, PartError, PartWriter, readPart, readPartMatrix, RNG_ID, type Part } from './parts.js';
-import { loadShard, openEngineFor, report, shardFlags, shown } from './shard.js';
+import { loadShard, openEngineFor, report, shardFlags, shardMat, shown } from './shard.js';
 
 const STEPS = ['range', 'tsqr', 'corange', 'basis', 'u'] as const;
 type Step = (typeof STEPS)[number];
@@ -132,11 +132,11 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
         if ((size as number) > shard.cols) throw new UsageError(`--size ${size} exceeds the ${shard.cols} columns of ${shard.name}`);
         X = shardTestMatrix(eng, shard.cols, size as number, seed as number);
       }
-      const A = eng.matrix(shard.data, shard.rows, shard.cols);
+      const A = await shardMat(eng, shard);
       const l = X.cols;
       let r: Awaited<ReturnType<typeof shardRange>>;
       try {
-        r = await shardRange(eng, A, X, shard.sumSquares);
+        r = await shardRange(eng, A, X);
       } finally {
         disposeAll(A, X);
       }
@@ -211,7 +211,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
     try {
       const Q = r.meta.hasQ ? await partMat(eng, r, 'Q.npy') : null;
       const Qhat = await partMat(eng, t, qhatFile);
-      const A = eng.matrix(shard.data, shard.rows, shard.cols);
+      const A = await shardMat(eng, shard);
       let P: Mat;
       try {
         P = await shardCorange(eng, A, Q, Qhat);

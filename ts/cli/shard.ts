@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { engine, type Engine } from '../engine.js';
+import type { Mat } from '../mat.js';
 import type { DType } from '../types.js';
 import type { FlagSpec } from './args.js';
 import { UsageError } from './args.js';
@@ -31,8 +32,6 @@ export interface Shard {
   cols: number;
   data: Float32Array | Float64Array;
   dtype: DType;
-  /** ||shard||_F^2, summed in f64 while checking the values. */
-  sumSquares: number;
 }
 
 /** Loads a dense shard (.npy, or a dense .mtx array). */
@@ -41,14 +40,34 @@ export async function loadShard(ctx: Context, arg: string): Promise<Shard> {
   const m = await loadMatrix(p);
   if (m.kind !== 'dense') throw new UsageError(`${arg} is a sparse .mtx file; the distributed steps read dense shards (.npy)`);
   const { rows, cols, data } = m;
-  let sumSquares = 0;
+  return { path: p, name: arg, rows, cols, data, dtype: data instanceof Float64Array ? 'f64' : 'f32' };
+}
+
+/**
+ * The shard as a Mat on `eng`, taking over its array when the dtypes agree (no copy, a native check for
+ * NaN / Infinity); a non-finite value is reported at its (row, column) in the file.
+ */
+export async function shardMat<D extends DType>(eng: Engine<D>, shard: Shard): Promise<Mat<D>> {
+  const { rows, cols, data } = shard;
+  const own = (eng.dtype === 'f64') === data instanceof Float64Array;
+  try {
+    return own ? await eng.adopt(data, rows, cols) : eng.matrix(data, rows, cols);
+  } catch (e) {
+    checkFiniteShard(shard);
+    throw e;
+  }
+}
+
+/** Throws, naming the (row, column) of the first NaN / Infinity in the shard; returns when all are finite. */
+export function checkFiniteShard(shard: Shard): void {
+  const { cols, data } = shard;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v - v !== 0)
-      throw new Error(`${arg}: row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1} (1-based) is ${v}; the steps need finite values`);
-    sumSquares += v * v;
+      throw new Error(
+        `${shard.name}: row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1} (1-based) is ${v}; the steps need finite values`,
+      );
   }
-  return { path: p, name: arg, rows, cols, data, dtype: data instanceof Float64Array ? 'f64' : 'f32', sumSquares };
 }
 
 /**

@@ -7,7 +7,7 @@
 import { RsvdSketch } from '../algorithms/rsvd/sketch.js';
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
-import { loadShard, openEngineFor, report, shardFlags } from './shard.js';
+import { loadShard, openEngineFor, report, shardFlags, shardMat } from './shard.js';
 import { PartWriter, RNG_ID } from './parts.js';
 
 export const command: Command = {
@@ -62,7 +62,12 @@ export const command: Command = {
         testSize: ctx.flag<number | undefined>('test-size'),
       });
       try {
-        await sk.add(shard.data, r0);
+        const A = await shardMat(eng, shard);
+        try {
+          await sk.add(A, r0);
+        } finally {
+          A.dispose();
+        }
         const st = await sk.export();
         const y = st.Y[0];
         const z = st.Z?.[0];
