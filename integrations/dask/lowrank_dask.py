@@ -142,10 +142,23 @@ class _Run:
     tasks: int = 0
     futures: list = field(default_factory=list)
 
-    def submit(self, key: str, argv: list, what: str, *deps: Any) -> Any:
+    def home(self, i: int) -> Optional[list]:
+        """The worker that shard i's steps prefer (its `lowrank serve` keeps the shard loaded); others may take over."""
+        if not self.persistent:
+            return None
+        if not hasattr(self, "_workers"):
+            self._workers = sorted(self.client.scheduler_info()["workers"])
+        return [self._workers[i % len(self._workers)]] if self._workers else None
+
+    def submit(self, key: str, argv: list, what: str, *deps: Any, shard: Optional[int] = None) -> Any:
         self.tasks += 1
         argv = argv + ["--backend", self.backend]
-        fut = self.client.submit(_run_step, self.cmd, argv, what, self.persistent, *deps, key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries)
+        where = self.home(shard) if shard is not None else None
+        fut = self.client.submit(
+            _run_step, self.cmd, argv, what, self.persistent, *deps,
+            key=f"lowrank-{key}-{self.token}", pure=False, retries=self.retries,
+            workers=where, allow_other_workers=where is not None,
+        )
         self.futures.append(fut)
         return fut
 
@@ -273,7 +286,7 @@ def svd(
             for i, p in enumerate(paths):
                 out = os.path.join(workdir, f"sketch-{i}")
                 argv = ["sketch", p, "--row-offset", str(offsets[i]), "--rows-total", str(m), "--rank", str(k), "--seed", str(seed), "--out", out]
-                parts.append(run.submit(f"sketch-{i}", argv, names[i]))
+                parts.append(run.submit(f"sketch-{i}", argv, names[i], shard=i))
                 dirs.append(out)
             stage("sketch")
             root, root_dir = run.tree_merge("sketch", parts, dirs, fan_in)
@@ -304,7 +317,7 @@ def svd(
                     out = os.path.join(d, f"range-{i}")
                     deps = [basis] if basis is not None else []
                     argv = ["pass", "range", p, *x_args, "--row-offset", str(offsets[i]), "--out", out]
-                    ranges.append(run.submit(f"it{it}-range-{i}", argv, names[i], *deps))
+                    ranges.append(run.submit(f"it{it}-range-{i}", argv, names[i], *deps, shard=i))
                     range_dirs.append(out)
                 tsqr_dir = os.path.join(d, "tsqr")
                 tsqr = run.submit(f"it{it}-tsqr", ["pass", "tsqr", *range_dirs, "--out", tsqr_dir], f"iteration {it}'s range parts", *ranges)
@@ -312,7 +325,7 @@ def svd(
                 for i, p in enumerate(paths):
                     out = os.path.join(d, f"corange-{i}")
                     argv = ["pass", "corange", p, "--range", range_dirs[i], "--tsqr", tsqr_dir, "--out", out]
-                    cors.append(run.submit(f"it{it}-corange-{i}", argv, names[i], tsqr))
+                    cors.append(run.submit(f"it{it}-corange-{i}", argv, names[i], tsqr, shard=i))
                     cor_dirs.append(out)
                 summ, sum_dir = run.tree_merge(f"it{it}-corange", cors, cor_dirs, fan_in)
                 if it < q:
@@ -326,7 +339,7 @@ def svd(
             for i in range(len(paths)):
                 out = os.path.join(workdir, f"u-{i}")
                 argv = ["pass", "u", "--range", range_dirs[i], "--tsqr", tsqr_dir, "--finish", fin_dir, "--out", out]
-                us.append(run.submit(f"u-{i}", argv, names[i], fin_f, tsqr))
+                us.append(run.submit(f"u-{i}", argv, names[i], fin_f, tsqr, shard=i))
                 u_dirs.append(out)
             fin = client.gather(fin_f)
             client.gather(us)
@@ -385,7 +398,7 @@ def covariance(
         parts, dirs = [], []
         for i, p in enumerate(paths):
             out = os.path.join(workdir, f"gram-{i}")
-            parts.append(run.submit(f"gram-{i}", ["gram", p, "--row-offset", str(offsets[i]), "--out", out], os.path.basename(p)))
+            parts.append(run.submit(f"gram-{i}", ["gram", p, "--row-offset", str(offsets[i]), "--out", out], os.path.basename(p), shard=i))
             dirs.append(out)
         root, root_dir = run.tree_merge("gram", parts, dirs, fan_in)
         res = os.path.join(workdir, "covariance")

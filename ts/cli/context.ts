@@ -26,6 +26,8 @@ export interface CliIO {
   env: Record<string, string | undefined>;
   /** Working directory used to resolve relative paths (default process.cwd()). */
   cwd?: string;
+  /** State kept across the requests of one `lowrank serve` process (engines, cached shards). */
+  session?: import('./shard.js').ServeSession;
 }
 
 export type BackendChoice = 'auto' | 'webgpu' | 'native';

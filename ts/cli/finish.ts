@@ -10,7 +10,7 @@ import type { DType } from '../types.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
 import { PartError, PartWriter, readPart, readPartMatrix, type Part } from './parts.js';
-import { openEngineFor, report, shardFlags, shown } from './shard.js';
+import { closeEngine, openEngineFor, report, shardFlags, shown } from './shard.js';
 
 export const command: Command = {
   name: 'finish',
@@ -149,7 +149,7 @@ const FINISH: Record<'sketch' | 'corange' | 'gram', (ctx: Context, p: Part, out:
         sk.dispose();
       }
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 
@@ -189,7 +189,7 @@ const FINISH: Record<'sketch' | 'corange' | 'gram', (ctx: Context, p: Part, out:
       await out.meta('finish', { route: 'multi-pass', size: l, dtype: eng.dtype, ...json });
       return { line: `${String(p.meta.count)} x ${n}, rank ${S.length}, ||A - U S V^T||_F / ||A||_F = ${fmtNum(json.relFro)}`, json };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 

@@ -7,7 +7,7 @@
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
 import { PartWriter } from './parts.js';
-import { checkFiniteShard, loadShard, openEngineFor, report, shardFlags } from './shard.js';
+import { checkFiniteShard, loadShard, closeEngine, openEngineFor, report, shardFlags } from './shard.js';
 
 export const command: Command = {
   name: 'gram',
@@ -62,7 +62,7 @@ export const command: Command = {
         cols: n,
       });
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
     return 0;
   },

@@ -13,7 +13,7 @@ import type { DType } from '../types.js';
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
 import { checkSame, PartError, PartWriter, readPart, readPartMatrix, RNG_ID, type Part } from './parts.js';
-import { loadShard, openEngineFor, report, shardFlags, shardMat, shown } from './shard.js';
+import { closeEngine, openEngineFor, report, shardFlags, shardInfo, shardOnEngine, shown } from './shard.js';
 
 const STEPS = ['range', 'tsqr', 'corange', 'basis', 'u'] as const;
 type Step = (typeof STEPS)[number];
@@ -118,7 +118,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
     if (basisArg !== undefined && (seed !== undefined || size !== undefined))
       throw new UsageError(`'pass range' takes either --basis or --seed/--size, not both`);
     const basis = basisArg === undefined ? undefined : await part(ctx, basisArg, ['basis']);
-    const shard = await loadShard(ctx, inputs[0]);
+    const shard = await shardInfo(ctx, inputs[0]);
     const eng = await openEngineFor(ctx, shard.dtype);
     try {
       let X: Mat;
@@ -132,13 +132,15 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
         if ((size as number) > shard.cols) throw new UsageError(`--size ${size} exceeds the ${shard.cols} columns of ${shard.name}`);
         X = shardTestMatrix(eng, shard.cols, size as number, seed as number);
       }
-      const A = await shardMat(eng, shard);
       const l = X.cols;
       let r: Awaited<ReturnType<typeof shardRange>>;
+      let A: Awaited<ReturnType<typeof shardOnEngine>> | undefined;
       try {
-        r = await shardRange(eng, A, X);
+        A = await shardOnEngine(ctx, eng, shard);
+        r = await shardRange(eng, A.A, X, await A.sumSquares());
       } finally {
-        disposeAll(A, X);
+        A?.release();
+        X.dispose();
       }
       try {
         if (r.Q) await out.npy('Q.npy', await r.Q.toArray(), [r.Q.rows, r.Q.cols]);
@@ -161,7 +163,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
       });
       return { line: `${shard.name} (${shard.rows} x ${shard.cols}), ${l} columns`, json: { rows: shard.rows, cols: shard.cols, size: l } };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 
@@ -194,7 +196,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
       }
       return { line: `${parts.length} range parts`, json: { parts: parts.length } };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 
@@ -202,7 +204,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
     const r = await part(ctx, required(ctx, 'range', 'corange'), ['range']);
     const t = await part(ctx, required(ctx, 'tsqr', 'corange'), ['tsqr']);
     const qhatFile = tsqrFile(t, r);
-    const shard = await loadShard(ctx, inputs[0]);
+    const shard = await shardInfo(ctx, inputs[0]);
     if (shard.rows !== r.meta.rows || shard.cols !== r.meta.cols)
       throw new PartError(
         `${r.name} was computed from a ${String(r.meta.rows)} x ${String(r.meta.cols)} shard; ${shard.name} is ${shard.rows} x ${shard.cols}`,
@@ -211,12 +213,14 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
     try {
       const Q = r.meta.hasQ ? await partMat(eng, r, 'Q.npy') : null;
       const Qhat = await partMat(eng, t, qhatFile);
-      const A = await shardMat(eng, shard);
       let P: Mat;
+      let A: Awaited<ReturnType<typeof shardOnEngine>> | undefined;
       try {
-        P = await shardCorange(eng, A, Q, Qhat);
+        A = await shardOnEngine(ctx, eng, shard);
+        P = await shardCorange(eng, A.A, Q, Qhat);
       } finally {
-        disposeAll(A, Q, Qhat);
+        A?.release();
+        disposeAll(Q, Qhat);
       }
       const p = await P.toArray();
       P.dispose();
@@ -233,7 +237,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
       });
       return { line: `${shard.name}`, json: { rows: shard.rows, cols: shard.cols } };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 
@@ -248,7 +252,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
       await out.meta('basis', { cols: s.meta.cols, size: s.meta.size, dtype: eng.dtype, from: s.dir });
       return { line: `${String(s.meta.cols)} x ${String(s.meta.size)} basis`, json: { cols: s.meta.cols, size: s.meta.size } };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 
@@ -279,7 +283,7 @@ const STEP_RUN: Record<Step, (ctx: Context, inputs: string[], out: PartWriter) =
         json: { rows, rank: k },
       };
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
   },
 };

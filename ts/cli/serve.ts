@@ -9,7 +9,10 @@
  * goes on.
  */
 import { createInterface } from 'node:readline';
+import { totalmem } from 'node:os';
 import type { Command, Context } from './context.js';
+import { parseBytes } from './memory.js';
+import type { ServeSession } from './shard.js';
 
 export const command: Command = {
   name: 'serve',
@@ -18,11 +21,15 @@ export const command: Command = {
     'Reads one request per line on stdin, {"argv": [...]} (the arguments after "lowrank"), runs it as',
     'the command line would, and writes one line per request on stdout: {"code": N, "stdout": "...",',
     '"stderr": "..."}. Requests run one at a time; the process ends at the end of input. It saves the',
-    'start-up of Node.js and of the native addon on every step of a sharded run (integrations/dask).',
+    'start-up of Node.js and of the native addon on every step of a sharded run (integrations/dask), and',
+    'keeps engines and the shards it has loaded (checked once) for later steps on the same file: at most',
+    'LOWRANK_SERVE_CACHE bytes (e.g. 8G; default a quarter of the memory), least recently used first out.',
   ].join('\n'),
   flags: [],
   examples: [`echo '{"argv": ["info", "--json"]}' | lowrank serve`],
   async run(ctx: Context): Promise<number> {
+    const budget = ctx.io.env.LOWRANK_SERVE_CACHE ? parseBytes(ctx.io.env.LOWRANK_SERVE_CACHE) : Math.floor(totalmem() / 4);
+    const session: ServeSession = { engines: new Map(), shards: new Map(), budget };
     const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
     for await (const line of rl) {
       if (!line.trim()) continue;
@@ -46,9 +53,11 @@ export const command: Command = {
         stderr: { write: (s: string) => (err += s) },
         env: { ...ctx.io.env, LOWRANK_PROGRESS: '0' },
         cwd: ctx.io.cwd,
+        session,
       });
       ctx.out(JSON.stringify({ code, stdout: out, stderr: err }));
     }
+    for (const e of session.engines.values()) await e.dispose();
     return 0;
   },
 };

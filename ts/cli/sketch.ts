@@ -7,7 +7,7 @@
 import { RsvdSketch } from '../algorithms/rsvd/sketch.js';
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
-import { loadShard, openEngineFor, report, shardFlags, shardMat } from './shard.js';
+import { closeEngine, openEngineFor, report, shardFlags, shardInfo, shardOnEngine } from './shard.js';
 import { PartWriter, RNG_ID } from './parts.js';
 
 export const command: Command = {
@@ -46,7 +46,7 @@ export const command: Command = {
     if (r0 === undefined) throw new UsageError("--row-offset is required (index of the shard's first row in the whole matrix)");
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
     const out = await PartWriter.open(ctx.resolve(outFlag));
-    const shard = await loadShard(ctx, ctx.positionals[0]);
+    const shard = await shardInfo(ctx, ctx.positionals[0]);
     const cols = ctx.flag<number | undefined>('cols');
     if (cols !== undefined && cols !== shard.cols) throw new UsageError(`--cols is ${cols} but ${shard.name} has ${shard.cols} columns`);
     if (r0 + shard.rows > total) throw new UsageError(`--row-offset ${r0} + the shard's ${shard.rows} rows exceeds --rows-total ${total}`);
@@ -62,11 +62,11 @@ export const command: Command = {
         testSize: ctx.flag<number | undefined>('test-size'),
       });
       try {
-        const A = await shardMat(eng, shard);
+        const A = await shardOnEngine(ctx, eng, shard);
         try {
-          await sk.add(A, r0);
+          await sk.add(A.A, r0);
         } finally {
-          A.dispose();
+          A.release();
         }
         const st = await sk.export();
         const y = st.Y[0];
@@ -96,7 +96,7 @@ export const command: Command = {
         sk.dispose();
       }
     } finally {
-      await eng.dispose();
+      await closeEngine(ctx, eng);
     }
     return 0;
   },
