@@ -117,7 +117,6 @@ export const command: Command = {
     { name: 'svd', type: 'choice', choices: ['exact', 'randomized'], default: 'exact', description: 'how the factors are computed' },
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of --svd randomized' },
     { name: 'out', short: 'o', type: 'string', value: 'FILE', description: 'output .safetensors file (required)' },
-    { name: 'json', type: 'boolean', default: false, description: 'machine-readable report (one JSON object on stdout)' },
   ],
   examples: [
     'lowrank compress model.safetensors --method lord --energy 0.95 --out model-lord.safetensors',
@@ -128,6 +127,10 @@ export const command: Command = {
     const input = ctx.resolve(ctx.positionals[0]);
     const outFlag = ctx.flag<string | undefined>('out');
     if (outFlag === undefined) throw new UsageError('--out FILE is required');
+    if (outFlag === '-')
+      throw new UsageError(
+        '--out - (stdout) is not supported: compress writes a .safetensors file through a temporary file; give a file name',
+      );
     const out = ctx.resolve(outFlag);
     const method = ctx.flag<Method>('method');
     const given = (f: string) => ctx.args.given.has(f);
@@ -152,6 +155,7 @@ export const command: Command = {
       throw new UsageError(`--out ${outFlag} is a folder; give a file name (e.g. ${path.join(outFlag, 'model.safetensors')})`);
     const dirStat = await stat(path.dirname(out)).catch(() => undefined);
     if (!dirStat?.isDirectory()) throw new UsageError(`--out ${outFlag}: the folder ${path.dirname(outFlag) || '.'} does not exist`);
+    await ctx.outputFile('out'); // writable? ('-' is refused: the file is written through a temporary file and renamed)
 
     const file = await openSafetensors(input);
     try {
@@ -195,7 +199,7 @@ async function compress(
   const merge = ctx.flag<boolean>('merge');
   const svd = ctx.flag<'exact' | 'randomized'>('svd');
   const seed = ctx.flag<number>('seed');
-  const json = ctx.flag<boolean>('json');
+  const json = ctx.json;
   const names = file.names();
   const selected: Selected[] = [];
   for (const name of names) {
@@ -363,28 +367,27 @@ async function compress(
     relError: t.relError ?? null,
     params: { before: t.m * t.n, after: paramsOf(t) },
   }));
+  ctx.wrote(out);
   if (json) {
-    ctx.out(
-      JSON.stringify({
-        input: file.path,
-        output: out,
-        method: o.method,
-        svd,
-        ...(o.rank !== undefined ? { rank: o.rank } : {}),
-        ...(o.energy !== undefined ? { energy: o.energy } : {}),
-        ...(welore ? { welore } : {}),
-        tensors: rows,
-        totals: {
-          selected: selected.length,
-          factorized: selected.filter((t) => t.action !== 'dense').length,
-          paramsBefore,
-          paramsAfter,
-          bytesIn: inBytes,
-          bytesOut: outBytes,
-          seconds: ms / 1000,
-        },
-      }),
-    );
+    ctx.report({
+      input: file.path,
+      output: out,
+      method: o.method,
+      svd,
+      ...(o.rank !== undefined ? { rank: o.rank } : {}),
+      ...(o.energy !== undefined ? { energy: o.energy } : {}),
+      ...(welore ? { welore } : {}),
+      tensors: rows,
+      totals: {
+        selected: selected.length,
+        factorized: selected.filter((t) => t.action !== 'dense').length,
+        paramsBefore,
+        paramsAfter,
+        bytesIn: inBytes,
+        bytesOut: outBytes,
+        seconds: ms / 1000,
+      },
+    });
     return 0;
   }
   const header = ['tensor', 'shape', 'rank', 'energy', 'rel. error', 'params', ''];
