@@ -268,7 +268,8 @@ export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
     const wrapped = wrapText(desc, Math.max(10, width - col));
     const l = left[k];
     if (l.length + 2 > col) {
-      lines.push(...wrapText(l, width).map((w, i) => (i === 0 ? w : `      ${w}`)));
+      // a long choice list breaks after a '|'
+      lines.push(...hanging(l.replace(/\|/g, '| '), width, '', '      ').map((w) => w.replace(/\| /g, '|')));
       for (const w of wrapped) lines.push(' '.repeat(col) + w);
     } else {
       lines.push(l.padEnd(col) + (wrapped[0] ?? ''));
@@ -313,7 +314,9 @@ export function layoutParagraphs(text: string, width: number): string[] {
     for (const line of para.split('\n')) {
       if (/^\s/.test(line)) {
         flush();
-        out.push(line);
+        // kept as it is when it fits; else wrapped under its own indent (plus 4)
+        const lead = /^\s*/.exec(line)![0];
+        out.push(...(line.length <= width ? [line] : hanging(line.trim(), width, lead, lead + '    ')));
       } else buf.push(line);
     }
     flush();

@@ -28,7 +28,7 @@ export const command: Command = {
     'Gaussian A_i are kept as a dense m x n^2 matrix up to 2^24 entries and regenerated on the fly ' +
       '(matrix-free) above, unless --storage says otherwise. Before starting, the work is estimated ' +
       '(iterations x m x n^2): a long run is announced with a warning, and a default m that would take ' +
-      'more than about 5 minutes is refused (give --m explicitly to run it anyway). A progress bar follows ' +
+      'more than about a minute is refused (give --m explicitly to run it anyway). A progress bar follows ' +
       'the iterations on stderr.',
   ].join('\n\n'),
   flags: [
@@ -113,9 +113,9 @@ export const command: Command = {
       const storage = ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage');
       const free = storage === 'matrix-free' || (storage === 'auto' && m * n * n > 2 ** 24);
       const units = iters * m * n * n;
-      const seconds = units / (free ? 1.4e8 : 5e8);
+      const seconds = units / (free ? 1.4e8 : 8e8);
       const why = `${m} Gaussian measurements of a ${n} x ${n} matrix${mGiven ? '' : ` (the default m = ceil(10 n r / (1 - P)^2) for --outliers ${p})`}, ${iters} iterations: about ${fmtNum(units, 2)} multiply-adds${free ? ' with the measurement matrices regenerated (matrix-free)' : ''}, roughly ${fmtMs(seconds * 1000)} on 2 CPU cores`;
-      if (!mGiven && seconds > 300)
+      if (!mGiven && seconds > 60)
         throw new UsageError(`${why}; refused: give --m M explicitly to run it anyway, or lower --outliers, --iters or --n`);
       if (seconds > 30) ctx.warn(`long run: ${why}`);
     }

@@ -283,8 +283,12 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
       for (const q of p) {
         const cur: [number, number] | null = q ? [tx(q[0]), ty(q[1])] : null;
         if (cur) samples.push(cur);
-        if (line && cur && prev)
-          for (let k = 1; k < 8; k++) samples.push([prev[0] + ((cur[0] - prev[0]) * k) / 8, prev[1] + ((cur[1] - prev[1]) * k) / 8]);
+        if (line && cur && prev) {
+          // every 4 px along the segment (the box test has a 4 px margin)
+          const steps = Math.min(1000, Math.ceil(Math.hypot(cur[0] - prev[0], cur[1] - prev[1]) / 4));
+          for (let k = 1; k < steps; k++)
+            samples.push([prev[0] + ((cur[0] - prev[0]) * k) / steps, prev[1] + ((cur[1] - prev[1]) * k) / steps]);
+        }
         prev = cur;
       }
     });
