@@ -267,6 +267,21 @@ describe('CLI conventions shared through Context', () => {
     );
   });
 
+  it('compress --out - writes the .safetensors file to stdout and its report to stderr', async () => {
+    await fixtures();
+    const { readFile } = await import('node:fs/promises');
+    const argv = ['compress', p('W.safetensors'), '--method', 'lord', '--rank', '2', ...N];
+    const toFile = await run([...argv, '--out', p('c-file.safetensors')]);
+    expect(toFile.code, toFile.err).toBe(0);
+    const piped = await runPiped([...argv, '--out', '-'], new Uint8Array(0));
+    expect(piped.code, piped.err).toBe(0);
+    expect(piped.out.equals(await readFile(p('c-file.safetensors')))).toBe(true);
+    expect(piped.err).toMatch(/1 of 1 selected tensors factorized/);
+    const both = await run([...argv, '--out', '-', '--json']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--out - and --json both write to stdout/);
+  });
+
   it('errors in the user terms: (row, column) 1-based, .mtx line numbers, the option as typed, no internal names', async () => {
     await fixtures();
     const a = fill(24 * 6, 1);
@@ -287,6 +302,13 @@ describe('CLI conventions shared through Context', () => {
     const folder = await run(['svd', dir, '-k', '2', '-o', p('y')]);
     expect(folder.err).toMatch(/is a folder, not a matrix file\n$/);
     expect(folder.err).not.toMatch(/EISDIR/);
+  });
+
+  it('--backend webgpu with a float64 input: refused before any work, saying what to do', async () => {
+    await fixtures();
+    const r = await run(['svd', p('A.npy'), '-k', '2', '-o', p('wg'), '--backend', 'webgpu']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/A\.npy holds float64 values and --backend webgpu computes in f32 only: add --dtype f32/);
   });
 
   it('coreset: int64 indices, a warning when --size is below the columns', async () => {

@@ -212,9 +212,18 @@ export class Context {
     return this.args.flags.dtype !== undefined;
   }
 
-  /** Writes a result line to stdout (dropped with --json: report() carries the results). */
+  /** True once the command writes its output to stdout (`--out -`): result lines go to stderr. */
+  stdoutIsData = false;
+
+  /**
+   * Writes a result line to stdout (dropped with --json: report() carries the results; on stderr
+   * unless --quiet when stdout carries the output file, `--out -`).
+   */
   out(line = ''): void {
-    if (!this.json) this.io.stdout.write(line + '\n');
+    if (this.json) return;
+    if (this.stdoutIsData) {
+      if (!this.quiet) this.io.stderr.write(line + '\n');
+    } else this.io.stdout.write(line + '\n');
   }
 
   /** Writes a line to stderr unless --quiet (with --json too: use it for progress-like lines). */
@@ -346,6 +355,7 @@ export class Context {
     if (raw === '-') {
       if (!opts.stdout) throw new UsageError(`--${flag} - (stdout) is not supported by ${this.command}; give a file name`);
       if (this.json) throw new UsageError(`--${flag} - and --json both write to stdout; drop one`);
+      this.stdoutIsData = true;
       return undefined;
     }
     const file = this.resolve(raw);
@@ -353,9 +363,16 @@ export class Context {
     return file;
   }
 
-  /** Writes binary data to stdout (for `--out -`). */
-  writeStdout(bytes: Uint8Array): void {
-    this.io.stdout.write(bytes);
+  /** Copies a finished output file to stdout (for `--out -`), chunk by chunk, respecting back-pressure. */
+  async pipeToStdout(file: string): Promise<void> {
+    const { createReadStream } = await import('node:fs');
+    const sink = this.io.stdout as OutStream & { once?: (ev: 'drain', f: () => void) => unknown };
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      const ok = sink.write(chunk as Buffer);
+      if (ok === false && sink.once) await new Promise<void>((res) => sink.once!('drain', res));
+    }
+    const k = this.written.indexOf(file);
+    if (k >= 0) this.written.splice(k, 1);
     this.written.push('-');
   }
 

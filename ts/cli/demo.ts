@@ -153,7 +153,7 @@ export const command: Command = {
           ? `adapter ${info.adapter?.description || info.adapter?.device || '?'}`
           : `${info.threads} threads, ISA ${info.isa ?? '?'}, GEMM ${info.gemmKernel ?? '?'}`;
       say(`lowrank demo on ${eng.backend}/${eng.dtype} (${where})`);
-      if (info.autoReason) say(`  backend 'auto': ${info.autoReason}`);
+      if (info.autoReason) say(`  backend 'auto': ${dropLongParens(info.autoReason)}`);
 
       // ---- the test problem ----------------------------------------------------------------------
       const [A, build] = await timed(async () => {
@@ -340,7 +340,7 @@ export const command: Command = {
           for (let i = 0; i < rank; i++) worst = Math.max(worst, Math.abs(S[i] - known[i]));
           r.checks.push(check(`max_{i<=${rank}} |S_i - s_i| (Weyl: <= ||E||_2)`, worst, bound));
           if (rank < k) r.checks.push(check(`S_${rank + 1} (noise floor, <= ||E||_2)`, S[rank], bound));
-          const show = Math.min(rank, 8);
+          const show = Math.min(rank, 5);
           r.spectrum = [];
           for (let i = 0; i < show; i++) r.spectrum.push({ i: i + 1, known: known[i], computed: S[i] });
           if (rank < k) r.spectrum.push({ i: rank + 1, known: NaN, computed: S[rank] });
@@ -383,3 +383,25 @@ export const command: Command = {
     }
   },
 };
+
+/** Drops parenthesized asides longer than 40 characters (an adapter's full description) from a one-line note. */
+function dropLongParens(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '(') {
+      let depth = 0,
+        j = i;
+      for (; j < s.length; j++) {
+        if (s[j] === '(') depth++;
+        else if (s[j] === ')' && --depth === 0) break;
+      }
+      if (j - i > 40) {
+        out = out.trimEnd();
+        i = j;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
  *
  * Commands use these through {@link Context} (ctx.readMatrix, ctx.outputs); see context.ts.
  */
-import { access, mkdir, open, stat } from 'node:fs/promises';
+import { access, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { parseMtx, readMtx } from '../io/mtx.js';
@@ -140,7 +140,15 @@ export async function checkWritable(file: string, shown: string): Promise<void> 
   } catch (e) {
     throw new Error(`cannot write ${shown}: ${fsMessage(e, st ? shown : path.dirname(shown) || '.') ?? 'permission denied'}`);
   }
-  // access() says yes to root even on read-only mounts; opening for append is the real test.
+  // access() says yes to root even on read-only mounts; creating (or opening for append) is the test.
+  if (!st) {
+    const probe = path.join(dir, `.lowrank-write-test-${process.pid}`);
+    const fh = await open(probe, 'wx').catch((e: unknown) => {
+      throw new Error(`cannot write ${shown}: ${fsMessage(e, path.dirname(shown) || '.') ?? 'permission denied'}`);
+    });
+    await fh.close();
+    await unlink(probe).catch(() => undefined);
+  }
   if (st) {
     const fh = await open(file, 'a').catch((e: unknown) => {
       throw new Error(`cannot write ${shown}: ${fsMessage(e, shown) ?? 'permission denied'}`);
