@@ -152,6 +152,7 @@ describe('CLI conventions, per command', () => {
         expect(r.code).toBe(0);
         const long = r.out.split('\n').filter((l) => l.length > width);
         expect(long, `COLUMNS=${width}`).toEqual([]);
+        expect(r.out, 'flag rows keep their indent').not.toMatch(/^-/m);
       }
     });
 

@@ -269,7 +269,8 @@ export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
     const l = left[k];
     if (l.length + 2 > col) {
       // a long choice list breaks after a '|'
-      lines.push(...hanging(l.replace(/\|/g, '| '), width, '', '      ').map((w) => w.replace(/\| /g, '|')));
+      const lead = /^\s*/.exec(l)![0];
+      lines.push(...hanging(l.slice(lead.length).replace(/\|/g, '| '), width, lead, lead + '    ').map((w) => w.replace(/\| /g, '|')));
       for (const w of wrapped) lines.push(' '.repeat(col) + w);
     } else {
       lines.push(l.padEnd(col) + (wrapped[0] ?? ''));
