@@ -111,8 +111,10 @@ def _run_step(cmd: list, argv: list, what: str, persistent: bool, *deps: Any) ->
         msg = lines[-1] if lines else f"exit code {code}"
         step = " ".join(argv[:2]) if argv[0] == "pass" else argv[0]
         raise LowrankStepError(f"lowrank {step} failed on {what}: {msg}")
-    out = [l for l in stdout.splitlines() if l.startswith("{")]
-    return json.loads(out[-1]) if out else {}
+    try:
+        return json.loads(stdout) if stdout.strip() else {}
+    except ValueError as e:
+        raise LowrankStepError(f"lowrank {argv[0]} on {what}: the --json summary is not JSON ({e}): {stdout[:200]!r}")
 
 
 def _npy_shape(path: str) -> tuple:
@@ -301,7 +303,7 @@ def svd(
                 "passes": 1,
                 "errorFro": fin.get("errorFro"),
                 "normFro": fin.get("normFro"),
-                "warning": fin.get("warning"),
+                "warning": (fin.get("warnings") or [None])[0],
                 "merged": root_dir,
             }
         else:

@@ -285,8 +285,8 @@ describe('lowrank CLI (compiled, spawned)', () => {
 });
 
 describe('CLI file helpers', () => {
-  it('loadMatrix by extension, prepareOutDir', async () => {
-    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  it('loadMatrix by extension or first bytes, prepareOutDir', async () => {
+    const { copyFile, mkdtemp, rm, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { loadMatrix, prepareOutDir } = await import('../../ts/cli/files.js');
     const { writeNpy, writeMtx } = await import('../../ts/io/index.js');
@@ -299,13 +299,20 @@ describe('CLI file helpers', () => {
       expect(s).toMatchObject({ kind: 'sparse', rows: 4, cols: 5, format: 'mtx' });
       await writeMtx(path.join(dir, 'd.mtx'), { kind: 'array', rows: 1, cols: 2, data: [7, 8] });
       expect(await loadMatrix(path.join(dir, 'd.mtx'))).toMatchObject({ kind: 'dense', rows: 1, cols: 2, format: 'mtx' });
+      // the format by the first bytes when the extension says nothing
+      await copyFile(path.join(dir, 'a.npy'), path.join(dir, 'a.data'));
+      expect(await loadMatrix(path.join(dir, 'a.data'))).toMatchObject({ kind: 'dense', rows: 3, cols: 2, format: 'npy' });
+      await copyFile(path.join(dir, 's.mtx'), path.join(dir, 's.txt'));
+      expect(await loadMatrix(path.join(dir, 's.txt'))).toMatchObject({ kind: 'sparse', format: 'mtx' });
+      await writeFile(path.join(dir, 'x.csv'), '1,2\n3,4\n');
       await expect(loadMatrix(path.join(dir, 'x.csv'))).rejects.toBeInstanceOf(UsageError);
-      await expect(loadMatrix(path.join(dir, 'missing.npy'))).rejects.toThrow(/ENOENT/);
+      await expect(loadMatrix(path.join(dir, 'missing.npy'))).rejects.toThrow(/^no such file or folder: .*missing\.npy$/);
+      await expect(loadMatrix(dir)).rejects.toThrow(/is a folder/);
       const out = path.join(dir, 'out', 'nested');
       expect(await prepareOutDir(out)).toBe(out);
       expect(await prepareOutDir(out)).toBe(out);
       await writeFile(path.join(dir, 'file'), 'x');
-      await expect(prepareOutDir(path.join(dir, 'file'))).rejects.toThrow(/not a directory/);
+      await expect(prepareOutDir(path.join(dir, 'file'))).rejects.toThrow(/exists and is a file/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

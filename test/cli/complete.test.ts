@@ -85,7 +85,21 @@ describe('lowrank complete', () => {
       col: [...col, col[0], col[1]],
       val: [...val, val[0], val[1]],
     });
-    const r = await run(['complete', dup, '-k', '3', '-o', path.join(dir, 'out-sketch'), '--backend', 'native', '--iters', '20']);
+    // a Matrix Market 'real' file computes in f64 by default (as numpy reads text); --dtype f32 asks for f32
+    const r = await run([
+      'complete',
+      dup,
+      '-k',
+      '3',
+      '-o',
+      path.join(dir, 'out-sketch'),
+      '--backend',
+      'native',
+      '--iters',
+      '20',
+      '--dtype',
+      'f32',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/2 duplicates averaged/);
     expect(r.out).toMatch(/solver sketch \(sketch preconditioner, 2 CG steps\) on native\/f32/);
@@ -111,7 +125,7 @@ describe('lowrank complete', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /completion of the 100000000 x 100000000 matrix in huge\.mtx at rank 10 would need about [\d.]+ [GT]iB .*more than the limit 16 GiB/,
+      /completion of the 100000000 x 100000000 matrix in \S*huge\.mtx at rank 10 would need about [\d.]+ [GT]iB .*more than the limit 16 GiB/,
     );
     const small = await run([
       'complete',

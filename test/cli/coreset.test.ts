@@ -30,7 +30,7 @@ describe('lowrank coreset', () => {
       '64K',
     ]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/coreset of the 1500 x 4 matrix in M\.npy would need about [\d.]+ KiB .*more than the limit 64 KiB/);
+    expect(r.err).toMatch(/coreset of the 1500 x 4 matrix in \S*M\.npy would need about [\d.]+ KiB .*more than the limit 64 KiB/);
   });
 
   it('writes indices.npy and weights.npy and prints the distortion', async () => {

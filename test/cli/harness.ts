@@ -19,6 +19,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
     env,
+    stdin: (async function* () {})(), // an empty stdin: in-process runs never read the test runner's
   });
   return { code, out, err };
 }

@@ -94,4 +94,36 @@ describe('lowrank recover', () => {
       expect(r.err).toMatch(re);
     }
   });
+
+  it('recovery.svg: the legend covers neither curve', async () => {
+    const out = path.join(dir, 'legend');
+    const r = await run(
+      [
+        'recover',
+        '--n',
+        '20',
+        '--rank',
+        '2',
+        '--overparam',
+        '5',
+        '--m',
+        '600',
+        '--outliers',
+        '0.2',
+        '--kind',
+        'cauchy',
+        '--iters',
+        '300',
+      ].concat(['--out', out, '--backend', 'native', '--quiet']),
+    );
+    expect(r.code, r.err).toBe(0);
+    const svg = readFileSync(path.join(out, 'recovery.svg'), 'utf8');
+    const box = /<g class="legend"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(svg)!.slice(1).map(Number);
+    const curves = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1].split(' ').map((q) => q.split(',').map(Number)));
+    expect(curves).toHaveLength(2);
+    for (const c of curves) {
+      const inside = c.filter(([x, y]) => x >= box[0] && x <= box[0] + box[2] && y >= box[1] && y <= box[1] + box[3]);
+      expect(inside).toEqual([]);
+    }
+  });
 });

@@ -103,7 +103,7 @@ describe('lowrank svd', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/more than the limit 16 GiB/);
     expect(r.err).toMatch(
-      /svd of the 100000000 x 100000000 matrix in huge\.mtx at rank 5 would need about [\d.]+ [GT]iB of memory \(.*dense blocks.*\), more than the limit [\d.]+ [MGT]iB/,
+      /svd of the 100000000 x 100000000 matrix in \S*huge\.mtx at rank 5 would need about [\d.]+ [GT]iB of memory \(.*dense blocks.*\), more than the limit [\d.]+ [MGT]iB/,
     );
     expect(r.err).toMatch(/--max-memory/);
     // a real small file under a small limit: refused, naming the size and the limit; fine with a larger one
@@ -228,6 +228,7 @@ describe('lowrank svd', () => {
   it('usage errors exit with code 2 and say what is wrong', async () => {
     const file = path.join(dir, 'A.npy');
     await writeNpy(file, a, [m, n]);
+    writeFileSync(path.join(dir, 'A.txt'), '1 2\n3 4\n'); // neither .npy nor .mtx by name or first bytes
     const cases: [string[], RegExp][] = [
       [['svd', file, '--out', dir], /--rank is required/],
       [['svd', file, '--rank', '3'], /--out DIR is required/],
@@ -235,7 +236,7 @@ describe('lowrank svd', () => {
       [['svd', path.join(dir, 'S.mtx'), '--rank', '2', '--stream', '--out', dir], /--stream reads \.npy files/],
       [['svd', file, '--rank', '2', '--block-rows', '4', '--out', dir], /--block-rows needs --stream/],
       [['svd', file, '--rank', '2', '--stream', '--method', 'krylov', '--out', dir], /--method does not apply to --stream/],
-      [['svd', file, '--rank', '2', '-q', 'x', '--out', dir], /--power-iters/],
+      [['svd', file, '--rank', '2', '-q', 'x', '--out', dir], /-q: expected 'auto'/], // the option as typed
       [['svd', path.join(dir, 'A.txt'), '--rank', '2', '--out', dir, '--backend', 'native'], /cannot tell the format/],
     ];
     for (const [argv, re] of cases) {
@@ -245,6 +246,7 @@ describe('lowrank svd', () => {
     }
     const missing = await run(['svd', path.join(dir, 'nope.npy'), '--rank', '2', '--out', path.join(dir, 'y'), '--backend', 'native']);
     expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^lowrank svd: no such file or folder: \S*nope\.npy\n$/);
   });
 });
 

@@ -133,3 +133,29 @@ describe('svg plots', () => {
     for (const s of ['angles', '>a<', '>z<', 'degrees', '>90<', '>45<']) expect(svg).toContain(s);
   });
 });
+
+describe('legend placement', () => {
+  /** Points of every polyline, and the legend box. */
+  function parse(svg: string) {
+    const pts = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].flatMap((m) => m[1].split(' ').map((q) => q.split(',').map(Number)));
+    const r = /<g class="legend"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(svg)!;
+    const [x, y, w, h] = r.slice(1).map(Number);
+    return { pts, box: { x, y, w, h } };
+  }
+  const inside = (box: { x: number; y: number; w: number; h: number }, [a, b]: number[]) =>
+    a >= box.x && a <= box.x + box.w && b >= box.y && b <= box.y + box.h;
+
+  it('goes outside the plot (the picture widens) when every corner holds data', () => {
+    const x = Array.from({ length: 200 }, (_, i) => i);
+    const svg = plotSvg(
+      [
+        { name: 'a', x, y: x.map((i) => (i % 2 ? 1 : 0)) }, // zig-zag over the whole area
+      ],
+      { width: 720, xRange: [0, 199], yRange: [0, 1] },
+    );
+    const { pts, box } = parse(svg);
+    expect(pts.filter((q) => inside(box, q))).toEqual([]);
+    expect(svg).toMatch(/^<svg [^>]*width="(\d+)"/);
+    expect(Number(/^<svg [^>]*width="(\d+)"/.exec(svg)![1])).toBeGreaterThan(720);
+  });
+});

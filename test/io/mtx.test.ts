@@ -286,3 +286,13 @@ describe('mtx: streaming', () => {
     expect(again.row).toEqual(m.row);
   });
 });
+
+describe('mtx: { finite: true } rejects NaN and infinities by line', () => {
+  const text = '%%MatrixMarket matrix coordinate real general\n% comment\n3 3 3\n1 1 1\n2 2 -inf\n3 3 nan\n';
+  it('names the line of the first non-finite value; the default reads them as such', () => {
+    expect(() => parseMtx(text, 'x.mtx', { finite: true })).toThrow(MtxFormatError);
+    expect(() => parseMtx(text, 'x.mtx', { finite: true })).toThrow(/^x\.mtx: line 5: value "-inf" is not finite/);
+    const m = parseMtx(text, 'x.mtx') as MtxCoordinate;
+    expect(Array.from(m.val)).toEqual([1, -Infinity, NaN]);
+  });
+});

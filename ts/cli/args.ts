@@ -60,8 +60,9 @@ export interface ParsedArgs {
   given: Set<string>;
 }
 
-function parseValue(spec: FlagSpec, raw: string): unknown {
-  const name = `--${spec.name}`;
+/** Converts the raw text of a flag; errors name the flag as the user typed it (`label`, e.g. `-k`). */
+function parseValue(spec: FlagSpec, raw: string, label = `--${spec.name}`): unknown {
+  const name = label;
   let v: unknown = raw;
   switch (spec.type) {
     case 'boolean': {
@@ -192,7 +193,7 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], p
         if (a.length > 2) inline = a[2] === '=' ? a.slice(3) : a.slice(2);
       }
       if (spec.type === 'boolean') {
-        set(spec, inline === undefined ? true : parseValue(spec, inline));
+        set(spec, inline === undefined ? true : parseValue(spec, inline, label));
         continue;
       }
       let raw = inline;
@@ -207,7 +208,7 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], p
         raw = next;
         i++;
       }
-      set(spec, parseValue(spec, raw));
+      set(spec, parseValue(spec, raw, label));
       continue;
     }
     pos.push(a);
@@ -248,7 +249,7 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
-/** Formats a flag table for `--help`. */
+/** Formats a flag table for `--help`, `width` columns wide, descriptions wrapped with a hanging indent. */
 export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
   const left = flags.map((f) => {
     const short = f.short ? `-${f.short}, ` : '    ';
@@ -256,16 +257,20 @@ export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
       f.type === 'boolean' ? '' : ` ${f.value ?? (f.type === 'choice' ? (f.choices ?? []).join('|') : f.type === 'string' ? 'TEXT' : 'N')}`;
     return `  ${short}--${f.name}${val}`;
   });
-  const col = Math.min(34, Math.max(...left.map((l) => l.length)) + 2);
+  let col = Math.min(34, Math.max(...left.map((l) => l.length)) + 2);
+  // Too narrow for two columns: descriptions go under the flag, indented.
+  if (width - col < 30) col = 8;
   const lines: string[] = [];
   flags.forEach((f, k) => {
     let desc = f.description;
     if (f.default !== undefined && f.type !== 'boolean')
       desc += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
-    const wrapped = wrapText(desc, Math.max(20, width - col));
+    const wrapped = wrapText(desc, Math.max(10, width - col));
     const l = left[k];
     if (l.length + 2 > col) {
-      lines.push(l);
+      // a long choice list breaks after a '|'
+      const lead = /^\s*/.exec(l)![0];
+      lines.push(...hanging(l.slice(lead.length).replace(/\|/g, '| '), width, lead, lead + '    ').map((w) => w.replace(/\| /g, '|')));
       for (const w of wrapped) lines.push(' '.repeat(col) + w);
     } else {
       lines.push(l.padEnd(col) + (wrapped[0] ?? ''));
@@ -273,4 +278,49 @@ export function formatFlags(flags: readonly FlagSpec[], width = 80): string[] {
     }
   });
   return lines;
+}
+
+/**
+ * Wraps `text` to `width` with `first` before the first line and `indent` before the others
+ * (a hanging indent). Words longer than the line are kept whole.
+ */
+export function hanging(text: string, width: number, first: string, indent: string): string[] {
+  const out: string[] = [];
+  let cur = first;
+  let empty = true;
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    if (!empty && cur.length + 1 + w.length > width) {
+      out.push(cur);
+      cur = indent + w;
+    } else cur = empty ? cur + w : `${cur} ${w}`;
+    empty = false;
+  }
+  out.push(cur.trimEnd());
+  return out;
+}
+
+/**
+ * Lays out a help description: paragraphs separated by blank lines are joined and wrapped to
+ * `width`; lines that start with whitespace are kept as they are.
+ */
+export function layoutParagraphs(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split(/\n[ \t]*\n/)) {
+    if (out.length) out.push('');
+    let buf: string[] = [];
+    const flush = () => {
+      if (buf.length) out.push(...wrapText(buf.join(' '), width));
+      buf = [];
+    };
+    for (const line of para.split('\n')) {
+      if (/^\s/.test(line)) {
+        flush();
+        // kept as it is when it fits; else wrapped under its own indent (plus 4)
+        const lead = /^\s*/.exec(line)![0];
+        out.push(...(line.length <= width ? [line] : hanging(line.trim(), width, lead, lead + '    ')));
+      } else buf.push(line);
+    }
+    flush();
+  }
+  return out;
 }

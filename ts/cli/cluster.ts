@@ -8,10 +8,9 @@ import { principalAngles } from '../algorithms/geometry/angles.js';
 import { kSubspaces } from '../algorithms/geometry/ksubspaces.js';
 import { clusteringAccuracy, nmi } from '../algorithms/geometry/metrics.js';
 import type { Engine } from '../engine.js';
-import { readNpy, writeNpy } from '../io/npy.js';
+import { readNpy } from '../io/npy.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { prepareOutDir } from './files.js';
 import { heatmapSvg } from './svg.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -45,21 +44,21 @@ export const command: Command = {
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed' },
     { name: 'labels', type: 'string', value: 'FILE', description: 'true labels (.npy, N integers) for accuracy and NMI' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
-    { name: 'json', type: 'boolean', default: false, description: 'machine-readable report (one JSON object on stdout)' },
   ],
   examples: ['lowrank cluster digits.npy --K 10 --d 12 --labels digits-labels.npy --out clusters'],
   async run(ctx: Context): Promise<number> {
-    const input = ctx.resolve(ctx.positionals[0]);
     const K = ctx.flag<number | undefined>('K');
     const d = ctx.flag<number | undefined>('d');
     if (K === undefined || d === undefined) throw new UsageError('--K and --d are required');
-    const outFlag = ctx.flag<string | undefined>('out');
-    if (outFlag === undefined) throw new UsageError('--out DIR is required');
-    if (path.extname(input).toLowerCase() !== '.npy') throw new UsageError(`expected a .npy file, got ${path.basename(input)}`);
-    const X = await readNpy(input);
-    const [N, D] = X.shape;
-    if (K * d > D) throw new UsageError(`--K ${K} times --d ${d} = ${K * d} exceeds the ${D} columns of ${path.basename(input)}`);
-    if (K > N) throw new UsageError(`--K ${K} exceeds the ${N} rows of ${path.basename(input)}`);
+    if (ctx.flag<string | undefined>('out') === undefined) throw new UsageError('--out DIR is required');
+    const inp = await ctx.input(ctx.positionals[0]);
+    const out = await ctx.outputs('out', ['labels.npy', 'bases.npy', 'angles.svg']);
+    const X = await ctx.readMatrix(inp);
+    if (X.kind !== 'dense') throw new UsageError(`${inp.shown} is a sparse (coordinate) file; cluster needs a dense matrix`);
+    const [N, D] = [X.rows, X.cols];
+    const input = inp.shown;
+    if (K * d > D) throw new UsageError(`--K ${K} times --d ${d} = ${K * d} exceeds the ${D} columns of ${input}`);
+    if (K > N) throw new UsageError(`--K ${K} exceeds the ${N} rows of ${input}`);
     let truth: Float64Array | Float32Array | undefined;
     const labelsFlag = ctx.flag<string | undefined>('labels');
     if (labelsFlag !== undefined) {
@@ -72,10 +71,9 @@ export const command: Command = {
       if (bad >= 0) throw new UsageError(`--labels ${path.basename(labelsFlag)}: entry ${bad} is ${t.data[bad]}, not an integer label`);
       truth = t.data;
     }
-    const outDir = await prepareOutDir(ctx.resolve(outFlag));
     const eng = await ctx.openEngine();
     try {
-      return await cluster(ctx, eng, { file: input, data: X.data, N, D, K, d, truth, outDir });
+      return await cluster(ctx, eng, { file: input, data: X.data, N, D, K, d, truth, outDir: out.dir });
     } finally {
       await eng.dispose();
     }
@@ -127,8 +125,9 @@ async function cluster(
     act.stop();
   }
   const ms = performance.now() - t0;
-  await writeNpy(path.join(o.outDir, 'labels.npy'), res.labels, [o.N], { dtype: 'i64' });
-  await writeNpy(path.join(o.outDir, 'bases.npy'), res.bases, [o.D, o.K * o.d]);
+  await ctx.writeNpy(path.join(o.outDir, 'labels.npy'), res.labels, [o.N], { dtype: 'i64' });
+  await ctx.writeNpy(path.join(o.outDir, 'bases.npy'), res.bases, [o.D, o.K * o.d]);
+  ctx.wrote(path.join(o.outDir, 'angles.svg'));
   const names = Array.from({ length: o.K }, (_, i) => String(i));
   await writeFile(
     path.join(o.outDir, 'angles.svg'),
@@ -145,23 +144,21 @@ async function cluster(
   for (const l of res.labels) sizes[l]++;
   const acc = o.truth ? clusteringAccuracy(res.labels, o.truth) : undefined;
   const score = o.truth ? nmi(res.labels, o.truth) : undefined;
-  if (ctx.flag<boolean>('json')) {
-    ctx.out(
-      JSON.stringify({
-        input: o.file,
-        shape: [o.N, o.D],
-        K: o.K,
-        d: o.d,
-        objective: res.objective,
-        energyFraction: res.objective / sumSquares(o.data),
-        iters: res.iters,
-        clusterSizes: sizes,
-        ...(acc !== undefined ? { accuracy: acc, nmi: score } : {}),
-        meanAngleDegrees: Array.from(res.angles),
-        out: o.outDir,
-        seconds: ms / 1000,
-      }),
-    );
+  if (ctx.json) {
+    ctx.report({
+      input: o.file,
+      shape: [o.N, o.D],
+      K: o.K,
+      d: o.d,
+      objective: res.objective,
+      energyFraction: res.objective / sumSquares(o.data),
+      iters: res.iters,
+      clusterSizes: sizes,
+      ...(acc !== undefined ? { accuracy: acc, nmi: score } : {}),
+      meanAngleDegrees: Array.from(res.angles),
+      out: o.outDir,
+      seconds: ms / 1000,
+    });
     return 0;
   }
   ctx.out(`${path.basename(o.file)}: ${o.N} x ${o.D}, K ${o.K} subspaces of dimension ${o.d} on ${eng.backend}/${eng.dtype}`);

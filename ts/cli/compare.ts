@@ -7,7 +7,6 @@ import path from 'node:path';
 import { principalAngles } from '../algorithms/geometry/angles.js';
 import { linearCKA, pwcca, svcca } from '../algorithms/geometry/similarity.js';
 import type { Engine } from '../engine.js';
-import { readNpy } from '../io/npy.js';
 import type { Mat } from '../mat.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
@@ -50,22 +49,26 @@ export const command: Command = {
       default: true,
       description: 'subtract column means before the principal angles (--no-center keeps them)',
     },
-    { name: 'json', type: 'boolean', default: false, description: 'machine-readable output (one JSON object on stdout)' },
   ],
   examples: ['lowrank compare net1-layer3.npy net2-layer3.npy', 'lowrank compare a.npy b.npy --keep 20 --json'],
   async run(ctx: Context): Promise<number> {
-    const [fa, fb] = ctx.positionals.map((p) => ctx.resolve(p));
-    for (const f of [fa, fb])
-      if (path.extname(f).toLowerCase() !== '.npy') throw new UsageError(`expected .npy files, got ${path.basename(f)}`);
-    const a = await readNpy(fa);
-    const b = await readNpy(fb);
+    const [ia, ib] = [await ctx.input(ctx.positionals[0]), await ctx.input(ctx.positionals[1])];
+    if (ia.arg === '-' && ib.arg === '-') throw new UsageError("only one of the two inputs can be '-' (stdin)");
+    const load = async (inp: typeof ia): Promise<Loaded> => {
+      const m = await ctx.readMatrix(inp);
+      if (m.kind !== 'dense') throw new UsageError(`${inp.shown} is a sparse (coordinate) file; compare needs dense representations`);
+      return { file: inp.shown, data: m.data, shape: [m.rows, m.cols] };
+    };
+    const a = await load(ia);
+    const b = await load(ib);
+    const [fa, fb] = [ia.shown, ib.shown];
     if (a.shape[0] !== b.shape[0])
       throw new UsageError(
-        `the two representations must have one row per input, the same number of rows: ${path.basename(fa)} is ${a.shape[0]} x ${a.shape[1]}, ${path.basename(fb)} is ${b.shape[0]} x ${b.shape[1]}`,
+        `the two representations must have one row per input, the same number of rows: ${fa} is ${a.shape[0]} x ${a.shape[1]}, ${fb} is ${b.shape[0]} x ${b.shape[1]}`,
       );
     const eng = await ctx.openEngine();
     try {
-      return await compare(ctx, eng, { file: fa, ...a }, { file: fb, ...b });
+      return await compare(ctx, eng, a, b);
     } finally {
       await eng.dispose();
     }
@@ -109,26 +112,24 @@ async function compare(ctx: Context, eng: Engine, a: Loaded, b: Loaded): Promise
   });
   const deg = Array.from(r.angles, (x) => (x * 180) / Math.PI);
   const ms = performance.now() - t0;
-  if (ctx.flag<boolean>('json')) {
-    ctx.out(
-      JSON.stringify({
-        a: { file: a.file, shape: a.shape },
-        b: { file: b.file, shape: b.shape },
-        anglesDegrees: deg,
-        svcca: {
-          keep,
-          mean: r.sv.mean,
-          meanThreshold: r.sv.meanThreshold,
-          rho: Array.from(r.sv.rho),
-          keptA: r.sv.keptA,
-          keptB: r.sv.keptB,
-        },
-        pwcca: { mean: r.pw.mean, side: r.pw.side },
-        cka: r.cka,
-        ckaDebiased: r.ckaDebiased,
-        seconds: ms / 1000,
-      }),
-    );
+  if (ctx.json) {
+    ctx.report({
+      a: { file: a.file, shape: a.shape },
+      b: { file: b.file, shape: b.shape },
+      anglesDegrees: deg,
+      svcca: {
+        keep,
+        mean: r.sv.mean,
+        meanThreshold: r.sv.meanThreshold,
+        rho: Array.from(r.sv.rho),
+        keptA: r.sv.keptA,
+        keptB: r.sv.keptB,
+      },
+      pwcca: { mean: r.pw.mean, side: r.pw.side },
+      cka: r.cka,
+      ckaDebiased: r.ckaDebiased,
+      seconds: ms / 1000,
+    });
     return 0;
   }
   const n = deg.length;

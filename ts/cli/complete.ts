@@ -6,13 +6,10 @@
  */
 import path from 'node:path';
 import { averageDuplicates, completeMatrix, maskedRmse } from '../algorithms/completion/complete.js';
-import { writeNpy } from '../io/npy.js';
-import { readMtx } from '../io/mtx.js';
-import { declaredShape, inputBytes } from './memory.js';
+import { inputBytes } from './memory.js';
 import { PhiloxRng } from '../rng/philox.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { prepareOutDir } from './files.js';
 import { writePlotSvg } from './svg.js';
 
 function parseFraction(raw: string): number {
@@ -87,37 +84,31 @@ export const command: Command = {
     'lowrank complete ratings.mtx --rank 10 --holdout 0.1 --solver exact --out result',
   ],
   async run(ctx: Context): Promise<number> {
-    const input = ctx.resolve(ctx.positionals[0]);
     const k = ctx.flag<number | undefined>('rank');
     if (k === undefined) throw new UsageError('--rank is required');
-    const outFlag = ctx.flag<string | undefined>('out');
-    if (outFlag === undefined) throw new UsageError('--out DIR is required');
-    if (path.extname(input).toLowerCase() !== '.mtx')
+    if (ctx.flag<string | undefined>('out') === undefined) throw new UsageError('--out DIR is required');
+    const inp = await ctx.input(ctx.positionals[0]);
+    const input = inp.shown;
+    if (inp.format !== 'mtx')
       throw new UsageError(`expected a .mtx coordinate file of observed entries, got ${JSON.stringify(ctx.positionals[0])}`);
     const solver = ctx.flag<'sketch' | 'exact'>('solver');
     if (solver === 'exact')
       for (const f of ['inner', 'preconditioner'])
         if (ctx.args.given.has(f)) throw new UsageError(`--${f} applies to --solver sketch only`);
-    const declared = await declaredShape(input);
+    const declared = inp.declared;
     if (declared) {
       const { rows: m, cols: n } = declared;
       const e = ctx.elemBytes,
         kk = Math.min(k, m, n);
-      ctx.checkMemory(`completion of the ${m} x ${n} matrix in ${path.basename(input)} at rank ${k}`, {
+      ctx.checkMemory(`completion of the ${m} x ${n} matrix in ${input} at rank ${k}`, {
         'observations (host and engine)': inputBytes(declared, e) + (declared.nnz ?? 0) * 48,
         'factors U, V and their updates (m x k, n x k)': 6 * e * (m + n) * kk,
         'per-row and per-column Gram matrices (k x k each)': 2 * e * (m + n) * kk * kk,
       });
     }
-    const outDir = await prepareOutDir(ctx.resolve(outFlag));
-    const act = ctx.activity(`reading ${path.basename(input)}`);
-    let mtx;
-    try {
-      mtx = await readMtx(input);
-    } finally {
-      act.stop();
-    }
-    if (mtx.kind !== 'coordinate')
+    const outDir = (await ctx.outputs('out', ['U.npy', 'V.npy', 'convergence.svg'])).dir;
+    const mtx = await ctx.readMatrix(inp);
+    if (mtx.kind !== 'sparse')
       throw new Error(`${input}: a dense (array) Matrix Market file has no missing entries; completion needs a coordinate file`);
     const { rows: m, cols: n } = mtx;
     if (k >= Math.min(m, n)) throw new UsageError(`--rank ${k} must be below min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
@@ -142,7 +133,7 @@ export const command: Command = {
       const iters = ctx.flag<number>('iters');
       const tol = ctx.flag<number | undefined>('tol');
       ctx.out(
-        `${path.basename(input)}: ${m} x ${n}, ${coo.row.length} observed entries (${fmtNum((100 * coo.row.length) / (m * n), 3)} %)` +
+        `${input}: ${m} x ${n}, ${coo.row.length} observed entries (${fmtNum((100 * coo.row.length) / (m * n), 3)} %)` +
           `${duplicates > 0 ? `, ${duplicates} duplicates averaged` : ''}; fitting ${train.nnz}, holding out ${test ? test.nnz : 0}`,
       );
       ctx.out(
@@ -180,13 +171,14 @@ export const command: Command = {
       const info = r.info;
       const u = await r.U.toArray(),
         v = await r.V.toArray();
-      await writeNpy(path.join(outDir, 'U.npy'), u, [m, k]);
-      await writeNpy(path.join(outDir, 'V.npy'), v, [n, k]);
+      await ctx.writeNpy(path.join(outDir, 'U.npy'), u, [m, k]);
+      await ctx.writeNpy(path.join(outDir, 'V.npy'), v, [n, k]);
+      ctx.wrote(path.join(outDir, 'convergence.svg'));
       const series = [{ name: 'train RMSE', y: trainCurve, style: 'line+markers' as const }];
       if (test) series.push({ name: 'held-out RMSE', y: testCurve, style: 'line+markers' as const });
       const positive = trainCurve.every((x) => x > 0) && (!test || testCurve.every((x) => x > 0));
       await writePlotSvg(path.join(outDir, 'convergence.svg'), series, {
-        title: `Matrix completion of ${path.basename(input)} (${m} x ${n}, rank ${k}, ${solver})`,
+        title: `Matrix completion of ${input} (${m} x ${n}, rank ${k}, ${solver})`,
         xLabel: 'sweep',
         yLabel: 'RMSE',
         logY: positive,
@@ -195,9 +187,22 @@ export const command: Command = {
         `  ${info.iters} sweeps in ${fmtMs(ms)} (${info.stopped === 'tol' ? `stopped: change below ${tol}` : 'all sweeps'}); muHat ${fmtNum(info.muHat, 3)}` +
           `${info.underdeterminedRows.length + info.underdeterminedCols.length > 0 ? `; ${info.underdeterminedRows.length} rows and ${info.underdeterminedCols.length} columns have fewer than ${k} observations (not determined by the data)` : ''}`,
       );
+      ctx.report({
+        rows: m,
+        cols: n,
+        observed: coo.row.length,
+        duplicates,
+        rank: k,
+        solver,
+        sweeps: info.iters,
+        muHat: info.muHat,
+        trainRmse: trainCurve,
+        ...(test ? { heldOutRmse: testCurve } : {}),
+        seconds: ms / 1000,
+      });
       if (info.muHat > 0.5 * Math.sqrt(Math.max(m, n) / k))
-        ctx.err(
-          `  note: muHat ${fmtNum(info.muHat, 3)} is high: the matrix looks coherent (spiky), which uniform samples cannot complete reliably`,
+        ctx.note(
+          `muHat ${fmtNum(info.muHat, 3)} is high: the matrix looks coherent (spiky), which uniform samples cannot complete reliably`,
         );
       ctx.out(`  wrote ${['U.npy', 'V.npy', 'convergence.svg'].map((f) => path.join(outDir, f)).join(', ')}`);
       for (const x of [r.U, r.V, train, test]) x?.dispose();

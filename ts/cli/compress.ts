@@ -8,7 +8,8 @@
  * (2) the output is written in the input's order, each selected tensor factorized when its turn comes,
  * the others copied byte for byte.
  */
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { energyKept, energyRank } from '../algorithms/model/spectrum.js';
 import { lordFactorize } from '../algorithms/model/lord.js';
@@ -117,7 +118,6 @@ export const command: Command = {
     { name: 'svd', type: 'choice', choices: ['exact', 'randomized'], default: 'exact', description: 'how the factors are computed' },
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of --svd randomized' },
     { name: 'out', short: 'o', type: 'string', value: 'FILE', description: 'output .safetensors file (required)' },
-    { name: 'json', type: 'boolean', default: false, description: 'machine-readable report (one JSON object on stdout)' },
   ],
   examples: [
     'lowrank compress model.safetensors --method lord --energy 0.95 --out model-lord.safetensors',
@@ -128,7 +128,18 @@ export const command: Command = {
     const input = ctx.resolve(ctx.positionals[0]);
     const outFlag = ctx.flag<string | undefined>('out');
     if (outFlag === undefined) throw new UsageError('--out FILE is required');
-    const out = ctx.resolve(outFlag);
+    const toStdout = outFlag === '-';
+    const tmp = toStdout ? await mkdtemp(path.join(tmpdir(), 'lowrank-compress-')) : undefined;
+    try {
+      return await runCompress(ctx, input, outFlag, tmp ? path.join(tmp, 'out.safetensors') : ctx.resolve(outFlag), toStdout);
+    } finally {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    }
+  },
+};
+
+async function runCompress(ctx: Context, input: string, outFlag: string, out: string, toStdout: boolean): Promise<number> {
+  {
     const method = ctx.flag<Method>('method');
     const given = (f: string) => ctx.args.given.has(f);
     const rank = ctx.flag<number | undefined>('rank');
@@ -152,20 +163,23 @@ export const command: Command = {
       throw new UsageError(`--out ${outFlag} is a folder; give a file name (e.g. ${path.join(outFlag, 'model.safetensors')})`);
     const dirStat = await stat(path.dirname(out)).catch(() => undefined);
     if (!dirStat?.isDirectory()) throw new UsageError(`--out ${outFlag}: the folder ${path.dirname(outFlag) || '.'} does not exist`);
+    await ctx.outputFile('out', { stdout: true }); // writable? ('-': a temporary file, copied to stdout at the end)
 
     const file = await openSafetensors(input);
     try {
       const eng = await ctx.openEngine();
       try {
-        return await compress(ctx, eng, file, out, { method, rank, energy });
+        const code = await compress(ctx, eng, file, out, { method, rank, energy });
+        if (toStdout) await ctx.pipeToStdout(out);
+        return code;
       } finally {
         await eng.dispose();
       }
     } finally {
       await file.close();
     }
-  },
-};
+  }
+}
 
 interface Selected {
   name: string;
@@ -195,7 +209,7 @@ async function compress(
   const merge = ctx.flag<boolean>('merge');
   const svd = ctx.flag<'exact' | 'randomized'>('svd');
   const seed = ctx.flag<number>('seed');
-  const json = ctx.flag<boolean>('json');
+  const json = ctx.json;
   const names = file.names();
   const selected: Selected[] = [];
   for (const name of names) {
@@ -363,28 +377,27 @@ async function compress(
     relError: t.relError ?? null,
     params: { before: t.m * t.n, after: paramsOf(t) },
   }));
+  ctx.wrote(out);
   if (json) {
-    ctx.out(
-      JSON.stringify({
-        input: file.path,
-        output: out,
-        method: o.method,
-        svd,
-        ...(o.rank !== undefined ? { rank: o.rank } : {}),
-        ...(o.energy !== undefined ? { energy: o.energy } : {}),
-        ...(welore ? { welore } : {}),
-        tensors: rows,
-        totals: {
-          selected: selected.length,
-          factorized: selected.filter((t) => t.action !== 'dense').length,
-          paramsBefore,
-          paramsAfter,
-          bytesIn: inBytes,
-          bytesOut: outBytes,
-          seconds: ms / 1000,
-        },
-      }),
-    );
+    ctx.report({
+      input: file.path,
+      output: out,
+      method: o.method,
+      svd,
+      ...(o.rank !== undefined ? { rank: o.rank } : {}),
+      ...(o.energy !== undefined ? { energy: o.energy } : {}),
+      ...(welore ? { welore } : {}),
+      tensors: rows,
+      totals: {
+        selected: selected.length,
+        factorized: selected.filter((t) => t.action !== 'dense').length,
+        paramsBefore,
+        paramsAfter,
+        bytesIn: inBytes,
+        bytesOut: outBytes,
+        seconds: ms / 1000,
+      },
+    });
     return 0;
   }
   const header = ['tensor', 'shape', 'rank', 'energy', 'rel. error', 'params', ''];
@@ -416,7 +429,7 @@ async function compress(
       `WeLore: tau ${fmtNum(welore.tau, 4)}, rank reduction ${pct(welore.reduction, 1)} (the reference's count: ranks pruned in low-rank components / all ranks; ` +
         'components below break-even stay dense here)',
     );
-  ctx.out(`wrote ${out} in ${fmtMs(ms)}`);
+  ctx.out(`wrote ${ctx.stdoutIsData ? 'the file to stdout' : out} in ${fmtMs(ms)}`);
   return 0;
 }
 

@@ -1,16 +1,13 @@
 /**
  * `lowrank coreset <data.npy> --p P --size M --out DIR`: an l_p sensitivity-sampling coreset of the rows
- * of a dense matrix. Writes indices.npy (int rows as f64) and weights.npy, and prints the measured
+ * of a dense matrix. Writes indices.npy (int64 row indices) and weights.npy, and prints the measured
  * distortion of the embedding (spec C.6 protocol).
  */
-import path from 'node:path';
 import { embeddingDistortion } from '../algorithms/sampling/distortion.js';
 import { sensitivitySample, type SampleScores } from '../algorithms/sampling/sample.js';
-import { writeNpy } from '../io/npy.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { loadMatrix, prepareOutDir } from './files.js';
-import { declaredShape, inputBytes } from './memory.js';
+import { inputBytes } from './memory.js';
 
 export const command: Command = {
   name: 'coreset',
@@ -21,9 +18,12 @@ export const command: Command = {
     '||A x||_p^p. The scores sigma are Lewis weights by default. The distortion max(hi, 1/lo) - 1 of',
     '||S A x||_p / ||A x||_p is then measured over random, singular and axis directions with local',
     'refinement (a lower bound on the worst case); --trials 0 --no-refine skips most of it.',
-    'indices.npy holds the kept row indices (0-based, as float64), weights.npy their weights.',
+    '',
+    'indices.npy holds the kept row indices (0-based, int64: numpy indexes with it), weights.npy their',
+    'weights (in the input dtype). A sample smaller than the number of columns cannot embed the column',
+    'space: a warning says so.',
   ].join('\n'),
-  positionals: [{ name: 'input', description: 'matrix file: .npy (2-D, f32/f64) or .mtx (array format)' }],
+  positionals: [{ name: 'input', description: "matrix file: .npy (2-D; float, integer or bool) or .mtx (array format); '-' reads stdin" }],
   flags: [
     { name: 'p', type: 'number', min: 1e-12, value: 'P', default: 1, description: 'the exponent p (> 0; sampling guarantees need p >= 1)' },
     { name: 'size', short: 'm', type: 'int', min: 1, value: 'M', description: 'target number of rows (required)' },
@@ -44,33 +44,30 @@ export const command: Command = {
     'lowrank coreset data.npy --p 1.5 --size 500 --scores root-leverage --out c --dtype f64',
   ],
   async run(ctx: Context): Promise<number> {
-    const input = ctx.resolve(ctx.positionals[0]);
     const size = ctx.flag<number | undefined>('size');
     if (size === undefined) throw new UsageError('--size is required');
-    const outFlag = ctx.flag<string | undefined>('out');
-    if (outFlag === undefined) throw new UsageError('--out DIR is required');
+    if (ctx.flag<string | undefined>('out') === undefined) throw new UsageError('--out DIR is required');
     const p = ctx.flag<number>('p');
     if (!Number.isFinite(p)) throw new UsageError('--p must be finite');
-    const declared = await declaredShape(input);
+    const inp = await ctx.input(ctx.positionals[0]);
+    const declared = inp.declared;
     if (declared?.kind === 'dense') {
       const { rows: m, cols: n } = declared;
       const e = ctx.elemBytes;
-      ctx.checkMemory(`coreset of the ${m} x ${n} matrix in ${path.basename(input)}`, {
+      ctx.checkMemory(`coreset of the ${m} x ${n} matrix in ${inp.shown}`, {
         input: inputBytes(declared, e),
         'scores (QR / Lewis weights of A, m x n)': 3 * e * m * n,
         'sample and directions': e * Math.min(size, m) * n + 16 * m,
       });
     }
-    const act = ctx.activity(`reading ${path.basename(input)}`);
-    let loaded;
-    try {
-      loaded = await loadMatrix(input);
-    } finally {
-      act.stop();
-    }
-    if (loaded.kind !== 'dense')
-      throw new UsageError(`${path.basename(input)} is a sparse (coordinate) file; coreset needs a dense matrix`);
-    const outDir = await prepareOutDir(ctx.resolve(outFlag));
+    if (declared?.kind === 'sparse') throw new UsageError(`${inp.shown} is a sparse (coordinate) file; coreset needs a dense matrix`);
+    const out = await ctx.outputs('out', ['indices.npy', 'weights.npy']);
+    const loaded = await ctx.readMatrix(inp);
+    if (loaded.kind !== 'dense') throw new UsageError(`${inp.shown} is a sparse (coordinate) file; coreset needs a dense matrix`);
+    if (size < loaded.cols)
+      ctx.warn(
+        `--size ${size} is below the ${loaded.cols} columns: a sample of fewer rows than columns cannot preserve ||A x||_p for every x (the distortion will be large); use --size of a few times ${loaded.cols} or more`,
+      );
     const eng = await ctx.openEngine();
     try {
       const A = eng.matrix(loaded.data, loaded.rows, loaded.cols);
@@ -83,27 +80,39 @@ export const command: Command = {
         scoring.stop();
       }
       const ms = performance.now() - t0;
-      await writeNpy(path.join(outDir, 'indices.npy'), Float64Array.from(s.indices), [s.indices.length]);
-      await writeNpy(path.join(outDir, 'weights.npy'), s.weights, [s.weights.length]);
+      await ctx.writeNpy(out.path('indices.npy'), s.indices, [s.indices.length], { dtype: 'i64' });
+      await ctx.writeNpy(out.path('weights.npy'), s.weights, [s.weights.length]);
+      ctx.report({
+        rows: loaded.rows,
+        cols: loaded.cols,
+        kept: s.indices.length,
+        expected: s.expectedSize,
+        scores: s.scores,
+        p,
+        seconds: ms / 1000,
+      });
       ctx.out(
-        `${path.basename(input)}: ${loaded.rows} x ${loaded.cols}; ${s.indices.length} rows kept (expected ${fmtNum(s.expectedSize, 5)}) with ${s.scores} scores, p = ${p}, on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`,
+        `${inp.shown}: ${loaded.rows} x ${loaded.cols}; ${s.indices.length} rows kept (expected ${fmtNum(s.expectedSize, 5)}) with ${s.scores} scores, p = ${p}, on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`,
       );
-      for (const w of s.warnings) ctx.err(`  note: ${w}`);
-      const measuring = ctx.activity('measuring the distortion');
+      for (const w of s.warnings) ctx.note(w);
+      const bar = ctx.progress({ label: 'measuring the distortion', unit: 'directions' });
       try {
         const d = await embeddingDistortion(A, s, {
           p,
           trials: ctx.flag<number>('trials'),
           refine: ctx.flag<boolean>('refine'),
           seed: ctx.flag<number>('seed'),
+          onProgress: ({ done, total }) => bar.update(done, total),
         });
+        bar.finish();
+        ctx.report({ distortion: d.distortion, lo: d.lo, hi: d.hi, directions: d.evaluated });
         ctx.out(
           `  distortion ${fmtNum(d.distortion, 4)}: ||S A x||_p / ||A x||_p in [${fmtNum(d.lo, 5)}, ${fmtNum(d.hi, 5)}] over ${d.evaluated} directions`,
         );
       } finally {
-        measuring.stop();
+        bar.clear();
       }
-      ctx.out(`  wrote ${path.join(outDir, 'indices.npy')}, ${path.join(outDir, 'weights.npy')}`);
+      ctx.out(`  wrote ${ctx.written.join(', ')}`);
       A.dispose();
     } finally {
       await eng.dispose();

@@ -123,7 +123,6 @@ export const command: Command = {
     { name: 'noise', type: 'number', min: 0, value: 'X', default: 1e-3, description: 'standard deviation of the added Gaussian noise' },
     { name: 'seed', type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, value: 'N', default: 1, description: 'random seed' },
     { name: 'steps', type: 'string', value: 'LIST', default: 'gemm,qr,svd', description: 'which steps to run', parse: parseSteps },
-    { name: 'json', type: 'boolean', description: 'print the results as one JSON object on stdout' },
   ],
   examples: ['lowrank demo', 'lowrank demo --backend native --dtype f64 --size 4000,300', 'lowrank demo --steps gemm,qr --json'],
   async run(ctx: Context) {
@@ -134,7 +133,7 @@ export const command: Command = {
     const rank = ctx.flag<number>('rank');
     const noise = ctx.flag<number>('noise');
     const seed = ctx.flag<number>('seed');
-    const json = ctx.flag<boolean>('json') === true;
+    const json = ctx.json;
     if (rank > Math.min(m, n)) throw new UsageError(`--rank ${rank} exceeds min(M, N) = ${Math.min(m, n)}`);
 
     // A, QR's Q, the SVD's factors and the products compared against A are all m x n.
@@ -154,7 +153,7 @@ export const command: Command = {
           ? `adapter ${info.adapter?.description || info.adapter?.device || '?'}`
           : `${info.threads} threads, ISA ${info.isa ?? '?'}, GEMM ${info.gemmKernel ?? '?'}`;
       say(`lowrank demo on ${eng.backend}/${eng.dtype} (${where})`);
-      if (info.autoReason) say(`  backend 'auto': ${info.autoReason}`);
+      if (info.autoReason) say(`  backend 'auto': ${dropLongParens(info.autoReason)}`);
 
       // ---- the test problem ----------------------------------------------------------------------
       const [A, build] = await timed(async () => {
@@ -341,7 +340,7 @@ export const command: Command = {
           for (let i = 0; i < rank; i++) worst = Math.max(worst, Math.abs(S[i] - known[i]));
           r.checks.push(check(`max_{i<=${rank}} |S_i - s_i| (Weyl: <= ||E||_2)`, worst, bound));
           if (rank < k) r.checks.push(check(`S_${rank + 1} (noise floor, <= ||E||_2)`, S[rank], bound));
-          const show = Math.min(rank, 8);
+          const show = Math.min(rank, 5);
           r.spectrum = [];
           for (let i = 0; i < show; i++) r.spectrum.push({ i: i + 1, known: known[i], computed: S[i] });
           if (rank < k) r.spectrum.push({ i: rank + 1, known: NaN, computed: S[rank] });
@@ -350,23 +349,17 @@ export const command: Command = {
 
       const failed = results.filter((r) => r.error !== undefined || r.checks.some((c) => !c.ok));
       if (json) {
-        ctx.out(
-          JSON.stringify(
-            {
-              backend: eng.backend,
-              dtype: eng.dtype,
-              info,
-              problem: { rows: m, cols: n, rank, noise, seed, known: Array.from(known), normA, noiseNorm2: noise2, buildMs: build },
-              steps: results.map((r) => ({
-                ...r,
-                spectrum: r.spectrum?.map((e) => ({ ...e, known: Number.isNaN(e.known) ? null : e.known })),
-              })),
-              ok: failed.length === 0,
-            },
-            null,
-            2,
-          ),
-        );
+        ctx.report({
+          backend: eng.backend,
+          dtype: eng.dtype,
+          info,
+          problem: { rows: m, cols: n, rank, noise, seed, known: Array.from(known), normA, noiseNorm2: noise2, buildMs: build },
+          steps: results.map((r) => ({
+            ...r,
+            spectrum: r.spectrum?.map((e) => ({ ...e, known: Number.isNaN(e.known) ? null : e.known })),
+          })),
+          ok: failed.length === 0,
+        });
       } else {
         if (failed.length === 0) {
           say();
@@ -390,3 +383,25 @@ export const command: Command = {
     }
   },
 };
+
+/** Drops parenthesized asides longer than 40 characters (an adapter's full description) from a one-line note. */
+function dropLongParens(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '(') {
+      let depth = 0,
+        j = i;
+      for (; j < s.length; j++) {
+        if (s[j] === '(') depth++;
+        else if (s[j] === ')' && --depth === 0) break;
+      }
+      if (j - i > 40) {
+        out = out.trimEnd();
+        i = j;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}

@@ -13,7 +13,6 @@ import { openSafetensors, writeSafetensors, type SafetensorsFile, type Safetenso
 import type { Mat } from '../mat.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { prepareOutDir } from './files.js';
 
 function parseRegex(raw: string): RegExp {
   try {
@@ -77,7 +76,6 @@ export const command: Command = {
       description: 'element type of the adapter tensors',
     },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'adapter folder (created if needed; required)' },
-    { name: 'json', type: 'boolean', default: false, description: 'machine-readable report (one JSON object on stdout)' },
   ],
   examples: [
     'lowrank eora --weights model.safetensors --compressed model-q3.safetensors --acts calib.npy --rank 128 --out adapter',
@@ -93,7 +91,7 @@ export const command: Command = {
     const compressed = ctx.resolve(need('compressed'));
     const rank = ctx.flag<number | undefined>('rank');
     if (rank === undefined) throw new UsageError('--rank R is required');
-    const outDir = need('out');
+    need('out'); // checked here; ctx.outputs resolves it
     const acts = ctx.flag<string | undefined>('acts');
     const cov = ctx.flag<string | undefined>('cov');
     if ((acts === undefined) === (cov === undefined)) throw new UsageError('give --acts FILE or --cov FILE (one of them)');
@@ -102,7 +100,7 @@ export const command: Command = {
     if (cov !== undefined && ext !== '.safetensors') throw new UsageError(`--cov reads a .safetensors file, got ${cov}`);
     if (acts !== undefined && ext !== '.npy' && ext !== '.safetensors')
       throw new UsageError(`--acts reads a .npy or .safetensors file, got ${acts}`);
-    const dir = await prepareOutDir(ctx.resolve(outDir));
+    const dir = (await ctx.outputs('out', ['adapter_model.safetensors', 'adapter_config.json'])).dir;
     const W = await openSafetensors(weights);
     const files: SafetensorsFile[] = [W];
     try {
@@ -309,11 +307,11 @@ async function runEora(
     metadata: { format: 'pt', 'lowrank.eora': JSON.stringify({ rank: o.rank, svd, eigFloor: floor }) },
   });
   await writeFile(path.join(o.dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
+  ctx.wrote(adapter);
+  ctx.wrote(path.join(o.dir, 'adapter_config.json'));
   const ms = performance.now() - t0;
-  if (ctx.flag<boolean>('json')) {
-    ctx.out(
-      JSON.stringify({ weights: o.W.path, compressed: o.Wc.path, out: o.dir, rank: o.rank, layers: rows, skipped, seconds: ms / 1000 }),
-    );
+  if (ctx.json) {
+    ctx.report({ weights: o.W.path, compressed: o.Wc.path, out: o.dir, rank: o.rank, layers: rows, skipped, seconds: ms / 1000 });
     return 0;
   }
   const header = ['weight', 'shape', 'rank', 'weighted error', 'plain error', 'floored'];
@@ -337,7 +335,7 @@ async function runEora(
   ctx.out(
     'weighted error = ||(dW - B A) X^T||_F / ||dW X^T||_F (1 = uncompensated); plain error = ||dW - B A||_F / ||dW||_F; floored = eigenvalues raised by --eig-floor',
   );
-  for (const s of skipped) ctx.err(`eora: skipped ${s}`);
+  for (const s of skipped) ctx.note(`skipped ${s}`);
   ctx.out(`wrote ${adapter} and adapter_config.json (${rows.length} layers, rank ${o.rank}) in ${fmtMs(ms)}`);
   return 0;
 }

@@ -46,14 +46,19 @@ export const command: Command = {
     for (const f of ['rank', 'ddof'])
       if (ctx.args.given.has(f) && !(f === 'rank' ? p.meta.kind !== 'gram' : p.meta.kind === 'gram'))
         throw new UsageError(`--${f} does not apply to a '${p.meta.kind}' part`);
-    const out = await PartWriter.open(ctx.resolve(outFlag));
+    const files = {
+      sketch: ['U.npy', 'S.npy', 'V.npy'],
+      corange: ['S.npy', 'V.npy', 'C.npy'],
+      gram: ['mean.npy', 'covariance.npy', 'gram.npy'],
+    };
+    const out = await PartWriter.open(ctx, files[p.meta.kind as keyof typeof files]);
     const s = await FINISH[p.meta.kind as 'sketch' | 'corange' | 'gram'](ctx, p, out);
     report(ctx, `finish ${p.meta.kind}: ${s.line} in ${fmtMs(performance.now() - t0)} -> ${out.dir}`, {
       kind: p.meta.kind,
       out: out.dir,
       ...s.json,
     });
-    if (typeof s.json.warning === 'string' && !ctx.flag<boolean>('json')) ctx.err(`warning: ${s.json.warning}`);
+    if (typeof s.json.warning === 'string') ctx.warn(s.json.warning);
     return 0;
   },
 };

@@ -26,7 +26,7 @@ export const command: Command = {
     const t0 = performance.now();
     const outFlag = ctx.flag<string | undefined>('out');
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
-    const out = await PartWriter.open(ctx.resolve(outFlag));
+    const out = await PartWriter.open(ctx, ['mean.npy', 'scatter.npy']);
     const shard = await loadShard(ctx, ctx.positionals[0]);
     const { rows: m, cols: n, data } = shard;
     const mean = new Float64Array(n);

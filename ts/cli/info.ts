@@ -31,7 +31,7 @@ export const command: Command = {
   description:
     'Probes the native addon and a WebGPU device and reports what each runs on, or why it is unavailable. ' +
     'With --backend native|webgpu only that backend is probed. Exits with 1 when no backend is available.',
-  flags: [{ name: 'json', type: 'boolean', description: 'machine-readable output (one JSON object on stdout)' }],
+  flags: [],
   examples: ['lowrank info', 'lowrank info --json', 'lowrank info --backend webgpu'],
   async run(ctx: Context) {
     const want = ctx.backend;
@@ -57,8 +57,8 @@ export const command: Command = {
       auto: want === 'auto' ? { dtype: ctx.dtype, backend: auto, ...(autoReason ? { reason: autoReason } : {}) } : undefined,
     };
     const ok = native.available === true || webgpu.available === true;
-    if (ctx.flag<boolean>('json')) {
-      ctx.out(JSON.stringify(report, null, 2));
+    if (ctx.json) {
+      ctx.report(report);
       return ok ? 0 : 1;
     }
 

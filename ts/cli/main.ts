@@ -8,9 +8,10 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatFlags, parseArgs, suggest, UsageError, wrapText } from './args.js';
+import { formatFlags, hanging, layoutParagraphs, parseArgs, suggest, UsageError } from './args.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { Context, GLOBAL_FLAGS, packageVersion, type CliIO, type Command } from './context.js';
+import { userMessage } from './errors.js';
 
 export type { CliIO } from './context.js';
 
@@ -30,38 +31,52 @@ async function loadAll(): Promise<Command[]> {
   return Promise.all(COMMANDS.map(async ([, load]) => (await load()).command));
 }
 
-async function topHelp(): Promise<string> {
+/** The help width: the terminal's columns (stdout.columns, else $COLUMNS), 80 by default, within [40, 100]. */
+export function helpWidth(io: CliIO): number {
+  const env = Number(io.env.COLUMNS);
+  const cols = io.stdout.columns ?? (Number.isInteger(env) && env > 0 ? env : 80);
+  return Math.max(40, Math.min(100, cols));
+}
+
+async function topHelp(width: number): Promise<string> {
   const cmds = await loadAll();
   const w = Math.max(4, ...cmds.map((c) => c.name.length)) + 3;
+  const row = (name: string, text: string) => hanging(text, width, `  ${name.padEnd(w)}`, ' '.repeat(w + 2));
   return [
     'usage: lowrank <command> [options]',
     '',
-    'Low-rank and subspace methods on WebGPU (WGSL through Dawn) and a native C++ backend.',
+    ...layoutParagraphs('Low-rank and subspace methods on WebGPU (WGSL through Dawn) and a native C++ backend.', width),
     '',
     'Commands:',
-    ...cmds.map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
-    `  ${'help'.padEnd(w)}show help for a command (lowrank help <command>)`,
+    ...cmds.flatMap((c) => row(c.name, c.summary)),
+    ...row('help', 'show help for a command (lowrank help <command>)'),
     '',
     'Global options (accepted by every command):',
-    ...formatFlags([...GLOBAL_FLAGS, { name: 'version', type: 'boolean', description: 'print the version and exit' }]),
+    ...formatFlags(GLOBAL_FLAGS, width),
     '',
-    "Run 'lowrank <command> --help' for the options of a command.",
-    'Exit codes: 0 success, 1 runtime error, 2 usage error. LOWRANK_DEBUG=1 prints stack traces.',
+    ...layoutParagraphs(
+      "Run 'lowrank <command> --help' for the options of a command. Exit codes: 0 success, 1 runtime error, 2 usage error. LOWRANK_DEBUG=1 prints stack traces.",
+      width,
+    ),
     '',
   ].join('\n');
 }
 
-function commandHelp(c: Command): string {
-  const lines = [`usage: ${usageLine(c)}`, '', `${c.summary[0].toUpperCase()}${c.summary.slice(1)}.`];
-  if (c.description) lines.push('', ...c.description.split('\n').flatMap((l) => (/^\s/.test(l) ? [l] : wrapText(l, 80))));
+function commandHelp(c: Command, width: number): string {
+  const lines = [
+    ...hanging(usageLine(c), width, 'usage: ', '         '),
+    '',
+    ...layoutParagraphs(`${c.summary[0].toUpperCase()}${c.summary.slice(1)}.`, width),
+  ];
+  if (c.description) lines.push('', ...layoutParagraphs(c.description, width));
   if (c.positionals?.length) {
     lines.push('', 'Arguments:');
     const w = Math.max(...c.positionals.map((p) => p.name.length)) + 3;
-    for (const p of c.positionals) lines.push(`  ${p.name.padEnd(w)}${p.description}`);
+    for (const p of c.positionals) lines.push(...hanging(p.description, width, `  ${p.name.padEnd(w)}`, ' '.repeat(w + 2)));
   }
-  if (c.flags.length) lines.push('', 'Options:', ...formatFlags(c.flags));
-  lines.push('', 'Global options:', ...formatFlags(GLOBAL_FLAGS));
-  if (c.examples?.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
+  if (c.flags.length) lines.push('', 'Options:', ...formatFlags(c.flags, width));
+  lines.push('', 'Global options:', ...formatFlags(GLOBAL_FLAGS, width));
+  if (c.examples?.length) lines.push('', 'Examples:', ...c.examples.flatMap((e) => hanging(e, width, '  ', '      ')));
   return lines.join('\n') + '\n';
 }
 
@@ -90,8 +105,16 @@ function wantsHelp(argv: readonly string[]): boolean {
   return false;
 }
 
+function wantsVersion(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--version' || a === '-V' || a === '--version=true') return true;
+  }
+  return false;
+}
+
 function defaultIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
 }
 
 /**
@@ -102,18 +125,20 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   const debug = io.env.LOWRANK_DEBUG === '1';
   let name = '';
   let cmd: Command | undefined;
+  let ctx: Context | undefined;
+  const width = helpWidth(io);
   try {
     const ci = commandIndex(argv);
     if (ci < 0) {
       if (wantsHelp(argv)) {
-        io.stdout.write(await topHelp());
+        io.stdout.write(await topHelp(width));
         return 0;
       }
-      if (argv.includes('--version')) {
+      if (wantsVersion(argv)) {
         io.stdout.write(`${packageVersion()}\n`);
         return 0;
       }
-      io.stderr.write(await topHelp());
+      io.stderr.write(await topHelp(width));
       if (argv.length > 0) io.stderr.write(`\nlowrank: missing command\n`);
       return 2;
     }
@@ -123,12 +148,12 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       const ti = commandIndex(rest);
       const target = ti >= 0 ? rest[ti] : undefined;
       if (!target) {
-        io.stdout.write(await topHelp());
+        io.stdout.write(await topHelp(width));
         return 0;
       }
       const load = findCommand(target);
       if (!load) throw new UsageError(`unknown command '${target}'`);
-      io.stdout.write(commandHelp((await load()).command));
+      io.stdout.write(commandHelp((await load()).command, width));
       return 0;
     }
     const load = findCommand(name);
@@ -140,12 +165,19 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     }
     cmd = (await load()).command;
     if (wantsHelp(rest)) {
-      io.stdout.write(commandHelp(cmd));
+      io.stdout.write(commandHelp(cmd, width));
+      return 0;
+    }
+    if (wantsVersion(rest)) {
+      io.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
     const args = parseArgs(rest, [...cmd.flags, ...GLOBAL_FLAGS], cmd.positionals ?? []);
-    const code = await cmd.run(new Context(cmd.name, args, io, main));
-    return typeof code === 'number' ? code : 0;
+    ctx = new Context(cmd.name, args, io, main);
+    const ret = await cmd.run(ctx);
+    const code = typeof ret === 'number' ? ret : 0;
+    if (ctx.json) io.stdout.write(JSON.stringify(ctx.jsonSummary(code), null, 2) + '\n');
+    return code;
   } catch (e) {
     const prefix = name ? `lowrank ${name}` : 'lowrank';
     if (e instanceof UsageError) {
@@ -155,7 +187,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       return 2;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    io.stderr.write(`${prefix}: ${oneLine(err.message || err.name)}\n`);
+    io.stderr.write(`${prefix}: ${oneLine(userMessage(err, ctx))}\n`);
     if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
     return 1;
   }

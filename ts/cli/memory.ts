@@ -10,6 +10,7 @@ import { totalmem } from 'node:os';
 import path from 'node:path';
 import { readNpyHeader } from '../io/npy.js';
 import { fmtBytes } from './context.js';
+import { fileFormat } from './files.js';
 
 /** The default limit: this fraction of the physical memory. */
 export const DEFAULT_MEMORY_FRACTION = 0.5;
@@ -37,21 +38,29 @@ export interface DeclaredShape {
   kind: 'dense' | 'sparse';
   /** Bytes per value of the file's dense data (.npy: its dtype; .mtx array: 8). */
   fileBytes: number;
+  /** What the file stores: f32 / f64 floats or integers and booleans ('int'; .mtx integer and pattern). */
+  stored: 'f32' | 'f64' | 'int';
 }
 
 /**
  * The declared shape of a .npy or .mtx file, from its header only. Undefined when the header cannot
  * be read (the loader then reports the problem in its own words).
  */
-export async function declaredShape(file: string): Promise<DeclaredShape | undefined> {
-  const ext = path.extname(file).toLowerCase();
+export async function declaredShape(file: string, format?: 'npy' | 'mtx'): Promise<DeclaredShape | undefined> {
   try {
-    if (ext === '.npy') {
+    const ext = format ? `.${format}` : path.extname(file).toLowerCase();
+    const f = ext === '.npy' || ext === '.mtx' ? ext : '.' + ((await fileFormat(file).catch(() => undefined)) ?? '');
+    if (f === '.npy') {
       const h = await readNpyHeader(file);
-      if (h.ndim !== 2) return undefined;
-      return { rows: h.shape[0], cols: h.shape[1], kind: 'dense', fileBytes: h.kind === 'float' ? h.itemSize : 8 };
+      return {
+        rows: h.shape[0],
+        cols: h.shape[1],
+        kind: 'dense',
+        fileBytes: h.kind === 'float' ? h.itemSize : 8,
+        stored: h.kind === 'float' ? h.dtype : 'int',
+      };
     }
-    if (ext === '.mtx') return await mtxHeader(file);
+    if (f === '.mtx') return await mtxHeader(file);
   } catch {
     return undefined;
   }
@@ -67,6 +76,7 @@ async function mtxHeader(file: string): Promise<DeclaredShape | undefined> {
     const banner = /^%%MatrixMarket\s+matrix\s+(coordinate|array)\s+(\w+)\s+(\w+)/i.exec(lines[0] ?? '');
     if (!banner) return undefined;
     const coordinate = banner[1].toLowerCase() === 'coordinate';
+    const stored = banner[2].toLowerCase() === 'real' ? ('f64' as const) : ('int' as const);
     const symmetric = banner[3].toLowerCase() !== 'general';
     for (const line of lines.slice(1)) {
       const t = line.trim();
@@ -75,10 +85,10 @@ async function mtxHeader(file: string): Promise<DeclaredShape | undefined> {
       if (nums.some((x) => !Number.isSafeInteger(x) || x < 0)) return undefined;
       if (coordinate) {
         if (nums.length < 3) return undefined;
-        return { rows: nums[0], cols: nums[1], nnz: symmetric ? 2 * nums[2] : nums[2], kind: 'sparse', fileBytes: 8 };
+        return { rows: nums[0], cols: nums[1], nnz: symmetric ? 2 * nums[2] : nums[2], kind: 'sparse', fileBytes: 8, stored };
       }
       if (nums.length < 2) return undefined;
-      return { rows: nums[0], cols: nums[1], kind: 'dense', fileBytes: 8 };
+      return { rows: nums[0], cols: nums[1], kind: 'dense', fileBytes: 8, stored };
     }
     return undefined;
   } finally {

@@ -32,7 +32,8 @@ export const command: Command = {
     for (const p of parts)
       if (p.meta.kind !== kind)
         throw new PartError(`${parts[0].name} is a '${kind}' part and ${p.name} a '${p.meta.kind}' part: merge parts of one kind`);
-    const out = await PartWriter.open(ctx.resolve(outFlag));
+    const files = { sketch: ['W.npy'], gram: ['mean.npy', 'scatter.npy'], corange: ['P.npy'] };
+    const out = await PartWriter.open(ctx, files[kind as keyof typeof files]);
     for (const p of parts) if (p.dir === out.dir) throw new UsageError(`--out ${outFlag} is one of the inputs; write the merge elsewhere`);
     const rows = await MERGE[kind as 'sketch' | 'gram' | 'corange'](parts, out);
     report(ctx, `merged ${parts.length} ${kind} parts (${rows} rows) in ${fmtMs(performance.now() - t0)} -> ${out.dir}`, {

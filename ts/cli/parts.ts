@@ -18,8 +18,7 @@ import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readNpy, writeNpy } from '../io/npy.js';
 import type { DType } from '../types.js';
-import { packageVersion } from './context.js';
-import { prepareOutDir } from './files.js';
+import { packageVersion, type Context } from './context.js';
 
 export const PART_FORMAT = 'lowrank-part';
 export const PART_VERSION = 1;
@@ -55,7 +54,7 @@ export class PartError extends Error {
 /** Reads `dir/meta.json`; `kinds` lists what the step accepts (in the message when it is something else). */
 export async function readPart(dir: string, shown: string, kinds: readonly PartKind[]): Promise<Part> {
   const st = await stat(dir).catch(() => undefined);
-  if (!st) throw new PartError(`${shown}: no such folder`);
+  if (!st) throw new PartError(`no such file or folder: ${shown}`);
   if (!st.isDirectory()) throw new PartError(`${shown} is not a folder (expected a part folder written by a lowrank step)`);
   let text: string;
   try {
@@ -94,14 +93,19 @@ export async function readPartMatrix(part: Part, file: string): Promise<{ rows: 
 /** Writes a part: the arrays first (each through a temporary name), meta.json last. */
 export class PartWriter {
   readonly dir: string;
-  private constructor(dir: string) {
+  private readonly ctx: Context;
+  private constructor(ctx: Context, dir: string) {
+    this.ctx = ctx;
     this.dir = dir;
   }
 
-  /** Creates (or reuses) the output folder; call before any computation so a bad --out fails early. */
-  static async open(dir: string): Promise<PartWriter> {
-    await prepareOutDir(dir);
-    return new PartWriter(dir);
+  /**
+   * The --out folder, checked before any work: created if needed, and each of `files` (meta.json is
+   * added) writable and not a folder.
+   */
+  static async open(ctx: Context, files: readonly string[]): Promise<PartWriter> {
+    const out = await ctx.outputs('out', [...files, 'meta.json']);
+    return new PartWriter(ctx, out.dir);
   }
 
   async npy(file: string, data: ArrayLike<number>, shape: readonly number[], dtype?: DType): Promise<string> {
@@ -109,6 +113,7 @@ export class PartWriter {
     const tmp = `${final}.tmp-${process.pid}`;
     await writeNpy(tmp, data, shape, dtype ? { dtype } : undefined);
     await rename(tmp, final);
+    this.ctx.wrote(final);
     return final;
   }
 
@@ -118,6 +123,7 @@ export class PartWriter {
     const tmp = `${final}.tmp-${process.pid}`;
     await writeFile(tmp, `${JSON.stringify(meta, null, 1)}\n`);
     await rename(tmp, final);
+    this.ctx.wrote(final);
     return meta;
   }
 }

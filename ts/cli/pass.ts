@@ -72,7 +72,14 @@ export const command: Command = {
     if (want >= 0 && inputs.length !== want)
       throw new UsageError(`'pass ${step}' takes ${want === 0 ? 'no positional input' : 'one input'}, got ${inputs.length}`);
     if (step === 'tsqr' && inputs.length === 0) throw new UsageError(`'pass tsqr' needs the range parts of every shard, in row order`);
-    const out = await PartWriter.open(ctx.resolve(outFlag));
+    const files: Record<Step, string[]> = {
+      range: ['Q.npy', 'R.npy'],
+      tsqr: inputs.map((_, i) => `Qhat-${i}.npy`),
+      corange: ['P.npy'],
+      basis: ['X.npy'],
+      u: ['U.npy'],
+    };
+    const out = await PartWriter.open(ctx, files[step]);
     const t0 = performance.now();
     const summary = await STEP_RUN[step](ctx, inputs, out);
     report(ctx, `pass ${step}: ${summary.line} in ${fmtMs(performance.now() - t0)} -> ${out.dir}`, { step, out: out.dir, ...summary.json });

@@ -3,12 +3,10 @@
  * problem (sensingProblem) and recovers it with SubGM (robustRecover), printing the error curve
  * ||U U^T - X*||_F / ||X*||_F; with --out DIR also writes recovery.svg.
  */
-import path from 'node:path';
 import { robustRecover } from '../algorithms/subgm/recover.js';
 import { sensingProblem, type OutlierKind } from '../algorithms/subgm/problem.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { prepareOutDir } from './files.js';
 import { writePlotSvg } from './svg.js';
 
 function parseWarmup(raw: string): number | 'auto' {
@@ -28,8 +26,11 @@ export const command: Command = {
       'during a warm-up and a geometric decay after it. Prints ||U U^T - X*||_F / ||X*||_F and the loss every ' +
       '--every iterations; with --out DIR writes recovery.svg (error and loss vs iteration).',
     'Gaussian A_i are kept as a dense m x n^2 matrix up to 2^24 entries and regenerated on the fly ' +
-      '(matrix-free) above, unless --storage says otherwise.',
-  ].join('\n'),
+      '(matrix-free) above, unless --storage says otherwise. Before starting, the work is estimated ' +
+      '(iterations x m x n^2): a long run is announced with a warning, and a default m that would take ' +
+      'more than about a minute is refused (give --m explicitly to run it anyway). A progress bar follows ' +
+      'the iterations on stderr.',
+  ].join('\n\n'),
   flags: [
     { name: 'n', type: 'int', min: 1, value: 'N', description: 'X* is n x n (required)' },
     { name: 'rank', short: 'k', type: 'int', min: 1, value: 'R', description: 'true rank r (required)' },
@@ -89,6 +90,7 @@ export const command: Command = {
     const p = ctx.flag<number>('outliers');
     if (p >= 1) throw new UsageError('--outliers must be below 1 (nothing can be recovered when every measurement is corrupted)');
     const kind = ctx.flag<string>('measurements') as 'gaussian' | 'entries';
+    const mGiven = ctx.flag<number | undefined>('m') !== undefined;
     const m = ctx.flag<number | undefined>('m') ?? Math.min(Math.ceil((10 * n * r) / (1 - p) ** 2), kind === 'entries' ? n * n : Infinity);
     if (kind === 'entries' && m > n * n) throw new UsageError(`--m ${m} exceeds the n^2 = ${n * n} entries`);
     const iters = ctx.flag<number>('iters');
@@ -105,16 +107,28 @@ export const command: Command = {
         "factors (n x r')": 6 * e * n * rp,
       });
     }
-    const outFlag = ctx.flag<string | undefined>('out');
-    const outDir = outFlag === undefined ? undefined : await prepareOutDir(ctx.resolve(outFlag));
+    if (kind === 'gaussian') {
+      // Work per iteration: two passes over the m x n^2 operator (apply and adjoint); matrix-free
+      // regenerates its Gaussian entries each time. Rates measured on a 2-core x86 machine (native).
+      const storage = ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage');
+      const free = storage === 'matrix-free' || (storage === 'auto' && m * n * n > 2 ** 24);
+      const units = iters * m * n * n;
+      const seconds = units / (free ? 1.4e8 : 8e8);
+      const why = `${m} Gaussian measurements of a ${n} x ${n} matrix${mGiven ? '' : ` (the default m = ceil(10 n r / (1 - P)^2) for --outliers ${p})`}, ${iters} iterations: about ${fmtNum(units, 2)} multiply-adds${free ? ' with the measurement matrices regenerated (matrix-free)' : ''}, roughly ${fmtMs(seconds * 1000)} on 2 CPU cores`;
+      if (!mGiven && seconds > 60)
+        throw new UsageError(`${why}; refused: give --m M explicitly to run it anyway, or lower --outliers, --iters or --n`);
+      if (seconds > 30) ctx.warn(`long run: ${why}`);
+    }
+    const out = ctx.flag<string | undefined>('out') === undefined ? undefined : await ctx.outputs('out', ['recovery.svg']);
     if (p >= 0.5)
-      ctx.err(
-        `  note: with ${Math.round(p * 100)} % outliers recovery needs many measurements (spec B.5: m = 600 for n = 20 gives errors up to 1e-2 at p = 0.5)`,
+      ctx.note(
+        `with ${Math.round(p * 100)} % outliers recovery needs many measurements (spec B.5: m = 600 for n = 20 gives errors up to 1e-2 at p = 0.5)`,
       );
 
     const eng = await ctx.openEngine();
     try {
       const t0 = performance.now();
+      const gen = ctx.activity(`generating ${m} measurements`);
       const { problem, truth } = await sensingProblem(eng, {
         n,
         rank: r,
@@ -125,7 +139,7 @@ export const command: Command = {
         measurements: kind,
         storage: ctx.flag<'auto' | 'dense' | 'matrix-free'>('storage'),
         seed,
-      });
+      }).finally(() => gen.stop());
       const op = problem.measurements;
       const corrupted = truth.outliers.reduce((s, v) => s + v, 0);
       ctx.out(
@@ -134,6 +148,7 @@ export const command: Command = {
       ctx.out(`${'iter'.padStart(6)}  ${'error'.padStart(10)}  ${'loss'.padStart(10)}  ${'step'.padStart(9)}`);
       const curve: { iter: number; err: number; loss: number }[] = [];
       let evalMs = 0;
+      const bar = ctx.progress({ total: iters, label: 'iterations', unit: 'it' });
       const { U, info } = await robustRecover(problem, {
         rank: rp,
         iters,
@@ -153,19 +168,32 @@ export const command: Command = {
           X.dispose();
           D.dispose();
           curve.push({ iter, err, loss });
+          bar.update(iter, iters, `error ${fmtNum(err, 3)}`);
           ctx.out(
             `${String(iter).padStart(6)}  ${fmtNum(err, 3).padStart(10)}  ${fmtNum(loss, 4).padStart(10)}  ${fmtNum(eta, 3).padStart(9)}`,
           );
           evalMs += performance.now() - te;
         },
       });
+      bar.finish();
       const ms = performance.now() - t0 - evalMs;
       const final = curve[curve.length - 1];
+      ctx.report({
+        n,
+        rank: r,
+        overparam: rp,
+        m,
+        corrupted,
+        iters,
+        finalError: final.err,
+        seconds: ms / 1000,
+        curve: curve.map((c) => ({ iter: c.iter, error: c.err, loss: c.loss })),
+      });
       ctx.out(
         `final relative error ${fmtNum(final.err, 3)} after ${iters} iterations (warm-up ${info.warmup}, alpha ${fmtNum(info.alpha, 3)}) in ${fmtMs(ms)}`,
       );
-      if (outDir) {
-        const file = path.join(outDir, 'recovery.svg');
+      if (out) {
+        const file = out.path('recovery.svg');
         const xs = curve.map((c) => Math.max(c.iter, 1));
         await writePlotSvg(
           file,
@@ -180,6 +208,7 @@ export const command: Command = {
             logY: true,
           },
         );
+        ctx.wrote(file);
         ctx.out(`  wrote ${file}`);
       }
       U.dispose();

@@ -9,6 +9,7 @@
  * goes on.
  */
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { totalmem } from 'node:os';
 import type { Command, Context } from './context.js';
 import { parseBytes } from './memory.js';
@@ -29,35 +30,38 @@ export const command: Command = {
   examples: [`echo '{"argv": ["info", "--json"]}' | lowrank serve`],
   async run(ctx: Context): Promise<number> {
     const budget = ctx.io.env.LOWRANK_SERVE_CACHE ? parseBytes(ctx.io.env.LOWRANK_SERVE_CACHE) : Math.floor(totalmem() / 4);
+    // answers go to stdout whatever --json / --quiet say: they are the protocol
+    const answer = (r: { code: number; stdout: string; stderr: string }) => ctx.io.stdout.write(`${JSON.stringify(r)}\n`);
     const session: ServeSession = { engines: new Map(), shards: new Map(), budget };
-    const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    const rl = createInterface({ input: Readable.from(ctx.io.stdin ?? process.stdin), crlfDelay: Infinity });
+    let requests = 0;
     for await (const line of rl) {
       if (!line.trim()) continue;
       let argv: unknown;
       try {
         argv = (JSON.parse(line) as { argv?: unknown }).argv;
       } catch (e) {
-        ctx.out(JSON.stringify({ code: 2, stdout: '', stderr: `lowrank serve: the request is not JSON (${(e as Error).message})\n` }));
+        answer({ code: 2, stdout: '', stderr: `lowrank serve: the request is not JSON (${(e as Error).message})\n` });
         continue;
       }
       if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string') || argv[0] === 'serve') {
-        ctx.out(
-          JSON.stringify({ code: 2, stdout: '', stderr: 'lowrank serve: a request is {"argv": [strings]} (and not serve itself)\n' }),
-        );
+        answer({ code: 2, stdout: '', stderr: 'lowrank serve: a request is {"argv": [strings]} (and not serve itself)\n' });
         continue;
       }
       let out = '',
         err = '';
       const code = await ctx.invoke(argv, {
-        stdout: { write: (s: string) => (out += s) },
-        stderr: { write: (s: string) => (err += s) },
+        stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
+        stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
         env: { ...ctx.io.env, LOWRANK_PROGRESS: '0' },
         cwd: ctx.io.cwd,
         session,
       });
-      ctx.out(JSON.stringify({ code, stdout: out, stderr: err }));
+      answer({ code, stdout: out, stderr: err });
+      requests++;
     }
     for (const e of session.engines.values()) await e.dispose();
+    ctx.report({ requests });
     return 0;
   },
 };

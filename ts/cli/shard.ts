@@ -14,16 +14,17 @@ import type { Context } from './context.js';
 import { loadMatrix } from './files.js';
 
 export function shardFlags(withOffset: boolean): FlagSpec[] {
-  const flags: FlagSpec[] = [{ name: 'json', type: 'boolean', default: false, description: 'print a JSON summary on stdout' }];
-  if (withOffset)
-    flags.unshift({
-      name: 'row-offset',
-      type: 'int',
-      min: 0,
-      value: 'R0',
-      description: "index (0-based) of the shard's first row in the whole matrix",
-    });
-  return flags;
+  return withOffset
+    ? [
+        {
+          name: 'row-offset',
+          type: 'int',
+          min: 0,
+          value: 'R0',
+          description: "index (0-based) of the shard's first row in the whole matrix",
+        },
+      ]
+    : [];
 }
 
 export interface Shard {
@@ -75,6 +76,10 @@ export async function shardInfo(ctx: Context, arg: string): Promise<ShardInfo & 
   const stamp = st ? `${st.size}:${st.mtimeMs}` : '';
   if (st?.isFile() && path.extname(p).toLowerCase() === '.npy') {
     const h = await readNpyHeader(p);
+    if (h.kind !== 'float') {
+      ctx.note(`${arg}: ${h.descr} values converted to ${ctx.dtypeGiven ? (ctx.dtype === 'f64' ? 'float64' : 'float32') : 'float32'}`);
+      return { path: p, name: arg, rows: h.shape[0], cols: h.shape[1], dtype: 'f32', stamp };
+    }
     return { path: p, name: arg, rows: h.shape[0], cols: h.shape[1], dtype: h.dtype, stamp };
   }
   const loaded = await loadShard(ctx, arg);
@@ -151,7 +156,7 @@ export interface ServeSession {
  * computes in f64 on the native backend). Under `lowrank serve` engines are kept across requests.
  */
 export async function openEngineFor(ctx: Context, dtype: DType): Promise<Engine> {
-  const d: DType = ctx.args.given.has('dtype') ? ctx.dtype : dtype;
+  const d: DType = ctx.dtypeGiven ? ctx.dtype : dtype;
   if (ctx.backend === 'webgpu' && d === 'f64')
     throw new UsageError('--backend webgpu cannot compute in f64 (the data is f64: pass --dtype f32 to compute in f32)');
   const session = ctx.io.session;
@@ -169,10 +174,10 @@ export async function closeEngine(ctx: Context, eng: Engine): Promise<void> {
   await eng.dispose();
 }
 
-/** Prints the step's one-line summary, or with --json the summary object. */
+/** The step's one-line summary on stdout, and its fields in the --json summary. */
 export function report(ctx: Context, line: string, summary: Record<string, unknown>): void {
-  if (ctx.flag<boolean>('json')) ctx.out(JSON.stringify({ command: ctx.command, ...summary }));
-  else ctx.out(line);
+  ctx.out(line);
+  ctx.report(summary);
 }
 
 /** The name to show for a folder argument. */

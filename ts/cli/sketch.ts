@@ -45,7 +45,7 @@ export const command: Command = {
     if (total === undefined) throw new UsageError('--rows-total is required (rows of the whole matrix)');
     if (r0 === undefined) throw new UsageError("--row-offset is required (index of the shard's first row in the whole matrix)");
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
-    const out = await PartWriter.open(ctx.resolve(outFlag));
+    const out = await PartWriter.open(ctx, ['W.npy', 'Y.npy', 'Z.npy']);
     const shard = await shardInfo(ctx, ctx.positionals[0]);
     const cols = ctx.flag<number | undefined>('cols');
     if (cols !== undefined && cols !== shard.cols) throw new UsageError(`--cols is ${cols} but ${shard.name} has ${shard.cols} columns`);

@@ -9,10 +9,8 @@ import { hippo, hippoNormal, MAX_N, MAX_NORMAL_N } from '../algorithms/ssm/hippo
 import { ptd, type PtdOptions } from '../algorithms/ssm/ptd.js';
 import { cmatmul, type Complex } from '../algorithms/ssm/complex.js';
 import { frequencyGrid, maxGap, transfer, transferDense } from '../algorithms/ssm/transfer.js';
-import { writeNpy } from '../io/npy.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { prepareOutDir } from './files.js';
 import { writePlotSvg } from './svg.js';
 
 function interleave(c: Complex): Float64Array {
@@ -81,7 +79,10 @@ export const command: Command = {
       'N x N complex matrices': 40 * 16 * N * N,
       'transfer functions over the frequency grid': 4 * 16 * 16001 * N,
     });
-    const outDir = await prepareOutDir(ctx.resolve(outFlag));
+    const outDir = (await ctx.outputs('out', ['Lambda.npy', 'VinvB.npy', 'CV.npy', ...(ctx.flag<boolean>('plot') ? ['transfer.svg'] : [])]))
+      .dir;
+    // computed on the host in float64; written as float64 unless --dtype f32
+    const dtype = ctx.dtypeGiven ? ctx.dtype : 'f64';
     const { A, B } = hippo('legs', N);
     const C = B.slice();
     const t0 = performance.now();
@@ -95,9 +96,9 @@ export const command: Command = {
     const ms = performance.now() - t0;
     const Bt = cmatmul(r.Vinv, { re: B, im: new Float64Array(N) }, N, N, 1);
     const Ct = cmatmul({ re: C, im: new Float64Array(N) }, r.V, 1, N, N);
-    await writeNpy(path.join(outDir, 'Lambda.npy'), interleave(r.Lambda), [N, 2]);
-    await writeNpy(path.join(outDir, 'VinvB.npy'), interleave(Bt), [N, 2]);
-    await writeNpy(path.join(outDir, 'CV.npy'), interleave(Ct), [N, 2]);
+    await ctx.writeNpy(path.join(outDir, 'Lambda.npy'), interleave(r.Lambda), [N, 2], { dtype });
+    await ctx.writeNpy(path.join(outDir, 'VinvB.npy'), interleave(Bt), [N, 2], { dtype });
+    await ctx.writeNpy(path.join(outDir, 'CV.npy'), interleave(Ct), [N, 2], { dtype });
     const s = frequencyGrid();
     const GH = transferDense(A, N, B, C, s);
     const GP = transfer({ Lambda: r.Lambda, B: Bt, C: Ct }, s);
@@ -135,7 +136,17 @@ export const command: Command = {
         logY: true,
       });
       files.push('transfer.svg');
+      ctx.wrote(path.join(outDir, 'transfer.svg'));
     }
+    ctx.report({
+      N,
+      method,
+      condV: r.condV,
+      relPerturbation: r.relPerturbation,
+      reflected: r.reflected,
+      transferError: gap.value,
+      seconds: ms / 1000,
+    });
     ctx.out(`  wrote ${files.map((f) => path.join(outDir, f)).join(', ')}`);
     return 0;
   },

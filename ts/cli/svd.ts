@@ -1,19 +1,19 @@
 /**
  * `lowrank svd <input> --rank K --out DIR`: randomized SVD of a .npy (dense) or .mtx (sparse or dense)
- * matrix. Writes U.npy (m x k), S.npy (k), V.npy (n x k) and spectrum.svg; a progress bar on stderr
- * follows the passes over the data (or the rows read, with --stream).
+ * matrix. Writes U.npy (m x k), S.npy (k), V.npy (n x k), spectrum.svg and with --center mean.npy
+ * (n); a progress bar on stderr follows the passes over the data (or the rows read, with --stream).
  */
 import path from 'node:path';
 import { rsvd, type RsvdOptions } from '../algorithms/rsvd/rsvd.js';
 import { rsvdStream, type SketchErrorEstimate } from '../algorithms/rsvd/sketch.js';
 import { svdError } from '../algorithms/rsvd/error.js';
 import type { Engine } from '../engine.js';
-import { readNpyHeader, writeNpy } from '../io/npy.js';
+import { readNpyHeader } from '../io/npy.js';
 import type { Mat, SparseMat } from '../mat.js';
 import { UsageError } from './args.js';
-import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { loadMatrix, prepareOutDir } from './files.js';
-import { declaredShape, inputBytes } from './memory.js';
+import { fmtMs, fmtNum, type Command, type Context, type InputRef, type OutputDir } from './context.js';
+import type { LoadedMatrix } from './files.js';
+import { inputBytes } from './memory.js';
 import { writePlotSvg } from './svg.js';
 
 function parseIters(raw: string): number | 'auto' {
@@ -35,8 +35,11 @@ export const command: Command = {
     "when the spectrum's tail carries most of ||A||_F: an a-posteriori error estimate (10 extra Gaussian",
     'test vectors) is printed with --error, and a warning when it is poor.',
     "Signs follow sklearn's svd_flip (the largest-|.| entry of each column of U is positive).",
+    '',
+    'With --center (PCA) mean.npy holds the column means mu, so new rows x project as (x - mu) V.',
+    'The arrays are written in the input dtype (float64 in, float64 out) unless --dtype.',
   ].join('\n'),
-  positionals: [{ name: 'input', description: 'matrix file: .npy (2-D, f32/f64) or .mtx (Matrix Market)' }],
+  positionals: [{ name: 'input', description: "matrix file: .npy (2-D; float, integer or bool) or .mtx (Matrix Market); '-' reads stdin" }],
   flags: [
     { name: 'rank', short: 'k', type: 'int', min: 1, value: 'K', description: 'target rank (required), 1 <= K <= min(m, n)' },
     { name: 'out', short: 'o', type: 'string', value: 'DIR', description: 'output folder (created if needed; required)' },
@@ -63,7 +66,12 @@ export const command: Command = {
       default: 'auto',
       description: 'normalizer between products',
     },
-    { name: 'center', type: 'boolean', default: false, description: 'PCA: subtract the column means implicitly (never formed)' },
+    {
+      name: 'center',
+      type: 'boolean',
+      default: false,
+      description: 'PCA: subtract the column means implicitly (never formed); writes them to mean.npy',
+    },
     { name: 'stream', type: 'boolean', default: false, description: 'single pass over a .npy file in row blocks (bounded memory)' },
     { name: 'block-rows', type: 'int', min: 1, value: 'N', description: 'rows per block with --stream (default: about 32 MiB per block)' },
     { name: 'seed', type: 'int', min: 0, default: 0, value: 'S', description: 'seed of the random test matrices' },
@@ -81,24 +89,33 @@ export const command: Command = {
     'lowrank svd huge.npy --rank 10 --stream --out result --backend native',
   ],
   async run(ctx: Context): Promise<number> {
-    const input = ctx.resolve(ctx.positionals[0]);
     const k = ctx.flag<number | undefined>('rank');
     if (k === undefined) throw new UsageError('--rank is required');
-    const outFlag = ctx.flag<string | undefined>('out');
-    if (outFlag === undefined) throw new UsageError('--out DIR is required');
+    if (ctx.flag<string | undefined>('out') === undefined) throw new UsageError('--out DIR is required');
     const stream = ctx.flag<boolean>('stream');
-    const ext = path.extname(input).toLowerCase();
-    if (stream && ext !== '.npy') throw new UsageError('--stream reads .npy files (a .mtx file is loaded whole; drop --stream)');
+    if (stream && ctx.positionals[0] === '-')
+      throw new UsageError('--stream reads a .npy file in row blocks; it cannot read stdin (drop --stream)');
     if (!stream && ctx.args.given.has('block-rows')) throw new UsageError('--block-rows needs --stream');
     if (stream) {
       for (const f of ['method', 'oversample', 'power-iters', 'normalizer', 'center'])
         if (ctx.args.given.has(f)) throw new UsageError(`--${f} does not apply to --stream (single-pass sketch)`);
     }
-    await checkSvdMemory(ctx, input, k, stream);
-    const outDir = await prepareOutDir(ctx.resolve(outFlag));
+    const inp = await ctx.input(ctx.positionals[0]);
+    if (stream && inp.format !== 'npy') throw new UsageError('--stream reads .npy files (a .mtx file is loaded whole; drop --stream)');
+    await checkSvdMemory(ctx, inp, k, stream);
+    const files = ['U.npy', 'S.npy', 'V.npy', 'spectrum.svg', ...(ctx.flag<boolean>('center') ? ['mean.npy'] : [])];
+    const out = await ctx.outputs('out', files);
+    let loaded: LoadedMatrix | undefined;
+    if (!stream) {
+      loaded = await ctx.readMatrix(inp);
+      if (k > Math.min(loaded.rows, loaded.cols))
+        throw new UsageError(
+          `--rank ${k} exceeds min(m, n) = ${Math.min(loaded.rows, loaded.cols)} for a ${loaded.rows} x ${loaded.cols} matrix`,
+        );
+    }
     const eng = await ctx.openEngine();
     try {
-      return await runSvd(ctx, eng, input, outDir, k, stream);
+      return await runSvd(ctx, eng, inp, loaded, out, k, stream);
     } finally {
       await eng.dispose();
     }
@@ -106,13 +123,13 @@ export const command: Command = {
 };
 
 /** Refuses before loading anything when the declared sizes need more than --max-memory. */
-async function checkSvdMemory(ctx: Context, input: string, k: number, stream: boolean): Promise<void> {
-  const d = await declaredShape(input);
-  if (!d) return; // the loader reports the unreadable header
+async function checkSvdMemory(ctx: Context, inp: InputRef, k: number, stream: boolean): Promise<void> {
+  const d = inp.declared;
+  if (!d) return; // stdin, or the loader reports the unreadable header
   const { rows: m, cols: n } = d;
   const e = ctx.elemBytes;
   const kk = Math.min(k, m, n);
-  const what = `svd of the ${m} x ${n} matrix in ${path.basename(input)} at rank ${k}`;
+  const what = `svd of the ${m} x ${n} matrix in ${inp.shown} at rank ${k}`;
   if (stream) {
     const rk = 2 * kk + 1,
       l = 2 * rk + 1,
@@ -138,7 +155,18 @@ async function checkSvdMemory(ctx: Context, input: string, k: number, stream: bo
   });
 }
 
-async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, k: number, stream: boolean): Promise<number> {
+async function runSvd(
+  ctx: Context,
+  eng: Engine,
+  inp: InputRef,
+  loaded: LoadedMatrix | undefined,
+  out: OutputDir,
+  k: number,
+  stream: boolean,
+): Promise<number> {
+  const input = inp.file ?? '-';
+  const name = inp.file ? path.basename(inp.file) : 'stdin';
+  let mean: Float64Array | undefined;
   const seed = ctx.flag<number>('seed');
   const t0 = performance.now();
   let U: Mat, S: Float64Array, V: Mat;
@@ -146,9 +174,9 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
   let m: number, n: number;
   let what: string;
   let streamError: SketchErrorEstimate | undefined;
-  if (stream) {
+  if (stream || !loaded) {
     const h = await readNpyHeader(input);
-    if (h.ndim !== 2) throw new Error(`${input}: expected a 2-D array, got a 1-D one of length ${h.shape[0]}`);
+    if (h.ndim !== 2) throw new Error(`${inp.shown}: expected a 2-D array, got a 1-D one of length ${h.shape[0]}`);
     [m, n] = h.shape;
     if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
     const bar = ctx.progress({ total: m, label: 'stream', unit: 'rows' });
@@ -165,15 +193,8 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
     what = `single-pass sketch, range ${r.info.rangeSize}, co-range ${r.info.corangeSize}, ${r.info.blocks} blocks, 1 pass`;
     streamError = r.info.errorEstimate;
   } else {
-    const loadAct = ctx.activity(`reading ${path.basename(input)}`);
-    let loaded;
-    try {
-      loaded = await loadMatrix(input);
-    } finally {
-      loadAct.stop();
-    }
     ({ rows: m, cols: n } = loaded);
-    if (k > Math.min(m, n)) throw new UsageError(`--rank ${k} exceeds min(m, n) = ${Math.min(m, n)} for a ${m} x ${n} matrix`);
+    if (ctx.flag<boolean>('center')) mean = columnMeans(loaded);
     A =
       loaded.kind === 'dense'
         ? eng.matrix(loaded.data, loaded.rows, loaded.cols)
@@ -191,23 +212,27 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
   }
   const ms = performance.now() - t0;
   const [u, v] = [await U.toArray(), await V.toArray()];
-  await writeNpy(path.join(outDir, 'U.npy'), u, [m, S.length]);
-  await writeNpy(path.join(outDir, 'S.npy'), S, [S.length]);
-  await writeNpy(path.join(outDir, 'V.npy'), v, [n, S.length]);
-  await writePlotSvg(path.join(outDir, 'spectrum.svg'), [{ name: 'sigma_i', y: S, style: 'line+markers' }], {
-    title: `Leading singular values of ${path.basename(input)} (${m} x ${n}, rank ${S.length})`,
+  await ctx.writeNpy(out.path('U.npy'), u, [m, S.length]);
+  await ctx.writeNpy(out.path('S.npy'), S, [S.length]);
+  await ctx.writeNpy(out.path('V.npy'), v, [n, S.length]);
+  if (mean) await ctx.writeNpy(out.path('mean.npy'), mean, [n]);
+  await writePlotSvg(out.path('spectrum.svg'), [{ name: 'sigma_i', y: S, style: 'line+markers' }], {
+    title: `Leading singular values of ${name} (${m} x ${n}, rank ${S.length})`,
     xLabel: 'i',
     yLabel: 'sigma_i',
     logY: S.every((s) => s > 0),
   });
-  ctx.out(`${path.basename(input)}: ${m} x ${n}, rank ${S.length} on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`);
+  ctx.wrote(out.path('spectrum.svg'));
+  ctx.report({ rows: m, cols: n, rank: S.length, seconds: ms / 1000, method: what, singularValues: Array.from(S) });
+  ctx.out(`${name}: ${m} x ${n}, rank ${S.length} on ${eng.backend}/${eng.dtype} in ${fmtMs(ms)}`);
   ctx.out(`  ${what}`);
   const show = Array.from(S.subarray(0, Math.min(10, S.length)), (s) => fmtNum(s, 5)).join(', ');
   ctx.out(`  sigma: ${show}${S.length > 10 ? ', ...' : ''}`);
-  if (streamError?.warning) ctx.err(`warning: ${streamError.warning}`);
+  if (streamError?.warning) ctx.warn(streamError.warning);
   if (ctx.flag<boolean>('error')) {
     if (!A) {
       const e = streamError!;
+      ctx.report({ error: { relFroEstimate: e.relFro, normFro: e.normFro, testVectors: e.testSize } });
       ctx.out(
         `  ||A - U S V^T||_F / ||A||_F ~ ${fmtNum(e.relFro)} (a-posteriori estimate from ${e.testSize} Gaussian test vectors${e.testSize === 10 ? ', within 0.57 .. 1.43 times the truth with 95 % probability' : ''}), ||A||_F = ${fmtNum(e.normFro)}`,
       );
@@ -215,6 +240,7 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
       const act = ctx.activity('estimating the error');
       try {
         const e = await svdError(A, { U, S, V });
+        ctx.report({ error: { relFro: e.relResidualFro, spectral: e.residualSpectral, orthU: e.orthU } });
         ctx.out(
           `  ||A - U S V^T||_F / ||A||_F = ${fmtNum(e.relResidualFro)}, ||A - U S V^T||_2 ~ ${fmtNum(e.residualSpectral)} (power iteration), ||U^T U - I||_F = ${fmtNum(e.orthU)}`,
         );
@@ -223,7 +249,17 @@ async function runSvd(ctx: Context, eng: Engine, input: string, outDir: string, 
       }
     }
   }
-  ctx.out(`  wrote ${['U.npy', 'S.npy', 'V.npy', 'spectrum.svg'].map((f) => path.join(outDir, f)).join(', ')}`);
+  ctx.out(`  wrote ${ctx.written.join(', ')}`);
   for (const x of [U, V, A]) x?.dispose();
   return 0;
+}
+
+/** Column means of a loaded matrix (sums in f64), for mean.npy. */
+function columnMeans(a: LoadedMatrix): Float64Array {
+  const mu = new Float64Array(a.cols);
+  if (a.kind === 'dense') {
+    for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) mu[j] += a.data[i * a.cols + j];
+  } else for (let q = 0; q < a.val.length; q++) mu[a.col[q]] += a.val[q];
+  for (let j = 0; j < a.cols; j++) mu[j] /= a.rows;
+  return mu;
 }

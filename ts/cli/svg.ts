@@ -269,13 +269,51 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
   });
   o.push('</g>');
 
-  // legend
+  // legend: in the corner of the plot area that covers the fewest data points (sampled along the
+  // lines too); when every corner would cover some, outside the plot, right of it (the picture widens).
   const named = series.map((s, i) => ({ s, i })).filter(({ s }) => s.name);
+  let svgWidth = W;
   if ((options.legend ?? named.length > 0) && named.length > 0) {
     const lw = Math.min(pw - 10, 36 + 7 * Math.max(...named.map(({ s }) => s.name!.length)));
     const lh = 8 + 18 * named.length;
-    const lx = left + pw - lw - 8,
-      ly = top + 8;
+    const samples: [number, number][] = [];
+    pts.forEach((p, si) => {
+      const line = (series[si].style ?? 'line') !== 'scatter';
+      let prev: [number, number] | null = null;
+      for (const q of p) {
+        const cur: [number, number] | null = q ? [tx(q[0]), ty(q[1])] : null;
+        if (cur) samples.push(cur);
+        if (line && cur && prev) {
+          // every 4 px along the segment (the box test has a 4 px margin)
+          const steps = Math.min(1000, Math.ceil(Math.hypot(cur[0] - prev[0], cur[1] - prev[1]) / 4));
+          for (let k = 1; k < steps; k++)
+            samples.push([prev[0] + ((cur[0] - prev[0]) * k) / steps, prev[1] + ((cur[1] - prev[1]) * k) / steps]);
+        }
+        prev = cur;
+      }
+    });
+    const corners: [number, number][] = [
+      [left + pw - lw - 8, top + 8],
+      [left + 8, top + 8],
+      [left + pw - lw - 8, top + ph - lh - 8],
+      [left + 8, top + ph - lh - 8],
+    ];
+    const covered = ([x, y]: [number, number]) =>
+      samples.filter(([a, b]) => a >= x - 4 && a <= x + lw + 4 && b >= y - 4 && b <= y + lh + 4).length;
+    let best = corners[0],
+      bestN = Infinity;
+    for (const c of corners) {
+      const k = covered(c);
+      if (k < bestN) {
+        best = c;
+        bestN = k;
+      }
+    }
+    if (bestN > 0) {
+      best = [left + pw + 12, top];
+      svgWidth = W + lw + 16;
+    }
+    const [lx, ly] = best;
     o.push(
       `<g class="legend"><rect x="${n2(lx)}" y="${ly}" width="${n2(lw)}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#999"/>`,
     );
@@ -292,6 +330,11 @@ export function plotSvg(series: readonly PlotSeries[], options: PlotOptions = {}
     o.push('</g>');
   }
   o.push('</svg>');
+  if (svgWidth !== W)
+    o[0] = o[0].replace(
+      `width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"`,
+      `width="${svgWidth}" height="${H}" viewBox="0 0 ${svgWidth} ${H}"`,
+    );
   return o.join('\n') + '\n';
 }
 

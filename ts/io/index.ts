@@ -12,7 +12,7 @@ export {
 } from './npy.js';
 export type { NpyArray, NpyDType, NpyHeader, NpyReader, NpyWriteOptions, NpyWriter } from './npy.js';
 export { MtxFormatError, formatMtx, parseMtx, readMtx, readMtxStream, writeMtx } from './mtx.js';
-export type { MtxArray, MtxCoordinate, MtxField, MtxInput, MtxMatrix, MtxSymmetry, MtxWriteOptions } from './mtx.js';
+export type { MtxArray, MtxCoordinate, MtxField, MtxInput, MtxMatrix, MtxReadOptions, MtxSymmetry, MtxWriteOptions } from './mtx.js';
 export { SafetensorsFormatError, openSafetensors, writeSafetensors } from './safetensors.js';
 export type {
   SafetensorsArray,

@@ -54,6 +54,15 @@ export interface MtxArray {
 
 export type MtxMatrix = MtxCoordinate | MtxArray;
 
+/** Options of {@link readMtx}, {@link readMtxStream} and {@link parseMtx}. */
+export interface MtxReadOptions {
+  /**
+   * Reject NaN and infinite values with a {@link MtxFormatError} naming the line (default false:
+   * they are read as such).
+   */
+  finite?: boolean;
+}
+
 /** A malformed or unsupported Matrix Market file. `line` is 1-based. */
 export class MtxFormatError extends Error {
   readonly file: string;
@@ -125,7 +134,10 @@ class MtxParser {
   private sizeLine = 0;
   private readonly t = new Tokens();
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly finite = false,
+  ) {}
 
   private fail(line: number, msg: string): never {
     throw new MtxFormatError(this.file, line, msg);
@@ -166,6 +178,8 @@ class MtxParser {
         v = fortran;
       }
     }
+    if (this.finite && !Number.isFinite(v))
+      this.fail(line, `value ${JSON.stringify(tok)} is not finite (NaN and infinities are not accepted here)`);
     if (this.field === 'integer' && Number.isFinite(v) && !Number.isInteger(v))
       this.fail(line, `value ${JSON.stringify(tok)} is not an integer (the file declares field 'integer')`);
     return v;
@@ -359,9 +373,9 @@ class MtxParser {
 }
 
 /** Parses a whole Matrix Market file held in a string. `name` is used in error messages. */
-export function parseMtx(text: string, name = '<string>'): MtxMatrix {
+export function parseMtx(text: string, name = '<string>', options: MtxReadOptions = {}): MtxMatrix {
   if (typeof text !== 'string') throw new TypeError(`parseMtx: expected a string, got ${typeof text}`);
-  const p = new MtxParser(name);
+  const p = new MtxParser(name, options.finite === true);
   let line = 0;
   let pos = 0;
   while (pos < text.length) {
@@ -377,8 +391,12 @@ export function parseMtx(text: string, name = '<string>'): MtxMatrix {
  * Parses a Matrix Market file from a stream of chunks (strings, or bytes decoded as UTF-8), line by
  * line. `name` is used in error messages.
  */
-export async function readMtxStream(source: AsyncIterable<string | Uint8Array>, name = '<stream>'): Promise<MtxMatrix> {
-  const p = new MtxParser(name);
+export async function readMtxStream(
+  source: AsyncIterable<string | Uint8Array>,
+  name = '<stream>',
+  options: MtxReadOptions = {},
+): Promise<MtxMatrix> {
+  const p = new MtxParser(name, options.finite === true);
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let line = 0;
@@ -422,10 +440,10 @@ export async function readMtxStream(source: AsyncIterable<string | Uint8Array>, 
  * }
  * ```
  */
-export async function readMtx(path: string): Promise<MtxMatrix> {
+export async function readMtx(path: string, options: MtxReadOptions = {}): Promise<MtxMatrix> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    return await readMtxStream(stream, path);
+    return await readMtxStream(stream, path, options);
   } finally {
     stream.destroy();
   }

@@ -21,6 +21,11 @@ export interface DistortionOptions {
   refine?: boolean;
   /** Seed of the directions (default 0). */
   seed?: number;
+  /**
+   * Called now and then with the directions evaluated so far and the planned total (random, axis and
+   * singular directions, then up to 301 refinement steps from each of 20 starts).
+   */
+  onProgress?: (p: { done: number; total: number }) => void;
 }
 
 export interface DistortionResult {
@@ -48,7 +53,9 @@ export async function embeddingDistortion<D extends DType>(
   const fn = 'embeddingDistortion';
   const M = checkMat<D>(fn, 'A', A);
   if (options === null || typeof options !== 'object') throw typeError(fn, `options { p, ... } are required`);
-  const o = checkOptions<DistortionOptions>(fn, options, ['p', 'trials', 'refine', 'seed']);
+  const o = checkOptions<DistortionOptions>(fn, options, ['p', 'trials', 'refine', 'seed', 'onProgress']);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError(fn, `'onProgress' must be a function`);
+  const onProgress = o.onProgress;
   const p = checkP(fn, o.p);
   const trials = o.trials === undefined ? 1000 : checkInt(fn, 'trials', o.trials, 0, 1e7);
   const refine = checkBool(fn, 'refine', o.refine, true);
@@ -95,7 +102,11 @@ export async function embeddingDistortion<D extends DType>(
     if (Number.isFinite(r)) starts.push({ x, r });
   };
   const g = normalStreamF64(trials * d, seed, 11);
-  for (let t = 0; t < trials; t++) consider(g.slice(t * d, (t + 1) * d));
+  const total = trials + 2 * d + (refine ? 20 * 301 : 0);
+  for (let t = 0; t < trials; t++) {
+    consider(g.slice(t * d, (t + 1) * d));
+    if (onProgress && (t + 1) % 100 === 0) onProgress({ done: t + 1, total });
+  }
   for (let j = 0; j < d; j++) {
     const e = new Float64Array(d);
     e[j] = 1;
@@ -116,7 +127,9 @@ export async function embeddingDistortion<D extends DType>(
   if (refine) {
     starts.sort((x, y) => x.r - y.r);
     const pick = [...starts.slice(0, 10).map((s) => ({ ...s, dir: -1 })), ...starts.slice(-10).map((s) => ({ ...s, dir: 1 }))];
+    let k = 0;
     for (const s of pick) {
+      onProgress?.({ done: trials + 2 * d + 301 * k++, total });
       const x = Float64Array.from(s.x);
       for (let step = 0; step <= 300; step++) {
         // one pass gives the ratio at x (the previous step's result) and the gradient there
@@ -144,6 +157,7 @@ export async function embeddingDistortion<D extends DType>(
       }
     }
   }
+  onProgress?.({ done: total, total });
   return { distortion: Math.max(hi, 1 / lo) - 1, lo, hi, evaluated };
 }
 
