@@ -21,6 +21,10 @@ describe('stopEstimate', () => {
     expect(stopEstimate(1e-2, 1e-1, 1e-6)).toBeCloseTo((1e-2 * 0.1) / 0.9, 15); // rho = 0.1
     expect(stopEstimate(1e-2, 1e-2, 1e-6)).toBe(Infinity); // rho = 1: no decay
     expect(stopEstimate(2e-2, 1e-2, 1e-6)).toBe(Infinity);
+    // a falling rate (0.2 then 0.1: faster than geometric) is extrapolated one step: rho = 0.1^2 / 0.2
+    expect(stopEstimate(1e-3, 1e-2, 1e-9, 5e-2)).toBeCloseTo((1e-3 * 0.05) / 0.95, 15);
+    // a rising rate keeps the current one
+    expect(stopEstimate(5e-3, 1e-2, 1e-9, 5e-2)).toBeCloseTo((5e-3 * 0.5) / 0.5, 15);
   });
 });
 

@@ -94,11 +94,14 @@ export interface RsvdInfo {
 /**
  * What the 'auto' stopping rule did. After iteration t (t = 0: the plain sketch) the top-k Ritz values
  * theta^(t) of the current basis are the singular values of A^T Q (Q orthonormal: the product the next
- * iteration needs anyway, so the check costs no pass over A, only an n x c SVD of values and a readback
- * of c numbers). The change d_t = max_i |theta_i^(t) - theta_i^(t-1)| / theta_i^(t) over the i <= k with
- * theta_i^(t) > 0, and the estimate of what is left assumes geometric decay at the observed rate
- * rho = d_t / d_(t-1): estimate = d_t rho / (1 - rho) (Infinity while rho >= 1 or for t = 1, with no rate
- * yet; d_t itself once d_t is at roundoff level, 64 eps theta_1 / theta_k). Stop when estimate <= tol.
+ * iteration needs anyway, so the check costs no pass over A: W = A^T Q is kept as W = Qw Rw, extended by
+ * one block per iteration, and only the c singular values of the c x c Rw are computed and read back). The change d_t = max_{i <= k} |theta_i^(t) - theta_i^(t-1)| / max(theta_i^(t), tau),
+ * tau = sqrt(u) theta_1 (u the unit roundoff: smaller values are measured to that absolute accuracy),
+ * and the estimate of what is left assumes geometric decay at the observed rate rho = d_t / d_(t-1):
+ * estimate = d_t rho / (1 - rho) (Infinity while rho >= 1 or for t = 1, with no rate yet; when the rate
+ * is itself falling, rho_t < rho_(t-1), as block Krylov's does, the next rate rho_t^2 / rho_(t-1) is used;
+ * d_t itself once d_t is at roundoff level, 64 u theta_1 / max(theta_k, tau)). Stop when
+ * estimate <= tol, at the cap, or (Krylov) when another block would make the basis wider than min(m, n).
  *
  * Guarantee (exact arithmetic): Ritz values never exceed the singular values (theta_i <= sigma_i), and in
  * 'krylov' the bases are nested, so theta_i^(t) only grows with t and the Frobenius error
@@ -363,7 +366,7 @@ async function testMatrix<D extends DType>(eng: Engine<D>, n: number, plan: Rang
 export async function normalize<D extends DType>(
   eng: Engine<D>,
   Y: Mat<D>,
-  norm: Exclude<RsvdNormalizer, 'auto'>,
+  norm: Exclude<RsvdNormalizer, 'auto'> | 'cholqr1',
   orthonormal = false,
 ): Promise<Mat<D>> {
   const kind = orthonormal && (norm === 'lu' || norm === 'none') ? 'qr' : norm;
@@ -375,8 +378,21 @@ export async function normalize<D extends DType>(
   }
 }
 
-async function normalizeOwned<D extends DType>(eng: Engine<D>, Y: Mat<D>, kind: Exclude<RsvdNormalizer, 'auto'>): Promise<Mat<D>> {
+async function normalizeOwned<D extends DType>(
+  eng: Engine<D>,
+  Y: Mat<D>,
+  kind: Exclude<RsvdNormalizer, 'auto'> | 'cholqr1',
+): Promise<Mat<D>> {
   switch (kind) {
+    case 'cholqr1': {
+      // one CholeskyQR pass (the caller re-orthogonalizes); QR when the Gram is not positive definite
+      const Q = await cholQRPass(eng, Y);
+      if (Q) {
+        Y.dispose();
+        return Q;
+      }
+      break;
+    }
     case 'none':
       return Y;
     case 'lu': {
@@ -475,15 +491,22 @@ async function krylovBasis<D extends DType>(op: Operator<D>, plan: RangePlan): P
 }
 
 /**
- * The 'auto' stopping rule's estimate of the remaining relative change after a change d (previous change
- * dPrev, NaN when none): geometric extrapolation d rho / (1 - rho) with rho = d / dPrev; d itself at or
- * below the roundoff floor; Infinity with no rate yet or no decay.
+ * The 'auto' stopping rule's estimate of the remaining relative change after a change d (the previous
+ * changes dPrev and dPrev2, NaN when none): geometric extrapolation d rho / (1 - rho) with the next rate
+ * rho = d / dPrev, or, when the rate is itself falling (d / dPrev < dPrev / dPrev2: block Krylov
+ * converges faster than geometrically), the rate extrapolated one step, (d / dPrev)^2 / (dPrev / dPrev2);
+ * d itself at or below the roundoff floor; Infinity with no rate yet or no decay.
  */
-export function stopEstimate(d: number, dPrev: number, floor: number): number {
+export function stopEstimate(d: number, dPrev: number, floor: number, dPrev2 = NaN): number {
   if (d <= floor) return d;
   if (!(dPrev > 0)) return Infinity;
-  const rho = d / dPrev;
-  return rho < 1 ? (d * rho) / (1 - rho) : Infinity;
+  let rho = d / dPrev;
+  if (!(rho < 1)) return Infinity;
+  if (dPrev2 > 0) {
+    const before = dPrev / dPrev2;
+    if (rho < before) rho = (rho * rho) / before;
+  }
+  return (d * rho) / (1 - rho);
 }
 
 /**
@@ -511,7 +534,8 @@ function ritzChange(theta: Float64Array, prev: Float64Array, eps: number): { d: 
  * iteration makes: the Ritz values after each block and the final Rayleigh-Ritz need no extra pass, and
  * a stop at depth t costs 2t + 2 passes of l columns, as subspace iteration with q = t. Subspace
  * iteration orthonormalizes Q before every A^T product (so W = A^T Q gives Ritz values); a stop reuses
- * that product. After every product the singular values of W (c numbers) reach the host.
+ * that product. After every product W = A^T K is kept as Qw Rw (extendQR) and the c singular values of
+ * Rw reach the host; the final Rayleigh-Ritz is the SVD of the c x c Rw.
  */
 async function adaptiveRsvd<D extends DType>(
   op: Operator<D>,
@@ -523,10 +547,12 @@ async function adaptiveRsvd<D extends DType>(
   const eps = unitRoundoff(eng.dtype);
   const Omega = await testMatrix(eng, op.cols, plan);
   const Y0 = await thenDispose(op.apply(Omega), Omega);
-  let K: Mat<D> | null = await normalize(eng, Y0, 'qr', true); // m x c, orthonormal
+  let K: Mat<D> | null = await normalize(eng, Y0, 'cholqr2', true); // m x c, orthonormal
   let Qlast: Mat<D> | null = null; // Krylov: the newest block (null: K itself)
   let W: Mat<D> | null = null; // A^T K, n x c
   let Z: Mat<D> | null = null; // the newest A^T product when W is a copy
+  let Qw: Mat<D> | null = null; // W = Qw Rw, Qw n x c orthonormal, Rw c x c
+  let Rw: Mat<D> | null = null;
   const changes: number[] = [];
   let prev: Float64Array | null = null;
   let estimate = Infinity;
@@ -542,17 +568,21 @@ async function adaptiveRsvd<D extends DType>(
         W?.dispose();
         W = z;
       }
-      const theta = (await eng.svdvals(W)).slice(0, plan.k);
+      const f: { Q: Mat<D>; R: Mat<D> } = await extendQR(eng, krylov ? Qw : null, krylov ? Rw : null, z);
+      disposeAll(Qw, Rw);
+      Qw = f.Q;
+      Rw = f.R;
+      const theta = (await eng.svdvals(f.R)).slice(0, plan.k);
       if (prev) {
         const { d, floor } = ritzChange(theta, prev, eps);
-        estimate = stopEstimate(d, changes.length ? changes[changes.length - 1] : NaN, floor);
+        estimate = stopEstimate(d, changes.at(-1) ?? NaN, floor, changes.at(-2) ?? NaN);
         changes.push(d);
       }
       prev = theta;
       const full = krylov && K.cols + plan.l > mn;
       const reason = estimate <= plan.tol ? 'converged' : t >= plan.q ? 'cap' : full ? 'basis' : null;
       if (reason) {
-        const res = await ritzFromProducts(eng, K, W, plan.k);
+        const res = await ritzFromProducts(eng, K, W, f.Q, f.R, plan.k);
         return { res, stop: { rule: 'ritz-extrapolated', iters: t, cap: plan.q, estimate, tolerance: plan.tol, reason, changes } };
       }
       if (krylov) {
@@ -575,16 +605,60 @@ async function adaptiveRsvd<D extends DType>(
       }
     }
   } finally {
-    disposeAll(K, Qlast, W, Z);
+    disposeAll(K, Qlast, W, Z, Qw, Rw);
   }
 }
 
 /**
- * Y (consumed) made orthonormal and orthogonal to the orthonormal K: Y - K (K^T Y) then Householder QR
- * (robust when Y is numerically inside span K: QR then invents directions), and again Q - K (K^T Q)
- * ("twice is enough") finished by one CholeskyQR pass when every column kept more than half its norm;
- * otherwise (a column was numerically inside span K, e.g. A of rank below the basis size) Householder QR
- * and another round, at most three.
+ * The QR factors of W = [W_old, Z] from those of W_old (null: none yet), Qw orthonormal (n x c) and Rw
+ * (c x c): the new block is orthogonalized against Qw by block Gram-Schmidt twice with Householder QR of
+ * the n x l block (columns that were numerically inside span Qw get random directions; their rows of R
+ * are at roundoff, so the factorization still holds), and R is extended by the coefficients. The old
+ * factors and Z stay the caller's.
+ */
+async function extendQR<D extends DType>(
+  eng: Engine<D>,
+  Qw: Mat<D> | null,
+  Rw: Mat<D> | null,
+  Z: Mat<D>,
+): Promise<{ Q: Mat<D>; R: Mat<D> }> {
+  if (!Qw || !Rw) return eng.qr(Z);
+  return eng.scope(async () => {
+    const c = Qw.cols,
+      l = Z.cols;
+    const project = async (X: Mat<D>): Promise<{ C: Mat<D>; X: Mat<D> }> => {
+      const C = await eng.matmul(Qw, X, { transA: true });
+      return { C, X: await eng.axpby(1, X, -1, await eng.matmul(Qw, C)) };
+    };
+    const p1 = await project(Z); // Z = Qw C + X
+    let C = p1.C;
+    let { Q, R } = await eng.qr(p1.X); // Z = Qw C + Q R
+    for (let round = 0; round < 3; round++) {
+      const p2 = await project(Q); // Q = Qw C2 + X2
+      C = await eng.axpby(1, C, 1, await eng.matmul(p2.C, R)); // Z = Qw (C + C2 R) + X2 R
+      const kept = await eng.colNorms(p2.X);
+      const lost = Array.from(kept, (x) => (x > 0.5 ? 0 : 1));
+      const anyLost = lost.some((x) => x === 1);
+      const X = anyLost
+        ? await eng.axpby(1, p2.X, 1, await eng.scaleColumns(eng.randn(p2.X.rows, l, { seed: 0x5eed + round }), lost))
+        : p2.X;
+      const f = await eng.qr(X);
+      R = await eng.matmul(f.R, R);
+      Q = f.Q;
+      if (!anyLost) break;
+    }
+    const top = await eng.hstack([Rw, C]);
+    const bottom = await eng.hstack([eng.zeros(l, c), R]);
+    return { Q: await eng.hstack([Qw, Q]), R: await eng.vstack([top, bottom]) };
+  });
+}
+
+/**
+ * Y (consumed) made orthonormal and orthogonal to the orthonormal K: Y - K (K^T Y) and one CholeskyQR
+ * pass (Householder QR when its Gram is not positive definite), then again Q - K (K^T Q) ("twice is
+ * enough") finished by one CholeskyQR pass when every column kept more than half its norm; otherwise (a
+ * column was numerically inside span K, e.g. A of rank below the basis size) those columns get random
+ * directions, Householder QR, and another round, at most three.
  */
 async function orthogonalizeAgainst<D extends DType>(eng: Engine<D>, Y: Mat<D>, K: Mat<D>): Promise<Mat<D>> {
   const project = async (X: Mat<D>): Promise<Mat<D>> => {
@@ -596,7 +670,7 @@ async function orthogonalizeAgainst<D extends DType>(eng: Engine<D>, Y: Mat<D>, 
       X.dispose();
     }
   };
-  let Q = await normalize(eng, await project(Y), 'qr', true);
+  let Q = await normalize(eng, await project(Y), 'cholqr1', true);
   for (let round = 0; ; round++) {
     const X = await project(Q); // consumes Q
     let kept: Float64Array;
@@ -635,24 +709,26 @@ async function orthogonalizeAgainst<D extends DType>(eng: Engine<D>, Y: Mat<D>, 
 }
 
 /**
- * Rayleigh-Ritz from products already made: K (m x c, orthonormal) and W = A^T K (n x c): svd(W) =
- * Ub S Vb^T, U = K Vb_k, V = Ub_k, and the values refined as ||A^T u_i|| / ||u_i|| = ||W Vb e_i|| /
- * ||K Vb e_i|| with both norms accumulated in f64 (U's columns are then scaled to unit norm): equal to
- * the SVD's values in exact arithmetic, and in f32 free of the first-order effect of K being orthonormal
- * only to a few ulps and of the small SVD's rounding. K and W stay the caller's.
+ * Rayleigh-Ritz from products already made: K (m x c, orthonormal), W = A^T K (n x c) and W = Qw Rw:
+ * svd(Rw) = Ur S Vr^T, U = K Vr_k, V = Qw Ur_k, and the values refined as ||A^T u_i|| / ||u_i|| =
+ * ||W Vr e_i|| / ||K Vr e_i|| with both norms accumulated in f64 (U's columns are then scaled to unit
+ * norm): equal to the SVD's values in exact arithmetic, and in f32 free of the first-order effect of K
+ * being orthonormal only to a few ulps and of the small SVD's rounding. The arguments stay the caller's.
  */
 async function ritzFromProducts<D extends DType>(
   eng: Engine<D>,
   K: Mat<D>,
   W: Mat<D>,
+  Qw: Mat<D>,
+  Rw: Mat<D>,
   k: number,
 ): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
-  const { U: Ub, S: Sw, V: Vb } = await eng.svd(W);
+  const { U: Ur, S: Sw, V: Vr } = await eng.svd(Rw);
   const kk = Math.min(k, Sw.length);
-  const held: Array<Mat<D> | null> = [Ub, Vb];
+  const held: Array<Mat<D> | null> = [Ur, Vr];
   const keep = <M extends Mat<D>>(x: M): M => (held.push(x), x);
   try {
-    const Vk = keep(await eng.slice(Vb, { cols: [0, kk] }));
+    const Vk = keep(await eng.slice(Vr, { cols: [0, kk] }));
     const U0 = keep(await eng.matmul(K, Vk)); // m x k
     const T = keep(await eng.matmul(W, Vk)); // A^T U0, n x k
     const nu = await eng.colNorms(U0);
@@ -660,7 +736,8 @@ async function ritzFromProducts<D extends DType>(
     const S = Float64Array.from(Sw.subarray(0, kk), (s, i) => (nu[i] > 0 && Number.isFinite(nt[i]) ? nt[i] / nu[i] : s));
     const inv = Array.from(nu, (x) => (x > 0 ? 1 / x : 1));
     let U = await eng.scaleColumns(U0, inv);
-    let V = await eng.slice(Ub, { cols: [0, kk] });
+    const Uk = keep(await eng.slice(Ur, { cols: [0, kk] }));
+    let V = await eng.matmul(Qw, Uk);
     // The refinement can swap values within rounding of each other: reorder (a permutation product).
     const order = Array.from(S.keys()).sort((a, b) => S[b] - S[a]);
     if (!order.every((v, i) => v === i)) {
