@@ -68,7 +68,10 @@ export interface RsvdOptions {
   preset?: RsvdPreset;
   /** Seed of the test matrix (default 0). */
   seed?: number;
-  /** Called after every pass over A (for progress bars). */
+  /**
+   * Called after every pass over A (for progress bars). With powerIters 'auto', `passes` is the cap's
+   * count, an upper bound: the run may end earlier.
+   */
   onPass?: (p: { pass: number; passes: number; stage: string }) => void;
 }
 
