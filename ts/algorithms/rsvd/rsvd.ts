@@ -111,7 +111,8 @@ export interface RsvdInfo {
  * ||A - U S V^T||_F^2 = ||A||_F^2 - sum theta_i^2 only shrinks; a 'krylov' stop at depth t is at least as
  * accurate as subspace iteration with q = t from the same test matrix. The estimate itself is a
  * heuristic, not a bound: a sequence that stalls and later moves again (a hidden cluster, an unlucky
- * test matrix) can stop early with an error above tol. The cap bounds the work either way.
+ * test matrix) can stop early with an error above tol (measured: 1.4e-3 at tol 1e-3 on the nearly flat
+ * spectrum 1 - 1e-4 i; 2-15x overestimates on decaying ones). The cap bounds the work either way.
  */
 export interface RsvdStop {
   rule: 'ritz-extrapolated';
