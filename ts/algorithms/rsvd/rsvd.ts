@@ -572,7 +572,7 @@ async function adaptiveRsvd<D extends DType>(
         W?.dispose();
         W = z;
       }
-      const f: { Q: Mat<D>; R: Mat<D> } = await extendQR(eng, krylov ? Qw : null, krylov ? Rw : null, z);
+      const f: { Q: Mat<D>; R: Mat<D> } = await extendQR(eng, krylov ? Qw : null, W, z);
       disposeAll(Qw, Rw);
       Qw = f.Q;
       Rw = f.R;
@@ -614,48 +614,21 @@ async function adaptiveRsvd<D extends DType>(
 }
 
 /**
- * The QR factors of W = [W_old, Z] from those of W_old (null: none yet), Qw orthonormal (n x c) and Rw
- * (c x c): the new block is orthogonalized against Qw by block Gram-Schmidt twice, each pass finished by
- * CholeskyQR of the n x l block (Householder QR when its Gram is not positive definite; columns that were
- * numerically inside span Qw get random directions and Householder QR: their rows of R are at roundoff,
- * so the factorization still holds), and R is extended by the coefficients. The old
- * factors and Z stay the caller's.
+ * W = Qw Rw with Qw orthonormal (n x c) and Rw = Qw^T W (c x c), from the previous Qw (null: none yet):
+ * the newest block Z of W is orthonormalized against Qw as the Krylov blocks are (orthogonalizeAgainst),
+ * and Rw is one product. Qw_old, W and Z stay the caller's.
  */
-async function extendQR<D extends DType>(
-  eng: Engine<D>,
-  Qw: Mat<D> | null,
-  Rw: Mat<D> | null,
-  Z: Mat<D>,
-): Promise<{ Q: Mat<D>; R: Mat<D> }> {
-  if (!Qw || !Rw) return eng.qr(Z);
-  return eng.scope(async () => {
-    const c = Qw.cols,
-      l = Z.cols;
-    const project = async (X: Mat<D>): Promise<{ C: Mat<D>; X: Mat<D> }> => {
-      const C = await eng.matmul(Qw, X, { transA: true });
-      return { C, X: await eng.axpby(1, X, -1, await eng.matmul(Qw, C)) };
-    };
-    const p1 = await project(Z); // Z = Qw C + X
-    let C = p1.C;
-    let { Q, R } = (await cholQRFactors(eng, p1.X)) ?? (await eng.qr(p1.X)); // Z = Qw C + Q R
-    for (let round = 0; round < 3; round++) {
-      const p2 = await project(Q); // Q = Qw C2 + X2
-      C = await eng.axpby(1, C, 1, await eng.matmul(p2.C, R)); // Z = Qw (C + C2 R) + X2 R
-      const kept = await eng.colNorms(p2.X);
-      const lost = Array.from(kept, (x) => (x > 0.5 ? 0 : 1));
-      const anyLost = lost.some((x) => x === 1);
-      const X = anyLost
-        ? await eng.axpby(1, p2.X, 1, await eng.scaleColumns(eng.randn(p2.X.rows, l, { seed: 0x5eed + round }), lost))
-        : p2.X;
-      const f = (anyLost ? null : await cholQRFactors(eng, X)) ?? (await eng.qr(X));
-      R = await eng.matmul(f.R, R);
-      Q = f.Q;
-      if (!anyLost) break;
-    }
-    const top = await eng.hstack([Rw, C]);
-    const bottom = await eng.hstack([eng.zeros(l, c), R]);
-    return { Q: await eng.hstack([Qw, Q]), R: await eng.vstack([top, bottom]) };
-  });
+async function extendQR<D extends DType>(eng: Engine<D>, Qw: Mat<D> | null, W: Mat<D>, Z: Mat<D>): Promise<{ Q: Mat<D>; R: Mat<D> }> {
+  if (!Qw) return eng.qr(Z);
+  const copy = await eng.slice(Z); // orthogonalizeAgainst consumes its block
+  const Qz = await orthogonalizeAgainst(eng, copy, Qw);
+  const Q = await thenDispose(eng.hstack([Qw, Qz]), Qz);
+  try {
+    return { Q, R: await eng.matmul(Q, W, { transA: true }) };
+  } catch (e) {
+    Q.dispose();
+    throw e;
+  }
 }
 
 /**
@@ -710,31 +683,6 @@ async function orthogonalizeAgainst<D extends DType>(eng: Engine<D>, Y: Mat<D>, 
       X2 = await thenDispose(eng.axpby(1, X, 1, Rm), Rm, X);
     }
     Q = await normalize(eng, X2, 'qr', true); // consumes X2
-  }
-}
-
-/**
- * One CholeskyQR pass with its R: X = Q R, R = L^T with L L^T = X^T X. Null when the Gram is not
- * numerically positive definite (the caller uses Householder QR). X stays the caller's.
- */
-async function cholQRFactors<D extends DType>(eng: Engine<D>, X: Mat<D>): Promise<{ Q: Mat<D>; R: Mat<D> } | null> {
-  const G = await eng.matmul(X, X, { transA: true });
-  let L: Mat<D>;
-  try {
-    L = await eng.cholesky(G);
-  } catch (e) {
-    if (e instanceof RangeError) return null;
-    throw e;
-  } finally {
-    G.dispose();
-  }
-  const I = eng.eye(L.rows);
-  try {
-    const Linv = await eng.solveTriangular(L, I, { lower: true });
-    const Q = await thenDispose(eng.matmul(X, Linv, { transB: true }), Linv);
-    return { Q, R: await eng.transpose(L) };
-  } finally {
-    disposeAll(I, L);
   }
 }
 
