@@ -50,7 +50,8 @@ const RANGE_OPTIONS = ['size', 'powerIters', 'method', 'normalizer', 'seed'] as 
  *
  * The same options give the basis `rsvd` uses: `rsvd(A, { rank: k, oversample: p, powerIters: q, method,
  * normalizer, seed })` equals `rayleighRitz(A, await rangeFinder(A, { size: min(k + p, min(m, n)),
- * powerIters: q, method, normalizer, seed }), k)` bit for bit (without presets or centering).
+ * powerIters: q, method, normalizer, seed }), k)` bit for bit for an integer q (without presets or
+ * centering; rsvd's default powerIters 'auto' stops adaptively and has no rangeFinder counterpart).
  *
  * @throws TypeError/RangeError naming 'rangeFinder' and the argument: bad A, size outside
  *   [1, min(m, n)], unknown options; RangeError when A's values make the basis non-finite.
