@@ -47,8 +47,8 @@ export const command: Command = {
       name: 'method',
       type: 'choice',
       choices: ['subspace', 'krylov'],
-      default: 'subspace',
-      description: 'range finder: subspace (power) iteration or block Krylov',
+      description:
+        "range finder: block Krylov (the default) or subspace (power) iteration; with --power-iters 'auto' both stop by the a-posteriori rule",
     },
     { name: 'oversample', short: 'p', type: 'int', min: 0, value: 'P', description: 'oversampling (default 10)' },
     {
@@ -57,7 +57,7 @@ export const command: Command = {
       type: 'string',
       value: 'Q',
       parse: parseIters,
-      description: "power or Krylov iterations, or 'auto' (default: sklearn's rule)",
+      description: "power or Krylov iterations, or 'auto' (default: adaptive, stops when the Ritz values settle; at most sklearn's count)",
     },
     {
       name: 'normalizer',
@@ -146,7 +146,9 @@ async function checkSvdMemory(ctx: Context, inp: InputRef, k: number, stream: bo
   const p = ctx.args.given.has('oversample') ? ctx.flag<number>('oversample') : 10;
   const q = ctx.flag<number | 'auto' | undefined>('power-iters');
   const l = Math.min(kk + p, m, n);
-  const width = ctx.flag<string>('method') === 'krylov' ? Math.min(l * ((typeof q === 'number' ? q : 2) + 1), m, n) : l;
+  // 'auto' may run to its cap (sklearn's count: 7, or 4 when k >= 0.1 min(m, n)); Krylov keeps every block
+  const qMax = typeof q === 'number' ? q : kk < 0.1 * Math.min(m, n) ? 7 : 4;
+  const width = (ctx.flag<string | undefined>('method') ?? 'krylov') === 'krylov' ? Math.min(l * (qMax + 1), m, n) : l;
   ctx.checkMemory(what, {
     input: inputBytes(d, e),
     'dense blocks (m x l, n x l)': 3 * e * (m + n) * width,
@@ -199,7 +201,8 @@ async function runSvd(
       loaded.kind === 'dense'
         ? eng.matrix(loaded.data, loaded.rows, loaded.cols)
         : eng.sparse({ rows: loaded.rows, cols: loaded.cols, row: loaded.row, col: loaded.col, val: loaded.val });
-    const opts: RsvdOptions = { rank: k, seed, method: ctx.flag('method'), normalizer: ctx.flag('normalizer'), center: ctx.flag('center') };
+    const opts: RsvdOptions = { rank: k, seed, normalizer: ctx.flag('normalizer'), center: ctx.flag('center') };
+    if (ctx.args.given.has('method')) opts.method = ctx.flag('method');
     if (ctx.args.given.has('oversample')) opts.oversample = ctx.flag<number>('oversample');
     if (ctx.args.given.has('power-iters')) opts.powerIters = ctx.flag<number | 'auto'>('power-iters');
     const bar = ctx.progress({ label: 'passes', unit: 'passes' });
@@ -208,7 +211,12 @@ async function runSvd(
     bar.finish();
     ({ U, S, V } = r);
     const i = r.info;
-    what = `${i.method}, q = ${i.powerIters}, p = ${i.oversample}, normalizer ${i.normalizer}, ${i.passes} passes, ${i.matvecs} matvecs${A && 'nnz' in A ? `, sparse (nnz ${A.nnz})` : ''}`;
+    const st = i.stop;
+    const stopped = st
+      ? `, stopped (${st.reason}) after ${st.iters} of at most ${st.cap} iterations, estimated change left ${fmtNum(st.estimate)} (tol ${fmtNum(st.tolerance)})`
+      : '';
+    what = `${i.method}, q = ${i.powerIters}, p = ${i.oversample}, normalizer ${i.normalizer}, ${i.passes} passes, ${i.matvecs} matvecs${A && 'nnz' in A ? `, sparse (nnz ${A.nnz})` : ''}${stopped}`;
+    if (st) ctx.report({ stop: { ...st, estimate: Number.isFinite(st.estimate) ? st.estimate : null } });
   }
   const ms = performance.now() - t0;
   const [u, v] = [await U.toArray(), await V.toArray()];
