@@ -96,6 +96,43 @@ class LuSolver {
       if (ipiv_[s] != s) std::swap_ranges(row(s) + c0, row(s) + c1, row(ipiv_[s]) + c0);
   }
 
+  // Rows [a, b) of one leaf step: l = w[0] * inv / div, w[1..W] -= l u, candidate from w[1] (W > 0).
+  template <int Wd>
+  Cand rowsStep(T* base, int64_t a, int64_t b, const T* u, T inv, T div) {
+    Cand best;
+    T uu[Wd > 0 ? Wd : 1];
+    for (int c = 0; c < Wd; ++c) uu[c] = u[c];
+    const bool plain = div == T(1);
+    for (int64_t i = a; i < b; ++i) {
+      T* wi = base + i * n_;
+      const T l = plain ? wi[0] * inv : wi[0] / div;
+      wi[0] = l;
+      for (int c = 0; c < Wd; ++c) wi[1 + c] -= l * uu[c];
+      if (Wd > 0) best.offer(static_cast<double>(wi[1]), i);
+    }
+    return best;
+  }
+  Cand dispatchRows(int64_t w, T* base, int64_t a, int64_t b, const T* u, T inv, T div) {
+    switch (w) {
+      case 0:
+        return rowsStep<0>(base, a, b, u, inv, div);
+      case 1:
+        return rowsStep<1>(base, a, b, u, inv, div);
+      case 2:
+        return rowsStep<2>(base, a, b, u, inv, div);
+      case 3:
+        return rowsStep<3>(base, a, b, u, inv, div);
+      case 4:
+        return rowsStep<4>(base, a, b, u, inv, div);
+      case 5:
+        return rowsStep<5>(base, a, b, u, inv, div);
+      case 6:
+        return rowsStep<6>(base, a, b, u, inv, div);
+      default:
+        return rowsStep<7>(base, a, b, u, inv, div);
+    }
+  }
+
   // Unblocked LU of columns [c0, c1), rows [c0, m).
   void leaf(int64_t c0, int64_t c1) {
     Cand cand = search(c0, c0);
@@ -117,18 +154,11 @@ class LuSolver {
       for (int64_t c = 0; c < w; ++c) u[c] = row(j)[j + 1 + c];
       parallelFor(passThreads(static_cast<double>(m_ - r0) * (w + 2)), nc, [&](int64_t t, int) {
         const int64_t a = r0 + t * kRowChunk, b = std::min(m_, a + kRowChunk);
-        Cand best;
-        for (int64_t i = a; i < b; ++i) {
-          T* wi = W_ + i * n_ + j;
-          T l = wi[0];
-          if (scale) {
-            l = recip ? l * inv : l / d;
-            wi[0] = l;
-          }
-          for (int64_t c = 0; c < w; ++c) wi[1 + c] -= l * u[c];
-          if (next) best.offer(static_cast<double>(wi[1]), i);
-        }
-        part[t] = best;
+        T* base = W_ + j;
+        if (scale)
+          part[t] = dispatchRows(w, base, a, b, u, recip ? inv : T(1), recip ? T(1) : d);
+        else
+          part[t] = dispatchRows(w, base, a, b, u, T(1), T(1));
       });
       cand = Cand();
       if (next)
