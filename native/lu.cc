@@ -35,6 +35,9 @@ namespace {
 constexpr int64_t kLeaf = 8;
 // Rows per task of a parallel pass.
 constexpr int64_t kRowChunk = 2048;
+// Level-3 updates below this many flops run on the caller: on a 4000 x 60 panel the largest is 7 MFLOP,
+// and two threads measured slower than one there (hand-off per update, several updates per panel).
+constexpr double kParallelGemmFlops = 3.0e7;
 // Columns of a TRSM leaf (plain forward substitution).
 constexpr int64_t kTrsmLeaf = 32;
 
@@ -82,6 +85,11 @@ class LuSolver {
 
   T* row(int64_t i) { return W_ + i * n_; }
   int passThreads(double work) const { return work < 2.0e5 ? 1 : threads_; }
+  int gemmThreads(int64_t m, int64_t n, int64_t k) const {
+    return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelGemmFlops
+               ? 1
+               : threads_;
+  }
 
   // Best |W[i, c]| over rows [r0, m).
   Cand search(int64_t c, int64_t r0) {
@@ -183,7 +191,7 @@ class LuSolver {
     const int64_t h = nr / 2;
     trsm(r0, h, c0, nc);
     gemm<T>(false, false, nr - h, nc, h, T(-1), row(r0 + h) + r0, n_, row(r0) + c0, n_, T(1), row(r0 + h) + c0, n_,
-            threads_);
+            gemmThreads(nr - h, nc, h));
     trsm(r0 + h, nr - h, c0, nc);
   }
 
@@ -197,7 +205,8 @@ class LuSolver {
     factor(j0, n1);
     laswp(j0, j1, j1, j0 + nc);
     trsm(j0, n1, j1, n2);
-    gemm<T>(false, false, m_ - j1, n2, n1, T(-1), row(j1) + j0, n_, row(j0) + j1, n_, T(1), row(j1) + j1, n_, threads_);
+    gemm<T>(false, false, m_ - j1, n2, n1, T(-1), row(j1) + j0, n_, row(j0) + j1, n_, T(1), row(j1) + j1, n_,
+            gemmThreads(m_ - j1, n2, n1));
     factor(j1, n2);
     laswp(j1, j0 + nc, j0, j1);
   }
