@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- decomp`: factorizations of one m x n matrix A (default 2000 x 500, N(0,1) entries,
  * the same data for every peer): thin QR of A, thin SVD of A, eigh of the Gram matrix G = A^T A
- * (n x n, symmetric positive definite), and least squares min ||A x - b|| with b m x 1. Each in f32
+ * (n x n, symmetric positive definite), least squares min ||A x - b|| with b m x 1, and LU with partial
+ * pivoting (scipy's permute_l form) of a separate tall panel (4000 x 60; quick 800 x 20). Each in f32
  * and f64 where the library supports it. Every time is shown with accuracy relations of the returned
  * factors, computed in f64 on the host (bench/lib/linalg.ts, bench/peers/numpy_worker.py).
  */
@@ -43,6 +44,7 @@ const OP_TITLE: Record<DecompOp, string> = {
   svd: 'thin SVD of A',
   eigh: 'eigh of G = A^T A',
   lstsq: 'least squares A x = b',
+  lu: 'LU with partial pivoting (permute_l form) of a tall panel',
 };
 
 interface Row {
@@ -67,7 +69,8 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
   const suite = 'decomp';
   const [m, n] = args.shape ?? (args.quick ? [300, 80] : [2000, 500]);
   const dtypes = args.dtypes ?? ['f32', 'f64'];
-  const ops = (args.ops ?? ['qr', 'svd', 'eigh', 'lstsq']) as DecompOp[];
+  const ops = (args.ops ?? ['qr', 'svd', 'eigh', 'lstsq', 'lu']) as DecompOp[];
+  const [luM, luN] = args.quick ? [800, 20] : [4000, 60];
   const timing = timingFor(args);
   const maxRunMs = (args.maxRunS ?? (args.quick ? 5 : 30)) * 1000;
   const header = startHeader(suite, args);
@@ -76,6 +79,7 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
   for (const dtype of dtypes) for (const op of ops) cases.push({ op, dtype });
   progress(suite, `A ${m} x ${n}; ${ops.join(', ')} in ${dtypes.join(', ')}; peers ${peers.map((p) => p.id).join(', ')}`);
   const input = decompInputs(m, n);
+  const luInput = ops.includes('lu') ? decompInputs(luM, luN) : input;
 
   // Pure-JS peers (ml-matrix, tfjs-wasm) block the event loop, so the per-case cap cannot stop them.
   // Before each of their cases, single pilot runs at 1/8, 1/4, then 1/2 of the size (both dimensions)
@@ -114,7 +118,7 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
     exec: async (peer, c, ctx) => {
       if (!peer.decomp) throw new Error('no decompositions');
       if (peer.pilot) await pilot(peer, c, ctx);
-      return peer.decomp(c.op, c.dtype, input, ctx);
+      return peer.decomp(c.op, c.dtype, c.op === 'lu' ? luInput : input, ctx);
     },
     summary: (r) =>
       `best ${fmtMs(r.timing.bestMs)}, median ${fmtMs(r.timing.medianMs)} (${r.timing.n} runs${r.timing.cold ? ', cold' : ''}); resid ${fmtErr(r.acc.resid)}${r.acc.orth !== undefined ? `, orth ${fmtErr(r.acc.orth)}` : ''}`,
@@ -191,7 +195,8 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
           ra ? `${fmtRatio(ra.speedup)} (${peerRecs.find((x) => x.id === ra.vs)?.label})` : p.lowrank ? '(baseline)' : '—',
         ]);
       }
-    blocks.push({ title: `${OP_TITLE[op]} (${op === 'eigh' ? `${n} x ${n}` : `${m} x ${n}`})`, rows: trs });
+    const shape = op === 'eigh' ? `${n} x ${n}` : op === 'lu' ? `${luM} x ${luN}` : `${m} x ${n}`;
+    blocks.push({ title: `${OP_TITLE[op]} (${shape})`, rows: trs });
   }
 
   const methods = new Map<string, string[]>();
@@ -212,8 +217,8 @@ export async function runDecomp(args: BenchArgs): Promise<void> {
 
   const title = `lowrank benchmark: decompositions${args.quick ? ' — QUICK SMOKE RUN (small shape, few iterations; not for publication)' : ''}`;
   const what = [
-    `A is ${m} x ${n} with N(0,1) entries (the same data for every library, rounded once to f32 for f32 runs); b is ${m} x 1; G = A^T A (${n} x ${n}, symmetric positive definite). Times: best and median of the timed runs after one warm-up (* = a single cold run, over the cap); GPU rows are timed to completion (device sync).`,
-    `Accuracy, in f64 from the returned factors: resid = ||QR - A||/||A|| (qr), ||U S V^T - A||/||A|| (svd), ||G V - V diag(w)||/||G|| (eigh), ||A^T r||/(||A|| ||r||) with r = b - A x (lstsq); orth = ||Q^T Q - I||_F (qr), max over U, V (svd), ||V^T V - I||_F (eigh).`,
+    `A is ${m} x ${n} with N(0,1) entries (the same data for every library, rounded once to f32 for f32 runs); b is ${m} x 1; G = A^T A (${n} x ${n}, symmetric positive definite)${ops.includes('lu') ? `; LU factors its own ${luM} x ${luN} N(0,1) panel (the tall-skinny shape randomized SVD normalizes)` : ''}. Times: best and median of the timed runs after one warm-up (* = a single cold run, over the cap); GPU rows are timed to completion (device sync).`,
+    `Accuracy, in f64 from the returned factors: resid = ||QR - A||/||A|| (qr), ||U S V^T - A||/||A|| (svd), ||G V - V diag(w)||/||G|| (eigh), ||A^T r||/(||A|| ||r||) with r = b - A x (lstsq), ||PL U - A||/||A|| (lu, on its own panel); orth = ||Q^T Q - I||_F (qr), max over U, V (svd), ||V^T V - I||_F (eigh).`,
     `Speed-up of lowrank = t_peer / t_lowrank (best times; > 1 means lowrank is faster), against lowrank native on the same thread count (else all threads) and the same dtype.`,
     `timing: ${timing.minIters}-${timing.maxIters} runs aiming at ${timing.targetMs / 1000} s per case, cap ${timing.capMs / 1000} s per case; pure-JS peers first run pilots at 1/8, 1/4 (and 1/2) of the size and skip a case that may run longer than ${maxRunMs / 1000} s once.`,
   ];

@@ -196,6 +196,7 @@ thread_local Buffer tlsPackA;     // private A~ of whichever thread runs a task
 thread_local Buffer tlsPackB;     // shared B~, owned by the calling thread
 thread_local Buffer tlsVec;       // GEMV: the vector operands, alpha folded in (caller's thread)
 thread_local Buffer tlsGemvWork;  // GEMV: column accumulators of axpyRows (each thread)
+thread_local Buffer tlsTransC;    // skinny C = A^T op(B): a block of C^T (each thread)
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
@@ -216,6 +217,8 @@ constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
 // split by rows of C, each task packing its own L2-sized block of the big operand.
 constexpr int64_t kSkinnyMaxM = 256;
 constexpr double kSkinnyMinWork = 1.0e7;
+// Skinny C = A^T op(B): rows of C computed as column blocks of C^T at most this wide (scratch <= 1 MiB f64).
+constexpr int64_t kTransCBlock = 1024;
 
 int clampThreads(int threads) {
   if (threads <= 1) return 1;
@@ -433,6 +436,30 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
   const int64_t ars = transB ? ldb : 1, acs = transB ? 1 : ldb;  // A' = op(B)^T, n x k
   const int64_t brs = transA ? lda : 1, bcs = transA ? 1 : lda;  // B' = op(A)^T, k x m
   const Blocking bl = activeBlocking<T>();
+  if (transA && n <= kDirectMaxN && m > kSkinnyMaxM && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
+    // Skinny C = A^T op(B) with A stored k x m (e.g. A^T Q in randomized SVD): the skinny split below
+    // would pack all of A (rows of A are columns of C). Instead each task computes a block of C^T =
+    // op(B)^T A[:, i0:i1] on one thread: in kernel land A's rows are then read in place as MR-vectors
+    // (direct A') and only the small op(B) is packed; the n x w block (thread-local scratch) is then
+    // transposed into rows i0..i1 of C. One fork-join per call, blocks claimed dynamically. Each
+    // entry's arithmetic (kc blocks, kernel order) does not depend on the thread count or the blocks.
+    // Balanced blocks of at least 64 rows (the inner call never takes the GEMV path).
+    const int64_t nb =
+        std::min<int64_t>(std::max<int64_t>(ceilDiv(m, kTransCBlock), threads == 1 ? 1 : 2 * threads), m / 64);
+    parallelFor(threads, nb, [&](int64_t t, int) {
+      const int64_t i0 = m * t / nb, w = m * (t + 1) / nb - i0;
+      T* D = tlsTransC.get<T>(n * w);
+      gemm<T>(!transB, false, n, w, k, alpha, B, ldb, A + i0, lda, T(0), D, w, 1);
+      for (int64_t i = 0; i < w; ++i) {
+        T* c = C + (i0 + i) * ldc;
+        if (beta == T(0))
+          for (int64_t j = 0; j < n; ++j) c[j] = D[j * w + i];
+        else
+          for (int64_t j = 0; j < n; ++j) c[j] = beta * c[j] + D[j * w + i];
+      }
+    });
+    return;
+  }
   if (n <= kSkinnyMaxM && m >= 4 * threads * ks.nr && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
     // Skinny: few rows of C' (n small) against a long B' (the big operand op(A), e.g. A X with X n x 60
     // in randomized SVD). The loop nest would pack all of B' on the caller's thread into one large

@@ -54,7 +54,7 @@ options:
   --layers N            compress: layers of the synthetic checkpoint (default 24; quick 3)
   --timed N             compress: layers timed one by one for LORD / EoRA / peers (default 3; quick 2)
   --dtypes f32,f64      decomp: element types (default both)
-  --ops qr,svd,eigh,lstsq   decomp: operations (default all)
+  --ops qr,svd,eigh,lstsq,lu decomp: operations (default all)
   --only a,b            run only peers whose id contains one of these strings (e.g. lowrank,numpy)
   --skip a,b            skip peers whose id contains one of these strings (e.g. ml-matrix,gpujs)
   --cap SECONDS         per-case cap, warm-up included (default 90; quick 15)
@@ -127,7 +127,7 @@ export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
         break;
       case '--ops':
         a.ops = list(next(), flag);
-        for (const op of a.ops) if (!['qr', 'svd', 'eigh', 'lstsq'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
+        for (const op of a.ops) if (!['qr', 'svd', 'eigh', 'lstsq', 'lu'].includes(op)) throw new Error(`--ops: unknown operation '${op}'`);
         break;
       case '--layers':
       case '--timed': {

@@ -128,6 +128,11 @@ export function svdAccuracy(A: Arr, m: number, n: number, U: Arr, S: Arr, V: Arr
   return { resid: froDiff(rec, A) / fro(A), orth: Math.max(orthError(U, m, k), orthError(V, n, k)) };
 }
 
+/** LU in scipy's permute_l form: ||PL U - A||_F / ||A||_F (PL m x n, U n x n). */
+export function luAccuracy(A: Arr, m: number, n: number, PL: Arr, U: Arr): { resid: number } {
+  return { resid: froDiff(matmul(PL, m, n, U, n), A) / fro(A) };
+}
+
 /** Symmetric eigen: ||G V - V diag(values)||_F / ||G||_F and ||V^T V - I||_F (V n x n, eigenvectors in columns). */
 export function eighAccuracy(G: Arr, n: number, values: Arr, V: Arr): { resid: number; orth: number } {
   const GV = matmul(G, n, n, V, n);

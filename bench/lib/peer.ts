@@ -6,7 +6,7 @@
 import type { Timing, TimingOptions } from './timing.js';
 
 export type DType = 'f32' | 'f64';
-export type DecompOp = 'qr' | 'svd' | 'eigh' | 'lstsq';
+export type DecompOp = 'qr' | 'svd' | 'eigh' | 'lstsq' | 'lu';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -49,9 +49,9 @@ export interface GemmCaseResult {
 
 /** Accuracy relations of a decomposition; every one is computed in f64 from the returned factors. */
 export interface DecompAccuracy {
-  /** qr: ||QR - A||/||A||; svd: ||U S V^T - A||/||A||; eigh: ||G V - V L||/||G||; lstsq: ||A^T r||/(||A|| ||r||). */
+  /** qr: ||QR - A||/||A||; svd: ||U S V^T - A||/||A||; eigh: ||G V - V L||/||G||; lstsq: ||A^T r||/(||A|| ||r||); lu: ||PL U - A||/||A||. */
   resid: number;
-  /** ||Q^T Q - I||_F (qr), max of U and V (svd), ||V^T V - I||_F (eigh); absent for lstsq. */
+  /** ||Q^T Q - I||_F (qr), max of U and V (svd), ||V^T V - I||_F (eigh); absent for lstsq and lu. */
   orth?: number;
 }
 

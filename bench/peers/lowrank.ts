@@ -11,7 +11,7 @@ import { engine, type Engine, type Mat } from '../../ts/index.js';
 import { loadAddon } from '../../ts/backends/native/addon.js';
 import { asDtype, gemmInputs } from '../lib/data.js';
 import { adapterOf } from '../lib/gpu.js';
-import { eighAccuracy, gemmSpotCheck, lstsqAccuracy, qrAccuracy, svdAccuracy } from '../lib/linalg.js';
+import { eighAccuracy, gemmSpotCheck, lstsqAccuracy, luAccuracy, qrAccuracy, svdAccuracy } from '../lib/linalg.js';
 import { cores, pkgVersion } from '../lib/machine.js';
 import {
   Unsupported,
@@ -217,6 +217,19 @@ export class LowrankPeer implements Peer {
             ctx.timing,
           );
           return { completion, ...r, method: 'engine.lstsq(A, b), b m x 1' };
+        }
+        case 'lu': {
+          const r = await timeCase(
+            async () => {
+              const f = await e.lu(A);
+              await this.complete([f.PL, f.U]);
+              return f;
+            },
+            (f) => (f.PL.dispose(), f.U.dispose()),
+            async (f) => luAccuracy(A0, m, n, await f.PL.toArray(), await f.U.toArray()),
+            ctx.timing,
+          );
+          return { completion, ...r, method: 'engine.lu(A): PL (m x n, permuted unit lower), U (n x n)' };
         }
       }
     } finally {

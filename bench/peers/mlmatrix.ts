@@ -138,6 +138,8 @@ export class MlMatrixPeer implements Peer {
         );
         return { completion: 'host', ...r, method: 'solve(A, b) (QR for non-square A), b m x 1' };
       }
+      case 'lu':
+        throw new Unsupported('ml-matrix LuDecomposition is not compared (square-oriented, no permute_l form)');
     }
   }
 

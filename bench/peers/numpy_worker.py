@@ -244,6 +244,16 @@ def decomp(req):
             r = br - Ar @ x
             return {"resid": fro(Ar.T @ r) / (fro(Ar) * fro(r))}
 
+    elif op == "lu":
+        if not use_scipy:
+            raise ValueError("lu needs scipy (scipy.linalg.lu)")
+        run = lambda: sla.lu(A, permute_l=True, check_finite=False)  # noqa: E731
+        method = "scipy.linalg.lu(A, permute_l=True) [getrf + permutation]"
+
+        def check(f):
+            PL, U = (np.asarray(x, dtype=np.float64) for x in f)
+            return {"resid": fro(PL @ U - Ar) / fro(Ar)}
+
     else:
         raise ValueError("unknown op %r" % op)
 

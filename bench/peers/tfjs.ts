@@ -159,7 +159,8 @@ export class TfjsPeer implements Peer {
   }
 
   async decomp(op: DecompOp, dtype: DType, input: DecompInput, ctx: CaseContext): Promise<DecompCaseResult> {
-    if (op !== 'qr') throw new Unsupported(`tfjs has no tf.linalg.${op === 'eigh' ? 'eigh' : op === 'svd' ? 'svd' : 'lstsq'}`);
+    if (op !== 'qr')
+      throw new Unsupported(`tfjs has no tf.linalg.${op === 'eigh' ? 'eigh' : op === 'svd' ? 'svd' : op === 'lu' ? 'lu' : 'lstsq'}`);
     if (dtype !== 'f32') throw new Unsupported('tfjs has no float64');
     const tf = this.tf!;
     const { m, n } = input;

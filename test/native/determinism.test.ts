@@ -175,6 +175,7 @@ for (const dtype of ['f32', 'f64'] as DType[]) {
         [257, 127],
         [2100, 70],
         [700, 520],
+        [25000, 12], // lu: leaf passes split into 2048-row chunks
       ]) {
         const a = rand(m * n, m * 7 + n);
         await same(`qr ${m}x${n}`, async (eng) => {

@@ -195,6 +195,10 @@ describe('native gemm', () => {
         [997, 250, 2050],
         [5000, 7, 300],
         [600, 256, 70],
+        // A^T op(B) with n <= 128: computed as balanced row blocks of C^T
+        [1300, 60, 200],
+        [700, 128, 120],
+        [257, 5, 8000],
       ];
       expect(await sweep(dtype, shapes, dtype === 'f32' ? 500 : 600)).toEqual([]);
     });
@@ -247,6 +251,8 @@ describe('native gemm', () => {
         { m: 3, n: 4000, k: 600, ta: true, tb: false, alpha: 0.5, beta: 0 },
         { m: 3001, n: 61, k: 1100, ta: false, tb: false, alpha: 1, beta: 0 },
         { m: 997, n: 250, k: 2050, ta: true, tb: true, alpha: 1, beta: 0.25 },
+        { m: 1300, n: 60, k: 200, ta: true, tb: false, alpha: 1, beta: 0 },
+        { m: 2500, n: 9, k: 800, ta: true, tb: true, alpha: 0.5, beta: -2 },
       ];
       for (const [i, c] of cases.entries()) {
         const one = await runGemm(dtype, c, 500 + i, 1);
