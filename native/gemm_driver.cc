@@ -436,7 +436,11 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
   const int64_t ars = transB ? ldb : 1, acs = transB ? 1 : ldb;  // A' = op(B)^T, n x k
   const int64_t brs = transA ? lda : 1, bcs = transA ? 1 : lda;  // B' = op(A)^T, k x m
   const Blocking bl = activeBlocking<T>();
-  if (transA && n <= kDirectMaxN && m > kSkinnyMaxM && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
+  // Only with beta = 0: with beta != 0 the loop nest below adds each kc block into C in turn, while this
+  // route would sum the blocks first, so a caller that splits C's columns by thread count (TRSM) would get
+  // different roundings for different splits (test/native/determinism).
+  if (transA && beta == T(0) && n <= kDirectMaxN && m > kSkinnyMaxM &&
+      static_cast<double>(m) * n * k >= kSkinnyMinWork) {
     // Skinny C = A^T op(B) with A stored k x m (e.g. A^T Q in randomized SVD): the skinny split below
     // would pack all of A (rows of A are columns of C). Instead each task computes a block of C^T =
     // op(B)^T A[:, i0:i1] on one thread: in kernel land A's rows are then read in place as MR-vectors
