@@ -104,7 +104,8 @@ export interface RsvdInfo {
  * estimate = d_t rho / (1 - rho) (Infinity while rho >= 1 or for t = 1, with no rate yet; when the rate
  * is itself falling, rho_t < rho_(t-1), as block Krylov's does, the next rate rho_t^2 / rho_(t-1) is used;
  * d_t itself once d_t is at roundoff level, 64 u theta_1 / max(theta_k, tau)). Stop when
- * estimate <= tol, at the cap, or (Krylov) when another block would make the basis wider than min(m, n).
+ * estimate <= tol, at the cap, or (Krylov) when the basis spans min(m, n) columns (a block that would
+ * go past that is cut to the columns left, so the last Ritz values are exact).
  *
  * Guarantee (exact arithmetic): Ritz values never exceed the singular values (theta_i <= sigma_i), and in
  * 'krylov' the bases are nested, so theta_i^(t) only grows with t and the Frobenius error
@@ -124,7 +125,7 @@ export interface RsvdStop {
   /** The last estimate of the remaining relative change of the top-k singular values (Infinity: none). */
   estimate: number;
   tolerance: number;
-  /** Why it stopped: 'converged' (estimate <= tol), 'cap', or 'basis' (the Krylov basis filled min(m, n)). */
+  /** Why it stopped: 'converged' (estimate <= tol), 'cap', or 'basis' (the Krylov basis reached min(m, n) columns; the last block cut to fit). */
   reason: 'converged' | 'cap' | 'basis';
   /** d_1, d_2, ...: the relative change of the top-k Ritz values after every iteration. */
   changes: number[];
@@ -583,14 +584,18 @@ async function adaptiveRsvd<D extends DType>(
         changes.push(d);
       }
       prev = theta;
-      const full = krylov && K.cols + plan.l > mn;
+      const full = krylov && K.cols >= mn;
       const reason = estimate <= plan.tol ? 'converged' : t >= plan.q ? 'cap' : full ? 'basis' : null;
       if (reason) {
         const res = await ritzFromProducts(eng, K, W, f.Q, f.R, plan.k);
         return { res, stop: { rule: 'ritz-extrapolated', iters: t, cap: plan.q, estimate, tolerance: plan.tol, reason, changes } };
       }
       if (krylov) {
-        const Y = await op.apply(z);
+        // A block that would make the basis wider than min(m, n) is cut to the columns left: the basis
+        // then spans everything A can reach (exact Ritz values), and the next round stops ('basis').
+        const left = mn - K.cols;
+        const zz = left < z.cols ? await eng.slice(z, { cols: [0, left] }) : z;
+        const Y = await thenDispose(op.apply(zz), zz === z ? null : zz);
         if (Z) Z.dispose();
         Z = null;
         const Q = await orthogonalizeAgainst(eng, Y, K);
