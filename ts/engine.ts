@@ -313,14 +313,13 @@ export class Engine<D extends DType = DType> {
   }
 
   /**
-   * A matrix that takes over `data` — a Float32Array on an f32 engine, a Float64Array on f64 — without
-   * the copy and the JavaScript scan of {@link matrix}: the native backend keeps the array itself (do
-   * not use or change `data` afterwards), WebGPU uploads it. Non-finite values are found by one native
-   * pass and rejected with a RangeError naming the first index (the Mat is released). For large arrays
-   * read from files (`readNpy`), where matrix()'s copy and scan cost as much as a product.
+   * The async counterpart of {@link matrix} for large typed arrays of the engine's dtype (a Float32Array
+   * on an f32 engine, a Float64Array on f64), e.g. read from files: one memcpy into a private engine
+   * store and one native pass for NaN / Infinity (RangeError naming the first index), instead of
+   * matrix()'s JavaScript scans. The caller keeps `data`.
    */
-  async adopt(data: FloatArray, rows: number, cols: number): Promise<Mat<D>> {
-    const fn = 'adopt';
+  async fromArray(data: FloatArray, rows: number, cols: number): Promise<Mat<D>> {
+    const fn = 'fromArray';
     this._alive(fn);
     const want = this.dtype === 'f64' ? Float64Array : Float32Array;
     if (!(data instanceof want))
@@ -336,7 +335,7 @@ export class Engine<D extends DType = DType> {
       throw typeError(fn, `'data' is backed by a SharedArrayBuffer; pass an array on an ordinary ArrayBuffer`);
     if (buf.resizable) throw typeError(fn, `'data' is backed by a resizable ArrayBuffer; pass a fixed-length array`);
     this._checkSize(fn, m, n);
-    const M = this._wrap(this._backend.upload(data as never, m, n), m, n);
+    const M = this._wrap(this._backend.upload(data.slice() as never, m, n), m, n);
     if (Number.isFinite(await this.norm(M, 'fro'))) return M;
     M.dispose();
     const bad = firstNonFinite(data);

@@ -71,24 +71,25 @@ describe('engine()', () => {
 });
 
 describeEngines('bad input', (h) => {
-  it('adopt(): takes a typed array of the engine dtype, rejects NaN/Inf (natively found), wrong types and lengths', async () => {
+  it('fromArray(): copies a typed array of the engine dtype, rejects NaN/Inf (natively found), wrong types and lengths', async () => {
     const { eng } = h;
     const T = h.dtype === 'f64' ? Float64Array : Float32Array;
     const Other = h.dtype === 'f64' ? Float32Array : Float64Array;
     const a = T.from({ length: 12 }, (_, i) => i - 5);
-    const A = await eng.adopt(a, 3, 4);
-    expect(Array.from(await A.toArray())).toEqual(Array.from(a));
+    const A = await eng.fromArray(a, 3, 4);
+    a[0] = 99; // the caller keeps its array: the Mat has its own copy
+    expect(Array.from(await A.toArray())).toEqual([-5, ...Array.from(a.subarray(1))]);
     A.dispose();
     const bad = T.from({ length: 12 }, () => 1);
     bad[7] = Number.NaN;
-    await expect(eng.adopt(bad, 3, 4)).rejects.toThrow(/adopt: data\[7\] = NaN is not finite/);
+    await expect(eng.fromArray(bad, 3, 4)).rejects.toThrow(/fromArray: data\[7\] = NaN is not finite/);
     bad[7] = -Infinity;
-    await expect(eng.adopt(bad, 4, 3)).rejects.toThrow(/data\[7\] = -Infinity/);
-    await expect(eng.adopt(new Other(12), 3, 4)).rejects.toThrow(TypeError);
-    await expect(eng.adopt(new T(12), 5, 3)).rejects.toThrow(/length 12, expected rows \* cols = 5 \* 3 = 15/);
-    await expect(eng.adopt([1, 2] as never, 1, 2)).rejects.toThrow(TypeError);
+    await expect(eng.fromArray(bad, 4, 3)).rejects.toThrow(/data\[7\] = -Infinity/);
+    await expect(eng.fromArray(new Other(12), 3, 4)).rejects.toThrow(TypeError);
+    await expect(eng.fromArray(new T(12), 5, 3)).rejects.toThrow(/length 12, expected rows \* cols = 5 \* 3 = 15/);
+    await expect(eng.fromArray([1, 2] as never, 1, 2)).rejects.toThrow(TypeError);
     if (typeof SharedArrayBuffer !== 'undefined')
-      await expect(eng.adopt(new T(new SharedArrayBuffer(12 * T.BYTES_PER_ELEMENT)), 3, 4)).rejects.toThrow(/SharedArrayBuffer/);
+      await expect(eng.fromArray(new T(new SharedArrayBuffer(12 * T.BYTES_PER_ELEMENT)), 3, 4)).rejects.toThrow(/SharedArrayBuffer/);
     expect(eng.info().memory.stores).toBeGreaterThanOrEqual(0);
   });
 

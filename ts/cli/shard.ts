@@ -94,7 +94,7 @@ export interface ShardOnEngine<D extends DType> {
 }
 
 /**
- * The shard as a Mat on `eng`, taking over its array when the dtypes agree (no copy, a native check for
+ * The shard as a Mat on `eng`, with one memcpy when the dtypes agree (a native check for
  * NaN / Infinity; a non-finite value is reported at its (row, column) in the file). Under `lowrank
  * serve` the Mat is kept in the session's cache (keyed by file, size, modification time and engine),
  * so later steps on the same shard in the same process neither read nor check it again.
@@ -116,7 +116,7 @@ export async function shardOnEngine<D extends DType>(
   const own = (eng.dtype === 'f64') === shard.data instanceof Float64Array;
   let A: Mat<D>;
   try {
-    A = own ? await eng.adopt(shard.data, shard.rows, shard.cols) : eng.matrix(shard.data, shard.rows, shard.cols);
+    A = own ? await eng.fromArray(shard.data, shard.rows, shard.cols) : eng.matrix(shard.data, shard.rows, shard.cols);
   } catch (e) {
     checkFiniteShard(shard);
     throw e;

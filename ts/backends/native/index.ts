@@ -82,6 +82,9 @@ export class NativeBackend implements Backend {
 
   // ---- storage ----
   upload(data: FloatArray): Store {
+    // The engine hands over a private array (matrix() and fromArray() copy, sparse() builds its own):
+    // marked as the library's, background calls use it in place instead of copying it for every call.
+    if (data.length > 0) this.addon.own(data);
     return data;
   }
 
