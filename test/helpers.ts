@@ -165,6 +165,18 @@ export function diffFrob(A: ArrayLike<number>, B: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
+/** ||A - B||_F / ||B||_F (flat arrays of equal length). */
+export function relFro(A: ArrayLike<number>, B: ArrayLike<number>): number {
+  if (A.length !== B.length) throw new Error(`length ${A.length} vs ${B.length}`);
+  let d = 0,
+    s = 0;
+  for (let i = 0; i < A.length; i++) {
+    d += (A[i] - B[i]) ** 2;
+    s += B[i] ** 2;
+  }
+  return Math.sqrt(d / s);
+}
+
 /** max |A - B|. */
 export function diffMax(A: ArrayLike<number>, B: ArrayLike<number>): number {
   if (A.length !== B.length) throw new Error(`length ${A.length} vs ${B.length}`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engine, readNpy, rsvd, writeNpy } from '../../ts/index.js';
+import { relFro } from '../helpers.js';
 import { run, suiteTempDir } from './harness.js';
 
 const m = 300,
@@ -31,15 +32,7 @@ function matrix(seed: number): Float32Array {
 }
 
 const load = async (f: string) => (await readNpy(f)).data;
-const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0,
-    s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    s += b[i] ** 2;
-  }
-  return Math.sqrt(d / s);
-};
+const relDiff = relFro;
 
 describe('lowrank sketch / merge / finish / pass / gram', () => {
   const dir = suiteTempDir('lowrank-dist-');

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, readNpy, rsvd, type Engine } from '../../ts/index.js';
+import { relFro } from '../helpers.js';
 
 const REQUIRE = process.env.LOWRANK_REQUIRE_DASK === '1';
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -95,15 +96,7 @@ describe.skipIf(missing !== null && !REQUIRE)('lowrank on Dask (LocalCluster, 3 
   });
 
   const npy = async (...p: string[]) => (await readNpy(path.join(out, ...p))).data;
-  const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let d = 0,
-      s = 0;
-    for (let i = 0; i < a.length; i++) {
-      d += (a[i] - b[i]) ** 2;
-      s += b[i] ** 2;
-    }
-    return Math.sqrt(d / s);
-  };
+  const relDiff = relFro;
 
   it('single pass: the merged sketch (a tree of merges) equals the one-process sketch to 1e-6', async () => {
     const merged = summary.single.merged as string;
