@@ -9,7 +9,7 @@ import { RsvdSketch, type SketchState } from '../algorithms/rsvd/sketch.js';
 import type { DType } from '../types.js';
 import { UsageError } from './args.js';
 import { fmtMs, fmtNum, type Command, type Context } from './context.js';
-import { PartError, PartWriter, readPart, readPartMatrix, type Part } from './parts.js';
+import { PartError, PartWriter, readPart, readPartMatrix, type Part, type SketchBlock } from './parts.js';
 import { closeEngine, openEngineFor, report, shardFlags, shown } from './shard.js';
 
 export const command: Command = {
@@ -66,24 +66,6 @@ export const command: Command = {
 interface Summary {
   line: string;
   json: Record<string, unknown>;
-}
-
-interface SketchBlock {
-  row: number;
-  rows: number;
-  Y: string;
-  Z?: string;
-}
-
-/** Flips columns so that the largest-|.| entry (first on ties) of each column of V is positive; C follows. */
-function flipOnV(V: Float32Array | Float64Array, n: number, k: number, C: Float32Array | Float64Array, l: number): void {
-  for (let j = 0; j < k; j++) {
-    let best = 0;
-    for (let i = 1; i < n; i++) if (Math.abs(V[i * k + j]) > Math.abs(V[best * k + j])) best = i;
-    if (V[best * k + j] >= 0) continue;
-    for (let i = 0; i < n; i++) V[i * k + j] = -V[i * k + j];
-    for (let i = 0; i < l; i++) C[i * k + j] = -C[i * k + j];
-  }
 }
 
 const FINISH: Record<'sketch' | 'corange' | 'gram', (ctx: Context, p: Part, out: PartWriter) => Promise<Summary>> = {
@@ -173,7 +155,6 @@ const FINISH: Record<'sketch' | 'corange' | 'gram', (ctx: Context, p: Part, out:
       const n = V.rows;
       V.dispose();
       C.dispose();
-      flipOnV(v, n, S.length, c, l);
       await out.npy('S.npy', S, [S.length], eng.dtype);
       await out.npy('V.npy', v, [n, S.length]);
       await out.npy('C.npy', c, [l, S.length]);

@@ -5,7 +5,18 @@
  */
 import { UsageError } from './args.js';
 import { fmtMs, type Command, type Context } from './context.js';
-import { checkDisjoint, checkSame, PartError, PartWriter, readPart, readPartMatrix, sumF64, type Part, type RowRange } from './parts.js';
+import {
+  checkDisjoint,
+  checkSame,
+  PartError,
+  PartWriter,
+  readPart,
+  readPartMatrix,
+  sumF64,
+  type Part,
+  type RowRange,
+  type SketchBlock,
+} from './parts.js';
 import { report, shardFlags, shown } from './shard.js';
 
 export const command: Command = {
@@ -51,14 +62,6 @@ function rangesOf(p: Part): RowRange[] {
 }
 function sourcesOf(p: Part): string[] {
   return (p.meta.sources as string[] | undefined) ?? [];
-}
-
-interface SketchBlock {
-  row: number;
-  rows: number;
-  Y: string;
-  Z?: string;
-  source: string;
 }
 
 const MERGE: Record<'sketch' | 'gram' | 'corange', (parts: Part[], out: PartWriter) => Promise<number>> = {

@@ -128,6 +128,15 @@ export class PartWriter {
   }
 }
 
+/** One row block of a sketch part: its first row, row count, the Y (and test-sketch Z) files and the shard. */
+export interface SketchBlock {
+  row: number;
+  rows: number;
+  Y: string;
+  Z?: string;
+  source: string;
+}
+
 /** Row range [r0, r1) of a shard part, when it was given one (--row-offset). */
 export type RowRange = [number, number];
 

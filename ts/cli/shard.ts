@@ -184,7 +184,3 @@ export function report(ctx: Context, line: string, summary: Record<string, unkno
 export function shown(arg: string): string {
   return arg.replace(/\/+$/, '') || arg;
 }
-
-export function baseName(p: string): string {
-  return path.basename(p);
-}

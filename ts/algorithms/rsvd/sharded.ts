@@ -17,8 +17,7 @@
  * With q power iterations: range, tsqr, corange, sum, basis repeated q times from X = Omega, then range,
  * tsqr, corange, sum and finish; 2q + 2 passes over the data as in memory. Every basis spans what the
  * in-memory rsvd's spans (the same Omega: `eng.randn(n, l, { seed })`), so the result equals rsvd with
- * the same q, oversampling and seed to roundoff. Signs: U's columns are oriented by sklearn's svd_flip
- * only when all of U is known (the caller that assembles U does it from each block's column maxima).
+ * the same q, oversampling and seed to roundoff. Signs are decided on V (see shardFinish).
  *
  * Error: ||A - U S V^T||_F^2 = ||A||_F^2 - sum_{i<=k} S_i^2 exactly (U S V^T = U U^T A), so summing
  * ||A_i||_F^2 in the range maps gives the error without another pass (relative accuracy ~ u ||A||_F^2 /
@@ -28,7 +27,7 @@ import type { Engine } from '../../engine.js';
 import { rangeError } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { disposeAll } from '../common.js';
+import { disposeAll, svdFlip } from '../common.js';
 
 /** A shard's range step: Y_i = A_i X = Q_i R_i. Q is null when A_i has fewer rows than X has columns (then R = Y_i). */
 export interface ShardRange<D extends DType> {
@@ -122,7 +121,8 @@ export async function shardNextBasis<D extends DType>(eng: Engine<D>, P: Mat<D>)
 
 /**
  * Rayleigh-Ritz from P = A^T Q (n x l): S (k values), V (n x k) and the coefficients C (l x k) with
- * U = Q C. The unflipped factors: apply the sign convention once U is assembled.
+ * U = Q C. Signs are decided on V, which is in one place (sklearn's svd_flip with
+ * u_based_decision=False: the largest-|.| entry of each column of V is positive); C follows.
  */
 export async function shardFinish<D extends DType>(
   eng: Engine<D>,
@@ -132,8 +132,9 @@ export async function shardFinish<D extends DType>(
   const { U: Ub, S, V: Vb } = await eng.svd(P); // P = Ub S Vb^T
   const kk = Math.min(k, S.length);
   try {
-    const V = await eng.slice(Ub, { cols: [0, kk] });
-    const C = await eng.slice(Vb, { cols: [0, kk] });
+    const V0 = await eng.slice(Ub, { cols: [0, kk] });
+    const C0 = await eng.slice(Vb, { cols: [0, kk] });
+    const { U: V, V: C } = await svdFlip(eng, V0, C0);
     return { S: S.slice(0, kk), V, C };
   } finally {
     disposeAll(Ub, Vb);
