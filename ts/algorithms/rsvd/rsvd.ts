@@ -257,8 +257,8 @@ export function planRsvd(fn: string, m: number, n: number, dtype: DType, options
  *
  * @example
  * ```ts
- * const { U, S, V, info } = await rsvd(A, { rank: 20 });                 // HMT, q = auto
- * const kr = await rsvd(A, { rank: 20, method: 'krylov' });              // block Krylov
+ * const { U, S, V, info } = await rsvd(A, { rank: 20 });                 // block Krylov, adaptive stop (info.stop)
+ * const hmt = await rsvd(A, { rank: 20, powerIters: 7 });                // HMT subspace iteration, q = 7
  * const sk = await rsvd(A, { rank: 20, preset: 'sklearn', seed: 1 });    // sklearn's choices
  * ```
  */
