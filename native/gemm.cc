@@ -55,12 +55,16 @@ struct SyrkJob : Job {
   FloatArray A, C;
   int64_t n, k;
   bool trans;
+  bool full = false;  // gram(): both triangles, beta 0
   double alpha, beta;
   void Execute() override {
     withDtype(A.dtype, [&](auto z) {
       using T = decltype(z);
-      syrkLower<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, static_cast<T>(beta), C.ptr<T>(), n,
-                   threads);
+      if (full)
+        gram<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, C.ptr<T>(), n, threads);
+      else
+        syrkLower<T>(trans, n, k, static_cast<T>(alpha), A.ptr<T>(), trans ? n : k, static_cast<T>(beta), C.ptr<T>(), n,
+                     threads);
       return 0;
     });
   }
@@ -88,11 +92,35 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
+// gram(A, C, n, k, trans, alpha, threads) -> Promise<void>
+// C (n x n, both triangles) = alpha op(A) op(A)^T, op(A) n x k (A is k x n when trans); see gemm.h. Row-major,
+// dense, same dtype, C distinct from A; C is never read.
+Napi::Value Gram(const Napi::CallbackInfo& info) {
+  Args a(info, "gram", 7);
+  auto job = std::make_unique<SyrkJob>();
+  job->A = a.floats(0, "A", *job);
+  job->C = a.floats(1, "C", *job);
+  job->n = a.dim(2, "n");
+  job->k = a.dim(3, "k");
+  job->trans = a.boolean(4, "trans");
+  job->alpha = a.finite(5, "alpha");
+  job->beta = 0;
+  job->full = true;
+  job->threads = a.threads(6);
+  a.sameDtype(job->A, job->C, "A", "C");
+  a.needLength(job->A, static_cast<uint64_t>(job->n) * job->k, "A");
+  a.needLength(job->C, static_cast<uint64_t>(job->n) * job->n, "C");
+  a.noAlias(job->C, job->A, "C", "A");
+  job->cost = 1.0 * job->n * job->n * job->k;
+  return Submit(info.Env(), std::move(job));
+}
+
 }  // namespace
 
 void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("syrk", Napi::Function::New(env, Syrk, "syrk"));
+  exports.Set("gram", Napi::Function::New(env, Gram, "gram"));
 }
 
 }  // namespace lr

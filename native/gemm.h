@@ -48,6 +48,16 @@ extern template void syrkLower<float>(bool, int64_t, int64_t, float, const float
 extern template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t,
                                        int);
 
+// Full Gram matrix (both triangles), row-major: C = alpha * op(A) * op(A)^T with op(A) as in syrkLower
+// (trans: C = alpha A^T A). The lower triangle by syrkLower (about half the flops of gemm), then copied onto
+// the upper one, so C is exactly symmetric (gemm's own A^T A need not be, in f32). C is never read. Same
+// threading and reproducibility rules.
+template <class T>
+void gram(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T* C, int64_t ldc, int threads);
+
+extern template void gram<float>(bool, int64_t, int64_t, float, const float*, int64_t, float*, int64_t, int);
+extern template void gram<double>(bool, int64_t, int64_t, double, const double*, int64_t, double*, int64_t, int);
+
 // Human-readable name of the kernels chosen at load time, e.g. "avx512 f32 32x12 f64 16x12".
 const char* gemmKernelName();
 // "avx512", "avx2", "neon" or "scalar": the path gemm runs on (after any LOWRANK_ISA override).

@@ -504,12 +504,37 @@ void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t ld
   packedGemm<T>(ks, activeBlocking<T>(), true, n, n, k, alpha, A, rsI, csP, A, csP, rsI, beta, C, ldc, threads);
 }
 
+template <class T>
+void gram(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T* C, int64_t ldc, int threads) {
+  if (n <= 0) return;
+  if (n <= gk::kMaxVec)  // gemm's GEMV path is the fast one here (its upper triangle is overwritten below)
+    gemm<T>(trans, !trans, n, n, k, alpha, A, lda, A, lda, T(0), C, ldc, threads);
+  else
+    syrkLower<T>(trans, n, k, alpha, A, lda, T(0), C, ldc, threads);
+  // Upper triangle = lower, in 64 x 64 tiles; a task is one tile row (no two tasks write the same entry).
+  constexpr int64_t kTile = 64;
+  const int64_t tiles = (n + kTile - 1) / kTile;
+  const int mt = static_cast<double>(n) * static_cast<double>(n) < 1e6 ? 1 : gk::clampThreads(threads);
+  parallelFor(mt, tiles, [&](int64_t bi, int) {
+    const int64_t i0 = bi * kTile, i1 = std::min(n, i0 + kTile);
+    for (int64_t j0 = 0; j0 < i1; j0 += kTile) {
+      const int64_t j1 = std::min(i1, j0 + kTile);
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t je = std::min(j1, i);
+        for (int64_t j = j0; j < je; ++j) C[j * ldc + i] = C[i * ldc + j];
+      }
+    }
+  });
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
                           float, float*, int64_t, int);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t, int);
 template void syrkLower<float>(bool, int64_t, int64_t, float, const float*, int64_t, float, float*, int64_t, int);
 template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, int64_t, double, double*, int64_t, int);
+template void gram<float>(bool, int64_t, int64_t, float, const float*, int64_t, float*, int64_t, int);
+template void gram<double>(bool, int64_t, int64_t, double, const double*, int64_t, double*, int64_t, int);
 
 const char* gemmKernelName() { return gk::activeTable().desc; }
 const char* isaName() { return gk::activeTable().isa; }

@@ -22,6 +22,14 @@ const SHAPES: ReadonlyArray<[number, number, number]> = [
   [513, 64, 300],
 ];
 
+/** A rank-one r x c matrix x y^T. */
+function rank1(r: number, c: number): Float64Array {
+  const x = hostRandn(r, 1, 5);
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[i * c + j] = x[i] * (j + 1);
+  return out;
+}
+
 describeEngines('matmul', (h) => {
   for (const [m, n, k] of SHAPES) {
     it(`${m} x ${n} x ${k}, all transposes`, async () => {
@@ -47,6 +55,48 @@ describeEngines('matmul', (h) => {
           B.dispose();
           C.dispose();
         }
+      }
+    });
+  }
+
+  // A^T A and A A^T of one matrix (the native backend takes its Gram route: syrk + mirror): the same
+  // bound as any product, and the result exactly symmetric; a zero and a rank-1 matrix too.
+  for (const [r, c] of [
+    [1, 1],
+    [1, 7],
+    [5, 2],
+    [127, 4],
+    [257, 65],
+    [3000, 40],
+  ] as const) {
+    it(`Gram products A^T A and A A^T of a ${r} x ${c} matrix`, async () => {
+      const { eng } = h;
+      const inputs = [hostRandn(r, c, r * 13 + c), new Float64Array(r * c), rank1(r, c)];
+      for (const data of inputs) {
+        const A = eng.matrix(data, r, c);
+        const a = await A.toArray();
+        for (const transA of [true, false]) {
+          const alpha = transA ? 1 : -0.5;
+          const G = await eng.matmul(A, A, { transA, transB: !transA, alpha });
+          const n = transA ? c : r,
+            k = transA ? r : c;
+          expect([G.rows, G.cols]).toEqual([n, n]);
+          const ref = refMatmul(a, r, c, a, r, c, transA, !transA);
+          const g = await G.toArray();
+          let err = 0,
+            asym = 0;
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < n; j++) {
+              err = Math.max(err, Math.abs(g[i * n + j] - alpha * ref[i * n + j]));
+              asym = Math.max(asym, Math.abs(g[i * n + j] - g[j * n + i]));
+            }
+          const scale = (Math.abs(alpha) * frob(a) ** 2) / n + 1e-300;
+          expect(err).toBeLessThanOrEqual(4 * k * h.u * scale + 1e-30);
+          if (h.backend === 'native') expect(asym).toBe(0);
+          else expect(asym).toBeLessThanOrEqual(4 * k * h.u * scale + 1e-30);
+          G.dispose();
+        }
+        A.dispose();
       }
     });
   }

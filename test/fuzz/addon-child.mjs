@@ -55,6 +55,7 @@ export const SPECS = {
   peak: [str(['f32', 'f64']), T, { t: 'millis' }],
   gemm: [F((d) => d.m * d.k), F((d) => d.k * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), dim('k'), B, B, N, N, T],
   syrk: [F((d) => d.n * d.k), F((d) => d.n * d.n), dim('n'), dim('k'), B, N, N, T],
+  gram: [F((d) => d.n * d.k), F((d) => d.n * d.n), dim('n'), dim('k'), B, N, T],
   axpby: [F((d) => d.m), N, F((d) => d.m), N, Fnull((d) => d.m), T],
   hadamard: [F((d) => d.m), F((d) => d.m), F((d) => d.m), T],
   transpose: [F((d) => d.m * d.n), F((d) => d.m * d.n), dim('m'), dim('n'), T],

@@ -26,6 +26,7 @@ const EXPORTS: Record<string, number> = {
   peak: 40,
   gemm: 300,
   syrk: 300,
+  gram: 300,
   axpby: 300,
   hadamard: 300,
   transpose: 300,

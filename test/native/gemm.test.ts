@@ -282,6 +282,51 @@ describe('native gemm', () => {
       expect(errors).toEqual([]);
     });
 
+    it(`${dtype}: gram (syrk + mirror) against an f64 reference, exactly symmetric, C never read`, async () => {
+      const errors: string[] = [];
+      const u = unitRoundoff(dtype);
+      let q = 700;
+      for (const n of [1, 2, 4, 5, 17, 64, 65, 127, 257])
+        for (const k of [1, 3, 300])
+          for (const trans of [false, true]) {
+            q++;
+            const alpha = ALPHAS[q % 3];
+            const A = rand(dtype, n * k, q);
+            const G = alloc(dtype, n * n).fill(NaN); // never read: NaN must not leak in
+            await addon.gram(A, G, n, k, trans, alpha, 2);
+            const at = (i: number, p: number) => (trans ? A[p * n + i] : A[i * k + p]);
+            for (let i = 0; i < n && errors.length < 20; i++)
+              for (let j = 0; j <= i; j++) {
+                let s = 0,
+                  abs = 0;
+                for (let p = 0; p < k; p++) {
+                  s += at(i, p) * at(j, p);
+                  abs += Math.abs(at(i, p) * at(j, p));
+                }
+                const g = G[i * n + j];
+                if (!(Math.abs(g - alpha * s) <= 4 * (k + 2) * u * Math.abs(alpha) * abs + 1e-300)) {
+                  errors.push(`n=${n} k=${k} trans=${trans}: G[${i},${j}] = ${g}, expected ${alpha * s}`);
+                  break;
+                }
+                if (!Object.is(g, G[j * n + i])) {
+                  errors.push(`n=${n} k=${k} trans=${trans}: G[${i},${j}] = ${g} but G[${j},${i}] = ${G[j * n + i]}`);
+                  break;
+                }
+              }
+          }
+      expect(errors).toEqual([]);
+      // thread count does not change a bit (the mirror runs in parallel above 1000 x 1000)
+      const n = 1100,
+        k = 40;
+      const A = rand(dtype, n * k, 99);
+      const one = alloc(dtype, n * n),
+        two = alloc(dtype, n * n);
+      await addon.gram(A, one, n, k, true, 1, 1);
+      await addon.gram(A, two, n, k, true, 1, 2);
+      expect(sameBits(one, two)).toBe(true);
+      for (let i = 0; i < n; i += 37) for (let j = 0; j < n; j += 41) expect(one[i * n + j]).toBe(one[j * n + i]);
+    });
+
     it(`${dtype}: 1500 x 1500 x 1500 product on sampled entries`, async () => {
       const n = 1500;
       const c: Case = { m: n, n, k: n, ta: dtype === 'f64', tb: false, alpha: 1, beta: 0 };

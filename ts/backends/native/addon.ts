@@ -55,6 +55,8 @@ export interface NativeAddon {
   ): Promise<void>;
   /** Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C; op(A) is n x k (A stored k x n when trans). The strict upper triangle is not touched. */
   syrk(A: F, C: F, n: number, k: number, trans: boolean, alpha: number, beta: number, threads: number): Promise<void>;
+  /** C (n x n, both triangles) = alpha op(A) op(A)^T; op(A) is n x k (A stored k x n when trans): syrk plus a copy of the lower triangle onto the upper (exactly symmetric). C is never read. */
+  gram(A: F, C: F, n: number, k: number, trans: boolean, alpha: number, threads: number): Promise<void>;
   axpby(out: F, alpha: number, x: F, beta: number, y: F | null, threads: number): Promise<void>;
   hadamard(out: F, x: F, y: F, threads: number): Promise<void>;
   transpose(out: F, x: F, m: number, n: number, threads: number): Promise<void>;

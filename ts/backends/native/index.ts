@@ -145,7 +145,9 @@ export class NativeBackend implements Backend {
       n = transB ? b.rows : b.cols;
     return this.using([arr(a), arr(b)], async (A, B) => {
       const out = this.alloc(m * n);
-      await this.addon.gemm(A, B, out, m, n, k, transA, transB, alpha, 0, this.threads);
+      // A^T A or A A^T of one matrix: the Gram routine (syrk, about half the flops; the same entries).
+      if (A === B && transA !== transB) await this.addon.gram(A, out, m, k, transA, alpha, this.threads);
+      else await this.addon.gemm(A, B, out, m, n, k, transA, transB, alpha, 0, this.threads);
       return out;
     });
   }
