@@ -3,8 +3,8 @@
 //   transpose: 32 x 32 tiles, threads over row tiles.
 //   norm: Frobenius by a scaled sum of squares (LAPACK lassq style) in f64 per chunk of 2^15, merged in a
 //     fixed order (deterministic for any thread count); max-abs with NaN propagation.
-//   axisNorms: row norms by the same scaled sum per row; column norms stream the rows twice (max-abs, then
-//     the scaled sum of squares), threads over column ranges.
+//   axisNorms: row norms by the same scaled sum per row; column norms by f64 sums of squares over fixed row
+//     blocks (threads over blocks), the scaled sum only for f64 columns whose squares could under/overflow.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -60,14 +60,14 @@ struct Ssq {
 };
 
 // Sum of squares of a contiguous run, accumulated in double with a max-abs pre-scale when needed.
-template <class T>
-Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
+template <class T, bool kUnit>
+Ssq ssqImpl(const T* x, int64_t n, int64_t stride) {
   double mx = 0;
   bool nan = false;
   for (int64_t i = 0; i < n; ++i) {
-    double a = std::fabs(static_cast<double>(x[i * stride]));
-    if (a > mx) mx = a;
-    if (a != a) nan = true;
+    const double a = std::fabs(static_cast<double>(x[kUnit ? i : i * stride]));
+    mx = a > mx ? a : mx;  // branch-free: vectorizes for unit stride
+    nan |= a != a;
   }
   Ssq s;
   if (nan) {
@@ -83,7 +83,7 @@ Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
   if (mx < 1e-150 || mx > 1e150) {
     double acc = 0;
     for (int64_t i = 0; i < n; ++i) {
-      double v = static_cast<double>(x[i * stride]) / mx;
+      double v = static_cast<double>(x[kUnit ? i : i * stride]) / mx;
       acc += v * v;
     }
     s.scale = mx;
@@ -91,13 +91,18 @@ Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
   } else {
     double acc = 0;
     for (int64_t i = 0; i < n; ++i) {
-      double v = static_cast<double>(x[i * stride]);
+      double v = static_cast<double>(x[kUnit ? i : i * stride]);
       acc += v * v;
     }
     s.scale = mx;
     s.ssq = acc / (mx * mx);
   }
   return s;
+}
+
+template <class T>
+Ssq ssqRun(const T* x, int64_t n, int64_t stride) {
+  return stride == 1 ? ssqImpl<T, true>(x, n, 1) : ssqImpl<T, false>(x, n, stride);
 }
 
 }  // namespace
@@ -157,13 +162,15 @@ double norm(const T* p, int64_t n, bool fro, int threads) {
     if (fro) {
       parts[c] = ssqRun(p + b, e - b, 1);
     } else {
-      double mx = 0;
+      // branch-free (vectorizes): the max ignores NaN, a separate flag records one
+      T mx = 0;
+      bool nan = false;
       for (int64_t i = b; i < e; ++i) {
-        double a = std::fabs(static_cast<double>(p[i]));
-        if (a > mx || a != a) mx = a;
-        if (mx != mx) break;
+        const T a = std::fabs(p[i]);
+        mx = a > mx ? a : mx;
+        nan |= a != a;
       }
-      maxes[c] = mx;
+      maxes[c] = nan ? std::nan("") : static_cast<double>(mx);
     }
   });
   if (fro) {
@@ -187,31 +194,44 @@ void axisNorms(const T* p, int64_t m, int64_t n, bool cols, double* o, int threa
     });
     return;
   }
-  // Column norms: stream rows, keeping per-column scaled sums; split columns across threads.
-  parallelRanges(threads, n, 64, [&](int64_t b, int64_t e, int) {
-    std::vector<double> mx(static_cast<size_t>(e - b), 0.0), acc(static_cast<size_t>(e - b), 0.0);
-    for (int64_t i = 0; i < m; ++i) {
+  if (n <= 0) return;
+  // Column norms: rows in fixed blocks (their count depends on m and n only, so the result does not depend
+  // on the thread count), per block and column the plain f64 sum of squares (and the max |x|), blocks
+  // merged in order. Squares of f32 values cannot overflow or underflow in f64; an f64 column whose max
+  // |x| is outside [2^-480, 2^480] (its squares could) is redone by the scaled sum. NaN -> NaN, else
+  // Inf -> Inf, as the scaled sum gives.
+  const int64_t nb =
+      std::max<int64_t>(1, std::min<int64_t>((m + 511) / 512, std::max<int64_t>(1, (int64_t{1} << 22) / n)));
+  std::vector<double> sums(static_cast<size_t>(nb * n), 0.0), maxes(static_cast<size_t>(nb * n), 0.0);
+  parallelFor(threads, nb, [&](int64_t b, int) {
+    const int64_t i0 = m * b / nb, i1 = m * (b + 1) / nb;
+    double* s = sums.data() + b * n;
+    double* mx = maxes.data() + b * n;
+    for (int64_t i = i0; i < i1; ++i) {
       const T* r = p + i * n;
-      for (int64_t j = b; j < e; ++j) {
-        double a = std::fabs(static_cast<double>(r[j]));
-        if (a > mx[j - b] || a != a) mx[j - b] = a;
+      for (int64_t j = 0; j < n; ++j) {
+        const double v = static_cast<double>(r[j]);
+        s[j] += v * v;
+        const double a = std::fabs(v);
+        mx[j] = a > mx[j] ? a : mx[j];
       }
-    }
-    for (int64_t i = 0; i < m; ++i) {
-      const T* r = p + i * n;
-      for (int64_t j = b; j < e; ++j) {
-        double s = mx[j - b];
-        if (s > 0 && std::isfinite(s)) {
-          double v = static_cast<double>(r[j]) / s;
-          acc[j - b] += v * v;
-        }
-      }
-    }
-    for (int64_t j = b; j < e; ++j) {
-      double s = mx[j - b];
-      o[j] = (s > 0 && std::isfinite(s)) ? s * std::sqrt(acc[j - b]) : s;
     }
   });
+  const double lo = std::ldexp(1.0, -480), hi = std::ldexp(1.0, 480);
+  for (int64_t j = 0; j < n; ++j) {
+    double t = 0, big = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      t += sums[b * n + j];
+      big = std::max(big, maxes[b * n + j]);
+    }
+    if (sizeof(T) == 8 && std::isfinite(big) && big > 0 && (big < lo || big > hi)) {
+      Ssq q;
+      for (int64_t i = 0; i < m; ++i) q.add(static_cast<double>(p[i * n + j]));
+      o[j] = q.norm();
+    } else {
+      o[j] = std::sqrt(t);
+    }
+  }
 }
 
 #define LR_CORE_INSTANTIATE(T)                                                  \

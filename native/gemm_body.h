@@ -165,8 +165,10 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
   constexpr int W = V::W;
   constexpr int MR = MV * W;
   constexpr int kLineElems = 64 / static_cast<int>(sizeof(T));
-  constexpr int kPrefetchA = 8;  // k steps ahead
-  constexpr int kTailC = 8;      // pull C into L1 this many k steps before the end
+  // k steps ahead; read in place (kDirect) each step is a new row of the caller's matrix, often a new page
+  // that the hardware prefetchers do not follow: 32 steps measured 10-15 % faster than 8 for A^T Q (Zen 3).
+  constexpr int kPrefetchA = kDirect ? 32 : 8;
+  constexpr int kTailC = 8;  // pull C into L1 this many k steps before the end
 
   R acc[MV][NR];
   LR_GK_UNROLL

@@ -187,6 +187,28 @@ describeEngines('core', (h) => {
       expect(Math.abs((await h.eng.rowNorms(X))[0] - want) / want).toBeLessThan(1e3 * h.u);
       X.dispose();
     }
+    // column norms of a tall matrix: a huge, a tiny, a mixed (huge and tiny entries) and a plain column
+    const m = 1500;
+    const x = new Float64Array(m * 4);
+    for (let i = 0; i < m; i++) {
+      const v = 1 + (i % 7) / 8;
+      x[i * 4] = big * v;
+      x[i * 4 + 1] = tiny * v;
+      x[i * 4 + 2] = i % 2 ? big * v : tiny * v;
+      x[i * 4 + 3] = v;
+    }
+    const X = h.eng.matrix(x, m, 4);
+    const xs = await X.toArray();
+    const cn = await h.eng.colNorms(X);
+    for (let j = 0; j < 4; j++) {
+      let mx = 0;
+      for (let i = 0; i < m; i++) mx = Math.max(mx, Math.abs(xs[i * 4 + j]));
+      let s = 0;
+      for (let i = 0; i < m; i++) s += (xs[i * 4 + j] / mx) ** 2;
+      const want = mx * Math.sqrt(s);
+      expect(Math.abs(cn[j] - want) / want, `column ${j}`).toBeLessThan(64 * h.u);
+    }
+    X.dispose();
   });
 });
 
