@@ -131,9 +131,9 @@ void packPanelsB(int64_t kc, int64_t nc, const typename V::T* LR_GK_RESTRICT b, 
 
 // One k step: MV vector loads of the A micro-panel (aligned when packed, unaligned when read straight
 // from the caller's matrix), NR broadcast B values, MV * NR FMAs.
-template <class V, int MV, int NR, bool kDirect>
+template <class V, int MV, int NR, bool kDirect, bool kDirectB = false>
 LR_GK_INLINE void ukrStep(const typename V::T* LR_GK_RESTRICT a, const typename V::T* LR_GK_RESTRICT b,
-                          typename V::R (&acc)[MV][NR]) {
+                          typename V::R (&acc)[MV][NR], int64_t bs = 0) {
   using R = typename V::R;
   using G = typename V::G;
   R av[MV];
@@ -141,7 +141,7 @@ LR_GK_INLINE void ukrStep(const typename V::T* LR_GK_RESTRICT a, const typename 
   for (int v = 0; v < MV; ++v) av[v] = kDirect ? V::loadu(a + v * V::W) : V::load(a + v * V::W);
   LR_GK_UNROLL
   for (int jg = 0; jg < NR / V::BG; ++jg) {
-    const G g = V::group(b + jg * V::BG);
+    const G g = kDirectB ? V::group(b + jg * bs) : V::group(b + jg * V::BG);
     LR_GK_UNROLL
     for (int jj = 0; jj < V::BG; ++jj) {
       LR_GK_UNROLL
@@ -156,10 +156,12 @@ LR_GK_INLINE void ukrStep(const typename V::T* LR_GK_RESTRICT a, const typename 
 // tiles, triangles); a separate instantiation so the full-tile version carries no edge logic.
 // kDirect: A is not packed but read in place, MR contiguous values per k step, astep apart (all MR
 // rows must exist); otherwise astep is ignored and A is the packed micro-panel.
-template <class V, int MV, int NR, bool kEdge, bool kDirect>
+// kDirectB: B is not packed but read in place, column j of the tile at b + j * bstep, k steps contiguous
+// (all NR columns must exist; broadcast groups of one value only).
+template <class V, int MV, int NR, bool kEdge, bool kDirect, bool kDirectB = false>
 LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT a, int64_t astep,
                                 const typename V::T* LR_GK_RESTRICT b, typename V::T* c, int64_t ldc, int bmode,
-                                typename V::T beta, const int* lim) {
+                                typename V::T beta, const int* lim, int64_t bstep = 0) {
   using T = typename V::T;
   using R = typename V::R;
   constexpr int W = V::W;
@@ -193,9 +195,9 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
     LR_GK_UNROLL
     for (int e = 0; e < MR; e += kLineElems) __builtin_prefetch(a + kPrefetchA * as + e, 0, 3);
     if (kDirect) __builtin_prefetch(a + kPrefetchA * as + MR - 1, 0, 3);  // may straddle one more line
-    ukrStep<V, MV, NR, kDirect>(a, b, acc);
+    ukrStep<V, MV, NR, kDirect, kDirectB>(a, b, acc, bstep);
     a += as;
-    b += NR;
+    b += kDirectB ? 1 : NR;
   }
   {
     T* cp = c;
@@ -206,9 +208,9 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
     }
   }
   for (; p < kc; ++p) {
-    ukrStep<V, MV, NR, kDirect>(a, b, acc);
+    ukrStep<V, MV, NR, kDirect, kDirectB>(a, b, acc, bstep);
     a += as;
-    b += NR;
+    b += kDirectB ? 1 : NR;
   }
 
   if constexpr (!kEdge) {
@@ -275,7 +277,8 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
 // only a trailing partial micro-panel is taken from pa (at its usual packed position).
 template <class V, int MV, int NR>
 void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, const typename V::T* ad, int64_t acs,
-                 const typename V::T* pb, typename V::T* c, int64_t ldc, typename V::T beta, bool tri, int64_t diag) {
+                 const typename V::T* pb, const typename V::T* bd, int64_t bcs, typename V::T* c, int64_t ldc,
+                 typename V::T beta, bool tri, int64_t diag) {
   using T = typename V::T;
   constexpr int MR = MV * V::W;
   const int bmode = beta == T(0) ? 0 : (beta == T(1) ? 1 : 2);
@@ -283,6 +286,27 @@ void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, co
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int nv = static_cast<int>(gkMin<int64_t>(NR, nc - j0));
     const T* b = pb + (j0 / NR) * kc * NR;
+    if constexpr (V::BG == 1) {
+      // Direct B': full NR-column panels read in place (the driver packed only a trailing partial one).
+      if (bd != nullptr && nv == NR && !tri) {
+        const T* bb = bd + j0 * bcs;
+        for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+          const int mv = static_cast<int>(gkMin<int64_t>(MR, mc - i0));
+          T* ct = c + i0 + j0 * ldc;
+          if (ad != nullptr && mv == MR) {
+            microKernel<V, MV, NR, false, true, true>(kc, ad + i0, acs, bb, ct, ldc, bmode, beta, nullptr, bcs);
+          } else {
+            for (int j = 0; j < NR; ++j) lim[j] = mv;
+            const T* a = pa + (i0 / MR) * kc * MR;
+            if (mv == MR)
+              microKernel<V, MV, NR, false, false, true>(kc, a, MR, bb, ct, ldc, bmode, beta, nullptr, bcs);
+            else
+              microKernel<V, MV, NR, true, false, true>(kc, a, MR, bb, ct, ldc, bmode, beta, lim, bcs);
+          }
+        }
+        continue;
+      }
+    }
     for (int64_t i0 = 0; i0 < mc; i0 += MR) {
       const int mv = static_cast<int>(gkMin<int64_t>(MR, mc - i0));
       const bool direct = ad != nullptr && mv == MR;
@@ -499,9 +523,10 @@ struct Kern {
   static void packB(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T alpha, T* dst) {
     packPanelsB<V, NR>(kc, nc, b, rs, cs, alpha, dst);
   }
-  static void macro(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* ad, int64_t acs, const T* pb, T* c,
-                    int64_t ldc, T beta, bool tri, int64_t diag) {
-    macroKernel<V, MV, NR>(mc, nc, kc, pa, ad, acs, pb, c, ldc, beta, tri, diag);
+  static constexpr bool kDirectB = V::BG == 1;
+  static void macro(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* ad, int64_t acs, const T* pb, const T* bd,
+                    int64_t bcs, T* c, int64_t ldc, T beta, bool tri, int64_t diag) {
+    macroKernel<V, MV, NR>(mc, nc, kc, pa, ad, acs, pb, bd, bcs, c, ldc, beta, tri, diag);
   }
   static void dotRows(int64_t rows, int64_t len, const T* M, int64_t ld, const T* X, int64_t ldx, int nv, T beta, T* y,
                       int64_t incy, int64_t incv) {

@@ -263,6 +263,9 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
   const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork);
+  // Direct B': skip packing B' (the big operand of a skinny product, e.g. A X with X n x 60: each B~ panel
+  // would be used by only M' / MR tiles) when its columns are contiguous and alpha needs no folding in.
+  const bool directB = ks.directB && !tri && brs == 1 && alpha == T(1) && M <= kDirectMaxN;
 
   for (int64_t jc = 0; jc < N; jc += nc) {
     const int64_t ncur = std::min(nc, N - jc);
@@ -276,13 +279,17 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
       auto packRange = [&](int64_t p0, int64_t p1, int) {
         ks.packB(kcur, std::min(p1 * NR, ncur) - p0 * NR, bsrc + p0 * NR * bcs, brs, bcs, alpha, pb + p0 * NR * kcur);
       };
-      // Pack B~ on the caller unless it is large: each extra fork-join costs ~1 us on an idle machine
-      // but a scheduler time slice when the cores are oversubscribed (the worker must wake up even
-      // when it gets no work), and packing is well under 1 % of the block's flops.
-      if (threads > 1 && kcur * ncur >= kParallelPackElems)
+      if (directB) {
+        // Only a trailing partial micro-panel is packed (the kernels need NR columns to exist).
+        if (ncur % NR != 0) packRange(npan - 1, npan, 0);
+      } else if (threads > 1 && kcur * ncur >= kParallelPackElems) {
+        // Pack B~ on the caller unless it is large: each extra fork-join costs ~1 us on an idle machine
+        // but a scheduler time slice when the cores are oversubscribed (the worker must wake up even
+        // when it gets no work), and packing is well under 1 % of the block's flops.
         parallelRanges(threads, npan, 8, packRange);
-      else
+      } else {
         packRange(0, npan, 0);
+      }
 
       const T betaEff = pc == 0 ? beta : T(1);
       const T* asrc = a + pc * acs;
@@ -309,8 +316,8 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
         } else {
           ks.packA(mcur, kcur, asrc + ic * ars, ars, acs, pa);
         }
-        ks.macro(mcur, j1 - j0, kcur, pa, ad, acs, pb + p0 * NR * kcur, C + ic + (jc + j0) * ldc, ldc, betaEff, tri,
-                 jc + j0 - ic);
+        ks.macro(mcur, j1 - j0, kcur, pa, ad, acs, pb + p0 * NR * kcur, directB ? bsrc + j0 * bcs : nullptr, bcs,
+                 C + ic + (jc + j0) * ldc, ldc, betaEff, tri, jc + j0 - ic);
       });
     }
   }

@@ -57,8 +57,11 @@ struct KernelSet {
   // tri: update only entries with i <= j + diag (local indices); micro-tiles entirely outside are skipped.
   // ad != nullptr ("direct" A'): full MR-row tiles read A' in place, element (i, p) at ad[i + p * acs];
   // pa then only needs the trailing partial micro-panel, at its packed position.
-  void (*macro)(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* ad, int64_t acs, const T* pb, T* c,
-                int64_t ldc, T beta, bool tri, int64_t diag) = nullptr;
+  // bd != nullptr ("direct" B', only when directB and not tri; alpha must be 1): full NR-column panels read
+  // B' in place, element (p, j) at bd[p + j * bcs]; pb then only needs the trailing partial micro-panel.
+  void (*macro)(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* ad, int64_t acs, const T* pb, const T* bd,
+                int64_t bcs, T* c, int64_t ldc, T beta, bool tri, int64_t diag) = nullptr;
+  bool directB = false;  // the macro kernel can read B' in place (broadcast groups of one value)
   // Matrix-vector products with nv in [1, kMaxVec] vectors, vector c at X + c * ldx (contiguous,
   // alpha folded in); output (r, c) at y[r * incy + c * incv]; beta == 0 never reads y.
   // dotRows:  y(r, c) = sum_l M[r * ld + l] * X[c * ldx + l] + beta y(r, c),  r in [0, rows), l < len
@@ -100,6 +103,7 @@ KernelSet<T> makeKernelSet(int kc, int mc, int nc) {
   s.packA = &K::packA;
   s.packB = &K::packB;
   s.macro = &K::macro;
+  s.directB = K::kDirectB;
   s.dotRows = &K::dotRows;
   s.axpyRows = &K::axpyRows;
   return s;
