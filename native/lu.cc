@@ -21,25 +21,28 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "gemm.h"
+#include "isa.h"
 #include "lapack.h"
 #include "threadpool.h"
 
+#if LR_X86
+#include <immintrin.h>
+#endif
+
 namespace lr {
 namespace la {
-namespace {
-
-// Columns of an unblocked leaf.
-constexpr int64_t kLeaf = 8;
-// Rows per task of a parallel pass.
-constexpr int64_t kRowChunk = 2048;
-// Level-3 updates below this many flops run on the caller: on a 4000 x 60 panel the largest is 7 MFLOP,
-// and two threads measured slower than one there (hand-off per update, several updates per panel).
-constexpr double kParallelGemmFlops = 3.0e7;
-// Columns of a TRSM leaf (plain forward substitution).
-constexpr int64_t kTrsmLeaf = 32;
+// ---- leaf kernels -------------------------------------------------------------------------------------
+// On a column-major leaf panel: search (the pivot candidate of one column) and step (one leaf step on
+// rows [0, n) of the columns below and right of the pivot: the multipliers l = x * f (kMul), x / f
+// (kDiv) or x (kKeep, zero pivot), then column c of the nw columns to the right -= l u[c], and the pivot
+// candidate of the first of them). Rows are given relative to row0; n <= kRowChunk (int32 lane indices).
+// Every path multiplies and subtracts separately (no FMA) with the same operations per entry, so all
+// ISAs give the same bits.
+namespace luk {
 
 // Candidate of a pivot search: key |x| (NaN -> -1, none -> -2) and row; larger key wins, then lower row.
 struct Cand {
@@ -60,16 +63,253 @@ struct Cand {
   }
 };
 
+enum Mode { kMul = 0, kDiv = 1, kKeep = 2 };
+
+template <class T>
+struct LeafKernels {
+  Cand (*search)(const T* x, int64_t n, int64_t row0);
+  Cand (*step)(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_t row0);
+};
+
+namespace scalar {
+template <class T>
+Cand search(const T* x, int64_t n, int64_t row0) {
+  Cand best;
+  for (int64_t i = 0; i < n; ++i) best.offer(static_cast<double>(x[i]), row0 + i);
+  return best;
+}
+template <class T>
+Cand step(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_t row0) {
+  Cand best;
+  for (int64_t i = 0; i < n; ++i) {
+    const T l = mode == kMul ? x[i] * f : mode == kDiv ? x[i] / f : x[i];
+    x[i] = l;
+    for (int c = 0; c < nw; ++c) {
+      T& y = x[(1 + c) * ld + i];
+      y -= l * u[c];
+    }
+    if (nw > 0) best.offer(static_cast<double>(x[ld + i]), row0 + i);
+  }
+  return best;
+}
+}  // namespace scalar
+
+}  // namespace luk
+}  // namespace la
+}  // namespace lr
+
+#if LR_X86
+LR_TARGET_AVX2_BEGIN
+namespace lr {
+namespace la {
+namespace luk {
+namespace avx2 {
+
+#define LR_LU_INLINE inline __attribute__((always_inline))
+
+struct Vd {
+  using T = double;
+  using R = __m256d;
+  using I = __m256d;  // lane row indices, exact as doubles (n <= kRowChunk)
+  static constexpr int W = 4;
+  static LR_LU_INLINE R set1(T v) { return _mm256_set1_pd(v); }
+  static LR_LU_INLINE R loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static LR_LU_INLINE void storeu(T* p, R v) { _mm256_storeu_pd(p, v); }
+  static LR_LU_INLINE R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static LR_LU_INLINE R div(R a, R b) { return _mm256_div_pd(a, b); }
+  static LR_LU_INLINE R sub(R a, R b) { return _mm256_sub_pd(a, b); }
+  // |x|, NaN -> -1
+  static LR_LU_INLINE R key(R x) {
+    const R a = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
+    return _mm256_blendv_pd(a, _mm256_set1_pd(-1.0), _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+  }
+  static LR_LU_INLINE R gt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+  static LR_LU_INLINE R blend(R a, R b, R m) { return _mm256_blendv_pd(a, b, m); }
+  static LR_LU_INLINE I iota() { return _mm256_set_pd(3, 2, 1, 0); }
+  static LR_LU_INLINE I iadd(I a, I b) { return _mm256_add_pd(a, b); }
+  static LR_LU_INLINE I iset1(int v) { return _mm256_set1_pd(v); }
+  static LR_LU_INLINE I iblend(I a, I b, R m) { return _mm256_blendv_pd(a, b, m); }
+  static LR_LU_INLINE void istore(int64_t* out, I v) {
+    double t[W];
+    _mm256_storeu_pd(t, v);
+    for (int k = 0; k < W; ++k) out[k] = static_cast<int64_t>(t[k]);
+  }
+};
+
+struct Vf {
+  using T = float;
+  using R = __m256;
+  using I = __m256i;  // lane row indices, int32 (n <= kRowChunk)
+  static constexpr int W = 8;
+  static LR_LU_INLINE R set1(T v) { return _mm256_set1_ps(v); }
+  static LR_LU_INLINE R loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static LR_LU_INLINE void storeu(T* p, R v) { _mm256_storeu_ps(p, v); }
+  static LR_LU_INLINE R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static LR_LU_INLINE R div(R a, R b) { return _mm256_div_ps(a, b); }
+  static LR_LU_INLINE R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static LR_LU_INLINE R key(R x) {
+    const R a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    return _mm256_blendv_ps(a, _mm256_set1_ps(-1.0f), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  }
+  static LR_LU_INLINE R gt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static LR_LU_INLINE R blend(R a, R b, R m) { return _mm256_blendv_ps(a, b, m); }
+  static LR_LU_INLINE I iota() { return _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0); }
+  static LR_LU_INLINE I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+  static LR_LU_INLINE I iset1(int v) { return _mm256_set1_epi32(v); }
+  static LR_LU_INLINE I iblend(I a, I b, R m) {
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), m));
+  }
+  static LR_LU_INLINE void istore(int64_t* out, I v) {
+    int32_t t[W];
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(t), v);
+    for (int k = 0; k < W; ++k) out[k] = t[k];
+  }
+};
+
+// Lane-wise first maximum: lane k has seen rows k, k + W, ... in increasing order.
+template <class V>
+struct Track {
+  typename V::R best;
+  typename V::I idx, cur;
+  LR_LU_INLINE Track() : best(V::set1(typename V::T(-2))), idx(V::iset1(-1)), cur(V::iota()) {}
+  LR_LU_INLINE void offer(typename V::R x) {
+    const typename V::R k = V::key(x);
+    const typename V::R g = V::gt(k, best);
+    best = V::blend(best, k, g);
+    idx = V::iblend(idx, cur, g);
+    cur = V::iadd(cur, V::iset1(V::W));
+  }
+  Cand result(int64_t row0) const {
+    typename V::T kb[V::W];
+    int64_t ib[V::W];
+    V::storeu(kb, best);
+    V::istore(ib, idx);
+    Cand c;
+    for (int k = 0; k < V::W; ++k)
+      if (ib[k] >= 0) c.merge(Cand{static_cast<double>(kb[k]), row0 + ib[k]});
+    return c;
+  }
+};
+
+template <class V>
+Cand search(const typename V::T* x, int64_t n, int64_t row0) {
+  Track<V> tr;
+  int64_t i = 0;
+  for (; i + V::W <= n; i += V::W) tr.offer(V::loadu(x + i));
+  Cand c = tr.result(row0);
+  for (; i < n; ++i) c.offer(static_cast<double>(x[i]), row0 + i);
+  return c;
+}
+
+template <class V>
+Cand step(typename V::T* x, int64_t ld, int64_t n, int nw, const typename V::T* u, typename V::T f, int mode,
+          int64_t row0) {
+  using T = typename V::T;
+  using R = typename V::R;
+  Track<V> tr;
+  const R vf = V::set1(f);
+  int64_t i = 0;
+  for (; i + V::W <= n; i += V::W) {
+    R l = V::loadu(x + i);
+    if (mode == kMul)
+      l = V::mul(l, vf);
+    else if (mode == kDiv)
+      l = V::div(l, vf);
+    V::storeu(x + i, l);
+    for (int c = 0; c < nw; ++c) {
+      T* y = x + (1 + c) * ld + i;
+      const R v = V::sub(V::loadu(y), V::mul(l, V::set1(u[c])));
+      V::storeu(y, v);
+      if (c == 0) tr.offer(v);
+    }
+  }
+  Cand c = nw > 0 ? tr.result(row0) : Cand();
+  Cand t = scalar::step<T>(x + i, ld, n - i, nw, u, f, mode, row0 + i);
+  c.merge(t);
+  return c;
+}
+
+#undef LR_LU_INLINE
+
+}  // namespace avx2
+}  // namespace luk
+}  // namespace la
+}  // namespace lr
+LR_TARGET_END
+#endif
+
+namespace lr {
+namespace la {
+namespace luk {
+
+template <class T>
+LeafKernels<T> pick() {
+  LeafKernels<T> k{&scalar::search<T>, &scalar::step<T>};
+#if LR_X86
+  const Isa isa = kernelIsa();
+  if (isa == Isa::Avx2 || isa == Isa::Avx512) {
+    if constexpr (sizeof(T) == 4)
+      k = {&avx2::search<avx2::Vf>, &avx2::step<avx2::Vf>};
+    else
+      k = {&avx2::search<avx2::Vd>, &avx2::step<avx2::Vd>};
+  }
+#endif
+  return k;
+}
+
+template <class T>
+const LeafKernels<T>& leafKernels() {
+  static const LeafKernels<T> k = pick<T>();
+  return k;
+}
+
+}  // namespace luk
+
+namespace {
+
+using luk::Cand;
+using luk::kDiv;
+using luk::kKeep;
+using luk::kMul;
+using luk::LeafKernels;
+using luk::leafKernels;
+
+// Columns of an unblocked leaf.
+constexpr int64_t kLeaf = 8;
+// Rows per block of the leaf panel's transposing copies (their rows stay in L1 across its columns).
+constexpr int64_t kCopyRows = 32;
+// Rows per task of a parallel pass.
+constexpr int64_t kRowChunk = 2048;
+// Level-3 updates below this many flops run on the caller: on a 4000 x 60 panel the largest is 7 MFLOP,
+// and two threads measured slower than one there (hand-off per update, several updates per panel).
+constexpr double kParallelGemmFlops = 3.0e7;
+// Columns of a TRSM leaf (plain forward substitution).
+constexpr int64_t kTrsmLeaf = 32;
+
 template <class T>
 class LuSolver {
  public:
-  LuSolver(const T* A, int64_t m, int64_t n, T* W, T* U, int threads)
-      : A_(A), m_(m), n_(n), W_(W), U_(U), threads_(threads), ipiv_(static_cast<size_t>(n), 0) {}
+  LuSolver(const T* A, int64_t m, int64_t n, T* PL, T* U, int threads)
+      : A_(A),
+        m_(m),
+        n_(n),
+        PL_(PL),
+        U_(U),
+        threads_(threads),
+        ipiv_(static_cast<size_t>(n), 0),
+        W_(new T[static_cast<size_t>(m * n)]) {}
 
   void run() {
-    const int64_t total = m_ * n_;
-    parallelRanges(threads_, total, 1 << 17, [&](int64_t b, int64_t e, int) {
-      std::memcpy(W_ + b, A_ + b, sizeof(T) * static_cast<size_t>(e - b));
+    // W = A, column-major (blocks of rows: a block's rows stay in L1 across the columns).
+    T* W = W_.get();
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk, [&](int64_t b, int64_t e, int) {
+      for (int64_t i0 = b; i0 < e; i0 += kCopyRows) {
+        const int64_t i1 = std::min(e, i0 + kCopyRows);
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* ai = A_ + i * n_;
+          for (int64_t c = 0; c < n_; ++c) W[c * m_ + i] = ai[c];
+        }
+      }
     });
     factor(0, n_);
     finish();
@@ -78,120 +318,85 @@ class LuSolver {
  private:
   const T* A_;
   int64_t m_, n_;
-  T* W_;  // row-major m x n (the PL output), rows swapped as in getrf until finish()
+  T* PL_;
   T* U_;
   int threads_;
   std::vector<int64_t> ipiv_;  // step j swapped rows j and ipiv_[j] (>= j)
+  std::unique_ptr<T[]> W_;     // column-major m x n (ld m), rows swapped as in getrf
 
-  T* row(int64_t i) { return W_ + i * n_; }
+  T* at(int64_t i, int64_t c) { return W_.get() + c * m_ + i; }
   int passThreads(double work) const { return work < 2.0e5 ? 1 : threads_; }
   int gemmThreads(int64_t m, int64_t n, int64_t k) const {
     return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelGemmFlops
                ? 1
                : threads_;
   }
-
-  // Best |W[i, c]| over rows [r0, m).
-  Cand search(int64_t c, int64_t r0) {
-    Cand best;
-    for (int64_t i = r0; i < m_; ++i) best.offer(static_cast<double>(W_[i * n_ + c]), i);
-    return best;
+  // Column-major C (r x c) -= A (r x k) B (k x c), all with ld m: as row-major, C^T -= B^T A^T.
+  void update(int64_t r, int64_t c, int64_t k, const T* A, const T* B, T* C) {
+    gemm<T>(false, false, c, r, k, T(-1), B, m_, A, m_, T(1), C, m_, gemmThreads(r, c, k));
   }
 
   // Row swaps of steps [s0, s1) applied to columns [c0, c1).
   void laswp(int64_t s0, int64_t s1, int64_t c0, int64_t c1) {
-    for (int64_t s = s0; s < s1; ++s)
-      if (ipiv_[s] != s) std::swap_ranges(row(s) + c0, row(s) + c1, row(ipiv_[s]) + c0);
-  }
-
-  // Rows [a, b) of one leaf step: l = w[0] * inv / div, w[1..W] -= l u, candidate from w[1] (W > 0).
-  template <int Wd>
-  Cand rowsStep(T* base, int64_t a, int64_t b, const T* u, T inv, T div) {
-    Cand best;
-    T uu[Wd > 0 ? Wd : 1];
-    for (int c = 0; c < Wd; ++c) uu[c] = u[c];
-    const bool plain = div == T(1);
-    for (int64_t i = a; i < b; ++i) {
-      T* wi = base + i * n_;
-      const T l = plain ? wi[0] * inv : wi[0] / div;
-      wi[0] = l;
-      for (int c = 0; c < Wd; ++c) wi[1 + c] -= l * uu[c];
-      if (Wd > 0) best.offer(static_cast<double>(wi[1]), i);
-    }
-    return best;
-  }
-  Cand dispatchRows(int64_t w, T* base, int64_t a, int64_t b, const T* u, T inv, T div) {
-    switch (w) {
-      case 0:
-        return rowsStep<0>(base, a, b, u, inv, div);
-      case 1:
-        return rowsStep<1>(base, a, b, u, inv, div);
-      case 2:
-        return rowsStep<2>(base, a, b, u, inv, div);
-      case 3:
-        return rowsStep<3>(base, a, b, u, inv, div);
-      case 4:
-        return rowsStep<4>(base, a, b, u, inv, div);
-      case 5:
-        return rowsStep<5>(base, a, b, u, inv, div);
-      case 6:
-        return rowsStep<6>(base, a, b, u, inv, div);
-      default:
-        return rowsStep<7>(base, a, b, u, inv, div);
+    for (int64_t c = c0; c < c1; ++c) {
+      T* col = at(0, c);
+      for (int64_t s = s0; s < s1; ++s)
+        if (ipiv_[s] != s) std::swap(col[s], col[ipiv_[s]]);
     }
   }
 
-  // Unblocked LU of columns [c0, c1), rows [c0, m).
+  // Unblocked LU of columns [c0, c1), rows [c0, m): per step, the pivot swap across the leaf's columns,
+  // then one pass down the columns (vectorized, see LeafKernels) that scales the multipliers, updates the
+  // leaf's remaining columns and finds the next pivot.
   void leaf(int64_t c0, int64_t c1) {
-    Cand cand = search(c0, c0);
-    for (int64_t j = c0; j < c1; ++j) {
+    const int64_t M = m_ - c0, w = c1 - c0;
+    T* B = at(c0, c0);  // the leaf panel, rows relative to c0
+    const LeafKernels<T>& K = leafKernels<T>();
+    Cand cand;
+    for (int64_t a = 0; a < M; a += kRowChunk) cand.merge(K.search(B + a, std::min(kRowChunk, M - a), a));
+    for (int64_t jj = 0; jj < w; ++jj) {
+      T* col = B + jj * m_;
       const int64_t p = cand.row;
-      ipiv_[j] = p;
-      if (p != j) std::swap_ranges(row(j) + c0, row(j) + c1, row(p) + c0);
-      const T d = row(j)[j];
+      ipiv_[c0 + jj] = c0 + p;
+      if (p != jj)
+        for (int64_t c = 0; c < w; ++c) std::swap(B[c * m_ + jj], B[c * m_ + p]);
+      const T d = col[jj];
       const bool scale = d != T(0);
       // 1 / d overflows for a subnormal pivot: divide then (getf2's sfmin test).
       const bool recip = std::fabs(d) >= std::numeric_limits<T>::min();
-      const T inv = recip ? T(1) / d : T(1);
-      const bool next = j + 1 < c1;
-      const int64_t r0 = j + 1, w = c1 - j - 1;
-      if (r0 >= m_) break;  // j == m - 1: nothing below the pivot
-      const int64_t nc = (m_ - r0 + kRowChunk - 1) / kRowChunk;
+      const int mode = !scale ? kKeep : recip ? kMul : kDiv;
+      const T f = !scale ? T(1) : recip ? T(1) / d : d;
+      const int64_t r0 = jj + 1, nw = w - jj - 1;
+      if (r0 >= M) break;  // the pivot is the last row: nothing below it
+      const int64_t nc = (M - r0 + kRowChunk - 1) / kRowChunk;
       std::vector<Cand> part(static_cast<size_t>(nc));
       T u[kLeaf];
-      for (int64_t c = 0; c < w; ++c) u[c] = row(j)[j + 1 + c];
-      parallelFor(passThreads(static_cast<double>(m_ - r0) * (w + 2)), nc, [&](int64_t t, int) {
-        const int64_t a = r0 + t * kRowChunk, b = std::min(m_, a + kRowChunk);
-        T* base = W_ + j;
-        if (scale)
-          part[t] = dispatchRows(w, base, a, b, u, recip ? inv : T(1), recip ? T(1) : d);
-        else
-          part[t] = dispatchRows(w, base, a, b, u, T(1), T(1));
+      for (int64_t c = 0; c < nw; ++c) u[c] = col[(1 + c) * m_ + jj];
+      parallelFor(passThreads(static_cast<double>(M - r0) * (nw + 2)), nc, [&](int64_t t, int) {
+        const int64_t a = r0 + t * kRowChunk, b = std::min(M, a + kRowChunk);
+        part[t] = K.step(col + a, m_, b - a, static_cast<int>(nw), u, f, mode, a);
       });
       cand = Cand();
-      if (next)
-        for (const Cand& q : part) cand.merge(q);
+      for (const Cand& q : part) cand.merge(q);
     }
   }
 
   // X (rows [r0, r0 + nr), columns [c0, c0 + nc)) = L^-1 X, L the unit lower triangle of W[r0.., r0..].
   void trsm(int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
     if (nr <= kTrsmLeaf) {
-      for (int64_t k = 1; k < nr; ++k) {
-        T* x = row(r0 + k) + c0;
-        const T* l = row(r0 + k) + r0;
-        for (int64_t q = 0; q < k; ++q) {
-          const T lq = l[q];
-          const T* xq = row(r0 + q) + c0;
-          for (int64_t c = 0; c < nc; ++c) x[c] -= lq * xq[c];
+      for (int64_t c = c0; c < c0 + nc; ++c) {
+        T* x = at(r0, c);
+        for (int64_t q = 0; q + 1 < nr; ++q) {
+          const T xq = x[q];
+          const T* l = at(r0, r0 + q);
+          for (int64_t k = q + 1; k < nr; ++k) x[k] -= l[k] * xq;
         }
       }
       return;
     }
     const int64_t h = nr / 2;
     trsm(r0, h, c0, nc);
-    gemm<T>(false, false, nr - h, nc, h, T(-1), row(r0 + h) + r0, n_, row(r0) + c0, n_, T(1), row(r0 + h) + c0, n_,
-            gemmThreads(nr - h, nc, h));
+    update(nr - h, nc, h, at(r0 + h, r0), at(r0, c0), at(r0 + h, c0));
     trsm(r0 + h, nr - h, c0, nc);
   }
 
@@ -205,24 +410,31 @@ class LuSolver {
     factor(j0, n1);
     laswp(j0, j1, j1, j0 + nc);
     trsm(j0, n1, j1, n2);
-    gemm<T>(false, false, m_ - j1, n2, n1, T(-1), row(j1) + j0, n_, row(j0) + j1, n_, T(1), row(j1) + j1, n_,
-            gemmThreads(m_ - j1, n2, n1));
+    update(m_ - j1, n2, n1, at(j1, j0), at(j0, j1), at(j1, j1));
     factor(j1, n2);
     laswp(j1, j0 + nc, j0, j1);
   }
 
-  // U from the first n rows, their L part completed (unit diagonal, zeros right), then the row swaps
-  // undone in reverse order: W = P^T A became PL.
+  // U from the first n rows of W; PL row perm[i] = L's row i (unit diagonal, zeros right), where row i of
+  // W is row perm[i] of A (the swaps applied in order to the identity).
   void finish() {
-    for (int64_t s = 0; s < n_; ++s) {
-      T* ws = row(s);
-      T* us = U_ + s * n_;
-      for (int64_t c = 0; c < n_; ++c) us[c] = c >= s ? ws[c] : T(0);
-      ws[s] = T(1);
-      for (int64_t c = s + 1; c < n_; ++c) ws[c] = T(0);
-    }
-    for (int64_t j = n_ - 1; j >= 0; --j)
-      if (ipiv_[j] != j) std::swap_ranges(row(j), row(j) + n_, row(ipiv_[j]));
+    const T* W = W_.get();
+    for (int64_t s = 0; s < n_; ++s)
+      for (int64_t c = 0; c < n_; ++c) U_[s * n_ + c] = c >= s ? W[c * m_ + s] : T(0);
+    std::vector<int64_t> perm(static_cast<size_t>(m_));
+    for (int64_t i = 0; i < m_; ++i) perm[i] = i;
+    for (int64_t s = 0; s < n_; ++s) std::swap(perm[s], perm[ipiv_[s]]);
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk, [&](int64_t b, int64_t e, int) {
+      for (int64_t i0 = b; i0 < e; i0 += kCopyRows) {
+        const int64_t i1 = std::min(e, i0 + kCopyRows);
+        for (int64_t i = i0; i < i1; ++i) {
+          T* pi = PL_ + perm[i] * n_;
+          const int64_t cl = std::min(i, n_);
+          for (int64_t c = 0; c < cl; ++c) pi[c] = W[c * m_ + i];
+          for (int64_t c = cl; c < n_; ++c) pi[c] = c == i ? T(1) : T(0);
+        }
+      }
+    });
   }
 };
 
