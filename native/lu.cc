@@ -69,6 +69,13 @@ template <class T>
 struct LeafKernels {
   Cand (*search)(const T* x, int64_t n, int64_t row0);
   Cand (*step)(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_t row0);
+  // Rows [0, r) of the column-major C (r x c) -= A (r x k) B (k x c), all with ld, k <= kSmallK, as one
+  // sum over k per entry (FMA) subtracted from C; null where lr::gemm does the small updates too.
+  void (*update)(int64_t r, int64_t c, int64_t k, const T* A, const T* B, T* C, int64_t ld);
+  // Transposing copies of rows [0, r) and columns [0, c): W[j * ldw + i] = A[i * lda + j] (copyIn) and
+  // P[perm[i] * ldp + j] = W[j * ldw + i] (copyOut).
+  void (*copyIn)(int64_t r, int64_t c, const T* A, int64_t lda, T* W, int64_t ldw);
+  void (*copyOut)(int64_t r, int64_t c, const T* W, int64_t ldw, T* P, int64_t ldp, const int64_t* perm);
 };
 
 namespace scalar {
@@ -91,6 +98,18 @@ Cand step(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_
     if (nw > 0) best.offer(static_cast<double>(x[ld + i]), row0 + i);
   }
   return best;
+}
+template <class T>
+void copyIn(int64_t r, int64_t c, const T* A, int64_t lda, T* W, int64_t ldw) {
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j) W[j * ldw + i] = A[i * lda + j];
+}
+template <class T>
+void copyOut(int64_t r, int64_t c, const T* W, int64_t ldw, T* P, int64_t ldp, const int64_t* perm) {
+  for (int64_t i = 0; i < r; ++i) {
+    T* pi = P + perm[i] * ldp;
+    for (int64_t j = 0; j < c; ++j) pi[j] = W[j * ldw + i];
+  }
 }
 }  // namespace scalar
 
@@ -118,6 +137,7 @@ struct Vd {
   static LR_LU_INLINE R mul(R a, R b) { return _mm256_mul_pd(a, b); }
   static LR_LU_INLINE R div(R a, R b) { return _mm256_div_pd(a, b); }
   static LR_LU_INLINE R sub(R a, R b) { return _mm256_sub_pd(a, b); }
+  static LR_LU_INLINE R fmadd(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   // |x|, NaN -> -1
   static LR_LU_INLINE R key(R x) {
     const R a = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
@@ -147,6 +167,7 @@ struct Vf {
   static LR_LU_INLINE R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static LR_LU_INLINE R div(R a, R b) { return _mm256_div_ps(a, b); }
   static LR_LU_INLINE R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static LR_LU_INLINE R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static LR_LU_INLINE R key(R x) {
     const R a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
     return _mm256_blendv_ps(a, _mm256_set1_ps(-1.0f), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
@@ -229,6 +250,127 @@ Cand step(typename V::T* x, int64_t ld, int64_t n, int nw, const typename V::T* 
   return c;
 }
 
+// Small-k update: tiles of 2 vectors of rows x NC columns (2 NC accumulators); A's k columns of a row
+// tile stay in L1 across the column tiles, B (k x c) throughout, so nothing is packed.
+template <class V, int NC>
+LR_LU_INLINE void tile(int64_t k, const typename V::T* A, const typename V::T* B, typename V::T* C, int64_t ld) {
+  using R = typename V::R;
+  R acc0[NC], acc1[NC];
+  for (int j = 0; j < NC; ++j) acc0[j] = acc1[j] = V::set1(0);
+  for (int64_t q = 0; q < k; ++q) {
+    const R a0 = V::loadu(A + q * ld), a1 = V::loadu(A + q * ld + V::W);
+    for (int j = 0; j < NC; ++j) {
+      const R b = V::set1(B[q + j * ld]);
+      acc0[j] = V::fmadd(a0, b, acc0[j]);
+      acc1[j] = V::fmadd(a1, b, acc1[j]);
+    }
+  }
+  for (int j = 0; j < NC; ++j) {
+    V::storeu(C + j * ld, V::sub(V::loadu(C + j * ld), acc0[j]));
+    V::storeu(C + j * ld + V::W, V::sub(V::loadu(C + j * ld + V::W), acc1[j]));
+  }
+}
+
+template <class V>
+void update(int64_t r, int64_t c, int64_t k, const typename V::T* A, const typename V::T* B, typename V::T* C,
+            int64_t ld) {
+  using T = typename V::T;
+  constexpr int MR = 2 * V::W;
+  int64_t i = 0;
+  for (; i + MR <= r; i += MR) {
+    int64_t j = 0;
+    for (; j + 6 <= c; j += 6) tile<V, 6>(k, A + i, B + j * ld, C + i + j * ld, ld);
+    switch (c - j) {
+      case 5:
+        tile<V, 5>(k, A + i, B + j * ld, C + i + j * ld, ld);
+        break;
+      case 4:
+        tile<V, 4>(k, A + i, B + j * ld, C + i + j * ld, ld);
+        break;
+      case 3:
+        tile<V, 3>(k, A + i, B + j * ld, C + i + j * ld, ld);
+        break;
+      case 2:
+        tile<V, 2>(k, A + i, B + j * ld, C + i + j * ld, ld);
+        break;
+      case 1:
+        tile<V, 1>(k, A + i, B + j * ld, C + i + j * ld, ld);
+        break;
+      default:
+        break;
+    }
+  }
+  for (; i < r; ++i)  // the last r % MR rows: one FMA chain per entry, as in the lanes
+    for (int64_t j = 0; j < c; ++j) {
+      T s = T(0);
+      for (int64_t q = 0; q < k; ++q) s = std::fma(A[i + q * ld], B[q + j * ld], s);
+      C[i + j * ld] -= s;
+    }
+}
+
+// 4 x 4 blocks through registers (the rest of the rows and columns by the scalar copies).
+template <class T>
+void copyIn(int64_t r, int64_t c, const T* A, int64_t lda, T* W, int64_t ldw) {
+  const int64_t r4 = r & ~int64_t(3), c4 = c & ~int64_t(3);
+  for (int64_t i = 0; i < r4; i += 4) {
+    const T* a = A + i * lda;
+    for (int64_t j = 0; j < c4; j += 4) {
+      T* w = W + j * ldw + i;
+      if constexpr (sizeof(T) == 8) {
+        const __m256d r0 = _mm256_loadu_pd(a + j), r1 = _mm256_loadu_pd(a + lda + j),
+                      r2 = _mm256_loadu_pd(a + 2 * lda + j), r3 = _mm256_loadu_pd(a + 3 * lda + j);
+        const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1), t2 = _mm256_unpacklo_pd(r2, r3),
+                      t3 = _mm256_unpackhi_pd(r2, r3);
+        _mm256_storeu_pd(w, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(w + ldw, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(w + 2 * ldw, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(w + 3 * ldw, _mm256_permute2f128_pd(t1, t3, 0x31));
+      } else {
+        __m128 r0 = _mm_loadu_ps(a + j), r1 = _mm_loadu_ps(a + lda + j), r2 = _mm_loadu_ps(a + 2 * lda + j),
+               r3 = _mm_loadu_ps(a + 3 * lda + j);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(w, r0);
+        _mm_storeu_ps(w + ldw, r1);
+        _mm_storeu_ps(w + 2 * ldw, r2);
+        _mm_storeu_ps(w + 3 * ldw, r3);
+      }
+    }
+    scalar::copyIn<T>(4, c - c4, a + c4, lda, W + c4 * ldw + i, ldw);
+  }
+  scalar::copyIn<T>(r - r4, c, A + r4 * lda, lda, W + r4, ldw);
+}
+
+template <class T>
+void copyOut(int64_t r, int64_t c, const T* W, int64_t ldw, T* P, int64_t ldp, const int64_t* perm) {
+  const int64_t r4 = r & ~int64_t(3), c4 = c & ~int64_t(3);
+  for (int64_t i = 0; i < r4; i += 4) {
+    T *p0 = P + perm[i] * ldp, *p1 = P + perm[i + 1] * ldp, *p2 = P + perm[i + 2] * ldp, *p3 = P + perm[i + 3] * ldp;
+    for (int64_t j = 0; j < c4; j += 4) {
+      const T* w = W + j * ldw + i;
+      if constexpr (sizeof(T) == 8) {
+        const __m256d r0 = _mm256_loadu_pd(w), r1 = _mm256_loadu_pd(w + ldw), r2 = _mm256_loadu_pd(w + 2 * ldw),
+                      r3 = _mm256_loadu_pd(w + 3 * ldw);
+        const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1), t2 = _mm256_unpacklo_pd(r2, r3),
+                      t3 = _mm256_unpackhi_pd(r2, r3);
+        _mm256_storeu_pd(p0 + j, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(p1 + j, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(p2 + j, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(p3 + j, _mm256_permute2f128_pd(t1, t3, 0x31));
+      } else {
+        __m128 r0 = _mm_loadu_ps(w), r1 = _mm_loadu_ps(w + ldw), r2 = _mm_loadu_ps(w + 2 * ldw),
+               r3 = _mm_loadu_ps(w + 3 * ldw);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(p0 + j, r0);
+        _mm_storeu_ps(p1 + j, r1);
+        _mm_storeu_ps(p2 + j, r2);
+        _mm_storeu_ps(p3 + j, r3);
+      }
+    }
+    scalar::copyOut<T>(4, c - c4, W + c4 * ldw + i, ldw, P + c4, ldp, perm + i);
+  }
+  scalar::copyOut<T>(r - r4, c, W + r4, ldw, P, ldp, perm + r4);
+}
+
 #undef LR_LU_INLINE
 
 }  // namespace avx2
@@ -244,14 +386,16 @@ namespace luk {
 
 template <class T>
 LeafKernels<T> pick() {
-  LeafKernels<T> k{&scalar::search<T>, &scalar::step<T>};
+  LeafKernels<T> k{&scalar::search<T>, &scalar::step<T>, nullptr, &scalar::copyIn<T>, &scalar::copyOut<T>};
 #if LR_X86
   const Isa isa = kernelIsa();
   if (isa == Isa::Avx2 || isa == Isa::Avx512) {
     if constexpr (sizeof(T) == 4)
-      k = {&avx2::search<avx2::Vf>, &avx2::step<avx2::Vf>};
+      k = {&avx2::search<avx2::Vf>, &avx2::step<avx2::Vf>, &avx2::update<avx2::Vf>, &avx2::copyIn<float>,
+           &avx2::copyOut<float>};
     else
-      k = {&avx2::search<avx2::Vd>, &avx2::step<avx2::Vd>};
+      k = {&avx2::search<avx2::Vd>, &avx2::step<avx2::Vd>, &avx2::update<avx2::Vd>, &avx2::copyIn<double>,
+           &avx2::copyOut<double>};
   }
 #endif
   return k;
@@ -276,13 +420,13 @@ using luk::leafKernels;
 
 // Columns of an unblocked leaf.
 constexpr int64_t kLeaf = 8;
-// Rows per block of the leaf panel's transposing copies (their rows stay in L1 across its columns).
-constexpr int64_t kCopyRows = 32;
 // Rows per task of a parallel pass.
 constexpr int64_t kRowChunk = 2048;
 // Level-3 updates below this many flops run on the caller: on a 4000 x 60 panel the largest is 7 MFLOP,
 // and two threads measured slower than one there (hand-off per update, several updates per panel).
 constexpr double kParallelGemmFlops = 3.0e7;
+// Largest inner dimension of the unpacked small update (a row tile's k columns of A stay in L1).
+constexpr int64_t kSmallK = 64;
 // Columns of a TRSM leaf (plain forward substitution).
 constexpr int64_t kTrsmLeaf = 32;
 
@@ -300,17 +444,11 @@ class LuSolver {
         W_(new T[static_cast<size_t>(m * n)]) {}
 
   void run() {
-    // W = A, column-major (blocks of rows: a block's rows stay in L1 across the columns).
+    // W = A, column-major.
     T* W = W_.get();
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk, [&](int64_t b, int64_t e, int) {
-      for (int64_t i0 = b; i0 < e; i0 += kCopyRows) {
-        const int64_t i1 = std::min(e, i0 + kCopyRows);
-        for (int64_t i = i0; i < i1; ++i) {
-          const T* ai = A_ + i * n_;
-          for (int64_t c = 0; c < n_; ++c) W[c * m_ + i] = ai[c];
-        }
-      }
-    });
+    const LeafKernels<T>& K = leafKernels<T>();
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk,
+                   [&](int64_t b, int64_t e, int) { K.copyIn(e - b, n_, A_ + b * n_, n_, W + b, m_); });
     factor(0, n_);
     finish();
   }
@@ -332,8 +470,19 @@ class LuSolver {
                : threads_;
   }
   // Column-major C (r x c) -= A (r x k) B (k x c), all with ld m: as row-major, C^T -= B^T A^T.
+  // Small k (every update of a narrow panel) runs in the leaf kernels' unpacked update where there is one,
+  // on fixed row chunks (a multiple of its row tile, so the split does not depend on the thread count).
   void update(int64_t r, int64_t c, int64_t k, const T* A, const T* B, T* C) {
-    gemm<T>(false, false, c, r, k, T(-1), B, m_, A, m_, T(1), C, m_, gemmThreads(r, c, k));
+    const auto small = leafKernels<T>().update;
+    if (small == nullptr || k > kSmallK) {
+      gemm<T>(false, false, c, r, k, T(-1), B, m_, A, m_, T(1), C, m_, gemmThreads(r, c, k));
+      return;
+    }
+    const int64_t nc = (r + kRowChunk - 1) / kRowChunk;
+    parallelFor(gemmThreads(r, c, k), nc, [&](int64_t t, int) {
+      const int64_t a = t * kRowChunk;
+      small(std::min(kRowChunk, r - a), c, k, A + a, B, C + a, m_);
+    });
   }
 
   // Row swaps of steps [s0, s1) applied to columns [c0, c1).
@@ -424,16 +573,14 @@ class LuSolver {
     std::vector<int64_t> perm(static_cast<size_t>(m_));
     for (int64_t i = 0; i < m_; ++i) perm[i] = i;
     for (int64_t s = 0; s < n_; ++s) std::swap(perm[s], perm[ipiv_[s]]);
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk, [&](int64_t b, int64_t e, int) {
-      for (int64_t i0 = b; i0 < e; i0 += kCopyRows) {
-        const int64_t i1 = std::min(e, i0 + kCopyRows);
-        for (int64_t i = i0; i < i1; ++i) {
-          T* pi = PL_ + perm[i] * n_;
-          const int64_t cl = std::min(i, n_);
-          for (int64_t c = 0; c < cl; ++c) pi[c] = W[c * m_ + i];
-          for (int64_t c = cl; c < n_; ++c) pi[c] = c == i ? T(1) : T(0);
-        }
-      }
+    // L's first n rows (unit diagonal, zeros right), then the rest as they are.
+    for (int64_t i = 0; i < n_; ++i) {
+      T* pi = PL_ + perm[i] * n_;
+      for (int64_t c = 0; c < n_; ++c) pi[c] = c < i ? W[c * m_ + i] : c == i ? T(1) : T(0);
+    }
+    const LeafKernels<T>& K = leafKernels<T>();
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_ - n_, kRowChunk, [&](int64_t b, int64_t e, int) {
+      K.copyOut(e - b, n_, W + n_ + b, m_, PL_, n_, perm.data() + n_ + b);
     });
   }
 };
