@@ -7,16 +7,18 @@
 //     nc <= kLeaf: unblocked leaf (below);
 //     else n1 = nc / 2: lu(left n1 columns); apply their row swaps to the right columns;
 //       A12 = L11^-1 A12 (recursive unit lower TRSM, level-3 below its leaf);
-//       A22 -= A21 A12 (gemm); lu(right columns); apply their row swaps to the left columns.
+//       A22 -= A21 A12; lu(right columns); apply their row swaps to the left columns.
 // Leaf, per column j: pivot = first row of largest |W[i, j]| among rows >= j (NaN ranks below every
-// number, as before), swap rows j and p inside the leaf, scale the multipliers by 1 / pivot, then
-// one fused pass over the rows: rank-1 update of the leaf's remaining columns and the pivot search of
-// column j + 1 on the freshly updated entries. Passes over many rows are split into fixed 2048-row
+// number, as before), swap rows j and p inside the leaf, then one pass down the leaf's columns: the
+// multipliers scaled by 1 / pivot, the rank-1 update of the leaf's remaining columns and the pivot search
+// of column j + 1 on the freshly updated entries (vectorized where the ISA allows, same operations and
+// bits on every path). The updates with k <= kSmallK (all of a narrow panel's) run in an unpacked FMA
+// kernel where the ISA has one, the rest in lr::gemm. Passes over many rows are split into fixed row
 // chunks (merged in row order), so results are bit-identical for any thread count; gemm is too.
 // At the end row i of W is row perm[i] of A: PL gets L's rows scattered back to A's row order (unit
-// diagonal, zeros to the right on the pivot rows) and U is read off the first n rows.
+// diagonal, zeros to the right on the pivot rows) by a transposing copy, and U is read off the first n rows.
 // A zero pivot (a zero column among the remaining rows) leaves the multipliers unscaled (zero), as
-// getrf does. Most of the m n^2 flops run in gemm; the leaf touches an m x kLeaf panel per column.
+// getrf does. Scratch: W (m x n).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -422,11 +424,16 @@ using luk::leafKernels;
 constexpr int64_t kLeaf = 8;
 // Rows per task of a parallel pass.
 constexpr int64_t kRowChunk = 2048;
-// Level-3 updates below this many flops run on the caller: on a 4000 x 60 panel the largest is 7 MFLOP,
-// and two threads measured slower than one there (hand-off per update, several updates per panel).
+// Packed updates (lr::gemm, k > kSmallK) below this many flops run on the caller (a hand-off per update
+// costs more than it gains there).
 constexpr double kParallelGemmFlops = 3.0e7;
-// Largest inner dimension of the unpacked small update (a row tile's k columns of A stay in L1).
+// Largest inner dimension of the unpacked small update (a row tile's k columns of A stay in L1), its
+// rows per task (a multiple of its row tile), and the flops from which its tasks go to the pool.
 constexpr int64_t kSmallK = 64;
+constexpr int64_t kUpdateRows = 1024;
+constexpr double kParallelSmallFlops = 1.0e5;
+// Rows per task of the transposing copies.
+constexpr int64_t kCopyRows = 1024;
 // Columns of a TRSM leaf (plain forward substitution).
 constexpr int64_t kTrsmLeaf = 32;
 
@@ -447,7 +454,7 @@ class LuSolver {
     // W = A, column-major.
     T* W = W_.get();
     const LeafKernels<T>& K = leafKernels<T>();
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kRowChunk,
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kCopyRows,
                    [&](int64_t b, int64_t e, int) { K.copyIn(e - b, n_, A_ + b * n_, n_, W + b, m_); });
     factor(0, n_);
     finish();
@@ -478,10 +485,11 @@ class LuSolver {
       gemm<T>(false, false, c, r, k, T(-1), B, m_, A, m_, T(1), C, m_, gemmThreads(r, c, k));
       return;
     }
-    const int64_t nc = (r + kRowChunk - 1) / kRowChunk;
-    parallelFor(gemmThreads(r, c, k), nc, [&](int64_t t, int) {
-      const int64_t a = t * kRowChunk;
-      small(std::min(kRowChunk, r - a), c, k, A + a, B, C + a, m_);
+    const int64_t nc = (r + kUpdateRows - 1) / kUpdateRows;
+    const double flops = 2.0 * static_cast<double>(r) * static_cast<double>(c) * static_cast<double>(k);
+    parallelFor(flops < kParallelSmallFlops ? 1 : threads_, nc, [&](int64_t t, int) {
+      const int64_t a = t * kUpdateRows;
+      small(std::min(kUpdateRows, r - a), c, k, A + a, B, C + a, m_);
     });
   }
 
@@ -579,7 +587,7 @@ class LuSolver {
       for (int64_t c = 0; c < n_; ++c) pi[c] = c < i ? W[c * m_ + i] : c == i ? T(1) : T(0);
     }
     const LeafKernels<T>& K = leafKernels<T>();
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_ - n_, kRowChunk, [&](int64_t b, int64_t e, int) {
+    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_ - n_, kCopyRows, [&](int64_t b, int64_t e, int) {
       K.copyOut(e - b, n_, W + n_ + b, m_, PL_, n_, perm.data() + n_ + b);
     });
   }
