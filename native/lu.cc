@@ -279,27 +279,36 @@ void update(int64_t r, int64_t c, int64_t k, const typename V::T* A, const typen
   using T = typename V::T;
   constexpr int MR = 2 * V::W;
   int64_t i = 0;
+  // Column tiles of near-equal widths <= 6 (8 columns as 4 + 4, not 6 + 2: a narrow tile has too few
+  // independent FMA chains to hide their latency).
+  const int64_t nt = (c + 5) / 6, wb = nt > 0 ? c / nt : 0, wx = nt > 0 ? c % nt : 0;
   for (; i + MR <= r; i += MR) {
     int64_t j = 0;
-    for (; j + 6 <= c; j += 6) tile<V, 6>(k, A + i, B + j * ld, C + i + j * ld, ld);
-    switch (c - j) {
-      case 5:
-        tile<V, 5>(k, A + i, B + j * ld, C + i + j * ld, ld);
-        break;
-      case 4:
-        tile<V, 4>(k, A + i, B + j * ld, C + i + j * ld, ld);
-        break;
-      case 3:
-        tile<V, 3>(k, A + i, B + j * ld, C + i + j * ld, ld);
-        break;
-      case 2:
-        tile<V, 2>(k, A + i, B + j * ld, C + i + j * ld, ld);
-        break;
-      case 1:
-        tile<V, 1>(k, A + i, B + j * ld, C + i + j * ld, ld);
-        break;
-      default:
-        break;
+    for (int64_t t = 0; t < nt; ++t) {
+      const int64_t wd = wb + (t < wx ? 1 : 0);
+      const T* bj = B + j * ld;
+      T* cij = C + i + j * ld;
+      switch (wd) {
+        case 6:
+          tile<V, 6>(k, A + i, bj, cij, ld);
+          break;
+        case 5:
+          tile<V, 5>(k, A + i, bj, cij, ld);
+          break;
+        case 4:
+          tile<V, 4>(k, A + i, bj, cij, ld);
+          break;
+        case 3:
+          tile<V, 3>(k, A + i, bj, cij, ld);
+          break;
+        case 2:
+          tile<V, 2>(k, A + i, bj, cij, ld);
+          break;
+        default:
+          tile<V, 1>(k, A + i, bj, cij, ld);
+          break;
+      }
+      j += wd;
     }
   }
   for (; i < r; ++i)  // the last r % MR rows: one FMA chain per entry, as in the lanes
