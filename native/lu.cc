@@ -38,10 +38,12 @@
 namespace lr {
 namespace la {
 // ---- leaf kernels -------------------------------------------------------------------------------------
-// On a column-major leaf panel: search (the pivot candidate of one column) and step (one leaf step on
-// rows [0, n) of the columns below and right of the pivot: the multipliers l = x * f (kMul), x / f
-// (kDiv) or x (kKeep, zero pivot), then column c of the nw columns to the right -= l u[c], and the pivot
-// candidate of the first of them). Rows are given relative to row0; n <= kRowChunk (int32 lane indices).
+// On a column-major leaf panel X (columns 0, 1, ... of the leaf, ld): search (the pivot candidate of one
+// column) and step (left-looking, rows [0, n) below the pivot of column j - 1: its multipliers
+// l = x * f (kMul), x / f (kDiv) or x (kKeep, zero pivot), then, when `next`, column j -= X[:, k] u[k]
+// for k = 0 .. j - 1 in that order (the last with the fresh l) and the pivot candidate of column j; the
+// same operations in the same order as a right-looking rank-1 update per step). Rows are given relative
+// to row0; n <= kRowChunk (int32 lane indices).
 // Every path multiplies and subtracts separately (no FMA) with the same operations per entry, so all
 // ISAs give the same bits.
 namespace luk {
@@ -70,7 +72,7 @@ enum Mode { kMul = 0, kDiv = 1, kKeep = 2 };
 template <class T>
 struct LeafKernels {
   Cand (*search)(const T* x, int64_t n, int64_t row0);
-  Cand (*step)(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_t row0);
+  Cand (*step)(T* X, int64_t ld, int64_t n, int j, bool next, const T* u, T f, int mode, int64_t row0);
   // Rows [0, r) of the column-major C (r x c) -= A (r x k) B (k x c), all with ld, k <= kSmallK, as one
   // sum over k per entry (FMA) subtracted from C; null where lr::gemm does the small updates too.
   void (*update)(int64_t r, int64_t c, int64_t k, const T* A, const T* B, T* C, int64_t ld);
@@ -88,16 +90,19 @@ Cand search(const T* x, int64_t n, int64_t row0) {
   return best;
 }
 template <class T>
-Cand step(T* x, int64_t ld, int64_t n, int nw, const T* u, T f, int mode, int64_t row0) {
+Cand step(T* X, int64_t ld, int64_t n, int j, bool next, const T* u, T f, int mode, int64_t row0) {
   Cand best;
+  T* x = X + (j - 1) * ld;
+  T* y = X + j * ld;
   for (int64_t i = 0; i < n; ++i) {
     const T l = mode == kMul ? x[i] * f : mode == kDiv ? x[i] / f : x[i];
     x[i] = l;
-    for (int c = 0; c < nw; ++c) {
-      T& y = x[(1 + c) * ld + i];
-      y -= l * u[c];
-    }
-    if (nw > 0) best.offer(static_cast<double>(x[ld + i]), row0 + i);
+    if (!next) continue;
+    T acc = y[i];
+    for (int k = 0; k + 1 < j; ++k) acc -= X[k * ld + i] * u[k];
+    acc -= l * u[j - 1];
+    y[i] = acc;
+    best.offer(static_cast<double>(acc), row0 + i);
   }
   return best;
 }
@@ -225,12 +230,14 @@ Cand search(const typename V::T* x, int64_t n, int64_t row0) {
 }
 
 template <class V>
-Cand step(typename V::T* x, int64_t ld, int64_t n, int nw, const typename V::T* u, typename V::T f, int mode,
+Cand step(typename V::T* X, int64_t ld, int64_t n, int j, bool next, const typename V::T* u, typename V::T f, int mode,
           int64_t row0) {
   using T = typename V::T;
   using R = typename V::R;
   Track<V> tr;
   const R vf = V::set1(f);
+  T* x = X + (j - 1) * ld;
+  T* y = X + j * ld;
   int64_t i = 0;
   for (; i + V::W <= n; i += V::W) {
     R l = V::loadu(x + i);
@@ -239,16 +246,15 @@ Cand step(typename V::T* x, int64_t ld, int64_t n, int nw, const typename V::T* 
     else if (mode == kDiv)
       l = V::div(l, vf);
     V::storeu(x + i, l);
-    for (int c = 0; c < nw; ++c) {
-      T* y = x + (1 + c) * ld + i;
-      const R v = V::sub(V::loadu(y), V::mul(l, V::set1(u[c])));
-      V::storeu(y, v);
-      if (c == 0) tr.offer(v);
-    }
+    if (!next) continue;
+    R acc = V::loadu(y + i);
+    for (int k = 0; k + 1 < j; ++k) acc = V::sub(acc, V::mul(V::loadu(X + k * ld + i), V::set1(u[k])));
+    acc = V::sub(acc, V::mul(l, V::set1(u[j - 1])));
+    V::storeu(y + i, acc);
+    tr.offer(acc);
   }
-  Cand c = nw > 0 ? tr.result(row0) : Cand();
-  Cand t = scalar::step<T>(x + i, ld, n - i, nw, u, f, mode, row0 + i);
-  c.merge(t);
+  Cand c = next ? tr.result(row0) : Cand();
+  c.merge(scalar::step<T>(X + i, ld, n - i, j, next, u, f, mode, row0 + i));
   return c;
 }
 
@@ -512,8 +518,8 @@ class LuSolver {
   }
 
   // Unblocked LU of columns [c0, c1), rows [c0, m): per step, the pivot swap across the leaf's columns,
-  // then one pass down the columns (vectorized, see LeafKernels) that scales the multipliers, updates the
-  // leaf's remaining columns and finds the next pivot.
+  // then one left-looking pass down the columns (vectorized, see LeafKernels) that scales the multipliers,
+  // brings the next column up to date and finds its pivot.
   void leaf(int64_t c0, int64_t c1) {
     const int64_t M = m_ - c0, w = c1 - c0;
     T* B = at(c0, c0);  // the leaf panel, rows relative to c0
@@ -532,15 +538,26 @@ class LuSolver {
       const bool recip = std::fabs(d) >= std::numeric_limits<T>::min();
       const int mode = !scale ? kKeep : recip ? kMul : kDiv;
       const T f = !scale ? T(1) : recip ? T(1) / d : d;
-      const int64_t r0 = jj + 1, nw = w - jj - 1;
+      const int64_t r0 = jj + 1;
       if (r0 >= M) break;  // the pivot is the last row: nothing below it
+      const bool next = jj + 1 < w;
+      T u[kLeaf];
+      if (next) {
+        // Column jj + 1 above the diagonal (rows 1 .. jj: U's part, forward substitution in step order),
+        // then u = U[0 .. jj, jj + 1] for the pass.
+        T* cn = B + (jj + 1) * m_;
+        for (int64_t r = 1; r <= jj; ++r) {
+          T v = cn[r];
+          for (int64_t k = 0; k < r; ++k) v -= B[k * m_ + r] * cn[k];
+          cn[r] = v;
+        }
+        for (int64_t k = 0; k <= jj; ++k) u[k] = cn[k];
+      }
       const int64_t nc = (M - r0 + kRowChunk - 1) / kRowChunk;
       std::vector<Cand> part(static_cast<size_t>(nc));
-      T u[kLeaf];
-      for (int64_t c = 0; c < nw; ++c) u[c] = col[(1 + c) * m_ + jj];
-      parallelFor(passThreads(static_cast<double>(M - r0) * (nw + 2)), nc, [&](int64_t t, int) {
+      parallelFor(passThreads(static_cast<double>(M - r0) * (jj + 3)), nc, [&](int64_t t, int) {
         const int64_t a = r0 + t * kRowChunk, b = std::min(M, a + kRowChunk);
-        part[t] = K.step(col + a, m_, b - a, static_cast<int>(nw), u, f, mode, a);
+        part[t] = K.step(B + a, m_, b - a, static_cast<int>(jj + 1), next, u, f, mode, a);
       });
       cand = Cand();
       for (const Cand& q : part) cand.merge(q);
