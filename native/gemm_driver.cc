@@ -207,15 +207,24 @@ constexpr double kMinParallelFlops = 4.0e6;
 // Measured (1 thread, f32): 20 x 2000 x 150 64 -> 79 % of peak, Q^T A with 20 x 4096 x 4096 35 -> 49 %,
 // 96 x 4096 x 2048 73 -> 78 %, 64^3 73 -> 77 %, 384^3 93 -> 96 %; neutral from 1024^3 up, where the
 // packed copy's contiguity wins back its cost.
+// f64 (AVX2, Zen 3): direct A' at 256^3 ran at 29 GFLOP/s against 43 packed (rows 2 KiB apart), so f64
+// keeps it for tiny products only.
 constexpr int64_t kDirectMaxN = 128;
-constexpr double kDirectMaxWork = 384.0 * 384.0 * 384.0;
+template <class T>
+constexpr double kDirectMaxWork = sizeof(T) == 4 ? 384.0 * 384.0 * 384.0 : 128.0 * 128.0 * 128.0;
 // B~ blocks at least this large are packed by all threads.
 constexpr int64_t kParallelPackElems = int64_t(1) << 21;
 // GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
 constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
 // Skinny path (see gemm): C with at most this many columns and at least this much work (m n k) is
-// split by rows of C, each task packing its own L2-sized block of the big operand.
-constexpr int64_t kSkinnyMaxM = 256;
+// split by rows of C, each task packing its own L2-sized block of the big operand. The tasks read the
+// small operand in place (direct A'): with 129-256 columns that paid off only for f32 on several threads
+// (Zen 3, square n = 256, this route against the packed nest: f64 2 threads 55 vs 79 GFLOP/s, 1 thread
+// 31 vs 44; f32 about equal on 1 thread).
+template <class T>
+constexpr int64_t skinnyMaxM(int threads) {
+  return sizeof(T) == 4 && threads > 1 ? 256 : 128;
+}
 constexpr double kSkinnyMinWork = 1.0e7;
 // Skinny C = A^T op(B): rows of C computed as column blocks of C^T at most this wide (scratch <= 1 MiB f64).
 constexpr int64_t kTransCBlock = 1024;
@@ -262,7 +271,7 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork);
+  const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork<T>);
   // Direct B': skip packing B' (the big operand of a skinny product, e.g. A X with X n x 60: each B~ panel
   // would be used by only M' / MR tiles) when its columns are contiguous and alpha needs no folding in.
   const bool directB = ks.directB && !tri && brs == 1 && alpha == T(1) && M <= kDirectMaxN;
@@ -446,8 +455,7 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
   // Only with beta = 0: with beta != 0 the loop nest below adds each kc block into C in turn, while this
   // route would sum the blocks first, so a caller that splits C's columns by thread count (TRSM) would get
   // different roundings for different splits (test/native/determinism).
-  if (transA && beta == T(0) && n <= kDirectMaxN && m > kSkinnyMaxM &&
-      static_cast<double>(m) * n * k >= kSkinnyMinWork) {
+  if (transA && beta == T(0) && n <= kDirectMaxN && m > 256 && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
     // Skinny C = A^T op(B) with A stored k x m (e.g. A^T Q in randomized SVD): the skinny split below
     // would pack all of A (rows of A are columns of C). Instead each task computes a block of C^T =
     // op(B)^T A[:, i0:i1] on one thread: in kernel land A's rows are then read in place as MR-vectors
@@ -471,7 +479,7 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     });
     return;
   }
-  if (n <= kSkinnyMaxM && m >= 4 * threads * ks.nr && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
+  if (n <= skinnyMaxM<T>(threads) && m >= 4 * threads * ks.nr && static_cast<double>(m) * n * k >= kSkinnyMinWork) {
     // Skinny: few rows of C' (n small) against a long B' (the big operand op(A), e.g. A X with X n x 60
     // in randomized SVD). The loop nest would pack all of B' on the caller's thread into one large
     // shared B~; here each task takes a slice of C' columns (rows of C) whose B~ block fits in half of
