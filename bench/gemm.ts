@@ -375,6 +375,8 @@ interface GoalRow {
   ratio?: number;
   ratioMedian?: number;
   met?: boolean;
+  /** 1-minute load average when the case started (other work on the shared cores). */
+  loadAvg?: number;
 }
 
 interface GoalResult {
@@ -498,6 +500,7 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
               status: 'ok',
               lowrank: {},
               numpy: {},
+              loadAvg: +os.loadavg()[0].toFixed(2),
             };
             res.rows.push(row);
             const tag = `goal ${dtype} ${threads}t ${s.id}`;
@@ -614,6 +617,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
     'numpy / lowrank',
     'verdict',
     'max err lowrank / numpy',
+    'load',
   ];
   const rows = g.rows.map((r) => [
     r.label,
@@ -628,6 +632,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
         ? `>= 1.0x: met${r.ratioMedian! < 1 ? ' (not on medians)' : ''}`
         : `< 1.0x: not met${r.ratioMedian! >= 1 ? ' (met on medians)' : ''}`,
     r.lowrank.relErr === undefined && r.numpy.relErr === undefined ? '—' : `${fmtErr(r.lowrank.relErr)} / ${fmtErr(r.numpy.relErr)}`,
+    r.loadAvg === undefined ? '—' : r.loadAvg.toFixed(2),
   ]);
   const lo = Math.max(2, Math.ceil(timing.minIters / g.rounds)),
     hi = Math.max(2, Math.ceil(timing.maxIters / g.rounds));
@@ -638,12 +643,17 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
     : 'no case completed on both sides.';
   const what = [
     `Issue 14, goal 1 (GEMM >= 1.0x OpenBLAS): lowrank native (engine({ backend: 'native', dtype, threads }), eng.matmul, result in host memory) against numpy.matmul(out=c) with OpenBLAS (OPENBLAS_CORETYPE=Haswell, OPENBLAS_NUM_THREADS = threads) in a persistent worker per thread count, on the same dtype, threads and shape, in ${g.rounds} interleaved rounds (lowrank runs, then numpy runs; each round warm-up 1 + ${iters} runs aiming at ${(timing.targetMs / g.rounds / 1000).toFixed(1)} s), so that a load spike on the shared machine hits both sides; a square size predicted to run longer than ${maxRunMs / 1000} s once is skipped. The skinny shapes are the products randomized SVD makes of a 4000 x 2000 matrix at k + p = 60 (A^T Q: A stored 4000 x 2000, transA).`,
-    `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times.`,
+    `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). load = 1-minute load average when the case started (${header.machine.logicalCores} cores: above ~1 another job shares them). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times.`,
   ];
   const facts = headerPairs(header).filter(([k]) => ['machine', 'load', 'python', 'addon', 'FMA peak'].includes(k));
   facts.splice(2, 0, ['load at end', `${g.loadAvgAtEnd.join(' / ')} (1/5/15-min load average after the head-to-head section)`]);
   for (const w of g.workers) facts.push([`numpy ${w.threads}t`, w.blas ?? `failed: ${w.error ?? '?'}`]);
   const notes = [...g.notes, ...new Set(g.rows.map((r) => r.numpy.method).filter(Boolean))];
+  const over = g.rows.filter((r) => (r.lowrank.pctPeak ?? 0) > 105 || (r.numpy.pctPeak ?? 0) > 105);
+  if (over.length)
+    notes.push(
+      `${over.length} figure(s) exceed the measured FMA peak: the peak probe was disturbed (load, frequency); treat % of peak as unreliable in this run`,
+    );
   const title = `GEMM head to head: lowrank native vs numpy/OpenBLAS (issue 14, goal 1)${quick ? ' — quick smoke run, not for publication' : ''}`;
   const text = [
     title,
