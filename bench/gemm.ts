@@ -39,7 +39,7 @@ import {
 } from './lib/report.js';
 import { errMessage, progress, resetClock, runSuite, type CaseRecord } from './lib/runner.js';
 import { baselineFor, noteBlas, pctOfPeak, probePeak, startHeader, timingFor } from './lib/suite.js';
-import { summarize, timeCase, type Timing, type TimingOptions } from './lib/timing.js';
+import { summarize, type Timing, type TimingOptions, withTimeout } from './lib/timing.js';
 import { GpuJsPeer } from './peers/gpujs.js';
 import { LowrankPeer } from './peers/lowrank.js';
 import { MlMatrixPeer } from './peers/mlmatrix.js';
@@ -356,6 +356,8 @@ interface GoalSide {
   pctPeak?: number;
   relErr?: number;
   method?: string;
+  /** Median process CPU time per timed run (user + system, all threads). */
+  cpuMedianMs?: number;
 }
 
 interface GoalRow {
@@ -374,6 +376,8 @@ interface GoalRow {
   /** numpy best / lowrank best (> 1: lowrank faster), and the same for medians. */
   ratio?: number;
   ratioMedian?: number;
+  /** numpy / lowrank on median CPU time per run (shown for one thread). */
+  ratioCpu?: number;
   met?: boolean;
   /** 1-minute load average when the case started (other work on the shared cores). */
   loadAvg?: number;
@@ -422,6 +426,45 @@ function spotCheck(A: ArrayLike<number>, B: ArrayLike<number>, s: GoalShape, C: 
     if (e > worst) worst = e;
   }
   return worst;
+}
+
+/**
+ * timeCase's policy (warm-up checked, then clamp(target / warm-up) runs inside the cap) with the process
+ * CPU time (user + system, all threads) of every timed run next to its wall time.
+ */
+async function cpuTimedCase<R>(
+  run: () => Promise<R>,
+  release: (r: R) => unknown,
+  check: (r: R) => Promise<number | undefined>,
+  o: TimingOptions,
+): Promise<{ timing: Timing; cpuMs: number[]; acc?: number }> {
+  const t = performance.now();
+  const first = await withTimeout(run(), o.capMs, 'warm-up run');
+  const warm = performance.now() - t;
+  let acc: number | undefined;
+  try {
+    acc = await check(first);
+  } finally {
+    await release(first);
+  }
+  const left = o.capMs - warm;
+  if (left <= warm) return { timing: summarize([warm], warm, true), cpuMs: [], acc };
+  const est = Math.max(warm, 1e-3);
+  const iters = Math.max(1, Math.min(Math.max(o.minIters, Math.min(o.maxIters, Math.round(o.targetMs / est))), Math.floor(left / est)));
+  const wall: number[] = [],
+    cpu: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await withTimeout(run(), o.capMs, 'timed run');
+    await release(r);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    if (performance.now() - start > left) break;
+  }
+  return { timing: summarize(wall, warm), cpuMs: cpu, acc };
 }
 
 function mergeTimings(ts: Timing[]): Timing {
@@ -529,12 +572,14 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
             const Am = (eng as Engine<'f64'>).matrix(A as Float64Array, aRows, aCols),
               Bm = (eng as Engine<'f64'>).matrix(B as Float64Array, s.k, s.n);
             const lrT: Timing[] = [],
-              npT: Timing[] = [];
+              npT: Timing[] = [],
+              lrCpu: number[] = [],
+              npCpu: number[] = [];
             try {
               for (let round = 0; round < GOAL_ROUNDS; round++) {
                 if (row.status !== 'ok') break;
                 try {
-                  const r = await timeCase(
+                  const r = await cpuTimedCase(
                     () => (eng as Engine<'f64'>).matmul(Am, Bm, { transA: s.transA }),
                     (C) => C.dispose(),
                     async (C) => (round === 0 ? spotCheck(A, B, s, await C.toArray()) : undefined),
@@ -542,6 +587,7 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
                   );
                   if (r.acc !== undefined) row.lowrank.relErr = r.acc;
                   lrT.push(r.timing);
+                  lrCpu.push(...r.cpuMs);
                 } catch (e) {
                   Object.assign(row, { status: 'failed', reason: `lowrank: ${errMessage(e)}` });
                   break;
@@ -551,12 +597,14 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
                   break;
                 }
                 try {
-                  const r = await worker.request<{ timing: Timing; relErr: number; method: string }>(
-                    { cmd: 'gemm', n: s.n, m: s.m, k: s.k, transA: s.transA, dtype, timing: part },
+                  const r = await worker.request<{ timing: Timing & { cpuMs?: number[] }; relErr: number; method: string }>(
+                    { cmd: 'gemm', n: s.n, m: s.m, k: s.k, transA: s.transA, dtype, timing: { ...part, cpu: true } },
                     part.capMs * 2 + 60_000,
                   );
                   Object.assign(row.numpy, { relErr: r.relErr, method: r.method });
-                  npT.push(r.timing);
+                  const { cpuMs, ...wall } = r.timing;
+                  npT.push(wall);
+                  npCpu.push(...(cpuMs ?? []));
                 } catch (e) {
                   npBroken = errMessage(e);
                   Object.assign(row, { status: 'failed', reason: `numpy: ${npBroken}` });
@@ -579,7 +627,11 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
               side.gflopsMedian = flops / (side.timing.medianMs * 1e6);
               if (peak) side.pctPeak = (100 * side.gflopsBest) / peak;
             }
+            const med = (x: number[]): number | undefined => (x.length ? summarize(x, 0).medianMs : undefined);
+            row.lowrank.cpuMedianMs = med(lrCpu);
+            row.numpy.cpuMedianMs = med(npCpu);
             if (row.status === 'ok' && row.lowrank.timing && row.numpy.timing) {
+              if (row.lowrank.cpuMedianMs && row.numpy.cpuMedianMs) row.ratioCpu = row.numpy.cpuMedianMs / row.lowrank.cpuMedianMs;
               row.ratio = row.numpy.timing.bestMs / row.lowrank.timing.bestMs;
               row.ratioMedian = row.numpy.timing.medianMs / row.lowrank.timing.medianMs;
               row.met = row.ratio >= 1;
@@ -616,6 +668,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
     'numpy OpenBLAS',
     'numpy / lowrank',
     'verdict',
+    'CPU-time ratio (1 thread)',
     'max err lowrank / numpy',
     'load',
   ];
@@ -631,6 +684,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
       : r.met
         ? `>= 1.0x: met${r.ratioMedian! < 1 ? ' (not on medians)' : ''}`
         : `< 1.0x: not met${r.ratioMedian! >= 1 ? ' (met on medians)' : ''}`,
+    r.threads === 1 && r.ratioCpu !== undefined ? fmtRatio(r.ratioCpu) : '—',
     r.lowrank.relErr === undefined && r.numpy.relErr === undefined ? '—' : `${fmtErr(r.lowrank.relErr)} / ${fmtErr(r.numpy.relErr)}`,
     r.loadAvg === undefined ? '—' : r.loadAvg.toFixed(2),
   ]);
@@ -643,7 +697,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
     : 'no case completed on both sides.';
   const what = [
     `Issue 14, goal 1 (GEMM >= 1.0x OpenBLAS): lowrank native (engine({ backend: 'native', dtype, threads }), eng.matmul, result in host memory) against numpy.matmul(out=c) with OpenBLAS (OPENBLAS_CORETYPE=Haswell, OPENBLAS_NUM_THREADS = threads) in a persistent worker per thread count, on the same dtype, threads and shape, in ${g.rounds} interleaved rounds (lowrank runs, then numpy runs; each round warm-up 1 + ${iters} runs aiming at ${(timing.targetMs / g.rounds / 1000).toFixed(1)} s), so that a load spike on the shared machine hits both sides; a square size predicted to run longer than ${maxRunMs / 1000} s once is skipped. The skinny shapes are the products randomized SVD makes of a 4000 x 2000 matrix at k + p = 60 (A^T Q: A stored 4000 x 2000, transA).`,
-    `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). load = 1-minute load average when the case started (${header.machine.logicalCores} cores: above ~1 another job shares them). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times.`,
+    `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). load = 1-minute load average when the case started (${header.machine.logicalCores} cores: above ~1 another job shares them). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times. CPU-time ratio = numpy / lowrank on the median process CPU time (user + system) per run, one thread only: time slices lost to other jobs on the shared cores do not count in it (cache sharing still does); with 2 threads both libraries' waiting threads would blur it.`,
   ];
   const facts = headerPairs(header).filter(([k]) => ['machine', 'load', 'python', 'addon', 'FMA peak'].includes(k));
   facts.splice(2, 0, ['load at end', `${g.loadAvgAtEnd.join(' / ')} (1/5/15-min load average after the head-to-head section)`]);

@@ -125,14 +125,20 @@ def time_case(run, check, t):
     iters = max(t["minIters"], min(t["maxIters"], round(t["targetMs"] / est)))
     iters = max(1, min(iters, math.floor(left / est)))
     samples = []
+    cpu = []  # process CPU time per run (all threads), when t["cpu"] asks for it
     start = time.perf_counter()
     for _ in range(iters):
+        c1 = time.process_time()
         t1 = time.perf_counter()
         run()
         samples.append((time.perf_counter() - t1) * 1e3)
+        cpu.append((time.process_time() - c1) * 1e3)
         if (time.perf_counter() - start) * 1e3 > left:
             break
-    return summarize(samples, warm), acc
+    res = summarize(samples, warm)
+    if t.get("cpu"):
+        res["cpuMs"] = [round(x, 4) for x in cpu]
+    return res, acc
 
 
 def fro(x):
