@@ -5,27 +5,41 @@
  * tfjs-wasm, gpu.js-webasm), then GPU configurations on the one Dawn adapter (lowrank webgpu, gpu.js
  * webgpu, tfjs webgpu) — no Dawn device is alive while the CPU figures are taken — then the peak
  * probe again.
+ *
+ * Section `goal` (issue 14, goal 1; `--only goal` runs it alone): lowrank native against numpy/OpenBLAS
+ * in interleaved rounds, f32 and f64, 1 and all threads, square n = 256..4096 and randomized SVD's skinny
+ * products. It has its own marker block in gemm-latest.md; a run that measures only one of the two parts
+ * keeps the other block from the previous file.
  */
+import os from 'node:os';
+import { engine, type Engine } from '../ts/index.js';
 import type { BenchArgs } from './lib/args.js';
 import { selected } from './lib/args.js';
+import { asDtype } from './lib/data.js';
+import { randn } from './lib/linalg.js';
 import { cores } from './lib/machine.js';
-import type { GemmCaseResult, Peer } from './lib/peer.js';
+import { peakFor, type PeakTable } from './lib/peak.js';
+import type { DType, GemmCaseResult, Peer } from './lib/peer.js';
+import { findPython, pythonMissingReason, PythonWorker } from './lib/python.js';
 import {
   fmtErr,
   fmtMs,
   fmtNum,
   fmtRatio,
   headerMd,
+  headerPairs,
   headerText,
   markers,
   mdTable,
   peerNotes,
+  previousBlock,
   textTable,
   writeResults,
+  type Header,
 } from './lib/report.js';
-import { progress, resetClock, runSuite, type CaseRecord } from './lib/runner.js';
+import { errMessage, progress, resetClock, runSuite, type CaseRecord } from './lib/runner.js';
 import { baselineFor, noteBlas, pctOfPeak, probePeak, startHeader, timingFor } from './lib/suite.js';
-import type { Timing } from './lib/timing.js';
+import { summarize, type Timing, type TimingOptions, withTimeout } from './lib/timing.js';
 import { GpuJsPeer } from './peers/gpujs.js';
 import { LowrankPeer } from './peers/lowrank.js';
 import { MlMatrixPeer } from './peers/mlmatrix.js';
@@ -79,7 +93,12 @@ export async function runGemm(args: BenchArgs): Promise<void> {
   const maxRunMs = (args.maxRunS ?? (args.quick ? 5 : 30)) * 1000;
   const header = startHeader(suite, args);
   const peers = gemmPeers().filter((p) => selected(args, p.id));
-  progress(suite, `sizes ${sizes.join(', ')}; peers ${peers.map((p) => p.id).join(', ')}`);
+  const goalOn = selected(args, 'goal');
+  const goalSquares = [...(args.sizes ?? (args.quick ? [128, 256] : [256, 512, 1024, 2048, 4096]))].sort((a, b) => a - b);
+  progress(
+    suite,
+    `sizes ${sizes.join(', ')}; peers ${peers.map((p) => p.id).join(', ') || 'none'}${goalOn ? `; goal section, squares ${goalSquares.join(', ')}` : ''}`,
+  );
 
   await probePeak(suite, header.peak, args.quick, 'start');
   const { peers: peerRecs, cases } = await runSuite<number, GemmCaseResult>({
@@ -102,7 +121,14 @@ export async function runGemm(args: BenchArgs): Promise<void> {
       return undefined;
     },
   });
+  const goal = goalOn ? await runGoal({ squares: goalSquares, timing, maxRunMs, peak: header.peak }) : undefined;
   await probePeak(suite, header.peak, args.quick, 'end');
+  // % of peak against the higher of the two probes, as the per-peer tables
+  for (const r of goal?.rows ?? [])
+    for (const side of [r.lowrank, r.numpy]) {
+      const p = peakFor(header.peak, r.dtype, r.threads);
+      if (p && side.gflopsBest !== undefined) side.pctPeak = (100 * side.gflopsBest) / p;
+    }
   header.peers = peerRecs;
   noteBlas(header, peerRecs);
 
@@ -242,7 +268,7 @@ export async function runGemm(args: BenchArgs): Promise<void> {
   ].join('\n');
 
   const mk = markers(suite);
-  const md = [
+  const mainMd = [
     mk.start,
     `### GEMM (f32)${args.quick ? ' — quick smoke run, not for publication' : ''}`,
     '',
@@ -259,8 +285,18 @@ export async function runGemm(args: BenchArgs): Promise<void> {
     ...uniqReasons.map((s) => `- ${s}`),
     mk.end,
   ].join('\n');
+  const goalRep = goal ? goalReport(goal, header, timing, maxRunMs, args.quick) : undefined;
+  // a partial run (no peers, or no goal section) keeps the other block of the previous file
+  const md = [
+    peers.length ? mainMd : (previousBlock(suite, args.quick, suite) ?? mainMd),
+    goalRep?.md ?? previousBlock(suite, args.quick, 'gemm-goal'),
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 
-  process.stdout.write(text + '\n\n' + md + '\n');
+  process.stdout.write(
+    (peers.length ? text + '\n\n' + mainMd + '\n' : '') + (goalRep ? '\n' + goalRep.text + '\n\n' + goalRep.md + '\n' : ''),
+  );
 
   if (args.write) {
     const json = {
@@ -276,8 +312,10 @@ export async function runGemm(args: BenchArgs): Promise<void> {
       peers: peerRecs,
       results: rows,
       ratios,
+      goal,
     };
-    const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md);
+    // a goal-only run must not overwrite the day's full JSON
+    const files = writeResults(suite, args.quick, args.tag, header.machine.date, json, md, peers.length ? suite : 'gemm-goal');
     progress(suite, `wrote ${files.json} and ${files.md}`);
   }
 }
@@ -295,4 +333,406 @@ function collapse(lines: string[]): string[] {
     const [who, why] = k.split('\u0000');
     return `${who} n=${ns.join(',')}: ${why}`;
   });
+}
+
+// ---- issue 14 goal 1: lowrank native against numpy/OpenBLAS, head to head ---------------------------
+
+/** C = op(A) B with op(A) m x k and B k x n; transA: A is stored k x m (rsvd's A^T Q). */
+interface GoalShape {
+  id: string;
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  /** The order of a square product (for the --max-run prediction). */
+  square?: number;
+}
+
+interface GoalSide {
+  timing?: Timing;
+  gflopsBest?: number;
+  gflopsMedian?: number;
+  pctPeak?: number;
+  relErr?: number;
+  method?: string;
+  /** Median process CPU time per timed run (user + system, all threads). */
+  cpuMedianMs?: number;
+}
+
+interface GoalRow {
+  shape: string;
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  dtype: DType;
+  threads: number;
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  lowrank: GoalSide;
+  numpy: GoalSide;
+  /** numpy best / lowrank best (> 1: lowrank faster), and the same for medians. */
+  ratio?: number;
+  ratioMedian?: number;
+  /** numpy / lowrank on median CPU time per run (shown for one thread). */
+  ratioCpu?: number;
+  met?: boolean;
+  /** 1-minute load average when the case started (other work on the shared cores). */
+  loadAvg?: number;
+}
+
+interface GoalResult {
+  rounds: number;
+  shapes: GoalShape[];
+  rows: GoalRow[];
+  /** The OpenBLAS each worker reported (per thread count). */
+  workers: { threads: number; blas?: string; env?: Record<string, string | null>; error?: string }[];
+  loadAvgAtEnd: number[];
+  notes: string[];
+}
+
+const GOAL_ROUNDS = 3;
+
+export function goalShapes(squares: number[]): GoalShape[] {
+  return [
+    ...squares.map((s) => ({ id: `n=${s}`, label: `${s} x ${s} x ${s}`, m: s, k: s, n: s, transA: false, square: s })),
+    { id: 'A B', label: 'A B: A 4000 x 2000, B 2000 x 60', m: 4000, k: 2000, n: 60, transA: false },
+    { id: 'A^T Q', label: 'A^T Q: A 4000 x 2000, Q 4000 x 60', m: 2000, k: 4000, n: 60, transA: true },
+  ];
+}
+
+/** max over 20 entries of |c_ij - sum_p op(A)_ip B_pj| / sum_p |op(A)_ip B_pj| (f64 reference). */
+function spotCheck(A: ArrayLike<number>, B: ArrayLike<number>, s: GoalShape, C: ArrayLike<number>): number {
+  let seed = 7,
+    worst = 0;
+  const next = (mod: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % mod;
+  };
+  for (let t = 0; t < 20; t++) {
+    const i = next(s.m),
+      j = next(s.n);
+    let ref = 0,
+      abs = 0;
+    for (let p = 0; p < s.k; p++) {
+      const x = (s.transA ? A[p * s.m + i] : A[i * s.k + p]) * B[p * s.n + j];
+      ref += x;
+      abs += Math.abs(x);
+    }
+    const v = C[i * s.n + j];
+    const e = Number.isFinite(v) ? Math.abs(v - ref) / (abs || 1) : Infinity;
+    if (e > worst) worst = e;
+  }
+  return worst;
+}
+
+/**
+ * timeCase's policy (warm-up checked, then clamp(target / warm-up) runs inside the cap) with the process
+ * CPU time (user + system, all threads) of every timed run next to its wall time.
+ */
+async function cpuTimedCase<R>(
+  run: () => Promise<R>,
+  release: (r: R) => unknown,
+  check: (r: R) => Promise<number | undefined>,
+  o: TimingOptions,
+): Promise<{ timing: Timing; cpuMs: number[]; acc?: number }> {
+  const t = performance.now();
+  const first = await withTimeout(run(), o.capMs, 'warm-up run');
+  const warm = performance.now() - t;
+  let acc: number | undefined;
+  try {
+    acc = await check(first);
+  } finally {
+    await release(first);
+  }
+  const left = o.capMs - warm;
+  if (left <= warm) return { timing: summarize([warm], warm, true), cpuMs: [], acc };
+  const est = Math.max(warm, 1e-3);
+  const iters = Math.max(1, Math.min(Math.max(o.minIters, Math.min(o.maxIters, Math.round(o.targetMs / est))), Math.floor(left / est)));
+  const wall: number[] = [],
+    cpu: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await withTimeout(run(), o.capMs, 'timed run');
+    await release(r);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    if (performance.now() - start > left) break;
+  }
+  return { timing: summarize(wall, warm), cpuMs: cpu, acc };
+}
+
+function mergeTimings(ts: Timing[]): Timing {
+  const samples = ts.flatMap((t) => t.samplesMs);
+  const out = summarize(samples, ts[0]?.warmupMs ?? 0);
+  return ts.some((t) => t.cold) ? { ...out, cold: true } : out;
+}
+
+/**
+ * lowrank native against numpy/OpenBLAS (Haswell kernels, as NumpyPeer('Haswell') selects them) on the
+ * same dtype, thread count and shape, in GOAL_ROUNDS interleaved rounds (lowrank runs, then numpy runs,
+ * each with a third of the timing budget), so that a load spike on the shared machine hits both sides;
+ * best and median over all rounds' samples. One persistent numpy worker per thread count.
+ */
+async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: number; peak: PeakTable }): Promise<GoalResult> {
+  const suite = 'gemm';
+  const N = cores();
+  const threadList = [...new Set([1, N])];
+  const shapes = goalShapes(o.squares);
+  const part: TimingOptions = {
+    ...o.timing,
+    targetMs: o.timing.targetMs / GOAL_ROUNDS,
+    minIters: Math.max(2, Math.ceil(o.timing.minIters / GOAL_ROUNDS)),
+    maxIters: Math.max(2, Math.ceil(o.timing.maxIters / GOAL_ROUNDS)),
+  };
+  const res: GoalResult = { rounds: GOAL_ROUNDS, shapes, rows: [], workers: [], loadAvgAtEnd: [], notes: [] };
+  const py = findPython();
+  if (!py) res.notes.push(`numpy: ${pythonMissingReason()}`);
+  progress(
+    suite,
+    `goal: lowrank native vs numpy OpenBLAS (Haswell), ${GOAL_ROUNDS} interleaved rounds per case, threads ${threadList.join(', ')}`,
+  );
+  for (const threads of threadList) {
+    const t = String(threads);
+    const worker = py
+      ? new PythonWorker(py.exe, { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t })
+      : null;
+    const winfo: GoalResult['workers'][number] = { threads };
+    res.workers.push(winfo);
+    let npBroken: string | null = py ? null : pythonMissingReason();
+    if (worker) {
+      try {
+        const info = await worker.request<{
+          blas: { api?: string; version?: string; corename?: string; threads?: number }[];
+          numpy: string;
+          env: Record<string, string | null>;
+        }>({ cmd: 'info' }, 60_000);
+        winfo.env = info.env;
+        winfo.blas = `numpy ${info.numpy}; ${info.blas
+          .map(
+            (b) =>
+              `${b.api ?? 'blas'} ${b.version?.match(/OpenBLAS\s+([\d.]+)/)?.[1] ?? b.version ?? '?'}${b.corename ? ` (${b.corename})` : ''}${b.threads !== undefined ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`,
+          )
+          .join(', ')}`;
+        const coresSeen = info.blas.map((b) => b.corename).filter(Boolean);
+        if (coresSeen.length && !coresSeen.every((c) => c!.toLowerCase() === 'haswell'))
+          res.notes.push(`numpy ${threads}t: requested OPENBLAS_CORETYPE=Haswell but the library reports ${coresSeen.join(', ')}`);
+      } catch (e) {
+        npBroken = winfo.error = errMessage(e);
+      }
+    }
+    try {
+      for (const dtype of ['f32', 'f64'] as const) {
+        const eng = await engine({ backend: 'native', dtype, threads });
+        try {
+          for (const s of shapes) {
+            const row: GoalRow = {
+              shape: s.id,
+              label: s.label,
+              m: s.m,
+              k: s.k,
+              n: s.n,
+              transA: s.transA,
+              dtype,
+              threads,
+              status: 'ok',
+              lowrank: {},
+              numpy: {},
+              loadAvg: +os.loadavg()[0].toFixed(2),
+            };
+            res.rows.push(row);
+            const tag = `goal ${dtype} ${threads}t ${s.id}`;
+            if (s.square) {
+              const prev = res.rows.filter(
+                (r) => r.dtype === dtype && r.threads === threads && r.status === 'ok' && r.m === r.n && r.m < s.square!,
+              );
+              const last = prev[prev.length - 1];
+              if (last) {
+                const ms = Math.max(last.lowrank.timing?.bestMs ?? 0, last.numpy.timing?.bestMs ?? 0);
+                const predicted = ms * (s.square / last.m) ** 3;
+                if (predicted > o.maxRunMs) {
+                  Object.assign(row, {
+                    status: 'skipped',
+                    reason: `predicted ${(predicted / 1000).toFixed(1)} s per run (from n=${last.m}) > --max-run ${(o.maxRunMs / 1000).toFixed(0)} s`,
+                  });
+                  progress(suite, `${tag}: skipped — ${row.reason}`);
+                  continue;
+                }
+              }
+            }
+            const aRows = s.transA ? s.k : s.m,
+              aCols = s.transA ? s.m : s.k;
+            const A = asDtype(randn(aRows * aCols, 3000 + s.m + s.k), dtype);
+            const B = asDtype(randn(s.k * s.n, 4000 + s.n), dtype);
+            const Am = (eng as Engine<'f64'>).matrix(A as Float64Array, aRows, aCols),
+              Bm = (eng as Engine<'f64'>).matrix(B as Float64Array, s.k, s.n);
+            const lrT: Timing[] = [],
+              npT: Timing[] = [],
+              lrCpu: number[] = [],
+              npCpu: number[] = [];
+            try {
+              for (let round = 0; round < GOAL_ROUNDS; round++) {
+                if (row.status !== 'ok') break;
+                try {
+                  const r = await cpuTimedCase(
+                    () => (eng as Engine<'f64'>).matmul(Am, Bm, { transA: s.transA }),
+                    (C) => C.dispose(),
+                    async (C) => (round === 0 ? spotCheck(A, B, s, await C.toArray()) : undefined),
+                    part,
+                  );
+                  if (r.acc !== undefined) row.lowrank.relErr = r.acc;
+                  lrT.push(r.timing);
+                  lrCpu.push(...r.cpuMs);
+                } catch (e) {
+                  Object.assign(row, { status: 'failed', reason: `lowrank: ${errMessage(e)}` });
+                  break;
+                }
+                if (npBroken || !worker) {
+                  Object.assign(row, { status: 'failed', reason: `numpy: ${npBroken ?? 'no worker'}` });
+                  break;
+                }
+                try {
+                  const r = await worker.request<{ timing: Timing & { cpuMs?: number[] }; relErr: number; method: string }>(
+                    { cmd: 'gemm', n: s.n, m: s.m, k: s.k, transA: s.transA, dtype, timing: { ...part, cpu: true } },
+                    part.capMs * 2 + 60_000,
+                  );
+                  Object.assign(row.numpy, { relErr: r.relErr, method: r.method });
+                  const { cpuMs, ...wall } = r.timing;
+                  npT.push(wall);
+                  npCpu.push(...(cpuMs ?? []));
+                } catch (e) {
+                  npBroken = errMessage(e);
+                  Object.assign(row, { status: 'failed', reason: `numpy: ${npBroken}` });
+                  break;
+                }
+              }
+            } finally {
+              Am.dispose();
+              Bm.dispose();
+            }
+            const flops = 2 * s.m * s.k * s.n;
+            const peak = peakFor(o.peak, dtype, threads);
+            for (const [side, ts] of [
+              [row.lowrank, lrT],
+              [row.numpy, npT],
+            ] as const) {
+              if (!ts.length) continue;
+              side.timing = mergeTimings(ts);
+              side.gflopsBest = flops / (side.timing.bestMs * 1e6);
+              side.gflopsMedian = flops / (side.timing.medianMs * 1e6);
+              if (peak) side.pctPeak = (100 * side.gflopsBest) / peak;
+            }
+            const med = (x: number[]): number | undefined => (x.length ? summarize(x, 0).medianMs : undefined);
+            row.lowrank.cpuMedianMs = med(lrCpu);
+            row.numpy.cpuMedianMs = med(npCpu);
+            if (row.status === 'ok' && row.lowrank.timing && row.numpy.timing) {
+              if (row.lowrank.cpuMedianMs && row.numpy.cpuMedianMs) row.ratioCpu = row.numpy.cpuMedianMs / row.lowrank.cpuMedianMs;
+              row.ratio = row.numpy.timing.bestMs / row.lowrank.timing.bestMs;
+              row.ratioMedian = row.numpy.timing.medianMs / row.lowrank.timing.medianMs;
+              row.met = row.ratio >= 1;
+            }
+            progress(
+              suite,
+              row.status === 'ok'
+                ? `${tag}: lowrank ${fmtNum(row.lowrank.gflopsBest)} (${fmtNum(row.lowrank.gflopsMedian)}), numpy ${fmtNum(row.numpy.gflopsBest)} (${fmtNum(row.numpy.gflopsMedian)}) GFLOP/s; numpy/lowrank ${fmtRatio(row.ratio)} (${fmtRatio(row.ratioMedian)}); err ${fmtErr(row.lowrank.relErr)} / ${fmtErr(row.numpy.relErr)}`
+                : `${tag}: ${row.status} — ${row.reason}`,
+            );
+          }
+        } finally {
+          await eng.dispose();
+        }
+      }
+    } finally {
+      await worker?.close();
+    }
+  }
+  res.loadAvgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
+  return res;
+}
+
+function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRunMs: number, quick: boolean): { text: string; md: string } {
+  const cell = (s: GoalSide): string =>
+    s.gflopsBest === undefined
+      ? '—'
+      : `${fmtNum(s.gflopsBest)} (${fmtNum(s.gflopsMedian)})${s.pctPeak === undefined ? '' : ` ${s.pctPeak.toFixed(0)}%`}${s.timing?.cold ? '*' : ''}`;
+  const headers = [
+    'product C = op(A) B',
+    'dtype',
+    'threads',
+    'lowrank native',
+    'numpy OpenBLAS',
+    'numpy / lowrank',
+    'verdict',
+    'CPU-time ratio (1 thread)',
+    'max err lowrank / numpy',
+    'load',
+  ];
+  const rows = g.rows.map((r) => [
+    r.label,
+    r.dtype,
+    String(r.threads),
+    cell(r.lowrank),
+    cell(r.numpy),
+    r.ratio === undefined ? '—' : `${fmtRatio(r.ratio)} (${fmtRatio(r.ratioMedian)})`,
+    r.status !== 'ok'
+      ? `${r.status}: ${r.reason}`
+      : r.met
+        ? `>= 1.0x: met${r.ratioMedian! < 1 ? ' (not on medians)' : ''}`
+        : `< 1.0x: not met${r.ratioMedian! >= 1 ? ' (met on medians)' : ''}`,
+    r.threads === 1 && r.ratioCpu !== undefined ? fmtRatio(r.ratioCpu) : '—',
+    r.lowrank.relErr === undefined && r.numpy.relErr === undefined ? '—' : `${fmtErr(r.lowrank.relErr)} / ${fmtErr(r.numpy.relErr)}`,
+    r.loadAvg === undefined ? '—' : r.loadAvg.toFixed(2),
+  ]);
+  const lo = Math.max(2, Math.ceil(timing.minIters / g.rounds)),
+    hi = Math.max(2, Math.ceil(timing.maxIters / g.rounds));
+  const iters = lo === hi ? String(lo) : `${lo}-${hi}`;
+  const ok = g.rows.filter((r) => r.status === 'ok' && r.ratio !== undefined);
+  const summary = ok.length
+    ? `${ok.filter((r) => r.met).length} of ${ok.length} cases at >= 1.0x on best times (${ok.filter((r) => r.ratioMedian! >= 1).length} on medians); worst ${fmtRatio(Math.min(...ok.map((r) => r.ratio!)))} (${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).label}, ${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).dtype}, ${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).threads}t).`
+    : 'no case completed on both sides.';
+  const what = [
+    `Issue 14, goal 1 (GEMM >= 1.0x OpenBLAS): lowrank native (engine({ backend: 'native', dtype, threads }), eng.matmul, result in host memory) against numpy.matmul(out=c) with OpenBLAS (OPENBLAS_CORETYPE=Haswell, OPENBLAS_NUM_THREADS = threads) in a persistent worker per thread count, on the same dtype, threads and shape, in ${g.rounds} interleaved rounds (lowrank runs, then numpy runs; each round warm-up 1 + ${iters} runs aiming at ${(timing.targetMs / g.rounds / 1000).toFixed(1)} s), so that a load spike on the shared machine hits both sides; a square size predicted to run longer than ${maxRunMs / 1000} s once is skipped. The skinny shapes are the products randomized SVD makes of a 4000 x 2000 matrix at k + p = 60 (A^T Q: A stored 4000 x 2000, transA).`,
+    `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). load = 1-minute load average when the case started (${header.machine.logicalCores} cores: above ~1 another job shares them). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times. CPU-time ratio = numpy / lowrank on the median process CPU time (user + system) per run, one thread only: time slices lost to other jobs on the shared cores do not count in it (cache sharing still does); with 2 threads both libraries' waiting threads would blur it.`,
+  ];
+  const facts = headerPairs(header).filter(([k]) => ['machine', 'load', 'python', 'addon', 'FMA peak'].includes(k));
+  facts.splice(2, 0, ['load at end', `${g.loadAvgAtEnd.join(' / ')} (1/5/15-min load average after the head-to-head section)`]);
+  for (const w of g.workers) facts.push([`numpy ${w.threads}t`, w.blas ?? `failed: ${w.error ?? '?'}`]);
+  const notes = [...g.notes, ...new Set(g.rows.map((r) => r.numpy.method).filter(Boolean))];
+  const over = g.rows.filter((r) => (r.lowrank.pctPeak ?? 0) > 105 || (r.numpy.pctPeak ?? 0) > 105);
+  if (over.length)
+    notes.push(
+      `${over.length} figure(s) exceed the measured FMA peak: the peak probe was disturbed (load, frequency); treat % of peak as unreliable in this run`,
+    );
+  const title = `GEMM head to head: lowrank native vs numpy/OpenBLAS (issue 14, goal 1)${quick ? ' — quick smoke run, not for publication' : ''}`;
+  const text = [
+    title,
+    ...facts.map(([k, v]) => `${k.padEnd(12)}: ${v}`),
+    '',
+    ...what,
+    textTable(headers, rows),
+    '',
+    summary,
+    ...notes.map((s) => `  - ${s}`),
+  ].join('\n');
+  const mk = markers('gemm-goal');
+  const md = [
+    mk.start,
+    `### ${title}`,
+    '',
+    ...facts.map(([k, v]) => `- **${k}**: ${v}`),
+    '',
+    ...what.map((w) => w + '\n'),
+    mdTable(headers, rows),
+    '',
+    summary,
+    '',
+    ...notes.map((s) => `- ${s}`),
+    mk.end,
+  ].join('\n');
+  return { text, md };
 }

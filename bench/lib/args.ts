@@ -34,7 +34,9 @@ export interface BenchArgs {
 export const USAGE = `usage: npm run bench -- <suite> [options]
 
 suites:
-  gemm      f32 GEMM GFLOP/s: lowrank native (1 / all threads) and webgpu vs numpy, ml-matrix, tfjs, gpu.js
+  gemm      f32 GEMM GFLOP/s: lowrank native (1 / all threads) and webgpu vs numpy, ml-matrix, tfjs, gpu.js;
+            section 'goal' (--only goal): lowrank native vs numpy/OpenBLAS interleaved, f32 + f64, 1 / all
+            threads, n = 256..4096 and rsvd's 4000 x 2000 x 60 products
   decomp    QR, thin SVD, eigh, least squares (f32, f64) with accuracy, vs numpy/scipy, ml-matrix, tfjs-wasm
   rsvd      randomized SVD (4000 x 2000, k = 50): lowrank native/webgpu vs sklearn randomized_svd, ml-matrix
   sampling  l_p sensitivity sampling at n = 10^6, d = 32: leverage, Lewis weights, coreset vs full l1 regression
@@ -49,7 +51,7 @@ suites:
 
 options:
   --quick               smoke run: small sizes, few iterations, short caps (results marked QUICK)
-  --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048; quick 128,256)
+  --sizes 256,512       gemm: matrix orders (default 256,512,1024,2048, goal section ..4096; quick 128,256)
   --shape 2000x500      decomp / rsvd: shape of A (decomp 2000x500, quick 300x80; rsvd 4000x2000, quick 800x400; sampling 1000000x32, quick 20000x16; subgm MxN = m x n, 20000x100, quick 3000x30)
   --layers N            compress: layers of the synthetic checkpoint (default 24; quick 3)
   --timed N             compress: layers timed one by one for LORD / EoRA / peers (default 3; quick 2)

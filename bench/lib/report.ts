@@ -159,7 +159,10 @@ export function dateStamp(iso: string): string {
   return iso.slice(0, 10);
 }
 
-/** Writes the JSON and the Markdown files; returns their paths. */
+/**
+ * Writes the JSON and the Markdown files; returns their paths. `jsonSuite` names the JSON file when a
+ * partial run must not overwrite the day's full one (e.g. 'gemm-goal').
+ */
 export function writeResults(
   suite: string,
   quick: boolean,
@@ -167,11 +170,12 @@ export function writeResults(
   date: string,
   json: unknown,
   md: string,
+  jsonSuite = suite,
 ): { json: string; md: string } {
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const name = quick ? `${suite}-quick` : suite;
-  const jsonPath = path.join(dir, `${name}-${tag}-${dateStamp(date)}.json`);
+  const jsonPath = path.join(dir, `${quick ? `${jsonSuite}-quick` : jsonSuite}-${tag}-${dateStamp(date)}.json`);
   const mdPath = path.join(dir, `${name}-latest.md`);
   fs.writeFileSync(jsonPath, JSON.stringify(json, null, 1) + '\n');
   fs.writeFileSync(mdPath, md + '\n');
@@ -180,4 +184,23 @@ export function writeResults(
 
 export function markers(suite: string): { start: string; end: string } {
   return { start: `<!-- lowrank-bench:${suite}:start -->`, end: `<!-- lowrank-bench:${suite}:end -->` };
+}
+
+/**
+ * The marker block `<!-- lowrank-bench:<block>:start -->` ... `end -->` of an earlier run, read from
+ * bench/results/<suite>[-quick]-latest.md (undefined when the file or the block is absent): a partial run
+ * keeps the blocks it did not measure.
+ */
+export function previousBlock(suite: string, quick: boolean, block: string): string | undefined {
+  const file = path.join(repoRoot, 'bench', 'results', `${quick ? `${suite}-quick` : suite}-latest.md`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const mk = markers(block);
+  const a = text.indexOf(mk.start),
+    b = text.indexOf(mk.end, a);
+  return a >= 0 && b > a ? text.slice(a, b + mk.end.length) : undefined;
 }
