@@ -73,8 +73,10 @@ struct SyrkJob : Job {
 // syrk(A, C, n, k, trans, alpha, beta, threads) -> Promise<void>
 // Lower triangle of C (n x n) = alpha op(A) op(A)^T + beta C, op(A) n x k (A is k x n when trans);
 // entries above the diagonal are left untouched. Row-major, dense, same dtype, C distinct from A.
-Napi::Value Syrk(const Napi::CallbackInfo& info) {
-  Args a(info, "syrk", 8);
+// gram(A, C, n, k, trans, alpha, threads) -> Promise<void>
+// C (n x n, both triangles) = alpha op(A) op(A)^T (see gemm.h); C is never read.
+Napi::Value SubmitSyrk(const Napi::CallbackInfo& info, bool full) {
+  Args a(info, full ? "gram" : "syrk", full ? 7 : 8);
   auto job = std::make_unique<SyrkJob>();
   job->A = a.floats(0, "A", *job);
   job->C = a.floats(1, "C", *job);
@@ -82,8 +84,9 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
   job->k = a.dim(3, "k");
   job->trans = a.boolean(4, "trans");
   job->alpha = a.finite(5, "alpha");
-  job->beta = a.finite(6, "beta");
-  job->threads = a.threads(7);
+  job->beta = full ? 0 : a.finite(6, "beta");
+  job->full = full;
+  job->threads = a.threads(full ? 6 : 7);
   a.sameDtype(job->A, job->C, "A", "C");
   a.needLength(job->A, static_cast<uint64_t>(job->n) * job->k, "A");
   a.needLength(job->C, static_cast<uint64_t>(job->n) * job->n, "C");
@@ -92,28 +95,8 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
   return Submit(info.Env(), std::move(job));
 }
 
-// gram(A, C, n, k, trans, alpha, threads) -> Promise<void>
-// C (n x n, both triangles) = alpha op(A) op(A)^T, op(A) n x k (A is k x n when trans); see gemm.h. Row-major,
-// dense, same dtype, C distinct from A; C is never read.
-Napi::Value Gram(const Napi::CallbackInfo& info) {
-  Args a(info, "gram", 7);
-  auto job = std::make_unique<SyrkJob>();
-  job->A = a.floats(0, "A", *job);
-  job->C = a.floats(1, "C", *job);
-  job->n = a.dim(2, "n");
-  job->k = a.dim(3, "k");
-  job->trans = a.boolean(4, "trans");
-  job->alpha = a.finite(5, "alpha");
-  job->beta = 0;
-  job->full = true;
-  job->threads = a.threads(6);
-  a.sameDtype(job->A, job->C, "A", "C");
-  a.needLength(job->A, static_cast<uint64_t>(job->n) * job->k, "A");
-  a.needLength(job->C, static_cast<uint64_t>(job->n) * job->n, "C");
-  a.noAlias(job->C, job->A, "C", "A");
-  job->cost = 1.0 * job->n * job->n * job->k;
-  return Submit(info.Env(), std::move(job));
-}
+Napi::Value Syrk(const Napi::CallbackInfo& info) { return SubmitSyrk(info, false); }
+Napi::Value Gram(const Napi::CallbackInfo& info) { return SubmitSyrk(info, true); }
 
 }  // namespace
 

@@ -3,8 +3,10 @@
 // Implementation (gemm_driver.cc, gemm_body.h, gemm_<isa>.cc): GotoBLAS/BLIS-style packed GEMM with
 // register-blocked microkernels chosen at load time (AVX-512 f32 32x12 / f64 16x12, AVX2+FMA 16x6 /
 // 8x6, NEON 8x12 / 8x6, portable scalar 4x4), KC/MC/NC blocking from the cache sizes, the ic loop (and
-// the jr loop for small m) shared by the pool threads, and an unpacked, bandwidth-oriented path when m
-// or n is at most 4 (GEMV-like shapes). LOWRANK_ISA=avx2|scalar (read once, at the first call) forces
+// the jr loop for small m) shared by the pool threads, operands read in place instead of packed where
+// packing would not pay (the small operand of small or skinny products: direct A'; the big operand of a
+// product with at most 128 columns: direct B'), and an unpacked, bandwidth-oriented path when m or n is
+// at most 4 (GEMV-like shapes). LOWRANK_ISA=avx2|scalar (read once, at the first call) forces
 // a lower path, for testing; isaName() reports the path in use.
 //
 // Threads and reproducibility: every routine here uses at most `threads` threads of the pool
