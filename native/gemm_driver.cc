@@ -217,8 +217,8 @@ constexpr int64_t kParallelPackElems = int64_t(1) << 21;
 // GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
 constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
 // Skinny path (see gemm): C with at most this many columns and at least this much work (m n k) is
-// split by rows of C, each task packing its own L2-sized block of the big operand. The tasks read the
-// small operand in place (direct A'): with 129-256 columns that paid off only for f32 on several threads
+// split by rows of C, each task packing its own L2-sized block of the big operand (or reading it in place,
+// direct B'), and the small operand too unless it is line-aligned: with 129-256 columns this route paid off only for f32 on several threads
 // (Zen 3, square n = 256, this route against the packed nest: f64 2 threads 55 vs 79 GFLOP/s, 1 thread
 // 31 vs 44; f32 about equal on 1 thread).
 template <class T>
@@ -256,7 +256,7 @@ void scaleC(int64_t m, int64_t n, T beta, T* C, int64_t ldc, bool lower) {
 template <class T>
 void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M, int64_t N, int64_t K, T alpha,
                 const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* C, int64_t ldc,
-                int threads) {
+                int threads, bool directAlignedOnly = false) {
   const int64_t MR = ks.mr, NR = ks.nr;
   // Balanced splits: no tiny last block. kc depends on K and the caches only.
   const int64_t kc = ceilDiv(K, ceilDiv(K, bl.kc));
@@ -271,7 +271,13 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork<T>);
+  // directAlignedOnly (the skinny route's tasks, each with a long K): only when every MR-vector read in
+  // place is a whole cache line. Otherwise each vector straddles two lines and the tile's A' slice costs
+  // twice the L2 -> L1 traffic of the packed copy: A X with X 2000 x 60 (rows 240 bytes apart) ran 10-30 %
+  // faster packed on Zen 3 (1 and 2 threads, paired against OpenBLAS in one process).
+  const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
+  const bool directA = ars == 1 && (!directAlignedOnly || aligned) &&
+                       (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork<T>);
   // Direct B': skip packing B' (the big operand of a skinny product, e.g. A X with X n x 60: each B~ panel
   // would be used by only M' / MR tiles) when its columns are contiguous and alpha needs no folding in.
   const bool directB = ks.directB && !tri && brs == 1 && alpha == T(1) && M <= kDirectMaxN;
@@ -484,7 +490,8 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     // in randomized SVD). The loop nest would pack all of B' on the caller's thread into one large
     // shared B~; here each task takes a slice of C' columns (rows of C) whose B~ block fits in half of
     // L2, packs it itself and multiplies all of A' into it, so the big operand is packed by every thread
-    // and re-read from L2, not L3. Per-element arithmetic (kc blocks, kernel order) is that of the
+    // and re-read from L2, not L3. The small operand is packed per task too unless it can be read in place
+    // whole cache lines at a time (see packedGemm). Per-element arithmetic (kc blocks, kernel order) is that of the
     // single-task nest, so results stay bit-identical for any thread count.
     const int64_t kc = ceilDiv(k, ceilDiv(k, bl.kc));
     int64_t w =
@@ -494,7 +501,7 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     parallelFor(threads, tasks, [&](int64_t t, int) {
       const int64_t j0 = t * w, j1 = std::min(m, j0 + w);
       packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc,
-                    1);
+                    1, /*directAlignedOnly=*/true);
     });
     return;
   }

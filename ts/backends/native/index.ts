@@ -58,12 +58,25 @@ export class NativeBackend implements Backend {
 
   /** A zeroed host array of this backend's dtype (recycled when a large one is available). */
   alloc(n: number): Arr {
+    return this.allocFor(n, true);
+  }
+
+  /**
+   * An output array that the addon call it is made for writes in full (every entry, whatever the values:
+   * GEMM with beta = 0, elementwise maps, copies): a recycled one is not zeroed first (for a rank-50
+   * randomized SVD of 4000 x 2000 that filled ~140 arrays per call). A new one is zeroed by the allocation.
+   */
+  private allocFull(n: number): Arr {
+    return this.allocFor(n, false);
+  }
+
+  private allocFor(n: number, zero: boolean): Arr {
     const bytes = n * (this.dtype === 'f64' ? 8 : 4);
     if (bytes >= POOL_MIN_BYTES) {
       const a = this.pool.get(n)?.pop();
       if (a) {
         this.poolBytes -= a.byteLength;
-        return a.fill(0);
+        return zero ? a.fill(0) : a;
       }
     }
     const a = this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
@@ -144,7 +157,7 @@ export class NativeBackend implements Backend {
       k = transA ? a.rows : a.cols,
       n = transB ? b.rows : b.cols;
     return this.using([arr(a), arr(b)], async (A, B) => {
-      const out = this.alloc(m * n);
+      const out = this.allocFull(m * n);
       // A^T A or A A^T of one matrix: the Gram routine (syrk, about half the flops; the same entries).
       if (A === B && transA !== transB) await this.addon.gram(A, out, m, k, transA, alpha, this.threads);
       else await this.addon.gemm(A, B, out, m, n, k, transA, transB, alpha, 0, this.threads);
@@ -154,7 +167,7 @@ export class NativeBackend implements Backend {
 
   axpby(alpha: number, a: DenseRef, beta: number, b: DenseRef | null): Promise<Store> {
     return this.using(b ? [arr(a), arr(b)] : [arr(a)], async (A, B) => {
-      const out = this.alloc(a.rows * a.cols);
+      const out = this.allocFull(a.rows * a.cols);
       await this.addon.axpby(out, alpha, A, beta, B ?? null, this.threads);
       return out;
     });
@@ -162,7 +175,7 @@ export class NativeBackend implements Backend {
 
   hadamard(a: DenseRef, b: DenseRef): Promise<Store> {
     return this.using([arr(a), arr(b)], async (A, B) => {
-      const out = this.alloc(a.rows * a.cols);
+      const out = this.allocFull(a.rows * a.cols);
       await this.addon.hadamard(out, A, B, this.threads);
       return out;
     });
@@ -170,7 +183,7 @@ export class NativeBackend implements Backend {
 
   transpose(a: DenseRef): Promise<Store> {
     return this.using([arr(a)], async (A) => {
-      const out = this.alloc(a.rows * a.cols);
+      const out = this.allocFull(a.rows * a.cols);
       await this.addon.transpose(out, A, a.rows, a.cols, this.threads);
       return out;
     });
@@ -198,7 +211,7 @@ export class NativeBackend implements Backend {
 
   slice(a: DenseRef, r0: number, c0: number, rows: number, cols: number): Promise<Store> {
     return this.using([arr(a)], async (A) => {
-      const out = this.alloc(rows * cols);
+      const out = this.allocFull(rows * cols);
       await this.addon.copy2d(A, r0 * a.cols + c0, a.cols, out, 0, cols, rows, cols, this.threads);
       return out;
     });
@@ -208,7 +221,7 @@ export class NativeBackend implements Backend {
     const rows = axis === 'h' ? mats[0].rows : mats.reduce((s, m) => s + m.rows, 0);
     const cols = axis === 'v' ? mats[0].cols : mats.reduce((s, m) => s + m.cols, 0);
     return this.using(mats.map(arr), async (...ins) => {
-      const out = this.alloc(rows * cols);
+      const out = this.allocFull(rows * cols);
       const jobs: Promise<void>[] = [];
       let at = 0; // first row ('v') or column ('h') of the next block
       mats.forEach((m, i) => {
@@ -223,7 +236,7 @@ export class NativeBackend implements Backend {
 
   scaleAxis(a: DenseRef, s: Float64Array, axis: 'rows' | 'cols'): Promise<Store> {
     return this.using([arr(a)], async (A) => {
-      const out = this.alloc(a.rows * a.cols);
+      const out = this.allocFull(a.rows * a.cols);
       await this.addon.scaleAxis(out, A, a.rows, a.cols, s, axis === 'cols', this.threads);
       return out;
     });
