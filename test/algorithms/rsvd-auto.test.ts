@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { stopEstimate } from '../../ts/algorithms/rsvd/rsvd.js';
 import { rsvd, svdError, type Mat } from '../../ts/index.js';
-import { describeEngines, disposeAll } from '../helpers.js';
+import { describeEngines, disposeAll, orthDefect } from '../helpers.js';
 import { spectra, spectrumMatrix, tailFro } from './fixtures.js';
 
 function maxRelErr(S: Float64Array, s: Float64Array, k: number): number {
@@ -50,6 +50,8 @@ describeEngines('rsvd powerIters auto', (h) => {
     expect(st.passes).toBe(info.passes);
     expect(info.matvecs).toBe(info.passes * (k + 10));
     expect(st.changes.length).toBe(st.iters);
+    // s_1 / s_k = 512: u (s_1 / s_k)^2 is above tol / 64 in f32 (Ritz values from QR), far below in f64 (Gram)
+    expect(st.values).toBe(h.dtype === 'f64' ? 'gram' : 'qr');
     expect(st.tolerance).toBe(1e-3);
     expect(st.estimate).toBeLessThanOrEqual(st.tolerance);
     // s_1 / s_k = 512: the values to a few hundred ulps of s_1
@@ -87,6 +89,7 @@ describeEngines('rsvd powerIters auto', (h) => {
     const auto = await rsvd(A, { rank: kk, seed: 3 });
     const t = auto.info.powerIters;
     expect(auto.info.stop!.reason).toBe('converged');
+    expect(auto.info.stop!.values).toBe('gram'); // s_1 / s_k = sqrt(20): the Gram resolves the top k
     expect(auto.info.passes).toBeLessThan(16); // fewer passes than sklearn's fixed 7 iterations
     // Krylov space of depth t contains the subspace iterate of q = t from the same test matrix:
     // every Ritz value at least as large (up to rounding), and so the Frobenius error no larger.
@@ -98,6 +101,33 @@ describeEngines('rsvd powerIters auto', (h) => {
     expect(maxRelErr(auto.S, s, kk)).toBeLessThanOrEqual(auto.info.stop!.tolerance);
     expect(maxRelErr(auto.S, s, kk)).toBeLessThanOrEqual(maxRelErr(fixed.S, s, kk));
     disposeAll(A, auto.U, auto.V, fixed.U, fixed.V);
+  });
+
+  it('Ritz values from the Gram or from QR: rank below the rank asked for, and a basis wider than the rank', async () => {
+    // rank 6 < k = 10: the k-th Ritz value is roundoff, which only the QR route measures to u s_1
+    const s6 = spectra.lowRank(6);
+    const A6 = await load(s6, 8);
+    const a = await rsvd(A6, { rank: k, seed: 4 });
+    expect(a.info.stop!.values).toBe('qr');
+    expect(a.info.stop!.reason).toBe('converged');
+    expect(a.info.passes).toBeLessThanOrEqual(6);
+    for (let i = 0; i < 6; i++) expect(Math.abs(a.S[i] - s6[i])).toBeLessThanOrEqual(256 * u * s6[0]);
+    for (let i = 6; i < k; i++) expect(a.S[i]).toBeLessThanOrEqual(256 * u * s6[0]);
+    // rank 15 >= k = 10 but < l = 20: the top k are well resolved (Gram route) while W = A^T K holds
+    // roundoff columns, so the final factorization of W falls back from CholeskyQR2 to Householder
+    const s15 = spectra.lowRank(15).map((x) => x / 10 ** (1 - 9 / 14)); // s_1 / s_10 = 10^(9/14)
+    const A15 = await load(s15, 9);
+    const b = await rsvd(A15, { rank: k, seed: 5 });
+    expect(b.info.stop!.values).toBe('gram');
+    expect(maxRelErr(b.S, s15, k)).toBeLessThanOrEqual(256 * u * (s15[0] / s15[k - 1]));
+    for (const [M, rows] of [
+      [b.U, m],
+      [b.V, n],
+    ] as const)
+      expect(orthDefect(await M.toArray(), rows, k)).toBeLessThanOrEqual(64 * Math.sqrt(rows) * u);
+    const e = await svdError(A15, b, { tail: s15 });
+    expect(e.frobeniusRatio!).toBeLessThanOrEqual(1 + (64 * u * tailFro(s15, 0)) / tailFro(s15, k));
+    disposeAll(A6, a.U, a.V, A15, b.U, b.V);
   });
 
   it("explicit counts and presets keep their fixed iterations (no info.stop); bad 'tol' is refused", async () => {

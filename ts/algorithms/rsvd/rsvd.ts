@@ -96,14 +96,22 @@ export interface RsvdInfo {
 
 /**
  * What the 'auto' stopping rule did. After iteration t (t = 0: the plain sketch) the top-k Ritz values
- * theta^(t) of the current basis are the singular values of A^T Q (Q orthonormal: the product the next
- * iteration needs anyway, so the check costs no pass over A: W = A^T Q is kept as W = Qw Rw, extended by
- * one block per iteration, and only the c singular values of the c x c Rw are computed and read back). The change d_t = max_{i <= k} |theta_i^(t) - theta_i^(t-1)| / max(theta_i^(t), tau),
+ * theta^(t) of the current basis are the singular values of W = A^T Q (Q orthonormal: the product the
+ * next iteration needs anyway, so the check costs no pass over A). They come from one of two routes
+ * (`values`): 'gram', the square roots of the eigenvalues of the c x c Gram W^T W, kept on the host in
+ * f64 and extended by one block of products per iteration (W^T z and z^T z for the new block z: a few
+ * small products and a c x c eigh a step), used while the top k are resolved by it (relative error about
+ * u (theta_1 / theta_k)^2 <= tol / 64: theta_k >= 0.062 theta_1 in f32 at tol 1e-3); else, from then on,
+ * 'qr': W = Qw Rw (Householder once, then extended by one block per iteration) and the singular values
+ * of the c x c Rw, accurate to u theta_1 absolutely. The final Rayleigh-Ritz needs W = Qw Rw: on the
+ * 'gram' route one CholeskyQR2 seeded with the Gram (Householder when kappa(W) > 1 / (16 sqrt(u)) or a
+ * Cholesky refuses). The change d_t = max_{i <= k} |theta_i^(t) - theta_i^(t-1)| / max(theta_i^(t), tau),
  * tau = sqrt(u) theta_1 (u the unit roundoff: smaller values are measured to that absolute accuracy),
  * and the estimate of what is left assumes geometric decay at the observed rate rho = d_t / d_(t-1):
  * estimate = d_t rho / (1 - rho) (Infinity while rho >= 1 or for t = 1, with no rate yet; when the rate
  * is itself falling, rho_t < rho_(t-1), as block Krylov's does, the next rate rho_t^2 / rho_(t-1) is used;
- * d_t itself once d_t is at roundoff level, 64 u theta_1 / max(theta_k, tau)). Stop when
+ * d_t itself once d_t is at roundoff level, 64 u theta_1 / max(theta_k, tau), squared ratio on the 'gram'
+ * route). Stop when
  * estimate <= tol, at the cap, or (Krylov) when the basis spans min(m, n) columns (a block that would
  * go past that is cut to the columns left, so the last Ritz values are exact).
  *
@@ -129,6 +137,8 @@ export interface RsvdStop {
   reason: 'converged' | 'cap' | 'basis';
   /** d_1, d_2, ...: the relative change of the top-k Ritz values after every iteration. */
   changes: number[];
+  /** Where the last Ritz values came from: 'gram' (eigenvalues of W^T W) or 'qr' (singular values of Rw). */
+  values: 'gram' | 'qr';
 }
 
 export interface RsvdResult<D extends DType = DType> {
@@ -521,13 +531,14 @@ export function stopEstimate(d: number, dPrev: number, floor: number, dPrev2 = N
  * values of W are accurate to about c u theta_1 absolutely, so d below 64 u theta_1 / max(theta_k, tau)
  * is noise.
  */
-function ritzChange(theta: Float64Array, prev: Float64Array, eps: number): { d: number; floor: number } {
+function ritzChange(theta: Float64Array, prev: Float64Array, eps: number, gram = false): { d: number; floor: number } {
   const big = theta[0] ?? 0;
   if (!(big > 0)) return { d: 0, floor: Infinity };
   const tau = Math.sqrt(eps) * big;
   let d = 0;
   for (let i = 0; i < theta.length; i++) d = Math.max(d, Math.abs(theta[i] - prev[i]) / Math.max(theta[i], tau));
-  return { d, floor: (64 * eps * big) / Math.max(theta[theta.length - 1], tau) };
+  const ratio = big / Math.max(theta[theta.length - 1], tau);
+  return { d, floor: 64 * eps * (gram ? ratio * ratio : ratio) };
 }
 
 /**
@@ -539,8 +550,9 @@ function ritzChange(theta: Float64Array, prev: Float64Array, eps: number): { d: 
  * iteration makes: the Ritz values after each block and the final Rayleigh-Ritz need no extra pass, and
  * a stop at depth t costs 2t + 2 passes of l columns, as subspace iteration with q = t. Subspace
  * iteration orthonormalizes Q before every A^T product (so W = A^T Q gives Ritz values); a stop reuses
- * that product. After every product W = A^T K is kept as Qw Rw (extendQR) and the c singular values of
- * Rw reach the host; the final Rayleigh-Ritz is the SVD of the c x c Rw.
+ * that product. After every product the Ritz values come from the Gram of W (host, extended by a block)
+ * or, once that cannot resolve the top k, from W = Qw Rw (extendQR) (see RsvdStop); the final
+ * Rayleigh-Ritz is the SVD of the c x c Rw (from CholeskyQR2 of W on the Gram route).
  */
 async function adaptiveRsvd<D extends DType>(
   op: Operator<D>,
@@ -556,7 +568,10 @@ async function adaptiveRsvd<D extends DType>(
   let Qlast: Mat<D> | null = null; // Krylov: the newest block (null: K itself)
   let W: Mat<D> | null = null; // A^T K, n x c
   let Z: Mat<D> | null = null; // the newest A^T product when W is a copy
-  let Qw: Mat<D> | null = null; // W = Qw Rw, Qw n x c orthonormal, Rw c x c
+  // Ritz values: from the Gram G = W^T W on the host while W's top k are well separated from roundoff
+  // (gramResolves), else ('qr' mode, kept from then on) from W = Qw Rw, extended by one block a step.
+  let G: Float64Array | null = null;
+  let Qw: Mat<D> | null = null;
   let Rw: Mat<D> | null = null;
   const changes: number[] = [];
   let prev: Float64Array | null = null;
@@ -564,22 +579,39 @@ async function adaptiveRsvd<D extends DType>(
   try {
     for (let t = 0; ; t++) {
       const z: Mat<D> = await op.applyT(Qlast ?? K);
-      if (krylov && W) {
+      const grow = krylov && W !== null;
+      let Wz: Float64Array | null = null,
+        zz: Float64Array | null = null;
+      if (!Qw && grow) [Wz, zz] = [await hostProduct(eng, W!, z), await hostProduct(eng, z, z)];
+      if (grow) {
         Z = z;
-        const W2: Mat<D> = await eng.hstack([W, z]);
-        W.dispose();
+        const W2: Mat<D> = await eng.hstack([W!, z]);
+        W!.dispose();
         W = W2;
       } else {
         W?.dispose();
         W = z;
       }
-      const f: { Q: Mat<D>; R: Mat<D> } = await extendQR(eng, krylov ? Qw : null, W, z);
-      disposeAll(Qw, Rw);
-      Qw = f.Q;
-      Rw = f.R;
-      const theta = (await eng.svdvals(f.R)).slice(0, plan.k);
+      let ritz: Float64Array | null = null;
+      if (!Qw) {
+        G = Wz && zz ? extendGram(G!, W.cols - z.cols, z.cols, Wz, zz) : await hostProduct(eng, z, z);
+        ritz = await gramRitzValues(eng, G, W.cols);
+        if (!gramResolves(ritz, plan.k, eps, plan.tol)) {
+          // from now on the accurate route: a Householder QR of W once, then extended block by block
+          ritz = null;
+          G = null;
+          ({ Q: Qw, R: Rw } = await eng.qr(W));
+        }
+      } else {
+        const f: { Q: Mat<D>; R: Mat<D> } = await extendQR(eng, krylov ? Qw : null, W, z);
+        disposeAll(Qw, Rw);
+        Qw = f.Q;
+        Rw = f.R;
+      }
+      ritz ??= await eng.svdvals(Rw!);
+      const theta = ritz.slice(0, plan.k);
       if (prev) {
-        const { d, floor } = ritzChange(theta, prev, eps);
+        const { d, floor } = ritzChange(theta, prev, eps, G !== null);
         estimate = stopEstimate(d, changes.at(-1) ?? NaN, floor, changes.at(-2) ?? NaN);
         changes.push(d);
       }
@@ -587,15 +619,24 @@ async function adaptiveRsvd<D extends DType>(
       const full = krylov && K.cols >= mn;
       const reason = estimate <= plan.tol ? 'converged' : t >= plan.q ? 'cap' : full ? 'basis' : null;
       if (reason) {
-        const res = await ritzFromProducts(eng, K, W, f.Q, f.R, plan.k);
-        return { res, stop: { rule: 'ritz-extrapolated', iters: t, cap: plan.q, estimate, tolerance: plan.tol, reason, changes } };
+        const f = G ? await factorW(eng, W, G, ritz) : { Q: Qw!, R: Rw! };
+        try {
+          const res = await ritzFromProducts(eng, K, W, f.Q, f.R, plan.k);
+          const values = G ? 'gram' : 'qr';
+          return {
+            res,
+            stop: { rule: 'ritz-extrapolated', iters: t, cap: plan.q, estimate, tolerance: plan.tol, reason, changes, values },
+          };
+        } finally {
+          if (G) disposeAll(f.Q, f.R);
+        }
       }
       if (krylov) {
         // A block that would make the basis wider than min(m, n) is cut to the columns left: the basis
         // then spans everything A can reach (exact Ritz values), and the next round stops ('basis').
         const left = mn - K.cols;
-        const zz = left < z.cols ? await eng.slice(z, { cols: [0, left] }) : z;
-        const Y = await thenDispose(op.apply(zz), zz === z ? null : zz);
+        const zc: Mat<D> = left < z.cols ? await eng.slice(z, { cols: [0, left] }) : z;
+        const Y: Mat<D> = await thenDispose(op.apply(zc), zc === z ? null : zc);
         if (Z) Z.dispose();
         Z = null;
         const Q = await orthogonalizeAgainst(eng, Y, K);
@@ -615,6 +656,92 @@ async function adaptiveRsvd<D extends DType>(
     }
   } finally {
     disposeAll(K, Qlast, W, Z, Qw, Rw);
+  }
+}
+
+/**
+ * Whether the Gram route resolves the top k Ritz values (ritz: all of them, descending) to the stopping
+ * rule's needs: eigenvalues of the rounded Gram carry an absolute error of about u theta_1^2, i.e. a
+ * relative error of about u (theta_1 / theta_i)^2 in theta_i (measured on 4000 x 2000 f32 problems: at most
+ * that, usually 10x less), which must stay below tol / 64 for the k-th value. In f32 at tol 1e-3 that
+ * is theta_k >= 0.062 theta_1; in f64 theta_k >= 3e-6 theta_1. Rank-deficient or steeply decaying top k go
+ * to the QR route, whose values are accurate to u theta_1 absolutely.
+ */
+function gramResolves(ritz: Float64Array, k: number, eps: number, tol: number): boolean {
+  const big = ritz[0] ?? 0,
+    small = ritz[Math.min(k, ritz.length) - 1] ?? 0;
+  return big > 0 && small > 0 && eps * (big / small) ** 2 <= tol / 64;
+}
+
+/**
+ * W = Q R (Q orthonormal n x c, R c x c) for the final Rayleigh-Ritz, from the Gram G = W^T W already on
+ * the host: CholeskyQR2 (R1 = chol(G)^T, Q1 = W R1^-1, then one more CholeskyQR pass, R = R2 R1) when W is
+ * well conditioned, theta_c / theta_1 >= 16 sqrt(u) (sqrt of G's eigenvalues, descending; kappa(W) <= 256
+ * in f32, where CholeskyQR2 is orthonormal and backward stable to O(u)); Householder QR otherwise, or when
+ * a Cholesky factorization refuses.
+ */
+async function factorW<D extends DType>(eng: Engine<D>, W: Mat<D>, G: Float64Array, ritz: Float64Array): Promise<{ Q: Mat<D>; R: Mat<D> }> {
+  const c = W.cols;
+  const u = unitRoundoff(eng.dtype);
+  if (ritz[c - 1] >= 16 * Math.sqrt(u) * ritz[0]) {
+    const held: Array<Mat<D> | null> = [];
+    const keep = <M extends Mat<D>>(x: M): M => (held.push(x), x);
+    try {
+      const Gm = keep(eng.matrix((eng.dtype === 'f64' ? G : Float32Array.from(G)) as never, c, c) as Mat<D>);
+      const L1 = keep(await eng.cholesky(Gm));
+      const I = keep(eng.eye(c));
+      const L1inv = keep(await eng.solveTriangular(L1, I, { lower: true }));
+      const Q1 = keep(await eng.matmul(W, L1inv, { transB: true }));
+      const G2 = keep(await eng.matmul(Q1, Q1, { transA: true }));
+      const L2 = keep(await eng.cholesky(G2));
+      const L2inv = keep(await eng.solveTriangular(L2, I, { lower: true }));
+      const Q = await eng.matmul(Q1, L2inv, { transB: true });
+      try {
+        return { Q, R: await eng.matmul(L2, L1, { transA: true, transB: true }) }; // R2 R1 = L2^T L1^T
+      } catch (e) {
+        Q.dispose();
+        throw e;
+      }
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e; // not positive definite: Householder below
+    } finally {
+      disposeAll(...held);
+    }
+  }
+  return eng.qr(W);
+}
+
+/** X^T Y on the host (f64), X n x a, Y n x b: a x b row-major. */
+async function hostProduct<D extends DType>(eng: Engine<D>, X: Mat<D>, Y: Mat<D>): Promise<Float64Array> {
+  const P = await eng.matmul(X, Y, { transA: true });
+  try {
+    return Float64Array.from(await P.toArray());
+  } finally {
+    P.dispose();
+  }
+}
+
+/** [[G, B], [B^T, C]] from G (a x a), B (a x b) and C (b x b), all row-major. */
+function extendGram(G: Float64Array, a: number, b: number, B: Float64Array, C: Float64Array): Float64Array {
+  const c = a + b;
+  const out = new Float64Array(c * c);
+  for (let i = 0; i < a; i++) {
+    out.set(G.subarray(i * a, (i + 1) * a), i * c);
+    for (let j = 0; j < b; j++) out[i * c + a + j] = out[(a + j) * c + i] = B[i * b + j];
+  }
+  for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) out[(a + i) * c + a + j] = C[i * b + j];
+  return out;
+}
+
+/** sqrt of the eigenvalues of the Gram G (c x c), descending (negative roundoff clamped to 0). */
+async function gramRitzValues<D extends DType>(eng: Engine<D>, G: Float64Array, c: number): Promise<Float64Array> {
+  const M = eng.matrix((eng.dtype === 'f64' ? G : Float32Array.from(G)) as never, c, c) as Mat<D>;
+  try {
+    const { values, vectors } = await eng.eigh(M);
+    vectors.dispose();
+    return Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0)));
+  } finally {
+    M.dispose();
   }
 }
 
