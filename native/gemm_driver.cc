@@ -197,6 +197,7 @@ thread_local Buffer tlsPackB;     // shared B~, owned by the calling thread
 thread_local Buffer tlsVec;       // GEMV: the vector operands, alpha folded in (caller's thread)
 thread_local Buffer tlsGemvWork;  // GEMV: column accumulators of axpyRows (each thread)
 thread_local Buffer tlsTransC;    // skinny C = A^T op(B): a block of C^T (each thread)
+thread_local Buffer tlsSplit;     // long-k products: the partial C of every chunk (caller's thread)
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
@@ -228,6 +229,16 @@ constexpr int64_t skinnyMaxM(int threads) {
 constexpr double kSkinnyMinWork = 1.0e7;
 // Skinny C = A^T op(B): rows of C computed as column blocks of C^T at most this wide (scratch <= 1 MiB f64).
 constexpr int64_t kTransCBlock = 1024;
+// Long-k products with a small C (beta = 0; e.g. Gram matrices and projections K^T Y of tall blocks):
+// k at least kSplitMinK and m n at most kSplitMaxOut are split into kSplitChunks(k) fixed chunks of k, each
+// a one-thread product into its own partial C, then summed in chunk order. In the loop nest such a
+// product is a long series of small kc blocks, each a fork-join with the B~ pack on the caller alone
+// (Zen 3: a 4000 x 60 Gram on 2 threads no faster than on 1). The chunks depend on k only, never on the
+// thread count, so results stay bit-identical for any number of threads.
+constexpr int64_t kSplitMinK = 1024;
+constexpr int64_t kSplitMaxOut = 128 * 128;
+// An even count (2 threads share it evenly): 2 chunks from k = 1024, 4 from 2048, 6 from 3072, at most 8.
+inline int64_t kSplitChunks(int64_t k) { return 2 * std::min<int64_t>(4, k / 1024); }
 
 int clampThreads(int threads) {
   if (threads <= 1) return 1;
@@ -271,13 +282,14 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  // directAlignedOnly (the skinny route's tasks, each with a long K): only when every MR-vector read in
-  // place is a whole cache line. Otherwise each vector straddles two lines and the tile's A' slice costs
+  // directAlignedOnly (the skinny route's tasks): a task with more than kDirectMaxN columns reads A' in
+  // place only when every MR-vector is a whole cache line. Otherwise each vector straddles two lines and the tile's A' slice costs
   // twice the L2 -> L1 traffic of the packed copy: A X with X 2000 x 60 (rows 240 bytes apart) ran 10-30 %
   // faster packed on Zen 3 (1 and 2 threads, paired against OpenBLAS in one process).
   const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
-  const bool directA = ars == 1 && (!directAlignedOnly || aligned) &&
-                       (N <= kDirectMaxN || static_cast<double>(M) * N * K <= kDirectMaxWork<T>);
+  const bool directA =
+      ars == 1 &&
+      (N <= kDirectMaxN || ((!directAlignedOnly || aligned) && static_cast<double>(M) * N * K <= kDirectMaxWork<T>));
   // Direct B': skip packing B' (the big operand of a skinny product, e.g. A X with X n x 60: each B~ panel
   // would be used by only M' / MR tiles) when its columns are contiguous and alpha needs no folding in.
   const bool directB = ks.directB && !tri && brs == 1 && alpha == T(1) && M <= kDirectMaxN;
@@ -437,9 +449,45 @@ void overrideBlocking<double>(Blocking b) {
 
 // ---- public API -------------------------------------------------------------------------------------------
 
+namespace {
+
+template <class T>
+void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+            int64_t ldb, T beta, T* C, int64_t ldc, int threads, bool mayKSplit);
+
+// C (row-major m x n, ld ldc) = sum over the chunks c of part(c, P_c), P_c the chunk's partial (row-major,
+// ld n), made by `part` on one thread each; lower: only the lower triangle (j <= i) is summed.
+template <class T, class Part>
+void kSplitSum(int64_t m, int64_t n, int64_t k, T* C, int64_t ldc, bool lower, int threads, Part&& part) {
+  using namespace gk;
+  const int64_t nch = kSplitChunks(k);
+  T* P = tlsSplit.get<T>(nch * m * n);
+  parallelFor(threads, nch, [&](int64_t c, int) { part(k * c / nch, k * (c + 1) / nch, P + c * m * n); });
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t e = lower ? std::min(i + 1, n) : n;
+    T* ci = C + i * ldc;
+    const T* p0 = P + i * n;
+    for (int64_t j = 0; j < e; ++j) ci[j] = p0[j];
+    for (int64_t c = 1; c < nch; ++c) {
+      const T* pc = P + c * m * n + i * n;
+      for (int64_t j = 0; j < e; ++j) ci[j] += pc[j];
+    }
+  }
+}
+
+}  // namespace
+
 template <class T>
 void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+  gemmAt<T>(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads, true);
+}
+
+namespace {
+
+template <class T>
+void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+            int64_t ldb, T beta, T* C, int64_t ldc, int threads, bool mayKSplit) {
   using namespace gk;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -454,6 +502,13 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     return;
   }
   if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kMinParallelFlops) threads = 1;
+  if (mayKSplit && beta == T(0) && k >= kSplitMinK && m * n <= kSplitMaxOut) {
+    kSplitSum<T>(m, n, k, C, ldc, false, threads, [&](int64_t k0, int64_t k1, T* P) {
+      gemmAt<T>(transA, transB, m, n, k1 - k0, alpha, transA ? A + k0 * lda : A + k0, lda,
+                transB ? B + k0 : B + k0 * ldb, ldb, T(0), P, n, 1, false);
+    });
+    return;
+  }
   // Row-major C = op(A) op(B) is column-major C' = C^T = op(B)^T op(A)^T: swap the operands.
   const int64_t ars = transB ? ldb : 1, acs = transB ? 1 : ldb;  // A' = op(B)^T, n x k
   const int64_t brs = transA ? lda : 1, bcs = transA ? 1 : lda;  // B' = op(A)^T, k x m
@@ -474,7 +529,7 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
     parallelFor(threads, nb, [&](int64_t t, int) {
       const int64_t i0 = m * t / nb, w = m * (t + 1) / nb - i0;
       T* D = tlsTransC.get<T>(n * w);
-      gemm<T>(!transB, false, n, w, k, alpha, B, ldb, A + i0, lda, T(0), D, w, 1);
+      gemmAt<T>(!transB, false, n, w, k, alpha, B, ldb, A + i0, lda, T(0), D, w, 1, false);
       for (int64_t i = 0; i < w; ++i) {
         T* c = C + (i0 + i) * ldc;
         if (beta == T(0))
@@ -509,8 +564,8 @@ void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, co
 }
 
 template <class T>
-void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc,
-               int threads) {
+void syrkAt(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc, int threads,
+            bool mayKSplit) {
   using namespace gk;
   if (n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -520,10 +575,24 @@ void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t ld
   const KernelSet<T>& ks = activeTable().get<T>();
   threads = clampThreads(threads);
   if (static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(k) < kMinParallelFlops) threads = 1;
+  if (mayKSplit && beta == T(0) && k >= kSplitMinK && n * n <= kSplitMaxOut) {
+    kSplitSum<T>(n, n, k, C, ldc, true, threads, [&](int64_t k0, int64_t k1, T* P) {
+      syrkAt<T>(trans, n, k1 - k0, alpha, trans ? A + k0 * lda : A + k0, lda, T(0), P, n, 1, false);
+    });
+    return;
+  }
   // op(A)(i, p) = trans ? A[p * lda + i] : A[i * lda + p]. Kernel land computes the upper triangle of
   // C' = C^T = op(A) op(A)^T, which is the row-major lower triangle of C.
   const int64_t rsI = trans ? 1 : lda, csP = trans ? lda : 1;
   packedGemm<T>(ks, activeBlocking<T>(), true, n, n, k, alpha, A, rsI, csP, A, csP, rsI, beta, C, ldc, threads);
+}
+
+}  // namespace
+
+template <class T>
+void syrkLower(bool trans, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, T beta, T* C, int64_t ldc,
+               int threads) {
+  syrkAt<T>(trans, n, k, alpha, A, lda, beta, C, ldc, threads, true);
 }
 
 template <class T>

@@ -253,24 +253,31 @@ describe('native gemm', () => {
         { m: 997, n: 250, k: 2050, ta: true, tb: true, alpha: 1, beta: 0.25 },
         { m: 1300, n: 60, k: 200, ta: true, tb: false, alpha: 1, beta: 0 },
         { m: 2500, n: 9, k: 800, ta: true, tb: true, alpha: 0.5, beta: -2 },
+        // long k, small C: split into chunks of k fixed by k alone (6 and 8 chunks)
+        { m: 60, n: 60, k: 4000, ta: true, tb: false, alpha: 1, beta: 0 },
+        { m: 100, n: 150, k: 9000, ta: false, tb: true, alpha: -0.5, beta: 0 },
       ];
       for (const [i, c] of cases.entries()) {
         const one = await runGemm(dtype, c, 500 + i, 1);
         const two = await runGemm(dtype, c, 500 + i, 2);
         expect(sameBits(one.C, two.C), `${c.m}x${c.n}x${c.k}`).toBe(true);
       }
-      for (const trans of [false, true]) {
-        const one = await runSyrk(dtype, 600, 400, trans, 1, 0, 77, 1);
-        const two = await runSyrk(dtype, 600, 400, trans, 1, 0, 77, 2);
-        expect(sameBits(one.C, two.C), `syrk trans=${trans}`).toBe(true);
-      }
+      for (const trans of [false, true])
+        for (const [n, k] of [
+          [600, 400],
+          [60, 3000],
+        ]) {
+          const one = await runSyrk(dtype, n, k, trans, 1, 0, 77, 1);
+          const two = await runSyrk(dtype, n, k, trans, 1, 0, 77, 2);
+          expect(sameBits(one.C, two.C), `syrk n=${n} k=${k} trans=${trans}`).toBe(true);
+        }
     });
 
     it(`${dtype}: syrkLower against a reference, upper triangle untouched`, async () => {
       const errors: string[] = [];
       let q = 600;
       for (const n of [1, 2, 17, 33, 100, 257])
-        for (const k of [1, 50, 300])
+        for (const k of n <= 100 ? [1, 50, 300, 2500] : [1, 50, 300]) // 2500: the long-k chunked route
           for (const trans of [false, true]) {
             q++;
             const alpha = ALPHAS[q % 3],
@@ -287,7 +294,7 @@ describe('native gemm', () => {
       const u = unitRoundoff(dtype);
       let q = 700;
       for (const n of [1, 2, 4, 5, 17, 64, 65, 127, 257])
-        for (const k of [1, 3, 300])
+        for (const k of n <= 127 ? [1, 3, 300, 2100] : [1, 3, 300])
           for (const trans of [false, true]) {
             q++;
             const alpha = ALPHAS[q % 3];
