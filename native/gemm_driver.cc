@@ -282,10 +282,11 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  // directAlignedOnly (the skinny route's tasks): a task with more than kDirectMaxN columns reads A' in
-  // place only when every MR-vector is a whole cache line. Otherwise each vector straddles two lines and the tile's A' slice costs
-  // twice the L2 -> L1 traffic of the packed copy: A X with X 2000 x 60 (rows 240 bytes apart) ran 10-30 %
-  // faster packed on Zen 3 (1 and 2 threads, paired against OpenBLAS in one process).
+  // directAlignedOnly (the skinny route's tasks, f32): a task with more than kDirectMaxN columns reads A'
+  // in place only when every MR-vector is a whole cache line. Otherwise each vector straddles two lines
+  // and the tile's A' slice costs twice the L2 -> L1 traffic of the packed copy: f32 A X with X 2000 x 60
+  // (rows 240 bytes apart) ran 4-14 % faster packed on Zen 3, 1 and 2 threads, paired against the previous
+  // addon in one process; f64 (rows 480 bytes apart) ran 2-6 % slower packed, so f64 keeps direct A'.
   const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
   const bool directA =
       ars == 1 &&
@@ -556,7 +557,7 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     parallelFor(threads, tasks, [&](int64_t t, int) {
       const int64_t j0 = t * w, j1 = std::min(m, j0 + w);
       packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc,
-                    1, /*directAlignedOnly=*/true);
+                    1, /*directAlignedOnly=*/sizeof(T) == 4);
     });
     return;
   }
