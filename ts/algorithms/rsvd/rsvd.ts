@@ -103,9 +103,10 @@ export interface RsvdInfo {
  * small products and a c x c eigh a step), used while the top k are resolved by it (relative error about
  * u (theta_1 / theta_k)^2 <= tol / 64: theta_k >= 0.062 theta_1 in f32 at tol 1e-3); else, from then on,
  * 'qr': W = Qw Rw (Householder once, then extended by one block per iteration) and the singular values
- * of the c x c Rw, accurate to u theta_1 absolutely. The final Rayleigh-Ritz needs W = Qw Rw: on the
- * 'gram' route one CholeskyQR2 seeded with the Gram (Householder when kappa(W) > 1 / (16 sqrt(u)) or a
- * Cholesky refuses). The change d_t = max_{i <= k} |theta_i^(t) - theta_i^(t-1)| / max(theta_i^(t), tau),
+ * of the c x c Rw, accurate to u theta_1 absolutely. The final Rayleigh-Ritz on the 'gram' route takes
+ * the Gram's eigenvectors as W's right singular vectors when theta_k >= theta_1 / 16 (V = W Vr_k / theta
+ * is then orthonormal to about 256 u), else W = Qw Rw by one CholeskyQR2 seeded with the Gram
+ * (Householder when kappa(W) > 1 / (16 sqrt(u)) or a Cholesky refuses) and the SVD of Rw. The change d_t = max_{i <= k} |theta_i^(t) - theta_i^(t-1)| / max(theta_i^(t), tau),
  * tau = sqrt(u) theta_1 (u the unit roundoff: smaller values are measured to that absolute accuracy),
  * and the estimate of what is left assumes geometric decay at the observed rate rho = d_t / d_(t-1):
  * estimate = d_t rho / (1 - rho) (Infinity while rho >= 1 or for t = 1, with no rate yet; when the rate
@@ -552,7 +553,8 @@ function ritzChange(theta: Float64Array, prev: Float64Array, eps: number, gram =
  * iteration orthonormalizes Q before every A^T product (so W = A^T Q gives Ritz values); a stop reuses
  * that product. After every product the Ritz values come from the Gram of W (host, extended by a block)
  * or, once that cannot resolve the top k, from W = Qw Rw (extendQR) (see RsvdStop); the final
- * Rayleigh-Ritz is the SVD of the c x c Rw (from CholeskyQR2 of W on the Gram route).
+ * Rayleigh-Ritz uses the Gram's eigenvectors or the SVD of the c x c Rw (from CholeskyQR2 of W on the
+ * Gram route).
  */
 async function adaptiveRsvd<D extends DType>(
   op: Operator<D>,
@@ -573,6 +575,7 @@ async function adaptiveRsvd<D extends DType>(
   let G: Float64Array | null = null;
   let Qw: Mat<D> | null = null;
   let Rw: Mat<D> | null = null;
+  let Vg: Mat<D> | null = null; // eigenvectors of the last Gram
   const changes: number[] = [];
   let prev: Float64Array | null = null;
   let estimate = Infinity;
@@ -595,7 +598,10 @@ async function adaptiveRsvd<D extends DType>(
       let ritz: Float64Array | null = null;
       if (!Qw) {
         G = Wz && zz ? extendGram(G!, W.cols - z.cols, z.cols, Wz, zz) : await hostProduct(eng, z, z);
-        ritz = await gramRitzValues(eng, G, W.cols);
+        const gr = await gramRitz(eng, G, W.cols);
+        ritz = gr.ritz;
+        Vg?.dispose();
+        Vg = gr.vectors;
         if (!gramResolves(ritz, plan.k, eps, plan.tol)) {
           // from now on the accurate route: a Householder QR of W once, then extended block by block
           ritz = null;
@@ -619,14 +625,23 @@ async function adaptiveRsvd<D extends DType>(
       const full = krylov && K.cols >= mn;
       const reason = estimate <= plan.tol ? 'converged' : t >= plan.q ? 'cap' : full ? 'basis' : null;
       if (reason) {
+        const values: RsvdStop['values'] = G ? 'gram' : 'qr';
+        const stop: Omit<RsvdStop, 'passes'> = {
+          rule: 'ritz-extrapolated',
+          iters: t,
+          cap: plan.q,
+          estimate,
+          tolerance: plan.tol,
+          reason,
+          changes,
+          values,
+        };
+        // The Gram's eigenvectors are accurate enough for the vectors themselves (V = W Vg_k / theta
+        // orthonormal to about u (theta_1 / theta_k)^2 <= 256 u): no factorization of W at all.
+        if (G && gramVectorsSuffice(ritz, plan.k)) return { res: await ritzFromProducts(eng, K, W, { Vr: Vg!, S: ritz }, plan.k), stop };
         const f = G ? await factorW(eng, W, G, ritz) : { Q: Qw!, R: Rw! };
         try {
-          const res = await ritzFromProducts(eng, K, W, f.Q, f.R, plan.k);
-          const values = G ? 'gram' : 'qr';
-          return {
-            res,
-            stop: { rule: 'ritz-extrapolated', iters: t, cap: plan.q, estimate, tolerance: plan.tol, reason, changes, values },
-          };
+          return { res: await ritzFromProducts(eng, K, W, { Qw: f.Q, Rw: f.R }, plan.k), stop };
         } finally {
           if (G) disposeAll(f.Q, f.R);
         }
@@ -655,8 +670,18 @@ async function adaptiveRsvd<D extends DType>(
       }
     }
   } finally {
-    disposeAll(K, Qlast, W, Z, Qw, Rw);
+    disposeAll(K, Qlast, W, Z, Qw, Rw, Vg);
   }
+}
+
+/**
+ * Whether the final vectors may come from the Gram's eigenvectors (ritz: all c values, descending): the
+ * off-diagonal of V^T V for V = W Vg_k / theta is about u theta_1^2 / (theta_i theta_j) <= u (theta_1 /
+ * theta_k)^2, kept at most 256 u (theta_k >= theta_1 / 16), the level of the QR route's own rounding.
+ */
+function gramVectorsSuffice(ritz: Float64Array, k: number): boolean {
+  const small = ritz[Math.min(k, ritz.length) - 1] ?? 0;
+  return small > 0 && ritz[0] <= 16 * small;
 }
 
 /**
@@ -733,13 +758,15 @@ function extendGram(G: Float64Array, a: number, b: number, B: Float64Array, C: F
   return out;
 }
 
-/** sqrt of the eigenvalues of the Gram G (c x c), descending (negative roundoff clamped to 0). */
-async function gramRitzValues<D extends DType>(eng: Engine<D>, G: Float64Array, c: number): Promise<Float64Array> {
+/**
+ * sqrt of the eigenvalues of the Gram G (c x c), descending (negative roundoff clamped to 0), and the
+ * eigenvectors (c x c engine Mat, the caller's).
+ */
+async function gramRitz<D extends DType>(eng: Engine<D>, G: Float64Array, c: number): Promise<{ ritz: Float64Array; vectors: Mat<D> }> {
   const M = eng.matrix((eng.dtype === 'f64' ? G : Float32Array.from(G)) as never, c, c) as Mat<D>;
   try {
     const { values, vectors } = await eng.eigh(M);
-    vectors.dispose();
-    return Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0)));
+    return { ritz: Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0))), vectors };
   } finally {
     M.dispose();
   }
@@ -819,35 +846,57 @@ async function orthogonalizeAgainst<D extends DType>(eng: Engine<D>, Y: Mat<D>, 
 }
 
 /**
- * Rayleigh-Ritz from products already made: K (m x c, orthonormal), W = A^T K (n x c) and W = Qw Rw:
- * svd(Rw) = Ur S Vr^T, U = K Vr_k, V = Qw Ur_k, and the values refined as ||A^T u_i|| / ||u_i|| =
- * ||W Vr e_i|| / ||K Vr e_i|| with both norms accumulated in f64 (U's columns are then scaled to unit
- * norm): equal to the SVD's values in exact arithmetic, and in f32 free of the first-order effect of K
- * being orthonormal only to a few ulps and of the small SVD's rounding. The arguments stay the caller's.
+ * Rayleigh-Ritz from products already made: K (m x c, orthonormal), W = A^T K (n x c) and either W = Qw Rw
+ * (svd(Rw) = Ur S Vr^T, U = K Vr_k, V = Qw Ur_k) or the right singular vectors Vr of W directly (the
+ * eigenvectors of W^T W, with their values S: U = K Vr_k, V = W Vr_k normalized). The values are refined as ||A^T u_i|| /
+ * ||u_i|| = ||W Vr e_i|| / ||K Vr e_i|| with both norms accumulated in f64 (U's columns are then scaled
+ * to unit norm): equal to the SVD's values in exact arithmetic, and in f32 free of the first-order effect
+ * of K being orthonormal only to a few ulps and of the small SVD's rounding. The arguments stay the caller's.
  */
 async function ritzFromProducts<D extends DType>(
   eng: Engine<D>,
   K: Mat<D>,
   W: Mat<D>,
-  Qw: Mat<D>,
-  Rw: Mat<D>,
+  from: { Qw: Mat<D>; Rw: Mat<D> } | { Vr: Mat<D>; S: Float64Array },
   k: number,
 ): Promise<{ U: Mat<D>; S: Float64Array; V: Mat<D> }> {
-  const { U: Ur, S: Sw, V: Vr } = await eng.svd(Rw);
-  const kk = Math.min(k, Sw.length);
-  const held: Array<Mat<D> | null> = [Ur, Vr];
+  const held: Array<Mat<D> | null> = [];
   const keep = <M extends Mat<D>>(x: M): M => (held.push(x), x);
   try {
+    let Vr: Mat<D>,
+      Ur: Mat<D> | null = null,
+      Sw: Float64Array | null = null;
+    if ('Vr' in from) {
+      Vr = from.Vr;
+      Sw = from.S;
+    } else {
+      const f = await eng.svd(from.Rw);
+      Vr = keep(f.V);
+      Ur = keep(f.U);
+      Sw = f.S;
+    }
+    const kk = Math.min(k, Vr.cols);
     const Vk = keep(await eng.slice(Vr, { cols: [0, kk] }));
     const U0 = keep(await eng.matmul(K, Vk)); // m x k
     const T = keep(await eng.matmul(W, Vk)); // A^T U0, n x k
     const nu = await eng.colNorms(U0);
     const nt = await eng.colNorms(T);
-    const S = Float64Array.from(Sw.subarray(0, kk), (s, i) => (nu[i] > 0 && Number.isFinite(nt[i]) ? nt[i] / nu[i] : s));
+    const S = Float64Array.from(nu, (x, i) => (x > 0 && Number.isFinite(nt[i]) ? nt[i] / x : (Sw?.[i] ?? 0)));
     const inv = Array.from(nu, (x) => (x > 0 ? 1 / x : 1));
     let U = await eng.scaleColumns(U0, inv);
-    const Uk = keep(await eng.slice(Ur, { cols: [0, kk] }));
-    let V = await eng.matmul(Qw, Uk);
+    let V: Mat<D>;
+    try {
+      V =
+        Ur && 'Qw' in from
+          ? await eng.matmul(from.Qw, keep(await eng.slice(Ur, { cols: [0, kk] })))
+          : await eng.scaleColumns(
+              T,
+              Array.from(nt, (x) => (x > 0 ? 1 / x : 1)),
+            );
+    } catch (e) {
+      U.dispose();
+      throw e;
+    }
     // The refinement can swap values within rounding of each other: reorder (a permutation product).
     const order = Array.from(S.keys()).sort((a, b) => S[b] - S[a]);
     if (!order.every((v, i) => v === i)) {
