@@ -134,7 +134,15 @@ describeEngines('rsvd powerIters auto', (h) => {
       expect(orthDefect(await M.toArray(), rows, k)).toBeLessThanOrEqual(64 * Math.sqrt(rows) * u);
     const e = await svdError(A15, b, { tail: s15 });
     expect(e.frobeniusRatio!).toBeLessThanOrEqual(1 + (64 * u * tailFro(s15, 0)) / tailFro(s15, k));
-    disposeAll(A6, a.U, a.V, A15, b.U, b.V);
+    // s_1 / s_k = 15 (just inside the Gram eigenvector route): V = W Vr_k / theta alone would be
+    // orthonormal only to ~u (s_1 / s_k)^2; the CholeskyQR pass on V brings it to roundoff
+    const s30 = Float64Array.from({ length: 30 }, (_, i) => (i < k ? 15 ** (-i / (k - 1)) : 0.02 / (1 + i)));
+    const A30 = await load(s30, 10);
+    const c = await rsvd(A30, { rank: k, seed: 6 });
+    expect(c.info.stop!.values).toBe('gram');
+    expect(orthDefect(await c.V.toArray(), n, k)).toBeLessThanOrEqual(4 * Math.sqrt(n) * u);
+    expect(maxRelErr(c.S, s30, k)).toBeLessThanOrEqual(c.info.stop!.tolerance);
+    disposeAll(A6, a.U, a.V, A15, b.U, b.V, A30, c.U, c.V);
   });
 
   it("explicit counts and presets keep their fixed iterations (no info.stop); bad 'tol' is refused", async () => {
