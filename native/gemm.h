@@ -4,15 +4,17 @@
 // register-blocked microkernels chosen at load time (AVX-512 f32 32x12 / f64 16x12, AVX2+FMA 16x6 /
 // 8x6, NEON 8x12 / 8x6, portable scalar 4x4), KC/MC/NC blocking from the cache sizes, the ic loop (and
 // the jr loop for small m) shared by the pool threads, operands read in place instead of packed where
-// packing would not pay (the small operand of small or skinny products: direct A'; the big operand of a
-// product with at most 128 columns: direct B'), and an unpacked, bandwidth-oriented path when m or n is
-// at most 4 (GEMV-like shapes). LOWRANK_ISA=avx2|scalar (read once, at the first call) forces
+// packing would not pay (the small operand of small products and of A^T Q-like skinny ones: direct A';
+// the big operand of a product with at most 128 columns: direct B'), long-k products with a small C
+// split into chunks of k fixed by k (gemm_driver.cc: kSplitChunks), and an unpacked, bandwidth-oriented
+// path when m or n is at most 4 (GEMV-like shapes). LOWRANK_ISA=avx2|scalar (read once, at the first call) forces
 // a lower path, for testing; isaName() reports the path in use.
 //
 // Threads and reproducibility: every routine here uses at most `threads` threads of the pool
 // (threadpool.h); pass 1 from inside a parallel region (the pool is never re-entered). Each output
-// entry is computed by one thread with a fixed k order and a KC that does not depend on the thread
-// count, so results are bit-identical for any `threads`. Problems below a few MFLOP run on the caller.
+// entry is computed with a fixed k order and a KC that do not depend on the thread count (a long-k
+// product sums the partials of its fixed k chunks, each made by one thread, in chunk order), so results
+// are bit-identical for any `threads`. Problems below a few MFLOP run on the caller.
 #pragma once
 
 #include <cstdint>
