@@ -88,20 +88,40 @@ export function unitRoundoff(dtype: DType): number {
  * when G is not numerically positive definite (the caller falls back to Householder QR or another route).
  */
 export async function cholQRPass<D extends DType>(eng: Engine<D>, Y: Mat<D>): Promise<Mat<D> | null> {
-  const G = await eng.matmul(Y, Y, { transA: true });
+  const f = await cholQRFactor(eng, Y);
+  f?.L.dispose();
+  return f?.Q ?? null;
+}
+
+/**
+ * {@link cholQRPass} that also returns the Cholesky factor L (Y = Q L^T), from a Gram G = Y^T Y the caller
+ * already has (kept) or computed here. Null when G is not numerically positive definite.
+ */
+export async function cholQRFactor<D extends DType>(eng: Engine<D>, Y: Mat<D>, gram?: Mat<D>): Promise<{ Q: Mat<D>; L: Mat<D> } | null> {
+  const G = gram ?? (await eng.matmul(Y, Y, { transA: true }));
   let L: Mat<D>;
   try {
     L = await eng.cholesky(G);
   } catch (e) {
-    G.dispose();
     if (e instanceof RangeError) return null;
     throw e;
+  } finally {
+    if (!gram) G.dispose();
   }
   const I = eng.eye(L.rows);
-  const Linv = await eng.solveTriangular(L, I, { lower: true });
-  const Q = await eng.matmul(Y, Linv, { transB: true });
-  disposeAll(G, L, I, Linv);
-  return Q;
+  try {
+    const Linv = await eng.solveTriangular(L, I, { lower: true });
+    try {
+      return { Q: await eng.matmul(Y, Linv, { transB: true }), L };
+    } finally {
+      Linv.dispose();
+    }
+  } catch (e) {
+    L.dispose();
+    throw e;
+  } finally {
+    I.dispose();
+  }
 }
 
 /** Seconds since `t0` (performance.now() milliseconds). */

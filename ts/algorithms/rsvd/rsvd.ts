@@ -17,7 +17,7 @@ import type { Engine } from '../../engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../../errors.js';
 import type { Mat } from '../../mat.js';
 import type { DType } from '../../types.js';
-import { allFinite, cholQRPass, disposeAll, secondsSince, svdFlip, unitRoundoff } from '../common.js';
+import { allFinite, cholQRFactor, cholQRPass, disposeAll, secondsSince, svdFlip, unitRoundoff } from '../common.js';
 import { centered, toOperator, type MatrixLike, type Operator } from '../operator.js';
 
 export type RsvdMethod = 'subspace' | 'krylov';
@@ -606,6 +606,8 @@ async function adaptiveRsvd<D extends DType>(
           // from now on the accurate route: a Householder QR of W once, then extended block by block
           ritz = null;
           G = null;
+          Vg.dispose();
+          Vg = null;
           ({ Q: Qw, R: Rw } = await eng.qr(W));
         }
       } else {
@@ -707,33 +709,33 @@ function gramResolves(ritz: Float64Array, k: number, eps: number, tol: number): 
  */
 async function factorW<D extends DType>(eng: Engine<D>, W: Mat<D>, G: Float64Array, ritz: Float64Array): Promise<{ Q: Mat<D>; R: Mat<D> }> {
   const c = W.cols;
-  const u = unitRoundoff(eng.dtype);
-  if (ritz[c - 1] >= 16 * Math.sqrt(u) * ritz[0]) {
-    const held: Array<Mat<D> | null> = [];
-    const keep = <M extends Mat<D>>(x: M): M => (held.push(x), x);
-    try {
-      const Gm = keep(eng.matrix((eng.dtype === 'f64' ? G : Float32Array.from(G)) as never, c, c) as Mat<D>);
-      const L1 = keep(await eng.cholesky(Gm));
-      const I = keep(eng.eye(c));
-      const L1inv = keep(await eng.solveTriangular(L1, I, { lower: true }));
-      const Q1 = keep(await eng.matmul(W, L1inv, { transB: true }));
-      const G2 = keep(await eng.matmul(Q1, Q1, { transA: true }));
-      const L2 = keep(await eng.cholesky(G2));
-      const L2inv = keep(await eng.solveTriangular(L2, I, { lower: true }));
-      const Q = await eng.matmul(Q1, L2inv, { transB: true });
+  if (ritz[c - 1] >= 16 * Math.sqrt(unitRoundoff(eng.dtype)) * ritz[0]) {
+    const Gm = hostMatrix(eng, G, c, c);
+    const f1 = await thenDispose(cholQRFactor(eng, W, Gm), Gm);
+    if (f1) {
       try {
-        return { Q, R: await eng.matmul(L2, L1, { transA: true, transB: true }) }; // R2 R1 = L2^T L1^T
-      } catch (e) {
-        Q.dispose();
-        throw e;
+        const f2 = await thenDispose(cholQRFactor(eng, f1.Q), f1.Q);
+        if (f2) {
+          try {
+            return { Q: f2.Q, R: await eng.matmul(f2.L, f1.L, { transA: true, transB: true }) }; // R2 R1 = L2^T L1^T
+          } catch (e) {
+            f2.Q.dispose();
+            throw e;
+          } finally {
+            f2.L.dispose();
+          }
+        }
+      } finally {
+        f1.L.dispose();
       }
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e; // not positive definite: Householder below
-    } finally {
-      disposeAll(...held);
     }
   }
-  return eng.qr(W);
+  return eng.qr(W); // ill-conditioned, or a Gram not positive definite
+}
+
+/** A small host matrix (f64 values) as an engine Mat of the engine's dtype. */
+function hostMatrix<D extends DType>(eng: Engine<D>, data: Float64Array, rows: number, cols: number): Mat<D> {
+  return eng.matrix(eng.dtype === 'f64' ? data : Float32Array.from(data), rows, cols) as Mat<D>;
 }
 
 /** X^T Y on the host (f64), X n x a, Y n x b: a x b row-major. */
@@ -763,7 +765,7 @@ function extendGram(G: Float64Array, a: number, b: number, B: Float64Array, C: F
  * eigenvectors (c x c engine Mat, the caller's).
  */
 async function gramRitz<D extends DType>(eng: Engine<D>, G: Float64Array, c: number): Promise<{ ritz: Float64Array; vectors: Mat<D> }> {
-  const M = eng.matrix((eng.dtype === 'f64' ? G : Float32Array.from(G)) as never, c, c) as Mat<D>;
+  const M = hostMatrix(eng, G, c, c);
   try {
     const { values, vectors } = await eng.eigh(M);
     return { ritz: Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0))), vectors };
@@ -893,13 +895,16 @@ async function ritzFromProducts<D extends DType>(
         // W Vr_k / theta is orthonormal only to about u (theta_1 / theta_k)^2 (measured 2e-5 in f32 on
         // the bench's gapless case against 6e-6 from the QR route): one CholeskyQR pass (n x k) brings it
         // back to roundoff; kept as it is if its Gram is not positive definite.
-        const V0 = keep(
-          await eng.scaleColumns(
-            T,
-            Array.from(nt, (x) => (x > 0 ? 1 / x : 1)),
-          ),
+        const V0 = await eng.scaleColumns(
+          T,
+          Array.from(nt, (x) => (x > 0 ? 1 / x : 1)),
         );
-        V = (await cholQRPass(eng, V0)) ?? (held.pop(), V0);
+        const Vq = await cholQRPass(eng, V0).catch((e: unknown) => {
+          V0.dispose();
+          throw e;
+        });
+        if (Vq) V0.dispose();
+        V = Vq ?? V0;
       }
     } catch (e) {
       U.dispose();
@@ -910,7 +915,7 @@ async function ritzFromProducts<D extends DType>(
     if (!order.every((v, i) => v === i)) {
       const P = new Float64Array(kk * kk);
       for (let dst = 0; dst < kk; dst++) P[order[dst] * kk + dst] = 1;
-      const Pm = keep(eng.matrix(eng.dtype === 'f64' ? P : Float32Array.from(P), kk, kk) as Mat<D>);
+      const Pm = keep(hostMatrix(eng, P, kk, kk));
       held.push(U, V);
       U = await eng.matmul(U, Pm);
       V = await eng.matmul(V, Pm);
