@@ -213,6 +213,13 @@ constexpr double kMinParallelFlops = 4.0e6;
 constexpr int64_t kDirectMaxN = 128;
 template <class T>
 constexpr double kDirectMaxWork = sizeof(T) == 4 ? 384.0 * 384.0 * 384.0 : 128.0 * 128.0 * 128.0;
+// The same bound when A' is not line-aligned and the caller asked for aligned reads (directAlignedOnly).
+// f32 squares with A' at 16 bytes past a line (where V8 puts large typed arrays), 1 thread, Zen 3, paired
+// C++ harness: n = 256 direct 83-85 GFLOP/s against 94 packed (rows 1 KiB apart: every straddling
+// MR-vector is two lines in only 4 L1 sets), n = 384 1.03-1.05x packed, n = 224 and below equal or
+// direct faster (n = 160 by 3 %).
+template <class T>
+constexpr double kDirectMaxWorkMisaligned = std::min(kDirectMaxWork<T>, 224.0 * 224.0 * 224.0);
 // B~ blocks at least this large are packed by all threads.
 constexpr int64_t kParallelPackElems = int64_t(1) << 21;
 // GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
@@ -278,19 +285,37 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
     const int64_t want = 2 * threads;
     if (ceilDiv(M, mc) < want) mc = std::max(MR, roundUp(ceilDiv(M, want), MR));
   }
-  const int64_t nIc = ceilDiv(M, mc);
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  // directAlignedOnly (the skinny route's tasks, f32): a task with more than kDirectMaxN columns reads A'
-  // in place only when every MR-vector is a whole cache line. Otherwise each vector straddles two lines
-  // and the tile's A' slice costs twice the L2 -> L1 traffic of the packed copy: f32 A X with X 2000 x 60
-  // (rows 240 bytes apart) ran 4-14 % faster packed on Zen 3, 1 and 2 threads, paired against the previous
-  // addon in one process; f64 (rows 480 bytes apart) ran 2-6 % slower packed, so f64 keeps direct A'.
+  // directAlignedOnly (f32): when an MR-vector of A' is not a whole cache line, each one straddles two
+  // lines and the tile's A' slice costs twice the L2 -> L1 traffic of the packed copy. Then a task with more
+  // than kDirectMaxN columns reads A' in place only for tiny products (kDirectMaxWorkMisaligned): f32 A X
+  // with X 2000 x 60 (rows 240 bytes apart) on the skinny route ran 4-14 % faster packed on Zen 3, 1 and 2
+  // threads, paired against the previous addon in one process; f64 (rows 480 bytes apart) ran 2-6 % slower
+  // packed, so f64 keeps direct A' (its kDirectMaxWork is below the misaligned bound anyway).
   const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
-  const bool directA =
-      ars == 1 &&
-      (N <= kDirectMaxN || ((!directAlignedOnly || aligned) && static_cast<double>(M) * N * K <= kDirectMaxWork<T>));
+  const double maxWork = directAlignedOnly && !aligned ? kDirectMaxWorkMisaligned<T> : kDirectMaxWork<T>;
+  const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= maxWork);
+  // Direct A' off a line boundary by the same amount at every k step (its column stride a whole number of
+  // lines, e.g. the rows of a big row-major matrix that V8 placed 16 bytes past a line): the first `head`
+  // rows (fewer than a line) become a block of their own, packed as a partial micro-panel, so that every
+  // later tile's MR-vectors are whole lines. Per-entry arithmetic does not depend on the tiling. Only for
+  // columns at least 4 KiB apart (each k step a new page): A^T Q (4000 x 2000, Q 4000 x 60; rows of A read
+  // in place, 8 KiB apart in f32) ran 1.07-1.15x faster in f32 and 1.13-1.14x in f64, 1 and 2 threads
+  // (Zen 3, paired C++ harness); f32 squares n = 128 / 192 (rows 0.5 / 0.75 KiB apart) lost 13 / 9 % to the
+  // extra partial tile.
+  const int64_t lineElems = 64 / static_cast<int64_t>(sizeof(T));
+  const uintptr_t amis = reinterpret_cast<uintptr_t>(a) % 64;
+  const int64_t strideBytes = acs * static_cast<int64_t>(sizeof(T));
+  const int64_t head =
+      directA && !tri && !aligned && strideBytes % 64 == 0 && strideBytes >= 4096 && amis % sizeof(T) == 0
+          ? std::min<int64_t>(M, static_cast<int64_t>((64 - amis) / sizeof(T)) % lineElems)
+          : 0;
+  // Row blocks: [0, head) when head > 0, then blocks of mc rows.
+  const int64_t nIc = (head > 0 ? 1 : 0) + ceilDiv(M - head, mc);
+  auto icStart = [&](int64_t q) { return head > 0 ? (q == 0 ? 0 : head + (q - 1) * mc) : q * mc; };
+  auto icRows = [&](int64_t q) { return head > 0 && q == 0 ? head : std::min(mc, M - icStart(q)); };
   // Direct B': skip packing B' (the big operand of a skinny product, e.g. A X with X n x 60: each B~ panel
   // would be used by only M' / MR tiles) when its columns are contiguous and alpha needs no folding in.
   const bool directB = ks.directB && !tri && brs == 1 && alpha == T(1) && M <= kDirectMaxN;
@@ -322,8 +347,8 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
       const T betaEff = pc == 0 ? beta : T(1);
       const T* asrc = a + pc * acs;
       parallelFor(threads, nIc * nJr, [&](int64_t t, int) {
-        const int64_t ic = (t / nJr) * mc, jrb = t % nJr;
-        int64_t mcur = std::min(mc, M - ic);
+        const int64_t ic = icStart(t / nJr), jrb = t % nJr;
+        int64_t mcur = icRows(t / nJr);
         const int64_t p0 = npan * jrb / nJr, p1 = npan * (jrb + 1) / nJr;
         if (p0 >= p1) return;
         const int64_t j0 = p0 * NR, j1 = std::min(p1 * NR, ncur);
@@ -524,11 +549,22 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     // (direct A') and only the small op(B) is packed; the n x w block (thread-local scratch) is then
     // transposed into rows i0..i1 of C. One fork-join per call, blocks claimed dynamically. Each
     // entry's arithmetic (kc blocks, kernel order) does not depend on the thread count or the blocks.
-    // Balanced blocks of at least 64 rows (the inner call never takes the GEMV path).
+    // Balanced blocks of at least 64 rows before the edges move (at least 48 after: the inner call never
+    // takes the GEMV path).
     const int64_t nb =
         std::min<int64_t>(std::max<int64_t>(ceilDiv(m, kTransCBlock), threads == 1 ? 1 : 2 * threads), m / 64);
+    // Where A's rows are a whole number of cache lines apart, inner block edges fall on line boundaries of
+    // A (moved by less than a line), so that only the first block has a misaligned head (see packedGemm).
+    const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
+    const uintptr_t amis = reinterpret_cast<uintptr_t>(A) % 64;
+    const bool alignEdges = (lda * static_cast<int64_t>(sizeof(T))) % 64 == 0 && amis % sizeof(T) == 0;
+    const int64_t h = alignEdges ? static_cast<int64_t>((64 - amis) / sizeof(T)) % line : 0;
+    auto edge = [&](int64_t q) {
+      const int64_t e = m * q / nb;
+      return q == 0 || q == nb || !alignEdges ? e : h + (e - h) / line * line;
+    };
     parallelFor(threads, nb, [&](int64_t t, int) {
-      const int64_t i0 = m * t / nb, w = m * (t + 1) / nb - i0;
+      const int64_t i0 = edge(t), w = edge(t + 1) - i0;
       T* D = tlsTransC.get<T>(n * w);
       gemmAt<T>(!transB, false, n, w, k, alpha, B, ldb, A + i0, lda, T(0), D, w, 1, false);
       for (int64_t i = 0; i < w; ++i) {
@@ -561,7 +597,8 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     });
     return;
   }
-  packedGemm<T>(ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads);
+  packedGemm<T>(ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads,
+                /*directAlignedOnly=*/sizeof(T) == 4);
 }
 
 template <class T>

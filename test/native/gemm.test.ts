@@ -273,6 +273,39 @@ describe('native gemm', () => {
         }
     });
 
+    it(`${dtype}: operands at every offset within a cache line give the same bits (direct A' with a head)`, async () => {
+      // Rows 4 KiB+ apart and a whole number of lines, read in place (direct A'): A^T Q and Q^T A. Off a
+      // line boundary the first rows become a block of their own so that later tiles are line-aligned; the
+      // tiling never changes an entry's arithmetic, so every placement and thread count gives the same bits.
+      const es = dtype === 'f64' ? 8 : 4;
+      const wide = 4096 / es;
+      const cases: Case[] = [
+        { m: wide, n: 60, k: 300, ta: true, tb: false, alpha: 1, beta: 0 },
+        { m: 2 * wide, n: 37, k: 150, ta: true, tb: false, alpha: -0.5, beta: 0 },
+        { m: 20, n: wide, k: 300, ta: true, tb: false, alpha: 1, beta: 0 },
+      ];
+      const view = (src: Arr, off: number): Arr => {
+        const buf = new ArrayBuffer((src.length + 64 / es) * es);
+        const v = dtype === 'f64' ? new Float64Array(buf, off * es, src.length) : new Float32Array(buf, off * es, src.length);
+        v.set(src);
+        return v;
+      };
+      for (const [ci, c] of cases.entries()) {
+        const A = rand(dtype, c.m * c.k, 900 + ci),
+          B = rand(dtype, c.k * c.n, 950 + ci);
+        let first: Arr | undefined;
+        for (let off = 0; off < 64 / es; off++)
+          for (const threads of [1, 2]) {
+            const C = alloc(dtype, c.m * c.n).fill(NaN);
+            await addon.gemm(view(A, off), view(B, off), C, c.m, c.n, c.k, c.ta, c.tb, c.alpha, c.beta, threads);
+            if (!first) {
+              first = C;
+              expect(checkGemm(dtype, c, A, B, C.slice().fill(0), C, true), `${c.m}x${c.n}x${c.k}`).toBe('');
+            } else expect(sameBits(first, C), `${c.m}x${c.n}x${c.k} offset ${off}, ${threads} threads`).toBe(true);
+          }
+      }
+    });
+
     it(`${dtype}: syrkLower against a reference, upper triangle untouched`, async () => {
       const errors: string[] = [];
       let q = 600;
