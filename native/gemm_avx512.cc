@@ -41,6 +41,7 @@ struct Vs {
     return _mm_cvtss_f32(s);
   }
   static constexpr bool kTrans4 = true;
+  static constexpr int kUnrollK = 1;
   static LR_GK_INLINE void trans4(const T* s, int64_t ld, T* d, int64_t dld, T alpha) {
     const __m128 al = _mm_set1_ps(alpha);
     __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld), r2 = _mm_loadu_ps(s + 2 * ld),
@@ -77,6 +78,7 @@ struct Vd {
     return _mm_cvtsd_f64(s);
   }
   static constexpr bool kTrans4 = true;
+  static constexpr int kUnrollK = 1;
   static LR_GK_INLINE void trans4(const T* s, int64_t ld, T* d, int64_t dld, T alpha) {
     const __m256d al = _mm256_set1_pd(alpha);
     const __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + ld), r2 = _mm256_loadu_pd(s + 2 * ld),

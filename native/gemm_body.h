@@ -12,7 +12,8 @@
 //   add(a, b), loadp(p, n) / storep(p, r, n) (first n < W lanes; others read as 0 / left untouched),
 //   group(p) (BG consecutive B values), fmaLane(a, g, c, l) = a * g[l] + c, hsum(r),
 //   kTrans4 and, when it is true, trans4(s, ld, d, dld, alpha): d[q * dld + r] = alpha * s[r * ld + q]
-//   for r, q < 4 (a 4 x 4 transpose used by the packing routines).
+//   for r, q < 4 (a 4 x 4 transpose used by the packing routines); kUnrollK (k steps per trip of the
+//   microkernel's main loop).
 // Kernel land is column-major; see gemm_internal.h.
 
 template <class I>
@@ -192,6 +193,21 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
   const int64_t as = kDirect ? astep : MR;
   int64_t p = 0;
   const int64_t kMain = kc > kTailC ? kc - kTailC : 0;
+  // V::kUnrollK k steps per trip of the main loop (AVX2: 4, 1-3 % on f32/f64 squares on Zen 3, paired C++
+  // harness); the same steps in the same order either way.
+  if constexpr (V::kUnrollK > 1) {
+    for (; p + V::kUnrollK <= kMain; p += V::kUnrollK) {
+      LR_GK_UNROLL
+      for (int u = 0; u < V::kUnrollK; ++u) {
+        LR_GK_UNROLL
+        for (int e = 0; e < MR; e += kLineElems) __builtin_prefetch(a + pfA + e, 0, 3);
+        if (kDirect) __builtin_prefetch(a + pfA + MR - 1, 0, 3);
+        ukrStep<V, MV, NR, kDirect, kDirectB>(a, b, acc, bstep);
+        a += as;
+        b += kDirectB ? 1 : NR;
+      }
+    }
+  }
   for (; p < kMain; ++p) {
     LR_GK_UNROLL
     for (int e = 0; e < MR; e += kLineElems) __builtin_prefetch(a + pfA + e, 0, 3);

@@ -50,6 +50,7 @@ struct Vs {
   }
   static LR_GK_INLINE T hsum(R v) { return vaddvq_f32(v); }
   static constexpr bool kTrans4 = true;
+  static constexpr int kUnrollK = 1;
   static LR_GK_INLINE void trans4(const T* s, int64_t ld, T* d, int64_t dld, T alpha) {
     const float32x4_t r0 = vld1q_f32(s), r1 = vld1q_f32(s + ld), r2 = vld1q_f32(s + 2 * ld), r3 = vld1q_f32(s + 3 * ld);
     const float32x4_t a0 = vzip1q_f32(r0, r2), a1 = vzip2q_f32(r0, r2);
@@ -89,6 +90,7 @@ struct Vd {
   }
   static LR_GK_INLINE T hsum(R v) { return vaddvq_f64(v); }
   static constexpr bool kTrans4 = true;
+  static constexpr int kUnrollK = 1;
   static LR_GK_INLINE void trans4(const T* s, int64_t ld, T* d, int64_t dld, T alpha) {
     // Rows r = (lo_r, hi_r); output row q pairs rows (0, 1) and (2, 3) of source column q.
     const float64x2_t l0 = vld1q_f64(s), h0 = vld1q_f64(s + 2), l1 = vld1q_f64(s + ld), h1 = vld1q_f64(s + ld + 2);

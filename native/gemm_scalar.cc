@@ -29,6 +29,7 @@ struct V1 {
   static LR_GK_INLINE void storep(T*, R, int) {}
   static LR_GK_INLINE T hsum(R v) { return v; }
   static constexpr bool kTrans4 = false;
+  static constexpr int kUnrollK = 1;
 };
 using Vs = V1<float>;
 using Vd = V1<double>;
