@@ -54,6 +54,14 @@ std::mutex g_compute;
 constexpr int kSpinMicros = 100;
 // After a prewake(), spin this long waiting for the job that caused it.
 constexpr int kPrewakeSpinMicros = 2000;
+// Busy period: a job that came within kBusyGapMicros of the previous one makes the worker wait this long
+// for the next, yielding the core between checks after the first kSpinMicros. Without it an algorithm's
+// sub-millisecond products (the Gram-Schmidt steps of randomized SVD, with host work and one-thread
+// factorizations of small blocks between them) found the worker asleep and ran on the calling thread
+// alone: a futex wake-up in a VM took 50-300 us, as long as the product (4000 x 60 x 60 f32: 0.21 ms on
+// 2 threads, 0.40 on 1). Measured in randomized SVD: the worker joined only ~half of its jobs within 20 us.
+constexpr int kBusyGapMicros = 5000;
+constexpr int kBusySpinMicros = 5000;
 }  // namespace
 
 ComputeLock::ComputeLock() { g_compute.lock(); }
@@ -114,23 +122,33 @@ int ThreadPool::ensureWorkers(int n) {
 }
 
 void ThreadPool::workerLoop(int tid, uint64_t seen) {
+  using Clock = std::chrono::steady_clock;
   Impl& s = *impl_;
   int spin = kSpinMicros;
+  bool busy = false;
+  Clock::time_point lastEnd{};
   for (;;) {
-    // Spin for a short while, then sleep until the generation changes (or a prewake: spin again).
-    auto t0 = std::chrono::steady_clock::now();
+    // Spin for a short while (in a busy period: longer, yielding after kSpinMicros), then sleep until the
+    // generation changes (or a prewake: spin again).
+    auto t0 = Clock::now();
     while (s.gen.load(std::memory_order_acquire) == seen) {
-      cpuRelax();
-      if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(spin)) {
+      const auto waited = Clock::now() - t0;
+      if (waited <= std::chrono::microseconds(spin)) {
+        cpuRelax();
+      } else if (busy && waited <= std::chrono::microseconds(kBusySpinMicros)) {
+        std::this_thread::yield();
+      } else {
         const uint64_t w = s.wakeups.load(std::memory_order_acquire);
         std::unique_lock<std::mutex> lk(s.m);
         s.cv.wait(lk, [&] {
           return s.gen.load(std::memory_order_acquire) != seen || s.wakeups.load(std::memory_order_acquire) != w;
         });
         spin = kPrewakeSpinMicros;
-        t0 = std::chrono::steady_clock::now();
+        busy = false;
+        t0 = Clock::now();
       }
     }
+    busy = Clock::now() - lastEnd < std::chrono::microseconds(kBusyGapMicros);
     spin = kSpinMicros;
     seen = s.gen.load(std::memory_order_acquire);
     if (s.stop.load()) return;
@@ -149,6 +167,7 @@ void ThreadPool::workerLoop(int tid, uint64_t seen) {
       (*s.fn.load(std::memory_order_relaxed))(tid);
     } catch (...) { s.fail(); }
     s.remaining.fetch_sub(1, std::memory_order_acq_rel);
+    lastEnd = Clock::now();
   }
 }
 
