@@ -193,9 +193,10 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
   const int64_t as = kDirect ? astep : MR;
   int64_t p = 0;
   const int64_t kMain = kc > kTailC ? kc - kTailC : 0;
-  // V::kUnrollK k steps per trip of the main loop (AVX2: 4, 1-3 % on f32/f64 squares on Zen 3, paired C++
-  // harness); the same steps in the same order either way.
-  if constexpr (V::kUnrollK > 1) {
+  // V::kUnrollK k steps per trip of the main loop, packed operands only (AVX2: 4, 1-3 % on f32/f64 squares
+  // on Zen 3, paired C++ harness; with an operand read in place it cost 7 %: A X, A^T Q, U = K V); the same
+  // steps in the same order either way.
+  if constexpr (V::kUnrollK > 1 && !kDirect && !kDirectB) {
     for (; p + V::kUnrollK <= kMain; p += V::kUnrollK) {
       LR_GK_UNROLL
       for (int u = 0; u < V::kUnrollK; ++u) {
@@ -317,6 +318,9 @@ void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, co
             const T* a = pa + (i0 / MR) * kc * MR;
             if (mv == MR)
               microKernel<V, MV, NR, false, false, true>(kc, a, MR, bb, ct, ldc, bmode, beta, nullptr, bcs);
+            else if (MV > 1 && mv <= V::W)
+              // A tail of at most one vector: a one-vector tile over the packed panel's first W values per k step.
+              microKernel<V, 1, NR, true, true, true>(kc, a, MR, bb, ct, ldc, bmode, beta, lim, bcs);
             else
               microKernel<V, MV, NR, true, false, true>(kc, a, MR, bb, ct, ldc, bmode, beta, lim, bcs);
           }
@@ -353,7 +357,12 @@ void macroKernel(int64_t mc, int64_t nc, int64_t kc, const typename V::T* pa, co
         else
           microKernel<V, MV, NR, false, true>(kc, a, acs, b, ct, ldc, bmode, beta, nullptr);
       } else {
-        if (edge)
+        if (MV > 1 && mv <= V::W)
+          // A tail of at most one vector (e.g. 50 = 3 x 16 + 2 rows in f32): a one-vector tile reading the
+          // packed panel's first W values per k step (MR apart) does 1 / MV of the full tile's FMAs; the
+          // same FMA chain per entry, so the same bits.
+          microKernel<V, 1, NR, true, true>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
+        else if (edge)
           microKernel<V, MV, NR, true, false>(kc, a, MR, b, ct, ldc, bmode, beta, lim);
         else
           microKernel<V, MV, NR, false, false>(kc, a, MR, b, ct, ldc, bmode, beta, nullptr);

@@ -213,7 +213,7 @@ constexpr double kMinParallelFlops = 4.0e6;
 constexpr int64_t kDirectMaxN = 128;
 template <class T>
 constexpr double kDirectMaxWork = sizeof(T) == 4 ? 384.0 * 384.0 * 384.0 : 128.0 * 128.0 * 128.0;
-// The same bound when A' is not line-aligned and the caller asked for aligned reads (directAlignedOnly).
+// The bound of the main nest when A' is not line-aligned (see misalignedMaxWork in packedGemm).
 // f32 squares with A' at 16 bytes past a line (where V8 puts large typed arrays), 1 thread, Zen 3, paired
 // C++ harness: n = 256 direct 83-85 GFLOP/s against 94 packed (rows 1 KiB apart: every straddling
 // MR-vector is two lines in only 4 L1 sets), n = 384 1.03-1.05x packed, n = 224 and below equal or
@@ -274,7 +274,7 @@ void scaleC(int64_t m, int64_t n, T beta, T* C, int64_t ldc, bool lower) {
 template <class T>
 void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M, int64_t N, int64_t K, T alpha,
                 const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* C, int64_t ldc,
-                int threads, bool directAlignedOnly = false) {
+                int threads, double misalignedMaxWork = -1.0) {
   const int64_t MR = ks.mr, NR = ks.nr;
   // Balanced splits: no tiny last block. kc depends on K and the caches only.
   const int64_t kc = ceilDiv(K, ceilDiv(K, bl.kc));
@@ -288,14 +288,15 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   T* pb = tlsPackB.get<T>(kc * nc);
   // Direct A': skip packing A' when its columns are contiguous (ars == 1) and a packed copy would pay
   // off badly: few column tiles reuse it (small N'), or the whole problem is tiny.
-  // directAlignedOnly (f32): when an MR-vector of A' is not a whole cache line, each one straddles two
-  // lines and the tile's A' slice costs twice the L2 -> L1 traffic of the packed copy. Then a task with more
-  // than kDirectMaxN columns reads A' in place only for tiny products (kDirectMaxWorkMisaligned): f32 A X
-  // with X 2000 x 60 (rows 240 bytes apart) on the skinny route ran 4-14 % faster packed on Zen 3, 1 and 2
-  // threads, paired against the previous addon in one process; f64 (rows 480 bytes apart) ran 2-6 % slower
-  // packed, so f64 keeps direct A' (its kDirectMaxWork is below the misaligned bound anyway).
+  // misalignedMaxWork (>= 0; f32 callers): when an MR-vector of A' is not a whole cache line, each one
+  // straddles two lines and the tile's A' slice costs twice the L2 -> L1 traffic of the packed copy; then a
+  // product with more than kDirectMaxN columns reads A' in place only up to this much work. The skinny
+  // route's tasks pass 0: f32 A X with X 2000 x 60 (rows 240 bytes apart) ran 4-14 % faster packed on Zen 3,
+  // 1 and 2 threads, and U = K V with K 4000 x 240, V 240 x 50 (tasks 50 x 276 x 240) 14 % faster (paired,
+  // C++ harness); f64 (rows 480 bytes apart) ran 2-6 % slower packed, so f64 keeps direct A' (-1: the
+  // aligned bound). The main nest passes kDirectMaxWorkMisaligned.
   const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
-  const double maxWork = directAlignedOnly && !aligned ? kDirectMaxWorkMisaligned<T> : kDirectMaxWork<T>;
+  const double maxWork = aligned || misalignedMaxWork < 0 ? kDirectMaxWork<T> : misalignedMaxWork;
   const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= maxWork);
   // Direct A' off a line boundary by the same amount at every k step (its column stride a whole number of
   // lines, e.g. the rows of a big row-major matrix that V8 placed 16 bytes past a line): the first `head`
@@ -593,12 +594,12 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     parallelFor(threads, tasks, [&](int64_t t, int) {
       const int64_t j0 = t * w, j1 = std::min(m, j0 + w);
       packedGemm<T>(ks, bl, false, n, j1 - j0, k, alpha, B, ars, acs, A + j0 * bcs, brs, bcs, beta, C + j0 * ldc, ldc,
-                    1, /*directAlignedOnly=*/sizeof(T) == 4);
+                    1, /*misalignedMaxWork=*/sizeof(T) == 4 ? 0.0 : -1.0);
     });
     return;
   }
   packedGemm<T>(ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads,
-                /*directAlignedOnly=*/sizeof(T) == 4);
+                /*misalignedMaxWork=*/sizeof(T) == 4 ? kDirectMaxWorkMisaligned<T> : -1.0);
 }
 
 template <class T>
