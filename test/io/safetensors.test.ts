@@ -709,7 +709,14 @@ function hasTorch(): boolean {
   return TORCH_PYTHON !== undefined;
 }
 
+/** CI sets LOWRANK_REQUIRE_TORCH=1 (.ci/run installs python3-torch): a missing torch is then a failure. */
+const REQUIRE_TORCH = process.env.LOWRANK_REQUIRE_TORCH === '1';
+
 describe('safetensors: a file written from torch tensors', () => {
+  it.runIf(REQUIRE_TORCH)('torch is importable (LOWRANK_REQUIRE_TORCH=1)', () => {
+    expect(hasTorch(), 'no python3 with torch: apt-get install python3-torch').toBe(true);
+  });
+
   it.skipIf(!hasTorch())('reads torch float16 / bfloat16 / float32 / float64 / int8 bytes, and narrows as torch does', async () => {
     const p = tmp('torch.safetensors');
     const script = `
