@@ -202,10 +202,9 @@ LR_GK_NOINLINE void microKernel(int64_t kc, const typename V::T* LR_GK_RESTRICT 
       for (int u = 0; u < V::kUnrollK; ++u) {
         LR_GK_UNROLL
         for (int e = 0; e < MR; e += kLineElems) __builtin_prefetch(a + pfA + e, 0, 3);
-        if (kDirect) __builtin_prefetch(a + pfA + MR - 1, 0, 3);
-        ukrStep<V, MV, NR, kDirect, kDirectB>(a, b, acc, bstep);
-        a += as;
-        b += kDirectB ? 1 : NR;
+        ukrStep<V, MV, NR, false, false>(a, b, acc);
+        a += MR;
+        b += NR;
       }
     }
   }

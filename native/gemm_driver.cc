@@ -200,6 +200,15 @@ thread_local Buffer tlsTransC;    // skinny C = A^T op(B): a block of C^T (each 
 thread_local Buffer tlsSplit;     // long-k products: the partial C of every chunk (caller's thread)
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Elements of T from p to the next 64-byte line boundary (0 when p is on one), or -1 when p is not
+// aligned to sizeof(T) (no element is then on a line boundary).
+template <class T>
+int64_t elemsToLine(const T* p) {
+  const uintptr_t mis = reinterpret_cast<uintptr_t>(p) % 64;
+  if (mis % sizeof(T) != 0) return -1;
+  return static_cast<int64_t>((64 - mis) % 64 / sizeof(T));
+}
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
 // Below this many flops the hand-off to the pool costs more than it saves.
@@ -295,7 +304,9 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   // 1 and 2 threads, and U = K V with K 4000 x 240, V 240 x 50 (tasks 50 x 276 x 240) 14 % faster (paired,
   // C++ harness); f64 (rows 480 bytes apart) ran 2-6 % slower packed, so f64 keeps direct A' (-1: the
   // aligned bound). The main nest passes kDirectMaxWorkMisaligned.
-  const bool aligned = reinterpret_cast<uintptr_t>(a) % 64 == 0 && (acs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
+  const int64_t strideBytes = acs * static_cast<int64_t>(sizeof(T));
+  const int64_t toLine = elemsToLine(a);
+  const bool aligned = toLine == 0 && strideBytes % 64 == 0;
   const double maxWork = aligned || misalignedMaxWork < 0 ? kDirectMaxWork<T> : misalignedMaxWork;
   const bool directA = ars == 1 && (N <= kDirectMaxN || static_cast<double>(M) * N * K <= maxWork);
   // Direct A' off a line boundary by the same amount at every k step (its column stride a whole number of
@@ -306,13 +317,8 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
   // in place, 8 KiB apart in f32) ran 1.07-1.15x faster in f32 and 1.13-1.14x in f64, 1 and 2 threads
   // (Zen 3, paired C++ harness); f32 squares n = 128 / 192 (rows 0.5 / 0.75 KiB apart) lost 13 / 9 % to the
   // extra partial tile.
-  const int64_t lineElems = 64 / static_cast<int64_t>(sizeof(T));
-  const uintptr_t amis = reinterpret_cast<uintptr_t>(a) % 64;
-  const int64_t strideBytes = acs * static_cast<int64_t>(sizeof(T));
   const int64_t head =
-      directA && !tri && !aligned && strideBytes % 64 == 0 && strideBytes >= 4096 && amis % sizeof(T) == 0
-          ? std::min<int64_t>(M, static_cast<int64_t>((64 - amis) / sizeof(T)) % lineElems)
-          : 0;
+      directA && !tri && strideBytes % 64 == 0 && strideBytes >= 4096 && toLine > 0 ? std::min(M, toLine) : 0;
   // Row blocks: [0, head) when head > 0, then blocks of mc rows.
   const int64_t nIc = (head > 0 ? 1 : 0) + ceilDiv(M - head, mc);
   auto icStart = [&](int64_t q) { return head > 0 ? (q == 0 ? 0 : head + (q - 1) * mc) : q * mc; };
@@ -557,9 +563,8 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     // Where A's rows are a whole number of cache lines apart, inner block edges fall on line boundaries of
     // A (moved by less than a line), so that only the first block has a misaligned head (see packedGemm).
     const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
-    const uintptr_t amis = reinterpret_cast<uintptr_t>(A) % 64;
-    const bool alignEdges = (lda * static_cast<int64_t>(sizeof(T))) % 64 == 0 && amis % sizeof(T) == 0;
-    const int64_t h = alignEdges ? static_cast<int64_t>((64 - amis) / sizeof(T)) % line : 0;
+    const int64_t h = elemsToLine(A);
+    const bool alignEdges = (lda * static_cast<int64_t>(sizeof(T))) % 64 == 0 && h >= 0;
     auto edge = [&](int64_t q) {
       const int64_t e = m * q / nb;
       return q == 0 || q == nb || !alignEdges ? e : h + (e - h) / line * line;

@@ -866,17 +866,18 @@ async function ritzFromProducts<D extends DType>(
   const held: Array<Mat<D> | null> = [];
   const keep = <M extends Mat<D>>(x: M): M => (held.push(x), x);
   try {
+    // The QR form: svd(Rw) = Ur S Vr^T (Ur, Vr held here), V = Qw Ur_k below; the Gram form brings Vr and S.
     let Vr: Mat<D>,
-      Ur: Mat<D> | null = null,
-      Sw: Float64Array | null = null;
+      Sw: Float64Array,
+      qr: { Qw: Mat<D>; Ur: Mat<D> } | null = null;
     if ('Vr' in from) {
       Vr = from.Vr;
       Sw = from.S;
     } else {
-      const f = await eng.svd(from.Rw);
-      Vr = keep(f.V);
-      Ur = keep(f.U);
-      Sw = f.S;
+      const r = await eng.svd(from.Rw);
+      Vr = keep(r.V);
+      Sw = r.S;
+      qr = { Qw: from.Qw, Ur: keep(r.U) };
     }
     const kk = Math.min(k, Vr.cols);
     const Vk = keep(await eng.slice(Vr, { cols: [0, kk] }));
@@ -884,13 +885,13 @@ async function ritzFromProducts<D extends DType>(
     const T = keep(await eng.matmul(W, Vk)); // A^T U0, n x k
     const nu = await eng.colNorms(U0);
     const nt = await eng.colNorms(T);
-    const S = Float64Array.from(nu, (x, i) => (x > 0 && Number.isFinite(nt[i]) ? nt[i] / x : (Sw?.[i] ?? 0)));
+    const S = Float64Array.from(nu, (x, i) => (x > 0 && Number.isFinite(nt[i]) ? nt[i] / x : (Sw[i] ?? 0)));
     const inv = Array.from(nu, (x) => (x > 0 ? 1 / x : 1));
     let U = await eng.scaleColumns(U0, inv);
     let V: Mat<D>;
     try {
-      if (Ur && 'Qw' in from) {
-        V = await eng.matmul(from.Qw, keep(await eng.slice(Ur, { cols: [0, kk] })));
+      if (qr) {
+        V = await eng.matmul(qr.Qw, keep(await eng.slice(qr.Ur, { cols: [0, kk] })));
       } else {
         // W Vr_k / theta is orthonormal only to about u (theta_1 / theta_k)^2 (measured 2e-5 in f32 on
         // the bench's gapless case against 6e-6 from the QR route): one CholeskyQR pass (n x k) brings it
