@@ -39,7 +39,7 @@ import {
 } from './lib/report.js';
 import { errMessage, progress, resetClock, runSuite, type CaseRecord } from './lib/runner.js';
 import { baselineFor, noteBlas, pctOfPeak, probePeak, startHeader, timingFor } from './lib/suite.js';
-import { summarize, type Timing, type TimingOptions, withTimeout } from './lib/timing.js';
+import { SETTLE_MS, settle, summarize, type Timing, type TimingOptions, withTimeout } from './lib/timing.js';
 import { GpuJsPeer } from './peers/gpujs.js';
 import { LowrankPeer } from './peers/lowrank.js';
 import { MlMatrixPeer } from './peers/mlmatrix.js';
@@ -121,7 +121,7 @@ export async function runGemm(args: BenchArgs): Promise<void> {
       return undefined;
     },
   });
-  const goal = goalOn ? await runGoal({ squares: goalSquares, timing, maxRunMs, peak: header.peak }) : undefined;
+  const goal = goalOn ? await runGoal({ squares: goalSquares, timing, maxRunMs, peak: header.peak, core: args.openblasCore }) : undefined;
   await probePeak(suite, header.peak, args.quick, 'end');
   // % of peak against the higher of the two probes, as the per-peer tables
   for (const r of goal?.rows ?? [])
@@ -385,6 +385,8 @@ interface GoalRow {
 
 interface GoalResult {
   rounds: number;
+  /** OPENBLAS_CORETYPE of the numpy workers. */
+  core: string;
   shapes: GoalShape[];
   rows: GoalRow[];
   /** The OpenBLAS each worker reported (per thread count). */
@@ -394,6 +396,7 @@ interface GoalResult {
 }
 
 const GOAL_ROUNDS = 3;
+const GOAL_CORE = 'Haswell';
 
 export function goalShapes(squares: number[]): GoalShape[] {
   return [
@@ -474,12 +477,20 @@ function mergeTimings(ts: Timing[]): Timing {
 }
 
 /**
- * lowrank native against numpy/OpenBLAS (Haswell kernels, as NumpyPeer('Haswell') selects them) on the
- * same dtype, thread count and shape, in GOAL_ROUNDS interleaved rounds (lowrank runs, then numpy runs,
- * each with a third of the timing budget), so that a load spike on the shared machine hits both sides;
+ * lowrank native against numpy/OpenBLAS (Haswell kernels by default, as NumpyPeer('Haswell') selects them;
+ * `core` overrides) on the same dtype, thread count and shape, in GOAL_ROUNDS interleaved rounds (lowrank
+ * runs, then numpy runs, each with a third of the timing budget and after a settle() pause, so that neither
+ * side starts while the other's threads still spin), so that a load spike on the shared machine hits both sides;
  * best and median over all rounds' samples. One persistent numpy worker per thread count.
  */
-async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: number; peak: PeakTable }): Promise<GoalResult> {
+async function runGoal(o: {
+  squares: number[];
+  timing: TimingOptions;
+  maxRunMs: number;
+  peak: PeakTable;
+  core?: string;
+}): Promise<GoalResult> {
+  const core = o.core ?? GOAL_CORE;
   const suite = 'gemm';
   const N = cores();
   const threadList = [...new Set([1, N])];
@@ -490,17 +501,17 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
     minIters: Math.max(2, Math.ceil(o.timing.minIters / GOAL_ROUNDS)),
     maxIters: Math.max(2, Math.ceil(o.timing.maxIters / GOAL_ROUNDS)),
   };
-  const res: GoalResult = { rounds: GOAL_ROUNDS, shapes, rows: [], workers: [], loadAvgAtEnd: [], notes: [] };
+  const res: GoalResult = { rounds: GOAL_ROUNDS, core, shapes, rows: [], workers: [], loadAvgAtEnd: [], notes: [] };
   const py = findPython();
   if (!py) res.notes.push(`numpy: ${pythonMissingReason()}`);
   progress(
     suite,
-    `goal: lowrank native vs numpy OpenBLAS (Haswell), ${GOAL_ROUNDS} interleaved rounds per case, threads ${threadList.join(', ')}`,
+    `goal: lowrank native vs numpy OpenBLAS (${core}), ${GOAL_ROUNDS} interleaved rounds per case, threads ${threadList.join(', ')}`,
   );
   for (const threads of threadList) {
     const t = String(threads);
     const worker = py
-      ? new PythonWorker(py.exe, { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t })
+      ? new PythonWorker(py.exe, { OPENBLAS_CORETYPE: core, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t })
       : null;
     const winfo: GoalResult['workers'][number] = { threads };
     res.workers.push(winfo);
@@ -520,8 +531,8 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
           )
           .join(', ')}`;
         const coresSeen = info.blas.map((b) => b.corename).filter(Boolean);
-        if (coresSeen.length && !coresSeen.every((c) => c!.toLowerCase() === 'haswell'))
-          res.notes.push(`numpy ${threads}t: requested OPENBLAS_CORETYPE=Haswell but the library reports ${coresSeen.join(', ')}`);
+        if (coresSeen.length && !coresSeen.every((c) => c!.toLowerCase() === core.toLowerCase()))
+          res.notes.push(`numpy ${threads}t: requested OPENBLAS_CORETYPE=${core} but the library reports ${coresSeen.join(', ')}`);
       } catch (e) {
         npBroken = winfo.error = errMessage(e);
       }
@@ -578,6 +589,7 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
             try {
               for (let round = 0; round < GOAL_ROUNDS; round++) {
                 if (row.status !== 'ok') break;
+                await settle();
                 try {
                   const r = await cpuTimedCase(
                     () => (eng as Engine<'f64'>).matmul(Am, Bm, { transA: s.transA }),
@@ -596,6 +608,7 @@ async function runGoal(o: { squares: number[]; timing: TimingOptions; maxRunMs: 
                   Object.assign(row, { status: 'failed', reason: `numpy: ${npBroken ?? 'no worker'}` });
                   break;
                 }
+                await settle();
                 try {
                   const r = await worker.request<{ timing: Timing & { cpuMs?: number[] }; relErr: number; method: string }>(
                     { cmd: 'gemm', n: s.n, m: s.m, k: s.k, transA: s.transA, dtype, timing: { ...part, cpu: true } },
@@ -696,7 +709,7 @@ function goalReport(g: GoalResult, header: Header, timing: TimingOptions, maxRun
     ? `${ok.filter((r) => r.met).length} of ${ok.length} cases at >= 1.0x on best times (${ok.filter((r) => r.ratioMedian! >= 1).length} on medians); worst ${fmtRatio(Math.min(...ok.map((r) => r.ratio!)))} (${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).label}, ${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).dtype}, ${ok.reduce((a, b) => (b.ratio! < a.ratio! ? b : a)).threads}t).`
     : 'no case completed on both sides.';
   const what = [
-    `Issue 14, goal 1 (GEMM >= 1.0x OpenBLAS): lowrank native (engine({ backend: 'native', dtype, threads }), eng.matmul, result in host memory) against numpy.matmul(out=c) with OpenBLAS (OPENBLAS_CORETYPE=Haswell, OPENBLAS_NUM_THREADS = threads) in a persistent worker per thread count, on the same dtype, threads and shape, in ${g.rounds} interleaved rounds (lowrank runs, then numpy runs; each round warm-up 1 + ${iters} runs aiming at ${(timing.targetMs / g.rounds / 1000).toFixed(1)} s), so that a load spike on the shared machine hits both sides; a square size predicted to run longer than ${maxRunMs / 1000} s once is skipped. The skinny shapes are the products randomized SVD makes of a 4000 x 2000 matrix at k + p = 60 (A^T Q: A stored 4000 x 2000, transA).`,
+    `Issue 14, goal 1 (GEMM >= 1.0x OpenBLAS): lowrank native (engine({ backend: 'native', dtype, threads }), eng.matmul, result in host memory) against numpy.matmul(out=c) with OpenBLAS (OPENBLAS_CORETYPE=${g.core}, OPENBLAS_NUM_THREADS = threads) in a persistent worker per thread count, on the same dtype, threads and shape, in ${g.rounds} interleaved rounds (lowrank runs, then numpy runs, each side after a ${SETTLE_MS / 1000} s pause so that it never starts while OpenBLAS's threads still spin; each round warm-up 1 + ${iters} runs aiming at ${(timing.targetMs / g.rounds / 1000).toFixed(1)} s), so that a load spike on the shared machine hits both sides; a square size predicted to run longer than ${maxRunMs / 1000} s once is skipped. The skinny shapes are the products randomized SVD makes of a 4000 x 2000 matrix at k + p = 60 (A^T Q: A stored 4000 x 2000, transA).`,
     `Cells: GFLOP/s = 2 m k n / t, best (median) over all rounds' samples, then % of the measured FMA peak of the same dtype and thread count; * = a cold run only (over the time cap). max err = max over 20 entries of |c - c_ref| / sum_p |a_ip b_pj| (f64 reference; each side checks its own inputs). load = 1-minute load average when the case started (${header.machine.logicalCores} cores: above ~1 another job shares them). numpy / lowrank = t_numpy / t_lowrank on best times (medians in parentheses); > 1 means lowrank is faster; the verdict uses best times. CPU-time ratio = numpy / lowrank on the median process CPU time (user + system) per run, one thread only: time slices lost to other jobs on the shared cores do not count in it (cache sharing still does); with 2 threads both libraries' waiting threads would blur it.`,
   ];
   const facts = headerPairs(header).filter(([k]) => ['machine', 'load', 'python', 'addon', 'FMA peak'].includes(k));

@@ -20,7 +20,7 @@ import { findPython, pythonMissingReason, PythonWorker } from './lib/python.js';
 import { fmtErr, fmtMs, fmtRatio, headerPairs, markers, mdTable, textTable, writeResults } from './lib/report.js';
 import { errMessage, progress, resetClock } from './lib/runner.js';
 import { probePeak, startHeader, timingFor } from './lib/suite.js';
-import { timeCase, type Timing, type TimingOptions } from './lib/timing.js';
+import { settle, timeCase, type Timing, type TimingOptions } from './lib/timing.js';
 
 type DType = 'f32' | 'f64';
 
@@ -209,7 +209,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
         kind: 'cpu',
         threads: N,
         status: 'ok',
-        label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (OpenBLAS, ${N} threads)`,
+        label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (OpenBLAS${args.openblasCore ? ` ${args.openblasCore}` : ''}, ${N} threads)`,
         vs: nIter === 'auto' ? undefined : 'lowrank-native-f32-q2',
       };
       rows.push(row);
@@ -218,7 +218,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
         Object.assign(row, { status: 'skipped', reason: pythonMissingReason() });
         continue;
       }
-      const worker = new PythonWorker(py.exe, { OPENBLAS_NUM_THREADS: String(N), OMP_NUM_THREADS: String(N) });
+      const worker = new PythonWorker(py.exe, blasEnv(N, args.openblasCore));
       try {
         progress(suite, `${row.label} ${dtype}`);
         const r = await worker.request<{ timing: Timing; acc: { residFro: number; orth: number; s: number[] }; method: string }>(
@@ -268,7 +268,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
       { id: 'a', what: `gapless s_i = 1/sqrt(1+i), rank ${sGap.length}`, a: aGap, sigma: sGap, tau: Math.sqrt(tailGap) },
       { id: 'b', what: `rank ${k} + N(0, ${noise}^2) noise (the matrix above)`, a: a64, sigma, tau },
     ];
-    for (const pr of problems) goal.push(...(await goalCase(pr, { m, n, k, timing, N })));
+    for (const pr of problems) goal.push(...(await goalCase(pr, { m, n, k, timing, N, core: args.openblasCore })));
   }
 
   // ---- ml-matrix: full SVD (pure JS, blocks the event loop): pilots decide the size ----
@@ -517,6 +517,11 @@ async function makeSpectrum(eng: Engine<'f64'>, m: number, n: number, s: Float64
   return out;
 }
 
+/** Environment of a sklearn worker: N OpenBLAS threads, and its core type when one was asked for (--openblas-core). */
+function blasEnv(N: number, core?: string): Record<string, string> {
+  return { OPENBLAS_NUM_THREADS: String(N), OMP_NUM_THREADS: String(N), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
+}
+
 /** Timings of several rounds merged: all samples, best / median / mean over them. */
 function mergeTimings(ts: Timing[]): Timing {
   const samples = ts.flatMap((t) => t.samplesMs);
@@ -537,7 +542,10 @@ function mergeTimings(ts: Timing[]): Timing {
  * (lowrank runs, sklearn runs), each a third of the timing budget, so that a change of the machine's load
  * during the suite hits both sides alike; best and median over all samples.
  */
-async function goalCase(pr: GoalProblem, o: { m: number; n: number; k: number; timing: TimingOptions; N: number }): Promise<GoalRow[]> {
+async function goalCase(
+  pr: GoalProblem,
+  o: { m: number; n: number; k: number; timing: TimingOptions; N: number; core?: string },
+): Promise<GoalRow[]> {
   const { m, n, k, timing, N } = o;
   const rounds = 3;
   const part: TimingOptions = {
@@ -553,7 +561,12 @@ async function goalCase(pr: GoalProblem, o: { m: number; n: number; k: number; t
     return e;
   };
   const lr: GoalRow = { problem: pr.id, id: 'lowrank', label: `lowrank native f32 defaults (${N} threads)`, status: 'ok' };
-  const sk: GoalRow = { problem: pr.id, id: 'sklearn', label: `sklearn randomized_svd defaults (OpenBLAS, ${N} threads)`, status: 'ok' };
+  const sk: GoalRow = {
+    problem: pr.id,
+    id: 'sklearn',
+    label: `sklearn randomized_svd defaults (OpenBLAS${o.core ? ` ${o.core}` : ''}, ${N} threads)`,
+    status: 'ok',
+  };
   const lrT: Timing[] = [],
     skT: Timing[] = [];
   progress(suite, `goal (${pr.id}) ${pr.what}: ${lr.label} against ${sk.label}, ${rounds} interleaved rounds`);
@@ -563,7 +576,7 @@ async function goalCase(pr: GoalProblem, o: { m: number; n: number; k: number; t
   const dir = mkdtempSync(path.join(tmpdir(), 'lowrank-bench-rsvd-goal-'));
   const file = path.join(dir, 'A.f64');
   writeFileSync(file, Buffer.from(pr.a.buffer, pr.a.byteOffset, pr.a.byteLength));
-  const worker = py ? new PythonWorker(py.exe, { OPENBLAS_NUM_THREADS: String(N), OMP_NUM_THREADS: String(N) }) : null;
+  const worker = py ? new PythonWorker(py.exe, blasEnv(N, o.core)) : null;
   if (!py) Object.assign(sk, { status: 'skipped', reason: pythonMissingReason() });
   let eng: Engine | undefined;
   try {
@@ -574,6 +587,7 @@ async function goalCase(pr: GoalProblem, o: { m: number; n: number; k: number; t
     for (const x of [W, w.U, w.V]) x.dispose();
     for (let round = 0; round < rounds; round++) {
       if (lr.status === 'ok') {
+        await settle(); // sklearn's OpenBLAS threads spin ~0.1 s after its runs (see settle)
         try {
           const r = await timeCase(
             async () => {
@@ -610,6 +624,7 @@ async function goalCase(pr: GoalProblem, o: { m: number; n: number; k: number; t
         }
       }
       if (worker && sk.status === 'ok') {
+        await settle();
         try {
           const r = await worker.request<{ timing: Timing; acc: { residFro: number; s: number[] } }>(
             { cmd: 'rsvd', file, m, n, k, dtype: 'f32', oversample: 10, nIter: 'auto', seed: 0, timing: part },

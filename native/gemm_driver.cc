@@ -229,8 +229,11 @@ constexpr double kDirectMaxWork = sizeof(T) == 4 ? 384.0 * 384.0 * 384.0 : 128.0
 // direct faster (n = 160 by 3 %).
 template <class T>
 constexpr double kDirectMaxWorkMisaligned = std::min(kDirectMaxWork<T>, 224.0 * 224.0 * 224.0);
-// B~ blocks at least this large are packed by all threads.
-constexpr int64_t kParallelPackElems = int64_t(1) << 21;
+// B~ blocks at least this large are packed by all threads (64 x 256 f32 and up). Zen 5, squares on 2 threads,
+// separate processes alternating (C++ harness): against packing on the caller up to 2^21 elements, AVX2
+// kernels f32 n = 512 / 1024 / 2048 +5-7 / +3 / +1-2 %, f64 +5 / +3.5 / 0 %; AVX-512 kernels f64 n = 384-1024
+// +4-14 %, f32 1024 / 2048 +2-6 / 0-4 %. (On Zen 3 the same change had measured within noise, +0-2 %.)
+constexpr int64_t kParallelPackElems = int64_t(1) << 14;
 // GEMV path: split across threads from this many matrix elements (memory-bound: more bandwidth).
 constexpr int64_t kMinParallelGemv = int64_t(1) << 17;
 // Skinny path (see gemm): C with at most this many columns and at least this much work (m n k) is
@@ -343,9 +346,9 @@ void packedGemm(const KernelSet<T>& ks, const Blocking& bl, bool tri, int64_t M,
         // Only a trailing partial micro-panel is packed (the kernels need NR columns to exist).
         if (ncur % NR != 0) packRange(npan - 1, npan, 0);
       } else if (threads > 1 && kcur * ncur >= kParallelPackElems) {
-        // Pack B~ on the caller unless it is large: each extra fork-join costs ~1 us on an idle machine
-        // but a scheduler time slice when the cores are oversubscribed (the worker must wake up even
-        // when it gets no work), and packing is well under 1 % of the block's flops.
+        // Pack B~ on all threads unless it is tiny: on the caller alone the workers idle for the whole pack
+        // (2-4 % of a 2048^3 f32 product on 2 threads). The extra fork-join costs ~1 us while the workers
+        // spin (the busy periods of threadpool.cc), a scheduler time slice when the cores are oversubscribed.
         parallelRanges(threads, npan, 8, packRange);
       } else {
         packRange(0, npan, 0);

@@ -26,6 +26,8 @@ export interface BenchArgs {
   maxRunS?: number;
   /** Machine tag for result file names. */
   tag: string;
+  /** OPENBLAS_CORETYPE of the numpy/sklearn workers of the goal sections (gemm: default Haswell; rsvd: OpenBLAS's own choice). */
+  openblasCore?: string;
   /** Write JSON / Markdown files to bench/results/. */
   write: boolean;
   help: boolean;
@@ -61,6 +63,8 @@ options:
   --skip a,b            skip peers whose id contains one of these strings (e.g. ml-matrix,gpujs)
   --cap SECONDS         per-case cap, warm-up included (default 90; quick 15)
   --max-run SECONDS     skip a case whose predicted single run exceeds this (default 30; quick 5)
+  --openblas-core NAME  goal sections: OPENBLAS_CORETYPE of the numpy / sklearn workers (gemm default Haswell,
+                        rsvd default OpenBLAS's own choice; SkylakeX: its AVX-512 kernels)
   --tag NAME            machine tag used in result file names (default: BENCH_TAG or the hostname)
   --no-write            do not write bench/results/ files
   --list                list the peers of each suite and exit
@@ -154,6 +158,13 @@ export function parseArgs(argv: string[]): BenchArgs & { list: boolean } {
       case '--tag':
         a.tag = list(next(), flag)[0] ?? a.tag;
         break;
+      case '--openblas-core': {
+        const v = list(next(), flag)[0] ?? '';
+        if (!/^[A-Za-z0-9]+$/.test(v))
+          throw new Error(`--openblas-core: '${v}' is not an OpenBLAS core name (e.g. Haswell, SkylakeX, Zen)`);
+        a.openblasCore = v;
+        break;
+      }
       case '--no-write':
         a.write = false;
         break;

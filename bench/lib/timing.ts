@@ -38,6 +38,18 @@ export interface Timing {
 export const QUICK_TIMING: TimingOptions = { targetMs: 300, minIters: 2, maxIters: 5, capMs: 15_000 };
 export const FULL_TIMING: TimingOptions = { targetMs: 3_000, minIters: 5, maxIters: 30, capMs: 90_000 };
 
+/**
+ * Pause before timing one side of an interleaved head-to-head. OpenBLAS's worker threads keep spinning
+ * (with sched_yield) for 2^28 TSC cycles after a call (~0.1 s; OPENBLAS_THREAD_TIMEOUT), so the first
+ * ~0.1 s of whatever runs next on a 2-core machine shares its cores with them: multi-threaded lowrank runs
+ * right after numpy's measured at 0.6-0.7x their speed (Zen 5, C++ harness: f32 512^3 on 2 threads 205
+ * against 310-335 GFLOP/s after a 0.5 s pause). lowrank's own pool spins at most 5 ms.
+ */
+export const SETTLE_MS = 300;
+export function settle(ms = SETTLE_MS): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export class TimeoutError extends Error {
   constructor(what: string, ms: number) {
     super(`${what} did not finish within ${(ms / 1000).toFixed(0)} s`);
