@@ -1,6 +1,7 @@
 /**
  * Native LU leaf kernels (addon called directly, f32 and f64): the vectorized leaf (AVX2 search and
- * step on the column-major panel) against the scalar one in a child process with LOWRANK_ISA=scalar,
+ * step on the column-major panel; AVX2 or AVX-512 small-k updates) against the scalar one in a child
+ * process with LOWRANK_ISA=scalar, and against LOWRANK_ISA=avx2 bit for bit,
  * bit for bit where one leaf does it all (n <= 8; beyond, gemm's ISA paths round differently and the
  * scalar child's factors are checked by A = PL U), on awkward shapes (1, 2, 7, 127, 257 and 2100 rows, the last crossing a 2048-row chunk;
  * 1, 8, 9, 60, 65 columns), 1 and 2 threads, with ties in the pivot column, repeated and zero
@@ -142,6 +143,30 @@ describe('native lu leaf kernels', () => {
       expect(firstDiff(got.U, want.U), `${tag} U`).toBe(-1);
     }
   });
+
+  // Every case here has n <= 128, so all of its updates (k <= 64) run in the unpacked small-k kernel, never in
+  // gemm: on an AVX-512 CPU this compares the 512-bit update with the AVX2 one (the same FMA chains, so the
+  // same bits); on an AVX2 CPU both sides take the same path.
+  it.skipIf(!['avx2', 'avx512'].includes(addon.info().isa))(
+    'LOWRANK_ISA=avx2: the same bits as this CPU path (512-bit small-k updates where the CPU has AVX-512)',
+    async () => {
+      const all = cases();
+      expect(Math.max(...all.map((c) => c.n))).toBeLessThanOrEqual(128);
+      const child = runIsaChild<{ isa: string; out: Array<{ PL: Array<number | string>; U: Array<number | string> }> }>(
+        'avx2',
+        CHILD,
+        all.map((c) => ({ ...c, A: toJson(c.A) })),
+      );
+      expect(child.isa).toBe('avx2');
+      for (let k = 0; k < all.length; k++) {
+        const c = all[k];
+        const got = await lu(c);
+        const tag = `${c.dtype} ${c.m}x${c.n} t=${c.threads} case ${k}`;
+        expect(firstDiff(got.PL, fromJson(child.out[k].PL)), `${tag} PL`).toBe(-1);
+        expect(firstDiff(got.U, fromJson(child.out[k].U)), `${tag} U`).toBe(-1);
+      }
+    },
+  );
 
   it('LOWRANK_ISA=scalar: the same bits as this CPU path in one leaf, A = PL U beyond', async () => {
     const all = cases();
