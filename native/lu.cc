@@ -194,71 +194,7 @@ struct Vf {
   }
 };
 
-// Lane-wise first maximum: lane k has seen rows k, k + W, ... in increasing order.
-template <class V>
-struct Track {
-  typename V::R best;
-  typename V::I idx, cur;
-  LR_LU_INLINE Track() : best(V::set1(typename V::T(-2))), idx(V::iset1(-1)), cur(V::iota()) {}
-  LR_LU_INLINE void offer(typename V::R x) {
-    const typename V::R k = V::key(x);
-    const typename V::R g = V::gt(k, best);
-    best = V::blend(best, k, g);
-    idx = V::iblend(idx, cur, g);
-    cur = V::iadd(cur, V::iset1(V::W));
-  }
-  Cand result(int64_t row0) const {
-    typename V::T kb[V::W];
-    int64_t ib[V::W];
-    V::storeu(kb, best);
-    V::istore(ib, idx);
-    Cand c;
-    for (int k = 0; k < V::W; ++k)
-      if (ib[k] >= 0) c.merge(Cand{static_cast<double>(kb[k]), row0 + ib[k]});
-    return c;
-  }
-};
-
-template <class V>
-Cand search(const typename V::T* x, int64_t n, int64_t row0) {
-  Track<V> tr;
-  int64_t i = 0;
-  for (; i + V::W <= n; i += V::W) tr.offer(V::loadu(x + i));
-  Cand c = tr.result(row0);
-  for (; i < n; ++i) c.offer(static_cast<double>(x[i]), row0 + i);
-  return c;
-}
-
-template <class V>
-Cand step(typename V::T* X, int64_t ld, int64_t n, int j, bool next, const typename V::T* u, typename V::T f, int mode,
-          int64_t row0) {
-  using T = typename V::T;
-  using R = typename V::R;
-  Track<V> tr;
-  const R vf = V::set1(f);
-  T* x = X + (j - 1) * ld;
-  T* y = X + j * ld;
-  int64_t i = 0;
-  for (; i + V::W <= n; i += V::W) {
-    R l = V::loadu(x + i);
-    if (mode == kMul)
-      l = V::mul(l, vf);
-    else if (mode == kDiv)
-      l = V::div(l, vf);
-    V::storeu(x + i, l);
-    if (!next) continue;
-    R acc = V::loadu(y + i);
-    for (int k = 0; k + 1 < j; ++k) acc = V::sub(acc, V::mul(V::loadu(X + k * ld + i), V::set1(u[k])));
-    acc = V::sub(acc, V::mul(l, V::set1(u[j - 1])));
-    V::storeu(y + i, acc);
-    tr.offer(acc);
-  }
-  Cand c = next ? tr.result(row0) : Cand();
-  c.merge(scalar::step<T>(X + i, ld, n - i, j, next, u, f, mode, row0 + i));
-  return c;
-}
-
-#include "lu_update_body.h"
+#include "lu_leaf_body.h"
 
 // 4 x 4 blocks through registers (the rest of the rows and columns by the scalar copies).
 template <class T>
@@ -332,8 +268,8 @@ void copyOut(int64_t r, int64_t c, const T* W, int64_t ldw, T* P, int64_t ldp, c
 LR_TARGET_END
 #endif
 
-// The small-k update again with 512-bit vectors (AVX-512F): the same per-entry FMA chains as the AVX2 one
-// (lu_update_body.h), so the same bits, at twice the width. The leaf's search and step stay AVX2 here.
+// The leaf kernels again with 512-bit vectors (AVX-512F/BW/DQ/VL; lu_leaf_body.h): the same per-lane
+// operations as the AVX2 ones, so the same bits, at twice the width.
 #if LR_X86
 LR_TARGET_AVX512_BEGIN
 namespace lr {
@@ -346,26 +282,63 @@ namespace avx512 {
 struct Vd {
   using T = double;
   using R = __m512d;
+  using I = __m512d;  // lane row indices, exact as doubles (n <= kRowChunk)
+  using M = __mmask8;
   static constexpr int W = 8;
   static LR_LU_INLINE R set1(T v) { return _mm512_set1_pd(v); }
   static LR_LU_INLINE R loadu(const T* p) { return _mm512_loadu_pd(p); }
   static LR_LU_INLINE void storeu(T* p, R v) { _mm512_storeu_pd(p, v); }
+  static LR_LU_INLINE R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static LR_LU_INLINE R div(R a, R b) { return _mm512_div_pd(a, b); }
   static LR_LU_INLINE R sub(R a, R b) { return _mm512_sub_pd(a, b); }
   static LR_LU_INLINE R fmadd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  // |x|, NaN -> -1
+  static LR_LU_INLINE R key(R x) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q), _mm512_abs_pd(x), _mm512_set1_pd(-1.0));
+  }
+  static LR_LU_INLINE M gt(R a, R b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static LR_LU_INLINE R blend(R a, R b, M m) { return _mm512_mask_blend_pd(m, a, b); }
+  static LR_LU_INLINE I iota() { return _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0); }
+  static LR_LU_INLINE I iadd(I a, I b) { return _mm512_add_pd(a, b); }
+  static LR_LU_INLINE I iset1(int v) { return _mm512_set1_pd(v); }
+  static LR_LU_INLINE I iblend(I a, I b, M m) { return _mm512_mask_blend_pd(m, a, b); }
+  static LR_LU_INLINE void istore(int64_t* out, I v) {
+    double t[W];
+    _mm512_storeu_pd(t, v);
+    for (int k = 0; k < W; ++k) out[k] = static_cast<int64_t>(t[k]);
+  }
 };
 
 struct Vf {
   using T = float;
   using R = __m512;
+  using I = __m512i;  // lane row indices, int32 (n <= kRowChunk)
+  using M = __mmask16;
   static constexpr int W = 16;
   static LR_LU_INLINE R set1(T v) { return _mm512_set1_ps(v); }
   static LR_LU_INLINE R loadu(const T* p) { return _mm512_loadu_ps(p); }
   static LR_LU_INLINE void storeu(T* p, R v) { _mm512_storeu_ps(p, v); }
+  static LR_LU_INLINE R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static LR_LU_INLINE R div(R a, R b) { return _mm512_div_ps(a, b); }
   static LR_LU_INLINE R sub(R a, R b) { return _mm512_sub_ps(a, b); }
   static LR_LU_INLINE R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static LR_LU_INLINE R key(R x) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_abs_ps(x), _mm512_set1_ps(-1.0f));
+  }
+  static LR_LU_INLINE M gt(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static LR_LU_INLINE R blend(R a, R b, M m) { return _mm512_mask_blend_ps(m, a, b); }
+  static LR_LU_INLINE I iota() { return _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0); }
+  static LR_LU_INLINE I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
+  static LR_LU_INLINE I iset1(int v) { return _mm512_set1_epi32(v); }
+  static LR_LU_INLINE I iblend(I a, I b, M m) { return _mm512_mask_blend_epi32(m, a, b); }
+  static LR_LU_INLINE void istore(int64_t* out, I v) {
+    int32_t t[W];
+    _mm512_storeu_si512(t, v);
+    for (int k = 0; k < W; ++k) out[k] = t[k];
+  }
 };
 
-#include "lu_update_body.h"
+#include "lu_leaf_body.h"
 
 #undef LR_LU_INLINE
 
@@ -392,13 +365,18 @@ LeafKernels<T> pick() {
     else
       k = {&avx2::search<avx2::Vd>, &avx2::step<avx2::Vd>, &avx2::update<avx2::Vd>, &avx2::copyIn<double>,
            &avx2::copyOut<double>};
-    // 512-bit small-k updates (the same bits as the AVX2 ones). 4000 x 60 f64 on one Zen 5 core: the update
-    // was 46 % of the time at the AVX2 FMA peak.
+    // 512-bit search, step and small-k update (the same bits as the AVX2 ones). 4000 x 60 f64 on one Zen 5
+    // core: the update was 46 % of the time at the AVX2 FMA peak, the step 23 %.
     if (isa == Isa::Avx512) {
-      if constexpr (sizeof(T) == 4)
+      if constexpr (sizeof(T) == 4) {
+        k.search = &avx512::search<avx512::Vf>;
+        k.step = &avx512::step<avx512::Vf>;
         k.update = &avx512::update<avx512::Vf>;
-      else
+      } else {
+        k.search = &avx512::search<avx512::Vd>;
+        k.step = &avx512::step<avx512::Vd>;
         k.update = &avx512::update<avx512::Vd>;
+      }
     }
   }
 #endif

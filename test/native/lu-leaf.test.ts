@@ -145,10 +145,11 @@ describe('native lu leaf kernels', () => {
   });
 
   // Every case here has n <= 128, so all of its updates (k <= 64) run in the unpacked small-k kernel, never in
-  // gemm: on an AVX-512 CPU this compares the 512-bit update with the AVX2 one (the same FMA chains, so the
-  // same bits); on an AVX2 CPU both sides take the same path.
+  // gemm: on an AVX-512 CPU this compares the 512-bit search, step and update with the AVX2 ones (the same
+  // per-lane operations, so the same bits; a >= pivot compare or a mul + add update fails it); on an AVX2
+  // CPU both sides take the same path.
   it.skipIf(!['avx2', 'avx512'].includes(addon.info().isa))(
-    'LOWRANK_ISA=avx2: the same bits as this CPU path (512-bit small-k updates where the CPU has AVX-512)',
+    'LOWRANK_ISA=avx2: the same bits as this CPU path (512-bit leaf kernels where the CPU has AVX-512)',
     async () => {
       const all = cases();
       expect(Math.max(...all.map((c) => c.n))).toBeLessThanOrEqual(128);
