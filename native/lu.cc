@@ -418,6 +418,11 @@ constexpr int64_t kUpdateRows = 1024;
 constexpr double kParallelSmallFlops = 1.0e7;
 // Rows per task of the transposing copies.
 constexpr int64_t kCopyRows = 1024;
+// The copies in and out run on all threads from this many elements. Below, a copy split between two cores
+// leaves half of W in the other core's cache for the caller's one-thread leaf passes (f64 on 2 threads of a
+// Zen 5 guest, C++ harness: 4000 x 60 0.34 vs 0.48 ms best, now as fast as one thread); above, the split
+// copies win (20000 x 200 14.2-14.4 vs 16.4-17.6 ms, 50000 x 60 7.9-8.4 vs 9.8-10.3 ms).
+constexpr double kParallelCopyElems = 1.0e6;
 // Columns of a TRSM leaf (plain forward substitution).
 constexpr int64_t kTrsmLeaf = 32;
 
@@ -438,7 +443,7 @@ class LuSolver {
     // W = A, column-major.
     T* W = W_.get();
     const LeafKernels<T>& K = leafKernels<T>();
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_, kCopyRows,
+    parallelRanges(copyThreads(), m_, kCopyRows,
                    [&](int64_t b, int64_t e, int) { K.copyIn(e - b, n_, A_ + b * n_, n_, W + b, m_); });
     factor(0, n_);
     finish();
@@ -455,6 +460,7 @@ class LuSolver {
 
   T* at(int64_t i, int64_t c) { return W_.get() + c * m_ + i; }
   int passThreads(double work) const { return work < 2.0e5 ? 1 : threads_; }
+  int copyThreads() const { return static_cast<double>(m_) * n_ < kParallelCopyElems ? 1 : threads_; }
   int gemmThreads(int64_t m, int64_t n, int64_t k) const {
     return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelGemmFlops
                ? 1
@@ -582,7 +588,7 @@ class LuSolver {
       for (int64_t c = 0; c < n_; ++c) pi[c] = c < i ? W[c * m_ + i] : c == i ? T(1) : T(0);
     }
     const LeafKernels<T>& K = leafKernels<T>();
-    parallelRanges(passThreads(static_cast<double>(m_) * n_), m_ - n_, kCopyRows, [&](int64_t b, int64_t e, int) {
+    parallelRanges(copyThreads(), m_ - n_, kCopyRows, [&](int64_t b, int64_t e, int) {
       K.copyOut(e - b, n_, W + n_ + b, m_, PL_, n_, perm.data() + n_ + b);
     });
   }
