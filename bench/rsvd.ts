@@ -209,7 +209,7 @@ export async function runRsvd(args: BenchArgs): Promise<void> {
         kind: 'cpu',
         threads: N,
         status: 'ok',
-        label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (OpenBLAS${args.openblasCore ? ` ${args.openblasCore}` : ''}, ${N} threads)`,
+        label: `sklearn randomized_svd${nIter === 'auto' ? '' : ` n_iter = ${nIter}`} (${blasLabel(args.openblasCore)}, ${N} threads)`,
         vs: nIter === 'auto' ? undefined : 'lowrank-native-f32-q2',
       };
       rows.push(row);
@@ -517,6 +517,9 @@ async function makeSpectrum(eng: Engine<'f64'>, m: number, n: number, s: Float64
   return out;
 }
 
+/** "OpenBLAS", or "OpenBLAS <core>" when a core type was asked for (--openblas-core). */
+const blasLabel = (core?: string): string => (core ? `OpenBLAS ${core}` : 'OpenBLAS');
+
 /** Environment of a sklearn worker: N OpenBLAS threads, and its core type when one was asked for (--openblas-core). */
 function blasEnv(N: number, core?: string): Record<string, string> {
   return { OPENBLAS_NUM_THREADS: String(N), OMP_NUM_THREADS: String(N), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
@@ -564,7 +567,7 @@ async function goalCase(
   const sk: GoalRow = {
     problem: pr.id,
     id: 'sklearn',
-    label: `sklearn randomized_svd defaults (OpenBLAS${o.core ? ` ${o.core}` : ''}, ${N} threads)`,
+    label: `sklearn randomized_svd defaults (${blasLabel(o.core)}, ${N} threads)`,
     status: 'ok',
   };
   const lrT: Timing[] = [],

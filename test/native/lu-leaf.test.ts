@@ -133,6 +133,16 @@ const toJson = (a: ArrayLike<number>) =>
   Array.from(a, (v) => (Number.isFinite(v) && !Object.is(v, -0) ? v : String(Object.is(v, -0) ? '-0' : v)));
 const fromJson = (a: Array<number | string>) => a.map(Number);
 
+/** The cases factored by the addon in a child process with LOWRANK_ISA=isa: the ISA it ran and each PL, U. */
+function luInChild(isa: string, all: Case[]): { isa: string; out: Array<{ PL: number[]; U: number[] }> } {
+  const child = runIsaChild<{ isa: string; out: Array<{ PL: Array<number | string>; U: Array<number | string> }> }>(
+    isa,
+    CHILD,
+    all.map((c) => ({ ...c, A: toJson(c.A) })),
+  );
+  return { isa: child.isa, out: child.out.map((o) => ({ PL: fromJson(o.PL), U: fromJson(o.U) })) };
+}
+
 describe('native lu leaf kernels', () => {
   it('the unblocked reference (n <= 8: one leaf) matches bit for bit, ties and NaN included', async () => {
     for (const c of cases().filter((q) => q.n <= 8)) {
@@ -153,35 +163,26 @@ describe('native lu leaf kernels', () => {
     async () => {
       const all = cases();
       expect(Math.max(...all.map((c) => c.n))).toBeLessThanOrEqual(128);
-      const child = runIsaChild<{ isa: string; out: Array<{ PL: Array<number | string>; U: Array<number | string> }> }>(
-        'avx2',
-        CHILD,
-        all.map((c) => ({ ...c, A: toJson(c.A) })),
-      );
+      const child = luInChild('avx2', all);
       expect(child.isa).toBe('avx2');
       for (let k = 0; k < all.length; k++) {
         const c = all[k];
         const got = await lu(c);
         const tag = `${c.dtype} ${c.m}x${c.n} t=${c.threads} case ${k}`;
-        expect(firstDiff(got.PL, fromJson(child.out[k].PL)), `${tag} PL`).toBe(-1);
-        expect(firstDiff(got.U, fromJson(child.out[k].U)), `${tag} U`).toBe(-1);
+        expect(firstDiff(got.PL, child.out[k].PL), `${tag} PL`).toBe(-1);
+        expect(firstDiff(got.U, child.out[k].U), `${tag} U`).toBe(-1);
       }
     },
   );
 
   it('LOWRANK_ISA=scalar: the same bits as this CPU path in one leaf, A = PL U beyond', async () => {
     const all = cases();
-    const child = runIsaChild<{ isa: string; out: Array<{ PL: Array<number | string>; U: Array<number | string> }> }>(
-      'scalar',
-      CHILD,
-      all.map((c) => ({ ...c, A: toJson(c.A) })),
-    );
+    const child = luInChild('scalar', all);
     expect(child.isa).toBe('scalar');
     for (let k = 0; k < all.length; k++) {
       const c = all[k],
         { m, n } = c;
-      const PL = fromJson(child.out[k].PL),
-        U = fromJson(child.out[k].U);
+      const { PL, U } = child.out[k];
       const tag = `${c.dtype} ${m}x${n} t=${c.threads} case ${k}`;
       if (n <= 8) {
         // one leaf: no gemm (whose ISA paths round differently), so the bits agree
