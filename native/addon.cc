@@ -2,7 +2,7 @@
 #include "common.h"
 
 namespace lr {
-void RegisterJob(Napi::Env env, Napi::Object exports);  // own (job.cc)
+void RegisterJob(Napi::Env env, Napi::Object exports);  // own, lineOffset (job.cc)
 }
 
 namespace {

@@ -223,7 +223,8 @@ constexpr int64_t kDirectMaxN = 128;
 template <class T>
 constexpr double kDirectMaxWork = sizeof(T) == 4 ? 384.0 * 384.0 * 384.0 : 128.0 * 128.0 * 128.0;
 // The bound of the main nest when A' is not line-aligned (see misalignedMaxWork in packedGemm).
-// f32 squares with A' at 16 bytes past a line (where V8 puts large typed arrays), 1 thread, Zen 3, paired
+// f32 squares with A' at 16 bytes past a line (where V8 puts large typed arrays; the native backend's own
+// stores start on a line, ts/backends/native/index.ts), 1 thread, Zen 3, paired
 // C++ harness: n = 256 direct 83-85 GFLOP/s against 94 packed (rows 1 KiB apart: every straddling
 // MR-vector is two lines in only 4 L1 sets), n = 384 1.03-1.05x packed, n = 224 and below equal or
 // direct faster (n = 160 by 3 %).

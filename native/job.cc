@@ -218,8 +218,20 @@ Napi::Value Own(const Napi::CallbackInfo& info) {
     napi_type_tag_object(info.Env(), buffer, &kOwnedTag);
   return info.Env().Undefined();
 }
+
+// lineOffset(array): how many bytes the array's first element lies past a 64-byte (cache line) boundary,
+// 0..63. The native backend allocates its large stores with room to spare and views them from a line
+// boundary: the kernels read such operands in place only when their rows start on lines (gemm_driver.cc).
+Napi::Value LineOffset(const Napi::CallbackInfo& info) {
+  Args a(info, "lineOffset", 1);
+  FloatArray f = a.floats(0, "array");
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(f.data) % 64));
+}
 }  // namespace
 
-void RegisterJob(Napi::Env env, Napi::Object exports) { exports.Set("own", Napi::Function::New(env, Own, "own")); }
+void RegisterJob(Napi::Env env, Napi::Object exports) {
+  exports.Set("own", Napi::Function::New(env, Own, "own"));
+  exports.Set("lineOffset", Napi::Function::New(env, LineOffset, "lineOffset"));
+}
 
 }  // namespace lr

@@ -52,6 +52,12 @@ export interface Backend {
   // ---- storage ----
   /** Stores host data (already in the backend's dtype). The backend may keep `data`: pass a fresh array. */
   upload(data: FloatArray, rows: number, cols: number): Store;
+  /**
+   * Optional: a fresh host array of n entries of the backend's dtype (contents unspecified) that upload()
+   * keeps best, e.g. a line-aligned one; the engine fills it and passes it to upload() (without it: a new
+   * typed array).
+   */
+  hostArray?(n: number): FloatArray;
   /** Zero matrix or identity (`eye`, rows x cols with ones on the main diagonal). */
   fill(rows: number, cols: number, kind: 'zeros' | 'eye'): Store;
   /** Every entry equal to `value` (finite). */
@@ -423,6 +429,7 @@ export const BACKEND_PLUMBING: readonly (keyof Backend)[] = [
   'info',
   'dispose',
   'upload',
+  'hostArray',
   'download',
   'free',
   'uploadStructure',

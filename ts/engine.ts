@@ -296,15 +296,10 @@ export class Engine<D extends DType = DType> {
     if (bad >= 0)
       throw rangeError(fn, `data[${bad}] = ${String(flat[bad])} is not finite (lowrank rejects NaN/Infinity at input; see README)`);
     this._checkSize(fn, m, n);
-    // A typed array of the engine's own type is copied with slice() (a memcpy; from() iterates).
-    const arr =
-      this.dtype === 'f64'
-        ? flat instanceof Float64Array
-          ? flat.slice()
-          : Float64Array.from(flat)
-        : flat instanceof Float32Array
-          ? flat.slice()
-          : Float32Array.from(flat);
+    // The backend's own host array when it has one (the native backend's are line-aligned), filled with
+    // set(): a memcpy from a typed array of the engine's type, a converting loop from anything else.
+    const arr = this._hostArray(flat.length);
+    arr.set(flat);
     if (this.dtype === 'f32' && !(flat instanceof Float32Array)) {
       const over = firstNonFinite(arr);
       if (over >= 0) throw rangeError(fn, `data[${over}] = ${String(flat[over])} overflows f32 (|x| > 3.4e38)`);
@@ -335,7 +330,9 @@ export class Engine<D extends DType = DType> {
       throw typeError(fn, `'data' is backed by a SharedArrayBuffer; pass an array on an ordinary ArrayBuffer`);
     if (buf.resizable) throw typeError(fn, `'data' is backed by a resizable ArrayBuffer; pass a fixed-length array`);
     this._checkSize(fn, m, n);
-    const M = this._wrap(this._backend.upload(data.slice() as never, m, n), m, n);
+    const copy = this._hostArray(data.length);
+    copy.set(data);
+    const M = this._wrap(this._backend.upload(copy, m, n), m, n);
     if (Number.isFinite(await this.norm(M, 'fro'))) return M;
     M.dispose();
     const bad = firstNonFinite(data);
@@ -1174,6 +1171,11 @@ export class Engine<D extends DType = DType> {
   private _freeWhenIdle(store: unknown, free: () => void): void {
     if (this._held.has(store)) this._deferredFree.set(store, free);
     else free();
+  }
+
+  /** A fresh host array of the engine's dtype for upload(): the backend's own kind when it has one. */
+  private _hostArray(n: number): FloatArray {
+    return this._backend.hostArray?.(n) ?? (this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n));
   }
 
   /** @internal Wraps a backend store in a Mat owned by this engine. */

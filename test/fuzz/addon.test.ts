@@ -23,6 +23,7 @@ const CHILD = path.join(here, 'addon-child.mjs');
 const EXPORTS: Record<string, number> = {
   info: 50,
   own: 100,
+  lineOffset: 100,
   peak: 40,
   gemm: 300,
   syrk: 300,

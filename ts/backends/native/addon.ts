@@ -193,6 +193,8 @@ export interface NativeAddon {
    * place instead of working on a copy (native/job.cc). Only for host stores no caller can reach.
    */
   own(array: F): void;
+  /** Bytes (0..63) by which the first element of `array` lies past a 64-byte cache-line boundary. */
+  lineOffset(array: F): number;
   /** GFLOP/s of an FMA-throughput loop on `threads` pool threads for about `millis` ms (widest ISA of the CPU). */
   peak(dtype: 'f32' | 'f64', threads: number, millis: number): Promise<number>;
 }

@@ -79,10 +79,31 @@ export class NativeBackend implements Backend {
         return zero ? a.fill(0) : a;
       }
     }
-    const a = this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    const a = this.fresh(n);
     // an engine store, never handed out (download copies): background calls may use it in place
     if (n > 0) this.addon.own(a);
     return a;
+  }
+
+  /**
+   * A new zeroed array of n entries; from POOL_MIN_BYTES up, a view of a slightly larger one that starts on
+   * a 64-byte line (V8 places large typed arrays 16 bytes past a line). The GEMM kernels read an aligned
+   * operand in place where they would pack a misaligned one (native/gemm_driver.cc, kDirectMaxWork): f32
+   * 256^3 on one thread 4.5 % faster, 384-512 2-3 %, f64 1-3.5 % (Zen 5, paired C++ harness).
+   */
+  private fresh(n: number): Arr {
+    const f64 = this.dtype === 'f64';
+    if (n * (f64 ? 8 : 4) < POOL_MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n);
+    const spare = f64 ? 8 : 16; // one line of elements
+    const big = f64 ? new Float64Array(n + spare) : new Float32Array(n + spare);
+    const skip = ((64 - this.addon.lineOffset(big)) % 64) / big.BYTES_PER_ELEMENT;
+    // an offset that is not a whole number of elements cannot happen for V8's allocations; keep it then
+    return Number.isInteger(skip) ? big.subarray(skip, skip + n) : big.subarray(0, n);
+  }
+
+  /** A private host array of n entries (contents unspecified) for the engine to fill and pass to upload(). */
+  hostArray(n: number): Arr {
+    return this.allocFull(n);
   }
 
   private recycle(a: Arr): void {
