@@ -241,6 +241,10 @@ describe('native gemm', () => {
     it(`${dtype}: bit-identical results on 1 and 2 threads`, async () => {
       const cases: Case[] = [
         { m: 700, n: 600, k: 900, ta: false, tb: false, alpha: 1, beta: 0 },
+        // C with 1100 / 1500 columns: five or more row blocks of the nest, the last two cut into tail blocks
+        // on two threads (gemm_driver.cc, kTailSplit) for both dtypes
+        { m: 300, n: 1100, k: 500, ta: false, tb: false, alpha: 1, beta: 0.5 },
+        { m: 257, n: 1500, k: 300, ta: true, tb: true, alpha: -1, beta: 0 },
         { m: 2000, n: 40, k: 300, ta: true, tb: false, alpha: -0.75, beta: 0.5 },
         { m: 40, n: 2000, k: 300, ta: false, tb: true, alpha: 1, beta: 1 },
         { m: 4000, n: 1, k: 600, ta: false, tb: false, alpha: 2, beta: 0 },
