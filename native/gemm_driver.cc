@@ -238,8 +238,10 @@ constexpr double kDirectMaxWorkMisaligned = std::min(kDirectMaxWork<T>, 224.0 * 
 // mc / 8; wall 50.5-57.0 -> 49.9-54.0 ms per product. On a quiet host 1 vs 2 vs 4 in one process (C++
 // harness): f32 2048^3 44.8 / 44.7 / 45.0 and 44.8 / 46.4 / 45.6 ms, f64 2048^3 110.8 / 112.7 / 111.0 and
 // 111.1 / 109.6 / 109.4, f32 4096^3 404.8 / 406.1 / 403.5 and 399.1 / 405.8 / 400.6, n = 512 / 1024 within 1 %.
-// Tail blocks below kTailMinRows rows cost more than they save: f64 512^3 on two threads (mc 128, tail blocks
-// of 32 rows) ran 1-2 % slower on both ISAs. The tiling does not change per-entry arithmetic: the same bits.
+// No tail blocks below kTailMinRows rows (kept conservative: f64 512^3 on two threads, tail blocks of 32 rows,
+// measured 1-2 % slower, but so did a build without any tail split - code placement, not the split; AVX2 f64
+// 2048^3, tail blocks of 48 rows, measured the same either way). The tiling does not change per-entry
+// arithmetic: the same bits.
 constexpr int64_t kTailSplit = 4;
 constexpr int64_t kTailMinRows = 64;
 // B~ blocks at least this large are packed by all threads (64 x 256 f32 and up). Zen 5, squares on 2 threads,

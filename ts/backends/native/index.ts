@@ -88,8 +88,9 @@ export class NativeBackend implements Backend {
   /**
    * A new zeroed array of n entries; from POOL_MIN_BYTES up, a view of a slightly larger one that starts on
    * a 64-byte line (V8 places large typed arrays 16 bytes past a line). The GEMM kernels read an aligned
-   * operand in place where they would pack a misaligned one (native/gemm_driver.cc, kDirectMaxWork): f32
-   * 256^3 on one thread 4.5 % faster, 384-512 2-3 %, f64 1-3.5 % (Zen 5, paired C++ harness).
+   * operand in place where they would pack a misaligned one (native/gemm_driver.cc, kDirectMaxWork): on one
+   * Zen 5 thread f32 256^3 6 % faster, 384^3 3 %, 512^3 1 %, f64 256-1024 2-2.6 % (addon.gemm, paired in one
+   * process; README, "Zen 5 again, late night").
    */
   private fresh(n: number): Arr {
     const f64 = this.dtype === 'f64';
