@@ -39,7 +39,7 @@ import {
 } from './lib/report.js';
 import { errMessage, progress, resetClock, runSuite, type CaseRecord } from './lib/runner.js';
 import { baselineFor, noteBlas, pctOfPeak, probePeak, startHeader, timingFor } from './lib/suite.js';
-import { SETTLE_MS, settle, summarize, type Timing, type TimingOptions, withTimeout } from './lib/timing.js';
+import { SETTLE_MS, settle, summarize, type Timing, type TimingOptions, watchdog, withTimeout } from './lib/timing.js';
 import { GpuJsPeer } from './peers/gpujs.js';
 import { LowrankPeer } from './peers/lowrank.js';
 import { MlMatrixPeer } from './peers/mlmatrix.js';
@@ -470,15 +470,21 @@ async function cpuTimedCase<R>(
   const wall: number[] = [],
     cpu: number[] = [];
   const start = performance.now();
-  for (let i = 0; i < iters; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const r = await withTimeout(run(), o.capMs, 'timed run');
-    await release(r);
-    wall.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-    if (performance.now() - start > left) break;
+  // one watchdog for the series, not a timer per timed run (see watchdog)
+  const dog = watchdog(left + o.capMs, 'timed runs');
+  try {
+    for (let i = 0; i < iters; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = await dog.race(run());
+      await release(r);
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      if (performance.now() - start > left) break;
+    }
+  } finally {
+    dog.clear();
   }
   return { timing: summarize(wall, warm), cpuMs: cpu, acc };
 }
