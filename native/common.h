@@ -4,8 +4,8 @@
 //   1. parse and validate every argument on the JS thread (TypeError / RangeError naming the argument);
 //   2. build a Job: Args::floats(i, name, *job) / ints(i, name, *job) register each typed array with it
 //      (a reference keeps it alive; a background call works on a copy), assigned to the job's members;
-//   3. Submit(job): cheap jobs run inline, jobs above ~1 ms (by their flop estimate) run in an
-//      AsyncWorker on the libuv pool. Either way the function returns a Promise.
+//   3. Submit(job): cheap jobs run inline, jobs above ~0.5 ms (by their flop estimate) run on the
+//      addon's background runner thread (job.cc). Either way the function returns a Promise.
 // Nothing past step 1 may touch N-API, and nothing in step 1 may trust a length or a dimension.
 #pragma once
 
@@ -301,7 +301,7 @@ class Args {
 // Job cost unit: GEMM-flop equivalents, i.e. about 1e5 units per microsecond of one core (GEMM runs
 // near 100 GFLOP/s per core). Memory-bound work counts its time, not its flops: an element-wise pass
 // is ~kPerElement units per element, factorizations count their flops times kFactorWeight.
-// Jobs above kAsyncFlops (~0.5 ms) run in an AsyncWorker; smaller ones run inline on the JS thread,
+// Jobs above kAsyncFlops (~0.5 ms) run on the background runner (job.cc); smaller ones run inline on the JS thread,
 // using the pool when no background job holds it.
 constexpr double kAsyncFlops = 5.0e7;
 constexpr double kPerElement = 100.0;
@@ -313,11 +313,11 @@ constexpr double kMaxWork = 1.0e18;
 class Job {
  public:
   virtual ~Job() = default;
-  // Pure C++ on raw pointers; runs on a libuv thread for large jobs. May throw lr::Error.
+  // Pure C++ on raw pointers; runs on the background runner thread for large jobs. May throw lr::Error.
   virtual void Execute() = 0;
   // Builds the Promise's value on the JS thread after Execute succeeded.
   virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
-  // Estimated cost in flops (or bytes touched): decides inline vs AsyncWorker.
+  // Estimated cost in flops (or bytes touched): decides inline vs background.
   double cost = 0;
   // Threads the job may use (from the engine's setting).
   int threads = 1;
@@ -340,6 +340,11 @@ class Job {
   // After a background job: copies the outputs back into the caller's arrays. Returns the name of an
   // output that was detached (or changed length) in the meantime, or null.
   const char* attach(Napi::Env env);
+  // Environment teardown: the job is dropped without touching JS (its references are left to the
+  // environment's own cleanup).
+  void abandon() {
+    for (auto& r : refs_) r.SuppressDestruct();
+  }
 
  private:
   struct Arg {

@@ -1,9 +1,16 @@
-// Submit(): run a Job inline or in an AsyncWorker, and hand back a Promise either way.
+// Submit(): run a Job inline or on the background runner, and hand back a Promise either way.
 #include "common.h"
 #include "threadpool.h"
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 // The addon's own operator new (the addon is linked with -Bsymbolic-functions on Linux, so this binds
 // the addon's allocations only, not the process's): a failed allocation throws lr::OutOfMemory with the
@@ -46,63 +53,218 @@ Napi::Value makeError(Napi::Env env, Error::Kind kind, const std::string& msg) {
   }
 }
 
-class JobWorker : public Napi::AsyncWorker {
- public:
-  JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "lowrank"),
-        job_(std::move(job)),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        fn_(currentCall().fn) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
+// ---- background runner ------------------------------------------------------------------------------
+// Background jobs run on one process-wide thread, in arrival order. They hold the ComputeLock, so libuv's
+// pool (where they used to run) ran them one at a time too, while the waiting ones held its threads from
+// file and DNS work (and terminating a worker thread with a call in flight aborted the process). The runner
+// waits for the next job by polling with yields for a while (kSpinMicros, or kBusySpinMicros in a busy
+// period, as the pool's workers), so that a caller issuing one product after another never waits for a
+// sleeping thread's futex wake-up (libuv's pool: 25-40 us from queueing to the start of the work in a 2-vCPU
+// KVM guest; the runner: ~1.5 us). It yields rather than spins so that a JS thread woken onto its core runs
+// at once. The JS thread's own wake-up at the end remains: with the runner on one core it is a wake-up of the
+// other, idle core (50-70 us in that guest, where libuv's worker often shared the JS thread's core and
+// handed over in 20-40 us), so one-thread calls gain nothing; two-thread ones (both cores busy) do.
+// Results go back to the calling environment's JS thread through that environment's thread-safe
+// function, whose finalizer (environment teardown) synchronizes with the runner (Runner::close).
+struct EnvQueue;
 
-  void Execute() override {
-    // One compute job at a time owns the thread pool; others wait here, off the JS thread.
+struct Task {
+  Task(std::unique_ptr<Job> j, Napi::Promise::Deferred d, const char* f, EnvQueue* h)
+      : job(std::move(j)), deferred(d), fn(f), home(h) {}
+  std::unique_ptr<Job> job;
+  Napi::Promise::Deferred deferred;
+  std::string fn;
+  EnvQueue* home;
+  bool failed = false;
+  Error::Kind kind = Error::Generic;
+  std::string msg;
+
+  // On the runner.
+  void execute() {
     ComputeLock lock;
     try {
-      job_->Execute();
+      job->Execute();
     } catch (const Error& e) {
-      failed_ = true;
-      kind_ = e.kind;
-      msg_ = e.what();
+      failed = true;
+      kind = e.kind;
+      msg = e.what();
     } catch (const std::bad_alloc& e) {
-      failed_ = true;
-      kind_ = Error::Range;
-      msg_ = fn_ + ": " + oomMessage(e);
+      failed = true;
+      kind = Error::Range;
+      msg = fn + ": " + oomMessage(e);
     } catch (const std::exception& e) {
-      failed_ = true;
-      kind_ = Error::Generic;
-      msg_ = e.what();
+      failed = true;
+      kind = Error::Generic;
+      msg = e.what();
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (failed_) {
-      deferred_.Reject(makeError(env, kind_, msg_));
-      return;
+};
+
+// One per environment (the main thread's, each worker thread's) that submitted background work.
+struct EnvQueue {
+  napi_threadsafe_function tsfn = nullptr;
+  // JS thread only: tasks submitted and not yet settled. The thread-safe function keeps the event loop
+  // alive while this is above 0 (like a pending libuv work request), and not when it is 0.
+  int pending = 0;
+  bool closing = false;  // under the runner's mutex: the environment is being torn down
+  // Freed by the second of its two finalizers (thread-safe function, instance data), in either order.
+  std::atomic<int> refs{2};
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+class Runner {
+ public:
+  // Never destroyed: process.exit() during a job must not wait for it (as with libuv's pool).
+  static Runner& get() {
+    static Runner* r = new Runner;
+    return *r;
+  }
+  // JS thread.
+  void post(Task* t) {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      q_.push_back(t);
+      queued_.fetch_add(1, std::memory_order_release);
     }
-    try {
-      if (const char* lost = job_->attach(env)) {
-        deferred_.Reject(makeError(
-            env, Error::Type,
-            fn_ + ": argument '" + lost + "' was detached or resized while the call ran; its result was dropped"));
-        job_.reset();
-        return;
+    if (sleeping_.load(std::memory_order_acquire)) cv_.notify_one();
+  }
+  // Environment teardown, on its JS thread: from now on the runner settles nothing of `e`'s. Takes `e`'s
+  // queued tasks off the queue and waits for its running one; returns those and its finished tasks that
+  // could not be handed over, for the caller to free.
+  std::vector<Task*> close(EnvQueue* e) {
+    std::vector<Task*> mine;
+    std::unique_lock<std::mutex> lk(m_);
+    e->closing = true;
+    done_.wait(lk, [&] { return running_ == nullptr || running_->home != e; });
+    for (std::deque<Task*>* from : {&q_, &unsettled_})
+      for (auto it = from->begin(); it != from->end();) {
+        if ((*it)->home != e) {
+          ++it;
+          continue;
+        }
+        if (from == &q_) queued_.fetch_sub(1, std::memory_order_relaxed);
+        mine.push_back(*it);
+        it = from->erase(it);
       }
-      deferred_.Resolve(job_->Result(env));
-    } catch (const Napi::Error& e) { deferred_.Reject(e.Value()); }
-    job_.reset();
+    return mine;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
-  bool failed_ = false;
-  Error::Kind kind_ = Error::Generic;
-  std::string msg_;
-  std::string fn_;
+  Runner() {
+    std::thread([this] { loop(); }).detach();
+  }
+  void loop();
+
+  std::mutex m_;
+  std::condition_variable cv_;    // a post for a sleeping runner
+  std::condition_variable done_;  // the running task is over
+  std::deque<Task*> q_;           // in arrival order
+  std::deque<Task*> unsettled_;   // finished, but their environment's thread-safe function was closing
+  Task* running_ = nullptr;
+  std::atomic<size_t> queued_{0};  // q_.size(), readable without the mutex
+  std::atomic<bool> sleeping_{false};
 };
+
+void Runner::loop() {
+  using Clock = std::chrono::steady_clock;
+  bool busy = false;
+  Clock::time_point lastEnd{};
+  for (;;) {
+    const auto t0 = Clock::now();
+    while (queued_.load(std::memory_order_acquire) == 0) {
+      const auto waited = Clock::now() - t0;
+      if (waited <= std::chrono::microseconds(busy ? kBusySpinMicros : kSpinMicros)) {
+        std::this_thread::yield();
+      } else {
+        std::unique_lock<std::mutex> lk(m_);
+        sleeping_.store(true, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] { return queued_.load(std::memory_order_acquire) != 0; });
+        sleeping_.store(false, std::memory_order_relaxed);
+      }
+    }
+    // A busy period: this job came within kBusyGapMicros of the end of the previous one.
+    busy = Clock::now() - lastEnd < std::chrono::microseconds(kBusyGapMicros);
+    Task* t;
+    {
+      std::lock_guard<std::mutex> g(m_);
+      if (q_.empty()) continue;  // taken by close()
+      t = q_.front();
+      q_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      running_ = t;
+    }
+    t->execute();
+    lastEnd = Clock::now();
+    {
+      // Under the mutex: close() cannot run between the check and the call, so the thread-safe function
+      // is alive here (its finalizer calls close() first).
+      std::lock_guard<std::mutex> g(m_);
+      if (t->home->closing || napi_call_threadsafe_function(t->home->tsfn, t, napi_tsfn_nonblocking) != napi_ok)
+        unsettled_.push_back(t);
+      running_ = nullptr;
+    }
+    done_.notify_all();
+  }
+}
+
+// On the JS thread of the task's environment (the thread-safe function's call_js): settles the Promise.
+// env is null when the environment is being torn down: the task is then dropped without touching JS.
+void settle(napi_env env, napi_value, void*, void* data) {
+  std::unique_ptr<Task> t(static_cast<Task*>(data));
+  if (env == nullptr) {
+    t->job->abandon();
+    return;
+  }
+  Napi::Env e(env);
+  Napi::HandleScope scope(e);
+  EnvQueue* q = t->home;
+  if (--q->pending == 0) napi_unref_threadsafe_function(env, q->tsfn);
+  if (t->failed) {
+    t->deferred.Reject(makeError(e, t->kind, t->msg));
+    return;
+  }
+  try {  // no C++ exception may leave a callback from the event loop
+    if (const char* lost = t->job->attach(e)) {
+      t->deferred.Reject(makeError(
+          e, Error::Type,
+          t->fn + ": argument '" + lost + "' was detached or resized while the call ran; its result was dropped"));
+      return;
+    }
+    t->deferred.Resolve(t->job->Result(e));
+  } catch (const Napi::Error& err) { t->deferred.Reject(err.Value()); } catch (const std::bad_alloc& err) {
+    t->deferred.Reject(makeError(e, Error::Range, t->fn + ": " + oomMessage(err)));
+  }
+}
+
+// Thread-safe function finalizer (environment teardown, its JS thread): after it returns the runner never
+// calls the function again; the environment's queued and unsettled tasks are dropped.
+void closeQueue(napi_env, void* data, void*) {
+  auto* q = static_cast<EnvQueue*>(data);
+  for (Task* t : Runner::get().close(q)) {
+    t->job->abandon();
+    delete t;
+  }
+  q->release();
+}
+
+EnvQueue* envQueue(napi_env env) {
+  void* d = nullptr;
+  if (napi_get_instance_data(env, &d) == napi_ok && d) return static_cast<EnvQueue*>(d);
+  auto* q = new EnvQueue;
+  napi_value name;
+  napi_create_string_utf8(env, "lowrank", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, q, closeQueue, q, settle, &q->tsfn) !=
+      napi_ok) {
+    delete q;
+    throw Napi::Error::New(env, std::string(currentCall().fn) + ": could not create the background call queue");
+  }
+  napi_unref_threadsafe_function(env, q->tsfn);
+  napi_set_instance_data(
+      env, q, [](napi_env, void* data, void*) { static_cast<EnvQueue*>(data)->release(); }, nullptr);
+  return q;
+}
 
 }  // namespace
 
@@ -181,10 +343,12 @@ Napi::Value submitJob(Napi::Env env, std::unique_ptr<Job> job, const void* self,
       throw Napi::RangeError::New(
           env, std::string(fn) + ": " + oomMessage(e) + " copying the arguments of a background call");
     }
-    if (job->threads > 1) ThreadPool::get().prewake();
-    auto* w = new JobWorker(env, std::move(job));
-    Napi::Promise p = w->promise();
-    w->Queue();
+    EnvQueue* q = envQueue(env);
+    auto* t = new Task(std::move(job), Napi::Promise::Deferred::New(env), fn, q);
+    Napi::Promise p = t->deferred.Promise();
+    if (q->pending++ == 0) napi_ref_threadsafe_function(env, q->tsfn);
+    if (t->job->threads > 1) ThreadPool::get().prewake();
+    Runner::get().post(t);
     return p;
   }
   // Small work: run on the JS thread and resolve at once. It may use the pool only when no background

@@ -3,7 +3,7 @@
 // Each of `threads` pool threads runs a loop of 24 independent FMA chains (enough to cover the FMA
 // latency times the number of FMA pipes on current cores) on the widest ISA the CPU supports (ignoring
 // LOWRANK_ISA), for about `millis` ms; the result is total flops / wall time. It is the yardstick for
-// "% of peak" of the GEMM. Runs as an AsyncWorker job (it holds the pool for the whole interval).
+// "% of peak" of the GEMM. Runs as a background job (it holds the pool for the whole interval).
 #include "isa.h"
 #include <atomic>
 #include <chrono>
@@ -243,7 +243,7 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
   job->threads = a.threads(1);
   job->millis = a.finite(2, "millis");
   if (!(job->millis > 0 && job->millis <= 60000)) jsRangeError(a.env(), a.where("millis") + " must be in (0, 60000]");
-  job->cost = 1e15;  // always an AsyncWorker: it keeps the pool busy for `millis`
+  job->cost = 1e15;  // always in the background: it keeps the pool busy for `millis`
   return Submit(info.Env(), std::move(job));
 }
 

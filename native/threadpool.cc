@@ -50,18 +50,8 @@ struct ThreadPool::Impl {
 namespace {
 constexpr uint64_t kClosed = 0x80000000u;
 std::mutex g_compute;
-// Spin this long after a job before sleeping (microseconds).
-constexpr int kSpinMicros = 100;
 // After a prewake(), spin this long waiting for the job that caused it.
 constexpr int kPrewakeSpinMicros = 2000;
-// Busy period: a job that came within kBusyGapMicros of the previous one makes the worker wait this long
-// for the next, yielding the core between checks after the first kSpinMicros. Without it an algorithm's
-// sub-millisecond products (the Gram-Schmidt steps of randomized SVD, with host work and one-thread
-// factorizations of small blocks between them) found the worker asleep and ran on the calling thread
-// alone: a futex wake-up in a VM took 50-300 us, as long as the product (4000 x 60 x 60 f32: 0.21 ms on
-// 2 threads, 0.40 on 1). Measured in randomized SVD: the worker joined only ~half of its jobs within 20 us.
-constexpr int kBusyGapMicros = 5000;
-constexpr int kBusySpinMicros = 5000;
 }  // namespace
 
 ComputeLock::ComputeLock() { g_compute.lock(); }

@@ -13,6 +13,18 @@
 
 namespace lr {
 
+// Waiting policy of the pool's workers and of the background runner (job.cc). Spin this long after a
+// job before sleeping (microseconds).
+constexpr int kSpinMicros = 100;
+// Busy period: a job that came within kBusyGapMicros of the previous one makes the thread wait this long
+// for the next, yielding the core between checks after the first kSpinMicros. Without it an algorithm's
+// sub-millisecond products (the Gram-Schmidt steps of randomized SVD, with host work and one-thread
+// factorizations of small blocks between them) found the worker asleep and ran on the calling thread
+// alone: a futex wake-up in a VM took 50-300 us, as long as the product (4000 x 60 x 60 f32: 0.21 ms on
+// 2 threads, 0.40 on 1). Measured in randomized SVD: the worker joined only ~half of its jobs within 20 us.
+constexpr int kBusyGapMicros = 5000;
+constexpr int kBusySpinMicros = 5000;
+
 class ThreadPool {
  public:
   static ThreadPool& get();
@@ -28,7 +40,7 @@ class ThreadPool {
   // off the critical path of small jobs.
   void run(int nthreads, const std::function<void(int)>& fn, bool all = true);
   // Wakes sleeping workers so that they spin for a while: called when a multi-threaded job is queued
-  // for the libuv pool, it hides the ~0.2 ms futex wake-up behind the hop to the worker thread.
+  // for the background runner, it hides a sleeping worker's futex wake-up behind the hop to the runner.
   void prewake();
   ~ThreadPool();
 

@@ -8,43 +8,19 @@
  *  - error messages name the function: shared buffers, engine disposed under a pending WebGPU call.
  * Anything that could crash runs in a child process, whose exit status is asserted.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../ts/backends/native/addon.js';
 import { engine } from '../../ts/index.js';
-import { addonPath } from '../../ts/paths.js';
 import { REQUIRE_WEBGPU, webgpuMissing } from '../helpers.js';
+import { ADDON_PRELUDE as PRELUDE, child } from './child.js';
 
 const addon = loadAddon();
 
-/** Runs an ES module source in `node --expose-gc` (optionally under `ulimit -v` KiB); stdout's last line is JSON. */
-function child(src: string, ulimitKiB?: number): { status: number | null; signal: string | null; out: unknown; stderr: string } {
-  const node = [process.execPath, '--expose-gc', '--input-type=module', '-e', src];
-  const r = ulimitKiB
-    ? spawnSync('bash', ['-c', `ulimit -v ${ulimitKiB}; exec "$@"`, 'bash', ...node], { encoding: 'utf8', timeout: 60_000 })
-    : spawnSync(node[0], node.slice(1), { encoding: 'utf8', timeout: 60_000 });
-  let out: unknown = null;
-  try {
-    out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    out = r.stdout;
-  }
-  return { status: r.status, signal: r.signal, out, stderr: r.stderr.slice(-1500) };
-}
-
-const PRELUDE = `
-import { createRequire } from 'node:module';
-const addon = createRequire(import.meta.url)(${JSON.stringify(addonPath())});
-const randf = (n, s) => { const a = new Float64Array(n); let x = s >>> 0; for (let i = 0; i < n; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; a[i] = x / 2 ** 32 - 0.5; } return a; };
-const detach = (a) => structuredClone(a.buffer, { transfer: [a.buffer] });
-const settle = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, name: e.constructor.name, message: e.message }));
-`;
-
 describe('caller buffers changing during a call (defect 2)', () => {
-  it('transferring an input or an output while a background gemm runs does not crash', () => {
+  it('transferring an input or an output while a background gemm runs does not crash', async () => {
     // 600^3 f64 products: far above the background threshold, long enough to be running when the
     // buffers are transferred and collected.
-    const r = child(`${PRELUDE}
+    const r = await child(`${PRELUDE}
       const n = 600, A = randf(n * n, 1), B = randf(n * n, 2);
       const ref = new Float64Array(n * n);
       await addon.gemm(A.slice(), B.slice(), ref, n, n, n, false, false, 1, 0, 2);
@@ -107,12 +83,12 @@ describe('caller buffers changing during a call (defect 2)', () => {
 });
 
 describe('allocation failure in a pool worker thread (defect 3)', () => {
-  it('rejects with RangeError "out of memory" and the size asked under ulimit -v, without aborting', () => {
+  it('rejects with RangeError "out of memory" and the size asked under ulimit -v, without aborting', async () => {
     // ssmConv with 8 channels of L = 2^22 under ulimit -v ~2 GB: the arrays (3 x 128 MiB, and the
     // private copies of a background call) fit, but each task (channel) allocates two FFT buffers of
     // 2^23 complex doubles (2 x 128 MiB) on its own thread, two tasks at a time: some of those fail,
     // on the pool's worker thread too (before the fix: std::terminate, exit 134).
-    const r = child(
+    const r = await child(
       `${PRELUDE}
       const H = 8, L = 2 ** 22;
       const u = new Float32Array(H * L).fill(1), K = new Float32Array(H * L).fill(0.5), y = new Float32Array(H * L);

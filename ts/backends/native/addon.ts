@@ -1,7 +1,7 @@
 /**
  * Loads the C++ addon (prebuilt in the npm package, or built from source through cmake-js) and types
  * its entry points. Every function validates its arguments (throwing TypeError/RangeError
- * synchronously) and returns a Promise; work above ~0.5 ms runs on a libuv thread, on private copies of
+ * synchronously) and returns a Promise; work above ~0.5 ms runs on the addon's background thread, on private copies of
  * the arrays (except those marked with own()), so a caller may change or detach its arrays meanwhile.
  * Shared, resizable and detached buffers are refused with a TypeError. Arrays are row-major; outputs
  * are caller-allocated.
