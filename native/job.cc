@@ -286,9 +286,14 @@ static bool isOwned(napi_env env, napi_value typedArray) {
 void Job::detach() {
   // An array passed twice gets two copies: inputs are only read, and an output never aliases an input
   // (Args::noAlias), so the result is the same.
+  refs_.reserve(args_.size());
+  for (Arg& a : args_) {
+    a.ref = refs_.size();
+    refs_.emplace_back(Napi::Persistent(a.value.As<Napi::Object>()));
+  }
   for (Arg& a : args_) {
     if (!*a.data || a.bytes == 0) continue;
-    if (isOwned(refs_[a.ref].Env(), refs_[a.ref].Value())) continue;
+    if (isOwned(a.value.Env(), a.value)) continue;
     copies_.emplace_back(new uint8_t[a.bytes]);
     a.copy = copies_.back().get();
     std::memcpy(a.copy, *a.data, a.bytes);

@@ -49,9 +49,10 @@ export class NativeBackend implements Backend {
   }
 
   // ---- output-array pool ------------------------------------------------------------------------
-  // Large outputs are recycled from disposed matrices: a fresh typed array costs page faults on first
-  // touch (by both compute threads), which doubled the time of a 512^3 GEMM. The engine frees a store
-  // only once no call in flight uses it (Engine._use), so a recycled array is never still being read.
+  // Outputs are recycled from disposed matrices: a fresh large typed array costs page faults on first
+  // touch (by both compute threads), which doubled the time of a 512^3 GEMM, and even a small one costs
+  // more than a small call (see POOL_MIN_BYTES). The engine frees a store only once no call in flight
+  // uses it (Engine._use), so a recycled array is never still being read.
 
   private readonly pool = new Map<number, Arr[]>();
   private poolBytes = 0;
@@ -81,12 +82,12 @@ export class NativeBackend implements Backend {
     }
     const a = this.fresh(n);
     // an engine store, never handed out (download copies): background calls may use it in place
-    if (n > 0) this.addon.own(a);
+    if (bytes >= POOL_MIN_BYTES) this.addon.own(a);
     return a;
   }
 
   /**
-   * A new zeroed array of n entries; from POOL_MIN_BYTES up, a view of a slightly larger one that starts on
+   * A new zeroed array of n entries; from ALIGN_MIN_BYTES up, a view of a slightly larger one that starts on
    * a 64-byte line (V8 places large typed arrays 16 bytes past a line). The GEMM kernels read an aligned
    * operand in place where they would pack a misaligned one (native/gemm_driver.cc, kDirectMaxWork): on one
    * Zen 5 thread f32 256^3 6 % faster, 384^3 3 %, 512^3 1 %, f64 256-1024 2-2.6 % (addon.gemm, paired in one
@@ -94,7 +95,7 @@ export class NativeBackend implements Backend {
    */
   private fresh(n: number): Arr {
     const f64 = this.dtype === 'f64';
-    if (n * (f64 ? 8 : 4) < POOL_MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n);
+    if (n * (f64 ? 8 : 4) < ALIGN_MIN_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n);
     const spare = f64 ? 8 : 16; // one line of elements
     const big = f64 ? new Float64Array(n + spare) : new Float32Array(n + spare);
     const skip = ((64 - this.addon.lineOffset(big)) % 64) / big.BYTES_PER_ELEMENT;
@@ -119,7 +120,7 @@ export class NativeBackend implements Backend {
   upload(data: FloatArray): Store {
     // The engine hands over a private array (matrix() and fromArray() copy, sparse() builds its own):
     // marked as the library's, background calls use it in place instead of copying it for every call.
-    if (data.length > 0) this.addon.own(data);
+    if (data.byteLength >= POOL_MIN_BYTES) this.addon.own(data);
     return data;
   }
 
@@ -554,8 +555,16 @@ export class NativeBackend implements Backend {
 /** Random fills started by `random()` and not yet awaited by a reader. */
 const pendingFills = new WeakMap<Arr, Promise<void>>();
 
-/** Arrays below this size are not pooled (malloc serves them without page faults). */
-const POOL_MIN_BYTES = 64 * 1024;
+/**
+ * Arrays from this size up are pooled, and marked as the library's (own()). V8 keeps typed arrays of up to
+ * 64 bytes in its heap, where a new one costs ~40 ns, but marking one moves its data out of the heap
+ * (1.6 us; a background call copies such an array instead, a few bytes). A larger one is an ArrayBuffer of
+ * its own, whose allocation and collection cost 2.5-8 us in a 2-vCPU KVM guest (256 bytes 2.5 us, 4 KiB
+ * 4.7, 16 KiB 5.2, 32 KiB 8.0; from 256 KiB page faults too: 41 us), more than a small call.
+ */
+const POOL_MIN_BYTES = 256;
+/** Arrays from this size up start on a 64-byte line (see fresh()). */
+const ALIGN_MIN_BYTES = 64 * 1024;
 /** At most this much memory is kept in the output pool of one backend. */
 const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
