@@ -168,8 +168,16 @@ export class NativeBackend implements Backend {
 
   // ---- dense primitives ----
 
-  /** Runs `body` once the inputs' pending random fills (if any) are complete. */
-  private async using<T>(inputs: Arr[], body: (...ready: Arr[]) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` once the inputs' pending random fills (if any) are complete: at once (synchronously) when
+   * none is pending, the common case, which saves an await per input (~0.3 us of a 5.5 us small call).
+   */
+  private using<T>(inputs: Arr[], body: (...ready: Arr[]) => Promise<T>): Promise<T> {
+    for (const a of inputs) if (pendingFills.has(a)) return this.usingFilled(inputs, body);
+    return body(...inputs);
+  }
+
+  private async usingFilled<T>(inputs: Arr[], body: (...ready: Arr[]) => Promise<T>): Promise<T> {
     const ins: Arr[] = [];
     for (const a of inputs) ins.push(await ready(a));
     return body(...ins);
