@@ -3,7 +3,8 @@
 // Every exported function follows one pattern:
 //   1. parse and validate every argument on the JS thread (TypeError / RangeError naming the argument);
 //   2. build a Job: Args::floats(i, name, *job) / ints(i, name, *job) register each typed array with it
-//      (a reference keeps it alive; a background call works on a copy), assigned to the job's members;
+//      (an inline call's handle scope keeps it alive; a background call references it and works on a
+//      copy), assigned to the job's members;
 //   3. Submit(job): cheap jobs run inline, jobs above ~0.5 ms (by their flop estimate) run on the
 //      addon's background runner thread (job.cc). Either way the function returns a Promise.
 // Nothing past step 1 may touch N-API, and nothing in step 1 may trust a length or a dimension.
@@ -301,8 +302,8 @@ class Args {
 // Job cost unit: GEMM-flop equivalents, i.e. about 1e5 units per microsecond of one core (GEMM runs
 // near 100 GFLOP/s per core). Memory-bound work counts its time, not its flops: an element-wise pass
 // is ~kPerElement units per element, factorizations count their flops times kFactorWeight.
-// Jobs above kAsyncFlops (~0.5 ms) run on the background runner (job.cc); smaller ones run inline on the JS thread,
-// using the pool when no background job holds it.
+// Jobs above kAsyncFlops (~0.5 ms) run on the background runner (job.cc); smaller ones run inline on the
+// JS thread, using the pool when no background job holds it.
 constexpr double kAsyncFlops = 5.0e7;
 constexpr double kPerElement = 100.0;
 constexpr double kFactorWeight = 3.0;
