@@ -1,8 +1,9 @@
 // GEMM and friends: the one dense kernel everything else is built on.
 //
 // Implementation (gemm_driver.cc, gemm_body.h, gemm_<isa>.cc): GotoBLAS/BLIS-style packed GEMM with
-// register-blocked microkernels chosen at load time (AVX-512 f32 32x12 / f64 16x12, AVX2+FMA 16x6 /
-// 8x6, NEON 8x12 / 8x6, portable scalar 4x4), KC/MC/NC blocking from the cache sizes, the ic loop (and
+// register-blocked microkernels chosen at load time (AVX-512 f32 32x12 / f64 16x12, and f64 24x8 for
+// products with C at least 2048 x 2048 on Zen 4 or with LOWRANK_GEMM_BIG=on; AVX2+FMA 16x6 / 8x6, NEON
+// 8x12 / 8x6, portable scalar 4x4), KC/MC/NC blocking from the cache sizes, the ic loop (and
 // the jr loop for small m) shared by the pool threads, operands read in place instead of packed where
 // packing would not pay (the small operand of small products and of A^T Q-like skinny ones: direct A';
 // the big operand of a product with at most 128 columns: direct B'), long-k products with a small C

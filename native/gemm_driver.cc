@@ -145,6 +145,36 @@ BlockingState& blockingState() {
   return s;
 }
 
+// ---- the f64 set for big products ----------------------------------------------------------------------
+
+// A product through the general loop nest whose C has at least kBigMinDim rows and columns runs on the table's
+// f64Big set where that is enabled: by default only on Zen 4, the CPU it was measured faster on (the
+// 16 x 12 kernel measured ahead of OpenBLAS on Zen 5 and stays there until the other is measured). From
+// 2048: at n = 1024 on 2 threads the 24-row tiles split C' into uneven blocks (-4 %; +2 % on one thread).
+// LOWRANK_GEMM_BIG=on|off (read once, at the first call) forces the choice, for tests and tuning. With f64's
+// blocking the set changes speed only, never a bit of the result.
+constexpr int64_t kBigMinDim = 2048;
+
+bool bigEnabled() {
+  static const bool on = [] {
+    if (activeTable().f64Big.mr == 0) return false;
+    const char* e = std::getenv("LOWRANK_GEMM_BIG");
+    if (e && std::strcmp(e, "on") == 0) return true;
+    if (e && std::strcmp(e, "off") == 0) return false;
+    return cpuFeatures().zen4;
+  }();
+  return on;
+}
+
+template <class T>
+const KernelSet<T>* bigSet() {
+  return nullptr;
+}
+template <>
+const KernelSet<double>* bigSet<double>() {
+  return bigEnabled() ? &activeTable().f64Big : nullptr;
+}
+
 // ---- buffers -----------------------------------------------------------------------------------------
 
 // A grow-only, 64-byte aligned scratch buffer (2 MiB aligned, with transparent huge pages requested,
@@ -635,7 +665,8 @@ void gemmAt(bool transA, bool transB, int64_t m, int64_t n, int64_t k, T alpha, 
     });
     return;
   }
-  packedGemm<T>(ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads,
+  const KernelSet<T>* big = m >= kBigMinDim && n >= kBigMinDim ? bigSet<T>() : nullptr;
+  packedGemm<T>(big ? *big : ks, bl, false, n, m, k, alpha, B, ars, acs, A, brs, bcs, beta, C, ldc, threads,
                 /*misalignedMaxWork=*/sizeof(T) == 4 ? kDirectMaxWorkMisaligned<T> : -1.0);
 }
 
@@ -703,7 +734,7 @@ template void syrkLower<double>(bool, int64_t, int64_t, double, const double*, i
 template void gram<float>(bool, int64_t, int64_t, float, const float*, int64_t, float*, int64_t, int);
 template void gram<double>(bool, int64_t, int64_t, double, const double*, int64_t, double*, int64_t, int);
 
-const char* gemmKernelName() { return gk::activeTable().desc; }
+const char* gemmKernelName() { return gk::bigEnabled() ? gk::activeTable().descBig : gk::activeTable().desc; }
 const char* isaName() { return gk::activeTable().isa; }
 
 }  // namespace lr

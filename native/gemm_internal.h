@@ -78,6 +78,11 @@ struct KernelTable {
   const char* desc = nullptr;  // e.g. "avx512 f32 32x12 f64 16x12"
   KernelSet<float> f32;
   KernelSet<double> f64;
+  // Optional f64 set for big products (see kBigMinDim in gemm_driver.cc), mr == 0 where there is none, and
+  // the kernel description while it is in use. The driver gives it f64's blocking, so its kc, hence every
+  // entry's arithmetic and bits, are those of f64.
+  KernelSet<double> f64Big;
+  const char* descBig = nullptr;
   template <class T>
   const KernelSet<T>& get() const;
 };

@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if LR_X86
+#include <cpuid.h>
+#endif
+
 namespace lr {
 
 const CpuFeatures& cpuFeatures() {
@@ -13,6 +17,12 @@ const CpuFeatures& cpuFeatures() {
     c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     c.avx512 = c.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    unsigned a = 0, b = 0, cx = 0, d = 0;
+    if (c.avx512 && __get_cpuid(0, &a, &b, &cx, &d) && b == 0x68747541u && d == 0x69746e65u && cx == 0x444d4163u &&
+        __get_cpuid(1, &a, &b, &cx, &d)) {  // "AuthenticAMD"
+      const unsigned base = (a >> 8) & 0xFu, family = base == 0xFu ? base + ((a >> 20) & 0xFFu) : base;
+      c.zen4 = family == 0x19u;
+    }
 #elif defined(__aarch64__)
     c.neon = true;
 #endif

@@ -17,6 +17,7 @@ struct CpuFeatures {
   bool avx2 = false;    // AVX2 + FMA
   bool avx512 = false;  // AVX-512 F, VL, DQ, BW (plus AVX2 + FMA)
   bool neon = false;    // aarch64 Advanced SIMD (baseline there)
+  bool zen4 = false;    // AMD family 19h with AVX-512, i.e. Zen 4 (512-bit ops on 256-bit units)
 };
 
 // What this CPU supports (detected once). libgcc reports the AVX-512 bits only when the OS saves the

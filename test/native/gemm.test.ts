@@ -1,11 +1,15 @@
 /**
  * Native GEMM kernels (addon called directly, f32 and f64): block-edge sizes, every transpose with
  * alpha/beta, k much larger than KC, GEMV shapes, bit-identical results for 1 vs 2 threads, the forced
- * AVX2 and scalar paths (child processes with LOWRANK_ISA), syrkLower, and a 1500^3 product.
+ * AVX2 and scalar paths (child processes with LOWRANK_ISA), the f64 kernel for big products forced on and off
+ * (LOWRANK_GEMM_BIG), syrkLower, and a 1500^3 product.
  *
  * Every entry checked satisfies |C - ref| <= (k + 4) u (|alpha| sum_p |a_ip b_pj| + |beta c0|), the
  * classical componentwise bound (gamma_k plus the roundings of alpha, beta and the final update).
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../ts/backends/native/addon.js';
 import type { DType } from '../../ts/types.js';
@@ -548,3 +552,68 @@ for (const isa of ['avx2', 'scalar']) {
     });
   });
 }
+
+// ---- the f64 kernel set for big products (AVX-512 24x8; default on Zen 4 only, LOWRANK_GEMM_BIG forces it) ----
+
+/** The child's loop: operands from raw f64 files, each product written back to its own file. */
+const BIG_CHILD = `
+  const fs = require('node:fs');
+  const load = (f) => { const b = fs.readFileSync(f); return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+  for (const c of cases) {
+    const C = load(c.c0);
+    await addon.gemm(load(c.a), load(c.b), C, c.m, c.n, c.k, c.ta, c.tb, c.alpha, c.beta, 2);
+    fs.writeFileSync(c.out, new Uint8Array(C.buffer));
+  }
+  const info = addon.info();
+  return { isa: info.isa, kernel: info.gemmKernel };
+`;
+
+describe('native gemm: the f64 kernel set for big products, forced on and off', () => {
+  it('changes no bit of C >= 2048 x 2048 (edges, transposes, beta, two kc blocks) and is right', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lowrank-big-'));
+    try {
+      // C' edges in both directions of a 24 x 8 and a 16 x 12 tile; k = 300 spans two kc blocks.
+      const cases: Array<Case & { A: Arr; B: Arr; C0: Arr }> = [
+        { m: 2049, n: 2050, k: 300, ta: false, tb: false, alpha: 1, beta: 0 },
+        { m: 2050, n: 2049, k: 300, ta: true, tb: true, alpha: -0.5, beta: 0.75 },
+      ].map((c, i) => ({
+        ...c,
+        A: rand('f64', c.m * c.k, 40 + i),
+        B: rand('f64', c.k * c.n, 50 + i),
+        C0: rand('f64', c.m * c.n, 60 + i),
+      }));
+      const files = cases.map((c, i) => {
+        const f = (s: string) => join(dir, `${s}${i}.f64`);
+        writeFileSync(f('a'), new Uint8Array(c.A.buffer));
+        writeFileSync(f('b'), new Uint8Array(c.B.buffer));
+        writeFileSync(f('c'), new Uint8Array(c.C0.buffer));
+        return { a: f('a'), b: f('b'), c0: f('c') };
+      });
+      const run = (mode: 'on' | 'off') =>
+        runIsaChild<{ isa: string; kernel: string }>(
+          '',
+          BIG_CHILD,
+          cases.map((c, i) => ({ ...c, A: undefined, B: undefined, C0: undefined, ...files[i], out: join(dir, `${mode}${i}.f64`) })),
+          { LOWRANK_GEMM_BIG: mode },
+        );
+      const on = run('on'),
+        off = run('off');
+      // Only the AVX-512 table has the set; elsewhere both runs take the same path.
+      expect(on.kernel.includes('24x8')).toBe(on.isa === 'avx512');
+      expect(off.kernel.includes('24x8')).toBe(false);
+      const read = (f: string) => {
+        const b = readFileSync(f);
+        return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      };
+      cases.forEach((c, i) => {
+        const Con = read(join(dir, `on${i}.f64`)),
+          Coff = read(join(dir, `off${i}.f64`));
+        expect(Con.length).toBe(c.m * c.n);
+        expect(sameBits(Con, Coff), `${c.m}x${c.n}x${c.k}`).toBe(true);
+        expect(checkGemm('f64', c, c.A, c.B, c.C0, Con)).toBe('');
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

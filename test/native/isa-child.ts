@@ -4,9 +4,10 @@ import { addonPath } from '../../ts/paths.js';
 
 /**
  * Runs `body`, the body of an async function of (addon, cases) returning a JSON value, in a child node
- * process with LOWRANK_ISA=isa and this tree's addon; cases travel as JSON on stdin, the result on stdout.
+ * process with LOWRANK_ISA=isa (plus `env`) and this tree's addon; cases travel as JSON on stdin, the result on
+ * stdout.
  */
-export function runIsaChild<T>(isa: string, body: string, cases: unknown): T {
+export function runIsaChild<T>(isa: string, body: string, cases: unknown, env: Record<string, string> = {}): T {
   const script = `
 const addon = require(process.env.LOWRANK_NATIVE_ADDON);
 const run = async (addon, cases) => {${body}};
@@ -18,8 +19,8 @@ process.stdin.on('end', async () => process.stdout.write(JSON.stringify(await ru
     input: JSON.stringify(cases),
     encoding: 'utf8',
     maxBuffer: 256 << 20,
-    env: { ...process.env, LOWRANK_ISA: isa, LOWRANK_NATIVE_ADDON: addonPath() },
+    env: { ...process.env, ...env, LOWRANK_ISA: isa, LOWRANK_NATIVE_ADDON: addonPath() },
   });
-  if (r.status !== 0) throw new Error(`child (LOWRANK_ISA=${isa}) failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`child (LOWRANK_ISA=${isa} ${JSON.stringify(env)}) failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
