@@ -589,6 +589,7 @@ describe('native gemm: the f64 kernel set for big products, forced on and off', 
         writeFileSync(f('c'), new Uint8Array(c.C0.buffer));
         return { a: f('a'), b: f('b'), c0: f('c') };
       });
+      // LOWRANK_ISA='' names no ISA: the child runs this CPU's own kernels.
       const run = (mode: 'on' | 'off') =>
         runIsaChild<{ isa: string; kernel: string }>(
           '',
